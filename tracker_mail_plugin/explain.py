@@ -1,0 +1,141 @@
+"""``tracker-mail explain``: show how a message is read, without touching anything.
+
+The JSON form is a stable interface (one object per line, keys listed in the README); the
+text form is for people and may change.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tracker_mail_plugin.mail import Address, Message
+
+_BODY_PREVIEW_LINES = 40
+
+
+def explanation(label: str, message: Message) -> dict[str, Any]:
+    """The JSON-ready explanation of one message.
+
+    Rule fields (``reply_to_issue``, ``matched_rule``, ``actions``, ``skipped_reason``) are
+    null or empty until rules are configured.
+    """
+    return {
+        "file": label,
+        "message_id": message.message_id,
+        "message_id_synthesised": message.message_id_synthesised,
+        "subject": message.subject,
+        "from": _address(message.from_),
+        "to": [_address(a) for a in message.to],
+        "cc": [_address(a) for a in message.cc],
+        "reply_to": [_address(a) for a in message.reply_to],
+        "date": message.date.isoformat() if message.date else None,
+        "in_reply_to": message.in_reply_to,
+        "references": list(message.references),
+        "body": message.body,
+        "full_body": message.full_body,
+        "attachments": [
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "sha256": a.sha256,
+                "inline": a.inline,
+            }
+            for a in message.attachments
+        ],
+        "automated": message.automated.value if message.automated else None,
+        "reference_candidates": [
+            {
+                k: v
+                for k, v in (
+                    ("kind", r.kind.value),
+                    ("source", r.source),
+                    ("text", r.text),
+                    ("number", r.number),
+                    ("project", r.project),
+                    ("tracker", r.tracker),
+                )
+                if v is not None
+            }
+            for r in message.reference_candidates
+        ],
+        "reply_to_issue": None,
+        "matched_rule": None,
+        "actions": [],
+        "skipped_reason": None,
+        "defects": list(message.defects),
+        "size": message.size,
+        "sha256": message.sha256,
+    }
+
+
+def _address(address: Address | None) -> dict[str, str] | None:
+    return {"name": address.name, "address": address.address} if address else None
+
+
+def as_json(label: str, message: Message) -> str:
+    """One line of JSON for one message."""
+    return json.dumps(explanation(label, message), ensure_ascii=False)
+
+
+def as_text(label: str, message: Message) -> str:
+    """A readable summary for a person at a terminal."""
+    lines = [f"== {label}"]
+    lines += _field_lines(message)
+    lines += _attachment_lines(message)
+    lines.append("Defects:     " + ("none" if not message.defects else ""))
+    lines += [f"  - {d}" for d in message.defects]
+    lines += _body_lines(message)
+    lines.append("Rules:       none configured; every message would be left for a rule to pick up")
+    return "\n".join(lines)
+
+
+def _field_lines(message: Message) -> list[str]:
+    synthesised = (
+        "  (none in the mail; made from its sha256)" if message.message_id_synthesised else ""
+    )
+    refs = ", ".join(f"{r.text} [{r.kind.value}, {r.source}]" for r in message.reference_candidates)
+    return [
+        f"Message-ID:  {message.message_id}{synthesised}",
+        f"Subject:     {message.subject}",
+        f"From:        {message.from_ or '(none)'}",
+        f"To:          {', '.join(map(str, message.to)) or '(none)'}",
+        *([f"Cc:          {', '.join(map(str, message.cc))}"] if message.cc else []),
+        f"Date:        {message.date.isoformat() if message.date else '(none or unreadable)'}",
+        f"Automated:   {message.automated.value if message.automated else 'no'}",
+        f"References:  {refs or 'none (a new issue, not a reply)'}",
+    ]
+
+
+def _attachment_lines(message: Message) -> list[str]:
+    if not message.attachments:
+        return ["Attachments: none"]
+    lines = [f"Attachments: {len(message.attachments)}"]
+    for a in message.attachments:
+        inline = ", inline" if a.inline else ""
+        lines.append(
+            f"  - {a.filename} ({a.content_type}, {_size(a.size)}{inline}) sha256 {a.sha256[:16]}…"
+        )
+    return lines
+
+
+def _body_lines(message: Message) -> list[str]:
+    body = message.body.split("\n") if message.body else []
+    removed = len(message.full_body.split("\n")) - len(body) if message.full_body else 0
+    note = f"; {removed} quoted or signature lines removed" if removed > 0 else ""
+    lines = [f"Body:        {len(body)} lines{note}"]
+    lines += [f"  | {line}" for line in body[:_BODY_PREVIEW_LINES]]
+    if len(body) > _BODY_PREVIEW_LINES:
+        lines.append(
+            f"  | … {len(body) - _BODY_PREVIEW_LINES} more lines (--format json shows all)"
+        )
+    return lines
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"

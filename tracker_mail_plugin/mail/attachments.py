@@ -1,0 +1,126 @@
+"""Attachments: safe file names, hashes, and unpacking of Outlook's winmail.dat (TNEF)."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from tracker_mail_plugin.mail.model import Attachment
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+_MAX_NAME_BYTES = 200  # below every file system's 255, leaving room for a tracker's prefix
+
+# Names for parts that arrive without one; mimetypes gives odd picks for these.
+_EXTENSIONS = {
+    "message/rfc822": ".eml",
+    "text/plain": ".txt",
+    "text/html": ".html",
+    "text/calendar": ".ics",
+    "image/jpeg": ".jpg",
+    "application/pkcs7-signature": ".p7s",
+    "application/x-pkcs7-signature": ".p7s",
+    "message/delivery-status": ".txt",
+    "text/rfc822-headers": ".txt",
+    "application/octet-stream": ".bin",
+}
+
+
+def safe_filename(name: str | None, content_type: str, index: int) -> str:
+    """A file name that is safe to store anywhere: no directories, no control characters.
+
+    A missing or empty name becomes ``attachment-<index><ext>`` from the content type.
+    """
+    cleaned = ""
+    if name:
+        base = re.split(r"[\\/]", name)[-1]
+        cleaned = _UNSAFE.sub("_", unicodedata.normalize("NFC", base)).strip().strip(".")
+        cleaned = cleaned.lstrip("-") or cleaned
+    if not cleaned:
+        return f"attachment-{index}{extension_for(content_type)}"
+    return _shorten(cleaned)
+
+
+def extension_for(content_type: str) -> str:
+    """The usual file extension for ``content_type`` (``.bin`` when unknown)."""
+    return _EXTENSIONS.get(content_type) or mimetypes.guess_extension(content_type) or ".bin"
+
+
+def _shorten(name: str) -> str:
+    if len(name.encode("utf-8")) <= _MAX_NAME_BYTES:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext) > 16:
+        stem, ext = name, ""
+    suffix = f".{ext}" if ext else ""
+    budget = _MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    return stem.encode("utf-8")[:budget].decode("utf-8", "ignore") + suffix
+
+
+def make_attachment(
+    filename: str,
+    content_type: str,
+    content: bytes,
+    inline: bool = False,
+    content_id: str | None = None,
+) -> Attachment:
+    """Build an Attachment, computing its size and sha256."""
+    return Attachment(
+        filename=filename,
+        content_type=content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        inline=inline,
+        content_id=content_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TnefContents:
+    """What a winmail.dat carried: files, and a body when Outlook put the text only there."""
+
+    files: tuple[tuple[str, bytes], ...]
+    text_body: str
+    html_body: str
+
+
+def unpack_tnef(data: bytes) -> TnefContents:
+    """Unpack a TNEF blob; raises ValueError when it is not one (the caller keeps it as-is)."""
+    from tnefparse import TNEF
+
+    try:
+        tnef = TNEF(data)
+    except Exception as exc:  # tnefparse raises bare ValueError/struct.error/IndexError
+        raise ValueError(f"winmail.dat could not be read: {exc}") from exc
+    files: list[tuple[str, bytes]] = []
+    for index, item in enumerate(tnef.attachments, start=1):
+        name = _tnef_name(item) or f"attachment-{index}.bin"
+        files.append((name, bytes(item.data or b"")))
+    return TnefContents(
+        tuple(files),
+        _as_text(getattr(tnef, "body", None)),
+        _as_text(getattr(tnef, "htmlbody", None)),
+    )
+
+
+def _tnef_name(item: object) -> str:
+    try:
+        long_name = item.long_filename()  # type: ignore[attr-defined]
+    except Exception:
+        long_name = None
+    name = long_name or getattr(item, "name", None) or ""
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", errors="replace")
+    return str(name).rstrip("\x00").strip()
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.decode("cp1252", errors="replace")
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,142 @@
+"""Turn bytes of unknown or mislabelled encoding into text without ever failing.
+
+Real mail lies about its charset all the time: ``us-ascii`` parts full of UTF-8, Korean
+Outlook's ``ks_c_5601-1987``, Japanese ``iso-2022-jp`` using extension characters, labels
+Python has never heard of, or no label at all. The chain below tries, in order: the declared
+charset mapped to the codec that real senders mean by it, UTF-8, a statistical guess, then
+Windows-1252 and Latin-1 with replacement characters. Every repair is reported so that
+``explain`` can show it.
+"""
+
+from __future__ import annotations
+
+import codecs
+from functools import lru_cache
+
+# What senders write -> the superset codec they actually use. Browsers and the mail gem
+# make the same substitutions (WHATWG encoding standard).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "ks_c_5601-1987": ("cp949",),
+    "ks_c_5601": ("cp949",),
+    "euc-kr": ("cp949",),
+    "gb2312": ("gb18030",),
+    "gbk": ("gb18030",),
+    "x-gbk": ("gb18030",),
+    "big5": ("big5hkscs", "cp950"),
+    "shift_jis": ("cp932",),
+    "shift-jis": ("cp932",),
+    "x-sjis": ("cp932",),
+    "sjis": ("cp932",),
+    "windows-31j": ("cp932",),
+    "iso-2022-jp": ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2004", "iso2022_jp_2"),
+    "iso-2022-jp-2": ("iso2022_jp_2", "iso2022_jp_2004"),
+    "iso-8859-1": ("cp1252", "latin-1"),
+    "latin1": ("cp1252", "latin-1"),
+    "latin-1": ("cp1252", "latin-1"),
+    "iso-8859-9": ("cp1254",),
+    "iso-8859-11": ("cp874",),
+    "tis-620": ("cp874",),
+    "windows-874": ("cp874",),
+    "us-ascii": ("utf-8",),
+    "ascii": ("utf-8",),
+    "ansi_x3.4-1968": ("utf-8",),
+    "unicode-1-1-utf-7": ("utf-7",),
+    "utf8": ("utf-8",),
+    "cp-850": ("cp850",),
+}
+
+# Single-byte labels that are often stuck on UTF-8 text by misconfigured senders: if the
+# bytes are valid UTF-8 and not plain ASCII, UTF-8 is what was meant.
+_OFTEN_MISLABELLED = frozenset({"cp1252", "iso8859-15", "cp1250", "iso8859-2", "cp1254"})
+
+
+@lru_cache(maxsize=256)
+def codecs_for(label: str | None) -> tuple[str, ...]:
+    """Return the Python codec names to try for a MIME charset label, best first.
+
+    Unknown labels give an empty tuple; the caller then falls back to guessing.
+    """
+    if not label:
+        return ()
+    key = label.strip().strip("\"'").lower()
+    if key in _ALIASES:
+        return _ALIASES[key]
+    try:
+        return (codecs.lookup(key).name,)
+    except LookupError:
+        return ()
+
+
+def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str | None]:
+    """Decode ``data`` declared as ``label``; never raises.
+
+    Returns:
+        The text and, when anything had to be repaired or guessed, a sentence saying what.
+    """
+    raw = bytes(data)
+    if raw.isascii() and not _is_seven_bit_encoding(label):
+        return raw.decode("ascii"), None
+    candidates = codecs_for(label)
+    if label and not candidates:
+        text, how = _guess(raw)
+        return text, f"unknown charset {label!r}; decoded as {how}"
+    for codec in candidates:
+        if codec in _OFTEN_MISLABELLED and _is_utf8(raw):
+            return raw.decode("utf-8"), f"declared {label} but the bytes are UTF-8"
+        try:
+            return raw.decode(codec), None
+        except (UnicodeDecodeError, LookupError):
+            continue
+    if candidates:
+        text, how = _guess(raw)
+        return text, f"bytes are not valid {label}; decoded as {how}"
+    text, how = _guess(raw)
+    if how == "utf-8":
+        return text, None
+    return text, f"no charset declared; decoded as {how}"
+
+
+def _is_seven_bit_encoding(label: str | None) -> bool:
+    """True for encodings whose text is pure ASCII bytes yet not ASCII text (ISO-2022, UTF-7)."""
+    if not label:
+        return False
+    lowered = label.lower()
+    return "2022" in lowered or "utf-7" in lowered or lowered.startswith("hz")
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _guess(raw: bytes) -> tuple[str, str]:
+    """Best effort for bytes whose charset is unknown: UTF-8, a detector, then cp1252."""
+    if _is_utf8(raw):
+        return raw.decode("utf-8"), "utf-8"
+    guessed = _detect(raw)
+    if guessed:
+        try:
+            return raw.decode(guessed), guessed
+        except (UnicodeDecodeError, LookupError):
+            pass
+    # cp1252 leaves five bytes undefined; replace those rather than fail.
+    text = raw.decode("cp1252", errors="replace")
+    if "\ufffd" in text:
+        return text, "windows-1252 with replacement characters"
+    return text, "windows-1252"
+
+
+def _detect(raw: bytes) -> str | None:
+    """Ask charset-normalizer for the most plausible encoding of non-UTF-8 bytes."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - it is a declared dependency
+        return None
+    try:
+        best = from_bytes(raw[:65536]).best()
+    except Exception:
+        return None
+    return best.encoding if best is not None else None

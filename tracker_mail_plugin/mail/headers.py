@@ -1,0 +1,244 @@
+"""Header fields: splitting a header block, RFC 2047 words, addresses, message-ids, dates.
+
+Python's ``email`` header registry raises on headers that real mail carries (``To: (c):``,
+``Message-ID: <[x]@host>``, unparseable dates), and it is the slowest part of parsing. These
+functions read the raw bytes themselves, never raise, and record what they repaired in the
+``defects`` list they are given.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import email.utils
+import re
+
+from tracker_mail_plugin.mail.charset import decode_text
+from tracker_mail_plugin.mail.model import Address
+
+RawHeaders = list[tuple[str, bytes]]
+
+_ENCODED_WORD = re.compile(rb"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(rb"[ \t\r\n]*")
+_ANGLE_ID = re.compile(r"<([^<>]*)>")
+_FIELD_NAME = re.compile(rb"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ':'
+
+
+def find_body_start(raw: bytes, start: int = 0, end: int | None = None) -> tuple[int, int]:
+    """Return (end of the header block, start of the body) within ``raw[start:end]``.
+
+    The block ends at the first empty line; a message without one is all headers.
+    """
+    stop = len(raw) if end is None else end
+    if raw.startswith(b"\r\n", start, stop):
+        return start, start + 2
+    if raw.startswith(b"\n", start, stop):
+        return start, start + 1
+    found = [(pos, pos + 4) for pos in (raw.find(b"\r\n\r\n", start, stop),) if pos >= 0]
+    found += [(pos, pos + 2) for pos in (raw.find(b"\n\n", start, stop),) if pos >= 0]
+    return min(found) if found else (stop, stop)
+
+
+def split_header_lines(block: bytes, defects: list[str]) -> RawHeaders:
+    """Unfold a header block into (name, raw value) pairs, keeping order and repeats."""
+    fields: RawHeaders = []
+    lines = block.split(b"\n")
+    if lines and lines[0].startswith(b"From "):  # mbox separator left in by some tools
+        lines = lines[1:]
+    for line in lines:
+        line = line.rstrip(b"\r")
+        if not line:
+            continue
+        if line[:1] in (b" ", b"\t"):
+            if fields:
+                previous, folded = fields[-1]
+                fields[-1] = (previous, folded + b" " + line.strip())
+            continue
+        name, sep, value = line.partition(b":")
+        name = name.strip()
+        if not sep or not _FIELD_NAME.match(name):
+            defects.append(f"ignored a header line that is not 'Name: value': {_show(line)}")
+            continue
+        fields.append((name.decode("ascii"), value.strip()))
+    return fields
+
+
+def looks_like_header_block(data: bytes) -> bool:
+    """True when ``data`` begins with a ``Name: value`` line (used for MIME part headers)."""
+    first = data.split(b"\n", 1)[0].rstrip(b"\r")
+    name, sep, _ = first.partition(b":")
+    return bool(sep) and bool(_FIELD_NAME.match(name.strip() or b" "))
+
+
+def _show(line: bytes, limit: int = 60) -> str:
+    text = line.decode("utf-8", errors="replace")
+    return repr(text[:limit] + ("…" if len(text) > limit else ""))
+
+
+def header_text(value: bytes, defects: list[str]) -> str:
+    """Decode a raw header value: 8-bit bytes, then RFC 2047 encoded words."""
+    if b"=?" in value:
+        return _decode_words(value, defects)
+    if value.isascii():
+        return value.decode("ascii")
+    text, problem = decode_text(value, None)
+    if problem:
+        defects.append(f"header with raw 8-bit bytes: {problem}")
+    return text
+
+
+def _decode_words(value: bytes, defects: list[str]) -> str:
+    """Decode RFC 2047 words; adjacent words of one charset are joined before decoding.
+
+    Joining first matters: senders split multi-byte characters across words.
+    """
+    out: list[str] = []
+    pending: list[bytes] = []
+    pending_charset = ""
+    pos = 0
+    for match in _ENCODED_WORD.finditer(value):
+        gap = value[pos : match.start()]
+        charset = match.group(1).decode("ascii", "replace").lower()
+        if not (pos and pending and _BETWEEN_WORDS.fullmatch(gap) and charset == pending_charset):
+            _flush(out, pending, pending_charset, defects)
+            pending = []
+            if gap:
+                out.append(header_text(gap, defects) if b"=?" not in gap else _plain(gap))
+        pending_charset = charset
+        pending.append(_word_bytes(match.group(2), match.group(3), defects))
+        pos = match.end()
+    _flush(out, pending, pending_charset, defects)
+    out.append(_plain(value[pos:]))
+    return "".join(out)
+
+
+def _plain(value: bytes) -> str:
+    text, _ = decode_text(value, None)
+    return text
+
+
+def _flush(out: list[str], pending: list[bytes], charset: str, defects: list[str]) -> None:
+    if not pending:
+        return
+    text, problem = decode_text(b"".join(pending), charset)
+    if problem:
+        defects.append(f"encoded header word: {problem}")
+    out.append(text)
+
+
+def _word_bytes(encoding: bytes, payload: bytes, defects: list[str]) -> bytes:
+    if encoding in (b"q", b"Q"):
+        return binascii.a2b_qp(payload.replace(b"_", b" "), header=False)
+    try:
+        return base64.b64decode(payload + b"=" * (-len(payload) % 4))
+    except (binascii.Error, ValueError):
+        defects.append("a base64 encoded header word was damaged; kept what could be read")
+        cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", payload)
+        cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]
+        return base64.b64decode(cleaned) if cleaned else b""
+
+
+def parse_addresses(value: bytes | None, defects: list[str]) -> tuple[Address, ...]:
+    """Parse an address list header into Address values, skipping empty groups."""
+    if not value:
+        return ()
+    # Decode 8-bit bytes, but leave RFC 2047 words in place: a decoded display name may
+    # contain commas or angle brackets that would split the list wrongly.
+    if value.isascii():
+        text = value.decode("ascii")
+    else:
+        text, _ = decode_text(value, None)
+    try:
+        pairs = email.utils.getaddresses([text])
+    except Exception:
+        pairs = []
+    found = [_address(name, addr, defects) for name, addr in pairs if addr and "@" in addr]
+    if not found and "@" in text:
+        found = [
+            _address("", addr, defects)
+            for addr in re.findall(r"[^\s<>,;:\"()]+@[^\s<>,;:\"()]+", text)
+        ]
+        defects.append(
+            f"address header could not be parsed; took the addresses it contains: {text[:80]!r}"
+        )
+    return tuple(found)
+
+
+def _address(name: str, addr: str, defects: list[str]) -> Address:
+    display = header_text(name.encode("utf-8"), defects).strip() if name else ""
+    local, _, domain = addr.strip().strip("<>").rpartition("@")
+    return Address(
+        name=display.strip('"').strip(), address=f"{local.lower()}@{_unicode_domain(domain)}"
+    )
+
+
+def _unicode_domain(domain: str) -> str:
+    domain = domain.strip().rstrip(".").lower()
+    if "xn--" not in domain:
+        return domain
+    try:
+        return domain.encode("ascii").decode("idna")
+    except (UnicodeError, ValueError):
+        return domain
+
+
+def normalise_id(value: str) -> str | None:
+    """Normalise one message-id: no brackets, no whitespace, domain lower-cased."""
+    match = _ANGLE_ID.search(value)
+    core = match.group(1) if match else value
+    core = "".join(core.split()).strip("\"'")
+    if not core:
+        return None
+    local, at, domain = core.rpartition("@")
+    return f"{local}@{domain.lower()}" if at else core
+
+
+def parse_id_list(value: str) -> tuple[str, ...]:
+    """Every message-id in a References-like header, in order, without repeats."""
+    found = _ANGLE_ID.findall(value) or [tok for tok in value.split() if "@" in tok]
+    ids: list[str] = []
+    for token in found:
+        normal = normalise_id(f"<{token}>")
+        if normal and normal not in ids:
+            ids.append(normal)
+    return tuple(ids)
+
+
+_DATE_NOISE = re.compile(r"\([^)]*\)|\b(?:at|um|le)\b")
+
+
+def parse_date(value: str | None, defects: list[str]) -> dt.datetime | None:
+    """Parse a Date header tolerantly; unknown time zones are taken as UTC."""
+    if not value:
+        return None
+    for candidate in (value, _DATE_NOISE.sub(" ", value).replace(",", " ")):
+        parsed = _try_rfc_date(candidate) or _try_iso_date(candidate)
+        if parsed is not None:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=dt.UTC)
+            return parsed
+    defects.append(f"unreadable Date header: {value[:60]!r}")
+    return None
+
+
+def _try_rfc_date(value: str) -> dt.datetime | None:
+    try:
+        parts = email.utils.parsedate_tz(value)
+    except Exception:
+        return None
+    if not parts:
+        return None
+    offset = parts[9]
+    zone = dt.UTC if offset is None else dt.timezone(dt.timedelta(seconds=offset))
+    try:
+        return dt.datetime(*parts[:6], tzinfo=zone)
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+def _try_iso_date(value: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None

@@ -1,0 +1,248 @@
+"""A tolerant, fast MIME splitter working on byte offsets of the raw message.
+
+Python's ``email`` feed parser walks every line of every part in Python code, so a 2 MB
+attachment costs tens of thousands of iterations before anyone reads it. Here a multipart
+body is cut at its boundaries with ``bytes.find`` (C speed) and each part keeps only offsets
+into the raw bytes until its content is asked for. Only part headers are split into lines.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote_to_bytes
+
+from tracker_mail_plugin.mail.charset import decode_text
+from tracker_mail_plugin.mail.headers import (
+    RawHeaders,
+    find_body_start,
+    header_text,
+    looks_like_header_block,
+    split_header_lines,
+)
+
+MAX_DEPTH = 30  # deeper nesting is an attack or a broken mailer; the rest is kept as one part
+
+
+@dataclass(slots=True)
+class Part:
+    """One MIME entity: its headers, its type, and where its encoded body lies in ``raw``."""
+
+    headers: RawHeaders
+    content_type: str
+    params: dict[str, str]
+    disposition: str | None
+    disposition_params: dict[str, str]
+    transfer_encoding: str
+    raw: bytes = field(repr=False)
+    start: int
+    end: int
+    children: list[Part] = field(default_factory=list)
+
+    def header(self, name: str) -> bytes | None:
+        """The first raw value of ``name`` in this part's own headers."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    @property
+    def filename(self) -> str | None:
+        """The file name from Content-Disposition, else Content-Type's ``name``."""
+        return self.disposition_params.get("filename") or self.params.get("name")
+
+    def payload(self, defects: list[str]) -> bytes:
+        """The body with its Content-Transfer-Encoding undone."""
+        view = memoryview(self.raw)[self.start : self.end]
+        if self.transfer_encoding == "base64":
+            return _base64(view, defects)
+        if self.transfer_encoding == "quoted-printable":
+            return binascii.a2b_qp(view)
+        return bytes(view)
+
+    def text(self, defects: list[str]) -> str:
+        """The body as text with LF line endings, decoded through the charset chain."""
+        text, problem = decode_text(self.payload(defects), self.params.get("charset"))
+        if problem:
+            defects.append(f"{self.content_type} part: {problem}")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return text
+
+
+def parse_entity(
+    raw: bytes,
+    start: int,
+    end: int,
+    defects: list[str],
+    default_type: str = "text/plain",
+    depth: int = 0,
+) -> Part:
+    """Parse the entity in ``raw[start:end]``: its headers, then its children if multipart."""
+    if (
+        start < end
+        and not raw.startswith((b"\n", b"\r\n"), start)
+        and depth
+        and not looks_like_header_block(raw[start : min(end, start + 1000)])
+    ):
+        head_end, body_start = start, start  # a part with no header block at all
+    else:
+        head_end, body_start = find_body_start(raw, start, end)
+    headers = split_header_lines(raw[start:head_end], defects) if head_end > start else []
+    part = _make_part(raw, headers, body_start, end, defects, default_type)
+    if part.content_type.startswith("multipart/"):
+        _split_children(part, defects, depth)
+    return part
+
+
+def _make_part(
+    raw: bytes, headers: RawHeaders, start: int, end: int, defects: list[str], default_type: str
+) -> Part:
+    ctype_raw = _first(headers, "content-type")
+    ctype, params = parse_content_header(ctype_raw, defects) if ctype_raw else (default_type, {})
+    if "/" not in ctype:
+        defects.append(f"invalid Content-Type {ctype!r}; read as {default_type}")
+        ctype = default_type
+    disp_raw = _first(headers, "content-disposition")
+    disposition, disp_params = parse_content_header(disp_raw, defects) if disp_raw else (None, {})
+    cte_raw = _first(headers, "content-transfer-encoding") or b"7bit"
+    cte = cte_raw.decode("ascii", "replace").strip().lower()
+    return Part(headers, ctype, params, disposition, disp_params, cte, raw, start, end)
+
+
+def _first(headers: RawHeaders, name: str) -> bytes | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _split_children(part: Part, defects: list[str], depth: int) -> None:
+    boundary = part.params.get("boundary")
+    if not boundary:
+        defects.append(f"{part.content_type} without a boundary; read as text")
+        part.content_type, part.params = "text/plain", {}
+        return
+    if depth >= MAX_DEPTH:
+        defects.append(f"MIME nesting deeper than {MAX_DEPTH}; the rest is kept as one attachment")
+        part.content_type = "application/octet-stream"
+        return
+    spans = _boundary_spans(
+        part.raw, part.start, part.end, boundary.encode("utf-8", "replace"), defects
+    )
+    child_type = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
+    for start, end in spans:
+        part.children.append(parse_entity(part.raw, start, end, defects, child_type, depth + 1))
+
+
+def _boundary_spans(
+    raw: bytes, start: int, end: int, boundary: bytes, defects: list[str]
+) -> list[tuple[int, int]]:
+    """Offsets of each body part between ``--boundary`` delimiter lines."""
+    marker = b"--" + boundary
+    spans: list[tuple[int, int]] = []
+    part_start: int | None = None
+    pos = raw.find(marker, start, end)
+    while pos >= 0:
+        line_end = raw.find(b"\n", pos, end)
+        line_end = end if line_end < 0 else line_end
+        rest = raw[pos + len(marker) : line_end].rstrip(b"\r \t")
+        at_line_start = pos == start or raw[pos - 1] == 0x0A
+        if at_line_start and rest in (b"", b"--"):
+            if part_start is not None:
+                spans.append((part_start, _strip_newline_before(raw, part_start, pos)))
+            if rest == b"--":
+                return spans
+            part_start = min(line_end + 1, end)
+        pos = raw.find(marker, pos + len(marker), end)
+    if part_start is not None:
+        spans.append((part_start, end))
+        defects.append(
+            "multipart body not closed by its final boundary; kept the last part as it was"
+        )
+    else:
+        defects.append("multipart body without any boundary line; nothing could be split")
+    return spans
+
+
+def _strip_newline_before(raw: bytes, floor: int, pos: int) -> int:
+    """The CRLF before a delimiter belongs to the delimiter, not to the part."""
+    if pos - 2 >= floor and raw[pos - 2 : pos] == b"\r\n":
+        return pos - 2
+    if pos - 1 >= floor and raw[pos - 1] == 0x0A:
+        return pos - 1
+    return pos
+
+
+# --- Content-Type / Content-Disposition parameters (RFC 2045, RFC 2231, RFC 2047) ---------
+
+_PARAM = re.compile(r"""\s*;?\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)""", re.DOTALL)
+_SECTION = re.compile(r"^(.*?)\*(\d+)(\*?)$")
+
+
+def parse_content_header(value: bytes, defects: list[str]) -> tuple[str, dict[str, str]]:
+    """Split ``type/sub; a=b; name*0*=utf-8''..`` into a lower-cased type and decoded params."""
+    # RFC 2047 words are decoded per parameter later: decoding them here could add quotes.
+    text = value.decode("ascii") if value.isascii() else decode_text(value, None)[0]
+    main, _, rest = text.partition(";")
+    raw_params: list[tuple[str, str]] = []
+    for match in _PARAM.finditer(";" + rest):
+        name, val = match.group(1).lower(), match.group(2).strip()
+        if val.startswith('"'):
+            val = re.sub(
+                r"\\(.)", r"\1", val[1:-1] if val.endswith('"') and len(val) > 1 else val[1:]
+            )
+        raw_params.append((name, val))
+    return main.strip().lower(), _join_rfc2231(raw_params, defects)
+
+
+def _join_rfc2231(raw_params: list[tuple[str, str]], defects: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    sections: dict[str, list[tuple[int, bool, str]]] = {}
+    for name, value in raw_params:
+        section = _SECTION.match(name)
+        if section:
+            sections.setdefault(section.group(1), []).append(
+                (int(section.group(2)), bool(section.group(3)), value)
+            )
+        elif name.endswith("*"):
+            params[name[:-1]] = _extended_value([(0, True, value)], defects)
+        elif name not in params:
+            params[name] = _rfc2047_param(value, defects)
+    for name, parts in sections.items():
+        params[name] = _extended_value(sorted(parts), defects)
+    return params
+
+
+def _rfc2047_param(value: str, defects: list[str]) -> str:
+    # Outlook and others put RFC 2047 words inside quoted parameters; decode them too.
+    return header_text(value.encode("utf-8"), defects) if "=?" in value else value
+
+
+def _extended_value(parts: list[tuple[int, bool, str]], defects: list[str]) -> str:
+    """Join RFC 2231 sections; the first encoded one carries ``charset'language'``."""
+    charset = None
+    chunks: list[bytes] = []
+    for index, (_, encoded, value) in enumerate(parts):
+        if encoded and index == 0 and value.count("'") >= 2:
+            charset, _, value = value.split("'", 2)
+        chunks.append(unquote_to_bytes(value) if encoded else value.encode("utf-8"))
+    text, problem = decode_text(b"".join(chunks), charset or None)
+    if problem:
+        defects.append(f"file name: {problem}")
+    return text
+
+
+def _base64(view: memoryview, defects: list[str]) -> bytes:
+    try:
+        return binascii.a2b_base64(view)
+    except binascii.Error:
+        defects.append("damaged base64 content; decoded what could be read")
+    cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", bytes(view))
+    cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]
+    try:
+        return binascii.a2b_base64(cleaned)
+    except binascii.Error:
+        return b""

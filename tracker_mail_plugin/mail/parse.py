@@ -1,0 +1,149 @@
+"""Raw RFC 5322 bytes to a :class:`Message`. Never raises, whatever the bytes are."""
+
+from __future__ import annotations
+
+import hashlib
+
+from tracker_mail_plugin.mail.classify import classify
+from tracker_mail_plugin.mail.headers import (
+    header_text,
+    normalise_id,
+    parse_addresses,
+    parse_date,
+    parse_id_list,
+)
+from tracker_mail_plugin.mail.html import html_to_text
+from tracker_mail_plugin.mail.mime import Part, parse_entity
+from tracker_mail_plugin.mail.model import Address, Message
+from tracker_mail_plugin.mail.parts import Contents, collect
+from tracker_mail_plugin.mail.quotes import strip_quotes
+from tracker_mail_plugin.mail.references import id_references, subject_references
+
+SYNTHETIC_ID_DOMAIN = "tracker-mail.invalid"
+
+
+def parse_message(raw: bytes) -> Message:
+    """Parse one message. Problems are repaired and listed in ``Message.defects``.
+
+    Args:
+        raw: The message exactly as fetched from the mailbox.
+
+    Returns:
+        The parsed message. If the parser itself hits a bug, a minimal message carrying the
+        raw text as body and the error in ``defects`` is returned instead of raising, so
+        that a mail is never lost to a parser problem.
+    """
+    raw = bytes(raw)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    try:
+        return _parse(raw, sha256)
+    except Exception as exc:
+        return _unparsed(raw, sha256, exc)
+
+
+def _parse(raw: bytes, sha256: str) -> Message:
+    defects: list[str] = []
+    root = parse_entity(raw, 0, len(raw), defects)
+    headers = tuple((name, header_text(value, defects)) for name, value in root.headers)
+    first = _first_values(headers)
+    message_id = normalise_id(first.get("message-id", ""))
+    from_ = _one_address(root, defects)
+    in_reply_to_all = parse_id_list(first.get("in-reply-to", ""))
+    in_reply_to = in_reply_to_all[0] if in_reply_to_all else None
+    references = parse_id_list(first.get("references", ""))
+    subject = first.get("subject", "").strip()
+    contents = collect(root, defects)
+    full_body = _full_body(contents)
+    return Message(
+        message_id=message_id or f"sha256-{sha256}@{SYNTHETIC_ID_DOMAIN}",
+        subject=subject,
+        from_=from_,
+        to=parse_addresses(root.header("to"), defects),
+        cc=parse_addresses(root.header("cc"), defects),
+        reply_to=parse_addresses(root.header("reply-to"), defects),
+        date=parse_date(first.get("date"), defects),
+        in_reply_to=in_reply_to,
+        references=references,
+        headers=headers,
+        body=strip_quotes(full_body),
+        full_body=full_body,
+        attachments=tuple(contents.attachments),
+        automated=classify(first.get, root.content_type, _report_type(root), from_),
+        reference_candidates=tuple(
+            subject_references(subject) + id_references(in_reply_to, references)
+        ),
+        defects=_dedupe(defects),
+        sha256=sha256,
+        size=len(raw),
+        message_id_synthesised=message_id is None,
+    )
+
+
+def _first_values(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Lower-cased header name -> its first value (later repeats are in ``headers``)."""
+    first: dict[str, str] = {}
+    for name, value in headers:
+        first.setdefault(name.lower(), value)
+    return first
+
+
+def _one_address(root: Part, defects: list[str]) -> Address | None:
+    found = parse_addresses(root.header("from"), defects) or parse_addresses(
+        root.header("sender"), defects
+    )
+    return found[0] if found else None
+
+
+def _report_type(root: Part) -> str | None:
+    value = root.params.get("report-type")
+    return value.lower() if value else None
+
+
+def _full_body(contents: Contents) -> str:
+    """Plain text parts joined; else HTML converted; else what a winmail.dat carried."""
+    for texts, is_html in (
+        (contents.plain, False),
+        (contents.html, True),
+        (contents.tnef_text, False),
+        (contents.tnef_html, True),
+    ):
+        usable = [_tidy(html_to_text(text) if is_html else text) for text in texts]
+        usable = [text for text in usable if text.strip()]
+        if usable:
+            return "\n\n".join(usable)
+    return ""
+
+
+def _tidy(text: str) -> str:
+    """Trim blank lines around a part and NUL characters trackers refuse."""
+    return text.replace("\x00", "").strip("\n").rstrip()
+
+
+def _dedupe(defects: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(defects))
+
+
+def _unparsed(raw: bytes, sha256: str, error: Exception) -> Message:
+    """A message for bytes the parser could not handle: nothing is lost, the error is said."""
+    text = raw.decode("utf-8", errors="replace")
+    return Message(
+        message_id=f"sha256-{sha256}@{SYNTHETIC_ID_DOMAIN}",
+        subject="",
+        from_=None,
+        to=(),
+        cc=(),
+        reply_to=(),
+        date=None,
+        in_reply_to=None,
+        references=(),
+        headers=(),
+        body=text,
+        full_body=text,
+        attachments=(),
+        automated=None,
+        reference_candidates=(),
+        defects=(f"the parser failed ({type(error).__name__}: {error}); the raw text is the body",),
+        sha256=sha256,
+        size=len(raw),
+        message_id_synthesised=True,
+    )

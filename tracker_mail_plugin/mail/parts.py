@@ -1,0 +1,132 @@
+"""Walk a MIME tree and sort its leaves into body text, HTML and attachments."""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass, field
+
+from tracker_mail_plugin.mail.attachments import make_attachment, safe_filename, unpack_tnef
+from tracker_mail_plugin.mail.headers import (
+    find_body_start,
+    header_text,
+    normalise_id,
+    split_header_lines,
+)
+from tracker_mail_plugin.mail.mime import Part
+from tracker_mail_plugin.mail.model import Attachment
+
+_TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+
+
+@dataclass
+class Contents:
+    """What a message's parts hold, in the order the parts appear."""
+
+    plain: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    tnef_text: list[str] = field(default_factory=list)
+    tnef_html: list[str] = field(default_factory=list)
+
+
+def collect(root: Part, defects: list[str]) -> Contents:
+    """Sort every leaf of ``root`` into plain text, HTML, or attachments."""
+    contents = Contents()
+    _walk(root, contents, defects)
+    return contents
+
+
+def _walk(part: Part, contents: Contents, defects: list[str]) -> None:
+    if part.children:
+        for child in part.children:
+            _walk(child, contents, defects)
+        return
+    if part.content_type.startswith("multipart/"):
+        return  # a multipart whose boundary matched nothing; already reported
+    if _is_body_text(part):
+        text = part.text(defects)
+        if part.params.get("format", "").lower() == "flowed":
+            text = unflow(text, part.params.get("delsp", "").lower() == "yes")
+        (contents.plain if part.content_type == "text/plain" else contents.html).append(text)
+        return
+    _add_attachment(part, contents, defects)
+
+
+def _is_body_text(part: Part) -> bool:
+    if part.content_type not in ("text/plain", "text/html"):
+        return False
+    return part.disposition != "attachment" and not part.filename
+
+
+def _add_attachment(part: Part, contents: Contents, defects: list[str]) -> None:
+    content = part.payload(defects)
+    index = len(contents.attachments) + 1
+    name = part.filename
+    if part.content_type == "message/rfc822" and not name:
+        name = _forwarded_name(content)
+    filename = safe_filename(name, part.content_type, index)
+    if not content:
+        defects.append(f"dropped the empty attachment {filename!r} (0 bytes)")
+        return
+    is_tnef = part.content_type in _TNEF_TYPES or filename.lower() == "winmail.dat"
+    if is_tnef and _unpack_winmail(content, contents, defects):
+        return
+    content_id = part.header("content-id")
+    cid = normalise_id(content_id.decode("ascii", "replace")) if content_id else None
+    inline = part.disposition == "inline" or (part.disposition is None and cid is not None)
+    contents.attachments.append(make_attachment(filename, part.content_type, content, inline, cid))
+
+
+def _forwarded_name(content: bytes) -> str:
+    """Name a forwarded message after its own subject."""
+    scratch: list[str] = []
+    head_end, _ = find_body_start(content)
+    for key, value in split_header_lines(content[:head_end], scratch):
+        if key.lower() == "subject":
+            subject = header_text(value, scratch).strip()
+            if subject:
+                return f"{subject}.eml"
+    return "forwarded-message.eml"
+
+
+def _unpack_winmail(content: bytes, contents: Contents, defects: list[str]) -> bool:
+    try:
+        tnef = unpack_tnef(content)
+    except ValueError as exc:
+        defects.append(f"{exc}; kept winmail.dat as it is")
+        return False
+    for name, data in tnef.files:
+        filename = safe_filename(name, "application/octet-stream", len(contents.attachments) + 1)
+        if not data:
+            defects.append(f"dropped the empty attachment {filename!r} from winmail.dat (0 bytes)")
+            continue
+        contents.attachments.append(make_attachment(filename, _guess_type(filename), data))
+    if tnef.text_body.strip():
+        contents.tnef_text.append(tnef.text_body)
+    if tnef.html_body.strip():
+        contents.tnef_html.append(tnef.html_body)
+    return True
+
+
+def _guess_type(filename: str) -> str:
+    return mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"
+
+
+def unflow(text: str, delsp: bool) -> str:
+    """Undo RFC 3676 format=flowed soft line breaks (Thunderbird, Apple Mail)."""
+    out: list[tuple[str, str]] = []
+    joining = False
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        quote, content = line[:depth], line[depth:]
+        if content.startswith(" "):
+            content = content[1:]  # space-stuffing
+        soft = content.endswith(" ") and content.rstrip() != "--"
+        if soft and delsp:
+            content = content[:-1]
+        if joining and out and out[-1][0] == quote:
+            out[-1] = (quote, out[-1][1] + content)
+        else:
+            out.append((quote, content))
+        joining = soft
+    return "\n".join(q + (" " if q and c else "") + c for q, c in out)

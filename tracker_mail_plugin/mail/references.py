@@ -1,0 +1,67 @@
+"""Find what in a message may point at an existing issue (extraction only, no resolving).
+
+Subject forms, in the order a tracker's own notifications are most specific: Redmine's
+``[Project - Bug #123]``, GitHub's ``owner/repo#12``, ``[#123]`` and ``#123``, Jira keys
+``ABC-123``. Each span of the subject is claimed once, so ``[Support - Bug #12]`` is not also
+reported as ``#12``. Then the message-ids of In-Reply-To and References, nearest first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tracker_mail_plugin.mail.model import ReferenceCandidate, RefKind
+
+_SUBJECT_PATTERNS: tuple[tuple[RefKind, re.Pattern[str]], ...] = (
+    (
+        RefKind.TRACKER_TAG,
+        re.compile(r"\[(?P<project>[^\[\]]+?) - (?P<tracker>[^\[\]#]+?) #(?P<number>\d+)\]"),
+    ),
+    (
+        RefKind.GITHUB,
+        re.compile(r"(?<![\w/.-])(?P<project>[A-Za-z0-9][\w.-]*/[\w.-]+)#(?P<number>\d+)\b"),
+    ),
+    (RefKind.NUMBER, re.compile(r"\[#(?P<number>\d+)\]")),
+    (RefKind.NUMBER, re.compile(r"(?<![\w&#])#(?P<number>\d+)\b")),
+    (RefKind.JIRA_KEY, re.compile(r"(?<![\w-])(?P<project>[A-Z][A-Z0-9_]+)-(?P<number>\d+)\b")),
+)
+
+
+def subject_references(subject: str) -> list[ReferenceCandidate]:
+    """Issue references in a subject, in the order they appear."""
+    claimed: list[tuple[int, int]] = []
+    found: list[tuple[int, ReferenceCandidate]] = []
+    for kind, pattern in _SUBJECT_PATTERNS:
+        for match in pattern.finditer(subject):
+            if any(start < match.end() and match.start() < end for start, end in claimed):
+                continue
+            claimed.append(match.span())
+            found.append((match.start(), _candidate(kind, match)))
+    return [candidate for _, candidate in sorted(found, key=lambda item: item[0])]
+
+
+def _candidate(kind: RefKind, match: re.Match[str]) -> ReferenceCandidate:
+    groups = match.groupdict()
+    return ReferenceCandidate(
+        kind=kind,
+        source="subject",
+        text=match.group(0),
+        number=int(groups["number"]),
+        project=(groups.get("project") or None) and groups["project"].strip(),
+        tracker=(groups.get("tracker") or None) and groups["tracker"].strip(),
+    )
+
+
+def id_references(in_reply_to: str | None, references: tuple[str, ...]) -> list[ReferenceCandidate]:
+    """Message-ids from In-Reply-To, then References from the newest to the oldest."""
+    found: list[ReferenceCandidate] = []
+    seen: set[str] = set()
+    ordered = [("in_reply_to", in_reply_to)] if in_reply_to else []
+    ordered += [("references", ref) for ref in reversed(references)]
+    for source, message_id in ordered:
+        if message_id and message_id not in seen:
+            seen.add(message_id)
+            found.append(
+                ReferenceCandidate(kind=RefKind.MESSAGE_ID, source=source, text=message_id)
+            )
+    return found

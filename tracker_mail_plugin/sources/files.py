@@ -1,0 +1,112 @@
+"""Read mail from local paths: single ``.eml`` files, folders of them, Maildirs and mboxes.
+
+Used by ``explain`` (and by anyone testing rules on saved mail). Each message comes with a
+label saying where it was found, so that an error names the exact file.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
+_MAIL_SUFFIXES = (".eml", ".mbox", ".mail")
+
+
+class NotMailError(Exception):
+    """A path that holds no mail message, with a sentence saying why."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalMessage:
+    """One message read from disk, or the reason it could not be read."""
+
+    label: str
+    raw: bytes | None
+    error: str | None = None
+
+
+def read_paths(paths: list[Path]) -> Iterator[LocalMessage]:
+    """Yield every message under ``paths`` in a stable order; problems come as errors."""
+    for path in paths:
+        yield from _read_path(path)
+
+
+def _read_path(path: Path) -> Iterator[LocalMessage]:
+    if not path.exists():
+        yield LocalMessage(str(path), None, "no such file or directory")
+    elif path.is_dir() and _is_maildir(path):
+        yield from _read_maildir(path)
+    elif path.is_dir():
+        yield from _read_folder(path)
+    else:
+        yield from _read_file(path)
+
+
+def _is_maildir(path: Path) -> bool:
+    return all((path / sub).is_dir() for sub in ("cur", "new", "tmp"))
+
+
+def _read_maildir(path: Path) -> Iterator[LocalMessage]:
+    for sub in ("new", "cur"):
+        for item in sorted((path / sub).iterdir()):
+            if item.is_file() and not item.name.startswith("."):
+                yield from _read_file(item)
+
+
+def _read_folder(path: Path) -> Iterator[LocalMessage]:
+    found = False
+    for item in sorted(path.rglob("*")):
+        if item.is_dir() and _is_maildir(item):
+            found = True
+            yield from _read_maildir(item)
+        elif item.is_file() and item.name.lower().endswith(_MAIL_SUFFIXES):
+            if any(_is_maildir(parent) for parent in item.parents if path in parent.parents):
+                continue
+            found = True
+            yield from _read_file(item)
+    if not found:
+        yield LocalMessage(str(path), None, "no .eml files, Maildirs or mboxes in this directory")
+
+
+def _read_file(path: Path) -> Iterator[LocalMessage]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        yield LocalMessage(str(path), None, f"cannot read: {exc.strerror or exc}")
+        return
+    if raw.startswith(b"From "):
+        yield from _read_mbox(path)
+        return
+    problem = not_mail_reason(raw)
+    yield LocalMessage(str(path), None if problem else raw, problem)
+
+
+def _read_mbox(path: Path) -> Iterator[LocalMessage]:
+    box = mailbox.mbox(path, create=False)
+    try:
+        for index, key in enumerate(box.iterkeys(), start=1):
+            raw = box.get_bytes(key)
+            problem = not_mail_reason(raw)
+            yield LocalMessage(f"{path}#{index}", None if problem else raw, problem)
+    finally:
+        box.close()
+
+
+def not_mail_reason(raw: bytes) -> str | None:
+    """Why ``raw`` is not a mail message, or ``None`` when it plausibly is one.
+
+    A message must start with a header line (``Name: value``); binary files and plain
+    text notes do not.
+    """
+    if not raw.strip():
+        return "empty file, not a mail message"
+    head = raw[:4096]
+    if b"\x00" in head:
+        return "binary file, not a mail message"
+    if not _HEADER_LINE.match(head.lstrip(b"\r\n")):
+        return "does not start with a mail header (Name: value); not a mail message"
+    return None
