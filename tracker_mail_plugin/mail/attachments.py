@@ -109,7 +109,7 @@ def unpack_tnef(data: bytes) -> TnefContents:
 def _tnef_name(item: object) -> str:
     try:
         long_name = item.long_filename()  # type: ignore[attr-defined]
-    except Exception:
+    except Exception:  # noqa: BLE001 - tnefparse fails on some property tables
         long_name = None
     name = long_name or getattr(item, "name", None) or ""
     if isinstance(name, bytes):

@@ -37,9 +37,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "iso-8859-11": ("cp874",),
     "tis-620": ("cp874",),
     "windows-874": ("cp874",),
-    "us-ascii": ("utf-8",),
-    "ascii": ("utf-8",),
-    "ansi_x3.4-1968": ("utf-8",),
+    "us-ascii": ("utf-8", "cp1252"),
+    "ascii": ("utf-8", "cp1252"),
+    "ansi_x3.4-1968": ("utf-8", "cp1252"),
     "unicode-1-1-utf-7": ("utf-7",),
     "utf8": ("utf-8",),
     "cp-850": ("cp850",),
@@ -80,16 +80,21 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
     if label and not candidates:
         text, how = _guess(raw)
         return text, f"unknown charset {label!r}; decoded as {how}"
-    for codec in candidates:
+    for index, codec in enumerate(candidates):
         if codec in _OFTEN_MISLABELLED and _is_utf8(raw):
             return raw.decode("utf-8"), f"declared {label} but the bytes are UTF-8"
         try:
-            return raw.decode(codec), None
+            text = raw.decode(codec)
         except (UnicodeDecodeError, LookupError):
             continue
+        # A later ISO-2022-JP variant is the same label read fully; a later cp1252 is not.
+        return text, (
+            f"declared {label} but the bytes are {codec}" if index and codec == "cp1252" else None
+        )
     if candidates:
-        text, how = _guess(raw)
-        return text, f"bytes are not valid {label}; decoded as {how}"
+        # The label is right for most of the text; a few broken bytes become U+FFFD.
+        text = raw.decode(candidates[0], errors="replace")
+        return text, f"bytes that are not valid {label} were replaced with U+FFFD"
     text, how = _guess(raw)
     if how == "utf-8":
         return text, None
@@ -129,14 +134,22 @@ def _guess(raw: bytes) -> tuple[str, str]:
     return text, "windows-1252"
 
 
+# Detectors guess wildly on a few bytes ("café" comes back as UTF-16); below this many
+# non-ASCII bytes, windows-1252, the most common undeclared charset, is the better bet.
+_MIN_BYTES_TO_DETECT = 16
+
+
 def _detect(raw: bytes) -> str | None:
     """Ask charset-normalizer for the most plausible encoding of non-UTF-8 bytes."""
+    sample = raw[:65536]
+    if sum(byte >= 0x80 for byte in sample) < _MIN_BYTES_TO_DETECT or b"\x00" in sample:
+        return None
     try:
         from charset_normalizer import from_bytes
-    except ImportError:  # pragma: no cover - it is a declared dependency
+
+        best = from_bytes(sample).best()
+    except Exception:  # noqa: BLE001 - a detector bug must not lose a message
         return None
-    try:
-        best = from_bytes(raw[:65536]).best()
-    except Exception:
+    if best is None or best.encoding.startswith(("utf_16", "utf_32")):
         return None
-    return best.encoding if best is not None else None
+    return str(best.encoding)

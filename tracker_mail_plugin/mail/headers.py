@@ -151,18 +151,18 @@ def parse_addresses(value: bytes | None, defects: list[str]) -> tuple[Address, .
         text, _ = decode_text(value, None)
     try:
         pairs = email.utils.getaddresses([text])
-    except Exception:
+    except Exception:  # noqa: BLE001 - the stdlib raises several types on garbage
         pairs = []
-    found = [_address(name, addr, defects) for name, addr in pairs if addr and "@" in addr]
-    if not found and "@" in text:
-        found = [
-            _address("", addr, defects)
-            for addr in re.findall(r"[^\s<>,;:\"()]+@[^\s<>,;:\"()]+", text)
-        ]
+    found = [_address(name, addr, defects) for name, addr in pairs if _ADDR_SPEC.fullmatch(addr)]
+    if len(found) < sum("@" in addr for _, addr in pairs) or (not pairs and "@" in text):
+        found = [_address("", addr, defects) for addr in _ADDR_SPEC.findall(text)]
         defects.append(
-            f"address header could not be parsed; took the addresses it contains: {text[:80]!r}"
+            f"address header could not be parsed; took the addresses in it: {text[:80]!r}"
         )
     return tuple(found)
+
+
+_ADDR_SPEC = re.compile(r"[^\s<>,;:\"()\[\]@]+@[^\s<>,;:\"()@]+")
 
 
 def _address(name: str, addr: str, defects: list[str]) -> Address:
@@ -225,7 +225,7 @@ def parse_date(value: str | None, defects: list[str]) -> dt.datetime | None:
 def _try_rfc_date(value: str) -> dt.datetime | None:
     try:
         parts = email.utils.parsedate_tz(value)
-    except Exception:
+    except Exception:  # noqa: BLE001 - parsedate_tz raises on some garbage
         return None
     if not parts:
         return None

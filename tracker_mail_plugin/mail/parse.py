@@ -37,7 +37,7 @@ def parse_message(raw: bytes) -> Message:
     sha256 = hashlib.sha256(raw).hexdigest()
     try:
         return _parse(raw, sha256)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the last line of defence; see the docstring
         return _unparsed(raw, sha256, exc)
 
 
@@ -68,7 +68,9 @@ def _parse(raw: bytes, sha256: str) -> Message:
         body=strip_quotes(full_body),
         full_body=full_body,
         attachments=tuple(contents.attachments),
-        automated=classify(first.get, root.content_type, _report_type(root), from_),
+        automated=classify(
+            lambda name: first.get(name.lower()), root.content_type, _report_type(root), from_
+        ),
         reference_candidates=tuple(
             subject_references(subject) + id_references(in_reply_to, references)
         ),

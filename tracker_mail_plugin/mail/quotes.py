@@ -19,6 +19,16 @@ _QUOTED_LINE = re.compile(r"^[ \t]*>")
 # with "Thanks," or "Regards,", not a sign-off: keep it.
 _LONGEST_SIGN_OFF = 40
 
+# Gmail's attribution line in languages where the library only knows another client's form
+# (it expects Dutch "Op … schreef:", Gmail writes "Op … schreef Naam <adres>:"). Cut there
+# when quoted lines follow, before the library runs.
+_ATTRIBUTION = re.compile(
+    r"^[ \t]*(?:On|Am|Le|Op|El|Il|Den|Dnia|W dniu)\b[^\n]{0,240}?"
+    r"(?:wrote|schrieb|a écrit|schreef|escribió|ha scritto|skrev|napisał\(a\)|napisał)"
+    r"[^\n]{0,160}?:[ \t]*\n(?:[ \t]*\n)*[ \t]*>",
+    re.MULTILINE,
+)
+
 
 def _newest_reply(text: str) -> str:
     from mailparser_reply import EmailMessage
@@ -59,9 +69,12 @@ def strip_quotes(text: str) -> str:
     """
     if not text.strip():
         return ""
+    attribution = _ATTRIBUTION.search(text)
+    if attribution and text[: attribution.start()].strip():
+        text = text[: attribution.start()]
     try:
         newest = _newest_reply(text)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a library bug must never cost the message
         newest = ""
     newest = _drop_quoted_lines(newest)
     if not newest.strip():

@@ -22,7 +22,7 @@ _SUBJECT_PATTERNS: tuple[tuple[RefKind, re.Pattern[str]], ...] = (
         re.compile(r"(?<![\w/.-])(?P<project>[A-Za-z0-9][\w.-]*/[\w.-]+)#(?P<number>\d+)\b"),
     ),
     (RefKind.NUMBER, re.compile(r"\[#(?P<number>\d+)\]")),
-    (RefKind.NUMBER, re.compile(r"(?<![\w&#])#(?P<number>\d+)\b")),
+    (RefKind.NUMBER, re.compile(r"(?<![\w&#/])#(?P<number>\d+)\b")),
     (RefKind.JIRA_KEY, re.compile(r"(?<![\w-])(?P<project>[A-Z][A-Z0-9_]+)-(?P<number>\d+)\b")),
 )
 
