@@ -72,7 +72,7 @@ def test_address_that_python_cannot_parse_is_still_found():
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("<Abc.123@Mail.Example.COM>", "Abc.123@mail.example.com"),
+        ("<Abc.123@Mail.Example.COM>", "Abc.123@Mail.Example.COM"),
         ("<[abc-def]@microsoft.com>", "[abc-def]@microsoft.com"),
         ("  <spaced @ example.com >  ", "spaced@example.com"),
         ("no-brackets@example.com", "no-brackets@example.com"),
@@ -99,7 +99,7 @@ def test_in_reply_to_and_references():
     )
     message = parse_message(raw)
     assert message.in_reply_to == "b@example.com"
-    assert message.references == ("a@example.com", "B@example.com")
+    assert message.references == ("a@example.com", "B@Example.com")
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,17 @@ _EXTENSIONS = {
     "application/pkcs7-signature": ".p7s",
     "application/x-pkcs7-signature": ".p7s",
     "message/delivery-status": ".txt",
+    "message/disposition-notification": ".txt",
     "text/rfc822-headers": ".txt",
     "application/octet-stream": ".bin",
+}
+
+
+# Parts of delivery reports arrive without names; say what they are.
+_REPORT_PART_NAMES = {
+    "message/delivery-status": "delivery-status",
+    "text/rfc822-headers": "original-headers",
+    "message/disposition-notification": "disposition-notification",
 }
 
 
@@ -39,7 +48,8 @@ def safe_filename(name: str | None, content_type: str, index: int) -> str:
         cleaned = _UNSAFE.sub("_", unicodedata.normalize("NFC", base)).strip().strip(".")
         cleaned = cleaned.lstrip("-") or cleaned
     if not cleaned:
-        return f"attachment-{index}{extension_for(content_type)}"
+        stem = _REPORT_PART_NAMES.get(content_type, f"attachment-{index}")
+        return f"{stem}{extension_for(content_type)}"
     return _shorten(cleaned)
 
 

@@ -184,14 +184,15 @@ def _unicode_domain(domain: str) -> str:
 
 
 def normalise_id(value: str) -> str | None:
-    """Normalise one message-id: no brackets, no whitespace, domain lower-cased."""
+    """Normalise one message-id: no angle brackets, no whitespace, otherwise exact.
+
+    Case is kept: message-ids compare octet by octet, and a Content-ID must still match the
+    ``cid:`` reference written in the HTML.
+    """
     match = _ANGLE_ID.search(value)
     core = match.group(1) if match else value
     core = "".join(core.split()).strip("\"'")
-    if not core:
-        return None
-    local, at, domain = core.rpartition("@")
-    return f"{local}@{domain.lower()}" if at else core
+    return core or None
 
 
 def parse_id_list(value: str) -> tuple[str, ...]:
