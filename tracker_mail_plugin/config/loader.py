@@ -1,0 +1,328 @@
+"""Load ``rules.yaml``: every problem found at once, each with its line and column.
+
+The order: YAML syntax, then the rule language in ``when``/``then`` strings (turned into the
+YAML form), then the typed models, then checks across sections (a mailbox naming a tracker
+that does not exist, a forward with no smtp). Nothing is connected to or changed here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path as FilePath
+from typing import Any
+
+from pydantic import ValidationError
+
+from tracker_mail_plugin.config.model import (
+    POLICY_KEYS,
+    SECRET_KEY,
+    Config,
+    ForwardTo,
+    Move,
+    Policies,
+)
+from tracker_mail_plugin.config.problems import ConfigProblem, at, from_validation_error, show_path
+from tracker_mail_plugin.config.secrets import SECRET_HOW_TO
+from tracker_mail_plugin.config.yamlmarks import Marks, Path, YamlSyntaxError, load_with_marks
+from tracker_mail_plugin.rules.dsl import (
+    RuleSyntaxError,
+    parse_actions,
+    parse_conditions,
+    parse_rule_line,
+)
+from tracker_mail_plugin.rules.model import Forward
+
+DEFAULT_CONFIG = "rules.yaml"
+CONFIG_ENV = "TRACKER_MAIL_CONFIG"
+
+
+class ConfigFileError(Exception):
+    """The configuration file has errors; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[ConfigProblem]):
+        super().__init__(f"{len(problems)} problem(s) in the configuration")
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A valid configuration, where it came from, and warnings worth showing."""
+
+    config: Config
+    path: str
+    warnings: tuple[ConfigProblem, ...] = ()
+    rule_sources: tuple[tuple[Path, str], ...] = ()
+
+    def policies(self, mailbox: str) -> Policies:
+        """The mailbox's policies over ``defaults`` (already validated at load)."""
+        return self.config.policies_for(mailbox)
+
+
+def config_path(given: str | None) -> FilePath:
+    """``-c`` if given, else ``$TRACKER_MAIL_CONFIG``, else ``rules.yaml`` here."""
+    return FilePath(given or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_config(path: str | FilePath) -> LoadedConfig:
+    """Read and validate a configuration file; raises ConfigFileError listing all problems."""
+    name = str(path)
+    try:
+        text = FilePath(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigFileError(
+            [ConfigProblem(name, 1, 1, f"cannot read the file: {exc.strerror or exc}")]
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigFileError([ConfigProblem(name, 1, 1, "the file is not UTF-8 text")]) from None
+    return load_config_text(text, name)
+
+
+def load_config_text(text: str, name: str = DEFAULT_CONFIG) -> LoadedConfig:
+    """Validate configuration given as text (``name`` is used in messages)."""
+    try:
+        data, marks = load_with_marks(text)
+    except YamlSyntaxError as exc:
+        raise ConfigFileError(
+            [ConfigProblem(name, exc.mark.line, exc.mark.column, exc.message)]
+        ) from None
+    problems = [
+        at(name, marks, p, f"{show_path(p)}: written twice; the second would win", key=True)
+        for p, _ in marks.duplicates
+    ]
+    if not isinstance(data, dict):
+        raise ConfigFileError(
+            [
+                ConfigProblem(
+                    name, 1, 1, "the file should be a mapping with version, trackers, mailboxes"
+                )
+            ]
+        )
+    _refuse_literal_secrets(data, (), marks, name, problems)
+    sources = _expand_rule_language(data, marks, name, problems)
+    problems += _raw_mailbox_checks(data, marks, name)
+    config = _validate(data, marks, name, problems)
+    if config is not None:
+        problems += _cross_checks(config, marks, name)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or config is None:
+        raise ConfigFileError(sorted(errors, key=lambda p: (p.line, p.column)))
+    warnings = tuple(p for p in problems if p.severity == "warning")
+    return LoadedConfig(config, name, warnings, tuple(sources))
+
+
+def _refuse_literal_secrets(
+    data: Any, path: Path, marks: Marks, name: str, problems: list[ConfigProblem]
+) -> None:
+    """A password written in the file is an error at its own line; the value is dropped."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if SECRET_KEY.search(str(key)) and isinstance(value, str):
+                problems.append(
+                    at(
+                        name,
+                        marks,
+                        (*path, key),
+                        f"{key}: a secret must not be written in the file; {SECRET_HOW_TO}",
+                    )
+                )
+                data[key] = {"env": "TRACKER_MAIL_REMOVED_LITERAL"}
+            else:
+                _refuse_literal_secrets(value, (*path, key), marks, name, problems)
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            _refuse_literal_secrets(item, (*path, index), marks, name, problems)
+
+
+def _raw_mailbox_checks(data: dict[str, Any], marks: Marks, name: str) -> list[ConfigProblem]:
+    """Checks that need only the raw mailboxes, so they run even when other parts fail."""
+    problems: list[ConfigProblem] = []
+    mailboxes, trackers = data.get("mailboxes"), data.get("trackers")
+    if not isinstance(mailboxes, dict):
+        return problems
+    known = list(trackers) if isinstance(trackers, dict) else []
+    for mailbox_name, mailbox in mailboxes.items():
+        if not isinstance(mailbox, dict):
+            continue
+        base: Path = ("mailboxes", mailbox_name)
+        tracker = mailbox.get("tracker")
+        if isinstance(tracker, str) and tracker not in known:
+            close = difflib.get_close_matches(tracker, known, n=1)
+            hint = (
+                f"; did you mean '{close[0]}'?"
+                if close
+                else f"; trackers defined: {', '.join(known) or 'none'}"
+            )
+            problems.append(
+                at(name, marks, (*base, "tracker"), f"unknown tracker '{tracker}'{hint}")
+            )
+        own = {k: v for k, v in mailbox.items() if k in POLICY_KEYS}
+        try:
+            Policies.model_validate(own)
+        except ValidationError as exc:
+            problems += from_validation_error(name, marks, exc, Policies, base)
+    return problems
+
+
+def _rule_lists(data: dict[str, Any]) -> list[Path]:
+    lists: list[Path] = [("rules",)] if isinstance(data.get("rules"), list) else []
+    mailboxes = data.get("mailboxes")
+    if isinstance(mailboxes, dict):
+        lists += [
+            ("mailboxes", n, "rules")
+            for n, m in mailboxes.items()
+            if isinstance(m, dict) and isinstance(m.get("rules"), list)
+        ]
+    return lists
+
+
+def _expand_rule_language(
+    data: dict[str, Any], marks: Marks, name: str, problems: list[ConfigProblem]
+) -> list[tuple[Path, str]]:
+    """Replace rule-language strings by their YAML form, in place; collect syntax errors."""
+    sources: list[tuple[Path, str]] = []
+    for list_path in _rule_lists(data):
+        rules = _get(data, list_path)
+        for index, rule in enumerate(rules):
+            path = (*list_path, index)
+            if isinstance(rule, str):
+                sources.append((path, rule))
+                rules[index] = _parse(
+                    parse_rule_line, rule, path, marks, name, problems, {"then": ["ignore"]}
+                )
+            elif isinstance(rule, dict):
+                for key, parser, fallback in (
+                    ("when", parse_conditions, {}),
+                    ("then", parse_actions, ["ignore"]),
+                ):
+                    if isinstance(rule.get(key), str):
+                        sources.append(((*path, key), rule[key]))
+                        rule[key] = _parse(
+                            parser, rule[key], (*path, key), marks, name, problems, fallback
+                        )
+    return sources
+
+
+def _parse(
+    parser: Any,
+    text: str,
+    path: Path,
+    marks: Marks,
+    name: str,
+    problems: list[ConfigProblem],
+    fallback: Any,
+) -> Any:
+    try:
+        return parser(text)
+    except RuleSyntaxError as exc:
+        mark = marks.values.get(path)
+        if mark is None or "\n" in text.strip():
+            problems.append(at(name, marks, path, f"{show_path(path)}: {exc}"))
+        else:
+            column = mark.column + exc.column - 1 + (1 if mark.quoted else 0)
+            problems.append(
+                ConfigProblem(name, mark.line, column, f"{show_path(path)}: {exc.message}")
+            )
+        return fallback  # keep validating the rest of the file
+
+
+def _get(data: Any, path: Path) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _validate(
+    data: dict[str, Any], marks: Marks, name: str, problems: list[ConfigProblem]
+) -> Config | None:
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems += from_validation_error(name, marks, exc, Config)
+        return None
+    return config
+
+
+def _cross_checks(config: Config, marks: Marks, name: str) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for mailbox_name in config.mailboxes:
+        base: Path = ("mailboxes", mailbox_name)
+        if not config.rules_for(mailbox_name):
+            problems.append(
+                at(
+                    name,
+                    marks,
+                    base,
+                    f"mailbox '{mailbox_name}' has no rules and there are no top-level rules",
+                    key=True,
+                )
+            )
+        problems += _policy_checks(config, mailbox_name, marks, name)
+    problems += _company_checks(config, marks, name)
+    return problems
+
+
+def _policy_checks(
+    config: Config, mailbox_name: str, marks: Marks, name: str
+) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    base: Path = ("mailboxes", mailbox_name)
+    mailbox = config.mailboxes[mailbox_name]
+    try:
+        policies = config.policies_for(mailbox_name)
+    except ValidationError:
+        return problems  # already reported
+    forwards = [
+        k for k in ("on_unprocessed", "on_failure") if isinstance(getattr(policies, k), ForwardTo)
+    ]
+    if any(isinstance(a, Forward) for r in config.rules_for(mailbox_name) for a in r.then):
+        forwards.append("a forward action")
+    if forwards and config.smtp is None:
+        problems.append(
+            at(
+                name,
+                marks,
+                base,
+                f"mailbox '{mailbox_name}' forwards mail ({', '.join(forwards)}) "
+                "but no smtp server is configured",
+                key=True,
+            )
+        )
+    if mailbox.protocol in ("pop3", "mbox"):
+        for key in ("on_success", "on_unprocessed", "on_failure"):
+            if isinstance(getattr(policies, key), Move):
+                problems.append(
+                    at(
+                        name,
+                        marks,
+                        (*base, key),
+                        f"{key}: a {mailbox.protocol} mailbox has no folders to move to; "
+                        "use delete or leave",
+                    )
+                )
+    return problems
+
+
+def _company_checks(config: Config, marks: Marks, name: str) -> list[ConfigProblem]:
+    owned = {project for company in config.companies.values() for project in company.projects}
+    problems: list[ConfigProblem] = []
+    for list_path, rules in [(("rules",), config.rules or [])] + [
+        (("mailboxes", n, "rules"), m.rules or []) for n, m in config.mailboxes.items()
+    ]:
+        for index, rule in enumerate(rules):
+            project = rule.when.company_matches_project
+            if project is not None and project not in owned:
+                problem = at(
+                    name,
+                    marks,
+                    (*list_path, index),
+                    f"no company in `companies` owns project {project}; unless the tracker knows "
+                    f"organisations, 'company matched to project {project}' never holds",
+                )
+                problems.append(
+                    ConfigProblem(
+                        problem.file, problem.line, problem.column, problem.message, "warning"
+                    )
+                )
+    return problems

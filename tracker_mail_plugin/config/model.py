@@ -1,0 +1,230 @@
+"""The typed shape of ``rules.yaml``: trackers, mailboxes (profiles), rules, policies.
+
+Every key is declared here; anything else in the file is an error with a suggestion. The
+models are frozen: a loaded configuration is a value, passed around, never edited.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from tracker_mail_plugin.config.secrets import SECRET_HOW_TO, Secret
+from tracker_mail_plugin.rules.model import Rule, Text, Words
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6, "mb": 10**6, "mib": 2**20}
+_UNITS |= {"g": 10**9, "gb": 10**9, "gib": 2**30}
+# Option names whose values are secrets in any adapter; a plain string there is refused.
+SECRET_KEY = re.compile(
+    r"(password|passwd|secret|token|api_?key|private_?key|client_secret)$", re.I
+)
+
+
+def _bytes(value: Any) -> Any:
+    """``25MB``, ``512 KiB`` or a plain number of bytes."""
+    if isinstance(value, str):
+        found = _SIZE.match(value)
+        if not found or (found.group(2) or "").lower() not in _UNITS:
+            raise ValueError("not a size; write a number of bytes or e.g. 25MB, 512KiB")
+        return int(float(found.group(1)) * _UNITS[(found.group(2) or "").lower()])
+    return value
+
+
+ByteSize = Annotated[int, BeforeValidator(_bytes), Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Move(_Strict):
+    """Move the message to a folder (created when missing)."""
+
+    move: Annotated[str, Field(min_length=1)]
+
+
+class ForwardTo(_Strict):
+    """Forward the message, with the reason, to an address."""
+
+    forward: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+Disposal = Literal["leave", "delete", "flag_seen"] | Move
+Unprocessed = Literal["leave", "delete"] | Move | ForwardTo
+FailurePolicy = Move | ForwardTo
+
+
+class Replies(_Strict):
+    """What a reply to an existing issue does (seed S13, S2)."""
+
+    action: Literal["comment", "rules"] = "comment"
+    closed_issue: Literal["reopen", "new_issue", "comment"] = "comment"
+
+
+AutomatedPolicy = Literal["drop", "process", "unprocessed"]
+
+
+class AutomatedPolicies(_Strict):
+    """What happens to machine-written mail of each class (all dropped by default)."""
+
+    loop: AutomatedPolicy = "drop"
+    bounce: AutomatedPolicy = "drop"
+    auto_replied: AutomatedPolicy = "drop"
+    auto_generated: AutomatedPolicy = "drop"
+    bulk: AutomatedPolicy = "drop"
+
+
+class Policies(_Strict):
+    """Mailbox policies; ``defaults`` sets them for every mailbox, a mailbox overrides."""
+
+    unknown_user: Literal["reject", "as_rule_owner", "create_user"] = "reject"
+    allowed_domains: Words | None = None
+    replies: Replies = Replies()
+    automated: AutomatedPolicies = AutomatedPolicies()
+    max_message_size: ByteSize = 25 * 10**6
+    max_attachment_size: ByteSize = 10 * 10**6
+    excluded_filenames: list[str] = []
+    body_delimiters: list[str] = []
+    strip_quotes: bool = True
+    keep_original: bool = False
+    on_success: Disposal = "flag_seen"
+    on_unprocessed: Unprocessed = "leave"
+    on_failure: FailurePolicy = Move(move="Quarantine")
+    max_attempts: Annotated[int, Field(ge=1)] = 5
+
+
+POLICY_KEYS = frozenset(Policies.model_fields)
+MailProtocol = Literal["imap", "pop3", "maildir", "mbox", "directory"]
+_DEFAULT_PORTS = {("imap", "ssl"): 993, ("imap", "starttls"): 143, ("imap", "none"): 143}
+_DEFAULT_PORTS |= {("pop3", "ssl"): 995, ("pop3", "starttls"): 110, ("pop3", "none"): 110}
+
+
+class Mailbox(_Strict):
+    """A profile: where mail comes from, which tracker it feeds, its policies and rules."""
+
+    protocol: MailProtocol
+    tracker: str
+    host: str | None = None
+    port: Annotated[int, Field(gt=0, lt=65536)] | None = None
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str | None = None
+    password: Secret | None = None
+    ca_file: str | None = None
+    folder: str = "INBOX"
+    path: str | None = None
+    timeout: Annotated[float, Field(gt=0)] = 60.0
+    rules: list[Rule] | None = None
+    policies: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_policies(cls, data: Any) -> Any:
+        # Policies are written directly in the mailbox (PRODUCT.md's shape); they are
+        # validated later, merged over `defaults`, as one Policies model.
+        if isinstance(data, dict):
+            found = {k: v for k, v in data.items() if k in POLICY_KEYS}
+            if found:
+                data = {k: v for k, v in data.items() if k not in POLICY_KEYS} | {"policies": found}
+        return data
+
+    @model_validator(mode="after")
+    def _connection_complete(self) -> Mailbox:
+        if self.protocol in ("imap", "pop3"):
+            missing = [k for k in ("host", "username", "password") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"a {self.protocol} mailbox needs {', '.join(missing)}")
+            if self.security == "none" and not _is_loopback(self.host or ""):
+                raise ValueError(
+                    "security: none sends the password in clear; it is only allowed for "
+                    "127.0.0.1/localhost; use ssl or starttls"
+                )
+        elif self.path is None:
+            raise ValueError(f"a {self.protocol} mailbox needs path")
+        return self
+
+    @property
+    def effective_port(self) -> int | None:
+        """The port given, or the protocol's standard port for the security mode."""
+        return self.port or _DEFAULT_PORTS.get((self.protocol, self.security))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Tracker(BaseModel):
+    """A tracker connection: the adapter's entry-point name plus the adapter's own options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    adapter: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_literal_secrets(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if SECRET_KEY.search(str(key)) and isinstance(value, str):
+                    raise ValueError(
+                        f"{key}: a secret must not be written in the file; {SECRET_HOW_TO}"
+                    )
+        return data
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The adapter's options (everything but ``adapter``), for its own config model."""
+        return dict(self.model_extra or {})
+
+
+class Company(_Strict):
+    """A customer organisation: the mail domains of its people and the projects it owns."""
+
+    domains: Words = []
+    projects: Annotated[
+        list[Text], BeforeValidator(lambda v: [v] if isinstance(v, (str, int)) else v)
+    ] = []
+
+
+class Smtp(_Strict):
+    """The server used to forward mail (unprocessed messages, quarantine notices)."""
+
+    host: str
+    port: Annotated[int, Field(gt=0, lt=65536)] = 587
+    security: Literal["ssl", "starttls", "none"] = "starttls"
+    username: str | None = None
+    password: Secret | None = None
+    sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+    ca_file: str | None = None
+
+
+class Config(_Strict):
+    """The whole ``rules.yaml``."""
+
+    version: Literal[1]
+    trackers: dict[str, Tracker]
+    mailboxes: dict[str, Mailbox]
+    rules: list[Rule] | None = None
+    companies: dict[str, Company] = {}
+    users: dict[str, str] = {}
+    smtp: Smtp | None = None
+    defaults: Policies = Policies()
+    journal: str = "~/.local/state/tracker-mail/journal.sqlite3"
+
+    def rules_for(self, mailbox: str) -> list[Rule]:
+        """The mailbox's own rules, else the top-level ones."""
+        own = self.mailboxes[mailbox].rules
+        return own if own is not None else list(self.rules or [])
+
+    def policies_for(self, mailbox: str) -> Policies:
+        """``defaults`` with the mailbox's own policy keys on top."""
+        merged = self.defaults.model_dump(by_alias=True) | self.mailboxes[mailbox].policies
+        return Policies.model_validate(merged)
