@@ -9,17 +9,58 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.mail import Address, Message
+from tracker_mail_plugin.rules.conditions import SenderFacts
+from tracker_mail_plugin.rules.decide import Decision, Facts, decide, offline_reply_target
 
 _BODY_PREVIEW_LINES = 40
 
 
-def explanation(label: str, message: Message) -> dict[str, Any]:
+def explanation(label: str, message: Message, decision: Decision | None = None) -> dict[str, Any]:
     """The JSON-ready explanation of one message.
 
-    Rule fields (``reply_to_issue``, ``matched_rule``, ``actions``, ``skipped_reason``) are
-    null or empty until rules are configured.
+    Rule fields (``reply_to_issue``, ``matched_rule``, ``actions``, ``skipped_reason``,
+    ``outcome``, ``trace``) are null or empty when no configuration was given.
     """
+    return _parsed(label, message) | _decided(decision)
+
+
+def _decided(decision: Decision | None) -> dict[str, Any]:
+    if decision is None:
+        return {
+            "reply_to_issue": None,
+            "matched_rule": None,
+            "actions": [],
+            "skipped_reason": None,
+            "outcome": None,
+            "author": None,
+            "trace": [],
+            "notes": [],
+        }
+    return {
+        "reply_to_issue": decision.reply_to,
+        "matched_rule": decision.matched_rule,
+        "actions": [planned.as_json() for planned in decision.actions],
+        "skipped_reason": decision.skipped_reason,
+        "outcome": decision.outcome,
+        "author": decision.author,
+        "trace": [
+            {
+                "rule": rule.rule,
+                "held": rule.held,
+                "checks": [
+                    {"condition": c.description, "held": c.held, "reason": c.reason}
+                    for c in rule.checks
+                ],
+            }
+            for rule in decision.trace
+        ],
+        "notes": list(decision.notes),
+    }
+
+
+def _parsed(label: str, message: Message) -> dict[str, Any]:
     return {
         "file": label,
         "message_id": message.message_id,
@@ -60,10 +101,6 @@ def explanation(label: str, message: Message) -> dict[str, Any]:
             }
             for r in message.reference_candidates
         ],
-        "reply_to_issue": None,
-        "matched_rule": None,
-        "actions": [],
-        "skipped_reason": None,
         "defects": list(message.defects),
         "size": message.size,
         "sha256": message.sha256,
@@ -74,12 +111,12 @@ def _address(address: Address | None) -> dict[str, str] | None:
     return {"name": address.name, "address": address.address} if address else None
 
 
-def as_json(label: str, message: Message) -> str:
+def as_json(label: str, message: Message, decision: Decision | None = None) -> str:
     """One line of JSON for one message."""
-    return json.dumps(explanation(label, message), ensure_ascii=False)
+    return json.dumps(explanation(label, message, decision), ensure_ascii=False)
 
 
-def as_text(label: str, message: Message) -> str:
+def as_text(label: str, message: Message, decision: Decision | None = None) -> str:
     """A readable summary for a person at a terminal."""
     lines = [f"== {label}"]
     lines += _field_lines(message)
@@ -87,8 +124,33 @@ def as_text(label: str, message: Message) -> str:
     lines.append("Defects:     " + ("none" if not message.defects else ""))
     lines += [f"  - {d}" for d in message.defects]
     lines += _body_lines(message)
-    lines.append("Rules:       none configured; every message would be left for a rule to pick up")
+    lines += _decision_lines(decision)
     return "\n".join(lines)
+
+
+def _decision_lines(decision: Decision | None) -> list[str]:
+    if decision is None:
+        return ["Rules:       none given (-c rules.yaml shows which rule would match and why)"]
+    lines = ["Rules:" + ("" if decision.trace else "       not tried")]
+    for rule in decision.trace:
+        lines.append(f"  {rule.rule}: {'MATCHED' if rule.held else 'no'}")
+        lines += [
+            f"    - {c.description}: {'yes' if c.held else 'no'} ({c.reason})" for c in rule.checks
+        ]
+        if not rule.checks:
+            lines.append("    - no conditions: always holds")
+    lines += [f"Note:        {note}" for note in decision.notes]
+    verdict = {
+        "act": "act",
+        "drop": "drop (not imported; the message counts as done)",
+        "unprocessed": "unprocessed",
+    }
+    why = f" ({decision.skipped_reason})" if decision.skipped_reason else ""
+    lines.append(f"Decision:    {verdict[decision.outcome]}{why}")
+    if decision.author != "sender":
+        lines.append(f"Created as:  {decision.author.replace('_', ' ')}")
+    lines += [f"  - {planned.describe()}" for planned in decision.actions]
+    return lines
 
 
 def _field_lines(message: Message) -> list[str]:
@@ -139,3 +201,22 @@ def _size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.1f} KB"
     return f"{size / 1024 / 1024:.1f} MB"
+
+
+def decide_offline(
+    loaded: LoadedConfig,
+    mailbox: str,
+    message: Message,
+    sender_known: bool | None,
+    company: str | None,
+) -> Decision:
+    """Decide without a tracker: sender facts come from the command line, replies from ``#N``."""
+    config = loaded.config
+    companies = {n: (tuple(c.domains), tuple(c.projects)) for n, c in config.companies.items()}
+    facts = Facts(
+        sender=SenderFacts(known=sender_known, company=company),
+        reply_to=offline_reply_target(message),
+        companies=companies,
+        mailbox=mailbox,
+    )
+    return decide(message, config.rules_for(mailbox), loaded.policies(mailbox), facts)

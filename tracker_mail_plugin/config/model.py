@@ -38,7 +38,10 @@ ByteSize = Annotated[int, BeforeValidator(_bytes), Field(gt=0)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # hide_input_in_errors: a ValidationError's text must never carry a mistyped password.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, hide_input_in_errors=True
+    )
 
 
 class Move(_Strict):
@@ -164,7 +167,7 @@ def _is_loopback(host: str) -> bool:
 class Tracker(BaseModel):
     """A tracker connection: the adapter's entry-point name plus the adapter's own options."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
 
     adapter: Annotated[str, Field(min_length=1)]
 

@@ -47,7 +47,9 @@ AutomatedClass = Literal["loop", "bounce", "auto_replied", "auto_generated", "bu
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, hide_input_in_errors=True
+    )
 
 
 class Conditions(_Strict):

@@ -1,0 +1,162 @@
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.mailfactory import raw_mail
+from tracker_mail_plugin.cli import main
+
+ROOT = Path(__file__).parent.parent
+
+CONFIG = """\
+version: 1
+trackers:
+  tp: {adapter: recording}
+companies:
+  TargetProcess: {domains: [targetprocess.com], projects: [2]}
+mailboxes:
+  inbox:
+    protocol: directory
+    path: /tmp/mail
+    tracker: tp
+    rules:
+      - when subject contains 'Targetprocess, tp' and company matched to project 2 then attach to project 2 and create request in project 2
+      - when company matched to project 2 then attach to project 2
+      - then attach to project 1 and create request in project 1
+"""
+
+
+def write(tmp_path, text=CONFIG):
+    path = tmp_path / "rules.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_check_valid_file_prints_a_summary(tmp_path, capsys):
+    path = write(tmp_path)
+    assert main(["check", "-c", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{path}: valid" in out
+    assert "inbox: directory /tmp/mail -> tp; 3 own rule(s); unknown senders: reject" in out
+
+
+def test_check_show_prints_the_normalised_rules(tmp_path, capsys):
+    assert main(["check", "-c", str(write(tmp_path)), "--show"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  - when:\n      subject_contains:\n      - Targetprocess\n      - tp\n      company_matches_project: '2'"
+        in out
+    )
+
+
+def test_check_invalid_file_exits_2_with_every_error(tmp_path, capsys):
+    path = write(
+        tmp_path,
+        CONFIG.replace("tracker: tp", "tracker: tq").replace(
+            "subject contains", "subject contians"
+        ),
+    )
+    assert main(["check", "-c", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"{path}:10:14: unknown tracker 'tq'; trackers defined: tp"
+    assert err[1].startswith(f"{path}:12:22: mailboxes.inbox.rules[0]: expected 'contains'")
+    assert err[-1] == f"{path}: 2 errors; nothing was touched"
+
+
+def test_check_uses_the_environment_variable(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TRACKER_MAIL_CONFIG", str(write(tmp_path)))
+    assert main(["check"]) == 0
+
+
+def test_explain_with_rules_fills_the_decision(tmp_path, capsys):
+    config = write(tmp_path)
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(raw_mail({"From": "lena@targetprocess.com", "Subject": "tp export broken"}))
+    assert main(["explain", "--format", "json", "-c", str(config), str(mail)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["matched_rule"] == "rule 1"
+    assert [(a["action"], a["project"]) for a in result["actions"]] == [
+        ("attach_to_project", "2"),
+        ("create_request", "2"),
+    ]
+    assert result["skipped_reason"] is None
+    assert result["outcome"] == "act"
+    assert result["trace"][0]["checks"][0] == {
+        "condition": "subject contains 'Targetprocess, tp'",
+        "held": True,
+        "reason": "'tp' found as a word",
+    }
+
+
+def test_explain_text_shows_the_trace(tmp_path, capsys):
+    config = write(tmp_path)
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(raw_mail({"From": "ann@elsewhere.example", "Subject": "Invoice for March"}))
+    assert main(["explain", "-c", str(config), "--sender-known", str(mail)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  rule 1: no\n    - subject contains 'Targetprocess, tp': no (none found as a word in \"Invoice for March\")"
+        in out
+    )
+    assert "  rule 3: MATCHED\n    - no conditions: always holds" in out
+    assert (
+        "Decision:    act\n  - attach_to_project in project 1\n  - create_request in project 1"
+        in out
+    )
+
+
+def test_explain_with_a_broken_config_exits_2(tmp_path, capsys):
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(raw_mail({}))
+    assert main(["explain", "-c", str(write(tmp_path, "version: 1\n")), str(mail)]) == 2
+    assert "trackers: required, but missing" in capsys.readouterr().err
+
+
+def test_explain_unknown_mailbox(tmp_path, capsys):
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(raw_mail({}))
+    assert main(["explain", "-c", str(write(tmp_path)), "--mailbox", "nope", str(mail)]) == 2
+    assert "no mailbox 'nope'; the file has: inbox" in capsys.readouterr().err
+
+
+def test_example_configuration_is_valid(tmp_path):
+    example = ROOT / "rules.yaml.example"
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker_mail_plugin.cli", "check", "-c", str(example)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # not even a warning
+
+
+def test_example_configuration_explains_the_examples(tmp_path):
+    copy = tmp_path / "rules.yaml"
+    shutil.copy(ROOT / "rules.yaml.example", copy)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tracker_mail_plugin.cli",
+            "explain",
+            "--format",
+            "json",
+            "-c",
+            str(copy),
+            "--mailbox",
+            "helpdesk",
+            str(ROOT / "examples"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    outcomes = {
+        json.loads(line)["file"].rsplit("/", 1)[-1]: json.loads(line)["outcome"]
+        for line in result.stdout.splitlines()
+    }
+    assert outcomes["15-auto-reply.eml"] == "drop"
+    assert outcomes["16-bounce-dsn.eml"] == "drop"
