@@ -35,9 +35,13 @@ def find_body_start(raw: bytes, start: int = 0, end: int | None = None) -> tuple
         return start, start + 2
     if raw.startswith(b"\n", start, stop):
         return start, start + 1
-    found = [(pos, pos + 4) for pos in (raw.find(b"\r\n\r\n", start, stop),) if pos >= 0]
-    found += [(pos, pos + 2) for pos in (raw.find(b"\n\n", start, stop),) if pos >= 0]
-    return min(found) if found else (stop, stop)
+    crlf = raw.find(b"\r\n\r\n", start, stop)
+    # Only look for a bare-LF blank line before the CRLF one: scanning a whole attachment
+    # for "\n\n" that CRLF mail never contains would cost more than parsing the headers.
+    lf = raw.find(b"\n\n", start, crlf + 2 if crlf >= 0 else stop)
+    if lf >= 0 and (crlf < 0 or lf < crlf):
+        return lf, lf + 2
+    return (crlf, crlf + 4) if crlf >= 0 else (stop, stop)
 
 
 def split_header_lines(block: bytes, defects: list[str]) -> RawHeaders:
@@ -149,10 +153,12 @@ def parse_addresses(value: bytes | None, defects: list[str]) -> tuple[Address, .
         text = value.decode("ascii")
     else:
         text, _ = decode_text(value, None)
-    try:
-        pairs = email.utils.getaddresses([text])
-    except Exception:  # noqa: BLE001 - the stdlib raises several types on garbage
-        pairs = []
+    pairs = _simple_addresses(text)
+    if pairs is None:
+        try:
+            pairs = email.utils.getaddresses([text])
+        except Exception:  # noqa: BLE001 - the stdlib raises several types on garbage
+            pairs = []
     found = [_address(name, addr, defects) for name, addr in pairs if _ADDR_SPEC.fullmatch(addr)]
     if len(found) < sum("@" in addr for _, addr in pairs) or (not pairs and "@" in text):
         found = [_address("", addr, defects) for addr in _ADDR_SPEC.findall(text)]
@@ -160,6 +166,30 @@ def parse_addresses(value: bytes | None, defects: list[str]) -> tuple[Address, .
             f"address header could not be parsed; took the addresses in it: {text[:80]!r}"
         )
     return tuple(found)
+
+
+_SIMPLE_ENTRY = re.compile(r"\s*(?:([^<>]*?)\s*<([^<>\s]+)>|([^<>\s]+@[^<>\s]+))\s*")
+_NEEDS_FULL_PARSER = re.compile(r'["();:\\]')
+
+
+def _simple_addresses(text: str) -> list[tuple[str, str]] | None:
+    """``Name <a@b>, c@d`` lists without quotes, comments or groups, split quickly.
+
+    Most real headers look like this; the stdlib's full RFC 5322 parser costs ten times
+    more and is kept for everything else (quoted names with commas, comments, groups).
+    """
+    if _NEEDS_FULL_PARSER.search(text):
+        return None
+    pairs: list[tuple[str, str]] = []
+    for entry in text.split(","):
+        if not entry.strip():
+            continue
+        found = _SIMPLE_ENTRY.fullmatch(entry)
+        if found is None:
+            return None
+        name, addr, bare = found.groups()
+        pairs.append((name or "", addr or bare))
+    return pairs
 
 
 _ADDR_SPEC = re.compile(r"[^\s<>,;:\"()\[\]@]+@[^\s<>,;:\"()@]+")

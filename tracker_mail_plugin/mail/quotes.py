@@ -12,6 +12,7 @@ full text (stripping must never lose what the sender wrote).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _LANGUAGES = ("en", "de", "fr", "nl", "da", "pl", "sv", "ja", "it", "es", "cs", "ko", "zh")
 _QUOTED_LINE = re.compile(r"^[ \t]*>")
@@ -30,11 +31,77 @@ _ATTRIBUTION = re.compile(
 )
 
 
+@lru_cache(maxsize=1)
+def _suspect_pattern() -> re.Pattern[str]:
+    """Where the library could possibly cut: built from its own per-language phrases.
+
+    Every reply header it knows has a colon on the line ("On … wrote:", "From: …"), every
+    separator starts with ``--`` or ``__``, quotes with ``>``; signatures start with one of
+    its sign-off phrases. Text before the first such line is never cut, so only the rest
+    goes through its (slow, all-languages) expressions.
+    """
+    from mailparser_reply.constants import MAIL_LANGUAGES
+
+    phrases: list[str] = []
+    for language in _LANGUAGES:
+        table = MAIL_LANGUAGES.get(language, {})
+        phrases += [p for p in table.get("signatures", []) if p]
+        phrases += [table["sent_from"]] if table.get("sent_from") else []
+    sign_offs = "|".join(f"(?:{phrase})" for phrase in phrases)
+    return re.compile(
+        rf"^[ \t>*]*(?:>|[-_]{{2}}|[^\W\d_][^\n:：]{{0,40}}[:：]|{sign_offs})|[:：][ \t]*$",
+        re.MULTILINE | re.IGNORECASE,
+    )
+
+
+def _start_of_suspect_part(text: str) -> int | None:
+    """Offset of the first line where a header, quote or signature could start."""
+    found = _suspect_pattern().search(text)
+    if found is None:
+        return None
+    return text.rfind("\n", 0, found.start()) + 1
+
+
+# Stands in for the text before the suspect part: the library never takes the very first
+# line for a signature, and an Outlook separator needs a blank line above it. It is not
+# whitespace, so the library's line stripping keeps it, and it never occurs in mail text.
+_CONTEXT = "\u2063"
+
+
+def _newest_reply_fast(text: str) -> str:
+    """The library's answer, computed only on the part of the text that can change."""
+    start = _start_of_suspect_part(text)
+    if start is None:
+        return text
+    head, tail = text[:start], text[start:]
+    newest_tail = _newest_reply(f"{_CONTEXT}\n\n{tail}").replace(_CONTEXT, "").strip("\n")
+    return f"{head}{newest_tail}" if newest_tail.strip() else head
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> dict[str, re.Pattern[str]]:
+    """The library's three expressions, built once instead of once per message.
+
+    It rebuilds them from its language tables for every message (about 70 string joins
+    each time); they only depend on the languages, so we hand it prebuilt ones.
+    """
+    from mailparser_reply import EmailMessage
+
+    sample = EmailMessage(text="", languages=list(_LANGUAGES), keep_hyphen_lists=True)
+    return {
+        "_header_regex": sample.HEADER_REGEX,
+        "_signature_regex": sample.SIGNATURE_REGEX,
+        "_disclaimers_regex": sample.DISCLAIMERS_REGEX,
+    }
+
+
 def _newest_reply(text: str) -> str:
     from mailparser_reply import EmailMessage
 
     # keep_hyphen_lists: otherwise "- step one" lines in a bug report count as a signature.
-    parsed = EmailMessage(text=text, languages=list(_LANGUAGES), keep_hyphen_lists=True).read()
+    parsed = EmailMessage(
+        text=text, languages=list(_LANGUAGES), keep_hyphen_lists=True, **_compiled()
+    ).read()
     if not parsed.replies:
         return ""
     reply = parsed.replies[0]
@@ -73,7 +140,7 @@ def strip_quotes(text: str) -> str:
     if attribution and text[: attribution.start()].strip():
         text = text[: attribution.start()]
     try:
-        newest = _newest_reply(text)
+        newest = _newest_reply_fast(text)
     except Exception:  # noqa: BLE001 - a library bug must never cost the message
         newest = ""
     newest = _drop_quoted_lines(newest)
