@@ -206,3 +206,22 @@ def test_company_rule_for_a_project_no_company_owns_is_a_warning():
     assert [str(w) for w in loaded.warnings] == [
         "rules.yaml:15:9: warning: no company in `companies` owns project 7; unless the tracker knows organisations, 'company matched to project 7' never holds"
     ]
+
+
+def test_pop3_mailbox_gets_folderless_defaults():
+    text = GOOD.replace("protocol: imap", "protocol: pop3")
+    policies = load_config_text(text, "rules.yaml").policies("support")
+    assert (policies.on_success, policies.on_failure) == ("leave", "leave")
+    imap = load_config_text(GOOD, "rules.yaml").policies("support")
+    assert (imap.on_success, imap.on_failure.move) == ("flag_seen", "Quarantine")
+
+
+def test_pop3_mailbox_refuses_an_explicit_move():
+    found = problems(
+        GOOD.replace("protocol: imap", "protocol: pop3").replace(
+            "tracker: redmine-main", "tracker: redmine-main\n    on_success: {move: Done}"
+        )
+    )
+    assert found == [
+        "rules.yaml:14:17: on_success: a pop3 mailbox has no folders to move to; use delete or leave"
+    ]

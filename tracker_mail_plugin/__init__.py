@@ -3,6 +3,29 @@
 This module is the public surface: adapters and integrations import from here only.
 """
 
+from tracker_mail_plugin.adapter import (
+    Action,
+    Capability,
+    CheckReport,
+    CommentRef,
+    IssueRef,
+    IssueState,
+    NewComment,
+    NewIssue,
+    TrackerAdapter,
+    Upload,
+    UserRef,
+)
+from tracker_mail_plugin.config.secrets import Secret, SecretError
+from tracker_mail_plugin.errors import (
+    ConfigurationError,
+    PermanentError,
+    RetryLater,
+    TrackerMailError,
+    UnknownOutcome,
+    Unreachable,
+    UnsupportedAction,
+)
 from tracker_mail_plugin.mail import (
     LOOP_HEADER,
     Address,
@@ -18,12 +41,32 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LOOP_HEADER",
+    "Action",
     "Address",
     "Attachment",
     "Automated",
+    "Capability",
+    "CheckReport",
+    "CommentRef",
+    "ConfigurationError",
+    "IssueRef",
+    "IssueState",
     "Message",
+    "NewComment",
+    "NewIssue",
+    "PermanentError",
     "RefKind",
     "ReferenceCandidate",
+    "RetryLater",
+    "Secret",
+    "SecretError",
+    "TrackerAdapter",
+    "TrackerMailError",
+    "UnknownOutcome",
+    "Unreachable",
+    "UnsupportedAction",
+    "Upload",
+    "UserRef",
     "__version__",
     "parse_message",
 ]

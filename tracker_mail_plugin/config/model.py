@@ -58,7 +58,8 @@ class ForwardTo(_Strict):
 
 Disposal = Literal["leave", "delete", "flag_seen"] | Move
 Unprocessed = Literal["leave", "delete"] | Move | ForwardTo
-FailurePolicy = Move | ForwardTo
+# "leave": quarantined in the journal only (the message stays; `status` lists it).
+FailurePolicy = Literal["leave"] | Move | ForwardTo
 
 
 class Replies(_Strict):
@@ -101,6 +102,7 @@ class Policies(_Strict):
 
 
 POLICY_KEYS = frozenset(Policies.model_fields)
+_FOLDERLESS = frozenset({"pop3", "mbox"})
 MailProtocol = Literal["imap", "pop3", "maildir", "mbox", "directory"]
 _DEFAULT_PORTS = {("imap", "ssl"): 993, ("imap", "starttls"): 143, ("imap", "none"): 143}
 _DEFAULT_PORTS |= {("pop3", "ssl"): 995, ("pop3", "starttls"): 110, ("pop3", "none"): 110}
@@ -228,6 +230,15 @@ class Config(_Strict):
         return own if own is not None else list(self.rules or [])
 
     def policies_for(self, mailbox: str) -> Policies:
-        """``defaults`` with the mailbox's own policy keys on top."""
-        merged = self.defaults.model_dump(by_alias=True) | self.mailboxes[mailbox].policies
+        """``defaults`` with the mailbox's own policy keys on top.
+
+        Where neither sets a disposition, the protocol decides: POP3 and mbox have no
+        folders, so they leave processed and failed mail in place (the journal remembers).
+        """
+        box = self.mailboxes[mailbox]
+        merged = self.defaults.model_dump(by_alias=True) | box.policies
+        if box.protocol in _FOLDERLESS:
+            for key in ("on_success", "on_failure"):
+                if key not in self.defaults.model_fields_set and key not in box.policies:
+                    merged[key] = "leave"
         return Policies.model_validate(merged)

@@ -38,7 +38,7 @@ def read_paths(paths: list[Path]) -> Iterator[LocalMessage]:
 def _read_path(path: Path) -> Iterator[LocalMessage]:
     if not path.exists():
         yield LocalMessage(str(path), None, "no such file or directory")
-    elif path.is_dir() and _is_maildir(path):
+    elif path.is_dir() and is_maildir(path):
         yield from _read_maildir(path)
     elif path.is_dir():
         yield from _read_folder(path)
@@ -46,7 +46,8 @@ def _read_path(path: Path) -> Iterator[LocalMessage]:
         yield from _read_file(path)
 
 
-def _is_maildir(path: Path) -> bool:
+def is_maildir(path: Path) -> bool:
+    """Whether ``path`` is a Maildir: a directory with cur/, new/ and tmp/."""
     return all((path / sub).is_dir() for sub in ("cur", "new", "tmp"))
 
 
@@ -60,11 +61,11 @@ def _read_maildir(path: Path) -> Iterator[LocalMessage]:
 def _read_folder(path: Path) -> Iterator[LocalMessage]:
     found = False
     for item in sorted(path.rglob("*")):
-        if item.is_dir() and _is_maildir(item):
+        if item.is_dir() and is_maildir(item):
             found = True
             yield from _read_maildir(item)
         elif item.is_file() and item.name.lower().endswith(_MAIL_SUFFIXES):
-            if any(_is_maildir(parent) for parent in item.parents if path in parent.parents):
+            if any(is_maildir(parent) for parent in item.parents if path in parent.parents):
                 continue
             found = True
             yield from _read_file(item)

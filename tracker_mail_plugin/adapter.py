@@ -1,0 +1,362 @@
+"""The contract between the core and a tracker, and the values that cross it.
+
+Small on purpose, like an HTTP transport: an adapter knows its tracker, not mail or rules.
+The core owns retries, dry-run, logging, journalling and exit codes; an adapter answers a
+handful of questions, performs a handful of writes, and translates its library's exceptions
+into :mod:`tracker_mail_plugin.errors` at one boundary.
+
+The values are frozen dataclasses, built by the core, never untrusted input; only the
+adapter's configuration, which is, is a pydantic model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import BinaryIO, ClassVar
+
+from pydantic import BaseModel
+
+from tracker_mail_plugin.errors import UnsupportedAction
+from tracker_mail_plugin.mail.model import Attachment, ReferenceCandidate
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """A tracker account, as the tracker names it."""
+
+    id: str
+    login: str | None
+    name: str
+    email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRef:
+    """An issue (or request) in a tracker.
+
+    Two refs are equal when ``tracker`` and ``key`` are: ``url`` and ``project`` are what a
+    tracker told us about the issue, absent from a ref parsed out of a subject, and must not
+    make the same issue compare unequal.
+
+    Attributes:
+        tracker: the adapter's name (``redmine``, ``jira``, ``github``).
+        key: the tracker's own key: ``"123"``, ``"ABC-12"``, ``"owner/repo#12"``.
+        url: a link for people, when known.
+        project: the project the issue lives in, when known.
+    """
+
+    tracker: str
+    key: str
+    url: str | None = field(default=None, compare=False)
+    project: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CommentRef:
+    """A comment (note, journal entry) on an issue."""
+
+    issue: IssueRef
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssueState:
+    """What reply policies need to know about an existing issue, nothing more."""
+
+    ref: IssueRef
+    project: str
+    closed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file to send to the tracker, streamed rather than copied.
+
+    Build one with :meth:`from_bytes`, :meth:`from_path` or :meth:`from_attachment`; the
+    size and hash are computed once, when it is built (or taken from the attachment), and
+    :meth:`open` hands out a fresh stream over the same bytes or file each time it is called,
+    so a retried upload never re-reads the message or holds a second copy in memory.
+    """
+
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    _source: bytes | Path = field(repr=False, compare=False)
+
+    @classmethod
+    def from_bytes(
+        cls, filename: str, content: bytes, content_type: str = "application/octet-stream"
+    ) -> Upload:
+        """An upload of ``content`` held in memory."""
+        digest = hashlib.sha256(content).hexdigest()
+        return cls(filename, content_type, len(content), digest, content)
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | os.PathLike[str],
+        filename: str | None = None,
+        content_type: str | None = None,
+    ) -> Upload:
+        """An upload of a file on disk, hashed now in chunks and streamed on each open."""
+        source = Path(path)
+        digest = hashlib.sha256()
+        size = 0
+        with source.open("rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        name = filename or source.name
+        kind = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return cls(name, kind, size, digest.hexdigest(), source)
+
+    @classmethod
+    def from_attachment(cls, attachment: Attachment) -> Upload:
+        """An upload of a parsed attachment, reusing its bytes and its hash."""
+        return cls(
+            attachment.filename,
+            attachment.content_type,
+            attachment.size,
+            attachment.sha256,
+            attachment.content,
+        )
+
+    def open(self) -> BinaryIO:
+        """A new binary stream positioned at the first byte; the caller closes it."""
+        if isinstance(self._source, bytes):
+            # BytesIO shares an immutable bytes buffer until written to: no copy is made.
+            return io.BytesIO(self._source)
+        return self._source.open("rb")
+
+
+def _frozen_mapping(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
+
+
+@dataclass(frozen=True, slots=True)
+class NewIssue:
+    """An issue (or, with ``request``, a service-desk request) to create.
+
+    Attributes:
+        project: the tracker's project identifier, as written in the rule.
+        title: the summary line.
+        text: the description.
+        idempotency_key: stored with the issue so that ``find_by_key`` finds it again.
+        kind: issue type, Redmine tracker or category; ``None`` for the project's default.
+        priority: the tracker's priority name, or ``None`` for its default.
+        labels: labels or tags.
+        assignee: a login, name or address; the adapter resolves it.
+        custom_fields: field name to value, in the tracker's own field names.
+        private: create the issue visible to its project's staff only.
+        watchers: users to notify (needs ``Capability.WATCHERS``).
+        reporter: the author, or ``None`` to create as the configured account.
+        attachments: files to attach.
+        request: create a service-desk request (needs ``Capability.CREATE_REQUEST``).
+        request_type: the service desk's request type, when it has several.
+    """
+
+    project: str
+    title: str
+    text: str
+    idempotency_key: str
+    kind: str | None = None
+    priority: str | None = None
+    labels: tuple[str, ...] = ()
+    assignee: str | None = None
+    custom_fields: Mapping[str, str] = field(default_factory=dict, hash=False)
+    private: bool = False
+    watchers: tuple[UserRef, ...] = ()
+    reporter: UserRef | None = None
+    attachments: tuple[Upload, ...] = ()
+    request: bool = False
+    request_type: str | None = None
+
+    def __post_init__(self) -> None:
+        # A frozen dataclass still holds the caller's dict; freeze that too.
+        object.__setattr__(self, "custom_fields", _frozen_mapping(self.custom_fields))
+
+
+@dataclass(frozen=True, slots=True)
+class NewComment:
+    """A comment to add to an existing issue."""
+
+    text: str
+    idempotency_key: str
+    author: UserRef | None = None
+    attachments: tuple[Upload, ...] = ()
+    private: bool = False
+
+
+class Capability(StrEnum):
+    """Optional things an adapter can do, declared on its class and verified by ``check``.
+
+    Those with a method of their own (``ATTACH_TO_PROJECT``, ``CREATE_USER``, ``REOPEN``)
+    override it; the others are fields of :class:`NewIssue`/:class:`NewComment` the adapter
+    honours (see :func:`required_capabilities`).
+    """
+
+    CREATE_REQUEST = "create_request"
+    ATTACH_TO_PROJECT = "attach_to_project"
+    CREATE_USER = "create_user"
+    REOPEN = "reopen"
+    WATCHERS = "watchers"
+    PRIVATE_ISSUES = "private_issues"
+    PRIVATE_COMMENTS = "private_comments"
+
+
+class Action(StrEnum):
+    """What a sender may be allowed to do in a project (seed S8, S10)."""
+
+    CREATE_ISSUE = "create_issue"
+    CREATE_REQUEST = "create_request"
+    COMMENT = "comment"
+    ATTACH_TO_PROJECT = "attach_to_project"
+
+
+# The optional methods, by the capability that unlocks them.
+CAPABILITY_METHODS: Mapping[Capability, str] = MappingProxyType(
+    {
+        Capability.ATTACH_TO_PROJECT: "attach_to_project",
+        Capability.CREATE_USER: "create_user",
+        Capability.REOPEN: "reopen_issue",
+    }
+)
+
+
+def required_capabilities(item: NewIssue | NewComment) -> frozenset[Capability]:
+    """The capabilities an adapter must declare to honour every field of ``item``."""
+    needed: set[Capability] = set()
+    if isinstance(item, NewIssue):
+        needed |= {Capability.CREATE_REQUEST} if item.request else set()
+        needed |= {Capability.WATCHERS} if item.watchers else set()
+        needed |= {Capability.PRIVATE_ISSUES} if item.private else set()
+    elif item.private:
+        needed.add(Capability.PRIVATE_COMMENTS)
+    return frozenset(needed)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """What ``check`` found: problems in plain sentences, and facts worth showing.
+
+    Attributes:
+        problems: everything that would make a run fail; empty when all is well.
+        facts: e.g. ``{"version": "5.1.2", "identity": "tracker-mail-bot"}``.
+    """
+
+    problems: tuple[str, ...] = ()
+    facts: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no problem."""
+        return not self.problems
+
+
+class TrackerAdapter(ABC):
+    """The contract every tracker adapter implements.
+
+    Class attributes declare the adapter: ``name`` (its entry-point name, what users write
+    as ``adapter:``), ``config_model`` (the pydantic model of its options, secrets typed as
+    secrets) and ``capabilities``. The constructor receives the validated config and must not
+    touch the network: adapters are built for ``check`` and ``explain`` too.
+
+    Every method raises only errors from :mod:`tracker_mail_plugin.errors`. Writes carry an
+    idempotency key that the adapter stores with the object (a label, a hidden field, a
+    marker in the text), so that ``find_by_key`` can tell after a crash or an
+    :class:`~tracker_mail_plugin.errors.UnknownOutcome` whether a write happened.
+
+    Args:
+        config: an instance of ``config_model``.
+    """
+
+    name: ClassVar[str]
+    config_model: ClassVar[type[BaseModel]]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init__(self, config: BaseModel):
+        self.config = config
+
+    def __repr__(self) -> str:
+        # Never the config: it holds credentials (masked, but there is no need to try).
+        return f"<{type(self).__name__} adapter={self.name!r}>"
+
+    @classmethod
+    def supports(cls, capability: Capability) -> bool:
+        """Whether the adapter declares ``capability``."""
+        return capability in cls.capabilities
+
+    @abstractmethod
+    def check(self) -> CheckReport:
+        """Connect, authenticate and report version and identity; problems go in the report."""
+
+    @abstractmethod
+    def find_user(self, address: str) -> UserRef | None:
+        """The account whose email address is ``address`` (case-insensitive), if any."""
+
+    @abstractmethod
+    def can(
+        self, user: UserRef | None, action: Action, project: str, kind: str | None = None
+    ) -> bool:
+        """Whether ``user`` (``None``: anonymous) may do ``action`` in ``project``.
+
+        ``kind`` narrows the question to an issue type (seed S10). A project that does not
+        exist answers False, not an error.
+        """
+
+    @abstractmethod
+    def create_issue(self, new: NewIssue) -> IssueRef:
+        """Create the issue (with its attachments) and return where it is."""
+
+    @abstractmethod
+    def add_comment(self, issue: IssueRef, new: NewComment) -> CommentRef:
+        """Add a comment (with its attachments) to ``issue``."""
+
+    @abstractmethod
+    def find_by_key(self, idempotency_key: str) -> IssueRef | CommentRef | None:
+        """The issue or comment created with ``idempotency_key``, or ``None``."""
+
+    @abstractmethod
+    def parse_reference(self, candidate: ReferenceCandidate) -> IssueRef | None:
+        """The issue ``candidate`` names in this tracker's forms, or ``None``.
+
+        Pure: no network. Whether the issue exists is asked later with :meth:`get_issue`.
+        """
+
+    @abstractmethod
+    def get_issue(self, ref: IssueRef) -> IssueState | None:
+        """The issue's project and whether it is closed; ``None`` when it does not exist."""
+
+    def attach_to_project(self, project: str, upload: Upload, idempotency_key: str) -> str:
+        """Store ``upload`` as a project file (seed T5); returns the file's id.
+
+        Must itself be idempotent on ``idempotency_key`` (a file carrying it is returned, not
+        uploaded again), since ``find_by_key`` only finds issues and comments.
+        """
+        raise self._unsupported(Capability.ATTACH_TO_PROJECT)
+
+    def create_user(self, address: str, name: str, project: str) -> UserRef:
+        """Create an account for ``address`` with access to ``project`` (seed S12)."""
+        raise self._unsupported(Capability.CREATE_USER)
+
+    def reopen_issue(self, ref: IssueRef) -> None:
+        """Reopen a closed issue (the ``closed_issue: reopen`` reply policy)."""
+        raise self._unsupported(Capability.REOPEN)
+
+    def _unsupported(self, capability: Capability) -> UnsupportedAction:
+        return UnsupportedAction(
+            f"the {self.name} adapter cannot {capability.value.replace('_', ' ')}",
+            capability=capability.value,
+        )

@@ -1,0 +1,430 @@
+"""The local SQLite journal: exactly-once bookkeeping and the reply-threading map.
+
+A message is written here before any tracker call, each action before it is attempted and
+again when the tracker confirms it, and each disposal after the source committed it. A run
+killed at any point therefore finds, on the next start, exactly which messages and actions
+are unfinished; together with idempotency keys stored in the tracker this is what makes
+"no lost mail, no duplicate issue" hold.
+
+Tables:
+    messages: one row per distinct message in a mailbox (Message-ID plus sha256 of the raw
+        bytes): state, decision, attempts, last error.
+    locations: where a message was seen (source identity such as ``imap:user@host/INBOX;
+        uidvalidity=7`` plus UID/UIDL/file key) and whether that copy was disposed of. Kept
+        apart so that a UIDVALIDITY change, or the same bytes in two places, maps to the one
+        message already processed instead of a new one.
+    actions: every tracker write, keyed by its idempotency key: started, done or unknown.
+    threads: Message-ID to issue, for replies found by In-Reply-To/References.
+
+SQLite runs in WAL mode (readers never wait for the writer), with ``synchronous=FULL``
+(a confirmed write survives power loss, not only a killed process: the price is one fsync
+per commit, small next to a tracker round trip) and a busy timeout, and every write is one
+``BEGIN IMMEDIATE`` transaction, so overlapping runs queue rather than fail or interleave.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from tracker_mail_plugin.adapter import CommentRef, IssueRef
+from tracker_mail_plugin.errors import ConfigurationError
+from tracker_mail_plugin.journal.rows import (
+    ActionRow,
+    ActionState,
+    JournalStatus,
+    MessageRow,
+    MessageState,
+    Thread,
+    action_row,
+    error_text,
+    message_row,
+    ref_json,
+    to_json,
+)
+from tracker_mail_plugin.journal.schema import (
+    NEWEST_LOCATION,
+    SAYS_WHY_DISPOSED,
+    SELECT_MESSAGE,
+    migrate,
+)
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+class Journal:
+    """The journal of one machine: one instance, one connection per process.
+
+    Thread-safe within the process; another process opens its own (``open`` refuses a
+    connection inherited through ``fork``, which SQLite cannot share).
+    """
+
+    def __init__(self, connection: sqlite3.Connection, path: str):
+        self._db = connection
+        self._pid = os.getpid()
+        self._lock = threading.RLock()
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Journal:
+        """Open (creating or upgrading) the journal at ``path``.
+
+        Raises:
+            ConfigurationError: the file cannot be opened, or a newer version wrote it.
+        """
+        where = os.fspath(path)
+        if where != ":memory:":
+            where = str(Path(where).expanduser())
+        db: sqlite3.Connection | None = None
+        try:
+            if where != ":memory:":
+                Path(where).parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(
+                where, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+            )
+            journal = cls(db, where)
+            journal._prepare()
+        except (OSError, sqlite3.Error) as exc:
+            if db is not None:
+                db.close()
+            raise ConfigurationError(f"cannot open the journal {where}: {exc}") from exc
+        return journal
+
+    def close(self) -> None:
+        """Close the connection; the instance cannot be used afterwards."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- messages --------------------------------------------------------------------------
+
+    def record_fetched(
+        self, mailbox: str, identity: str, source_id: str, message_id: str, sha256: str, size: int
+    ) -> MessageRow:
+        """Journal a downloaded message before anything is done with it; idempotent.
+
+        The same location returns its row; so does the same (Message-ID, sha256) seen at a
+        new location of this mailbox (a UIDVALIDITY change, a folder moved back), which is
+        then remembered as another location of the one message.
+        """
+        now = time.time()
+        with self._write() as db:
+            row = self._at(db, mailbox, identity, source_id)
+            if row is None:
+                message = _message_pk(db, (mailbox, message_id, sha256), size, now)
+                db.execute(
+                    "INSERT INTO locations (mailbox, source_identity, source_id, message, seen_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (mailbox, identity, source_id, message, now),
+                )
+                row = self._at(db, mailbox, identity, source_id)
+        assert row is not None  # noqa: S101 - inserted just above, in the same transaction
+        return row
+
+    def is_done(self, mailbox: str, identity: str, source_id: str) -> bool:
+        """Whether the message at this location was disposed of (the source skips it)."""
+        with self._read() as db:
+            found = db.execute(
+                "SELECT disposed_at FROM locations"
+                " WHERE mailbox = ? AND source_identity = ? AND source_id = ?",
+                (mailbox, identity, source_id),
+            ).fetchone()
+        return found is not None and found[0] is not None
+
+    def get(self, row_id: int) -> MessageRow | None:
+        """A message by its journal id (``tracker-mail retry ID``), at its newest location."""
+        with self._read() as db:
+            return _first(db, f"{SELECT_MESSAGE} WHERE m.id = ? AND {NEWEST_LOCATION}", row_id)
+
+    def mark_state(
+        self, row: MessageRow, state: MessageState, decision: Mapping[str, Any] | None = None
+    ) -> None:
+        """Move a message to ``state``, storing the decision summary when one is given."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE messages SET state = ?, updated_at = ?,"
+                " decision = COALESCE(?, decision) WHERE id = ?",
+                (state.value, time.time(), to_json(decision), row.id),
+            )
+
+    def record_failure(self, row: MessageRow, error: BaseException | str) -> int:
+        """Count a failed attempt (state ``failed``); returns the attempts so far."""
+        with self._write() as db:
+            found = db.execute(
+                "UPDATE messages SET attempts = attempts + 1, last_error = ?, state = ?,"
+                " updated_at = ? WHERE id = ? RETURNING attempts",
+                (error_text(error), MessageState.FAILED.value, time.time(), row.id),
+            ).fetchone()
+        if found is None:
+            raise KeyError(f"no message {row.id} in the journal")
+        return int(found[0])
+
+    def record_disposed(
+        self, row: MessageRow, disposition: str = "", *, removed: bool = False
+    ) -> None:
+        """Journal that the source committed ``disposition`` for the row's location.
+
+        Call it after the source's ``commit`` (a POP3 delete is only final at QUIT).
+        ``disposition`` says what was done, for ``status`` (e.g. ``move to 'Processed'``).
+        ``removed`` says the message left the source folder (moved or deleted); only such
+        messages may ever be pruned, since one still there would be fetched again as new,
+        so the default is the safe ``False``.
+        The state becomes ``disposed`` unless it says why it was disposed of
+        (``unprocessed``, ``quarantined``).
+        """
+        now = time.time()
+        with self._write() as db:
+            db.execute(
+                "UPDATE locations SET disposed_at = ?, disposition = ?, removed = ?"
+                " WHERE mailbox = ? AND source_identity = ? AND source_id = ?",
+                (now, disposition, int(removed), row.mailbox, row.source_identity, row.source_id),
+            )
+            db.execute(
+                "UPDATE messages SET state = ?, updated_at = ?"
+                " WHERE id = ? AND state NOT IN (?, ?)",
+                (MessageState.DISPOSED.value, now, row.id, *SAYS_WHY_DISPOSED),
+            )
+
+    def requeue(self, row: MessageRow) -> MessageRow:
+        """Make a message new again for ``tracker-mail retry``: attempts reset, not disposed.
+
+        Its actions are kept, so that a write already done is found, not repeated.
+        """
+        with self._write() as db:
+            db.execute(
+                "UPDATE messages SET state = ?, attempts = 0, last_error = NULL, updated_at = ?"
+                " WHERE id = ?",
+                (MessageState.FETCHED.value, time.time(), row.id),
+            )
+            db.execute(
+                "UPDATE locations SET disposed_at = NULL, disposition = NULL, removed = 0"
+                " WHERE message = ?",
+                (row.id,),
+            )
+            again = self._at(db, row.mailbox, row.source_identity, row.source_id)
+        if again is None:
+            raise KeyError(f"no message {row.id} in the journal")
+        return again
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def begin_action(self, row: MessageRow, index: int, key: str, kind: str) -> ActionRow:
+        """Journal a tracker write about to be attempted; returns the existing one if any.
+
+        An existing row in state ``done`` means: skip it; ``started`` or ``unknown`` means:
+        ask ``find_by_key`` before writing again.
+        """
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO actions (message, idx, idempotency_key, kind, state, started_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+                (row.id, index, key, kind, ActionState.STARTED.value, time.time()),
+            )
+            return self._action(db, key)
+
+    def finish_action(self, key: str, ref: IssueRef | CommentRef | str) -> ActionRow:
+        """Journal that the tracker confirmed the write, with what it returned."""
+        return self._settle(key, ActionState.DONE, ref_json(ref), None)
+
+    def mark_unknown(self, key: str, error: BaseException | str) -> ActionRow:
+        """Journal that the write may or may not have happened (UnknownOutcome, a crash)."""
+        return self._settle(key, ActionState.UNKNOWN, None, error_text(error))
+
+    def pending_unknown(self, row: MessageRow) -> list[ActionRow]:
+        """The message's writes not confirmed done (``started`` or ``unknown``), in order.
+
+        ``started`` counts too: it is what a process killed mid-call leaves behind.
+        """
+        return [action for action in self.actions(row) if action.state != ActionState.DONE]
+
+    def actions(self, row: MessageRow) -> list[ActionRow]:
+        """Every write journalled for the message, in action order."""
+        with self._read() as db:
+            found = db.execute(
+                "SELECT * FROM actions WHERE message = ? ORDER BY idx, id", (row.id,)
+            ).fetchall()
+        return [action_row(item) for item in found]
+
+    # -- threads ---------------------------------------------------------------------------
+
+    def remember_thread(self, message_id: str, tracker: str, issue_key: str) -> None:
+        """Remember that mail ``message_id`` created or commented on that issue."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO threads (message_id, tracker, issue_key, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (message_id, tracker)"
+                " DO UPDATE SET issue_key = excluded.issue_key",
+                (message_id, tracker, issue_key, time.time()),
+            )
+
+    def find_thread(self, message_ids: Sequence[str], tracker: str | None = None) -> Thread | None:
+        """The issue of the first of ``message_ids`` (nearest first) the journal knows."""
+        with self._read() as db:
+            for message_id in message_ids:
+                found = db.execute(
+                    "SELECT tracker, issue_key FROM threads WHERE message_id = ?"
+                    " AND (? IS NULL OR tracker = ?) ORDER BY created_at DESC LIMIT 1",
+                    (message_id, tracker, tracker),
+                ).fetchone()
+                if found is not None:
+                    return Thread(found[0], found[1])
+        return None
+
+    # -- operators -------------------------------------------------------------------------
+
+    def status(self, limit: int = 20) -> JournalStatus:
+        """Messages per state, and the ``limit`` most recently changed."""
+        with self._read() as db:
+            counts = {
+                MessageState(state): count
+                for state, count in db.execute(
+                    "SELECT state, COUNT(*) FROM messages GROUP BY state"
+                )
+            }
+            recent = _rows(
+                db,
+                f"{SELECT_MESSAGE} WHERE {NEWEST_LOCATION} ORDER BY m.updated_at DESC,"
+                " m.id DESC LIMIT ?",
+                limit,
+            )
+        return JournalStatus(counts, tuple(recent))
+
+    def failed(self) -> list[MessageRow]:
+        """Messages that failed and will be tried again."""
+        return self._in_state(MessageState.FAILED)
+
+    def quarantined(self) -> list[MessageRow]:
+        """Messages given up on after too many attempts."""
+        return self._in_state(MessageState.QUARANTINED)
+
+    def prune(self, older_than_days: float) -> int:
+        """Forget finished messages older than that; returns how many were removed.
+
+        Only messages whose every copy was moved or deleted: one still in its folder (left,
+        flagged) must stay known, or it would be fetched and acted on again. Quarantined and
+        failed messages stay until retried. Threads are kept: they are small, and replies
+        to old issues keep arriving.
+        """
+        cutoff = time.time() - older_than_days * 86400
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM messages WHERE updated_at < ? AND state IN (?, ?) AND NOT EXISTS"
+                " (SELECT 1 FROM locations WHERE message = messages.id"
+                "  AND (disposed_at IS NULL OR removed = 0))",
+                (cutoff, MessageState.DISPOSED.value, MessageState.UNPROCESSED.value),
+            )
+            return cursor.rowcount
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        db = self._db
+        db.row_factory = sqlite3.Row
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        with self._write():
+            migrate(db)
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._same_process()
+            yield self._db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._same_process()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _same_process(self) -> None:
+        if os.getpid() != self._pid:
+            raise RuntimeError(
+                "this journal connection was opened by another process; "
+                "call Journal.open again in this one"
+            )
+
+    def _at(
+        self, db: sqlite3.Connection, mailbox: str, identity: str, source_id: str
+    ) -> MessageRow | None:
+        return _first(
+            db,
+            f"{SELECT_MESSAGE} WHERE l.mailbox = ? AND l.source_identity = ? AND l.source_id = ?",
+            mailbox,
+            identity,
+            source_id,
+        )
+
+    def _action(self, db: sqlite3.Connection, key: str) -> ActionRow:
+        found = db.execute("SELECT * FROM actions WHERE idempotency_key = ?", (key,)).fetchone()
+        if found is None:
+            raise KeyError(f"no action with idempotency key {key} in the journal")
+        return action_row(found)
+
+    def _settle(
+        self, key: str, state: ActionState, result: str | None, error: str | None
+    ) -> ActionRow:
+        with self._write() as db:
+            db.execute(
+                "UPDATE actions SET state = ?, result = COALESCE(?, result), error = ?,"
+                " finished_at = ? WHERE idempotency_key = ?",
+                (state.value, result, error, time.time(), key),
+            )
+            return self._action(db, key)
+
+    def _in_state(self, state: MessageState) -> list[MessageRow]:
+        with self._read() as db:
+            return _rows(
+                db,
+                f"{SELECT_MESSAGE} WHERE m.state = ? AND {NEWEST_LOCATION} ORDER BY m.id",
+                state.value,
+            )
+
+
+def _message_pk(
+    db: sqlite3.Connection, content: tuple[str, str, str], size: int, now: float
+) -> int:
+    """The id of the message (mailbox, Message-ID, sha256), inserted when new."""
+    found = db.execute(
+        "SELECT id FROM messages WHERE mailbox = ? AND message_id = ? AND sha256 = ?", content
+    ).fetchone()
+    if found is not None:
+        return int(found[0])
+    cursor = db.execute(
+        "INSERT INTO messages (mailbox, message_id, sha256, size, first_seen, updated_at, state)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (*content, size, now, now, MessageState.FETCHED.value),
+    )
+    assert cursor.lastrowid is not None  # noqa: S101 - set by every INSERT
+    return cursor.lastrowid
+
+
+def _first(db: sqlite3.Connection, sql: str, *args: object) -> MessageRow | None:
+    found = db.execute(sql, args).fetchone()
+    return None if found is None else message_row(found)
+
+
+def _rows(db: sqlite3.Connection, sql: str, *args: object) -> list[MessageRow]:
+    return [message_row(found) for found in db.execute(sql, args).fetchall()]

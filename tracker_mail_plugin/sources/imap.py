@@ -1,0 +1,357 @@
+r"""An IMAP folder as a mail source, through imapclient.
+
+Messages are addressed by UID and identified as ``UIDVALIDITY:UID``, so an id never points
+at another message: when the server renumbers a folder (a new UIDVALIDITY) every id and the
+source's ``identity()`` change with it. Bodies are fetched with ``BODY.PEEK[]``, which leaves
+``\Seen`` alone, and whether a message is done is asked of the journal, never read from
+flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from imapclient import IMAPClient  # type: ignore[import-untyped]  # ships no py.typed
+
+from tracker_mail_plugin.errors import (
+    ConfigurationError,
+    RetryLater,
+    TrackerMailError,
+    Unreachable,
+)
+from tracker_mail_plugin.sources.base import (
+    Delete,
+    Disposition,
+    Envelope,
+    Fetched,
+    FlagSeen,
+    Leave,
+    MailSource,
+    Move,
+    Security,
+    SourceCheck,
+    batches,
+    is_oversize,
+    refuse_oversize,
+    require_supported,
+)
+from tracker_mail_plugin.sources.net import Endpoint, connecting, lost, server_text, tls_version
+
+# imaplib refuses response lines over 1 MB (a module global we leave alone); a UID SEARCH
+# over this many messages stays well below that, so bigger folders are searched in windows.
+SEARCH_WINDOW = 50_000
+SIZE_CHUNK = 1_000  # UIDs per "UID FETCH ... RFC822.SIZE" command line
+_TEMPORARY_LOGIN = ("[UNAVAILABLE]", "[INUSE]", "[LIMIT]")
+
+
+class ImapSource(MailSource):
+    r"""One folder of one IMAP account.
+
+    Args:
+        host: Server name or address.
+        username: Login name.
+        password: Login password (kept only in memory, never printed).
+        port: Defaults to 993 for ``ssl``, else 143.
+        security: ``ssl`` (TLS from the first byte), ``starttls``, or ``none`` (loopback
+            only). Certificates are always verified.
+        folder: The folder to read. Folder names here and in ``Move`` use ``/`` between
+            levels (``Archive/2026``), whatever separator the server uses itself.
+        ca_file: PEM file of the CA to trust instead of the system's.
+        timeout: Seconds for connecting and for each read.
+        max_message_size: Bytes above which a message is reported oversize, not fetched.
+        allow_move: Use MOVE when the server has it; False forces COPY, ``\Deleted`` and
+            expunge (for servers whose MOVE is broken).
+    """
+
+    dispositions = frozenset({Leave, Delete, Move, FlagSeen})
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        username: str,
+        password: str,
+        port: int | None = None,
+        security: Security = "ssl",
+        folder: str = "INBOX",
+        ca_file: str | None = None,
+        timeout: float = 60.0,
+        max_message_size: int | None = None,
+        allow_move: bool = True,
+    ) -> None:
+        port = port or (993 if security == "ssl" else 143)
+        self._endpoint = Endpoint("IMAP", host, port, security, ca_file, timeout)
+        self._username = username
+        self._password = password
+        self._folder = folder
+        self._max_size = max_message_size
+        self._allow_move = allow_move
+        self._client: Any = None
+        self._capabilities: frozenset[str] = frozenset()
+        self._uidvalidity: int | None = None
+        self._selected: dict[bytes, Any] = {}
+        self._known_folders: set[str] = set()
+        self._separator: str | None = None
+        self._to_expunge: list[int] = []
+
+    def __repr__(self) -> str:
+        return f"ImapSource({self._url()})"
+
+    def identity(self) -> str:
+        """``imap://user@host:port/folder;UIDVALIDITY=n`` (the source must be open)."""
+        if self._uidvalidity is None:
+            raise RuntimeError("identity() needs an open ImapSource (UIDVALIDITY is unknown)")
+        return f"{self._url()};UIDVALIDITY={self._uidvalidity}"
+
+    def open(self) -> None:
+        """Connect, verify TLS, log in, re-read capabilities and select the folder."""
+        self._client = self._connect()
+        try:
+            self._login()
+            self._select()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Log out (LOGOUT, not CLOSE, which would expunge); a dead connection is fine."""
+        client, self._client = self._client, None
+        if client is not None:
+            with suppress(Exception):
+                client.logout()
+            with suppress(Exception):
+                client.shutdown()
+        self._uidvalidity = None
+
+    def pending(self, is_done: Callable[[str], bool], limit: int | None = None) -> list[Envelope]:
+        """UIDs in the folder that the journal has not done, oldest first, with sizes."""
+        chosen: list[int] = []
+        for uid in self._search_all():
+            if limit is not None and len(chosen) >= limit:
+                break
+            if not is_done(self._id(uid)):
+                chosen.append(uid)
+        sizes = self._sizes(chosen)
+        # A UID without a size was expunged by someone else in between: nothing to do.
+        return [
+            Envelope(self._id(uid), sizes[uid], is_oversize(sizes[uid], self._max_size))
+            for uid in chosen
+            if uid in sizes
+        ]
+
+    def fetch(self, envelopes: Sequence[Envelope]) -> Iterator[Fetched]:
+        """``UID FETCH BODY.PEEK[]`` in batches; messages expunged meanwhile are skipped."""
+        refuse_oversize(envelopes)
+        for batch in batches(envelopes):
+            uids = [self._uid(envelope.id) for envelope in batch]
+            with self._guard("downloading messages"):
+                found = self._session().fetch(uids, ["BODY.PEEK[]"])
+            for envelope, uid in zip(batch, uids, strict=True):
+                # Expunged by another client: absent, or (Dovecot) present with BODY[] NIL.
+                body = found.get(uid, {}).get(b"BODY[]")
+                if body is not None:
+                    yield Fetched(envelope.id, bytes(body))
+
+    def dispose(self, id: str, disposition: Disposition) -> None:
+        """Flag, move or mark deleted now; deletions become final at ``commit``."""
+        require_supported(self, disposition, self._label(), "IMAP has no such disposition")
+        uid = self._uid(id)
+        match disposition:
+            case Move(folder=folder):
+                self._move(uid, folder)
+            case Delete():
+                self._mark_deleted(uid)
+            case FlagSeen():
+                with self._guard("flagging a message as seen"):
+                    self._session().add_flags([uid], [b"\\Seen"])
+            case Leave():
+                pass
+
+    def commit(self) -> None:
+        r"""Expunge what dispose marked deleted: by UID with UIDPLUS, else the whole folder.
+
+        Without UIDPLUS (rare today) a plain EXPUNGE also removes messages that other
+        clients marked ``\Deleted``; that is what they asked for by marking them.
+        """
+        if not self._to_expunge:
+            return
+        with self._guard("expunging disposed messages"):
+            if "UIDPLUS" in self._capabilities:
+                self._session().uid_expunge(self._to_expunge)
+            else:
+                self._session().expunge()
+        self._to_expunge = []
+
+    def check(self) -> SourceCheck:
+        """Folder, its message count now, the capabilities after login, TLS version."""
+        with self._guard("reading the folder status"):
+            status = self._session().folder_status(self._server_name(self._folder), [b"MESSAGES"])
+            sock = self._session().socket()
+        return SourceCheck(
+            identity=self.identity(),
+            folder=self._folder,
+            messages=int(status[b"MESSAGES"]),
+            capabilities=tuple(sorted(self._capabilities)),
+            tls=tls_version(sock),
+        )
+
+    def _url(self) -> str:
+        endpoint = self._endpoint
+        return f"imap://{self._username}@{endpoint.host}:{endpoint.port}/{self._folder}"
+
+    def _label(self) -> str:
+        # Not the URL form: error messages scrub "scheme://user@", which would hide the user.
+        endpoint = self._endpoint
+        return f"IMAP {self._username}@{endpoint.host}:{endpoint.port} folder {self._folder!r}"
+
+    def _connect(self) -> Any:
+        endpoint = self._endpoint
+        context = endpoint.tls_context() if endpoint.security != "none" else None
+        with self._guard("greeting", refused=self._refused_greeting), connecting(endpoint):
+            client = IMAPClient(
+                endpoint.host,
+                endpoint.port,
+                ssl=endpoint.security == "ssl",
+                ssl_context=context,
+                timeout=endpoint.timeout,
+            )
+        if endpoint.security == "starttls":
+            try:
+                with self._guard("STARTTLS", refused=self._no_starttls), connecting(endpoint):
+                    client.starttls(context)
+            except BaseException:
+                with suppress(Exception):
+                    client.shutdown()
+                raise
+        return client
+
+    def _login(self) -> None:
+        client = self._session()
+        with self._guard("logging in", refused=self._refused_login):
+            client.login(self._username, self._password)
+        # imaplib keeps the list it got before login; imapclient answers from the CAPABILITY
+        # the server sent with the login reply (or asks again), which is the list that
+        # counts: MOVE, UIDPLUS and IDLE are usually only announced after login.
+        with self._guard("reading capabilities"):
+            caps = client.capabilities()
+        self._capabilities = frozenset(bytes(c).decode("ascii").upper() for c in caps)
+
+    def _select(self) -> None:
+        with self._guard("reading the folder separator"):
+            listed = self._session().list_folders("", "")
+        separator = listed[0][1] if listed else None
+        self._separator = separator.decode() if isinstance(separator, bytes) else None
+        with self._guard("selecting the folder", refused=self._no_folder):
+            self._selected = self._session().select_folder(self._server_name(self._folder))
+        self._uidvalidity = int(self._selected[b"UIDVALIDITY"])
+
+    def _refused_greeting(self, text: str) -> TrackerMailError:
+        return Unreachable(f"{self._endpoint} refused the connection: {text}")
+
+    def _no_starttls(self, text: str) -> TrackerMailError:
+        return ConfigurationError(
+            f"{self._endpoint} does not offer STARTTLS ({text}); use security: ssl with its "
+            "TLS port"
+        )
+
+    def _refused_login(self, text: str) -> TrackerMailError:
+        if any(code in text for code in _TEMPORARY_LOGIN):
+            return Unreachable(f"{self._label()}: the server cannot log us in now: {text}")
+        return ConfigurationError(
+            f"{self._label()}: the IMAP server refused the login ({text}); check username "
+            "and password"
+        )
+
+    def _no_folder(self, text: str) -> TrackerMailError:
+        return ConfigurationError(f"{self._label()}: cannot open folder {self._folder!r}: {text}")
+
+    def _search_all(self) -> list[int]:
+        exists = int(self._selected.get(b"EXISTS", 0))
+        uidnext = self._selected.get(b"UIDNEXT")
+        with self._guard("listing messages"):
+            if exists <= SEARCH_WINDOW or uidnext is None:
+                return sorted(self._session().search(["ALL"]))
+            # Up to UIDNEXT as of SELECT; what arrives later is for the next run.
+            found: list[int] = []
+            for low in range(1, int(uidnext), SEARCH_WINDOW):
+                high = min(low + SEARCH_WINDOW - 1, int(uidnext) - 1)
+                found += self._session().search(["UID", f"{low}:{high}"])
+        return sorted(found)
+
+    def _sizes(self, uids: list[int]) -> dict[int, int]:
+        sizes: dict[int, int] = {}
+        for start in range(0, len(uids), SIZE_CHUNK):
+            chunk = uids[start : start + SIZE_CHUNK]
+            with self._guard("reading message sizes"):
+                found = self._session().fetch(chunk, ["RFC822.SIZE"])
+            sizes |= {int(uid): int(data[b"RFC822.SIZE"]) for uid, data in found.items()}
+        return sizes
+
+    def _move(self, uid: int, folder: str) -> None:
+        folder = self._server_name(folder)
+        self._ensure_folder(folder)
+        with self._guard(f"moving a message to {folder!r}"):
+            if self._allow_move and "MOVE" in self._capabilities:
+                self._session().move([uid], folder)
+                return
+            self._session().copy([uid], folder)
+        self._mark_deleted(uid)
+
+    def _mark_deleted(self, uid: int) -> None:
+        with self._guard("marking a message deleted"):
+            self._session().add_flags([uid], [b"\\Deleted"])
+        self._to_expunge.append(uid)
+
+    def _server_name(self, folder: str) -> str:
+        """``folder`` with ``/`` between levels turned into the server's own separator."""
+        if self._separator and self._separator != "/":
+            return folder.replace("/", self._separator)
+        return folder
+
+    def _ensure_folder(self, folder: str) -> None:
+        if folder in self._known_folders:
+            return
+        with self._guard(f"creating folder {folder!r}"):
+            if not self._session().folder_exists(folder):
+                try:
+                    self._session().create_folder(folder)
+                except IMAPClient.AbortError:
+                    raise
+                except IMAPClient.Error:
+                    # Another run may have created it a moment ago; only that is fine.
+                    if not self._session().folder_exists(folder):
+                        raise
+        self._known_folders.add(folder)
+
+    def _id(self, uid: int) -> str:
+        return f"{self._uidvalidity}:{uid}"
+
+    def _uid(self, id: str) -> int:
+        validity, _, uid = id.partition(":")
+        if validity != str(self._uidvalidity) or not uid.isdigit():
+            raise ValueError(f"{id!r} is not a message id of {self.identity()}")
+        return int(uid)
+
+    def _session(self) -> Any:
+        if self._client is None:
+            raise RuntimeError("the ImapSource is not open")
+        return self._client
+
+    @contextmanager
+    def _guard(
+        self, action: str, refused: Callable[[str], TrackerMailError] | None = None
+    ) -> Iterator[None]:
+        """Turn library errors into ours: a broken connection, or the server saying no."""
+        try:
+            yield
+        except IMAPClient.AbortError as exc:
+            raise lost(self._endpoint, action, exc) from exc
+        except IMAPClient.Error as exc:
+            text = server_text(exc)
+            if refused is not None:
+                raise refused(text) from exc
+            raise RetryLater(f"{self._label()}: the server refused {action}: {text}") from exc
+        except OSError as exc:
+            raise lost(self._endpoint, action, exc) from exc

@@ -1,0 +1,269 @@
+"""A POP3 maildrop as a mail source, through poplib.
+
+POP3 numbers messages afresh in every session, so ids are the UIDLs, the only stable names
+it has. It can only leave or delete a message, and a deletion (DELE) only marks it: the
+server removes marked messages when the session ends with QUIT, which ``commit`` sends. If
+the session dies before that, the server undoes every DELE and the messages stay. That loses
+nothing and duplicates nothing: the journal already holds their UIDLs as done, so the next
+run does not import them again (it may dispose of them again).
+"""
+
+from __future__ import annotations
+
+import poplib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import BinaryIO
+
+from tracker_mail_plugin.errors import (
+    ConfigurationError,
+    RetryLater,
+    TrackerMailError,
+    Unreachable,
+)
+from tracker_mail_plugin.sources.base import (
+    Delete,
+    Disposition,
+    Envelope,
+    Fetched,
+    Leave,
+    MailSource,
+    Security,
+    SourceCheck,
+    is_oversize,
+    refuse_oversize,
+    require_supported,
+)
+from tracker_mail_plugin.sources.net import Endpoint, connecting, lost, server_text, tls_version
+
+# poplib refuses lines over 2048 bytes, yet real mail (unwrapped HTML, long base64 lines)
+# has much longer ones; this bound only keeps a broken server from exhausting memory.
+MAX_LINE = 64 * 1024 * 1024
+_TEMPORARY_LOGIN = ("[IN-USE]", "[LOGIN-DELAY]")  # RFC 2449 / 3206 response codes
+
+
+class _LongLines:
+    """poplib's line reader with our line bound instead of its module-wide 2048 bytes."""
+
+    file: BinaryIO
+
+    def _getline(self) -> tuple[bytes, int]:
+        line = self.file.readline(MAX_LINE + 1)
+        if len(line) > MAX_LINE:
+            raise poplib.error_proto("line too long")
+        if not line:
+            raise poplib.error_proto("-ERR EOF")
+        if line.endswith(b"\r\n"):
+            return line[:-2], len(line)
+        if line.startswith(b"\r"):
+            return line[1:-1], len(line)
+        return line[:-1], len(line)
+
+
+class _POP3(_LongLines, poplib.POP3):
+    pass
+
+
+class _POP3SSL(_LongLines, poplib.POP3_SSL):
+    pass
+
+
+class Pop3Source(MailSource):
+    """The maildrop of one POP3 account.
+
+    Args:
+        host: Server name or address.
+        username: Login name (USER).
+        password: Login password (PASS; kept only in memory, never printed).
+        port: Defaults to 995 for ``ssl``, else 110.
+        security: ``ssl``, ``starttls`` (STLS) or ``none`` (loopback only). Certificates are
+            always verified.
+        ca_file: PEM file of the CA to trust instead of the system's.
+        timeout: Seconds for connecting and for each read.
+        max_message_size: Bytes above which a message is reported oversize, not fetched.
+    """
+
+    dispositions = frozenset({Leave, Delete})
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        username: str,
+        password: str,
+        port: int | None = None,
+        security: Security = "ssl",
+        ca_file: str | None = None,
+        timeout: float = 60.0,
+        max_message_size: int | None = None,
+    ) -> None:
+        port = port or (995 if security == "ssl" else 110)
+        self._endpoint = Endpoint("POP3", host, port, security, ca_file, timeout)
+        self._username = username
+        self._password = password
+        self._max_size = max_message_size
+        self._conn: poplib.POP3 | None = None
+        self._index: dict[str, tuple[int, int]] = {}  # UIDL -> (message number, size)
+
+    def __repr__(self) -> str:
+        return f"Pop3Source({self.identity()})"
+
+    def identity(self) -> str:
+        """``pop3://user@host:port``."""
+        return f"pop3://{self._username}@{self._endpoint.host}:{self._endpoint.port}"
+
+    def open(self) -> None:
+        """Connect, verify TLS, log in with USER/PASS."""
+        self._conn = self._connect()
+        try:
+            with self._guard("logging in", refused=self._refused_login):
+                self._conn.user(self._username)
+                self._conn.pass_(self._password)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Drop the connection WITHOUT QUIT, so that uncommitted DELEs are undone."""
+        conn, self._conn = self._conn, None
+        self._index = {}
+        if conn is not None:
+            with suppress(OSError):
+                conn.close()
+
+    def pending(self, is_done: Callable[[str], bool], limit: int | None = None) -> list[Envelope]:
+        """Messages (by UIDL, in maildrop order) the journal has not done, with sizes."""
+        self._index = self._read_index()
+        found: list[Envelope] = []
+        for uidl, (_, size) in self._index.items():
+            if limit is not None and len(found) >= limit:
+                break
+            if not is_done(uidl):
+                found.append(Envelope(uidl, size, is_oversize(size, self._max_size)))
+        return found
+
+    def fetch(self, envelopes: Sequence[Envelope]) -> Iterator[Fetched]:
+        """RETR each message (POP3 has no batch download); the bytes with CRLF line ends."""
+        refuse_oversize(envelopes)
+        for envelope in envelopes:
+            number = self._number(envelope.id)
+            with self._guard("downloading a message"):
+                _, lines, _ = self._session().retr(number)
+            yield Fetched(envelope.id, b"".join(line + b"\r\n" for line in lines))
+
+    def dispose(self, id: str, disposition: Disposition) -> None:
+        """DELE for Delete (final only at ``commit``); Leave does nothing."""
+        require_supported(
+            self, disposition, self._label(), "POP3 can only leave or delete messages"
+        )
+        if isinstance(disposition, Delete):
+            number = self._number(id)
+            with self._guard("marking a message deleted"):
+                self._session().dele(number)
+
+    def commit(self) -> None:
+        """QUIT: the server now removes the DELE'd messages. This ends the session."""
+        with self._guard("committing deletions (QUIT)"):
+            self._session().quit()
+        self._conn = None
+        self._index = {}
+
+    def check(self) -> SourceCheck:
+        """Message count (STAT), capabilities (CAPA) and the TLS version."""
+        with self._guard("reading the maildrop status"):
+            count, _ = self._session().stat()
+            capabilities = self._session().capa()
+        return SourceCheck(
+            identity=self.identity(),
+            folder="INBOX",
+            messages=count,
+            capabilities=tuple(sorted(capabilities)),
+            tls=tls_version(self._session().sock),
+        )
+
+    def _connect(self) -> poplib.POP3:
+        endpoint = self._endpoint
+        context = endpoint.tls_context() if endpoint.security != "none" else None
+        with self._guard("greeting", refused=self._refused_greeting), connecting(endpoint):
+            if endpoint.security == "ssl":
+                return _POP3SSL(
+                    endpoint.host, endpoint.port, timeout=endpoint.timeout, context=context
+                )
+            conn = _POP3(endpoint.host, endpoint.port, timeout=endpoint.timeout)
+        if endpoint.security == "starttls":
+            try:
+                with self._guard("STLS", refused=self._no_stls), connecting(endpoint):
+                    conn.stls(context)
+            except BaseException:
+                with suppress(OSError):  # the socket may be half wrapped by now
+                    conn.close()
+                raise
+        return conn
+
+    def _read_index(self) -> dict[str, tuple[int, int]]:
+        with self._guard("listing messages"):
+            _, uidls, _ = self._session().uidl()
+            _, sizes, _ = self._session().list()
+        size_of = dict(_pairs(sizes))
+        index: dict[str, tuple[int, int]] = {}
+        for number, uidl in _pairs(uidls):
+            index[uidl] = (int(number), int(size_of.get(number, "0")))
+        return index
+
+    def _number(self, id: str) -> int:
+        if not self._index:
+            self._index = self._read_index()
+        if id not in self._index:
+            raise ValueError(f"{id!r} is not a message in {self._label()} now")
+        return self._index[id][0]
+
+    def _session(self) -> poplib.POP3:
+        if self._conn is None:
+            raise RuntimeError("the Pop3Source is not open")
+        return self._conn
+
+    def _label(self) -> str:
+        # Not the URL form: error messages scrub "scheme://user@", which would hide the user.
+        return f"POP3 {self._username}@{self._endpoint.host}:{self._endpoint.port}"
+
+    def _refused_greeting(self, text: str) -> TrackerMailError:
+        return Unreachable(f"{self._endpoint} refused the connection: {text}")
+
+    def _no_stls(self, text: str) -> TrackerMailError:
+        return ConfigurationError(
+            f"{self._endpoint} does not offer STLS ({text}); use security: ssl with its TLS port"
+        )
+
+    def _refused_login(self, text: str) -> TrackerMailError:
+        if any(code in text for code in _TEMPORARY_LOGIN):
+            return Unreachable(f"{self._label()}: the server cannot log us in now: {text}")
+        return ConfigurationError(
+            f"{self._label()}: the POP3 server refused the login ({text}); check username "
+            "and password"
+        )
+
+    @contextmanager
+    def _guard(
+        self, action: str, refused: Callable[[str], TrackerMailError] | None = None
+    ) -> Iterator[None]:
+        """Turn poplib errors into ours: a broken connection, or the server saying no."""
+        try:
+            yield
+        except poplib.error_proto as exc:
+            text = server_text(exc)
+            # poplib's own "-ERR EOF", or the server ending the session (Dovecot says
+            # "-ERR [SYS/TEMP] Server shutting down." when it is stopped or kicks us).
+            if not text.startswith("-ERR") or text == "-ERR EOF" or "[SYS/TEMP]" in text:
+                raise lost(self._endpoint, action, exc) from exc
+            if refused is not None:
+                raise refused(text) from exc
+            raise RetryLater(f"{self._label()}: the server refused {action}: {text}") from exc
+        except OSError as exc:
+            raise lost(self._endpoint, action, exc) from exc
+
+
+def _pairs(lines: list[bytes]) -> Iterator[tuple[str, str]]:
+    """``b"1 abc"`` lines of a UIDL or LIST answer as ``("1", "abc")``."""
+    for line in lines:
+        number, _, value = line.decode("ascii", "replace").partition(" ")
+        yield number, value.strip()

@@ -1,0 +1,62 @@
+"""The test kit shipped for adapter authors and for the core's own tests.
+
+- :class:`RecordingAdapter`: a tracker double (users, projects, permissions, issues), in
+  memory or shared through a JSON file, that records every call and fails on demand.
+- :class:`FakeMailbox`: an in-memory mail source that commits like an IMAP server.
+- :class:`AdapterContract`: the pytest base class each adapter's tests subclass.
+- :func:`failing_server`: a local HTTP server answering 500/401 or never, for adapters
+  tested against real servers.
+
+``AdapterContract`` needs pytest and is imported on first use, so that importing the
+recording adapter (e.g. through an entry point) does not.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tracker_mail_plugin.testing.failing import TrackerFailure, failing_server
+from tracker_mail_plugin.testing.mailbox import Disposed, FakeMailbox
+from tracker_mail_plugin.testing.recording import RecordingAdapter, RecordingConfig
+from tracker_mail_plugin.testing.state import (
+    Call,
+    Fault,
+    FaultKind,
+    StoredComment,
+    StoredFile,
+    StoredIssue,
+    StoredProject,
+    StoredUser,
+    TrackerState,
+)
+
+if TYPE_CHECKING:
+    from tracker_mail_plugin.testing.contract import AdapterContract, no_network
+
+__all__ = [
+    "AdapterContract",
+    "Call",
+    "Disposed",
+    "FakeMailbox",
+    "Fault",
+    "FaultKind",
+    "RecordingAdapter",
+    "RecordingConfig",
+    "StoredComment",
+    "StoredFile",
+    "StoredIssue",
+    "StoredProject",
+    "StoredUser",
+    "TrackerFailure",
+    "TrackerState",
+    "failing_server",
+    "no_network",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name in ("AdapterContract", "no_network"):
+        from tracker_mail_plugin.testing import contract
+
+        return getattr(contract, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

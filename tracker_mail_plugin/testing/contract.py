@@ -1,0 +1,295 @@
+"""``AdapterContract``: the conformance tests every tracker adapter's test suite inherits.
+
+Subclass it in a ``Test…`` class, set ``adapter_class``, and implement the hooks::
+
+    class TestRedmineContract(AdapterContract):
+        adapter_class = RedmineAdapter
+
+        def valid_config(self): return {"url": URL, "api_key": Secret(value=KEY)}
+        def secret_values(self): return [KEY]
+        def failing(self, failure): ...  # a context manager yielding a broken adapter
+
+The hooks are written so that both kinds of adapter test fit. One that fakes HTTP with
+``responses`` registers the answers in ``prime_check``/``prime_create``/``prime_find`` and
+makes ``failing`` register a 500, a 401 or a ``ConnectTimeout``. One that runs against a
+real server leaves the ``prime_*`` hooks alone and points ``failing``'s adapter at
+:func:`~tracker_mail_plugin.testing.failing.failing_server`.
+"""
+
+# Plain asserts are how pytest reports a failed expectation; this module is test code.
+# ruff: noqa: S101
+
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar
+
+import pytest
+from pydantic import ValidationError
+
+from tracker_mail_plugin.adapter import (
+    CAPABILITY_METHODS,
+    Capability,
+    IssueRef,
+    NewIssue,
+    TrackerAdapter,
+    Upload,
+)
+from tracker_mail_plugin.errors import (
+    ConfigurationError,
+    RetryLater,
+    TrackerMailError,
+    UnknownOutcome,
+    UnsupportedAction,
+)
+from tracker_mail_plugin.journal import idempotency_key
+from tracker_mail_plugin.mail import ReferenceCandidate, RefKind, parse_message
+from tracker_mail_plugin.registry import adapter_problems
+from tracker_mail_plugin.testing.failing import TrackerFailure
+
+_EXPECTED: dict[tuple[TrackerFailure, str], type[TrackerMailError]] = {
+    (TrackerFailure.SERVER_ERROR, "read"): RetryLater,
+    (TrackerFailure.TIMEOUT, "read"): RetryLater,
+    (TrackerFailure.UNAUTHORIZED, "read"): ConfigurationError,
+    (TrackerFailure.SERVER_ERROR, "write"): UnknownOutcome,
+    (TrackerFailure.TIMEOUT, "write"): UnknownOutcome,
+    (TrackerFailure.UNAUTHORIZED, "write"): ConfigurationError,
+}
+
+
+@contextmanager
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail the test if the block opens a network connection or resolves a name."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"touched the network: {args!r}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(socket.socket, "connect", refuse)
+        patch.setattr(socket, "create_connection", refuse)
+        patch.setattr(socket, "getaddrinfo", refuse)
+        yield
+
+
+class AdapterContract:
+    """The behaviour the core relies on, checked for one adapter class.
+
+    Attributes:
+        adapter_class: the adapter under test.
+        project: a project the tracker under test has, where issues may be created.
+    """
+
+    adapter_class: ClassVar[type[TrackerAdapter]]
+    project: ClassVar[str] = "contract"
+
+    # -- hooks every adapter's tests implement ----------------------------------------------
+
+    def valid_config(self) -> dict[str, Any]:
+        """Options that make a working adapter (secrets given as the config expects them)."""
+        raise NotImplementedError("AdapterContract subclasses implement valid_config()")
+
+    def secret_values(self) -> list[str]:
+        """The plain secret values inside ``valid_config()``, which must never be shown."""
+        raise NotImplementedError("AdapterContract subclasses implement secret_values()")
+
+    def failing(self, failure: TrackerFailure) -> AbstractContextManager[TrackerAdapter]:
+        """A context manager yielding an adapter whose tracker fails as ``failure`` says."""
+        raise NotImplementedError("AdapterContract subclasses implement failing()")
+
+    # -- hooks with defaults ---------------------------------------------------------------
+
+    def make_adapter(self) -> TrackerAdapter:
+        """A configured adapter for one test (by default from ``valid_config()``)."""
+        model = self.adapter_class.config_model
+        return self.adapter_class(model.model_validate(self.valid_config()))
+
+    def wrong_types(self) -> dict[str, object]:
+        """Option name to a value of the wrong type (by default: a mapping for each scalar)."""
+        scalars = (str, int, float, bool)
+        return {
+            key: {"wrong": ["type"]}
+            for key, value in self.valid_config().items()
+            if isinstance(value, scalars)
+        }
+
+    def prime_check(self, adapter: TrackerAdapter) -> None:
+        """Make the fake tracker answer ``check()`` (nothing to do for a real one)."""
+
+    def prime_create(self, adapter: TrackerAdapter, new: NewIssue) -> None:
+        """Make the fake tracker accept ``create_issue(new)``."""
+
+    def prime_find(self, adapter: TrackerAdapter, key: str, found: IssueRef | None) -> None:
+        """Make the fake tracker answer ``find_by_key(key)`` with ``found``."""
+
+    def new_issue(self, key: str) -> NewIssue:
+        """The issue the tests create in ``project``."""
+        return NewIssue(
+            project=self.project,
+            title="tracker-mail contract test",
+            text="Created by the tracker-mail AdapterContract tests.",
+            idempotency_key=key,
+        )
+
+    def reference_subject(self, ref: IssueRef) -> str:
+        """A reply subject naming ``ref`` the way the tracker's notifications do."""
+        shown = f"[#{ref.key}]" if ref.key.isdigit() else ref.key
+        return f"Re: {shown} tracker-mail contract test"
+
+    @pytest.fixture
+    def adapter(self) -> TrackerAdapter:
+        """The adapter under test."""
+        return self.make_adapter()
+
+    # -- declaration and configuration -----------------------------------------------------
+
+    def test_class_declares_a_loadable_adapter(self) -> None:
+        """Name, config model, capabilities and every abstract method are in place."""
+        assert adapter_problems(self.adapter_class.name, self.adapter_class) == []
+
+    def test_valid_config_builds_an_adapter_without_network(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The constructor only stores its config: ``check`` and ``explain`` build adapters."""
+        model = self.adapter_class.config_model
+        config = model.model_validate(self.valid_config())
+        with no_network(monkeypatch):
+            adapter = self.adapter_class(config)
+        assert adapter.config == config
+
+    def test_missing_required_options_are_named(self) -> None:
+        """Each required option, left out, is reported by name."""
+        model = self.adapter_class.config_model
+        required = [f.alias or n for n, f in model.model_fields.items() if f.is_required()]
+        for key in required:
+            config = {k: v for k, v in self.valid_config().items() if k != key}
+            with pytest.raises(ValidationError) as caught:
+                model.model_validate(config)
+            assert (key,) in [error["loc"][:1] for error in caught.value.errors()]
+        if not required:
+            assert isinstance(model.model_validate({}), model)
+
+    def test_wrong_types_are_named(self) -> None:
+        """A value of the wrong type is reported with the option's name."""
+        wrong = self.wrong_types()
+        assert wrong, "wrong_types() must give at least one option with a wrong value"
+        for key, value in wrong.items():
+            with pytest.raises(ValidationError) as caught:
+                self.adapter_class.config_model.model_validate(self.valid_config() | {key: value})
+            assert (key,) in [error["loc"][:1] for error in caught.value.errors()]
+
+    # -- secrets ---------------------------------------------------------------------------
+
+    def test_secrets_never_shown(
+        self, adapter: TrackerAdapter, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """No secret in the adapter's or config's text, in check's logs, or in errors."""
+        config = adapter.config
+        shown = [repr(adapter), str(adapter), repr(config), str(config)]
+        shown.append(config.model_dump_json())
+        self.prime_check(adapter)
+        with caplog.at_level(logging.DEBUG):
+            shown.append(repr(adapter.check()))
+        shown.append(caplog.text)
+        shown += [record.getMessage() for record in caplog.records]
+        key, value = next(iter(self.wrong_types().items()))
+        with pytest.raises(ValidationError) as caught:
+            type(config).model_validate(self.valid_config() | {key: value})
+        shown.append(str(caught.value))
+        self._assert_no_secret(shown)
+
+    def _assert_no_secret(self, texts: list[str]) -> None:
+        for secret in self.secret_values():
+            assert secret, "secret_values() must not contain empty strings"
+            leaks = [text for text in texts if secret in text]
+            assert not leaks, f"a secret value is shown in: {leaks[0][:200]!r}"
+
+    # -- behaviour -------------------------------------------------------------------------
+
+    def test_check_reports_a_working_tracker(self, adapter: TrackerAdapter) -> None:
+        """``check`` succeeds against a working tracker and reports facts as text."""
+        self.prime_check(adapter)
+        report = adapter.check()
+        assert report.ok, report.problems
+        assert all(isinstance(v, str) for v in report.facts.values())
+
+    @pytest.mark.parametrize("failure", list(TrackerFailure))
+    @pytest.mark.parametrize("call", ["read", "write"])
+    def test_failures_become_the_right_errors(self, failure: TrackerFailure, call: str) -> None:
+        """500, timeouts and 401 map onto the error tree (see TrackerFailure)."""
+        expected = _EXPECTED[(failure, call)]
+        attempt: Callable[[TrackerAdapter], object] = (
+            (lambda a: a.find_user("contract-nobody@example.com"))
+            if call == "read"
+            else (lambda a: a.create_issue(self.new_issue(_fresh_key())))
+        )
+        with self.failing(failure) as broken, pytest.raises(TrackerMailError) as caught:
+            attempt(broken)
+        assert isinstance(caught.value, expected), f"{failure} on a {call}: {caught.value!r}"
+        self._assert_no_secret([str(caught.value), repr(caught.value)])
+
+    def test_capabilities_are_declared_honestly(self, adapter: TrackerAdapter) -> None:
+        """Declared optional methods are implemented; undeclared ones raise UnsupportedAction."""
+        calls: dict[Capability, Callable[[], object]] = {
+            Capability.ATTACH_TO_PROJECT: lambda: adapter.attach_to_project(
+                self.project, Upload.from_bytes("a.txt", b"a"), _fresh_key()
+            ),
+            Capability.CREATE_USER: lambda: adapter.create_user(
+                "contract-new@example.com", "Contract", self.project
+            ),
+            Capability.REOPEN: lambda: adapter.reopen_issue(IssueRef(adapter.name, "1")),
+        }
+        for capability, method in CAPABILITY_METHODS.items():
+            implemented = getattr(type(adapter), method) is not getattr(TrackerAdapter, method)
+            if adapter.supports(capability):
+                assert implemented, f"{capability} is declared but {method} is not implemented"
+            else:
+                with pytest.raises(UnsupportedAction):
+                    calls[capability]()
+
+    def test_created_issue_is_found_by_its_key(self, adapter: TrackerAdapter) -> None:
+        """``find_by_key`` finds what ``create_issue`` made with the same key."""
+        key = _fresh_key()
+        new = self.new_issue(key)
+        self.prime_create(adapter, new)
+        ref = adapter.create_issue(new)
+        assert ref.tracker == adapter.name
+        self.prime_find(adapter, key, ref)
+        assert adapter.find_by_key(key) == ref
+
+    def test_unknown_key_is_not_found(self, adapter: TrackerAdapter) -> None:
+        """A key nothing was created with finds nothing."""
+        key = _fresh_key()
+        self.prime_find(adapter, key, None)
+        assert adapter.find_by_key(key) is None
+
+    def test_reference_round_trip(
+        self, adapter: TrackerAdapter, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A created issue, written in a reply subject, is parsed back to the same issue."""
+        new = self.new_issue(_fresh_key())
+        self.prime_create(adapter, new)
+        ref = adapter.create_issue(new)
+        subject = self.reference_subject(ref)
+        raw = (
+            f"From: a@example.com\r\nTo: b@example.com\r\nSubject: {subject}\r\n"
+            "Message-ID: <contract@example.com>\r\n\r\nA reply.\r\n"
+        ).encode()
+        candidates = parse_message(raw).reference_candidates
+        with no_network(monkeypatch):  # parse_reference is pure
+            parsed = [adapter.parse_reference(candidate) for candidate in candidates]
+        assert ref in parsed, f"{subject!r} gave {parsed}"
+
+    def test_foreign_message_ids_are_not_references(self, adapter: TrackerAdapter) -> None:
+        """A Message-ID that is not this tracker's names no issue."""
+        candidate = ReferenceCandidate(
+            kind=RefKind.MESSAGE_ID, source="in_reply_to", text="CAF=x1y2z3@mail.example.org"
+        )
+        assert adapter.parse_reference(candidate) is None
+
+
+def _fresh_key() -> str:
+    return idempotency_key(f"contract-{uuid.uuid4()}@example.com", 0)

@@ -1,0 +1,442 @@
+"""A tracker double: the contract implemented over a small in-memory (or JSON) tracker.
+
+Tests set it up (users, projects, permissions), make it fail on demand, run the core, and
+assert on what it stored and on every call it received. It behaves like a well-written
+adapter: it translates "the tracker answered 500" into the error a real adapter must raise,
+enforces its declared capabilities, and checks each upload's bytes against its hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from tracker_mail_plugin.adapter import (
+    Action,
+    Capability,
+    CheckReport,
+    CommentRef,
+    IssueRef,
+    IssueState,
+    NewComment,
+    NewIssue,
+    TrackerAdapter,
+    Upload,
+    UserRef,
+    required_capabilities,
+)
+from tracker_mail_plugin.config.secrets import Secret
+from tracker_mail_plugin.errors import (
+    ConfigurationError,
+    PermanentError,
+    RetryLater,
+    TrackerMailError,
+    UnknownOutcome,
+    Unreachable,
+)
+from tracker_mail_plugin.mail.model import ReferenceCandidate, RefKind
+from tracker_mail_plugin.testing.state import (
+    Call,
+    Fault,
+    FaultKind,
+    StateStore,
+    StoredComment,
+    StoredFile,
+    StoredIssue,
+    StoredProject,
+    StoredUser,
+    TrackerState,
+)
+
+logger = logging.getLogger(__name__)
+
+WRITES = frozenset(
+    {"create_issue", "add_comment", "attach_to_project", "create_user", "reopen_issue"}
+)
+# The Message-ID of the recording tracker's own notifications: <recording.issue-12@…>.
+_NOTIFICATION_ID = re.compile(r"^recording\.issue-(\d+)(?:\.[^@]*)?@")
+
+
+class RecordingConfig(BaseModel):
+    """Options of the recording tracker.
+
+    Attributes:
+        state_file: share the state through this JSON file (between processes, across a
+            killed run); in memory when absent.
+        identity: the login ``check`` reports.
+        token: a secret, only so that tests can verify it never leaks.
+        faults: faults for this instance's calls (not shared through ``state_file``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    state_file: Path | None = None
+    identity: str = "tracker-mail"
+    token: Secret | None = None
+    faults: tuple[Fault, ...] = ()
+
+
+class RecordingAdapter(TrackerAdapter):
+    """The recording tracker, registered (in tests) under the name ``recording``."""
+
+    name: ClassVar[str] = "recording"
+    config_model: ClassVar[type[BaseModel]] = RecordingConfig
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+
+    def __init__(self, config: RecordingConfig | None = None):
+        config = config or RecordingConfig()
+        super().__init__(config)
+        self.settings = config
+        self.store = StateStore(config.state_file)
+        self._own_faults = [fault.model_copy() for fault in config.faults]
+
+    @classmethod
+    def with_capabilities(cls, *capabilities: Capability) -> type[RecordingAdapter]:
+        """A RecordingAdapter class declaring only ``capabilities``."""
+        declared = frozenset(capabilities)
+        return type("RestrictedRecordingAdapter", (cls,), {"capabilities": declared})
+
+    # -- setting up ------------------------------------------------------------------------
+
+    def add_user(self, email: str, name: str | None = None, login: str | None = None) -> UserRef:
+        """Create an account (no permissions yet)."""
+        with self.store.transaction() as state:
+            user = _add_user(state, email, name, login)
+        return _user_ref(user)
+
+    def add_project(
+        self, name: str, kinds: Iterable[str] | None = None, public: Iterable[Action] = ()
+    ) -> None:
+        """Create a project allowing ``kinds`` (any when None); ``public``: anyone may."""
+        with self.store.transaction() as state:
+            state.projects[name] = StoredProject(
+                name=name, kinds=None if kinds is None else list(kinds), public=list(public)
+            )
+
+    def grant(self, user: UserRef, project: str, *actions: Action) -> None:
+        """Let ``user`` do ``actions`` in ``project`` (created when missing)."""
+        with self.store.transaction() as state:
+            stored = state.projects.setdefault(project, StoredProject(name=project))
+            allowed = stored.members.setdefault(user.id, [])
+            allowed.extend(action for action in actions if action not in allowed)
+
+    def close_issue(self, key: str) -> None:
+        """Close an issue, as a person in the tracker would."""
+        with self.store.transaction() as state:
+            state.issues[key].closed = True
+
+    def fail(
+        self, method: str, kind: FaultKind, times: int | None = 1, seconds: float = 0.0
+    ) -> None:
+        """Make the next ``times`` calls (all, when None) of ``method`` (``"*"``: any) fail.
+
+        Shared through ``state_file``, so a test can break the tracker of a child process.
+        """
+        with self.store.transaction() as state:
+            state.faults.append(Fault(method=method, kind=kind, times=times, seconds=seconds))
+
+    def clear_faults(self) -> None:
+        """Remove every fault, shared and configured."""
+        self._own_faults.clear()
+        with self.store.transaction() as state:
+            state.faults.clear()
+
+    # -- inspecting ------------------------------------------------------------------------
+
+    def state(self) -> TrackerState:
+        """A copy of everything the tracker holds."""
+        return self.store.snapshot()
+
+    def issues(self) -> dict[str, StoredIssue]:
+        """The issues, by key."""
+        return self.state().issues
+
+    def project_files(self, project: str) -> list[StoredFile]:
+        """Files attached to ``project`` itself."""
+        return self.state().projects[project].files
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        """Every call received (of ``method`` only, when given), oldest first."""
+        return [call for call in self.state().calls if method in (None, call.method)]
+
+    # -- the contract ----------------------------------------------------------------------
+
+    def check(self) -> CheckReport:
+        """Report the identity and the size of the tracker (faults apply)."""
+        fault = self._enter("check", {})
+        logger.info(
+            "checking the recording tracker as %s (token %s)",
+            self.settings.identity,
+            self.settings.token,
+        )
+        with self.store.transaction() as state:
+            facts = {
+                "version": "recording-1",
+                "identity": self.settings.identity,
+                "issues": str(len(state.issues)),
+            }
+        self._leave(fault)
+        return CheckReport(facts=facts)
+
+    def find_user(self, address: str) -> UserRef | None:
+        """The account with this address, compared case-insensitively."""
+        fault = self._enter("find_user", {"address": address})
+        user = self.store.snapshot().users.get(address.lower())
+        self._leave(fault)
+        return None if user is None else _user_ref(user)
+
+    def can(
+        self, user: UserRef | None, action: Action, project: str, kind: str | None = None
+    ) -> bool:
+        """Whether the project exists, allows ``kind`` and grants ``action`` to ``user``."""
+        fault = self._enter(
+            "can", {"user": user.id if user else "", "action": action, "project": project}
+        )
+        stored = self.store.snapshot().projects.get(project)
+        self._leave(fault)
+        return stored is not None and _allowed(stored, user, action, kind)
+
+    def create_issue(self, new: NewIssue) -> IssueRef:
+        """Store the issue; PermanentError for a missing project or a kind it refuses."""
+        fault = self._enter(
+            "create_issue",
+            {"project": new.project, "title": new.title, "key": new.idempotency_key},
+        )
+        self._require(*required_capabilities(new))
+        files = [_receive(upload) for upload in new.attachments]
+        with self.store.transaction() as state:
+            issue = _new_issue(state, new, files)
+        self._leave(fault)
+        return self._issue_ref(issue)
+
+    def add_comment(self, issue: IssueRef, new: NewComment) -> CommentRef:
+        """Store the comment; PermanentError when the issue does not exist."""
+        fault = self._enter("add_comment", {"issue": issue.key, "key": new.idempotency_key})
+        self._require(*required_capabilities(new))
+        files = [_receive(upload) for upload in new.attachments]
+        with self.store.transaction() as state:
+            stored = _existing(state, issue.key)
+            comment = StoredComment(
+                id=state.new_id(),
+                text=new.text,
+                author=new.author.id if new.author else None,
+                private=new.private,
+                idempotency_key=new.idempotency_key,
+                attachments=files,
+            )
+            stored.comments.append(comment)
+        self._leave(fault)
+        return CommentRef(self._issue_ref(stored), comment.id)
+
+    def find_by_key(self, idempotency_key: str) -> IssueRef | CommentRef | None:
+        """The issue or comment stored with this key."""
+        fault = self._enter("find_by_key", {"key": idempotency_key})
+        issues = self.store.snapshot().issues.values()
+        self._leave(fault)
+        for issue in issues:
+            if issue.idempotency_key == idempotency_key:
+                return self._issue_ref(issue)
+            for comment in issue.comments:
+                if comment.idempotency_key == idempotency_key:
+                    return CommentRef(self._issue_ref(issue), comment.id)
+        return None
+
+    def parse_reference(self, candidate: ReferenceCandidate) -> IssueRef | None:
+        """``#12``, ``[#12]``, ``[Project - Bug #12]`` and ``<recording.issue-12@…>``."""
+        if candidate.kind in (RefKind.NUMBER, RefKind.TRACKER_TAG) and candidate.number:
+            return IssueRef(self.name, str(candidate.number))
+        if candidate.kind == RefKind.MESSAGE_ID:
+            found = _NOTIFICATION_ID.match(candidate.text)
+            return IssueRef(self.name, found.group(1)) if found else None
+        return None
+
+    def get_issue(self, ref: IssueRef) -> IssueState | None:
+        """The issue's project and closed flag; None when there is no such issue."""
+        fault = self._enter("get_issue", {"issue": ref.key})
+        issue = self.store.snapshot().issues.get(ref.key)
+        self._leave(fault)
+        if issue is None:
+            return None
+        return IssueState(self._issue_ref(issue), issue.project, issue.closed)
+
+    def attach_to_project(self, project: str, upload: Upload, idempotency_key: str) -> str:
+        """Store a project file; the same key returns the file already stored."""
+        fault = self._enter("attach_to_project", {"project": project, "key": idempotency_key})
+        self._require(Capability.ATTACH_TO_PROJECT)
+        received = _receive(upload)
+        with self.store.transaction() as state:
+            stored = _project(state, project)
+            existing = [f.id for f in stored.files if f.idempotency_key == idempotency_key]
+            if not existing:
+                received.id, received.idempotency_key = state.new_id(), idempotency_key
+                stored.files.append(received)
+        self._leave(fault)
+        return existing[0] if existing else received.id
+
+    def create_user(self, address: str, name: str, project: str) -> UserRef:
+        """Create an account allowed to create issues and comment in ``project``."""
+        fault = self._enter("create_user", {"address": address, "project": project})
+        self._require(Capability.CREATE_USER)
+        with self.store.transaction() as state:
+            stored = _project(state, project)
+            user = state.users.get(address.lower()) or _add_user(state, address, name, None)
+            stored.members.setdefault(user.id, [Action.CREATE_ISSUE, Action.COMMENT])
+        self._leave(fault)
+        return _user_ref(user)
+
+    def reopen_issue(self, ref: IssueRef) -> None:
+        """Mark the issue open again."""
+        fault = self._enter("reopen_issue", {"issue": ref.key})
+        self._require(Capability.REOPEN)
+        with self.store.transaction() as state:
+            _existing(state, ref.key).closed = False
+        self._leave(fault)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _issue_ref(self, issue: StoredIssue) -> IssueRef:
+        return IssueRef(self.name, issue.key, f"recording://issues/{issue.key}", issue.project)
+
+    def _require(self, *capabilities: Capability) -> None:
+        for capability in capabilities:
+            if not self.supports(capability):
+                raise self._unsupported(capability)
+
+    def _enter(self, method: str, args: Mapping[str, str]) -> Fault | None:
+        """Record the call and take the fault waiting for it; raise or sleep as it says."""
+        fault = _take(self._own_faults, method)
+        with self.store.transaction() as state:
+            state.calls.append(Call(method=method, args=dict(args)))
+            fault = fault or _take(state.faults, method)
+        if fault is None or fault.kind == FaultKind.SUCCEED_THEN_UNKNOWN:
+            return fault
+        if fault.kind == FaultKind.HANG:
+            time.sleep(fault.seconds)
+            return None
+        raise _error(fault, method)
+
+    def _leave(self, fault: Fault | None) -> None:
+        if fault is not None:
+            raise UnknownOutcome(
+                f"recording tracker: {fault.method} done, then the answer was lost"
+            )
+
+
+def _take(faults: list[Fault], method: str) -> Fault | None:
+    for index, fault in enumerate(faults):
+        if fault.method in (method, "*"):
+            if fault.times is not None:
+                if fault.times == 1:
+                    del faults[index]
+                else:
+                    fault.times -= 1
+            return fault.model_copy(update={"method": method})
+    return None
+
+
+def _error(fault: Fault, method: str) -> TrackerMailError:
+    write = method in WRITES
+    says = f"recording tracker: {method}"
+    match fault.kind:
+        case FaultKind.RETRY_LATER:
+            return RetryLater(f"{says}: busy", retry_after=fault.seconds or None)
+        case FaultKind.UNREACHABLE:
+            return Unreachable(f"{says}: cannot connect")
+        case FaultKind.PERMANENT:
+            return PermanentError(f"{says}: rejected")
+        case FaultKind.SERVER_ERROR if write:
+            return UnknownOutcome(f"{says}: answered 500 after the request was sent")
+        case FaultKind.SERVER_ERROR:
+            return RetryLater(f"{says}: answered 500")
+        case FaultKind.TIMEOUT if write:
+            return UnknownOutcome(f"{says}: timed out after the request was sent")
+        case FaultKind.TIMEOUT:
+            return Unreachable(f"{says}: timed out")
+        case FaultKind.UNAUTHORIZED:
+            return ConfigurationError(f"{says}: the tracker refused our credentials (401)")
+        case _:
+            return UnknownOutcome(f"{says}: no answer")
+
+
+def _add_user(state: TrackerState, email: str, name: str | None, login: str | None) -> StoredUser:
+    user = StoredUser(id=state.new_id(), login=login, name=name or email, email=email)
+    state.users[email.lower()] = user
+    return user
+
+
+def _user_ref(user: StoredUser) -> UserRef:
+    return UserRef(user.id, user.login, user.name, user.email)
+
+
+def _allowed(
+    project: StoredProject, user: UserRef | None, action: Action, kind: str | None
+) -> bool:
+    if kind is not None and project.kinds is not None and kind not in project.kinds:
+        return False
+    granted = set(project.public) | set(project.members.get(user.id, []) if user else [])
+    return action in granted
+
+
+def _project(state: TrackerState, name: str) -> StoredProject:
+    if name not in state.projects:
+        raise PermanentError(f"recording tracker: there is no project {name!r}")
+    return state.projects[name]
+
+
+def _existing(state: TrackerState, key: str) -> StoredIssue:
+    if key not in state.issues:
+        raise PermanentError(f"recording tracker: there is no issue {key}")
+    return state.issues[key]
+
+
+def _new_issue(state: TrackerState, new: NewIssue, files: list[StoredFile]) -> StoredIssue:
+    project = _project(state, new.project)
+    if new.kind is not None and project.kinds is not None and new.kind not in project.kinds:
+        raise PermanentError(f"recording tracker: project {new.project} has no kind {new.kind!r}")
+    for file in files:
+        file.id = state.new_id()
+    issue = StoredIssue(
+        key=state.new_id(),
+        project=new.project,
+        title=new.title,
+        text=new.text,
+        kind=new.kind,
+        priority=new.priority,
+        labels=list(new.labels),
+        assignee=new.assignee,
+        custom_fields=dict(new.custom_fields),
+        private=new.private,
+        watchers=[user.id for user in new.watchers],
+        reporter=new.reporter.id if new.reporter else None,
+        request=new.request,
+        request_type=new.request_type,
+        idempotency_key=new.idempotency_key,
+        attachments=files,
+    )
+    state.issues[issue.key] = issue
+    return issue
+
+
+def _receive(upload: Upload) -> StoredFile:
+    """Read the upload's stream as a tracker would, refusing bytes that do not match it."""
+    digest, size = hashlib.sha256(), 0
+    with upload.open() as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    if (digest.hexdigest(), size) != (upload.sha256, upload.size):
+        raise ValueError(f"upload {upload.filename}: the stream does not match its size and hash")
+    return StoredFile(
+        id="",
+        filename=upload.filename,
+        content_type=upload.content_type,
+        size=size,
+        sha256=upload.sha256,
+    )
