@@ -35,14 +35,14 @@ def write(tmp_path, text=CONFIG):
 
 def test_check_valid_file_prints_a_summary(tmp_path, capsys):
     path = write(tmp_path)
-    assert main(["check", "-c", str(path)]) == 0
+    assert main(["check", "--offline", "-c", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"{path}: valid" in out
     assert "inbox: directory /tmp/mail -> tp; 3 own rule(s); unknown senders: reject" in out
 
 
 def test_check_show_prints_the_normalised_rules(tmp_path, capsys):
-    assert main(["check", "-c", str(write(tmp_path)), "--show"]) == 0
+    assert main(["check", "--offline", "-c", str(write(tmp_path)), "--show"]) == 0
     out = capsys.readouterr().out
     assert (
         "  - when:\n      subject_contains:\n      - Targetprocess\n      - tp\n      company_matches_project: '2'"
@@ -66,7 +66,7 @@ def test_check_invalid_file_exits_2_with_every_error(tmp_path, capsys):
 
 def test_check_uses_the_environment_variable(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TRACKER_MAIL_CONFIG", str(write(tmp_path)))
-    assert main(["check"]) == 0
+    assert main(["check", "--offline"]) == 0
 
 
 def test_explain_with_rules_fills_the_decision(tmp_path, capsys):
@@ -123,7 +123,7 @@ def test_explain_unknown_mailbox(tmp_path, capsys):
 def test_example_configuration_is_valid(tmp_path):
     example = ROOT / "rules.yaml.example"
     result = subprocess.run(
-        [sys.executable, "-m", "tracker_mail_plugin.cli", "check", "-c", str(example)],
+        [sys.executable, "-m", "tracker_mail_plugin.cli", "check", "--offline", "-c", str(example)],
         capture_output=True,
         text=True,
         check=False,
@@ -160,3 +160,54 @@ def test_example_configuration_explains_the_examples(tmp_path):
     }
     assert outcomes["15-auto-reply.eml"] == "drop"
     assert outcomes["16-bounce-dsn.eml"] == "drop"
+
+
+def test_live_check_tests_the_tracker_and_the_mailbox(tmp_path, capsys):
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / "a.eml").write_bytes(raw_mail({}))
+    path = write(tmp_path, CONFIG.replace("/tmp/mail", str(tmp_path / "mail")))
+    assert main(["check", "-c", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "tracker tp (recording): ok; version recording-1, identity tracker-mail, issues 0" in out
+    assert f"mailbox inbox: ok; {tmp_path / 'mail'}: 1 message(s)" in out
+
+
+def test_live_check_reports_a_missing_mailbox_folder(tmp_path, capsys):
+    path = write(tmp_path, CONFIG.replace("/tmp/mail", str(tmp_path / "nowhere")))
+    assert main(["check", "-c", str(path)]) in (2, 3)
+    assert "mailbox inbox:" in capsys.readouterr().err
+
+
+def test_live_check_names_an_adapter_that_is_not_installed(tmp_path, capsys):
+    path = write(tmp_path, CONFIG.replace("adapter: recording", "adapter: youtrack"))
+    assert main(["check", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:3:17: no tracker adapter named 'youtrack' is installed" in err
+    assert "pip install tracker-mail-plugin-youtrack" in err
+
+
+def test_live_check_refuses_an_action_the_adapter_cannot_do(tmp_path, capsys):
+    from tracker_mail_plugin.adapter import Capability
+    from tracker_mail_plugin.registry import registered_adapter
+    from tracker_mail_plugin.testing import RecordingAdapter
+
+    class NoRequests(RecordingAdapter):
+        name = "norequests"
+        capabilities = frozenset(Capability) - {Capability.CREATE_REQUEST}
+
+    path = write(tmp_path, CONFIG.replace("adapter: recording", "adapter: norequests"))
+    with registered_adapter("norequests", NoRequests):
+        assert main(["check", "-c", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"{path}:12:9: rule 1: create_request is not supported by the norequests adapter of tracker 'tp'",
+        f"{path}:14:9: rule 3: create_request is not supported by the norequests adapter of tracker 'tp'",
+    ]
+
+
+def test_live_check_validates_the_adapter_options(tmp_path, capsys):
+    path = write(
+        tmp_path, CONFIG.replace("tp: {adapter: recording}", "tp: {adapter: recording, identiy: x}")
+    )
+    assert main(["check", "-c", str(path)]) == 2
+    assert "identiy" in capsys.readouterr().err

@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tracker_mail_plugin import __version__
 from tracker_mail_plugin.check import check_config
@@ -23,7 +24,11 @@ from tracker_mail_plugin.config.loader import (
     load_config,
 )
 from tracker_mail_plugin.explain import as_json, as_text, decide_offline
+from tracker_mail_plugin.live import check_live
+from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.mail import parse_message
+from tracker_mail_plugin.operate import retry, show_adapters, show_status
+from tracker_mail_plugin.runner import SyncOptions, sync
 from tracker_mail_plugin.sources import read_paths
 
 EXIT_OK = 0
@@ -87,7 +92,43 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--show", action="store_true", help="print every rule in its normalised YAML form"
     )
+    check.add_argument(
+        "--offline",
+        action="store_true",
+        help="only validate the file: do not load adapters or connect to anything",
+    )
+    _sync_parser(commands)
+    status = commands.add_parser("status", help="show the journal: counts, failures, quarantine")
+    _config_option(status)
+    retry = commands.add_parser("retry", help="process a journalled message again")
+    _config_option(retry)
+    retry.add_argument("id", type=int, help="the message number shown by `tracker-mail status`")
+    commands.add_parser("adapters", help="list installed tracker adapters and load errors")
     return parser
+
+
+def _sync_parser(commands: Any) -> None:
+    sync = commands.add_parser(
+        "sync",
+        help="fetch mail and turn it into tracker issues and comments (one run, for cron)",
+        description=(
+            "Fetch new mail from each mailbox, decide with the rules, create issues and "
+            "comments, then move or flag the mail. Exit codes: 0 all done; 1 some messages "
+            "failed and will be retried; 2 configuration error (nothing touched); 3 a mailbox "
+            "or tracker cannot be reached."
+        ),
+    )
+    _config_option(sync)
+    sync.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
+    sync.add_argument(
+        "--dry-run", action="store_true", help="decide and print; no tracker writes, no mail moved"
+    )
+    sync.add_argument("--limit", type=int, help="process at most N messages per mailbox")
+    sync.add_argument(
+        "--wait", action="store_true", help="wait for a running sync of the mailbox to finish"
+    )
+    sync.add_argument("--log-format", choices=("text", "json"), default="text")
+    sync.add_argument("-v", "--verbose", action="store_true", help="log every message")
 
 
 def _config_option(command: argparse.ArgumentParser) -> None:
@@ -105,9 +146,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _explain(args)
     if args.command == "check":
         loaded = check_config(str(config_path(args.config)), args.show, sys.stdout, sys.stderr)
-        return EXIT_OK if loaded is not None else EXIT_USAGE
+        if loaded is None:
+            return EXIT_USAGE
+        return EXIT_OK if args.offline else check_live(loaded, sys.stdout, sys.stderr)
+    if args.command == "adapters":
+        return EXIT_OK if show_adapters(sys.stdout) else EXIT_SOME_FAILED
+    if args.command in ("sync", "status", "retry"):
+        loaded_or_code = _load(args.config)
+        if isinstance(loaded_or_code, int):
+            return loaded_or_code
+        return _operate(args, loaded_or_code)
     _parser().print_help(sys.stderr)
     return EXIT_USAGE
+
+
+def _load(given: str | None) -> LoadedConfig | int:
+    try:
+        return load_config(config_path(given))
+    except ConfigFileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _operate(args: argparse.Namespace, loaded: LoadedConfig) -> int:
+    if args.command == "status":
+        show_status(loaded, sys.stdout)
+        return EXIT_OK
+    if args.command == "retry":
+        return EXIT_OK if retry(loaded, args.id, sys.stdout, sys.stderr) else EXIT_USAGE
+    names = args.mailbox or list(loaded.config.mailboxes)
+    unknown = [n for n in names if n not in loaded.config.mailboxes]
+    if unknown:
+        known = ", ".join(loaded.config.mailboxes)
+        print(
+            f"tracker-mail sync: no mailbox {unknown[0]!r}; the file has: {known}", file=sys.stderr
+        )
+        return EXIT_USAGE
+    setup_logging(args.log_format, args.verbose)
+    summaries, code = sync(loaded, names, SyncOptions(args.dry_run, args.limit, args.wait))
+    for summary in summaries:
+        for line in summary.planned:
+            print(f"{summary.mailbox}: would {line}" if args.dry_run else line)
+        print(summary.line())
+    return code
 
 
 def _explain_config(args: argparse.Namespace) -> tuple[LoadedConfig, str] | int:

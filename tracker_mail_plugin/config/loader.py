@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -54,6 +54,7 @@ class LoadedConfig:
     path: str
     warnings: tuple[ConfigProblem, ...] = ()
     rule_sources: tuple[tuple[Path, str], ...] = ()
+    marks: Marks = field(default_factory=Marks, compare=False, repr=False)
 
     def policies(self, mailbox: str) -> Policies:
         """The mailbox's policies over ``defaults`` (already validated at load)."""
@@ -109,7 +110,7 @@ def load_config_text(text: str, name: str = DEFAULT_CONFIG) -> LoadedConfig:
     if errors or config is None:
         raise ConfigFileError(sorted(errors, key=lambda p: (p.line, p.column)))
     warnings = tuple(p for p in problems if p.severity == "warning")
-    return LoadedConfig(config, name, warnings, tuple(sources))
+    return LoadedConfig(config, name, warnings, tuple(sources), marks)
 
 
 def _refuse_literal_secrets(

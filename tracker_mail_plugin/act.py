@@ -1,0 +1,284 @@
+"""Carry out a decision through the tracker adapter, each write exactly once.
+
+Every write is journalled before it is attempted, under an idempotency key derived from the
+Message-ID and the action's position. A write whose earlier attempt ended without an answer
+(a timeout, a killed process) is looked up with ``find_by_key`` before it is tried again,
+so a crash between "the tracker created it" and "we recorded it" never creates it twice.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tracker_mail_plugin.adapter import (
+    Action,
+    Capability,
+    CommentRef,
+    IssueRef,
+    NewComment,
+    NewIssue,
+    TrackerAdapter,
+    Upload,
+    UserRef,
+)
+from tracker_mail_plugin.config.model import Policies
+from tracker_mail_plugin.errors import UnknownOutcome
+from tracker_mail_plugin.journal import Journal, idempotency_key
+from tracker_mail_plugin.journal.rows import ActionState, MessageRow
+from tracker_mail_plugin.mail.attachments import safe_filename
+from tracker_mail_plugin.mail.model import Message
+from tracker_mail_plugin.rules.decide import Decision, PlannedAction
+from tracker_mail_plugin.rules.model import (
+    AttachToProject,
+    Comment,
+    CreateIssue,
+    CreateRequest,
+    Forward,
+)
+
+Checkpoint = Callable[[str], None]
+Forwarder = Callable[[bytes, str, str], None]  # raw message, to, reason
+
+
+@dataclass
+class Outcome:
+    """What the writes of one message did."""
+
+    created: list[IssueRef] = field(default_factory=list)
+    commented: list[CommentRef] = field(default_factory=list)
+    attached: int = 0
+    forwarded: int = 0
+    denied: str | None = None  # the sender may not do this: the message is unprocessed
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Everything needed to carry out one message's decision."""
+
+    message: Message
+    raw: bytes
+    row: MessageRow
+    decision: Decision
+    sender: UserRef | None
+    replies_to: IssueRef | None
+    reopen: bool = False
+
+
+class Actor:
+    """Runs decisions for one mailbox against one tracker."""
+
+    def __init__(
+        self,
+        adapter: TrackerAdapter,
+        journal: Journal,
+        tracker: str,
+        policies: Policies,
+        forward: Forwarder,
+        checkpoint: Checkpoint,
+    ):
+        self.adapter = adapter
+        self.journal = journal
+        self.tracker = tracker
+        self.policies = policies
+        self.forward = forward
+        self.checkpoint = checkpoint
+
+    def deliver(self, delivery: Delivery) -> Outcome:
+        """Carry out every planned action of ``delivery``; raises the adapter's errors."""
+        outcome = Outcome()
+        author = self._author(delivery)
+        outcome.denied = self._refusal(delivery, author)
+        if outcome.denied:
+            return outcome
+        unsettled = {a.idempotency_key for a in self.journal.pending_unknown(delivery.row)}
+        for index, planned in enumerate(delivery.decision.actions):
+            key = idempotency_key(delivery.message.message_id, index)
+            started = self.journal.begin_action(delivery.row, index, key, planned.action.action)
+            if started.state == ActionState.DONE:
+                continue
+            if key in unsettled and self._found_earlier(key, delivery, outcome):
+                continue
+            try:
+                self._write(planned, key, delivery, author, outcome)
+            except UnknownOutcome as exc:
+                self.journal.mark_unknown(key, exc)  # the next run asks find_by_key first
+                raise
+        return outcome
+
+    # -- who, and may they ------------------------------------------------------------------
+
+    def _author(self, delivery: Delivery) -> UserRef | None:
+        """The account the objects are created as; None means the configured account."""
+        author = delivery.decision.author
+        if author == "sender":
+            return delivery.sender
+        if author == "new_user" and delivery.message.from_ is not None:
+            project = _first_project(delivery.decision.actions)
+            if project is not None:
+                sender = delivery.message.from_
+                return self.adapter.create_user(sender.address, sender.name, project)
+        return None
+
+    def _refusal(self, delivery: Delivery, author: UserRef | None) -> str | None:
+        """Why the sender may not do what the rules ask (seed rows S8 and S10), if so."""
+        if delivery.decision.author != "sender":
+            return None  # created as the configured account or a user made for this project
+        for planned in delivery.decision.actions:
+            action = planned.action
+            if isinstance(action, (CreateIssue, CreateRequest)):
+                kind = action.type if isinstance(action, CreateIssue) else action.request_type
+                verb = (
+                    Action.CREATE_REQUEST
+                    if isinstance(action, CreateRequest)
+                    else Action.CREATE_ISSUE
+                )
+                if not self.adapter.can(author, verb, action.project, kind):
+                    what = f"{kind} issues" if kind else "issues"
+                    return f"the sender may not create {what} in project {action.project}"
+            elif isinstance(action, Comment) and delivery.replies_to is not None:
+                project = delivery.replies_to.project or ""
+                if not self.adapter.can(author, Action.COMMENT, project):
+                    return f"the sender may not comment on issue {delivery.replies_to.key}"
+        return None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _found_earlier(self, key: str, delivery: Delivery, outcome: Outcome) -> bool:
+        """After an unknown outcome: did the tracker get the write after all?"""
+        found = self.adapter.find_by_key(key)
+        if found is None:
+            return False
+        self.journal.finish_action(key, found)
+        self._remember(delivery, found)
+        return True
+
+    def _write(
+        self,
+        planned: PlannedAction,
+        key: str,
+        delivery: Delivery,
+        author: UserRef | None,
+        outcome: Outcome,
+    ) -> None:
+        action = planned.action
+        result: IssueRef | CommentRef | str
+        if isinstance(action, (CreateIssue, CreateRequest)):
+            result = self.adapter.create_issue(self._new_issue(planned, key, delivery, author))
+            outcome.created.append(result)
+        elif isinstance(action, Comment):
+            result = self._comment(planned, key, delivery, author)
+            outcome.commented.append(result)
+        elif isinstance(action, AttachToProject):
+            upload = _original(delivery.message, delivery.raw)
+            result = self.adapter.attach_to_project(action.project, upload, key)
+            outcome.attached += 1
+        elif isinstance(action, Forward):
+            self.forward(delivery.raw, action.to, f"rule '{planned.rule}' forwards it")
+            result = f"forwarded to {action.to}"
+            outcome.forwarded += 1
+        else:  # pragma: no cover - decide() never plans anything else
+            raise TypeError(f"cannot carry out {action!r}")
+        self.checkpoint("after_write")  # the crash window this module exists for
+        self.journal.finish_action(key, result)
+        if not isinstance(result, str):
+            self._remember(delivery, result)
+
+    def _comment(
+        self, planned: PlannedAction, key: str, delivery: Delivery, author: UserRef | None
+    ) -> CommentRef:
+        assert delivery.replies_to is not None  # noqa: S101 - decide() plans comments on replies only
+        action = planned.action
+        assert isinstance(action, Comment)  # noqa: S101
+        if delivery.reopen:
+            self.adapter.reopen_issue(delivery.replies_to)
+        text, uploads = self._text_and_files(planned.text, delivery, author)
+        new = NewComment(text, key, author=author, attachments=uploads, private=action.private)
+        return self.adapter.add_comment(delivery.replies_to, new)
+
+    def _new_issue(
+        self, planned: PlannedAction, key: str, delivery: Delivery, author: UserRef | None
+    ) -> NewIssue:
+        action = planned.action
+        assert isinstance(action, (CreateIssue, CreateRequest))  # noqa: S101
+        text, uploads = self._text_and_files(planned.text, delivery, author)
+        request = isinstance(action, CreateRequest)
+        return NewIssue(
+            project=action.project,
+            title=action.title or delivery.message.subject or "(no subject)",
+            text=text,
+            idempotency_key=key,
+            kind=None if request else action.type,  # type: ignore[union-attr]
+            priority=action.priority,
+            labels=tuple(action.labels),
+            assignee=None if request else action.assignee,  # type: ignore[union-attr]
+            custom_fields=dict(action.custom_fields),
+            private=False if request else action.private,  # type: ignore[union-attr]
+            watchers=self._watchers(delivery.message),
+            reporter=author,
+            attachments=uploads,
+            request=request,
+            request_type=action.request_type if request else None,  # type: ignore[union-attr]
+        )
+
+    def _watchers(self, message: Message) -> tuple[UserRef, ...]:
+        """CC'd people who have tracker accounts (where the tracker has watchers)."""
+        if not self.adapter.supports(Capability.WATCHERS):
+            return ()
+        found = (self.adapter.find_user(cc.address) for cc in message.cc)
+        return tuple(user for user in found if user is not None)
+
+    def _text_and_files(
+        self, text: str, delivery: Delivery, author: UserRef | None
+    ) -> tuple[str, tuple[Upload, ...]]:
+        """The text (with the sender named when created as someone else) and the uploads."""
+        message = delivery.message
+        if author is None and message.from_ is not None:
+            text = f"From: {message.from_}\n\n{text}"  # seed S11: record who sent it
+        uploads: list[Upload] = []
+        left_out: list[str] = []
+        for attachment in message.attachments:
+            reason = _exclusion(attachment.filename, attachment.size, self.policies)
+            if reason:
+                left_out.append(f"{attachment.filename} ({reason})")
+            else:
+                uploads.append(Upload.from_attachment(attachment))
+        if self.policies.keep_original:
+            uploads.append(_original(message, delivery.raw))
+        if left_out:
+            text += "\n\nNot attached: " + "; ".join(left_out)
+        return text, tuple(uploads)
+
+    def _remember(self, delivery: Delivery, result: IssueRef | CommentRef) -> None:
+        """Later replies to this message thread onto the same issue."""
+        issue = result.issue if isinstance(result, CommentRef) else result
+        self.journal.remember_thread(delivery.message.message_id, self.tracker, issue.key)
+
+
+def _first_project(actions: tuple[PlannedAction, ...]) -> str | None:
+    for planned in actions:
+        project = getattr(planned.action, "project", None)
+        if isinstance(project, str):
+            return project
+    return None
+
+
+def _exclusion(filename: str, size: int, policies: Policies) -> str | None:
+    lowered = filename.lower()
+    for pattern in policies.excluded_filenames:
+        if fnmatch.fnmatchcase(lowered, pattern.lower()):
+            return f"excluded by {pattern}"
+    if size > policies.max_attachment_size:
+        return f"{_megabytes(size)}, over the {_megabytes(policies.max_attachment_size)} limit"
+    return None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 10**6:.1f} MB"
+
+
+def _original(message: Message, raw: bytes) -> Upload:
+    """The message itself as an ``.eml`` file (attach_to_project, keep_original)."""
+    name = safe_filename(f"{message.subject or 'message'}.eml", "message/rfc822", 1)
+    return Upload.from_bytes(name, raw, "message/rfc822")

@@ -1,0 +1,111 @@
+"""From configuration to live objects: a mailbox's source, a tracker's adapter, the journal.
+
+Nothing here connects: sources open when the run opens them, and adapters promise not to
+touch the network in their constructor.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from tracker_mail_plugin.adapter import TrackerAdapter
+from tracker_mail_plugin.config.loader import LoadedConfig
+from tracker_mail_plugin.config.model import Mailbox
+from tracker_mail_plugin.config.problems import ConfigProblem, from_validation_error
+from tracker_mail_plugin.config.secrets import SecretError
+from tracker_mail_plugin.errors import ConfigurationError
+from tracker_mail_plugin.registry import load_adapter
+from tracker_mail_plugin.sources.base import MailSource
+
+
+def open_source(mailbox: Mailbox, max_message_size: int) -> MailSource:
+    """The mail source for a mailbox profile (not yet opened)."""
+    if mailbox.protocol in ("imap", "pop3"):
+        if mailbox.host is None or mailbox.username is None or mailbox.password is None:
+            raise ConfigurationError(f"a {mailbox.protocol} mailbox needs host, username, password")
+        try:
+            password = mailbox.password.reveal()
+        except SecretError as exc:
+            raise ConfigurationError(f"mailbox password: {exc}") from None
+        common = {
+            "host": mailbox.host,
+            "username": mailbox.username,
+            "password": password,
+            "port": mailbox.port,
+            "security": mailbox.security,
+            "ca_file": mailbox.ca_file,
+            "timeout": mailbox.timeout,
+            "max_message_size": max_message_size,
+        }
+        if mailbox.protocol == "imap":
+            from tracker_mail_plugin.sources.imap import ImapSource
+
+            return ImapSource(folder=mailbox.folder, **common)  # type: ignore[arg-type]
+        from tracker_mail_plugin.sources.pop3 import Pop3Source
+
+        return Pop3Source(**common)  # type: ignore[arg-type]
+    from tracker_mail_plugin.sources.local import DirectorySource, MaildirSource, MboxSource
+
+    if mailbox.path is None:
+        raise ConfigurationError(f"a {mailbox.protocol} mailbox needs path")
+    path = Path(os.path.expanduser(mailbox.path))
+    if mailbox.protocol == "maildir":
+        return MaildirSource(path, max_message_size=max_message_size)
+    if mailbox.protocol == "mbox":
+        return MboxSource(path, max_message_size=max_message_size)
+    return DirectorySource(path, max_message_size=max_message_size)
+
+
+def adapter_problems(loaded: LoadedConfig, tracker: str) -> list[ConfigProblem]:
+    """What is wrong with a tracker's adapter or its options, positioned in the file."""
+    try:
+        build_adapter(loaded, tracker)
+    except ConfigurationError as exc:
+        return [_positioned(loaded, tracker, problem) for problem in exc.problems]
+    except _OptionsInvalid as exc:
+        return exc.problems
+    return []
+
+
+class _OptionsInvalid(Exception):
+    def __init__(self, problems: list[ConfigProblem]):
+        super().__init__(f"{len(problems)} problem(s) in tracker options")
+        self.problems = problems
+
+
+def build_adapter(loaded: LoadedConfig, tracker: str) -> TrackerAdapter:
+    """The adapter for a named tracker, its options validated by the adapter's own model."""
+    settings = loaded.config.trackers[tracker]
+    cls = load_adapter(settings.adapter)
+    try:
+        options = cls.config_model.model_validate(settings.options)
+    except ValidationError as exc:
+        base = ("trackers", tracker)
+        problems = from_validation_error(loaded.path, loaded.marks, exc, cls.config_model, base)
+        raise _OptionsInvalid(problems) from None
+    return cls(options)
+
+
+def build_adapter_or_raise(loaded: LoadedConfig, tracker: str) -> TrackerAdapter:
+    """Like :func:`build_adapter`, with option problems as one ConfigurationError."""
+    try:
+        return build_adapter(loaded, tracker)
+    except _OptionsInvalid as exc:
+        raise ConfigurationError([str(p) for p in exc.problems]) from None
+
+
+def _positioned(loaded: LoadedConfig, tracker: str, problem: str) -> ConfigProblem:
+    mark = loaded.marks.nearest(("trackers", tracker, "adapter"), prefer_key=False)[1]
+    return ConfigProblem(loaded.path, mark.line, mark.column, problem)
+
+
+def journal_path(loaded: LoadedConfig) -> Path:
+    """Where the journal lives (``journal:`` in the file), its folder created."""
+    path = Path(os.path.expanduser(loaded.config.journal))
+    if not path.is_absolute():  # relative to the configuration file, not to cron's cwd
+        path = Path(loaded.path).resolve().parent / path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,110 @@
+"""``tracker-mail check`` beyond the file: adapters, what they support, and connections.
+
+Seed row T9 ("check connection"): every tracker is asked to authenticate and describe
+itself, and every mailbox is logged in to, before any mail is touched.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from tracker_mail_plugin.adapter import Capability, TrackerAdapter
+from tracker_mail_plugin.config.loader import LoadedConfig
+from tracker_mail_plugin.config.problems import ConfigProblem, at
+from tracker_mail_plugin.config.yamlmarks import Path
+from tracker_mail_plugin.connect import adapter_problems, build_adapter_or_raise, open_source
+from tracker_mail_plugin.errors import ConfigurationError, TrackerMailError, Unreachable
+from tracker_mail_plugin.rules.model import AttachToProject, CreateRequest
+
+EXIT_OK, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 2, 3
+
+
+def check_live(loaded: LoadedConfig, out: TextIO, err: TextIO) -> int:
+    """Load each adapter, match rules to capabilities, then test every connection."""
+    problems = [p for name in loaded.config.trackers for p in adapter_problems(loaded, name)]
+    if not problems:
+        adapters = {name: build_adapter_or_raise(loaded, name) for name in loaded.config.trackers}
+        problems = capability_problems(loaded, adapters)
+    if problems:
+        for problem in problems:
+            print(problem, file=err)
+        return EXIT_CONFIG
+    code = max(_check_tracker(name, adapter, out, err) for name, adapter in adapters.items())
+    for name in loaded.config.mailboxes:
+        code = max(code, _check_mailbox(loaded, name, out, err))
+    return code
+
+
+def capability_problems(
+    loaded: LoadedConfig, adapters: dict[str, TrackerAdapter]
+) -> list[ConfigProblem]:
+    """Rules and policies that ask a tracker for something its adapter does not do."""
+    config = loaded.config
+    found: list[ConfigProblem] = []
+    for mailbox_name, mailbox in config.mailboxes.items():
+        adapter = adapters[mailbox.tracker]
+        policies = loaded.policies(mailbox_name)
+        base: Path = ("mailboxes", mailbox_name)
+        rules_path: Path = (*base, "rules") if mailbox.rules is not None else ("rules",)
+        for index, rule in enumerate(config.rules_for(mailbox_name)):
+            for action in rule.then:
+                needed = _capability_for(action)
+                if needed is not None and not adapter.supports(needed):
+                    found.append(at(loaded.path, loaded.marks, (*rules_path, index),
+                        f"{rule.label(index)}: {action.action} is not supported by the "
+                        f"{adapter.name} adapter of tracker '{mailbox.tracker}'"))  # fmt: skip
+        needs = [("unknown_user", Capability.CREATE_USER, policies.unknown_user == "create_user")]
+        needs.append(("replies", Capability.REOPEN, policies.replies.closed_issue == "reopen"))
+        for key, capability, wanted in needs:
+            if wanted and not adapter.supports(capability):
+                found.append(at(loaded.path, loaded.marks, (*base, key),
+                    f"mailbox '{mailbox_name}': {key} needs {capability.value}, which the "
+                    f"{adapter.name} adapter does not support"))  # fmt: skip
+    return found
+
+
+def _capability_for(action: object) -> Capability | None:
+    if isinstance(action, CreateRequest):
+        return Capability.CREATE_REQUEST
+    if isinstance(action, AttachToProject):
+        return Capability.ATTACH_TO_PROJECT
+    return None
+
+
+def _check_tracker(name: str, adapter: TrackerAdapter, out: TextIO, err: TextIO) -> int:
+    try:
+        report = adapter.check()
+    except ConfigurationError as exc:
+        print(f"tracker {name}: {exc}", file=err)
+        return EXIT_CONFIG
+    except TrackerMailError as exc:
+        print(f"tracker {name}: cannot be reached: {exc}", file=err)
+        return EXIT_UNREACHABLE
+    facts = ", ".join(f"{k} {v}" for k, v in report.facts.items())
+    print(
+        f"tracker {name} ({adapter.name}): {'ok' if report.ok else 'PROBLEMS'}; {facts}", file=out
+    )
+    for problem in report.problems:
+        print(f"tracker {name}: {problem}", file=err)
+    return EXIT_OK if report.ok else EXIT_CONFIG
+
+
+def _check_mailbox(loaded: LoadedConfig, name: str, out: TextIO, err: TextIO) -> int:
+    mailbox = loaded.config.mailboxes[name]
+    try:
+        source = open_source(mailbox, loaded.policies(name).max_message_size)
+        with source:
+            found = source.check()
+    except ConfigurationError as exc:
+        print(f"mailbox {name}: {exc}", file=err)
+        return EXIT_CONFIG
+    except (Unreachable, TrackerMailError) as exc:
+        print(f"mailbox {name}: cannot be reached: {exc}", file=err)
+        return EXIT_UNREACHABLE
+    capabilities = f"; capabilities {', '.join(found.capabilities)}" if found.capabilities else ""
+    tls = f"; {found.tls}" if found.tls else ""
+    print(
+        f"mailbox {name}: ok; {found.folder}: {found.messages} message(s){tls}{capabilities}",
+        file=out,
+    )
+    return EXIT_OK

@@ -1,0 +1,45 @@
+"""Logging for runs: readable lines for people, JSON lines for log collectors.
+
+Every record passes through :func:`tracker_mail_plugin.errors.scrub`, so a URL with a
+password or an API key in an exception never reaches a log file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+from tracker_mail_plugin.errors import scrub
+
+
+class _ScrubbingText(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
+
+
+class _Json(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": scrub(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["error"] = scrub(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(log_format: str = "text", verbose: bool = False) -> None:
+    """Send tracker-mail's log to stderr, as text or JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(_Json())
+    else:
+        handler.setFormatter(_ScrubbingText("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger("tracker_mail")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.propagate = False

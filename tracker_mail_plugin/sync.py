@@ -1,0 +1,366 @@
+"""The sync run: fetch -> journal -> parse -> decide -> act -> dispose, per mailbox.
+
+The order is what makes it safe. A message is journalled before any tracker call; each
+write is journalled before it is tried and confirmed after; the mailbox is changed only
+after the tracker confirmed, and the journal records the disposal only after the source
+committed it (a POP3 delete is real only at QUIT). Whatever is interrupted is resumed by the
+next run from what the journal says, never redone blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracker_mail_plugin.act import Actor, Delivery, Outcome
+from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter, UserRef
+from tracker_mail_plugin.config.loader import LoadedConfig
+from tracker_mail_plugin.config.model import ForwardTo, Policies
+from tracker_mail_plugin.config.model import Move as MoveTo
+from tracker_mail_plugin.errors import (
+    ConfigurationError,
+    PermanentError,
+    RetryLater,
+    TrackerMailError,
+    UnknownOutcome,
+    Unreachable,
+)
+from tracker_mail_plugin.journal import Journal
+from tracker_mail_plugin.journal.rows import MessageRow, MessageState
+from tracker_mail_plugin.mail import Message, parse_message
+from tracker_mail_plugin.rules.conditions import SenderFacts
+from tracker_mail_plugin.rules.decide import Decision, Facts, decide
+from tracker_mail_plugin.sources.base import (
+    Delete,
+    Disposition,
+    Envelope,
+    FlagSeen,
+    Leave,
+    MailSource,
+    Move,
+)
+
+logger = logging.getLogger("tracker_mail")
+
+Checkpoint = Callable[[str], None]
+Forwarder = Callable[[bytes, str, str], None]
+_FINISHED = (MessageState.DISPOSED, MessageState.UNPROCESSED, MessageState.QUARANTINED)
+
+
+@dataclass
+class Summary:
+    """What one mailbox's run did; one line of it goes to cron's mail."""
+
+    mailbox: str
+    fetched: int = 0
+    created: int = 0
+    commented: int = 0
+    attached: int = 0
+    forwarded: int = 0
+    unprocessed: int = 0
+    dropped: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    seconds: float = 0.0
+    exit_code: int = 0
+    error: str | None = None
+    busy: bool = False
+    planned: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """``support: fetched 4, created 2, … in 1.3s``, or why the run stopped."""
+        if self.busy:
+            return f"{self.mailbox}: another sync of this mailbox is running; nothing done"
+        counts = ", ".join(
+            f"{name} {getattr(self, name)}"
+            for name in ("fetched", "created", "commented", "attached", "forwarded",
+                         "unprocessed", "dropped", "failed", "quarantined")
+        )  # fmt: skip
+        tail = f"; stopped: {self.error}" if self.error else ""
+        return f"{self.mailbox}: {counts} in {self.seconds:.1f}s{tail}"
+
+
+@dataclass
+class Context:
+    """The live objects one mailbox's run works with."""
+
+    name: str
+    loaded: LoadedConfig
+    policies: Policies
+    source: MailSource
+    adapter: TrackerAdapter
+    journal: Journal
+    forward: Forwarder
+    checkpoint: Checkpoint
+    dry_run: bool = False
+    identity: str = ""
+
+
+class MailboxRun:
+    """Processes the pending messages of one mailbox; see the module docstring."""
+
+    def __init__(self, context: Context, summary: Summary):
+        self.ctx = context
+        self.summary = summary
+        tracker = context.loaded.config.mailboxes[context.name].tracker
+        self.tracker = tracker
+        self.actor = Actor(
+            context.adapter,
+            context.journal,
+            tracker,
+            context.policies,
+            context.forward,
+            context.checkpoint,
+        )
+        self._disposed: list[tuple[MessageRow, Disposition]] = []
+
+    def run(self, limit: int | None) -> None:
+        """Fetch what is pending, process it, dispose, commit, then journal the disposals."""
+        ctx = self.ctx
+        ctx.identity = ctx.source.identity()
+        pending = ctx.source.pending(
+            lambda id: ctx.journal.is_done(ctx.name, ctx.identity, id), limit
+        )
+        for envelope in [e for e in pending if e.oversize]:
+            self._oversize(envelope)
+        for fetched in ctx.source.fetch([e for e in pending if not e.oversize]):
+            self.summary.fetched += 1
+            self.process(fetched.id, fetched.raw)
+        if ctx.dry_run:
+            return
+        ctx.checkpoint("before_commit")
+        ctx.source.commit()
+        for row, disposition in self._disposed:
+            removed = isinstance(disposition, (Delete, Move))
+            ctx.journal.record_disposed(row, _describe(disposition), removed=removed)
+
+    def process(self, source_id: str, raw: bytes) -> None:
+        """One message, start to finish; its failure never stops the ones behind it."""
+        message = parse_message(raw)
+        if self.ctx.dry_run:
+            self._plan_only(message)
+            return
+        row = self.ctx.journal.record_fetched(
+            self.ctx.name,
+            self.ctx.identity,
+            source_id,
+            message.message_id,
+            message.sha256,
+            len(raw),
+        )
+        self.ctx.checkpoint("after_fetch")
+        if row.state in _FINISHED or row.state == MessageState.ACTED:
+            self._dispose_again(row, raw)
+            return
+        try:
+            self._handle(row, message, raw)
+        except (Unreachable, ConfigurationError):
+            raise  # the whole mailbox stops: nothing else can succeed either
+        except (RetryLater, UnknownOutcome) as exc:
+            self._failed(
+                row, message, raw, exc, counts_toward_quarantine=isinstance(exc, UnknownOutcome)
+            )
+        except PermanentError as exc:
+            self._failed(row, message, raw, exc, counts_toward_quarantine=True)
+        except Exception as exc:
+            logger.exception("unexpected error on %s", message.message_id)
+            self._failed(row, message, raw, exc, counts_toward_quarantine=True)
+
+    # -- one message -----------------------------------------------------------------------
+
+    def _handle(self, row: MessageRow, message: Message, raw: bytes) -> None:
+        delivery = self._prepare(message, raw, row)
+        decision = delivery.decision
+        self.ctx.journal.mark_state(row, MessageState.DECIDED, _summary_of(decision))
+        if decision.outcome == "drop":
+            self.summary.dropped += 1
+            self._dispose(row, raw, self.ctx.policies.on_success, decision.skipped_reason or "")
+            return
+        if decision.outcome == "unprocessed":
+            self._unprocessed(row, raw, decision.skipped_reason or "not processed")
+            return
+        outcome = self.actor.deliver(delivery)
+        if outcome.denied:
+            self._unprocessed(row, raw, outcome.denied)
+            return
+        self._count(outcome)
+        self.ctx.journal.mark_state(row, MessageState.ACTED)
+        self.ctx.checkpoint("after_record")
+        self._dispose(row, raw, self.ctx.policies.on_success, "processed")
+
+    def _prepare(self, message: Message, raw: bytes, row: MessageRow) -> Delivery:
+        """Look up the sender and the issue replied to, then decide."""
+        sender = self._sender(message)
+        reply, reopen = self._reply_target(message)
+        config = self.ctx.loaded.config
+        facts = Facts(
+            sender=SenderFacts(known=sender is not None),
+            reply_to=reply.key if reply else None,
+            companies={
+                n: (tuple(c.domains), tuple(c.projects)) for n, c in config.companies.items()
+            },
+            mailbox=self.ctx.name,
+        )
+        decision = decide(message, config.rules_for(self.ctx.name), self.ctx.policies, facts)
+        return Delivery(message, raw, row, decision, sender, reply, reopen)
+
+    def _sender(self, message: Message) -> UserRef | None:
+        if message.from_ is None:
+            return None
+        found = self.ctx.adapter.find_user(message.from_.address)
+        login = self.ctx.loaded.config.users.get(message.from_.address)
+        if found is None and login:
+            return UserRef(
+                id=login, login=login, name=message.from_.name, email=message.from_.address
+            )
+        return found
+
+    def _reply_target(self, message: Message) -> tuple[IssueRef | None, bool]:
+        """The existing issue this message answers, and whether it must be reopened first."""
+        adapter = self.ctx.adapter
+        ids = [i for i in (message.in_reply_to, *reversed(message.references)) if i]
+        thread = self.ctx.journal.find_thread(ids, tracker=self.tracker)
+        ref: IssueRef | None = IssueRef(adapter.name, thread.issue_key) if thread else None
+        for candidate in message.reference_candidates if ref is None else ():
+            ref = adapter.parse_reference(candidate)
+            if ref is not None:
+                break
+        state = adapter.get_issue(ref) if ref is not None else None
+        if state is None:
+            return None, False
+        closed_policy = self.ctx.policies.replies.closed_issue
+        if state.closed and closed_policy == "new_issue":
+            return None, False
+        return IssueRef(state.ref.tracker, state.ref.key, state.ref.url, state.project), (
+            state.closed and closed_policy == "reopen"
+        )
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def _unprocessed(self, row: MessageRow, raw: bytes, reason: str) -> None:
+        self.summary.unprocessed += 1
+        self.ctx.journal.mark_state(row, MessageState.UNPROCESSED, {"reason": reason})
+        logger.info("unprocessed: %s (%s)", row.message_id, reason)
+        self._dispose(row, raw, self.ctx.policies.on_unprocessed, reason)
+
+    def _failed(
+        self,
+        row: MessageRow,
+        message: Message,
+        raw: bytes,
+        error: BaseException,
+        counts_toward_quarantine: bool,
+    ) -> None:
+        attempts = self.ctx.journal.record_failure(row, error)
+        logger.warning("failed (attempt %d): %s: %s", attempts, message.message_id, error)
+        if counts_toward_quarantine and attempts >= self.ctx.policies.max_attempts:
+            self.summary.quarantined += 1
+            self.ctx.journal.mark_state(row, MessageState.QUARANTINED, {"reason": str(error)})
+            self._dispose(
+                row, raw, self.ctx.policies.on_failure, f"failed {attempts} times: {error}"
+            )
+        else:
+            self.summary.failed += 1
+
+    def _oversize(self, envelope: Envelope) -> None:
+        """Never downloaded: only its size is known, so it can only be left or moved."""
+        self.summary.unprocessed += 1
+        limit = self.ctx.policies.max_message_size
+        logger.warning(
+            "message %s is %d bytes, over max_message_size %d", envelope.id, envelope.size, limit
+        )
+        if self.ctx.dry_run:
+            self.summary.planned.append(
+                f"{envelope.id}: too large ({envelope.size} bytes): unprocessed"
+            )
+            return
+        policy = self.ctx.policies.on_unprocessed
+        disposition = Move(policy.move) if isinstance(policy, MoveTo) else Leave()
+        if self.ctx.source.supports(disposition):
+            self.ctx.source.dispose(envelope.id, disposition)
+
+    def _dispose_again(self, row: MessageRow, raw: bytes) -> None:
+        """A message already handled (a rerun after a crash, a new UIDVALIDITY): dispose only."""
+        policies = self.ctx.policies
+        policy = {
+            MessageState.UNPROCESSED: policies.on_unprocessed,
+            MessageState.QUARANTINED: policies.on_failure,
+        }.get(row.state, policies.on_success)
+        if isinstance(policy, ForwardTo):
+            policy = "leave"  # it was forwarded the first time
+        self._dispose(row, raw, policy, "already handled")
+
+    def _dispose(self, row: MessageRow, raw: bytes, policy: Any, reason: str) -> None:
+        if isinstance(policy, ForwardTo):
+            self.ctx.forward(raw, policy.forward, reason)
+            self.summary.forwarded += 1
+        disposition = _disposition(policy)
+        if not self.ctx.source.supports(disposition):
+            logger.warning(
+                "%s cannot %s; the message is left in place", self.ctx.name, _describe(disposition)
+            )
+            disposition = Leave()
+        self.ctx.source.dispose(row.source_id, disposition)
+        self._disposed.append((row, disposition))
+
+    def _count(self, outcome: Outcome) -> None:
+        self.summary.created += len(outcome.created)
+        self.summary.commented += len(outcome.commented)
+        self.summary.attached += outcome.attached
+        self.summary.forwarded += outcome.forwarded
+
+    def _plan_only(self, message: Message) -> None:
+        """--dry-run: decide and say what would be done; no writes, no journal, no moves."""
+        delivery_sender = self._sender(message)
+        reply, _ = self._reply_target(message)
+        config = self.ctx.loaded.config
+        facts = Facts(
+            SenderFacts(known=delivery_sender is not None),
+            reply.key if reply else None,
+            {n: (tuple(c.domains), tuple(c.projects)) for n, c in config.companies.items()},
+            self.ctx.name,
+        )
+        decision = decide(message, config.rules_for(self.ctx.name), self.ctx.policies, facts)
+        what = "; ".join(p.describe() for p in decision.actions) or decision.skipped_reason or ""
+        self.summary.planned.append(
+            f"{message.subject!r} from {message.from_}: {decision.outcome}: {what}"
+        )
+
+
+def _disposition(policy: Any) -> Disposition:
+    """A configured disposition (``delete``, ``{move: X}``…) as the source's value."""
+    if isinstance(policy, MoveTo):
+        return Move(policy.move)
+    if policy == "delete":
+        return Delete()
+    if policy == "flag_seen":
+        return FlagSeen()
+    return Leave()
+
+
+def _describe(disposition: Disposition) -> str:
+    if isinstance(disposition, Move):
+        return f"move to {disposition.folder!r}"
+    return {Delete: "delete", FlagSeen: "flag seen"}.get(type(disposition), "leave")
+
+
+def _summary_of(decision: Decision) -> dict[str, Any]:
+    return {
+        "outcome": decision.outcome,
+        "matched_rule": decision.matched_rule,
+        "reply_to": decision.reply_to,
+        "actions": [p.describe() for p in decision.actions],
+        "skipped_reason": decision.skipped_reason,
+        "author": decision.author,
+    }
+
+
+def elapsed_since(start: float) -> float:
+    """Seconds since ``start`` (a ``time.monotonic()`` reading)."""
+    return time.monotonic() - start
+
+
+__all__ = ["Context", "MailboxRun", "Summary", "TrackerMailError"]
