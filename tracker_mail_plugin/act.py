@@ -135,7 +135,8 @@ class Actor:
                     else Action.CREATE_ISSUE
                 )
                 if not self.adapter.can(author, verb, action.project, kind):
-                    what = f"{kind} issues" if kind else "issues"
+                    what = "requests" if verb == Action.CREATE_REQUEST else "issues"
+                    what = f"{what} of type {kind}" if kind else what
                     return f"the sender may not create {what} in project {action.project}"
             elif isinstance(action, Comment) and delivery.replies_to is not None:
                 project = delivery.replies_to.project or ""
