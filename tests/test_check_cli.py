@@ -73,7 +73,9 @@ def test_explain_with_rules_fills_the_decision(tmp_path, capsys):
     config = write(tmp_path)
     mail = tmp_path / "m.eml"
     mail.write_bytes(raw_mail({"From": "lena@targetprocess.com", "Subject": "tp export broken"}))
-    assert main(["explain", "--format", "json", "-c", str(config), str(mail)]) == 0
+    assert (
+        main(["explain", "--format", "json", "-c", str(config), "--sender-known", str(mail)]) == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["matched_rule"] == "rule 1"
     assert [(a["action"], a["project"]) for a in result["actions"]] == [
@@ -211,3 +213,43 @@ def test_live_check_validates_the_adapter_options(tmp_path, capsys):
     )
     assert main(["check", "-c", str(path)]) == 2
     assert "identiy" in capsys.readouterr().err
+
+
+def test_explain_asks_the_tracker_about_the_sender_and_replies(tmp_path, capsys):
+    from tracker_mail_plugin.adapter import Action
+    from tracker_mail_plugin.testing import RecordingAdapter, RecordingConfig
+
+    state = tmp_path / "tracker.json"
+    tracker = RecordingAdapter(RecordingConfig(state_file=state))
+    user = tracker.add_user("lena@targetprocess.com", "Lena")
+    tracker.grant(user, "2", Action.CREATE_ISSUE)
+    config = write(
+        tmp_path,
+        CONFIG.replace(
+            "tp: {adapter: recording}", f"tp: {{adapter: recording, state_file: {state}}}"
+        ),
+    )
+    known = tmp_path / "known.eml"
+    known.write_bytes(raw_mail({"From": "lena@targetprocess.com", "Subject": "tp export broken"}))
+    stranger = tmp_path / "stranger.eml"
+    stranger.write_bytes(raw_mail({"From": "ann@elsewhere.example", "Subject": "hello"}))
+    assert main(["explain", "--format", "json", "-c", str(config), str(known), str(stranger)]) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (first["outcome"], first["matched_rule"]) == ("act", "rule 1")
+    assert "tracker tp: the sender has account" in first["notes"]
+    assert (second["outcome"], second["skipped_reason"]) == (
+        "unprocessed",
+        "unknown sender; policy unknown_user: reject",
+    )
+    assert [c.method for c in tracker.calls()] == ["find_user", "find_user"]  # reads only
+
+
+def test_explain_offline_does_not_ask_the_tracker(tmp_path, capsys):
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(raw_mail({"From": "ann@elsewhere.example", "Subject": "hello"}))
+    assert (
+        main(["explain", "--format", "json", "--offline", "-c", str(write(tmp_path)), str(mail)])
+        == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["notes"] == ["whether the sender has a tracker account is not known here"]

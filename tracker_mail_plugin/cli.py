@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker_mail_plugin import __version__
+from tracker_mail_plugin.adapter import TrackerAdapter
 from tracker_mail_plugin.check import check_config
 from tracker_mail_plugin.config.loader import (
     CONFIG_ENV,
@@ -23,6 +24,8 @@ from tracker_mail_plugin.config.loader import (
     config_path,
     load_config,
 )
+from tracker_mail_plugin.connect import build_adapter_or_raise
+from tracker_mail_plugin.errors import TrackerMailError
 from tracker_mail_plugin.explain import as_json, as_text, decide_offline
 from tracker_mail_plugin.live import check_live
 from tracker_mail_plugin.logs import setup_logging
@@ -80,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
         help="treat the sender as having no tracker account (offline)",
     )
     explain.add_argument("--company", help="the sender's company, for 'company matched to project'")
+    explain.add_argument(
+        "--offline",
+        action="store_true",
+        help="do not ask the tracker about the sender or replies (only -c's rules are used)",
+    )
     check = commands.add_parser(
         "check",
         help="validate rules.yaml and show what it sets up",
@@ -192,7 +200,9 @@ def _operate(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     return code
 
 
-def _explain_config(args: argparse.Namespace) -> tuple[LoadedConfig, str] | int:
+def _explain_config(
+    args: argparse.Namespace,
+) -> tuple[LoadedConfig, str, TrackerAdapter | None] | int:
     """The configuration and mailbox explain matches against, or an exit code."""
     try:
         loaded = load_config(args.config)
@@ -208,7 +218,17 @@ def _explain_config(args: argparse.Namespace) -> tuple[LoadedConfig, str] | int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    return loaded, mailbox
+    adapter = None if args.offline else _reader(loaded, loaded.config.mailboxes[mailbox].tracker)
+    return loaded, mailbox, adapter
+
+
+def _reader(loaded: LoadedConfig, tracker: str) -> TrackerAdapter | None:
+    """The tracker's adapter for read-only questions, or None (said on stderr) if unusable."""
+    try:
+        return build_adapter_or_raise(loaded, tracker)
+    except TrackerMailError as exc:
+        print(f"tracker-mail explain: tracker {tracker} not consulted: {exc}", file=sys.stderr)
+        return None
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -225,8 +245,10 @@ def _explain(args: argparse.Namespace) -> int:
         message = parse_message(item.raw)
         decision = None
         if context is not None:
-            loaded, mailbox = context
-            decision = decide_offline(loaded, mailbox, message, args.sender_known, args.company)
+            loaded, mailbox, adapter = context
+            decision = decide_offline(
+                loaded, mailbox, message, args.sender_known, args.company, adapter
+            )
         if args.format == "json":
             print(as_json(item.label, message, decision))
         else:

@@ -6,11 +6,15 @@ text form is for people and may change.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
+from tracker_mail_plugin.adapter import TrackerAdapter
 from tracker_mail_plugin.config.loader import LoadedConfig
+from tracker_mail_plugin.errors import TrackerMailError
 from tracker_mail_plugin.mail import Address, Message
+from tracker_mail_plugin.replies import reply_target
 from tracker_mail_plugin.rules.conditions import SenderFacts
 from tracker_mail_plugin.rules.decide import Decision, Facts, decide, offline_reply_target
 
@@ -209,14 +213,47 @@ def decide_offline(
     message: Message,
     sender_known: bool | None,
     company: str | None,
+    adapter: TrackerAdapter | None = None,
 ) -> Decision:
-    """Decide without a tracker: sender facts come from the command line, replies from ``#N``."""
+    """Decide without changing anything.
+
+    With an adapter, the tracker is asked (reads only) whether the sender has an account
+    and which issue a reply answers; ``sender_known`` given on the command line wins.
+    Without one, replies are recognised by ``#N`` and the sender is what the options say.
+    """
     config = loaded.config
+    notes: list[str] = []
+    reply_to = offline_reply_target(message)
+    if adapter is not None:
+        sender_known, reply_to = _ask_tracker(
+            loaded, mailbox, message, adapter, sender_known, notes
+        )
     companies = {n: (tuple(c.domains), tuple(c.projects)) for n, c in config.companies.items()}
-    facts = Facts(
-        sender=SenderFacts(known=sender_known, company=company),
-        reply_to=offline_reply_target(message),
-        companies=companies,
-        mailbox=mailbox,
-    )
-    return decide(message, config.rules_for(mailbox), loaded.policies(mailbox), facts)
+    facts = Facts(SenderFacts(sender_known, company), reply_to, companies, mailbox)
+    decision = decide(message, config.rules_for(mailbox), loaded.policies(mailbox), facts)
+    return dataclasses.replace(decision, notes=(*notes, *decision.notes)) if notes else decision
+
+
+def _ask_tracker(
+    loaded: LoadedConfig,
+    mailbox: str,
+    message: Message,
+    adapter: TrackerAdapter,
+    sender_known: bool | None,
+    notes: list[str],
+) -> tuple[bool | None, str | None]:
+    tracker = loaded.config.mailboxes[mailbox].tracker
+    closed = loaded.policies(mailbox).replies.closed_issue
+    try:
+        if sender_known is None and message.from_ is not None:
+            found = adapter.find_user(message.from_.address)
+            login = loaded.config.users.get(message.from_.address)
+            sender_known = found is not None or login is not None
+            notes.append(
+                f"tracker {tracker}: the sender {'has' if sender_known else 'has no'} account"
+            )
+        ref, _ = reply_target(message, adapter, None, tracker, closed)
+    except TrackerMailError as exc:
+        notes.append(f"tracker {tracker} not consulted ({exc}); facts from the options")
+        return sender_known, offline_reply_target(message)
+    return sender_known, ref.key if ref else None

@@ -31,6 +31,7 @@ from tracker_mail_plugin.errors import (
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal.rows import MessageRow, MessageState
 from tracker_mail_plugin.mail import Message, parse_message
+from tracker_mail_plugin.replies import reply_target
 from tracker_mail_plugin.rules.conditions import SenderFacts
 from tracker_mail_plugin.rules.decide import Decision, Facts, decide
 from tracker_mail_plugin.sources.base import (
@@ -193,6 +194,10 @@ class MailboxRun:
 
     def _prepare(self, message: Message, raw: bytes, row: MessageRow) -> Delivery:
         """Look up the sender and the issue replied to, then decide."""
+        decision, sender, reply, reopen = self._decide(message)
+        return Delivery(message, raw, row, decision, sender, reply, reopen)
+
+    def _decide(self, message: Message) -> tuple[Decision, UserRef | None, IssueRef | None, bool]:
         sender = self._sender(message)
         reply, reopen = self._reply_target(message)
         config = self.ctx.loaded.config
@@ -205,7 +210,7 @@ class MailboxRun:
             mailbox=self.ctx.name,
         )
         decision = decide(message, config.rules_for(self.ctx.name), self.ctx.policies, facts)
-        return Delivery(message, raw, row, decision, sender, reply, reopen)
+        return decision, sender, reply, reopen
 
     def _sender(self, message: Message) -> UserRef | None:
         if message.from_ is None:
@@ -219,24 +224,8 @@ class MailboxRun:
         return found
 
     def _reply_target(self, message: Message) -> tuple[IssueRef | None, bool]:
-        """The existing issue this message answers, and whether it must be reopened first."""
-        adapter = self.ctx.adapter
-        ids = [i for i in (message.in_reply_to, *reversed(message.references)) if i]
-        thread = self.ctx.journal.find_thread(ids, tracker=self.tracker)
-        ref: IssueRef | None = IssueRef(adapter.name, thread.issue_key) if thread else None
-        for candidate in message.reference_candidates if ref is None else ():
-            ref = adapter.parse_reference(candidate)
-            if ref is not None:
-                break
-        state = adapter.get_issue(ref) if ref is not None else None
-        if state is None:
-            return None, False
-        closed_policy = self.ctx.policies.replies.closed_issue
-        if state.closed and closed_policy == "new_issue":
-            return None, False
-        return IssueRef(state.ref.tracker, state.ref.key, state.ref.url, state.project), (
-            state.closed and closed_policy == "reopen"
-        )
+        closed = self.ctx.policies.replies.closed_issue
+        return reply_target(message, self.ctx.adapter, self.ctx.journal, self.tracker, closed)
 
     # -- outcomes --------------------------------------------------------------------------
 
@@ -314,16 +303,7 @@ class MailboxRun:
 
     def _plan_only(self, message: Message) -> None:
         """--dry-run: decide and say what would be done; no writes, no journal, no moves."""
-        delivery_sender = self._sender(message)
-        reply, _ = self._reply_target(message)
-        config = self.ctx.loaded.config
-        facts = Facts(
-            SenderFacts(known=delivery_sender is not None),
-            reply.key if reply else None,
-            {n: (tuple(c.domains), tuple(c.projects)) for n, c in config.companies.items()},
-            self.ctx.name,
-        )
-        decision = decide(message, config.rules_for(self.ctx.name), self.ctx.policies, facts)
+        decision = self._decide(message)[0]
         what = "; ".join(p.describe() for p in decision.actions) or decision.skipped_reason or ""
         self.summary.planned.append(
             f"{message.subject!r} from {message.from_}: {decision.outcome}: {what}"

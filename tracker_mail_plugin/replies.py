@@ -1,0 +1,36 @@
+"""Which existing issue a message answers: the journal's threads, then the tracker's forms."""
+
+from __future__ import annotations
+
+from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter
+from tracker_mail_plugin.journal import Journal
+from tracker_mail_plugin.mail.model import Message
+
+
+def reply_target(
+    message: Message,
+    adapter: TrackerAdapter,
+    journal: Journal | None,
+    tracker: str,
+    closed_policy: str,
+) -> tuple[IssueRef | None, bool]:
+    """The issue ``message`` replies to, and whether it must be reopened first.
+
+    The journal knows the Message-IDs of mail that created or commented on issues (nearest
+    In-Reply-To/References first); otherwise each reference candidate goes to the adapter
+    (``#12``, ``ABC-12``, the tracker's notification Message-IDs). A candidate naming no
+    existing issue is not a reply. A closed issue is answered as ``closed_policy`` says:
+    ``comment``, ``reopen``, or ``new_issue`` (then it is not a reply).
+    """
+    ids = [i for i in (message.in_reply_to, *reversed(message.references)) if i]
+    thread = journal.find_thread(ids, tracker=tracker) if journal is not None else None
+    ref: IssueRef | None = IssueRef(adapter.name, thread.issue_key) if thread else None
+    for candidate in message.reference_candidates if ref is None else ():
+        ref = adapter.parse_reference(candidate)
+        if ref is not None:
+            break
+    state = adapter.get_issue(ref) if ref is not None else None
+    if state is None or (state.closed and closed_policy == "new_issue"):
+        return None, False
+    found = IssueRef(state.ref.tracker, state.ref.key, state.ref.url, state.project)
+    return found, state.closed and closed_policy == "reopen"
