@@ -84,6 +84,7 @@ class Actor:
         self.policies = policies
         self.forward = forward
         self.checkpoint = checkpoint
+        self.confirmed = 0  # writes the tracker confirmed in this run
 
     def deliver(self, delivery: Delivery) -> Outcome:
         """Carry out every planned action of ``delivery``; raises the adapter's errors."""
@@ -183,6 +184,7 @@ class Actor:
             raise TypeError(f"cannot carry out {action!r}")
         self.checkpoint("after_write")  # the crash window this module exists for
         self.journal.finish_action(key, result)
+        self.confirmed += 1
         if not isinstance(result, str):
             self._remember(delivery, result)
 

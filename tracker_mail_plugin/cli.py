@@ -31,7 +31,7 @@ from tracker_mail_plugin.live import check_live
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.mail import parse_message
 from tracker_mail_plugin.operate import retry, show_adapters, show_status
-from tracker_mail_plugin.runner import SyncOptions, sync
+from tracker_mail_plugin.runner import EX_TEMPFAIL, SyncOptions, receive, sync
 from tracker_mail_plugin.sources import read_paths
 
 EXIT_OK = 0
@@ -106,6 +106,18 @@ def _parser() -> argparse.ArgumentParser:
         help="only validate the file: do not load adapters or connect to anything",
     )
     _sync_parser(commands)
+    receive = commands.add_parser(
+        "receive",
+        help="process one message from standard input (a mail server's pipe or alias)",
+        description=(
+            "Read one message on standard input and process it with a mailbox profile's "
+            "rules (usually `protocol: pipe`). Exit 0 when it is handled, deliberately "
+            "dropped or kept in the spool directory; 75 (temporary failure: the mail server "
+            "delivers again) only when nothing was written to the tracker."
+        ),
+    )
+    _config_option(receive)
+    receive.add_argument("--mailbox", required=True, help="the profile whose rules apply")
     status = commands.add_parser("status", help="show the journal: counts, failures, quarantine")
     _config_option(status)
     retry = commands.add_parser("retry", help="process a journalled message again")
@@ -159,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK if args.offline else check_live(loaded, sys.stdout, sys.stderr)
     if args.command == "adapters":
         return EXIT_OK if show_adapters(sys.stdout) else EXIT_SOME_FAILED
+    if args.command == "receive":
+        return _receive(args)
     if args.command in ("sync", "status", "retry"):
         loaded_or_code = _load(args.config)
         if isinstance(loaded_or_code, int):
@@ -166,6 +180,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _operate(args, loaded_or_code)
     _parser().print_help(sys.stderr)
     return EXIT_USAGE
+
+
+def _receive(args: argparse.Namespace) -> int:
+    """Pipe mode: even a configuration error is a temporary failure (the mail is kept)."""
+    setup_logging("text", verbose=False)
+    loaded = _load(args.config)
+    if isinstance(loaded, int) or args.mailbox not in loaded.config.mailboxes:
+        print(f"tracker-mail receive: cannot use mailbox {args.mailbox!r}", file=sys.stderr)
+        return EX_TEMPFAIL
+    summary, code = receive(loaded, args.mailbox, sys.stdin.buffer.read())
+    print(summary.line(), file=sys.stderr)
+    return code
 
 
 def _load(given: str | None) -> LoadedConfig | int:

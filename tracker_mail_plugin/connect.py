@@ -47,6 +47,8 @@ def open_source(mailbox: Mailbox, max_message_size: int) -> MailSource:
         from tracker_mail_plugin.sources.pop3 import Pop3Source
 
         return Pop3Source(**common)  # type: ignore[arg-type]
+    if mailbox.protocol == "pipe":
+        raise ConfigurationError("a pipe mailbox receives mail with `tracker-mail receive`")
     from tracker_mail_plugin.sources.local import DirectorySource, MaildirSource, MboxSource
 
     if mailbox.path is None:

@@ -91,6 +91,9 @@ def _check_tracker(name: str, adapter: TrackerAdapter, out: TextIO, err: TextIO)
 
 def _check_mailbox(loaded: LoadedConfig, name: str, out: TextIO, err: TextIO) -> int:
     mailbox = loaded.config.mailboxes[name]
+    if mailbox.protocol == "pipe":
+        print(f"mailbox {name}: pipe; mail arrives through `tracker-mail receive`", file=out)
+        return EXIT_OK
     try:
         source = open_source(mailbox, loaded.policies(name).max_message_size)
         with source:

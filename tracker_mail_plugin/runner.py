@@ -13,6 +13,7 @@ import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.connect import build_adapter_or_raise, journal_path, open_source
@@ -20,6 +21,8 @@ from tracker_mail_plugin.errors import ConfigurationError, TrackerMailError, Unr
 from tracker_mail_plugin.forward import SmtpForwarder, no_forwarding
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.lock import MailboxLock
+from tracker_mail_plugin.sources.base import Move
+from tracker_mail_plugin.sources.pipe import PipeSource
 from tracker_mail_plugin.sync import Context, Forwarder, MailboxRun, Summary
 
 logger = logging.getLogger("tracker_mail")
@@ -76,6 +79,48 @@ def _one(
     if summary.exit_code == 0 and summary.failed:
         summary.exit_code = 1
     return summary
+
+
+EX_TEMPFAIL = 75  # sysexits.h: the mail server keeps the message and delivers it again
+
+
+def receive(loaded: LoadedConfig, name: str, raw: bytes) -> tuple[Summary, int]:
+    """Process one piped message; 75 only when nothing was committed to the tracker.
+
+    Exit 0 means the mail server may forget the message: it is in the tracker, deliberately
+    dropped, or kept in the spool directory (unprocessed or quarantined).
+    """
+    summary = Summary(name)
+    confirmed = 0
+    try:
+        confirmed = _receive(loaded, name, raw, summary)
+    except TrackerMailError as exc:  # configuration, unreachable: the mail server retries
+        summary.error = str(exc)
+        logger.error("not received: %s", exc)
+        return summary, EX_TEMPFAIL
+    if summary.failed and not confirmed:
+        return summary, EX_TEMPFAIL
+    return summary, 0
+
+
+def _receive(loaded: LoadedConfig, name: str, raw: bytes, summary: Summary) -> int:
+    config = loaded.config
+    mailbox = config.mailboxes[name]
+    policies = loaded.policies(name)
+    path = journal_path(loaded)
+    spool = Path(os.path.expanduser(mailbox.path)) if mailbox.path else path.parent / "spool" / name
+    source = PipeSource(raw, spool, max_message_size=policies.max_message_size)
+    adapter = build_adapter_or_raise(loaded, mailbox.tracker)
+    forward: Forwarder = SmtpForwarder(config.smtp, name) if config.smtp else no_forwarding
+    with Journal.open(path) as journal, source:
+        context = Context(name, loaded, policies, source, adapter, journal, forward, checkpoint)
+        run = MailboxRun(context, summary)
+        run.run(None)
+        if summary.failed and run.actor.confirmed:
+            source.dispose(source.id, Move("Failed"))  # half done: keep it, and say so
+            source.commit()
+            logger.error("partly processed and kept in %s; see tracker-mail status", spool)
+    return run.actor.confirmed
 
 
 def _run(

@@ -102,8 +102,19 @@ class Policies(_Strict):
 
 
 POLICY_KEYS = frozenset(Policies.model_fields)
-_FOLDERLESS = frozenset({"pop3", "mbox"})
-MailProtocol = Literal["imap", "pop3", "maildir", "mbox", "directory"]
+# Where the general defaults cannot work. POP3 and mbox have no folders: processed and
+# failed mail stays where it is (the journal remembers). A pipe has no mailbox at all:
+# processed mail needs no copy; the rest is kept in the spool directory.
+_PROTOCOL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "pop3": {"on_success": "leave", "on_failure": "leave"},
+    "mbox": {"on_success": "leave", "on_failure": "leave"},
+    "pipe": {
+        "on_success": "delete",
+        "on_unprocessed": {"move": "Unprocessed"},
+        "on_failure": {"move": "Quarantine"},
+    },
+}
+MailProtocol = Literal["imap", "pop3", "maildir", "mbox", "directory", "pipe"]
 _DEFAULT_PORTS = {("imap", "ssl"): 993, ("imap", "starttls"): 143, ("imap", "none"): 143}
 _DEFAULT_PORTS |= {("pop3", "ssl"): 995, ("pop3", "starttls"): 110, ("pop3", "none"): 110}
 
@@ -147,7 +158,7 @@ class Mailbox(_Strict):
                     "security: none sends the password in clear; it is only allowed for "
                     "127.0.0.1/localhost; use ssl or starttls"
                 )
-        elif self.path is None:
+        elif self.path is None and self.protocol != "pipe":
             raise ValueError(f"a {self.protocol} mailbox needs path")
         return self
 
@@ -237,8 +248,8 @@ class Config(_Strict):
         """
         box = self.mailboxes[mailbox]
         merged = self.defaults.model_dump(by_alias=True) | box.policies
-        if box.protocol in _FOLDERLESS:
-            for key in ("on_success", "on_failure"):
-                if key not in self.defaults.model_fields_set and key not in box.policies:
-                    merged[key] = "leave"
+        chosen = self.defaults.model_fields_set | set(box.policies)
+        for key, value in _PROTOCOL_DEFAULTS.get(box.protocol, {}).items():
+            if key not in chosen:
+                merged[key] = value
         return Policies.model_validate(merged)
