@@ -53,6 +53,15 @@ def sync(
     """Run each mailbox; returns their summaries and the exit code."""
     path = journal_path(loaded)
     summaries = [_one(loaded, name, options, path) for name in mailboxes]
+    if not options.dry_run:
+        with Journal.open(path) as journal:
+            pruned = journal.prune(loaded.config.journal_keep_days)
+        if pruned:
+            logger.info(
+                "journal: forgot %d finished messages older than %s days",
+                pruned,
+                loaded.config.journal_keep_days,
+            )
     code = max((s.exit_code for s in summaries), key=lambda c: _SEVERITY.get(c, 0), default=0)
     return summaries, code
 

@@ -10,6 +10,7 @@ next run from what the journal says, never redone blindly.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,6 +101,28 @@ class Context:
     identity: str = ""
 
 
+class Progress:
+    """``support: 120/4000`` on a terminal, for a person working through a large backlog."""
+
+    MINIMUM = 50
+
+    def __init__(self, mailbox: str, total: int):
+        self.mailbox, self.total, self.count = mailbox, total, 0
+        self.shown = total >= self.MINIMUM and sys.stderr.isatty()
+
+    def step(self) -> None:
+        """One more message done."""
+        self.count += 1
+        if self.shown and (self.count % 10 == 0 or self.count == self.total):
+            sys.stderr.write(f"\r{self.mailbox}: {self.count}/{self.total}")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        """End the progress line."""
+        if self.shown:
+            sys.stderr.write("\n")
+
+
 class MailboxRun:
     """Processes the pending messages of one mailbox; see the module docstring."""
 
@@ -127,9 +150,13 @@ class MailboxRun:
         )
         for envelope in [e for e in pending if e.oversize]:
             self._oversize(envelope)
-        for fetched in ctx.source.fetch([e for e in pending if not e.oversize]):
+        wanted = [e for e in pending if not e.oversize]
+        progress = Progress(ctx.name, len(wanted))
+        for fetched in ctx.source.fetch(wanted):
             self.summary.fetched += 1
             self.process(fetched.id, fetched.raw)
+            progress.step()
+        progress.done()
         if ctx.dry_run:
             return
         ctx.checkpoint("before_commit")

@@ -234,6 +234,7 @@ class Config(_Strict):
     smtp: Smtp | None = None
     defaults: Policies = Policies()
     journal: str = "~/.local/state/tracker-mail/journal.sqlite3"
+    journal_keep_days: Annotated[float, Field(gt=0)] = 90
 
     def rules_for(self, mailbox: str) -> list[Rule]:
         """The mailbox's own rules, else the top-level ones."""
