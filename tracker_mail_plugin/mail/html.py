@@ -58,10 +58,13 @@ class _Writer:
 
     def inline(self, element: etree._Element) -> str:
         """The element's content as inline text (block children still break lines)."""
-        parts = [_SPACE.sub(" ", element.text or "")]
+        text = element.text
+        parts = [_SPACE.sub(" ", text)] if text else []
         for child in element:
             parts.append(self.node(child))
-            parts.append(_SPACE.sub(" ", child.tail or ""))
+            tail = child.tail
+            if tail:
+                parts.append(_SPACE.sub(" ", tail))
         return "".join(parts)
 
     def block(self, element: etree._Element) -> str:
@@ -74,7 +77,8 @@ class _Writer:
         tag = element.tag
         if not isinstance(tag, str):
             return ""  # comments, processing instructions
-        tag = tag.lower().rpartition(":")[2]  # Outlook's <o:p> is a <p> in a namespace
+        if ":" in tag:  # Outlook's <o:p> is a <p> in a namespace
+            tag = tag.rpartition(":")[2]
         if tag in _SKIP:
             return ""
         method = getattr(self, f"tag_{tag}", None)

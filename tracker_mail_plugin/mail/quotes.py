@@ -49,17 +49,27 @@ def _suspect_pattern() -> re.Pattern[str]:
         phrases += [table["sent_from"]] if table.get("sent_from") else []
     sign_offs = "|".join(f"(?:{phrase})" for phrase in phrases)
     return re.compile(
-        rf"^[ \t>*]*(?:>|[-_]{{2}}|[^\W\d_][^\n:：]{{0,40}}[:：]|{sign_offs})|[:：][ \t]*$",
+        rf"^[ \t>*]*(?:>|[-_]{{2}}|[^\W\d_][^\n:：]{{0,40}}[:：]|(?P<signoff>{sign_offs}))"
+        rf"|[:：][ \t]*$",
         re.MULTILINE | re.IGNORECASE,
     )
 
 
-def _start_of_suspect_part(text: str) -> int | None:
-    """Offset of the first line where a header, quote or signature could start."""
+def _start_of_suspect_part(text: str) -> tuple[int, bool] | None:
+    """Where a header, quote or signature could start, and whether it is a plain sign-off.
+
+    A plain sign-off is a short line starting with one of the library's phrases ("Best
+    regards", "Mit freundlichen Grüßen") below some text: the library cuts everything from
+    such a line to the end, so the answer is known without running it.
+    """
     found = _suspect_pattern().search(text)
     if found is None:
         return None
-    return text.rfind("\n", 0, found.start()) + 1
+    start = text.rfind("\n", 0, found.start()) + 1
+    end = text.find("\n", found.start())
+    line = text[start : end if end >= 0 else len(text)].strip()
+    plain = found.group("signoff") is not None and len(line) <= _LONGEST_SIGN_OFF
+    return start, plain and bool(text[:start].strip())
 
 
 # Stands in for the text before the suspect part: the library never takes the very first
@@ -70,10 +80,13 @@ _CONTEXT = "\u2063"
 
 def _newest_reply_fast(text: str) -> str:
     """The library's answer, computed only on the part of the text that can change."""
-    start = _start_of_suspect_part(text)
-    if start is None:
+    suspect = _start_of_suspect_part(text)
+    if suspect is None:
         return text
+    start, plain_sign_off = suspect
     head, tail = text[:start], text[start:]
+    if plain_sign_off:
+        return head
     newest_tail = _newest_reply(f"{_CONTEXT}\n\n{tail}").replace(_CONTEXT, "").strip("\n")
     return f"{head}{newest_tail}" if newest_tail.strip() else head
 
