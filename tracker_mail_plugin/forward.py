@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import formatdate, make_msgid
 
 from tracker_mail_plugin.config.model import Smtp
@@ -35,8 +35,23 @@ def forwarding_message(raw: bytes, sender: str, to: str, reason: str, mailbox: s
         f"From: {original.from_ or '(unknown)'}\nSubject: {original.subject}\n"
         f"Message-ID: <{original.message_id}>\n\nThe original is attached unchanged.\n"
     )
-    mail.add_attachment(raw, maintype="message", subtype="rfc822", filename="original.eml")
+    mail.make_mixed()
+    mail.attach(_original_part(raw))
     return mail
+
+
+def _original_part(raw: bytes) -> MIMEPart:
+    """The original as a ``message/rfc822`` part, byte for byte.
+
+    RFC 2046 allows only 7bit, 8bit or binary for message/rfc822 (mail readers show a
+    base64-encoded one as an opaque file), so it is never base64-encoded here.
+    """
+    part = MIMEPart()
+    part["Content-Type"] = "message/rfc822"
+    part["Content-Disposition"] = 'attachment; filename="original.eml"'
+    part["Content-Transfer-Encoding"] = "7bit" if raw.isascii() else "8bit"
+    part.set_payload(raw.decode("ascii", "surrogateescape"))
+    return part
 
 
 class SmtpForwarder:

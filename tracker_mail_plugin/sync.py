@@ -148,6 +148,8 @@ class MailboxRun:
         pending = ctx.source.pending(
             lambda id: ctx.journal.is_done(ctx.name, ctx.identity, id), limit
         )
+        if limit is None and not ctx.dry_run:
+            self._settle_vanished({e.id for e in pending})
         for envelope in [e for e in pending if e.oversize]:
             self._oversize(envelope)
         wanted = [e for e in pending if not e.oversize]
@@ -164,6 +166,17 @@ class MailboxRun:
         for row, disposition in self._disposed:
             removed = isinstance(disposition, (Delete, Move))
             ctx.journal.record_disposed(row, _describe(disposition), removed=removed)
+
+    def _settle_vanished(self, present: set[str]) -> None:
+        """Journal the disposals an interrupted run made but could not record.
+
+        An IMAP MOVE takes effect at once; a run killed before it journalled the move leaves
+        a message that is in ``Processed`` yet "not disposed" in the journal. It is no longer
+        in the folder, so it is never fetched again: settle it here.
+        """
+        for row in self.ctx.journal.undisposed(self.ctx.name, self.ctx.identity):
+            if row.source_id not in present and row.state != MessageState.FAILED:
+                self.ctx.journal.record_disposed(row, "left the folder", removed=True)
 
     def process(self, source_id: str, raw: bytes) -> None:
         """One message, start to finish; its failure never stops the ones behind it."""

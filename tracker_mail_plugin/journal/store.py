@@ -145,6 +145,17 @@ class Journal:
             ).fetchone()
         return found is not None and found[0] is not None
 
+    def undisposed(self, mailbox: str, identity: str) -> list[MessageRow]:
+        """Messages journalled at this mailbox location whose disposal was never recorded."""
+        with self._read() as db:
+            return _rows(
+                db,
+                f"{SELECT_MESSAGE} WHERE l.mailbox = ? AND l.source_identity = ?"
+                " AND l.disposed_at IS NULL ORDER BY m.id",
+                mailbox,
+                identity,
+            )
+
     def get(self, row_id: int) -> MessageRow | None:
         """A message by its journal id (``tracker-mail retry ID``), at its newest location."""
         with self._read() as db:
