@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage, MIMEPart
+from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from tracker_mail_plugin.config.model import Smtp
@@ -40,13 +40,13 @@ def forwarding_message(raw: bytes, sender: str, to: str, reason: str, mailbox: s
     return mail
 
 
-def _original_part(raw: bytes) -> MIMEPart:
+def _original_part(raw: bytes) -> EmailMessage:
     """The original as a ``message/rfc822`` part, byte for byte.
 
     RFC 2046 allows only 7bit, 8bit or binary for message/rfc822 (mail readers show a
     base64-encoded one as an opaque file), so it is never base64-encoded here.
     """
-    part = MIMEPart()
+    part = EmailMessage()
     part["Content-Type"] = "message/rfc822"
     part["Content-Disposition"] = 'attachment; filename="original.eml"'
     part["Content-Transfer-Encoding"] = "7bit" if raw.isascii() else "8bit"
