@@ -338,3 +338,48 @@ def test_without_the_watchers_capability_nobody_is_looked_up(tmp_path):
     world.mailbox.add(mail("Printer on fire", Cc="bob@example.com"))
     world.sync()
     assert only_issue(world).watchers == []
+
+
+def test_a_refused_write_is_not_looked_up_before_the_next_attempt(world):
+    world.tracker.fail("create_issue", FaultKind.RETRY_LATER)
+    world.mailbox.add(mail("Printer on fire"))
+    world.sync()
+    world.sync()
+    assert len(world.tracker.issues()) == 1
+    assert world.tracker.calls("find_by_key") == []  # it never happened: nothing to find
+
+
+class RateLimited(RecordingAdapter):
+    """Answers the first create with a rate limit of one minute."""
+
+    limited = True
+
+    def create_issue(self, new):
+        if RateLimited.limited:
+            RateLimited.limited = False
+            from tracker_mail_plugin.errors import RetryLater
+
+            raise RetryLater("secondary rate limit", retry_after=60)
+        return super().create_issue(new)
+
+
+def test_a_rate_limit_stops_the_run_and_the_rest_waits(tmp_path):
+    world = World(tmp_path, tracker=RateLimited())
+    for n in range(3):
+        world.mailbox.add(mail(f"Printer {n}"))
+    first = world.sync()
+    assert (first.fetched, first.failed, first.created) == (1, 1, 0)
+    second = world.sync()
+    assert (second.created, len(world.tracker.issues())) == (3, 3)
+
+
+def test_a_notification_message_id_wins_over_a_subject_number(world):
+    world.mailbox.add(mail("Printer on fire", message_id="first"))
+    world.mailbox.add(mail("Help with VPN", message_id="second"))
+    world.sync()
+    keys = {i.title: i.key for i in world.tracker.issues().values()}
+    subject = f"Re: [#{keys['Help with VPN']}] other tracker's subject"
+    world.mailbox.add(mail(subject, "reply", message_id="third", **{"In-Reply-To": f"<recording.issue-{keys['Printer on fire']}@example.com>"}))
+    world.sync()
+    comments = {i.title: [c.text for c in i.comments] for i in world.tracker.issues().values()}
+    assert comments == {"Printer on fire": ["reply"], "Help with VPN": []}

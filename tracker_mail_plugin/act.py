@@ -24,7 +24,7 @@ from tracker_mail_plugin.adapter import (
     UserRef,
 )
 from tracker_mail_plugin.config.model import Policies
-from tracker_mail_plugin.errors import UnknownOutcome
+from tracker_mail_plugin.errors import PermanentError, RetryLater, UnknownOutcome
 from tracker_mail_plugin.journal import Journal, idempotency_key
 from tracker_mail_plugin.journal.rows import ActionState, MessageRow
 from tracker_mail_plugin.mail.attachments import safe_filename
@@ -105,6 +105,11 @@ class Actor:
                 self._write(planned, key, delivery, author, outcome)
             except UnknownOutcome as exc:
                 self.journal.mark_unknown(key, exc)  # the next run asks find_by_key first
+                raise
+            except (RetryLater, PermanentError):
+                # The adapter refused before writing (the tree's contract: a write that may
+                # have happened is UnknownOutcome), so there is nothing to look up later.
+                self.journal.forget_action(key)
                 raise
         return outcome
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter
 from tracker_mail_plugin.journal import Journal
-from tracker_mail_plugin.mail.model import Message
+from tracker_mail_plugin.mail.model import Message, RefKind
 
 
 def reply_target(
@@ -17,15 +17,17 @@ def reply_target(
     """The issue ``message`` replies to, and whether it must be reopened first.
 
     The journal knows the Message-IDs of mail that created or commented on issues (nearest
-    In-Reply-To/References first); otherwise each reference candidate goes to the adapter
-    (``#12``, ``ABC-12``, the tracker's notification Message-IDs). A candidate naming no
+    In-Reply-To/References first); otherwise each reference candidate goes to the adapter,
+    Message-IDs first (a tracker's notification ids are exact), then the subject's forms
+    (``#12``, ``ABC-12``), as Redmine's own mail handler does. A candidate naming no
     existing issue is not a reply. A closed issue is answered as ``closed_policy`` says:
     ``comment``, ``reopen``, or ``new_issue`` (then it is not a reply).
     """
     ids = [i for i in (message.in_reply_to, *reversed(message.references)) if i]
     thread = journal.find_thread(ids, tracker=tracker) if journal is not None else None
     ref: IssueRef | None = IssueRef(adapter.name, thread.issue_key) if thread else None
-    for candidate in message.reference_candidates if ref is None else ():
+    ordered = sorted(message.reference_candidates, key=lambda c: c.kind != RefKind.MESSAGE_ID)
+    for candidate in ordered if ref is None else ():
         ref = adapter.parse_reference(candidate)
         if ref is not None:
             break

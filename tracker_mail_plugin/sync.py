@@ -140,6 +140,7 @@ class MailboxRun:
             context.checkpoint,
         )
         self._disposed: list[tuple[MessageRow, Disposition]] = []
+        self.paused_until: float | None = None  # a rate limit: stop fetching until then
 
     def run(self, limit: int | None) -> None:
         """Fetch what is pending, process it, dispose, commit, then journal the disposals."""
@@ -158,6 +159,11 @@ class MailboxRun:
             self.summary.fetched += 1
             self.process(fetched.id, fetched.raw)
             progress.step()
+            if self.paused_until is not None:
+                logger.warning(
+                    "%s: the tracker asks to wait; the rest waits for the next run", ctx.name
+                )
+                break
         progress.done()
         if ctx.dry_run:
             return
@@ -201,6 +207,8 @@ class MailboxRun:
         except (Unreachable, ConfigurationError):
             raise  # the whole mailbox stops: nothing else can succeed either
         except (RetryLater, UnknownOutcome) as exc:
+            if isinstance(exc, RetryLater) and exc.retry_after:
+                self.paused_until = time.time() + exc.retry_after
             self._failed(
                 row, message, raw, exc, counts_toward_quarantine=isinstance(exc, UnknownOutcome)
             )

@@ -251,6 +251,18 @@ class Journal:
         """Journal that the tracker confirmed the write, with what it returned."""
         return self._settle(key, ActionState.DONE, ref_json(ref), None)
 
+    def forget_action(self, key: str) -> None:
+        """Drop a write that was refused before it happened (a rate limit, a 422).
+
+        Only a ``started`` row is dropped: the next run then writes directly instead of
+        first asking ``find_by_key`` about a write that was never made.
+        """
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM actions WHERE idempotency_key = ? AND state = ?",
+                (key, ActionState.STARTED.value),
+            )
+
     def mark_unknown(self, key: str, error: BaseException | str) -> ActionRow:
         """Journal that the write may or may not have happened (UnknownOutcome, a crash)."""
         return self._settle(key, ActionState.UNKNOWN, None, error_text(error))

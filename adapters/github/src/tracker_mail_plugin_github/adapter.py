@@ -1,0 +1,269 @@
+"""``GitHubAdapter``: the core's tracker contract on GitHub Issues.
+
+Issues and comments are written by the token's identity (a user, or ``<app>[bot]``), so
+their text starts with the sender (see :mod:`.text`); everything else a rule sets maps onto
+GitHub's fields: labels, one assignee, a milestone (``custom_fields: {milestone: …}``) and
+the issue type (``type``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from tracker_mail_plugin import (
+    Action,
+    Capability,
+    CheckReport,
+    CommentRef,
+    IssueRef,
+    IssueState,
+    NewComment,
+    NewIssue,
+    PermanentError,
+    ReferenceCandidate,
+    TrackerAdapter,
+    Upload,
+    UserRef,
+)
+from tracker_mail_plugin_github.auth import AppInstallationCredentials, TokenCredentials
+from tracker_mail_plugin_github.body import Attachments, BodyPlan, plan_body
+from tracker_mail_plugin_github.checks import Checker, Findings
+from tracker_mail_plugin_github.commit import commit_files
+from tracker_mail_plugin_github.config import GitHubConfig
+from tracker_mail_plugin_github.fields import issue_fields
+from tracker_mail_plugin_github.http import Call, GitHubHttp
+from tracker_mail_plugin_github.lookup import KeyFinder
+from tracker_mail_plugin_github.pacing import Clock, SystemClock
+from tracker_mail_plugin_github.people import People
+from tracker_mail_plugin_github.projects import Projects, Repo, notification_domain, web_url
+from tracker_mail_plugin_github.references import parse_reference
+from tracker_mail_plugin_github.text import neutralise_mentions, split_sender
+
+_GONE = frozenset({404, 410})
+
+
+class GitHubAdapter(TrackerAdapter):
+    """GitHub Issues (github.com or Enterprise Server) through its REST API.
+
+    Args:
+        config: a :class:`GitHubConfig`.
+        clock: the clock for pacing, rate limits and token expiry (tests pass a fake one).
+    """
+
+    name: ClassVar[str] = "github"
+    config_model: ClassVar[type[BaseModel]] = GitHubConfig
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.CREATE_REQUEST, Capability.REOPEN}
+    )
+
+    def __init__(self, config: BaseModel, *, clock: Clock | None = None):
+        if not isinstance(config, GitHubConfig):
+            raise TypeError(f"GitHubAdapter needs a GitHubConfig, not {type(config).__name__}")
+        super().__init__(config)
+        self._options = config
+        clock = clock or SystemClock()
+        self._http = GitHubHttp(config.api_url, config.timeout, clock, config.write_interval)
+        self._app: AppInstallationCredentials | None = None
+        if config.app is not None:
+            self._app = AppInstallationCredentials(config.app, self._http, clock)
+            self._http.credentials = self._app
+        elif config.token is not None:
+            self._http.credentials = TokenCredentials(config.token)
+        self._projects = Projects(config.projects)
+        self._people = People(self._http, config.users, config.public_repositories_open)
+        self._attachments = Attachments(
+            config.attachments,
+            config.attachments_branch,
+            config.attachments_path,
+            web_url(config.api_url),
+        )
+        self._keys = KeyFinder(self._http, self._projects, self.identity, self.name)
+        self._domain = notification_domain(config.api_url)
+        self._identity: str | None = None
+
+    # -- check -----------------------------------------------------------------------------
+
+    def check(self) -> CheckReport:
+        """Identity, repositories and permissions, budget, users map, request labels."""
+        found = Findings()
+        found.facts["identity"] = self._describe_identity()
+        checker = self._checker()
+        checker.repositories(found)
+        checker.rate_limit(found)
+        checker.users(found)
+        if self._options.request_labels:
+            wanted = {r.project: self._options.request_labels for r in self._projects.repositories}
+            checker.labels(wanted, found)
+        found.facts["attachments"] = self._options.attachments
+        return CheckReport(tuple(found.problems), found.facts)
+
+    def check_labels(self, labels: Mapping[str, Iterable[str]]) -> CheckReport:
+        """Whether the labels rules use (project -> label names) exist and will be kept."""
+        found = Findings()
+        self._checker().labels({p: list(names) for p, names in labels.items()}, found)
+        return CheckReport(tuple(found.problems), found.facts)
+
+    def identity(self) -> str:
+        """The login our issues and comments appear under (``<app>[bot]`` for an App)."""
+        if self._identity is None:
+            if self._app is not None:
+                app = self._http.json(
+                    Call(
+                        "GET",
+                        "/app",
+                        "reading the GitHub App",
+                        authorization=self._app.app_authorization(),
+                    )
+                )
+                self._identity = f"{app['slug']}[bot]"
+            else:
+                self._identity = str(
+                    self._http.json(Call("GET", "/user", "reading the token's user"))["login"]
+                )
+        return self._identity
+
+    # -- users and permissions -------------------------------------------------------------
+
+    def find_user(self, address: str) -> UserRef | None:
+        """The GitHub account the ``users`` map gives ``address``."""
+        return self._people.find(address)
+
+    def can(
+        self, user: UserRef | None, action: Action, project: str, kind: str | None = None
+    ) -> bool:
+        """Whether ``user`` may do ``action`` in ``project`` (``kind`` changes nothing)."""
+        repo = self._projects.for_project(project)
+        return repo is not None and self._people.may(user, action, repo)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create_issue(self, new: NewIssue) -> IssueRef:
+        """Create the issue (after committing its files under ``attachments: commit``)."""
+        if new.private:
+            raise self._unsupported(Capability.PRIVATE_ISSUES)
+        if new.watchers:
+            raise self._unsupported(Capability.WATCHERS)
+        repo = self._repo(new.project)
+        fields = issue_fields(new, repo, self._http, self._people, self._options.request_labels)
+        plan = self._plan(new.text, new.reporter, new.attachments, new.idempotency_key, repo)
+        self._store(repo, new.idempotency_key, plan)
+        issue = self._http.json(
+            Call(
+                "POST",
+                repo.path("issues"),
+                f"creating an issue in {repo.full}",
+                "write",
+                body=fields.payload(plan.body),
+            )
+        )
+        fields.warn_dropped(repo, issue)
+        return self._keys.issue_ref(repo, issue)
+
+    def add_comment(self, issue: IssueRef, new: NewComment) -> CommentRef:
+        """Comment on ``issue`` (after committing its files under ``attachments: commit``)."""
+        if new.private:
+            raise self._unsupported(Capability.PRIVATE_COMMENTS)
+        repo, number = self._issue(issue)
+        plan = self._plan(new.text, new.author, new.attachments, new.idempotency_key, repo)
+        self._store(repo, new.idempotency_key, plan)
+        comment = self._http.json(
+            Call(
+                "POST",
+                repo.path("issues", number, "comments"),
+                f"commenting on {repo.key(number)}",
+                "write",
+                body={"body": plan.body},
+            )
+        )
+        return CommentRef(issue, str(comment["id"]))
+
+    def reopen_issue(self, ref: IssueRef) -> None:
+        """Reopen a closed issue (the ``closed_issue: reopen`` reply policy)."""
+        repo, number = self._issue(ref)
+        self._http.send(
+            Call(
+                "PATCH",
+                repo.path("issues", number),
+                f"reopening {repo.key(number)}",
+                "write",
+                body={"state": "open"},
+            )
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def find_by_key(self, idempotency_key: str) -> IssueRef | CommentRef | None:
+        """The issue or comment whose text carries the key's marker (see :mod:`.lookup`)."""
+        return self._keys.find(idempotency_key)
+
+    def parse_reference(self, candidate: ReferenceCandidate) -> IssueRef | None:
+        """``#12``, ``owner/repo#12`` or a notification Message-ID, in our repositories."""
+        return parse_reference(candidate, self._projects, self._domain, self.name)
+
+    def get_issue(self, ref: IssueRef) -> IssueState | None:
+        """The issue's project and state; ``None`` when it is gone or not ours any more."""
+        found = self._projects.parse_key(ref.key)
+        if found is None:
+            return None
+        repo, number = found
+        issue = self._http.json_or_none(
+            Call("GET", repo.path("issues", number), f"reading {ref.key}", expect=_GONE)
+        )
+        if issue is None:
+            return None
+        # A transferred issue redirects: the answer names the repository it lives in now.
+        moved = str(issue.get("repository_url", "")).split("/repos/", 1)[-1]
+        actual = self._projects.by_full_name(moved) if moved else repo
+        if actual is None:
+            return None
+        closed = issue.get("state") == "closed"
+        return IssueState(self._keys.issue_ref(actual, issue), actual.project, closed)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _checker(self) -> Checker:
+        permissions = None
+        if self._app is not None:
+            self._app.authorization()  # fetches the installation token and its permissions
+            permissions = dict(self._app.installation.get("permissions") or {})
+        return Checker(self._http, self._options, self._projects, self._people, permissions)
+
+    def _describe_identity(self) -> str:
+        login = self.identity()
+        if self._options.app is not None:
+            app = self._options.app
+            return f"{login} (GitHub App {app.app_id}, installation {app.installation_id})"
+        return f"{login} (personal access token)"
+
+    def _repo(self, project: str) -> Repo:
+        repo = self._projects.for_project(project)
+        if repo is None:
+            known = ", ".join(r.project for r in self._projects.repositories)
+            raise PermanentError(f"project {project!r} is not configured for GitHub ({known})")
+        return repo
+
+    def _issue(self, ref: IssueRef) -> tuple[Repo, int]:
+        found = self._projects.parse_key(ref.key)
+        if found is None:
+            raise PermanentError(f"{ref.key!r} is not an issue in this tracker's repositories")
+        return found
+
+    def _plan(
+        self,
+        text: str,
+        author: UserRef | None,
+        uploads: tuple[Upload, ...],
+        key: str,
+        repo: Repo,
+    ) -> BodyPlan:
+        head, rest = split_sender(text, author, self._options.publish_addresses)
+        if not self._options.allow_mentions:
+            rest = neutralise_mentions(rest)
+        return plan_body(head, rest, uploads, key, repo, self._attachments)
+
+    def _store(self, repo: Repo, key: str, plan: BodyPlan) -> None:
+        if self._attachments.policy == "commit" and plan.files:
+            commit_files(self._http, repo, key, plan.files, self._attachments)

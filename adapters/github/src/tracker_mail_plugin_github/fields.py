@@ -1,0 +1,116 @@
+"""A rule's issue fields on GitHub: title, labels, assignee, milestone, type; nothing else.
+
+GitHub issues have no priority and no custom fields (the milestone is passed as
+``custom_fields: {milestone: …}``, by title or number): a rule asking for them fails the
+message permanently with the reason, rather than losing what the rule asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tracker_mail_plugin import NewIssue, PermanentError
+from tracker_mail_plugin_github.config import LOGIN
+from tracker_mail_plugin_github.http import Call, GitHubHttp
+from tracker_mail_plugin_github.people import People
+from tracker_mail_plugin_github.projects import Repo
+
+logger = logging.getLogger("tracker_mail.github")
+
+TITLE_LIMIT = 256
+
+
+@dataclass(frozen=True, slots=True)
+class IssueFields:
+    """What ``POST /repos/{owner}/{repo}/issues`` gets besides the body."""
+
+    title: str
+    labels: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    milestone: int | None = None
+    kind: str | None = None
+
+    def payload(self, body: str) -> dict[str, Any]:
+        """The request's JSON, without the fields the rule left empty."""
+        payload: dict[str, Any] = {"title": self.title}
+        payload |= {"labels": list(self.labels)} if self.labels else {}
+        payload |= {"assignees": list(self.assignees)} if self.assignees else {}
+        payload |= {"milestone": self.milestone} if self.milestone is not None else {}
+        payload |= {"type": self.kind} if self.kind else {}
+        return payload | {"body": body}
+
+    def warn_dropped(self, repo: Repo, issue: Mapping[str, Any]) -> None:
+        """Log what GitHub silently dropped (it keeps these only from push access)."""
+        kept = {str(label.get("name", "")).casefold() for label in issue.get("labels") or []}
+        dropped = [label for label in self.labels if label.casefold() not in kept]
+        people = {str(a.get("login", "")).casefold() for a in issue.get("assignees") or []}
+        dropped += [f"assignee {a}" for a in self.assignees if a.casefold() not in people]
+        if self.milestone is not None and not issue.get("milestone"):
+            dropped.append(f"milestone {self.milestone}")
+        if dropped:
+            logger.warning(
+                "GitHub dropped %s from %s#%s (push access is needed to set them)",
+                ", ".join(dropped),
+                repo.full,
+                issue.get("number"),
+            )
+
+
+def issue_fields(
+    new: NewIssue, repo: Repo, http: GitHubHttp, people: People, request_labels: Sequence[str]
+) -> IssueFields:
+    """The GitHub fields for ``new``; raises PermanentError for what GitHub does not have."""
+    if new.priority:
+        raise PermanentError(f"GitHub issues have no priority (asked: {new.priority}); use a label")
+    unknown = sorted(set(new.custom_fields) - {"milestone"})
+    if unknown:
+        raise PermanentError(
+            f"GitHub issues have no field {', '.join(unknown)}; only milestone is known"
+        )
+    extra = [*request_labels, *([new.request_type] if new.request_type else [])]
+    labels = tuple(dict.fromkeys([*new.labels, *(extra if new.request else [])]))
+    return IssueFields(
+        title=_title(new.title),
+        labels=labels,
+        assignees=(_login(new.assignee, people),) if new.assignee else (),
+        milestone=_milestone(http, repo, new.custom_fields.get("milestone")),
+        kind=new.kind,
+    )
+
+
+def _title(title: str) -> str:
+    title = " ".join(title.split()) or "(no subject)"
+    return title if len(title) <= TITLE_LIMIT else title[: TITLE_LIMIT - 1] + "…"
+
+
+def _login(assignee: str, people: People) -> str:
+    if "@" in assignee.lstrip("@"):
+        login = people.login_for(assignee)
+        if login is None:
+            raise PermanentError(f"assignee {assignee} is not in the users map")
+        return login
+    if not LOGIN.match(assignee.lstrip("@")):
+        raise PermanentError(f"assignee {assignee!r} is not a GitHub login")
+    return assignee.lstrip("@")
+
+
+def _milestone(http: GitHubHttp, repo: Repo, wanted: str | None) -> int | None:
+    if wanted is None:
+        return None
+    if wanted.isdigit():
+        return int(wanted)
+    milestones = http.json(
+        Call(
+            "GET",
+            repo.path("milestones"),
+            f"listing the milestones of {repo.full}",
+            params={"state": "open", "per_page": 100},
+        )
+    )
+    for milestone in milestones:
+        if str(milestone.get("title", "")).casefold() == wanted.casefold():
+            return int(milestone["number"])
+    raise PermanentError(f"milestone {wanted!r} is not an open milestone of {repo.full}")

@@ -1,0 +1,83 @@
+"""The core's conformance suite (AdapterContract) against the faked GitHub."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import requests
+from tracker_mail_plugin_github import GitHubAdapter, GitHubConfig
+
+from tracker_mail_plugin import IssueRef, NewIssue, Secret, TrackerAdapter
+from tracker_mail_plugin.testing import TrackerFailure
+from tracker_mail_plugin.testing.contract import AdapterContract
+
+REPO = "/repos/example-org/webshop"
+
+
+class TestGitHubContract(AdapterContract):
+    adapter_class = GitHubAdapter
+    project = "example-org/webshop"
+
+    @pytest.fixture(autouse=True)
+    def _fake_github(self, github: Any) -> None:
+        self.github = github
+
+    def valid_config(self) -> dict[str, Any]:
+        return {
+            "repository": "example-org/webshop",
+            "token": Secret(value=self.github.token),
+            "users": {"alice@example.com": "alice"},
+            "request_labels": ["request"],
+        }
+
+    def secret_values(self) -> list[str]:
+        return [self.github.token]
+
+    def make_adapter(self) -> TrackerAdapter:
+        config = GitHubConfig.model_validate(self.valid_config())
+        return GitHubAdapter(config, clock=self.github.clock)
+
+    def prime_check(self, adapter: TrackerAdapter) -> None:
+        load = self.github.load
+        self.github.reply("GET", "/user", load("user"))
+        self.github.reply("GET", REPO, load("repository"))
+        self.github.reply("GET", "/rate_limit", load("rate_limit"))
+        self.github.reply("GET", "/users/alice", load("user_alice"))
+        self.github.reply("GET", f"{REPO}/labels/request", load("label", name="request"))
+
+    def prime_create(self, adapter: TrackerAdapter, new: NewIssue) -> None:
+        self.github.reply("POST", f"{REPO}/issues", self.github.load("issue"), status=201)
+
+    def prime_find(self, adapter: TrackerAdapter, key: str, found: IssueRef | None) -> None:
+        load = self.github.load
+        self.github.reply("GET", "/user", load("user"))
+        created = [p for p in self.github.sent() if p.line == ("POST", f"{REPO}/issues")]
+        body = created[-1].body["body"] if created and found is not None else "unrelated"
+        self.github.reply("GET", f"{REPO}/issues", [load("issue", body=body)])
+        if found is None:
+            self.github.reply("GET", f"{REPO}/issues/comments", [load("issue_comment")])
+            empty = {"total_count": 0, "incomplete_results": False, "items": []}
+            self.github.reply("GET", "/search/issues", empty)
+            self.github.reply("GET", "/search/issues", empty)
+
+    @contextmanager
+    def failing(self, failure: TrackerFailure) -> Iterator[TrackerAdapter]:
+        answers: dict[TrackerFailure, Any] = {
+            TrackerFailure.SERVER_ERROR: (500, self.github.load("error_server")),
+            TrackerFailure.UNAUTHORIZED: (401, self.github.load("error_bad_credentials")),
+        }
+        for method, path in (("GET", "/users/contract-nobody"), ("POST", f"{REPO}/issues")):
+            if failure == TrackerFailure.TIMEOUT:
+                self.github.fail(method, path, requests.ReadTimeout("read timed out"))
+            else:
+                status, body = answers[failure]
+                self.github.reply(method, path, body, status=status)
+        # find_user asks GitHub only about mapped addresses: map the contract's sender.
+        options = self.valid_config() | {
+            "users": {"contract-nobody@example.com": "contract-nobody"}
+        }
+        yield GitHubAdapter(GitHubConfig.model_validate(options), clock=self.github.clock)
+        self.github.mock.assert_all_requests_are_fired = False

@@ -1,0 +1,236 @@
+"""Creating issues and requests, commenting, reopening, reading an issue's state."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tracker_mail_plugin import (
+    IssueRef,
+    NewComment,
+    NewIssue,
+    PermanentError,
+    UnsupportedAction,
+    UserRef,
+)
+
+REPO = "/repos/example-org/webshop"
+KEY = "tm-abcdefghijklmnopqrst"
+MARKER = f"<!-- tracker-mail:{KEY} -->"
+ALICE = UserRef("1001", "alice", "Alice Example", "alice@example.com")
+
+
+def new_issue(**fields):
+    values = {
+        "project": "example-org/webshop",
+        "title": "Checkout crashes",
+        "text": "The checkout crashes when I pay.",
+        "idempotency_key": KEY,
+    }
+    return NewIssue(**(values | fields))
+
+
+def test_issue_from_a_known_sender_names_them_first(github):
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+    adapter = github.adapter()
+
+    ref = adapter.create_issue(new_issue(reporter=ALICE, labels=("bug",), assignee="alice"))
+
+    assert ref == IssueRef("github", "example-org/webshop#42")
+    assert ref.url == "https://github.com/example-org/webshop/issues/42"
+    assert ref.project == "example-org/webshop"
+    [sent] = github.sent()
+    assert sent.line == ("POST", f"{REPO}/issues")
+    assert sent.body == {
+        "title": "Checkout crashes",
+        "labels": ["bug"],
+        "assignees": ["alice"],
+        "body": f"From: Alice Example (@alice)\n\nThe checkout crashes when I pay.\n\n{MARKER}",
+    }
+    assert sent.headers["Authorization"] == f"Bearer {github.token}"
+    assert sent.headers["X-GitHub-Api-Version"] == "2022-11-28"
+    assert sent.headers["Accept"] == "application/vnd.github+json"
+
+
+@pytest.mark.parametrize(
+    ("sender", "publish", "line"),
+    [
+        ("Bob Sender <bob@example.net>", False, "From: Bob Sender"),
+        ("Bob Sender <bob@example.net>", True, "From: Bob Sender <bob@example.net>"),
+        ("Doe, John <jd@example.net>", False, "From: Doe, John"),
+        ("Mail *Admin* <a@example.net>", True, "From: Mail \\*Admin\\* <a@example.net>"),
+    ],
+)
+def test_the_cores_from_line_shows_the_address_only_when_allowed(github, sender, publish, line):
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+    core_text = f"From: {sender}\n\nPlease help."
+
+    github.adapter(publish_addresses=publish).create_issue(new_issue(text=core_text))
+
+    assert github.sent()[0].body["body"] == f"{line}\n\nPlease help.\n\n{MARKER}"
+
+
+def test_a_sender_without_a_name_is_shown_by_domain(github):
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+
+    github.adapter().create_issue(new_issue(text="From: bob@example.net\n\nHi"))
+
+    assert github.sent()[0].body["body"] == f"From: a sender at example.net\n\nHi\n\n{MARKER}"
+
+
+def test_mentions_in_mail_do_not_notify_strangers_unless_allowed(github):
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+    text = "cc @octocat and @example-org/devs; mail me at bob@example.net"
+
+    github.adapter().create_issue(new_issue(text=text))
+    github.adapter(allow_mentions=True).create_issue(new_issue(text=text))
+
+    first, second = (sent.body["body"] for sent in github.sent())
+    assert first.startswith(
+        "cc @\u2060octocat and @\u2060example-org/devs; mail me at bob@example.net"
+    )
+    assert second.startswith(text)
+
+
+def test_request_is_an_issue_with_the_request_labels(github):
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+    adapter = github.adapter(request_labels=["request", "from-email"])
+
+    adapter.create_issue(new_issue(request=True, request_type="Get IT help", labels=("email",)))
+
+    assert github.sent()[0].body["labels"] == ["email", "request", "from-email", "Get IT help"]
+
+
+def test_milestone_by_title_type_and_long_title(github):
+    github.reply("GET", f"{REPO}/milestones", github.load("milestones"))
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+
+    github.adapter().create_issue(
+        new_issue(title="x" * 300, kind="Bug", custom_fields={"milestone": "V2.1"})
+    )
+
+    listing, create = github.sent()
+    assert listing.line == ("GET", f"{REPO}/milestones")
+    assert listing.query == {"state": "open", "per_page": "100"}
+    assert create.body["milestone"] == 3
+    assert create.body["type"] == "Bug"
+    assert create.body["title"] == "x" * 255 + "…"
+
+
+def test_milestone_by_number_needs_no_lookup(github):
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+
+    github.adapter().create_issue(new_issue(custom_fields={"milestone": "7"}))
+
+    assert github.lines() == [("POST", f"{REPO}/issues")]
+    assert github.sent()[0].body["milestone"] == 7
+
+
+def test_a_project_mapped_by_name(github):
+    github.reply("POST", "/repos/example-org/api/issues", github.load("issue"), status=201)
+    adapter = github.adapter(repository={"web": "example-org/webshop", "api": "example-org/api"})
+
+    ref = adapter.create_issue(new_issue(project="api"))
+
+    assert github.lines() == [("POST", "/repos/example-org/api/issues")]
+    assert ref.key == "example-org/api#42"
+    assert ref.project == "api"
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "said"),
+    [
+        ({"project": "example-org/other"}, PermanentError, "not configured"),
+        ({"priority": "High"}, PermanentError, "no priority"),
+        ({"custom_fields": {"Order": "ORD-1"}}, PermanentError, "no field Order"),
+        ({"custom_fields": {"milestone": "v9"}}, PermanentError, "not an open milestone"),
+        ({"assignee": "carol@example.com"}, PermanentError, "not in the users map"),
+        ({"private": True}, UnsupportedAction, "private issues"),
+        ({"watchers": (ALICE,)}, UnsupportedAction, "watchers"),
+    ],
+)
+def test_what_github_cannot_do_is_refused_before_writing(github, fields, error, said):
+    if "milestone" in fields.get("custom_fields", {}):
+        github.reply("GET", f"{REPO}/milestones", github.load("milestones"))
+
+    with pytest.raises(error, match=said):
+        github.adapter().create_issue(new_issue(**fields))
+
+    assert all(sent.method == "GET" for sent in github.sent())
+
+
+def test_labels_github_dropped_are_logged(github, caplog):
+    github.reply("POST", f"{REPO}/issues", github.load("issue", labels=[]), status=201)
+
+    with caplog.at_level(logging.WARNING, logger="tracker_mail.github"):
+        github.adapter().create_issue(new_issue(labels=("bug",), assignee="alice"))
+
+    assert github.sent()[0].body["labels"] == ["bug"]
+    assert "dropped bug, assignee alice from example-org/webshop#42" in caplog.text
+
+
+def test_comment_names_its_author_and_carries_the_marker(github):
+    github.reply("POST", f"{REPO}/issues/42/comments", github.load("issue_comment"), status=201)
+    issue = IssueRef("github", "example-org/webshop#42", project="example-org/webshop")
+
+    ref = github.adapter().add_comment(issue, NewComment("Still broken.", KEY, author=ALICE))
+
+    assert ref.issue == issue
+    assert ref.id == "1146825476"
+    [sent] = github.sent()
+    assert sent.line == ("POST", f"{REPO}/issues/42/comments")
+    assert sent.body == {"body": f"From: Alice Example (@alice)\n\nStill broken.\n\n{MARKER}"}
+
+
+def test_comment_on_an_issue_of_another_repository_is_refused(github):
+    with pytest.raises(PermanentError, match="not an issue"):
+        github.adapter().add_comment(IssueRef("github", "someone/else#1"), NewComment("Hi", KEY))
+    with pytest.raises(UnsupportedAction):
+        github.adapter().add_comment(
+            IssueRef("github", "example-org/webshop#1"), NewComment("Hi", KEY, private=True)
+        )
+    assert github.sent() == []
+
+
+def test_reopen(github):
+    github.reply("PATCH", f"{REPO}/issues/42", github.load("issue"))
+
+    github.adapter().reopen_issue(IssueRef("github", "example-org/webshop#42"))
+
+    [sent] = github.sent()
+    assert (sent.method, sent.path, sent.body) == ("PATCH", f"{REPO}/issues/42", {"state": "open"})
+
+
+@pytest.mark.parametrize(("state", "closed"), [("open", False), ("closed", True)])
+def test_get_issue_reports_project_and_state(github, state, closed):
+    github.reply("GET", f"{REPO}/issues/42", github.load("issue", state=state))
+
+    found = github.adapter().get_issue(IssueRef("github", "example-org/WebShop#42"))
+
+    assert github.lines() == [("GET", f"{REPO}/issues/42")]
+    assert found is not None
+    assert found.ref == IssueRef("github", "example-org/webshop#42")
+    assert (found.project, found.closed) == ("example-org/webshop", closed)
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_get_issue_of_a_missing_or_deleted_issue(github, status):
+    github.reply("GET", f"{REPO}/issues/9", github.load("error_not_found"), status=status)
+
+    assert github.adapter().get_issue(IssueRef("github", "example-org/webshop#9")) is None
+    assert github.lines() == [("GET", f"{REPO}/issues/9")]
+
+
+def test_get_issue_transferred_out_of_our_repositories(github):
+    moved = github.load("issue", repository_url="https://api.github.com/repos/elsewhere/x")
+    github.reply("GET", f"{REPO}/issues/42", moved)
+
+    assert github.adapter().get_issue(IssueRef("github", "example-org/webshop#42")) is None
+    assert github.lines() == [("GET", f"{REPO}/issues/42")]
+
+
+def test_get_issue_of_a_foreign_key_asks_nothing(github):
+    assert github.adapter().get_issue(IssueRef("github", "ABC-12")) is None
+    assert github.sent() == []
