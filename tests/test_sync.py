@@ -379,7 +379,14 @@ def test_a_notification_message_id_wins_over_a_subject_number(world):
     world.sync()
     keys = {i.title: i.key for i in world.tracker.issues().values()}
     subject = f"Re: [#{keys['Help with VPN']}] other tracker's subject"
-    world.mailbox.add(mail(subject, "reply", message_id="third", **{"In-Reply-To": f"<recording.issue-{keys['Printer on fire']}@example.com>"}))
+    world.mailbox.add(
+        mail(
+            subject,
+            "reply",
+            message_id="third",
+            **{"In-Reply-To": f"<recording.issue-{keys['Printer on fire']}@example.com>"},
+        )
+    )
     world.sync()
     comments = {i.title: [c.text for c in i.comments] for i in world.tracker.issues().values()}
     assert comments == {"Printer on fire": ["reply"], "Help with VPN": []}
