@@ -7,9 +7,11 @@ loop header, so that no auto-responder answers it and tracker-mail never imports
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 
 from tracker_mail_plugin.config.model import Smtp
@@ -19,10 +21,16 @@ from tracker_mail_plugin.mail.classify import LOOP_HEADER
 from tracker_mail_plugin.mail.parse import parse_message
 
 
-def forwarding_message(raw: bytes, sender: str, to: str, reason: str, mailbox: str) -> EmailMessage:
-    """The mail that carries ``raw`` to ``to``, saying ``reason``."""
+def forwarding_message(raw: bytes, sender: str, to: str, reason: str, mailbox: str) -> bytes:
+    """The mail (as bytes ready for SMTP) that carries ``raw`` to ``to``, saying ``reason``.
+
+    The original goes in as a ``message/rfc822`` part byte for byte: RFC 2046 allows only
+    7bit, 8bit or binary there (mail readers show a base64-encoded one as an opaque file),
+    and Python's generators cannot write 8-bit bytes into such a part, so the message is
+    built around a placeholder that is then replaced by the original's bytes.
+    """
     original = parse_message(raw)
-    mail = EmailMessage()
+    mail = EmailMessage(policy=SMTP)
     mail["From"] = sender
     mail["To"] = to
     mail["Subject"] = f"[tracker-mail] {original.subject or '(no subject)'}"
@@ -33,25 +41,22 @@ def forwarding_message(raw: bytes, sender: str, to: str, reason: str, mailbox: s
     mail.set_content(
         f"tracker-mail forwards this message from mailbox '{mailbox}': {reason}.\n\n"
         f"From: {original.from_ or '(unknown)'}\nSubject: {original.subject}\n"
-        f"Message-ID: <{original.message_id}>\n\nThe original is attached unchanged.\n"
+        f"Message-ID: <{original.message_id}>\n\nThe original is attached unchanged.\n",
+        cte="quoted-printable",  # 8-bit text would need SMTPUTF8
     )
     mail.make_mixed()
-    mail.attach(_original_part(raw))
-    return mail
-
-
-def _original_part(raw: bytes) -> EmailMessage:
-    """The original as a ``message/rfc822`` part, byte for byte.
-
-    RFC 2046 allows only 7bit, 8bit or binary for message/rfc822 (mail readers show a
-    base64-encoded one as an opaque file), so it is never base64-encoded here.
-    """
-    part = EmailMessage()
+    placeholder = f"tracker-mail-original-{original.sha256}"
+    part = EmailMessage(policy=SMTP)
     part["Content-Type"] = "message/rfc822"
     part["Content-Disposition"] = 'attachment; filename="original.eml"'
     part["Content-Transfer-Encoding"] = "7bit" if raw.isascii() else "8bit"
-    part.set_payload(raw.decode("ascii", "surrogateescape"))
-    return part
+    part.set_payload(placeholder)
+    mail.attach(part)
+    body = _CRLF.sub(b"\r\n", raw)  # SMTP wants CRLF line ends
+    return mail.as_bytes().replace(placeholder.encode("ascii"), body, 1)
+
+
+_CRLF = re.compile(rb"\r?\n")
 
 
 class SmtpForwarder:
@@ -67,7 +72,9 @@ class SmtpForwarder:
         try:
             with self._connect() as server:
                 self._login(server)
-                server.send_message(mail)
+                server.ehlo_or_helo_if_needed()
+                options = ["BODY=8BITMIME"] if server.has_extn("8bitmime") else []
+                server.sendmail(self.settings.sender, [to], mail, mail_options=options)
         except smtplib.SMTPAuthenticationError as exc:  # before OSError: it is one
             raise ConfigurationError(
                 f"SMTP server {self.settings.host}: login refused ({exc.smtp_code})"

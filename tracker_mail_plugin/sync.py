@@ -50,6 +50,7 @@ logger = logging.getLogger("tracker_mail")
 Checkpoint = Callable[[str], None]
 Forwarder = Callable[[bytes, str, str], None]
 _FINISHED = (MessageState.DISPOSED, MessageState.UNPROCESSED, MessageState.QUARANTINED)
+_DISPOSING = (*_FINISHED, MessageState.ACTED)
 
 
 @dataclass
@@ -181,7 +182,9 @@ class MailboxRun:
         in the folder, so it is never fetched again: settle it here.
         """
         for row in self.ctx.journal.undisposed(self.ctx.name, self.ctx.identity):
-            if row.source_id not in present and row.state != MessageState.FAILED:
+            # Only messages whose disposal was under way; one requeued by `retry` or still
+            # being worked on is not settled just because it is not in this folder now.
+            if row.source_id not in present and row.state in _DISPOSING:
                 self.ctx.journal.record_disposed(row, "left the folder", removed=True)
 
     def process(self, source_id: str, raw: bytes) -> None:

@@ -1,0 +1,80 @@
+"""Comments, each created with the ``tracker-mail`` comment property holding its key.
+
+One ``POST /rest/api/2/issue/{key}/comment`` carries the text and the properties together:
+``tracker-mail`` for recovery, and on service-desk issues ``sd.public.comment`` saying
+whether the customer sees it. Jira posts every comment as the API user, so a sender is
+named in the text. Files follow: on a service desk through its temporary-attachment flow
+(so the customer sees them with a public comment), elsewhere as issue attachments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker_mail_plugin import CommentRef, IssueRef, NewComment, UnsupportedAction
+from tracker_mail_plugin_jira.config import JiraConfig
+from tracker_mail_plugin_jira.http import API, JiraHttp
+from tracker_mail_plugin_jira.issues import IssueWriter, after_create, key_property
+from tracker_mail_plugin_jira.markup import attributed, wiki_text
+from tracker_mail_plugin_jira.servicedesk import ServiceDesks
+
+SD_PUBLIC_COMMENT = "sd.public.comment"
+
+
+def project_of(issue: IssueRef) -> str:
+    """The project of ``issue``: as recorded, else the key's prefix (``SD-12`` -> ``SD``)."""
+    return issue.project or issue.key.rpartition("-")[0]
+
+
+class CommentWriter:
+    """Adds comments with their files.
+
+    Args:
+        http: the connection.
+        config: the adapter's options (comment visibility).
+        desks: the service desks.
+        issues: the issue writer, for plain attachments.
+    """
+
+    def __init__(
+        self, http: JiraHttp, config: JiraConfig, desks: ServiceDesks, issues: IssueWriter
+    ):
+        self._http = http
+        self._config = config
+        self._desks = desks
+        self._issues = issues
+
+    def add(self, issue: IssueRef, new: NewComment) -> CommentRef:
+        """Add ``new`` to ``issue``; files that fail after the comment give UnknownOutcome."""
+        desk = self._desks.desk_of(project_of(issue))
+        internal = new.private or self._config.service_desk_comments == "internal"
+        body = self.body(new, service_desk=desk is not None, internal=internal)
+        created = self._http.post(
+            f"{API}/issue/{issue.key}/comment", body, what=f"commenting on {issue.key}"
+        )
+        comment = CommentRef(issue, str(created["id"]))
+        done = f"comment {comment.id} was added to {issue.key}"
+        after_create(done, lambda: self._attach(issue, new, desk, public=not internal))
+        return comment
+
+    def _attach(self, issue: IssueRef, new: NewComment, desk: int | None, public: bool) -> None:
+        if desk is not None:
+            self._desks.attach(desk, issue.key, new.attachments, public)
+        else:
+            self._issues.attach(issue.key, new.attachments)
+
+    def body(self, new: NewComment, *, service_desk: bool, internal: bool) -> dict[str, Any]:
+        """The comment body: text, visibility and properties."""
+        properties: list[dict[str, object]] = [key_property(new.idempotency_key)]
+        body: dict[str, Any] = {"body": wiki_text(attributed(new.text, new.author))}
+        if service_desk:
+            properties.append({"key": SD_PUBLIC_COMMENT, "value": {"internal": internal}})
+        elif new.private:
+            if self._config.private_comment_role is None:
+                raise UnsupportedAction(
+                    "a private comment needs private_comment_role in the tracker's options",
+                    capability="private_comments",
+                )
+            body["visibility"] = {"type": "role", "value": self._config.private_comment_role}
+        body["properties"] = properties
+        return body

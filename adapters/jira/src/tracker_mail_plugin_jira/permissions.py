@@ -1,0 +1,105 @@
+"""Who may do what: the sender's own project permissions, not only the API user's.
+
+``GET /rest/api/2/user/permission/search`` answers the users (among those the query names)
+who hold a permission in a project; asked with the sender's accountId (Cloud) or username
+(Data Center), an empty answer means the sender lacks it. It needs the API user to be a Jira
+or project administrator, which ``check`` verifies. The API user's own permissions (may it
+set the reporter?) come from ``/rest/api/2/mypermissions``. Service-desk customers hold no
+project permissions: they may raise requests and comment when they are customers of the
+desk (or when the desk is open to anyone, ``request_access: anyone``).
+"""
+
+from __future__ import annotations
+
+from tracker_mail_plugin import Action, UserRef
+from tracker_mail_plugin_jira.config import JiraConfig
+from tracker_mail_plugin_jira.errors import NotFound
+from tracker_mail_plugin_jira.http import API, JiraHttp
+from tracker_mail_plugin_jira.servicedesk import ServiceDesks
+from tracker_mail_plugin_jira.users import Users
+
+PERMISSION_FOR: dict[Action, str] = {
+    Action.CREATE_ISSUE: "CREATE_ISSUES",
+    Action.CREATE_REQUEST: "CREATE_ISSUES",
+    Action.COMMENT: "ADD_COMMENTS",
+    Action.ATTACH_TO_PROJECT: "CREATE_ATTACHMENTS",
+}
+
+
+class Permissions:
+    """Answers ``can`` questions, caching each answer for the adapter's life.
+
+    Args:
+        http: the connection.
+        users: how people are named in queries.
+        desks: the service desks, for customers.
+        config: the adapter's options (``request_access``).
+    """
+
+    def __init__(self, http: JiraHttp, users: Users, desks: ServiceDesks, config: JiraConfig):
+        self._http = http
+        self._users = users
+        self._desks = desks
+        self._config = config
+        self._answers: dict[tuple[str, str, str], bool] = {}
+        self._mine: dict[tuple[str, str], bool] = {}
+
+    def can(self, user: UserRef, action: Action, project: str) -> bool:
+        """Whether ``user`` may do ``action`` in ``project`` (False for unknown projects)."""
+        if action == Action.CREATE_REQUEST:
+            return self._may_raise(user, project)
+        if self.user_has(user, PERMISSION_FOR[action], project):
+            return True
+        if action == Action.COMMENT:
+            desk = self._desks.desk_of(project)
+            return desk is not None and self._is_customer(desk, user)
+        return False
+
+    def user_has(self, user: UserRef, permission: str, project: str) -> bool:
+        """Whether ``user`` holds the project permission ``permission`` in ``project``."""
+        key = (user.id, permission, project)
+        if key not in self._answers:
+            params: dict[str, str | int] = {
+                "permissions": permission,
+                "projectKey": project,
+                self._users.id_param: user.id,
+                "maxResults": 50,
+            }
+            what = f"checking {permission} of {user.name} in {project}"
+            try:
+                found = self._http.get(f"{API}/user/permission/search", params, what=what)
+            except NotFound:  # no such project
+                found = []
+            ids = {_id_of(person) for person in found or []}
+            self._answers[key] = user.id in ids
+        return self._answers[key]
+
+    def mine(self, permission: str, project: str) -> bool:
+        """Whether the API user holds ``permission`` in ``project``."""
+        key = (permission, project)
+        if key not in self._mine:
+            params = {"projectKey": project, "permissions": permission}
+            answer = self._http.get(
+                f"{API}/mypermissions", params, what=f"reading my permissions in {project}"
+            )
+            entry = ((answer or {}).get("permissions") or {}).get(permission) or {}
+            self._mine[key] = bool(entry.get("havePermission"))
+        return self._mine[key]
+
+    def _may_raise(self, user: UserRef, project: str) -> bool:
+        desk = self._desks.desk_of(project)
+        if desk is None:
+            return False
+        if self._config.request_access == "anyone":
+            return True
+        return self._is_customer(desk, user) or self.user_has(user, "CREATE_ISSUES", project)
+
+    def _is_customer(self, desk: int, user: UserRef) -> bool:
+        key = (user.id, "customer", str(desk))
+        if key not in self._answers:
+            self._answers[key] = self._desks.is_customer(desk, user)
+        return self._answers[key]
+
+
+def _id_of(person: dict[str, object]) -> str:
+    return str(person.get("accountId") or person.get("name") or "")

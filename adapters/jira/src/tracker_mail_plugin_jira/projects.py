@@ -1,0 +1,49 @@
+"""Projects as Jira describes them (``GET /rest/api/2/project/{key}``), read once each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tracker_mail_plugin_jira.http import API, JiraHttp
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """A project's key, name and the issue types it offers."""
+
+    key: str
+    name: str
+    issue_types: tuple[str, ...]
+
+    def has_type(self, name: str) -> bool:
+        """Whether the project offers the issue type ``name`` (case-insensitive)."""
+        return name.casefold() in (kind.casefold() for kind in self.issue_types)
+
+
+class Projects:
+    """Looks projects up by key; a project that does not exist (or is hidden) is ``None``.
+
+    Args:
+        http: the connection.
+    """
+
+    def __init__(self, http: JiraHttp):
+        self._http = http
+        self._known: dict[str, Project | None] = {}
+
+    def get(self, key: str) -> Project | None:
+        """The project ``key``, or ``None``."""
+        if key not in self._known:
+            data = self._http.get(
+                f"{API}/project/{key}", what=f"reading project {key}", missing_ok=True
+            )
+            self._known[key] = (
+                None
+                if data is None
+                else Project(
+                    key=str(data["key"]),
+                    name=str(data.get("name") or data["key"]),
+                    issue_types=tuple(str(t["name"]) for t in data.get("issueTypes") or []),
+                )
+            )
+        return self._known[key]

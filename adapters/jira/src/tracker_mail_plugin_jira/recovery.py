@@ -1,0 +1,142 @@
+"""``find_by_key``: was the write whose answer was lost done after all?
+
+Every issue and comment this adapter creates carries the entity property ``tracker-mail``
+with ``{"key": <idempotency key>}``. Jira makes entity properties searchable by JQL only when
+an app indexes them (a Forge ``jira:entityProperty`` or Connect module on Cloud, a plugin's
+``index-document-configuration`` on Data Center); without one, ``issue.property[...]``
+clauses find nothing at all, which would look like "not created" and duplicate the issue.
+
+So the lookup is, in order:
+
+1. with ``recovery.indexed_property``: ``issue.property[tracker-mail].key = "<key>"``;
+2. with an issue named (the issue a comment was written to): that issue's comments;
+3. the issues the API user created or watches (Jira watches what one comments on, by
+   default) updated in the last ``recovery.lookback_days`` days, newest first: each one's
+   property (asked for in the search, read one by one where Data Center leaves it out),
+   then its comments' properties, at most ``recovery.max_issues`` issues.
+
+Stopping at the limit without having read the whole window is an error rather than "not
+found", since "not found" makes the core repeat the write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from tracker_mail_plugin import CommentRef, IssueRef, PermanentError
+from tracker_mail_plugin_jira.config import Deployment, JiraConfig
+from tracker_mail_plugin_jira.http import API, JiraHttp
+from tracker_mail_plugin_jira.issues import PROPERTY
+from tracker_mail_plugin_jira.search import quoted, search
+
+COMMENT_PAGE = 100
+
+
+class Recovery:
+    """Finds issues and comments by their idempotency key.
+
+    Args:
+        http: the connection.
+        config: the adapter's options (``recovery``).
+        tracker: the adapter's name, for refs.
+    """
+
+    def __init__(self, http: JiraHttp, config: JiraConfig, tracker: str):
+        self._http = http
+        self._options = config.recovery
+        self._cloud = config.effective_deployment == Deployment.CLOUD
+        self._tracker = tracker
+
+    def find(self, key: str, issue: IssueRef | None = None) -> IssueRef | CommentRef | None:
+        """The issue or comment created with ``key``, or ``None``.
+
+        Raises:
+            PermanentError: the scan hit ``recovery.max_issues`` before the window's end.
+        """
+        if self._options.indexed_property:
+            found = self._indexed(key)
+            if found is not None:
+                return found
+        if issue is not None:
+            return self._in_comments(key, issue)
+        return self._scan(key)
+
+    def _indexed(self, key: str) -> IssueRef | None:
+        jql = f"issue.property[{PROPERTY}].key = {quoted(key)}"
+        for data in self._search(jql, limit=1, properties=False):
+            return self._ref(data)
+        return None
+
+    def _scan(self, key: str) -> IssueRef | CommentRef | None:
+        days = self._options.lookback_days
+        jql = (
+            f'(creator = currentUser() OR watcher = currentUser()) AND updated >= "-{days}d" '
+            "ORDER BY updated DESC"
+        )
+        read = 0
+        for data in self._search(jql, limit=self._options.max_issues, properties=True):
+            read += 1
+            ref = self._ref(data)
+            if self._issue_key(data) == key:
+                return ref
+            found = self._in_comments(key, ref)
+            if found is not None:
+                return found
+        if read >= self._options.max_issues:
+            raise PermanentError(
+                f"{key} was not among the {read} issues read to find a lost write; raise "
+                "recovery.max_issues or index the tracker-mail property (recovery.indexed_property)"
+            )
+        return None
+
+    def _issue_key(self, data: dict[str, Any]) -> str | None:
+        properties = data.get("properties")
+        if isinstance(properties, dict):  # asked for in the search and answered
+            value = properties.get(PROPERTY)
+        else:
+            stored = self._http.get(
+                f"{API}/issue/{data['key']}/properties/{PROPERTY}",
+                what=f"reading the idempotency key of {data['key']}",
+                missing_ok=True,
+            )
+            value = (stored or {}).get("value")
+        return str(value.get("key")) if isinstance(value, dict) else None
+
+    def _in_comments(self, key: str, issue: IssueRef) -> CommentRef | None:
+        for comment in self._comments(issue.key):
+            for prop in comment.get("properties") or []:
+                if prop.get("key") == PROPERTY and (prop.get("value") or {}).get("key") == key:
+                    return CommentRef(issue, str(comment["id"]))
+        return None
+
+    def _comments(self, issue_key: str) -> Iterator[dict[str, Any]]:
+        start = 0
+        while True:
+            page = self._http.get(
+                f"{API}/issue/{issue_key}/comment",
+                {"startAt": start, "maxResults": COMMENT_PAGE, "expand": "properties"},
+                what=f"reading the comments of {issue_key}",
+                missing_ok=True,
+            )
+            comments = (page or {}).get("comments") or []
+            yield from comments
+            start += len(comments)
+            if not comments or start >= int((page or {}).get("total", start)):
+                return
+
+    def _search(self, jql: str, *, limit: int, properties: bool) -> Iterator[dict[str, Any]]:
+        return search(
+            self._http,
+            jql,
+            cloud=self._cloud,
+            fields="project",
+            properties=PROPERTY if properties else None,
+            limit=limit,
+            what="looking for a write whose answer was lost",
+        )
+
+    def _ref(self, data: dict[str, Any]) -> IssueRef:
+        key = str(data["key"])
+        project = ((data.get("fields") or {}).get("project") or {}).get("key")
+        return IssueRef(self._tracker, key, f"{self._http.base_url}/browse/{key}", project)

@@ -1,0 +1,125 @@
+"""Jira accounts: found by e-mail address, named in fields the way each deployment wants.
+
+Cloud identifies people by ``accountId`` only (usernames were removed for privacy) and
+returns ``emailAddress`` only when the person's profile shows it; a person who hides it is
+still found by an exact query for the full address, so the address is always sent whole.
+Data Center identifies people by username (``name``), and its ``username`` search matches
+usernames, names and addresses alike, so the answers are filtered on the address.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker_mail_plugin import ConfigurationError, UserRef
+from tracker_mail_plugin_jira.config import Deployment, JiraConfig
+from tracker_mail_plugin_jira.http import API, JiraHttp
+
+SEARCH_LIMIT = 10
+
+
+class Users:
+    """Looks people up (cached for the adapter's life) and names them in request bodies.
+
+    Args:
+        http: the connection.
+        config: the adapter's options (deployment and the ``users`` map).
+    """
+
+    def __init__(self, http: JiraHttp, config: JiraConfig):
+        self._http = http
+        self._config = config
+        self._cloud = config.effective_deployment == Deployment.CLOUD
+        self._by_address: dict[str, UserRef | None] = {}
+
+    def find(self, address: str) -> UserRef | None:
+        """The active account whose address is ``address`` (the ``users`` map first)."""
+        wanted = address.strip().lower()
+        if wanted not in self._by_address:
+            mapped = self._config.users.get(wanted)
+            found = self._mapped(wanted, mapped) if mapped else self._search(wanted)
+            self._by_address[wanted] = found
+        return self._by_address[wanted]
+
+    def by_id(self, account: str, *, what: str) -> UserRef | None:
+        """The account with this accountId (Cloud) or username (Data Center), if it exists."""
+        key = "accountId" if self._cloud else "username"
+        data = self._http.get(f"{API}/user", {key: account}, what=what, missing_ok=True)
+        return to_user(data, self._cloud) if data else None
+
+    def field(self, user: UserRef) -> dict[str, str]:
+        """How a user field (reporter, assignee) names ``user`` in a request body."""
+        return {"accountId": user.id} if self._cloud else {"name": user.id}
+
+    @property
+    def id_param(self) -> str:
+        """The query parameter that names a user: ``accountId`` or ``username``."""
+        return "accountId" if self._cloud else "username"
+
+    def find_again(self, address: str) -> UserRef | None:
+        """Look ``address`` up anew (after Jira said an account for it exists).
+
+        Data Center names the customer accounts Service Management creates after their
+        address, so the address is also tried as a username there.
+        """
+        wanted = address.strip().lower()
+        self._by_address.pop(wanted, None)
+        found = self.find(wanted)
+        if found is None and not self._cloud:
+            user = self.by_id(wanted, what=f"reading the account named {wanted}")
+            found = UserRef(user.id, user.login, user.name, user.email or wanted) if user else None
+            self._by_address[wanted] = found
+        return found
+
+    def remember(self, address: str, user: UserRef) -> None:
+        """Record an account made for ``address`` (a new service-desk customer)."""
+        self._by_address[address.strip().lower()] = user
+
+    def _mapped(self, address: str, account: str) -> UserRef:
+        user = self.by_id(account, what=f"reading the account users maps {address} to")
+        if user is None:
+            raise ConfigurationError(
+                f"users: {address} is mapped to {account!r}, which Jira does not know"
+            )
+        return UserRef(user.id, user.login, user.name, user.email or address)
+
+    def _search(self, address: str) -> UserRef | None:
+        key = "query" if self._cloud else "username"
+        found = self._http.get(
+            f"{API}/user/search",
+            {key: address, "maxResults": SEARCH_LIMIT},
+            what=f"looking up the account of {address}",
+        )
+        people = [p for p in found or [] if isinstance(p, dict) and p.get("active", True)]
+        exact = [p for p in people if str(p.get("emailAddress", "")).lower() == address]
+        if len(exact) == 1:
+            return to_user(exact[0], self._cloud)
+        hidden = [p for p in people if "emailAddress" not in p and _is_person(p)]
+        if self._cloud and not exact and len(hidden) == 1:
+            # Cloud answers a full-address query with someone whose address is hidden
+            # only when that address matched exactly.
+            user = to_user(hidden[0], self._cloud)
+            return UserRef(user.id, user.login, user.name, address)
+        return None
+
+
+def to_user(data: dict[str, Any], cloud: bool) -> UserRef:
+    """A :class:`UserRef` from Jira's user JSON (a ``User`` on either deployment)."""
+    if cloud:
+        return UserRef(
+            id=str(data["accountId"]),
+            login=None,
+            name=str(data.get("displayName") or data["accountId"]),
+            email=data.get("emailAddress"),
+        )
+    return UserRef(
+        id=str(data["name"]),
+        login=str(data["name"]),
+        name=str(data.get("displayName") or data["name"]),
+        email=data.get("emailAddress"),
+    )
+
+
+def _is_person(data: dict[str, Any]) -> bool:
+    # Apps and bots (accountType "app") never send mail.
+    return data.get("accountType", "atlassian") in ("atlassian", "customer")

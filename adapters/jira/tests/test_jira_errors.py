@@ -1,0 +1,196 @@
+"""Error translation at the one boundary: each failure becomes the right core error."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import pytest
+import requests
+from tracker_mail_plugin_jira.errors import retry_after
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from tracker_mail_plugin import (
+    ConfigurationError,
+    IssueRef,
+    NewIssue,
+    PermanentError,
+    RetryLater,
+    UnknownOutcome,
+    Unreachable,
+)
+
+PROJECT_FIELDS = {"fields": "project,status,created"}
+
+
+def new_issue(key):
+    return NewIssue(project="ED", title="Printer", text="It jams.", idempotency_key=key)
+
+
+def create_body(key):
+    return {
+        "fields": {
+            "project": {"key": "ED"},
+            "issuetype": {"name": "Task"},
+            "summary": "Printer",
+            "description": "It jams.",
+        },
+        "properties": [{"key": "tracker-mail", "value": {"key": key}}],
+    }
+
+
+def refused():
+    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] refused")
+    return requests.ConnectionError(MaxRetryError(None, "/rest/api/2/issue", reason))
+
+
+def test_500_on_a_read_is_retry_later(jira):
+    jira.answer("GET", "/rest/api/2/issue/ED-1", "error_500", status=500)
+    with pytest.raises(RetryLater) as caught:
+        jira.adapter().get_issue(IssueRef("jira", "ED-1"))
+    assert not isinstance(caught.value, Unreachable)
+    assert "Jira answered 500 while reading issue ED-1: Internal server error" in str(caught.value)
+    assert jira.lines == [("GET", "/rest/api/2/issue/ED-1", PROJECT_FIELDS, None)]
+
+
+def test_500_on_a_write_is_unknown_outcome(jira, key):
+    jira.answer("POST", "/rest/api/2/issue", "error_500", status=500)
+    with pytest.raises(UnknownOutcome, match="it may have been done anyway"):
+        jira.adapter().create_issue(new_issue(key))
+    assert jira.lines == [("POST", "/rest/api/2/issue", {}, create_body(key))]
+
+
+def test_401_is_a_configuration_error(jira):
+    jira.answer("GET", "/rest/api/2/user/search", "error_401", status=401)
+    with pytest.raises(ConfigurationError, match="Jira refused the credentials") as caught:
+        jira.adapter().find_user("mia@example.com")
+    assert "You are not authenticated" in str(caught.value)
+    query = "query" if jira.cloud else "username"
+    assert jira.lines == [
+        ("GET", "/rest/api/2/user/search", {query: "mia@example.com", "maxResults": "10"}, None)
+    ]
+
+
+def test_403_captcha_is_a_configuration_error_with_the_reason(cloud):
+    cloud.answer(
+        "GET",
+        "/rest/api/2/issue/ED-1",
+        None,
+        status=403,
+        headers={"X-Authentication-Denied-Reason": "CAPTCHA_CHALLENGE; login-url=https://x"},
+    )
+    with pytest.raises(ConfigurationError, match="authentication denied: CAPTCHA_CHALLENGE"):
+        cloud.adapter().get_issue(IssueRef("jira", "ED-1"))
+    assert cloud.lines == [("GET", "/rest/api/2/issue/ED-1", PROJECT_FIELDS, None)]
+
+
+def test_400_is_permanent_with_jiras_field_errors(jira, key):
+    jira.answer("POST", "/rest/api/2/issue", "error_400_fields", status=400)
+    with pytest.raises(PermanentError) as caught:
+        jira.adapter().create_issue(new_issue(key))
+    message = str(caught.value)
+    assert "Jira answered 400 while creating an issue in ED" in message
+    assert "summary: You must specify a summary of the issue." in message
+    assert "customfield_10060: Option value 'Huge' is not valid" in message
+    assert jira.lines == [("POST", "/rest/api/2/issue", {}, create_body(key))]
+
+
+def test_400_with_error_messages(jira, key):
+    jira.answer(
+        "POST",
+        "/rest/api/2/issue",
+        {"errorMessages": ["Field 'labels' cannot be set."], "errors": {}},
+        status=400,
+    )
+    with pytest.raises(PermanentError, match="Field 'labels' cannot be set"):
+        jira.adapter().create_issue(new_issue(key))
+    assert [line[:2] for line in jira.lines] == [("POST", "/rest/api/2/issue")]
+
+
+def test_429_honours_retry_after_seconds_on_a_write(jira, key):
+    jira.answer("POST", "/rest/api/2/issue", "error_429", status=429, headers={"Retry-After": "17"})
+    with pytest.raises(RetryLater) as caught:
+        jira.adapter().create_issue(new_issue(key))
+    assert caught.value.retry_after == 17.0
+    assert not isinstance(caught.value, UnknownOutcome)  # refused before it was processed
+    assert len(jira.sent) == 1  # no retry by the library
+
+
+def test_429_with_an_http_date_and_without_retry_after(jira):
+    later = email.utils.formatdate(time.time() + 120, usegmt=True)
+    jira.answer(
+        "GET", "/rest/api/2/issue/ED-1", "error_429", status=429, headers={"Retry-After": later}
+    )
+    jira.answer("GET", "/rest/api/2/issue/ED-1", "error_429", status=429)
+    adapter = jira.adapter()
+    with pytest.raises(RetryLater) as dated:
+        adapter.get_issue(IssueRef("jira", "ED-1"))
+    with pytest.raises(RetryLater) as bare:
+        adapter.get_issue(IssueRef("jira", "ED-1"))
+    assert 100 < dated.value.retry_after <= 120
+    assert bare.value.retry_after == 60.0
+    assert jira.lines == [("GET", "/rest/api/2/issue/ED-1", PROJECT_FIELDS, None)] * 2
+
+
+def test_503_read_passes_retry_after_along(jira):
+    jira.answer("GET", "/rest/api/2/issue/ED-1", None, status=503, headers={"Retry-After": "30"})
+    with pytest.raises(RetryLater) as caught:
+        jira.adapter().get_issue(IssueRef("jira", "ED-1"))
+    assert caught.value.retry_after == 30.0
+    assert len(jira.sent) == 1
+
+
+def test_connection_refused_is_unreachable_for_reads_and_writes(jira, key):
+    jira.answer("GET", "/rest/api/2/issue/ED-1", exception=refused())
+    jira.answer("POST", "/rest/api/2/issue", exception=refused())
+    adapter = jira.adapter()
+    with pytest.raises(Unreachable, match="cannot reach Jira while reading issue ED-1"):
+        adapter.get_issue(IssueRef("jira", "ED-1"))
+    with pytest.raises(Unreachable, match="cannot reach Jira while creating an issue in ED"):
+        adapter.create_issue(new_issue(key))  # never sent: safe to repeat
+    assert [line[:2] for line in jira.lines] == [
+        ("GET", "/rest/api/2/issue/ED-1"),
+        ("POST", "/rest/api/2/issue"),
+    ]
+
+
+def test_connect_timeout_is_unreachable(jira):
+    jira.answer("GET", "/rest/api/2/issue/ED-1", exception=requests.ConnectTimeout("connect"))
+    with pytest.raises(Unreachable):
+        jira.adapter().get_issue(IssueRef("jira", "ED-1"))
+    assert len(jira.sent) == 1
+
+
+def test_read_timeout_is_retry_later_on_reads_and_unknown_on_writes(jira, key):
+    jira.answer("GET", "/rest/api/2/issue/ED-1", exception=requests.ReadTimeout("read"))
+    jira.answer("POST", "/rest/api/2/issue", exception=requests.ReadTimeout("read"))
+    adapter = jira.adapter()
+    with pytest.raises(RetryLater) as read:
+        adapter.get_issue(IssueRef("jira", "ED-1"))
+    assert not isinstance(read.value, Unreachable)
+    with pytest.raises(UnknownOutcome, match="no answer from Jira while creating an issue"):
+        adapter.create_issue(new_issue(key))
+    assert len(jira.sent) == 2
+
+
+def test_an_unparseable_error_body_uses_the_reason(jira):
+    jira.mock.add("GET", jira.base + "/rest/api/2/issue/ED-1", body="<html>oops</html>", status=502)
+    with pytest.raises(RetryLater, match="Jira answered 502 while reading issue ED-1: Bad Gateway"):
+        jira.adapter().get_issue(IssueRef("jira", "ED-1"))
+    assert len(jira.sent) == 1
+
+
+def test_messages_never_carry_credentials(cloud, key):
+    cloud.answer("POST", "/rest/api/2/issue", "error_500", status=500)
+    with pytest.raises(UnknownOutcome) as caught:
+        cloud.adapter().create_issue(new_issue(key))
+    assert "cloud-api-token-do-not-show" not in repr(caught.value)
+    assert "Authorization" not in str(caught.value)
+    assert caught.value.__cause__ is None  # the library's error (with headers) is dropped
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, None), ("", None), ("5", 5.0), ("0", 1.0), ("soon", None)]
+)
+def test_retry_after_values(value, expected):
+    assert retry_after(value, time.time()) == expected
