@@ -165,13 +165,31 @@ def test_example_configuration_explains_the_examples(tmp_path):
 
 
 def test_live_check_tests_the_tracker_and_the_mailbox(tmp_path, capsys):
+    from tracker_mail_plugin.testing import RecordingAdapter, RecordingConfig
+
     (tmp_path / "mail").mkdir()
     (tmp_path / "mail" / "a.eml").write_bytes(raw_mail({}))
-    path = write(tmp_path, CONFIG.replace("/tmp/mail", str(tmp_path / "mail")))
+    state = tmp_path / "tracker.json"
+    tracker = RecordingAdapter(RecordingConfig(state_file=state))
+    tracker.add_project("1")
+    text = CONFIG.replace("/tmp/mail", str(tmp_path / "mail"))
+    path = write(
+        tmp_path,
+        text.replace(
+            "tp: {adapter: recording}", f"tp: {{adapter: recording, state_file: {state}}}"
+        ),
+    )
+    assert main(["check", "-c", str(path)]) == 2  # the rules need project 2, which is missing
+    captured = capsys.readouterr()
+    assert (
+        "tracker tp (recording): PROBLEMS; version recording-1, identity tracker-mail, issues 0"
+        in captured.out
+    )
+    assert "tracker tp: there is no project '2'" in captured.err
+    assert f"mailbox inbox: ok; {tmp_path / 'mail'}: 1 message(s)" in captured.out
+    tracker.add_project("2")
     assert main(["check", "-c", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "tracker tp (recording): ok; version recording-1, identity tracker-mail, issues 0" in out
-    assert f"mailbox inbox: ok; {tmp_path / 'mail'}: 1 message(s)" in out
+    assert "tracker tp (recording): ok;" in capsys.readouterr().out
 
 
 def test_live_check_reports_a_missing_mailbox_folder(tmp_path, capsys):
@@ -253,3 +271,26 @@ def test_explain_offline_does_not_ask_the_tracker(tmp_path, capsys):
     )
     result = json.loads(capsys.readouterr().out)
     assert result["notes"] == ["whether the sender has a tracker account is not known here"]
+
+
+def test_requirements_gathered_from_the_rules_for_check():
+    from tracker_mail_plugin.config.loader import load_config
+    from tracker_mail_plugin.live import requirements
+
+    loaded = load_config(ROOT / "rules.yaml.example")
+    redmine = requirements(loaded, "redmine-main")
+    assert ("it-support", "Bug") in redmine.issues
+    assert ("accounting", "Refund") in redmine.issues
+    assert redmine.requests == {("1", None), ("2", None)}
+    assert redmine.attach_to_project == {"1", "2"}
+    assert redmine.fields == {"Order"}
+    assert redmine.labels == {"accounting": frozenset({"email"})}
+    jira = requirements(loaded, "jira-cloud")
+    assert jira.requests == {
+        ("SD", "Request new hardware"),
+        ("SD", "Get access"),
+        ("SD", "Get IT help"),
+    }
+    assert jira.create_users_in == {"SD"}
+    github = requirements(loaded, "github-web")
+    assert github.labels == {"example-org/webshop": frozenset({"bug", "from-email"})}

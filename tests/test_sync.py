@@ -390,3 +390,12 @@ def test_a_notification_message_id_wins_over_a_subject_number(world):
     world.sync()
     comments = {i.title: [c.text for c in i.comments] for i in world.tracker.issues().values()}
     assert comments == {"Printer on fire": ["reply"], "Help with VPN": []}
+
+
+def test_a_reference_to_no_issue_is_skipped_for_the_next_one(world):
+    world.mailbox.add(mail("Printer on fire"))
+    world.sync()
+    key = only_issue(world).key
+    world.mailbox.add(mail(f"Re: #999 and #{key}", "more"))
+    world.sync()
+    assert [c.text for c in only_issue(world).comments] == ["more"]

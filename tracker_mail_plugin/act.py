@@ -154,7 +154,7 @@ class Actor:
 
     def _found_earlier(self, key: str, delivery: Delivery, outcome: Outcome) -> bool:
         """After an unknown outcome: did the tracker get the write after all?"""
-        found = self.adapter.find_by_key(key)
+        found = self.adapter.find_by_key(key, issue=delivery.replies_to)
         if found is None:
             return False
         self.journal.finish_action(key, found)

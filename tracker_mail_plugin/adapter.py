@@ -265,6 +265,34 @@ class CheckReport:
         return not self.problems
 
 
+@dataclass(frozen=True, slots=True)
+class Requirements:
+    """The names one tracker's rules use, for ``check`` to verify before any mail is read.
+
+    The core knows the rules and the adapter knows the tracker: the core gathers these and
+    the adapter answers with a problem for each one its tracker does not know.
+
+    Attributes:
+        issues: ``(project, type)`` for each ``create_issue``; type None for the default.
+        requests: ``(project, request_type)`` for each ``create_request``.
+        attach_to_project: projects messages are attached to.
+        fields: custom field names rules set.
+        labels: label names rules set, by project.
+        create_users_in: projects whose unknown senders get an account (``create_user``).
+        private_issues: some rule creates private issues.
+        private_comments: some rule adds private comments.
+    """
+
+    issues: frozenset[tuple[str, str | None]] = frozenset()
+    requests: frozenset[tuple[str, str | None]] = frozenset()
+    attach_to_project: frozenset[str] = frozenset()
+    fields: frozenset[str] = frozenset()
+    labels: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
+    create_users_in: frozenset[str] = frozenset()
+    private_issues: bool = False
+    private_comments: bool = False
+
+
 class TrackerAdapter(ABC):
     """The contract every tracker adapter implements.
 
@@ -299,8 +327,12 @@ class TrackerAdapter(ABC):
         return capability in cls.capabilities
 
     @abstractmethod
-    def check(self) -> CheckReport:
-        """Connect, authenticate and report version and identity; problems go in the report."""
+    def check(self, requirements: Requirements | None = None) -> CheckReport:
+        """Connect, authenticate and report version and identity; problems go in the report.
+
+        With ``requirements``, also report every project, type, field or label the rules use
+        that the tracker does not have.
+        """
 
     @abstractmethod
     def find_user(self, address: str) -> UserRef | None:
@@ -325,8 +357,14 @@ class TrackerAdapter(ABC):
         """Add a comment (with its attachments) to ``issue``."""
 
     @abstractmethod
-    def find_by_key(self, idempotency_key: str) -> IssueRef | CommentRef | None:
-        """The issue or comment created with ``idempotency_key``, or ``None``."""
+    def find_by_key(
+        self, idempotency_key: str, issue: IssueRef | None = None
+    ) -> IssueRef | CommentRef | None:
+        """The issue or comment created with ``idempotency_key``, or ``None``.
+
+        ``issue``: for a comment, the issue it was written to, when the core knows it (an
+        adapter may look there first instead of searching the whole tracker).
+        """
 
     @abstractmethod
     def parse_reference(self, candidate: ReferenceCandidate) -> IssueRef | None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from tracker_mail_plugin.adapter import Capability, TrackerAdapter
+from tracker_mail_plugin.adapter import Capability, Requirements, TrackerAdapter
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.config.problems import ConfigProblem, at
 from tracker_mail_plugin.config.yamlmarks import Path
 from tracker_mail_plugin.connect import adapter_problems, build_adapter_or_raise, open_source
 from tracker_mail_plugin.errors import ConfigurationError, TrackerMailError, Unreachable
-from tracker_mail_plugin.rules.model import AttachToProject, CreateRequest
+from tracker_mail_plugin.rules.model import AttachToProject, Comment, CreateIssue, CreateRequest
 
 EXIT_OK, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 2, 3
 
@@ -29,7 +29,10 @@ def check_live(loaded: LoadedConfig, out: TextIO, err: TextIO) -> int:
         for problem in problems:
             print(problem, file=err)
         return EXIT_CONFIG
-    code = max(_check_tracker(name, adapter, out, err) for name, adapter in adapters.items())
+    code = max(
+        _check_tracker(name, adapter, requirements(loaded, name), out, err)
+        for name, adapter in adapters.items()
+    )
     for name in loaded.config.mailboxes:
         code = max(code, _check_mailbox(loaded, name, out, err))
     return code
@@ -71,9 +74,53 @@ def _capability_for(action: object) -> Capability | None:
     return None
 
 
-def _check_tracker(name: str, adapter: TrackerAdapter, out: TextIO, err: TextIO) -> int:
+def requirements(loaded: LoadedConfig, tracker: str) -> Requirements:
+    """Every name the rules of the mailboxes feeding ``tracker`` use."""
+    config = loaded.config
+    issues: set[tuple[str, str | None]] = set()
+    requests: set[tuple[str, str | None]] = set()
+    attach: set[str] = set()
+    fields: set[str] = set()
+    labels: dict[str, set[str]] = {}
+    create_users_in: set[str] = set()
+    private_issues = private_comments = False
+    for name, mailbox in config.mailboxes.items():
+        if mailbox.tracker != tracker:
+            continue
+        creates_users = loaded.policies(name).unknown_user == "create_user"
+        for rule in config.rules_for(name):
+            for action in rule.then:
+                if isinstance(action, CreateIssue):
+                    issues.add((action.project, action.type))
+                    private_issues |= action.private
+                elif isinstance(action, CreateRequest):
+                    requests.add((action.project, action.request_type))
+                elif isinstance(action, AttachToProject):
+                    attach.add(action.project)
+                elif isinstance(action, Comment):
+                    private_comments |= action.private
+                if isinstance(action, (CreateIssue, CreateRequest)):
+                    fields |= set(action.custom_fields)
+                    labels.setdefault(action.project, set()).update(action.labels)
+                    if creates_users:
+                        create_users_in.add(action.project)
+    return Requirements(
+        frozenset(issues),
+        frozenset(requests),
+        frozenset(attach),
+        frozenset(fields),
+        {project: frozenset(names) for project, names in labels.items() if names},
+        frozenset(create_users_in),
+        private_issues,
+        private_comments,
+    )
+
+
+def _check_tracker(
+    name: str, adapter: TrackerAdapter, needs: Requirements, out: TextIO, err: TextIO
+) -> int:
     try:
-        report = adapter.check()
+        report = adapter.check(needs)
     except ConfigurationError as exc:
         print(f"tracker {name}: {exc}", file=err)
         return EXIT_CONFIG

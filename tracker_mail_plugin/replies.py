@@ -26,12 +26,14 @@ def reply_target(
     ids = [i for i in (message.in_reply_to, *reversed(message.references)) if i]
     thread = journal.find_thread(ids, tracker=tracker) if journal is not None else None
     ref: IssueRef | None = IssueRef(adapter.name, thread.issue_key) if thread else None
-    ordered = sorted(message.reference_candidates, key=lambda c: c.kind != RefKind.MESSAGE_ID)
-    for candidate in ordered if ref is None else ():
-        ref = adapter.parse_reference(candidate)
-        if ref is not None:
-            break
     state = adapter.get_issue(ref) if ref is not None else None
+    ordered = sorted(message.reference_candidates, key=lambda c: c.kind != RefKind.MESSAGE_ID)
+    for candidate in ordered if state is None else ():
+        ref = adapter.parse_reference(candidate)
+        # The first candidate naming an issue that exists: "UTF-8 ABC-12" is about ABC-12.
+        state = adapter.get_issue(ref) if ref is not None else None
+        if state is not None:
+            break
     if state is None or (state.closed and closed_policy == "new_issue"):
         return None, False
     found = IssueRef(state.ref.tracker, state.ref.key, state.ref.url, state.project)

@@ -27,6 +27,7 @@ from tracker_mail_plugin.adapter import (
     IssueState,
     NewComment,
     NewIssue,
+    Requirements,
     TrackerAdapter,
     Upload,
     UserRef,
@@ -168,8 +169,8 @@ class RecordingAdapter(TrackerAdapter):
 
     # -- the contract ----------------------------------------------------------------------
 
-    def check(self) -> CheckReport:
-        """Report the identity and the size of the tracker (faults apply)."""
+    def check(self, requirements: Requirements | None = None) -> CheckReport:
+        """Report identity and size, and projects the rules need but the tracker lacks."""
         fault = self._enter("check", {})
         logger.info(
             "checking the recording tracker as %s (token %s)",
@@ -182,8 +183,15 @@ class RecordingAdapter(TrackerAdapter):
                 "identity": self.settings.identity,
                 "issues": str(len(state.issues)),
             }
+            wanted = (
+                set()
+                if requirements is None
+                else {p for p, _ in requirements.issues | requirements.requests}
+                | set(requirements.attach_to_project)
+            )
+            missing = sorted(p for p in wanted if p not in state.projects)
         self._leave(fault)
-        return CheckReport(facts=facts)
+        return CheckReport(tuple(f"there is no project '{p}'" for p in missing), facts)
 
     def find_user(self, address: str) -> UserRef | None:
         """The account with this address, compared case-insensitively."""
@@ -235,17 +243,19 @@ class RecordingAdapter(TrackerAdapter):
         self._leave(fault)
         return CommentRef(self._issue_ref(stored), comment.id)
 
-    def find_by_key(self, idempotency_key: str) -> IssueRef | CommentRef | None:
+    def find_by_key(
+        self, idempotency_key: str, issue: IssueRef | None = None
+    ) -> IssueRef | CommentRef | None:
         """The issue or comment stored with this key."""
         fault = self._enter("find_by_key", {"key": idempotency_key})
         issues = self.store.snapshot().issues.values()
         self._leave(fault)
-        for issue in issues:
-            if issue.idempotency_key == idempotency_key:
-                return self._issue_ref(issue)
-            for comment in issue.comments:
+        for stored in issues:
+            if stored.idempotency_key == idempotency_key:
+                return self._issue_ref(stored)
+            for comment in stored.comments:
                 if comment.idempotency_key == idempotency_key:
-                    return CommentRef(self._issue_ref(issue), comment.id)
+                    return CommentRef(self._issue_ref(stored), comment.id)
         return None
 
     def parse_reference(self, candidate: ReferenceCandidate) -> IssueRef | None:

@@ -24,6 +24,7 @@ from tracker_mail_plugin import (
     NewIssue,
     PermanentError,
     ReferenceCandidate,
+    Requirements,
     TrackerAdapter,
     Upload,
     UserRef,
@@ -86,16 +87,22 @@ class GitHubAdapter(TrackerAdapter):
 
     # -- check -----------------------------------------------------------------------------
 
-    def check(self) -> CheckReport:
-        """Identity, repositories and permissions, budget, users map, request labels."""
+    def check(self, requirements: Requirements | None = None) -> CheckReport:
+        """Identity, repositories and permissions, budget, users map, labels rules use."""
         found = Findings()
         found.facts["identity"] = self._describe_identity()
         checker = self._checker()
         checker.repositories(found)
         checker.rate_limit(found)
         checker.users(found)
+        wanted: dict[str, list[str]] = {}
         if self._options.request_labels:
-            wanted = {r.project: self._options.request_labels for r in self._projects.repositories}
+            wanted = {
+                r.project: list(self._options.request_labels) for r in self._projects.repositories
+            }
+        for project, names in (requirements.labels if requirements else {}).items():
+            wanted.setdefault(project, []).extend(n for n in names if n not in wanted[project])
+        if wanted:
             checker.labels(wanted, found)
         found.facts["attachments"] = self._options.attachments
         return CheckReport(tuple(found.problems), found.facts)
@@ -195,7 +202,9 @@ class GitHubAdapter(TrackerAdapter):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def find_by_key(self, idempotency_key: str) -> IssueRef | CommentRef | None:
+    def find_by_key(
+        self, idempotency_key: str, issue: IssueRef | None = None
+    ) -> IssueRef | CommentRef | None:
         """The issue or comment whose text carries the key's marker (see :mod:`.lookup`)."""
         return self._keys.find(idempotency_key)
 
