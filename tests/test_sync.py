@@ -399,3 +399,28 @@ def test_a_reference_to_no_issue_is_skipped_for_the_next_one(world):
     world.mailbox.add(mail(f"Re: #999 and #{key}", "more"))
     world.sync()
     assert [c.text for c in only_issue(world).comments] == ["more"]
+
+
+class RefusesReplies(RecordingAdapter):
+    """A tracker that only finds out at the write that the sender may not answer."""
+
+    def add_comment(self, issue, new):
+        from tracker_mail_plugin.errors import NotPermitted
+
+        raise NotPermitted(f"the sender cannot see issue #{issue.key}, so may not answer it")
+
+
+def test_a_refusal_found_at_the_write_makes_the_message_unprocessed_not_failed(tmp_path):
+    world = World(tmp_path, tracker=RefusesReplies())
+    world.policies = "    on_unprocessed: {forward: admin@example.com}"
+    world.mailbox.add(mail("Printer on fire", message_id="first"))
+    world.sync()
+    world.mailbox.add(
+        mail("Re: printer", "me too", message_id="second", **{"In-Reply-To": "<first@example.com>"})
+    )
+    summary = world.sync()
+    assert (summary.unprocessed, summary.failed, summary.quarantined) == (1, 0, 0)
+    key = only_issue(world).key
+    assert world.forwarded == [
+        ("admin@example.com", f"the sender cannot see issue #{key}, so may not answer it")
+    ]

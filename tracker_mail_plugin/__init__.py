@@ -20,6 +20,7 @@ from tracker_mail_plugin.adapter import (
 from tracker_mail_plugin.config.secrets import Secret, SecretError
 from tracker_mail_plugin.errors import (
     ConfigurationError,
+    NotPermitted,
     PermanentError,
     RetryLater,
     TrackerMailError,
@@ -55,6 +56,7 @@ __all__ = [
     "Message",
     "NewComment",
     "NewIssue",
+    "NotPermitted",
     "PermanentError",
     "RefKind",
     "ReferenceCandidate",

@@ -126,6 +126,15 @@ class PermanentError(TrackerMailError):
     """
 
 
+class NotPermitted(PermanentError):
+    """The sender may not do this (seed rows S8 and S10), found out only by the tracker.
+
+    ``can`` answers most of these before any write; some only show at the write (a role
+    limited to other issue types, a reply to an issue the sender cannot see). The run then
+    treats the message as unprocessed, with this reason, instead of retrying it.
+    """
+
+
 class UnsupportedAction(PermanentError):
     """The tracker cannot do what a rule asks (no service desk, no project files).
 

@@ -23,6 +23,7 @@ from tracker_mail_plugin.config.model import ForwardTo, Policies
 from tracker_mail_plugin.config.model import Move as MoveTo
 from tracker_mail_plugin.errors import (
     ConfigurationError,
+    NotPermitted,
     PermanentError,
     RetryLater,
     TrackerMailError,
@@ -215,6 +216,8 @@ class MailboxRun:
             self._failed(
                 row, message, raw, exc, counts_toward_quarantine=isinstance(exc, UnknownOutcome)
             )
+        except NotPermitted as exc:  # the tracker refused the sender: not a failure to retry
+            self._unprocessed(row, raw, str(exc))
         except PermanentError as exc:
             self._failed(row, message, raw, exc, counts_toward_quarantine=True)
         except Exception as exc:

@@ -1,0 +1,372 @@
+"""Writing issues and notes, as the sender where Redmine allows it, and reading them back.
+
+Redmine drops what a user may not set instead of refusing the request: a tracker the role
+may not use becomes the project's first allowed one, ``is_private`` and private notes are
+ignored, watchers are skipped, and a note on a tracker the role may not comment on is
+simply not saved. So the adapter checks the sender's permissions before it writes, and the
+answer after: a write Redmine changed behind its back is undone or corrected, never taken
+for success.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from tracker_mail_plugin import (
+    CommentRef,
+    ConfigurationError,
+    IssueRef,
+    IssueState,
+    NewComment,
+    NewIssue,
+    NotPermitted,
+    PermanentError,
+    TrackerMailError,
+    UnknownOutcome,
+    Upload,
+    UserRef,
+)
+from tracker_mail_plugin_redmine.catalog import Catalog, Project
+from tracker_mail_plugin_redmine.client import Forbidden, NotFound, RedmineClient
+from tracker_mail_plugin_redmine.config import RedmineConfig
+from tracker_mail_plugin_redmine.fields import Fields
+from tracker_mail_plugin_redmine.keys import TRACKER, carries, issue_ref, with_marker
+from tracker_mail_plugin_redmine.people import People, Permissions
+from tracker_mail_plugin_redmine.references import pending_journal, resolve_journal
+
+logger = logging.getLogger("tracker_mail.redmine")
+_SUBJECT_MAX = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Whom a write is done as, and whether the text must name the sender instead."""
+
+    login: str | None  # X-Redmine-Switch-User; None: the API key's own account
+    permissions: Permissions
+    named: UserRef | None = None  # a sender who could not be acted as
+
+    def text(self, text: str) -> str:
+        """``text``, opened with "From: Name <address>" when the sender is not the author."""
+        if self.named is None:
+            return text
+        who = self.named.name or self.named.login or self.named.id
+        address = f" <{self.named.email}>" if self.named.email else ""
+        return f"From: {who}{address}\n\n{text}"
+
+
+class Issues:
+    """Creates issues and notes and reads issues, for the adapter."""
+
+    def __init__(
+        self,
+        client: RedmineClient,
+        catalog: Catalog,
+        people: People,
+        config: RedmineConfig,
+        field_id: int | None,
+    ):
+        self._client = client
+        self._catalog = catalog
+        self._people = people
+        self._config = config
+        self._fields = Fields(client, catalog, people, config)
+        self._field_id = field_id
+
+    # -- reading --------------------------------------------------------------------------
+
+    def project(self, ref: str) -> Project:
+        """A project the configuration names; its absence is a configuration error."""
+        try:
+            return self._catalog.project(ref)
+        except NotFound:
+            raise ConfigurationError(
+                f"Redmine has no project {ref!r} (or the API key's account cannot see it)"
+            ) from None
+
+    def get(self, ref: IssueRef) -> IssueState | None:
+        """The issue's project and state; ``None`` when Redmine has no such issue for us."""
+        issue_id = self._issue_id(ref)
+        if issue_id is None:
+            return None
+        try:
+            data = self._read(issue_id)
+        except (NotFound, Forbidden):
+            return None
+        project = self._catalog.project(str(data["project"]["id"]))
+        found = IssueRef(
+            TRACKER, str(issue_id), f"{self._client.url}/issues/{issue_id}", project.identifier
+        )
+        return IssueState(found, project.identifier, bool(data["status"].get("is_closed")))
+
+    def _issue_id(self, ref: IssueRef) -> int | None:
+        pending = pending_journal(ref)
+        if pending is not None:
+            return resolve_journal(self._client, *pending)
+        return int(ref.key) if ref.key.isdigit() else None
+
+    def _read(
+        self, issue_id: int, *, journals: bool = False, as_user: str | None = None
+    ) -> dict[str, Any]:
+        params = {"include": "journals"} if journals else {}
+        data = self._client.get(
+            f"/issues/{issue_id}.json", params, what=f"read issue #{issue_id}", as_user=as_user
+        )
+        issue: dict[str, Any] = data["issue"]
+        return issue
+
+    # -- who ------------------------------------------------------------------------------
+
+    def author(self, user: UserRef | None, project: Project) -> Author:
+        """Act as ``user`` when the key allows it; otherwise write as the key's account."""
+        me = self._people.me()
+        if user is None:
+            return Author(None, self._people.permissions(me, project))
+        if not self._people.can_act_as_senders:
+            return Author(None, self._people.permissions(me, project), named=user)
+        account = self._people.account(user)
+        if account is None:
+            raise PermanentError(f"Redmine has no active account for {user.login or user.id}")
+        login = None if account.id == me.id else account.login
+        return Author(login, self._people.permissions(account, project))
+
+    # -- issues ---------------------------------------------------------------------------
+
+    def create(self, new: NewIssue) -> IssueRef:
+        """Create ``new`` (S1, S3–S7, S14, T6, T11): see the module docstring for the checks."""
+        project = self.project(new.project)
+        author = self.author(new.reporter, project)
+        attributes = self._fields.resolve(new, project)
+        watchers = self._fields.watcher_ids(new)
+        self._may_be_private(new.private, author, project)
+        tokens, refused = self._uploads(new.attachments, author.login)
+        text = _listed(author.text(new.text), refused)
+        attributes |= {"subject": new.title[:_SUBJECT_MAX] or "(no subject)", "uploads": tokens}
+        if new.private:
+            attributes["is_private"] = True
+        early = watchers if author.permissions.allows("add_issue_watchers") else []
+        if early:
+            attributes["watcher_user_ids"] = early
+        if self._field_id is None:
+            text = with_marker(text, new.idempotency_key, self._config.text_formatting)
+        else:
+            fields = attributes.setdefault("custom_fields", [])
+            fields.append({"id": self._field_id, "value": new.idempotency_key})
+        attributes["description"] = text
+        what = f"create an issue in project {project.identifier}"
+        answer = self._client.post(
+            "/issues.json", {"issue": attributes}, what=what, as_user=author.login
+        )
+        issue = answer.get("issue") or {}
+        if "id" not in issue:
+            raise UnknownOutcome(f"Redmine answered no issue to: {what}")
+        self._check_tracker(issue, attributes, new)
+        self._complete(issue, attributes, new, [w for w in watchers if w not in early])
+        ref = issue_ref(self._client.url, issue)
+        return IssueRef(ref.tracker, ref.key, ref.url, project.identifier)
+
+    @staticmethod
+    def _may_be_private(private: bool, author: Author, project: Project) -> None:
+        allowed = author.permissions.allows("set_issues_private") or author.permissions.allows(
+            "set_own_issues_private"
+        )
+        if private and not allowed:
+            raise NotPermitted(
+                f"{author.login or 'the API account'} may not make issues private in "
+                f"{project.identifier}; Redmine would have made this one public"
+            )
+
+    def _check_tracker(self, issue: dict[str, Any], sent: dict[str, Any], new: NewIssue) -> None:
+        """Redmine swaps a tracker the sender's role may not use for one it may: undo that."""
+        wanted = sent.get("tracker_id")
+        got = issue.get("tracker") or {}
+        if wanted is None or got.get("id") == wanted:
+            return
+        issue_id = int(issue["id"])
+        self._undo(issue_id)
+        raise NotPermitted(
+            f"Redmine would not file it as tracker {self._fields.tracker_name(new)!r} for "
+            f"this sender (their role is limited to other trackers) and made it "
+            f"{got.get('name')!r}; issue #{issue_id} was deleted again"
+        )
+
+    def _complete(
+        self, issue: dict[str, Any], sent: dict[str, Any], new: NewIssue, watchers: Sequence[int]
+    ) -> None:
+        """Put right what Redmine left out; the issue exists, so nothing here may fail it.
+
+        Raising now would make the core create the issue again (only an unknown outcome
+        makes it look first); a problem is logged for the operator instead.
+        """
+        issue_id = int(issue["id"])
+        path, kept = f"/issues/{issue_id}.json", _kept_fields(issue)
+        fixes: list[tuple[str, Callable[..., object]]] = []
+        if new.private and not issue.get("is_private"):
+            body: dict[str, Any] = {"issue": {"is_private": True}}
+            fixes.append(("make it private", partial(self._client.put, path, body)))
+        if self._field_id is not None and kept.get(self._field_id) != new.idempotency_key:
+            # The key field is not on for this project or tracker: keep the key in the text.
+            text = with_marker(
+                sent["description"], new.idempotency_key, self._config.text_formatting
+            )
+            body = {"issue": {"description": text}}
+            fixes.append(("keep its key", partial(self._client.put, path, body)))
+        for watcher in watchers:
+            body = {"user_id": watcher}
+            add = partial(self._client.post, f"/issues/{issue_id}/watchers.json", body)
+            fixes.append(("add a watcher", add))
+        for why, fix in fixes:
+            logger.warning("issue #%s: Redmine did not %s; the adapter does", issue_id, why)
+            try:
+                fix(what=f"{why} (issue #{issue_id})")
+            except TrackerMailError as exc:
+                logger.warning("issue #%s was created, but could not %s: %s", issue_id, why, exc)
+        dropped = [
+            f["id"]
+            for f in sent.get("custom_fields", [])
+            if f["id"] != self._field_id and f["id"] not in kept
+        ]
+        if dropped:
+            logger.warning(
+                "issue #%s: Redmine dropped custom fields %s (not on for it)", issue_id, dropped
+            )
+
+    def _undo(self, issue_id: int) -> None:
+        try:
+            self._client.delete(f"/issues/{issue_id}.json", what=f"delete issue #{issue_id}")
+        except TrackerMailError as exc:
+            raise UnknownOutcome(
+                f"issue #{issue_id} was made wrongly and could not be deleted: {exc}"
+            ) from exc
+
+    # -- notes ----------------------------------------------------------------------------
+
+    def comment(self, ref: IssueRef, new: NewComment) -> CommentRef:
+        """Add ``new`` as a note (S2, S15), as its author where Redmine allows it."""
+        if not ref.key.isdigit():
+            raise PermanentError(f"{ref.key!r} is not a Redmine issue number")
+        issue_id = int(ref.key)
+        try:
+            data = self._read(issue_id)
+        except NotFound:
+            raise PermanentError(f"Redmine has no issue #{issue_id}") from None
+        project = self._catalog.project(str(data["project"]["id"]))
+        author = self.author(new.author, project)
+        if author.login is not None:
+            self._visible_to(issue_id, author.login)
+        if new.private and not author.permissions.allows("set_notes_private"):
+            raise NotPermitted(
+                f"{author.login or 'the API account'} may not write private notes in "
+                f"{project.identifier}; Redmine would have made this one public"
+            )
+        tokens, refused = self._uploads(new.attachments, author.login)
+        notes = with_marker(
+            _listed(author.text(new.text), refused),
+            new.idempotency_key,
+            self._config.text_formatting,
+        )
+        body = {"issue": {"notes": notes, "private_notes": new.private, "uploads": tokens}}
+        self._client.put(
+            f"/issues/{issue_id}.json",
+            body,
+            what=f"add a note to issue #{issue_id}",
+            as_user=author.login,
+        )
+        return self._written_note(issue_id, new)
+
+    def _visible_to(self, issue_id: int, login: str) -> None:
+        """Redmine 5.0 lets a user add notes to an issue they cannot see; we do not."""
+        try:
+            self._read(issue_id, as_user=login)
+        except PermanentError:
+            raise NotPermitted(
+                f"{login} cannot see issue #{issue_id}, so may not answer it"
+            ) from None
+
+    def _written_note(self, issue_id: int, new: NewComment) -> CommentRef:
+        try:
+            data = self._read(issue_id, journals=True)
+        except TrackerMailError as exc:
+            raise UnknownOutcome(
+                f"a note was sent to issue #{issue_id} but cannot be read back: {exc}"
+            ) from exc
+        journal = next(
+            (
+                j
+                for j in reversed(data.get("journals", []))
+                if carries(j.get("notes"), new.idempotency_key)
+            ),
+            None,
+        )
+        if journal is None:
+            raise NotPermitted(
+                f"Redmine did not save the note on issue #{issue_id}: the sender's role may "
+                f"not add notes to {data.get('tracker', {}).get('name', 'its')} issues"
+            )
+        if new.private and not journal.get("private_notes"):
+            logger.warning("note %s came out public; making it private", journal["id"])
+            self._client.put(
+                f"/journals/{journal['id']}.json",
+                {"journal": {"private_notes": True}},
+                what=f"make note {journal['id']} private",
+            )
+        return CommentRef(issue_ref(self._client.url, data), str(journal["id"]))
+
+    # -- reopening ------------------------------------------------------------------------
+
+    def reopen(self, ref: IssueRef) -> None:
+        """Give a closed issue back an open status (``closed_issue: reopen``)."""
+        if not ref.key.isdigit():
+            raise PermanentError(f"{ref.key!r} is not a Redmine issue number")
+        issue_id = int(ref.key)
+        data = self._read(issue_id)
+        if not data["status"].get("is_closed"):
+            return
+        if self._config.reopen_status:
+            status = self._catalog.status_named(self._config.reopen_status)
+        else:
+            trackers = {t.id: t for t in self._catalog.trackers().values()}
+            status = trackers[int(data["tracker"]["id"])].default_status or 1
+        self._client.put(
+            f"/issues/{issue_id}.json",
+            {"issue": {"status_id": status}},
+            what=f"reopen issue #{issue_id}",
+        )
+        if self._read(issue_id)["status"].get("is_closed"):
+            raise PermanentError(
+                f"Redmine kept issue #{issue_id} closed (its workflow refused the status)"
+            )
+
+    # -- files ----------------------------------------------------------------------------
+
+    def _uploads(
+        self, uploads: Sequence[Upload], login: str | None
+    ) -> tuple[list[dict[str, str]], list[str]]:
+        """Upload tokens for each file; files Redmine refuses are named, not fatal."""
+        tokens: list[dict[str, str]] = []
+        refused: list[str] = []
+        for upload in uploads:
+            try:
+                token = self._client.upload(upload, as_user=login)
+            except PermanentError as exc:
+                refused.append(f"{upload.filename} ({exc.message})")
+                continue
+            tokens.append(
+                {"token": token, "filename": upload.filename, "content_type": upload.content_type}
+            )
+        return tokens, refused
+
+
+def _kept_fields(issue: dict[str, Any]) -> dict[int, Any]:
+    """The custom field values Redmine stored on ``issue``, by field id."""
+    return {int(f["id"]): f.get("value") for f in issue.get("custom_fields", [])}
+
+
+def _listed(text: str, refused: Sequence[str]) -> str:
+    if not refused:
+        return text
+    return f"{text.rstrip()}\n\nNot attached: " + "; ".join(refused)
