@@ -701,7 +701,7 @@ def test_an_unreachable_mailbox_exits_3_and_touches_nothing(rig: Rig) -> None:
 def test_imap_connection_dropped_mid_run_loses_nothing_and_duplicates_nothing(rig: Rig) -> None:
     messages = [mail("Printer on fire"), mail("Printer out of paper")]
     rig.append(*messages)
-    rig.tracker.fail("find_user", FaultKind.HANG, times=1, seconds=1.0)
+    rig.tracker.fail("find_user", FaultKind.HANG, times=1, seconds=2.0)
     running = rig.start()
     wait_for(lambda: rig.tracker.calls("find_user"), "the sync to reach the tracker")
     rig.dovecot.kick(rig.account)  # the server drops the session while the tracker works
