@@ -15,7 +15,7 @@ def config(text: str) -> LoadedConfig:
 
 
 def companies(loaded: LoadedConfig) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
-    return {n: (tuple(c.domains), tuple(c.projects)) for n, c in loaded.config.companies.items()}
+    return loaded.config.company_table()
 
 
 def decision(

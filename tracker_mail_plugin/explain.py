@@ -228,7 +228,7 @@ def decide_offline(
         sender_known, reply_to = _ask_tracker(
             loaded, mailbox, message, adapter, sender_known, notes
         )
-    companies = {n: (tuple(c.domains), tuple(c.projects)) for n, c in config.companies.items()}
+    companies = config.company_table()
     facts = Facts(SenderFacts(sender_known, company), reply_to, companies, mailbox)
     decision = decide(message, config.rules_for(mailbox), loaded.policies(mailbox), facts)
     return dataclasses.replace(decision, notes=(*notes, *decision.notes)) if notes else decision

@@ -258,9 +258,7 @@ class MailboxRun:
         facts = Facts(
             sender=SenderFacts(known=sender is not None),
             reply_to=reply.key if reply else None,
-            companies={
-                n: (tuple(c.domains), tuple(c.projects)) for n, c in config.companies.items()
-            },
+            companies=config.company_table(),
             mailbox=self.ctx.name,
         )
         decision = decide(message, config.rules_for(self.ctx.name), self.ctx.policies, facts)

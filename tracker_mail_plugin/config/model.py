@@ -236,6 +236,10 @@ class Config(_Strict):
     journal: str = "~/.local/state/tracker-mail/journal.sqlite3"
     journal_keep_days: Annotated[float, Field(gt=0)] = 90
 
+    def company_table(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Company name -> (domains, projects), the shape rule matching reads."""
+        return {n: (tuple(c.domains), tuple(c.projects)) for n, c in self.companies.items()}
+
     def rules_for(self, mailbox: str) -> list[Rule]:
         """The mailbox's own rules, else the top-level ones."""
         own = self.mailboxes[mailbox].rules
