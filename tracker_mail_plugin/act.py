@@ -9,6 +9,7 @@ so a crash between "the tracker created it" and "we recorded it" never creates i
 from __future__ import annotations
 
 import fnmatch
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -85,6 +86,7 @@ class Actor:
         self.forward = forward
         self.checkpoint = checkpoint
         self.confirmed = 0  # writes the tracker confirmed in this run
+        self._counting = threading.Lock()  # workers deliver at the same time
 
     def deliver(self, delivery: Delivery) -> Outcome:
         """Carry out every planned action of ``delivery``; raises the adapter's errors."""
@@ -189,7 +191,8 @@ class Actor:
             raise TypeError(f"cannot carry out {action!r}")
         self.checkpoint("after_write")  # the crash window this module exists for
         self.journal.finish_action(key, result)
-        self.confirmed += 1
+        with self._counting:
+            self.confirmed += 1
         if not isinstance(result, str):
             self._remember(delivery, result)
 

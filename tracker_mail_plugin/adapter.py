@@ -298,8 +298,11 @@ class TrackerAdapter(ABC):
 
     Class attributes declare the adapter: ``name`` (its entry-point name, what users write
     as ``adapter:``), ``config_model`` (the pydantic model of its options, secrets typed as
-    secrets) and ``capabilities``. The constructor receives the validated config and must not
-    touch the network: adapters are built for ``check`` and ``explain`` too.
+    secrets), ``capabilities``, and ``thread_safe``: whether one instance may be called from
+    several threads at once, which a mailbox's ``workers`` setting above 1 needs (the core
+    never calls one method twice at once for the same message, but does for different
+    ones). The constructor receives the validated config and must not touch the network:
+    adapters are built for ``check`` and ``explain`` too.
 
     Every method raises only errors from :mod:`tracker_mail_plugin.errors`. Writes carry an
     idempotency key that the adapter stores with the object (a label, a hidden field, a
@@ -313,6 +316,7 @@ class TrackerAdapter(ABC):
     name: ClassVar[str]
     config_model: ClassVar[type[BaseModel]]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    thread_safe: ClassVar[bool] = False
 
     def __init__(self, config: BaseModel):
         self.config = config

@@ -63,7 +63,21 @@ def capability_problems(
                 found.append(at(loaded.path, loaded.marks, (*base, key),
                     f"mailbox '{mailbox_name}': {key} needs {capability.value}, which the "
                     f"{adapter.name} adapter does not support"))  # fmt: skip
+        problem = workers_problem(mailbox_name, policies.workers, adapter)
+        if problem:
+            found.append(at(loaded.path, loaded.marks, (*base, "workers"), problem))
     return found
+
+
+def workers_problem(mailbox: str, workers: int, adapter: TrackerAdapter) -> str | None:
+    """Why ``workers`` cannot be used with ``adapter``, if it cannot."""
+    if workers <= 1 or adapter.thread_safe:
+        return None
+    return (
+        f"mailbox '{mailbox}': workers: {workers} needs an adapter that may be called from "
+        f"several threads at once, and the {adapter.name} adapter does not declare it is "
+        "(thread_safe); use workers: 1"
+    )
 
 
 def _capability_for(action: object) -> Capability | None:

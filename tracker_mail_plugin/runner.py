@@ -20,6 +20,7 @@ from tracker_mail_plugin.connect import build_adapter_or_raise, journal_path, op
 from tracker_mail_plugin.errors import ConfigurationError, TrackerMailError, Unreachable
 from tracker_mail_plugin.forward import SmtpForwarder, no_forwarding
 from tracker_mail_plugin.journal import Journal
+from tracker_mail_plugin.live import workers_problem
 from tracker_mail_plugin.lock import MailboxLock
 from tracker_mail_plugin.sources.base import Move
 from tracker_mail_plugin.sources.pipe import PipeSource
@@ -143,6 +144,9 @@ def _run(
     mailbox = config.mailboxes[name]
     policies = loaded.policies(name)
     adapter = build_adapter_or_raise(loaded, mailbox.tracker)
+    problem = workers_problem(name, policies.workers, adapter)
+    if problem:
+        raise ConfigurationError(problem)
     forward: Forwarder = SmtpForwarder(config.smtp, name) if config.smtp else no_forwarding
     source = open_source(mailbox, policies.max_message_size)
     with Journal.open(path) as journal, source:

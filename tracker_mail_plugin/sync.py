@@ -10,9 +10,12 @@ next run from what the journal says, never redone blindly.
 from __future__ import annotations
 
 import logging
+import queue
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +36,7 @@ from tracker_mail_plugin.errors import (
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal.rows import MessageRow, MessageState
 from tracker_mail_plugin.mail import Message, parse_message
+from tracker_mail_plugin.ordering import Ordering
 from tracker_mail_plugin.replies import reply_target
 from tracker_mail_plugin.rules.conditions import SenderFacts
 from tracker_mail_plugin.rules.decide import Decision, Facts, decide
@@ -40,6 +44,7 @@ from tracker_mail_plugin.sources.base import (
     Delete,
     Disposition,
     Envelope,
+    Fetched,
     FlagSeen,
     Leave,
     MailSource,
@@ -52,6 +57,8 @@ Checkpoint = Callable[[str], None]
 Forwarder = Callable[[bytes, str, str], None]
 _FINISHED = (MessageState.DISPOSED, MessageState.UNPROCESSED, MessageState.QUARANTINED)
 _DISPOSING = (*_FINISHED, MessageState.ACTED)
+# With workers, at most this many messages per worker are fetched ahead of the slowest one.
+_AHEAD_PER_WORKER = 4
 
 
 @dataclass
@@ -143,6 +150,11 @@ class MailboxRun:
         )
         self._disposed: list[tuple[MessageRow, Disposition]] = []
         self.paused_until: float | None = None  # a rate limit: stop fetching until then
+        self.workers = 1 if context.dry_run else context.policies.workers
+        # With workers, dispositions wait here for the thread that owns the source.
+        self._to_dispose: queue.SimpleQueue[tuple[MessageRow, Disposition]] | None = None
+        self._tally = threading.Lock()
+        self._stopping = False
 
     def run(self, limit: int | None) -> None:
         """Fetch what is pending, process it, dispose, commit, then journal the disposals."""
@@ -157,15 +169,10 @@ class MailboxRun:
             self._oversize(envelope)
         wanted = [e for e in pending if not e.oversize]
         progress = Progress(ctx.name, len(wanted))
-        for fetched in ctx.source.fetch(wanted):
-            self.summary.fetched += 1
-            self.process(fetched.id, fetched.raw)
-            progress.step()
-            if self.paused_until is not None:
-                logger.warning(
-                    "%s: the tracker asks to wait; the rest waits for the next run", ctx.name
-                )
-                break
+        if self.workers > 1:
+            self._in_parallel(wanted, progress)
+        else:
+            self._one_by_one(wanted, progress)
         progress.done()
         if ctx.dry_run:
             return
@@ -174,6 +181,100 @@ class MailboxRun:
         for row, disposition in self._disposed:
             removed = isinstance(disposition, (Delete, Move))
             ctx.journal.record_disposed(row, _describe(disposition), removed=removed)
+
+    def _one_by_one(self, wanted: Sequence[Envelope], progress: Progress) -> None:
+        for fetched in self.ctx.source.fetch(wanted):
+            self.summary.fetched += 1
+            self.process(fetched.id, fetched.raw)
+            progress.step()
+            if self._paused():
+                break
+
+    def _paused(self) -> bool:
+        if self.paused_until is None:
+            return False
+        logger.warning(
+            "%s: the tracker asks to wait; the rest waits for the next run", self.ctx.name
+        )
+        return True
+
+    def _in_parallel(self, wanted: Sequence[Envelope], progress: Progress) -> None:
+        """``workers`` messages at a time, in an order that keeps conversations right.
+
+        This thread alone talks to the mail source: it fetches, parses enough to order
+        the message (see :mod:`tracker_mail_plugin.ordering`), hands it to a worker, and
+        applies the dispositions workers queue. A configuration or connection error in any
+        worker stops the hand-outs; messages not yet started are left untouched.
+        """
+        self._to_dispose = queue.SimpleQueue()
+        by_sender = self.ctx.policies.unknown_user == "create_user"
+        ordering = Ordering(by_sender, self._threaded)
+        running: set[Future[None]] = set()
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="tracker-mail") as pool:
+            try:
+                for fetched in self.ctx.source.fetch(wanted):
+                    self.summary.fetched += 1
+                    message = parse_message(fetched.raw)
+                    after = ordering.waits_for(message)
+                    future = pool.submit(self._process_after, after, fetched, message)
+                    ordering.add(message, future)
+                    running.add(future)
+                    running = self._settle(running, self.workers * _AHEAD_PER_WORKER, progress)
+                    if self._stopping or self._paused():
+                        break
+                self._settle(running, 0, progress)
+            finally:
+                self._stopping = True  # whatever has not started yet stays in the mailbox
+                wait(running)
+                self._drain_dispositions()
+
+    def _threaded(self, message_ids: Sequence[str]) -> bool:
+        return self.ctx.journal.find_thread(message_ids, tracker=self.tracker) is not None
+
+    def _process_after(
+        self, earlier: list[Future[None]], fetched: Fetched, message: Message
+    ) -> None:
+        wait(earlier)
+        if not self._stopping:
+            self.process(fetched.id, fetched.raw, message)
+
+    def _settle(
+        self, running: set[Future[None]], at_most: int, progress: Progress
+    ) -> set[Future[None]]:
+        """Apply queued dispositions; wait until at most ``at_most`` messages are running.
+
+        Raises the first configuration or connection error a worker met, after telling the
+        others to start nothing new.
+        """
+        while True:
+            self._drain_dispositions()
+            done = {f for f in running if f.done()}
+            for future in done:
+                progress.step()
+                error = future.exception()
+                if error is not None:
+                    self._stopping = True
+                    raise error
+            running = running - done
+            if len(running) <= at_most:
+                return running
+            wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+
+    def _drain_dispositions(self) -> None:
+        if self._to_dispose is None:
+            return
+        while True:
+            try:
+                row, disposition = self._to_dispose.get_nowait()
+            except queue.Empty:
+                return
+            self.ctx.source.dispose(row.source_id, disposition)
+            self._disposed.append((row, disposition))
+
+    def _add(self, counter: str, amount: int = 1) -> None:
+        """Count in the summary; workers count at the same time."""
+        with self._tally:
+            setattr(self.summary, counter, getattr(self.summary, counter) + amount)
 
     def _settle_vanished(self, present: set[str]) -> None:
         """Journal the disposals an interrupted run made but could not record.
@@ -188,9 +289,10 @@ class MailboxRun:
             if row.source_id not in present and row.state in _DISPOSING:
                 self.ctx.journal.record_disposed(row, "left the folder", removed=True)
 
-    def process(self, source_id: str, raw: bytes) -> None:
+    def process(self, source_id: str, raw: bytes, message: Message | None = None) -> None:
         """One message, start to finish; its failure never stops the ones behind it."""
-        message = parse_message(raw)
+        if message is None:
+            message = parse_message(raw)
         if self.ctx.dry_run:
             self._plan_only(message)
             return
@@ -231,7 +333,7 @@ class MailboxRun:
         decision = delivery.decision
         self.ctx.journal.mark_state(row, MessageState.DECIDED, _summary_of(decision))
         if decision.outcome == "drop":
-            self.summary.dropped += 1
+            self._add("dropped")
             self._dispose(row, raw, self.ctx.policies.on_success, decision.skipped_reason or "")
             return
         if decision.outcome == "unprocessed":
@@ -282,7 +384,7 @@ class MailboxRun:
     # -- outcomes --------------------------------------------------------------------------
 
     def _unprocessed(self, row: MessageRow, raw: bytes, reason: str) -> None:
-        self.summary.unprocessed += 1
+        self._add("unprocessed")
         self.ctx.journal.mark_state(row, MessageState.UNPROCESSED, {"reason": reason})
         logger.info("unprocessed: %s (%s)", row.message_id, reason)
         self._dispose(row, raw, self.ctx.policies.on_unprocessed, reason)
@@ -298,13 +400,13 @@ class MailboxRun:
         attempts = self.ctx.journal.record_failure(row, error)
         logger.warning("failed (attempt %d): %s: %s", attempts, message.message_id, error)
         if counts_toward_quarantine and attempts >= self.ctx.policies.max_attempts:
-            self.summary.quarantined += 1
+            self._add("quarantined")
             self.ctx.journal.mark_state(row, MessageState.QUARANTINED, {"reason": str(error)})
             self._dispose(
                 row, raw, self.ctx.policies.on_failure, f"failed {attempts} times: {error}"
             )
         else:
-            self.summary.failed += 1
+            self._add("failed")
 
     def _oversize(self, envelope: Envelope) -> None:
         """Never downloaded: only its size is known, so it can only be left or moved."""
@@ -337,21 +439,24 @@ class MailboxRun:
     def _dispose(self, row: MessageRow, raw: bytes, policy: Any, reason: str) -> None:
         if isinstance(policy, ForwardTo):
             self.ctx.forward(raw, policy.forward, reason)
-            self.summary.forwarded += 1
+            self._add("forwarded")
         disposition = _disposition(policy)
         if not self.ctx.source.supports(disposition):
             logger.warning(
                 "%s cannot %s; the message is left in place", self.ctx.name, _describe(disposition)
             )
             disposition = Leave()
+        if self._to_dispose is not None:
+            self._to_dispose.put((row, disposition))  # the source is the main thread's
+            return
         self.ctx.source.dispose(row.source_id, disposition)
         self._disposed.append((row, disposition))
 
     def _count(self, outcome: Outcome) -> None:
-        self.summary.created += len(outcome.created)
-        self.summary.commented += len(outcome.commented)
-        self.summary.attached += outcome.attached
-        self.summary.forwarded += outcome.forwarded
+        self._add("created", len(outcome.created))
+        self._add("commented", len(outcome.commented))
+        self._add("attached", outcome.attached)
+        self._add("forwarded", outcome.forwarded)
 
     def _plan_only(self, message: Message) -> None:
         """--dry-run: decide and say what would be done; no writes, no journal, no moves."""

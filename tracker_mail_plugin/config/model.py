@@ -99,6 +99,9 @@ class Policies(_Strict):
     on_unprocessed: Unprocessed = "leave"
     on_failure: FailurePolicy = Move(move="Quarantine")
     max_attempts: Annotated[int, Field(ge=1)] = 5
+    # Messages handled at once. Worth it only when the tracker serves requests in parallel
+    # (several application workers); the adapter must declare itself thread-safe.
+    workers: Annotated[int, Field(ge=1, le=32)] = 1
 
 
 POLICY_KEYS = frozenset(Policies.model_fields)

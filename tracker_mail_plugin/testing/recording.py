@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -90,6 +91,7 @@ class RecordingAdapter(TrackerAdapter):
     name: ClassVar[str] = "recording"
     config_model: ClassVar[type[BaseModel]] = RecordingConfig
     capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    thread_safe: ClassVar[bool] = True  # every call is one transaction on the state
 
     def __init__(self, config: RecordingConfig | None = None):
         config = config or RecordingConfig()
@@ -97,6 +99,7 @@ class RecordingAdapter(TrackerAdapter):
         self.settings = config
         self.store = StateStore(config.state_file)
         self._own_faults = [fault.model_copy() for fault in config.faults]
+        self._faults_lock = threading.Lock()
 
     @classmethod
     def with_capabilities(cls, *capabilities: Capability) -> type[RecordingAdapter]:
@@ -321,7 +324,8 @@ class RecordingAdapter(TrackerAdapter):
 
     def _enter(self, method: str, args: Mapping[str, str]) -> Fault | None:
         """Record the call and take the fault waiting for it; raise or sleep as it says."""
-        fault = _take(self._own_faults, method)
+        with self._faults_lock:
+            fault = _take(self._own_faults, method)
         with self.store.transaction() as state:
             state.calls.append(Call(method=method, args=dict(args)))
             fault = fault or _take(state.faults, method)

@@ -365,3 +365,54 @@ def test_t9_check_connects_and_verifies_what_the_rules_name(rig: Rig) -> None:
         "tracker redmine: project 'support' has no tracker 'Epic' (it has: Bug, Feature, Support)"
         in output
     )
+
+
+def test_workers_file_many_messages_at_once_each_as_its_own_author_and_thread(rig: Rig) -> None:
+    # Several messages in flight at once against the real Redmine: switch-user must travel
+    # with each request (never leak to another thread's), replies must wait for the issue
+    # of their thread, and every file must land on its own message's issue.
+    rig.configure(unknown_user="as_rule_owner", workers=4)
+    senders = [
+        ("Alice Example <alice@example.com>", "Alice Example"),
+        ("Erin Reporter <erin@example.com>", "Erin Reporter"),
+        ("Sam Stranger <sam@stranger.example>", "Redmine Admin"),
+        ("Tia Outside <tia@outside.example>", "Redmine Admin"),
+    ]
+    expected: dict[str, tuple[str, bytes, list[tuple[str, str]]]] = {}
+    messages: list[bytes] = []
+    for n in range(12):
+        sender, author = senders[n % 4]
+        subject = f"Printer {n} broken"
+        data = f"log of printer {n}\n".encode() * (n + 1)
+        messages.append(with_file(subject, f"Printer {n} is broken.\r\n", f"p{n}.txt", data,
+                                  From=sender))  # fmt: skip
+        notes: list[tuple[str, str]] = []
+        if n % 3 == 0:  # a reply from the next sender, threaded only by In-Reply-To
+            replier, replier_author = senders[(n + 1) % 4]
+            root = mail(subject)  # the same Message-ID the original got
+            root_id = re.search(rb"Message-ID: (<[^>]+>)", root)
+            assert root_id is not None
+            messages.append(mail(f"Re: printer {n}", f"Answer about {n}.\r\n", sender=replier,
+                                 **{"In-Reply-To": root_id[1].decode()}))  # fmt: skip
+            notes.append((replier_author, f"Answer about {n}."))
+        expected[subject] = (author, data, notes)
+    rig.send(*messages)
+    output = rig.sync()
+    assert "created 12" in output
+    assert "commented 4" in output
+    issues = {issue["subject"]: issue for issue in rig.issues()}
+    assert sorted(issues) == sorted(expected)
+    for subject, (author, data, notes) in expected.items():
+        issue = issues[subject]
+        assert issue["author"]["name"] == author, subject
+        [attachment] = issue["attachments"]
+        assert sha(rig.download(attachment["content_url"])) == sha(data), subject
+        written = [(j["user"]["name"], j["notes"]) for j in issue["journals"] if j["notes"]]
+        assert len(written) == len(notes), (subject, written)
+        for (who, text), (wrote, note) in zip(notes, written, strict=True):
+            assert (wrote, text in note) == (who, True), (subject, written)
+        if author == "Redmine Admin":
+            assert issue["description"].startswith("From: "), subject
+    assert len(rig.folder("Processed")) == len(messages)
+    assert "created 0" in rig.sync()
+    assert len(rig.issues()) == 12

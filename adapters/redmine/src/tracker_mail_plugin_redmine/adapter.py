@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import ClassVar, TypeVar
 
@@ -77,6 +78,9 @@ class RedmineAdapter(TrackerAdapter):
             Capability.PRIVATE_COMMENTS,
         }
     )
+    # Caches are filled whole and swapped in; the only shared connection state is the
+    # requests session (thread-safe for requests); switch-user travels per request.
+    thread_safe: ClassVar[bool] = True
 
     def __init__(self, config: BaseModel):
         super().__init__(config)
@@ -88,17 +92,19 @@ class RedmineAdapter(TrackerAdapter):
         self._health = Health(self._client, self._catalog, self._people, config)
         self._files = ProjectFiles(self._client)
         self._issues_cache: Issues | None = None
+        self._issues_lock = threading.Lock()
         self._field_id: int | None = None
 
     @property
     def _issues(self) -> Issues:
-        if self._issues_cache is None:
-            # Reads /custom_fields.json only when idempotency_field is configured.
-            self._field_id = self._health.field_id()
-            self._issues_cache = Issues(
-                self._client, self._catalog, self._people, self._options, self._field_id
-            )
-        return self._issues_cache
+        with self._issues_lock:  # one Issues, so that its short-lived read cache is shared
+            if self._issues_cache is None:
+                # Reads /custom_fields.json only when idempotency_field is configured.
+                self._field_id = self._health.field_id()
+                self._issues_cache = Issues(
+                    self._client, self._catalog, self._people, self._options, self._field_id
+                )
+            return self._issues_cache
 
     def check(self, requirements: Requirements | None = None) -> CheckReport:
         """Authenticate, report version, identity and admin status, verify names.

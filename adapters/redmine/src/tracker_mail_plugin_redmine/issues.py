@@ -11,6 +11,8 @@ for success.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -40,6 +42,10 @@ from tracker_mail_plugin_redmine.references import pending_journal, resolve_jour
 
 logger = logging.getLogger("tracker_mail.redmine")
 _SUBJECT_MAX = 255
+# The core reads the issue a reply answers (get_issue) just before it adds the note; the
+# note reuses that read if it is at most this old instead of asking Redmine again.
+_REUSE_READ_SECONDS = 30.0
+_REUSE_READ_MAX = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,8 @@ class Issues:
         self._config = config
         self._fields = Fields(client, catalog, people, config)
         self._field_id = field_id
+        self._recent: dict[int, tuple[float, dict[str, Any]]] = {}
+        self._recent_lock = threading.Lock()
 
     # -- reading --------------------------------------------------------------------------
 
@@ -97,6 +105,7 @@ class Issues:
             data = self._read(issue_id)
         except (NotFound, Forbidden):
             return None
+        self._keep(issue_id, data)
         project = self._catalog.project(str(data["project"]["id"]))
         found = IssueRef(
             TRACKER, str(issue_id), f"{self._client.url}/issues/{issue_id}", project.identifier
@@ -118,6 +127,20 @@ class Issues:
         )
         issue: dict[str, Any] = data["issue"]
         return issue
+
+    def _keep(self, issue_id: int, data: dict[str, Any]) -> None:
+        with self._recent_lock:
+            if len(self._recent) >= _REUSE_READ_MAX:
+                self._recent.clear()
+            self._recent[issue_id] = (time.monotonic(), data)
+
+    def _fresh(self, issue_id: int) -> dict[str, Any]:
+        """The issue as :meth:`get` read it moments ago, else as Redmine has it now."""
+        with self._recent_lock:
+            kept = self._recent.pop(issue_id, None)
+        if kept is not None and time.monotonic() - kept[0] <= _REUSE_READ_SECONDS:
+            return kept[1]
+        return self._read(issue_id)
 
     # -- who ------------------------------------------------------------------------------
 
@@ -251,7 +274,7 @@ class Issues:
             raise PermanentError(f"{ref.key!r} is not a Redmine issue number")
         issue_id = int(ref.key)
         try:
-            data = self._read(issue_id)
+            data = self._fresh(issue_id)
         except NotFound:
             raise PermanentError(f"Redmine has no issue #{issue_id}") from None
         project = self._catalog.project(str(data["project"]["id"]))
