@@ -326,3 +326,88 @@ def test_secrets_stay_out_of_requests_urls_and_errors() -> None:
         adapter().check()
     assert KEY not in str(caught.value)
     assert KEY not in responses.calls[0].request.url
+
+
+@responses.activate
+def test_a_sender_is_looked_up_once_per_run_found_or_not() -> None:
+    responses.get(f"{URL}/users/current.json", json={"user": ADMIN})
+    responses.get(f"{URL}/users.json", json={"users": [ALICE], "total_count": 1})
+    tracker = adapter()
+    for _ in range(3):
+        assert tracker.find_user("alice@example.com") == UserRef(
+            "5", "alice", "Alice Example", "alice@example.com"
+        )
+        assert tracker.find_user("Stranger@Example.org") is None
+    assert calls() == [
+        ("GET", "/users/current.json?include=memberships"),
+        ("GET", "/users.json?name=alice%40example.com&status=1&limit=100"),
+        ("GET", "/users.json?name=stranger%40example.org&status=1&limit=100"),
+    ]
+
+
+@responses.activate
+def test_an_account_made_for_a_sender_is_known_without_asking_again() -> None:
+    responses.get(f"{URL}/users/current.json", json={"user": ADMIN})
+    responses.get(f"{URL}/projects/support.json", json={"project": PROJECT})
+    responses.get(f"{URL}/roles.json", json={"roles": [{"id": 6, "name": "Reporter"}]})
+    responses.get(f"{URL}/users.json", json={"users": [], "total_count": 0})
+    sam = {"id": 12, "login": "sam@stranger.example", "firstname": "Sam", "lastname": "Stranger",
+           "mail": "sam@stranger.example", "status": 1, "memberships": []}  # fmt: skip
+    responses.post(f"{URL}/users.json", json={"user": sam}, status=201)
+    responses.get(f"{URL}/users/12.json", json={"user": sam})
+    responses.post(f"{URL}/projects/2/memberships.json", json={"membership": {}}, status=201)
+    tracker = adapter()
+    assert tracker.find_user("sam@stranger.example") is None
+    made = tracker.create_user("sam@stranger.example", "Sam Stranger", "support")
+    looked_up = len(responses.calls)
+    assert tracker.find_user("sam@stranger.example") == made
+    assert len(responses.calls) == looked_up  # the new account came from memory
+
+
+@responses.activate
+def test_a_reply_reuses_the_issue_read_to_find_it() -> None:
+    issue = {
+        "id": 42,
+        "project": {"id": 2, "name": "Support Desk"},
+        "tracker": {"id": 1, "name": "Bug"},
+        "status": {"id": 1, "name": "New", "is_closed": False},
+    }
+    responses.get(
+        f"{URL}/issues/42.json", json={"issue": issue}, match=[matchers.query_param_matcher({})]
+    )
+    responses.get(f"{URL}/projects/2.json", json={"project": PROJECT})
+    responses.get(f"{URL}/users/current.json", json={"user": ADMIN})
+    responses.put(f"{URL}/issues/42.json", status=204)
+    notes = "Thanks.\n\n<!-- tracker-mail tm-cccccccccccccccccccc -->"
+    journals = issue | {"journals": [{"id": 8, "notes": notes, "private_notes": False}]}
+    responses.get(
+        f"{URL}/issues/42.json",
+        json={"issue": journals},
+        match=[matchers.query_param_matcher({"include": "journals"})],
+    )
+    tracker = adapter()
+    state = tracker.get_issue(IssueRef("redmine", "42"))
+    assert state is not None
+    tracker.add_comment(state.ref, NewComment("Thanks.", "tm-cccccccccccccccccccc"))
+    assert [c for c in calls() if c[1].startswith("/issues/")] == [
+        ("GET", "/issues/42.json"),  # get_issue; add_comment did not read it again
+        ("PUT", "/issues/42.json"),
+        ("GET", "/issues/42.json?include=journals"),  # the note read back, for its id
+    ]
+
+
+def test_proxy_settings_are_read_once_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company-ca.pem")
+    client = adapter()._client
+    session = client._connect().engine.session
+    assert session.trust_env is False  # requests no longer walks os.environ per request
+    assert session.proxies["https"] == "http://proxy.example:3128"
+    assert client._connect().engine.requests["verify"] == "/etc/ssl/company-ca.pem"
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    assert adapter(url="http://10.0.0.5")._client._connect().engine.session.proxies["http"]
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # honoured as requests would
+    local = adapter(url="http://127.0.0.1:3000")._client._connect().engine.session
+    assert "http" not in local.proxies
