@@ -231,3 +231,16 @@ rules: [{then: [{create_issue: {project: it}}]}]
     assert [str(p) for p in raised.value.problems] == [
         "rules.yaml:5:68: mailboxes.inbox.workers: input should be greater than or equal to 1"
     ]
+
+
+def test_a_connection_dropped_while_fetching_is_reported_as_such(world):
+    for n in range(5):
+        world.mailbox.add(mail(f"printer {n}", message_id=f"x{n}"))
+    world.mailbox.fail_next("fetch", Unreachable("IMAP connection dropped"))
+    world.mailbox.fail_next("dispose", Unreachable("no connection for the disposal"))
+    with pytest.raises(Unreachable, match="IMAP connection dropped"):  # the cause, not a sequel
+        world.sync()
+    assert len(world.tracker.issues()) == 1  # the first message was handed out already
+    world.sync()
+    assert len(world.tracker.issues()) == 5  # the next run does the rest, the first once
+    assert world.mailbox.ids() == []

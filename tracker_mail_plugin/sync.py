@@ -223,10 +223,26 @@ class MailboxRun:
                     if self._stopping or self._paused():
                         break
                 self._settle(running, 0, progress)
-            finally:
-                self._stopping = True  # whatever has not started yet stays in the mailbox
-                wait(running)
-                self._drain_dispositions()
+            except BaseException:
+                self._wind_down(running, quietly=True)
+                raise
+            self._wind_down(running, quietly=False)
+
+    def _wind_down(self, running: set[Future[None]], quietly: bool) -> None:
+        """Start nothing new, let what runs finish, apply the dispositions still queued.
+
+        ``quietly``: an error is already on its way up (a dropped connection, say); a
+        disposition that fails now is logged rather than raised over it. The message stays
+        journalled as acted on, and the next run disposes of it.
+        """
+        self._stopping = True  # whatever has not started yet stays in the mailbox
+        wait(running)
+        try:
+            self._drain_dispositions()
+        except TrackerMailError as exc:
+            if not quietly:
+                raise
+            logger.warning("%s: dispositions left for the next run: %s", self.ctx.name, exc)
 
     def _threaded(self, message_ids: Sequence[str]) -> bool:
         return self.ctx.journal.find_thread(message_ids, tracker=self.tracker) is not None
