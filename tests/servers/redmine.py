@@ -1,24 +1,44 @@
-"""A private Redmine 5.0 (Debian's package, SQLite) on 127.0.0.1, for the adapter tests.
+"""A private Redmine 5.0 (Debian's package) on 127.0.0.1, for the adapter tests and benchmarks.
 
 Follows TEST-RIG.md, with one addition: the system's ``default`` instance is never touched.
 Debian's Redmine is multi-tenant (``REDMINE_INSTANCE`` selects
 ``/var/lib/redmine/<instance>/`` for config, database, files, logs and tmp), so each
 session makes its own instance: a temporary directory owned by www-data, linked from
-``/var/lib/redmine/tracker-mail-<random>``, holding a fresh SQLite database. One
-``bin/rails runner`` migrates it, loads Redmine's default data (trackers Bug, Feature,
-Support; roles; priorities; statuses) and adds what the tests need (:data:`SETUP`); then
-``rackup`` (thin) serves it as www-data with a clean environment. Notifications go by SMTP
-to a sink the caller gives (tests read the Message-IDs Redmine really sends).
+``/var/lib/redmine/tracker-mail-<random>``. By default (what the tests use) it holds a fresh
+SQLite database; one ``bin/rails runner`` migrates it, loads Redmine's default data
+(trackers Bug, Feature, Support; roles; priorities; statuses) and adds what the tests need
+(:data:`SETUP`); then ``rackup`` (thin, one request at a time) serves it as www-data with a
+clean environment. Notifications go by SMTP to a sink the caller gives (tests read the
+Message-IDs Redmine really sends).
 
 Between tests the database is put back as it was after setup with SQLite's backup API,
 into the live file while the server runs: 5 to 25 ms, where stopping, copying and
 starting again costs about 4 s. Redmine keeps no state that the restore would make stale,
 except its settings cache, which setup defeats by dating one setting in 2100 (the cache
-is dropped whenever a setting is newer than the cache).
+is dropped whenever a setting is newer than the cache). That makes every request re-read
+all settings; ``settings_cache=True`` leaves the cache as Redmine normally has it, for
+runs that never restore (benchmarks).
+
+Production-like serving, for the benchmark (``database_adapter="postgresql"`` and/or
+``workers=N`` > 1): ``puma`` in cluster mode, N worker processes of one thread each, and
+with ``postgresql`` a private PostgreSQL cluster (``tests/servers/postgres.py``) started
+and stopped with the instance. (SQLite under several workers answers some requests with
+HTTP 500, "database is locked".) puma is not in Redmine's Gemfile, and Debian's Gemfile
+adds ``pg`` as soon as any instance's database.yml names postgresql, so the system
+Gemfile.lock does not fit: such an instance gets its own Gemfile (``eval_gemfile`` of
+Redmine's, plus puma), locked with ``bundle lock --local`` as www-data, and every command
+of the instance (runner, migrate, puma, and rake through :meth:`Redmine.command`) runs with
+``BUNDLE_GEMFILE`` naming it and ``BUNDLER_VERSION`` pinned to Debian's ruby-bundler. While
+such an instance exists, a SQLite instance booting with the system lock makes bundler add
+``pg`` to that lock (www-data owns it); harmless. On PostgreSQL the schema is migrated by
+``bin/rails db:migrate`` in its own process before :data:`SETUP`: SETUP's in-process
+migrate leaves the STI ``type`` column NULL there (users invisible, switch-user 412).
+:meth:`Redmine.restore` is SQLite-only.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pwd
@@ -33,13 +53,16 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import requests
 
+from tests.servers import postgres
 from tests.servers.dovecot import free_ports
+from tests.servers.postgres import Postgres
 
 INSTALL_HINT = "sudo .ci/install-servers redmine"
+PRODUCTION_INSTALL_HINT = postgres.INSTALL_HINT  # PostgreSQL, ruby-pg and puma as well
 REDMINE_HOME = Path("/usr/share/redmine")
 INSTANCES = Path("/var/lib/redmine")
 INSTANCE_PREFIX = "tracker-mail-"
@@ -52,6 +75,15 @@ ENVIRONMENT = {
     "LANG": "C.UTF-8",
     "RAILS_ENV": "production",
 }
+DatabaseAdapter = Literal["sqlite3", "postgresql"]
+POSTGRES_DATABASE = "redmine"
+RUBYGEMS_SPECS = (
+    Path("/usr/share/rubygems-integration"),
+    Path("/usr/lib/x86_64-linux-gnu/rubygems-integration"),
+)
+# The instance's own Gemfile when puma serves it (see the module docstring).
+INSTANCE_GEMFILE = f"eval_gemfile '{REDMINE_HOME}/Gemfile'\ngem 'puma'\n"
+PUMA_BOOTED = re.compile(r"Worker \d+ \(PID: \d+\) booted")
 
 # Run by `bin/rails runner` once per session: schema, Redmine's default data, then the
 # accounts, roles, projects and fields the tests use. Prints one JSON line at the end.
@@ -71,8 +103,10 @@ Setting.notified_events = %w(issue_added issue_updated file_added)
 Setting.attachment_max_size = 1024  # KB: lets a test see Redmine refuse a file
 # Redmine drops its settings cache when a setting is newer than the cache: a setting dated
 # in 2100 makes it re-read them on every request, so restoring the database never leaves
-# a stale value in the running server.
-Setting.where(name: 'rest_api_enabled').update_all(updated_on: Time.utc(2100, 1, 1))
+# a stale value in the running server. TM_SETTINGS_CACHE=1 keeps the normal cache.
+unless ENV['TM_SETTINGS_CACHE'] == '1'
+  Setting.where(name: 'rest_api_enabled').update_all(updated_on: Time.utc(2100, 1, 1))
+end
 
 admin = User.find_by_login('admin')
 admin.password = admin.password_confirmation = password
@@ -184,10 +218,21 @@ def redmine_installed() -> bool:
     )
 
 
-def why_unavailable() -> str | None:
-    """Why this machine cannot run the Redmine tests, or None when it can."""
+def production_installed() -> bool:
+    """Whether PostgreSQL 15, Ruby's pg gem and puma are installed (Debian's packages)."""
+    pg_gem = any(any(root.glob("*/specifications/pg-*.gemspec")) for root in RUBYGEMS_SPECS)
+    return postgres.postgres_installed() and pg_gem and shutil.which("puma") is not None
+
+
+def why_unavailable(database_adapter: DatabaseAdapter = "sqlite3", workers: int = 1) -> str | None:
+    """Why this machine cannot run such a Redmine (the tests': the defaults), or None."""
     if not redmine_installed():
         return f"Redmine is not installed (or its Gemfile.lock is missing); run: {INSTALL_HINT}"
+    if (database_adapter != "sqlite3" or workers > 1) and not production_installed():
+        return (
+            "Redmine on PostgreSQL under puma needs postgresql-15, ruby-pg and puma; "
+            f"run: {PRODUCTION_INSTALL_HINT}"
+        )
     if os.geteuid() != 0:
         return "the Redmine tests run Redmine as www-data (TEST-RIG.md) and so need root"
     return None
@@ -197,25 +242,59 @@ def why_unavailable() -> str | None:
 class Redmine:
     """One private Redmine instance; use as a context manager.
 
+    The defaults are the test suite's: SQLite, one thin, settings re-read on every request
+    so that :meth:`restore` is safe.
+
     Attributes:
         smtp_port: where Redmine delivers its notifications (a sink the caller runs).
+        database_adapter: ``sqlite3``, or ``postgresql`` (a private cluster, :attr:`postgres`).
+        workers: 1 serves with thin, unless on PostgreSQL; more (or PostgreSQL) with puma in
+            cluster mode, this many worker processes of one thread each.
+        settings_cache: keep Redmine's settings cache (True) rather than make every request
+            re-read the settings (False); with True, :meth:`restore` may leave settings
+            changed since setup cached in the server.
         url: ``http://127.0.0.1:<port>`` once started.
         setup: what :data:`SETUP` printed (API keys, ids of users, projects, roles).
         password: the password of every account, the administrator's included.
+        database: the SQLite file (SQLite only).
+        postgres: the PostgreSQL cluster once started (PostgreSQL only).
     """
 
     smtp_port: int
+    database_adapter: DatabaseAdapter = "sqlite3"
+    workers: int = 1
+    settings_cache: bool = False
     url: str = ""
     setup: dict[str, Any] = field(default_factory=dict)
     password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
     def __post_init__(self) -> None:
+        if self.database_adapter not in get_args(DatabaseAdapter):
+            raise ValueError(
+                f"database_adapter {self.database_adapter!r} is not one of "
+                f"{get_args(DatabaseAdapter)}"
+            )
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, not {self.workers}")
         self.instance = f"{INSTANCE_PREFIX}{uuid.uuid4().hex[:12]}"
         self.root = Path(tempfile.mkdtemp(prefix="tracker-mail-redmine-", dir="/tmp"))
         self.database = self.root / "db" / "redmine.sqlite3"
         self.snapshot = self.root / "snapshot.sqlite3"
+        self.postgres: Postgres | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self.timings: dict[str, float] = {}
+
+    @property
+    def puma(self) -> bool:
+        """Whether puma serves this instance (else thin); it then has its own Gemfile."""
+        return self.workers > 1 or self.database_adapter != "sqlite3"
+
+    @property
+    def server_name(self) -> str:
+        """What serves Redmine, in words: ``thin``, ``puma (2 workers x 1 thread)``."""
+        if not self.puma:
+            return "thin"
+        return f"puma ({self.workers} worker{'s' if self.workers > 1 else ''} x 1 thread)"
 
     def __enter__(self) -> Redmine:
         try:
@@ -227,6 +306,8 @@ class Redmine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        if self.postgres is not None:
+            self.postgres.__exit__()
         (INSTANCES / self.instance).unlink(missing_ok=True)
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -243,8 +324,18 @@ class Redmine:
     def start(self) -> None:
         """Make the instance, set it up, serve it, wait until the API answers, snapshot."""
         _forget_stale_instances()
+        started = time.monotonic()
+        if self.database_adapter == "postgresql":
+            self.postgres = Postgres()
+            self.postgres.start()
+            self.postgres.create_database(POSTGRES_DATABASE)
+            self.timings["postgres"] = time.monotonic() - started
         self._write_instance()
         started = time.monotonic()
+        if self.puma:
+            self._lock_gems()
+        if self.database_adapter == "postgresql":
+            self._migrate()
         self.setup = self._run_setup()
         self.timings["setup"] = time.monotonic() - started
         started = time.monotonic()
@@ -259,19 +350,25 @@ class Redmine:
                 if attempt == 2:
                     raise
         self.timings["start"] = time.monotonic() - started
-        _copy_database(self.database, self.snapshot)
+        if self.database_adapter == "sqlite3":
+            _copy_database(self.database, self.snapshot)
 
     def restore(self) -> None:
         """Put the database back as it was after setup (the server keeps running)."""
+        if self.database_adapter != "sqlite3":
+            raise NotImplementedError(
+                f"restore() is for SQLite only; this Redmine uses {self.database_adapter} "
+                "(start a new instance instead)"
+            )
         _copy_database(self.snapshot, self.database)
 
     def stop(self) -> None:
-        """SIGTERM the server and wait for it (kill after 10 s)."""
+        """SIGTERM the server and wait for it (kill after 10 s; puma: 30 s)."""
         if self._process is None or self._process.poll() is not None:
             return
         self._process.send_signal(signal.SIGTERM)
         try:
-            self._process.wait(timeout=10)
+            self._process.wait(timeout=30 if self.puma else 10)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
@@ -295,7 +392,21 @@ class Redmine:
 
     def set_text_formatting(self, name: str) -> None:
         """Change Redmine's text formatting (``textile``, ``markdown``, ``common_mark``, ``""``)."""
+        if self.postgres is not None:
+            if not re.fullmatch(r"[a-z_]*", name):
+                raise ValueError(f"not a text formatting: {name!r}")
+            self.postgres.query(
+                f"UPDATE settings SET value = '{name}', updated_on = greatest(updated_on, "  # noqa: S608 (checked above)
+                "now() at time zone 'utc') WHERE name = 'text_formatting'",
+                database=POSTGRES_DATABASE,
+            )
+            return
         with sqlite3.connect(self.database, timeout=30) as db:
+            if self.settings_cache:  # newer than the cache: the server reads it again
+                db.execute(
+                    "UPDATE settings SET updated_on = strftime('%Y-%m-%d %H:%M:%f', 'now') "
+                    "WHERE name = 'text_formatting'"
+                )
             db.execute("UPDATE settings SET value = ? WHERE name = 'text_formatting'", (name,))
         db.close()
 
@@ -318,9 +429,7 @@ class Redmine:
     def _write_instance(self) -> None:
         for sub in ("config", "db", "files", "log", "tmp"):
             (self.root / sub).mkdir()
-        (self.root / "config" / "database.yml").write_text(
-            f"production:\n  adapter: sqlite3\n  database: {self.database}\n  timeout: 30000\n"
-        )
+        (self.root / "config" / "database.yml").write_text(self._database_yml())
         (self.root / "config" / "secret_key.txt").write_text(secrets.token_hex(32))
         (self.root / "config" / "configuration.yml").write_text(
             "production:\n  email_delivery:\n    delivery_method: :smtp\n    smtp_settings:\n"
@@ -328,21 +437,67 @@ class Redmine:
             "      enable_starttls_auto: false\n"
         )
         (self.root / "setup.rb").write_text(SETUP)
+        if self.puma:
+            (self.root / "Gemfile").write_text(INSTANCE_GEMFILE)
         entry = pwd.getpwnam(RUN_AS)
         self.root.chmod(0o755)
         for path in [self.root, *self.root.rglob("*")]:
             os.chown(path, entry.pw_uid, entry.pw_gid)
         (INSTANCES / self.instance).symlink_to(self.root)
 
-    def _command(self, *argv: str) -> list[str]:
+    def _database_yml(self) -> str:
+        if self.postgres is None:
+            return (
+                f"production:\n  adapter: sqlite3\n  database: {self.database}\n  timeout: 30000\n"
+            )
+        return (
+            "production:\n  adapter: postgresql\n  encoding: utf8\n"
+            f"  host: {self.postgres.host}\n  port: {self.postgres.port}\n"
+            f"  database: {POSTGRES_DATABASE}\n  username: postgres\n  pool: 5\n"
+        )
+
+    def command(self, *argv: str) -> list[str]:
+        """``argv`` as www-data in this instance's clean environment (run it from REDMINE_HOME)."""
         environment = ENVIRONMENT | {"REDMINE_INSTANCE": self.instance}
+        if self.puma:
+            environment |= {
+                "BUNDLE_GEMFILE": str(self.root / "Gemfile"),
+                "BUNDLER_VERSION": _bundler_pin(),
+            }
         return [
             "setpriv", f"--reuid={RUN_AS}", f"--regid={RUN_AS}", "--init-groups",
             "env", "-i", *(f"{k}={v}" for k, v in environment.items()), *argv,
         ]  # fmt: skip
 
+    def _run(self, step: str, command: list[str], cwd: Path = REDMINE_HOME) -> None:
+        done = subprocess.run(
+            command, cwd=cwd, capture_output=True, text=True, timeout=SETUP_TIMEOUT, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"Redmine {step} failed ({done.returncode}):\n{done.stderr[-3000:]}\n"
+                f"{done.stdout[-2000:]}"
+            )
+
+    def _lock_gems(self) -> None:
+        """Lock the instance's Gemfile with the gems Debian installed (no network)."""
+        self._run("bundle lock", self.command("bundle", "lock", "--local"), cwd=self.root)
+
+    def _migrate(self) -> None:
+        """The schema, in a process of its own (see the module docstring).
+
+        The schema dump that follows goes into the instance (www-data cannot write Redmine's).
+        """
+        schema = f"SCHEMA={self.root / 'db' / 'schema.rb'}"
+        self._run("db:migrate", self.command("env", schema, "bin/rails", "db:migrate"))
+
     def _run_setup(self) -> dict[str, Any]:
-        command = self._command("env", f"TM_PASSWORD={self.password}", "TM_HOST=127.0.0.1")
+        command = self.command(
+            "env",
+            f"TM_PASSWORD={self.password}",
+            "TM_HOST=127.0.0.1",
+            f"TM_SETTINGS_CACHE={int(self.settings_cache)}",
+        )
         done = subprocess.run(
             [*command, "bin/rails", "runner", str(self.root / "setup.rb")],
             cwd=REDMINE_HOME,
@@ -361,13 +516,20 @@ class Redmine:
         return result
 
     def _serve(self, port: int) -> None:
+        if self.puma:
+            argv = [
+                "puma", "-e", "production", "-w", str(self.workers), "-t", "1:1",
+                "-b", f"tcp://127.0.0.1:{port}", "config.ru",
+            ]  # fmt: skip
+        else:
+            argv = [
+                "rackup", "-E", "production", "-s", "thin", "-o", "127.0.0.1",
+                "-p", str(port), "config.ru",
+            ]  # fmt: skip
         with (self.root / "server.log").open("ab") as output:
-            # setpriv and env exec in place: the PID held is the server's own.
+            # setpriv and env exec in place: the PID held is the server's own (puma's master).
             self._process = subprocess.Popen(
-                self._command(
-                    "rackup", "-E", "production", "-s", "thin", "-o", "127.0.0.1",
-                    "-p", str(port), "config.ru",
-                ),
+                self.command(*argv),
                 cwd=REDMINE_HOME,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -384,6 +546,9 @@ class Redmine:
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"Redmine did not answer within {READY_TIMEOUT}s:\n{self.log()}")
+            if not self._workers_booted():  # puma's master accepts before its workers run
+                time.sleep(0.1)
+                continue
             try:
                 answer = requests.get(
                     f"{self.url}/users/current.json",
@@ -392,9 +557,16 @@ class Redmine:
                 )
                 if answer.status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.1)
+
+    def _workers_booted(self) -> bool:
+        """Whether every puma worker has booted (thin: always; it binds once it is ready)."""
+        if not self.puma:
+            return True
+        log = (self.root / "server.log").read_text(errors="replace")
+        return len(PUMA_BOOTED.findall(log)) >= self.workers
 
 
 class _PortTaken(RuntimeError):
@@ -407,6 +579,20 @@ def _copy_database(source: Path, target: Path) -> None:
         origin.backup(dest)
     origin.close()
     dest.close()
+
+
+@functools.cache
+def _bundler_pin() -> str:
+    """The version of Debian's ruby-bundler (TEST-RIG.md: Ruby's newer default bundler
+    cannot see the gems Debian installed)."""
+    done = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", "ruby-bundler"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    version = done.stdout.strip().split(":", 1)[-1].split("-", 1)[0]
+    if done.returncode != 0 or not version:
+        raise RuntimeError(f"ruby-bundler is not installed; run: {INSTALL_HINT}")
+    return version
 
 
 def _forget_stale_instances() -> None:
