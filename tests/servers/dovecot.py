@@ -29,6 +29,8 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
+from tests.servers.lifecycle import Lifecycle
+
 INSTALL_HINT = "sudo .ci/install-servers"
 READY_TIMEOUT = 15.0
 ACCOUNT_BATCH = 200  # users written before start: a test takes one, no reload needed
@@ -130,7 +132,7 @@ class PortTaken(RuntimeError):
     """Dovecot could not bind one of the ports picked for it."""
 
 
-class Dovecot:
+class Dovecot(Lifecycle):
     """One private Dovecot instance; use as a context manager or call start/stop."""
 
     def __init__(self) -> None:
@@ -140,14 +142,6 @@ class Dovecot:
         self._process: subprocess.Popen[bytes] | None = None
         self._run_as = _run_as()
         self._unused: list[Account] = []
-
-    def __enter__(self) -> Dovecot:
-        try:
-            self.start()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

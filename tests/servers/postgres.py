@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from tests.servers.dovecot import free_ports
+from tests.servers.lifecycle import Lifecycle
 
 INSTALL_HINT = "sudo .ci/install-servers redmine postgres"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -51,7 +52,7 @@ def why_unavailable() -> str | None:
     return None
 
 
-class Postgres:
+class Postgres(Lifecycle):
     """One private PostgreSQL cluster; use as a context manager or call start/stop.
 
     Attributes:
@@ -65,14 +66,6 @@ class Postgres:
         self.root = Path(tempfile.mkdtemp(prefix="tracker-mail-postgres-", dir="/tmp"))
         self.data = self.root / "data"
         self._process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Postgres:
-        try:
-            self.start()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -59,6 +59,7 @@ import requests
 
 from tests.servers import postgres
 from tests.servers.dovecot import free_ports
+from tests.servers.lifecycle import Lifecycle
 from tests.servers.postgres import Postgres
 
 INSTALL_HINT = "sudo .ci/install-servers redmine"
@@ -239,7 +240,7 @@ def why_unavailable(database_adapter: DatabaseAdapter = "sqlite3", workers: int 
 
 
 @dataclass
-class Redmine:
+class Redmine(Lifecycle):
     """One private Redmine instance; use as a context manager.
 
     The defaults are the test suite's: SQLite, one thin, settings re-read on every request
@@ -295,14 +296,6 @@ class Redmine:
         if not self.puma:
             return "thin"
         return f"puma ({self.workers} worker{'s' if self.workers > 1 else ''} x 1 thread)"
-
-    def __enter__(self) -> Redmine:
-        try:
-            self.start()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

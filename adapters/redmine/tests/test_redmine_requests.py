@@ -85,6 +85,22 @@ def calls() -> list[tuple[str, str]]:
     return [(c.request.method, c.request.path_url) for c in responses.calls]
 
 
+def prime_issue_42() -> dict[str, Any]:
+    """Issue #42 in the support project, as the administrator reads it; returns it."""
+    issue = {
+        "id": 42,
+        "project": {"id": 2, "name": "Support Desk"},
+        "tracker": {"id": 1, "name": "Bug"},
+        "status": {"id": 1, "name": "New", "is_closed": False},
+    }
+    responses.get(
+        f"{URL}/issues/42.json", json={"issue": issue}, match=[matchers.query_param_matcher({})]
+    )
+    responses.get(f"{URL}/projects/2.json", json={"project": PROJECT})
+    responses.get(f"{URL}/users/current.json", json={"user": ADMIN})
+    return issue
+
+
 def prime_sender() -> None:
     responses.get(
         f"{URL}/users/current.json",
@@ -170,17 +186,7 @@ def test_create_issue_as_the_sender() -> None:
 
 @responses.activate
 def test_note_without_an_author_sends_no_switch_user_header() -> None:
-    issue = {
-        "id": 42,
-        "project": {"id": 2, "name": "Support Desk"},
-        "tracker": {"id": 1, "name": "Bug"},
-        "status": {"id": 1, "name": "New", "is_closed": False},
-    }
-    responses.get(
-        f"{URL}/issues/42.json", json={"issue": issue}, match=[matchers.query_param_matcher({})]
-    )
-    responses.get(f"{URL}/projects/2.json", json={"project": PROJECT})
-    responses.get(f"{URL}/users/current.json", json={"user": ADMIN})
+    issue = prime_issue_42()
     notes = "Thanks.\n\n<!-- tracker-mail tm-bbbbbbbbbbbbbbbbbbbb -->"
     body = {"issue": {"notes": notes, "private_notes": False, "uploads": []}}
     responses.put(
@@ -366,17 +372,7 @@ def test_an_account_made_for_a_sender_is_known_without_asking_again() -> None:
 
 @responses.activate
 def test_a_reply_reuses_the_issue_read_to_find_it() -> None:
-    issue = {
-        "id": 42,
-        "project": {"id": 2, "name": "Support Desk"},
-        "tracker": {"id": 1, "name": "Bug"},
-        "status": {"id": 1, "name": "New", "is_closed": False},
-    }
-    responses.get(
-        f"{URL}/issues/42.json", json={"issue": issue}, match=[matchers.query_param_matcher({})]
-    )
-    responses.get(f"{URL}/projects/2.json", json={"project": PROJECT})
-    responses.get(f"{URL}/users/current.json", json={"user": ADMIN})
+    issue = prime_issue_42()
     responses.put(f"{URL}/issues/42.json", status=204)
     notes = "Thanks.\n\n<!-- tracker-mail tm-cccccccccccccccccccc -->"
     journals = issue | {"journals": [{"id": 8, "notes": notes, "private_notes": False}]}
