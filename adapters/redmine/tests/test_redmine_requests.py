@@ -8,6 +8,8 @@ key and X-Redmine-Switch-User, and that every request carries the configured tim
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -407,3 +409,29 @@ def test_proxy_settings_are_read_once_from_the_environment(
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # honoured as requests would
     local = adapter(url="http://127.0.0.1:3000")._client._connect().engine.session
     assert "http" not in local.proxies
+
+
+@responses.activate
+def test_threads_starting_together_read_the_api_account_once() -> None:
+    def slow_answer(request: Any) -> tuple[int, dict[str, str], str]:
+        time.sleep(0.05)  # the others ask meanwhile
+        return 200, {}, json.dumps({"user": ADMIN})
+
+    responses.add_callback(responses.GET, f"{URL}/users/current.json", callback=slow_answer)
+    responses.get(f"{URL}/users.json", json={"users": [], "total_count": 0})
+    tracker = adapter()
+    start = threading.Barrier(4)
+
+    def look_up(n: int) -> None:
+        start.wait()
+        tracker.find_user(f"sender{n}@example.org")
+
+    threads = [threading.Thread(target=look_up, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [c for c in calls() if c[1].startswith("/users/current")] == [
+        ("GET", "/users/current.json?include=memberships")
+    ]
+    assert len([c for c in calls() if c[1].startswith("/users.json")]) == 4

@@ -123,19 +123,21 @@ class People:
         self._members: dict[int, Member] = {}
         self._senders: dict[str, tuple[float, UserRef | None]] = {}
         self._senders_lock = threading.Lock()
+        self._me_lock = threading.Lock()
 
     # -- who ------------------------------------------------------------------------------
 
     def me(self) -> Account:
-        """The account the API key belongs to (``GET /users/current.json``)."""
-        if self._me is None:
-            data = self._client.get(
-                "/users/current.json", {"include": "memberships"}, what="authenticate"
-            )["user"]
-            member = Member.from_json(data)
-            self._me = member.account
-            self._members[self._me.id] = member
-        return self._me
+        """The account the API key belongs to (``GET /users/current.json``, read once)."""
+        with self._me_lock:  # workers all start by asking this: one of them reads it
+            if self._me is None:
+                data = self._client.get(
+                    "/users/current.json", {"include": "memberships"}, what="authenticate"
+                )["user"]
+                member = Member.from_json(data)
+                self._members[member.account.id] = member
+                self._me = member.account
+            return self._me
 
     @property
     def can_act_as_senders(self) -> bool:
