@@ -51,11 +51,11 @@ class Ordering:
 
     def waits_for(self, message: Message) -> list[Future[None]]:
         """The futures of earlier messages ``message`` must wait for (see the module doc)."""
-        found = self._conversations(message)
-        waits = [self._latest[number] for number in found]
         if self._may_name_a_new_issue(message):
-            return [f for f in self._everything if not f.done()]
-        return [f for f in waits if not f.done()]
+            earlier = self._everything
+        else:
+            earlier = [self._latest[number] for number in self._conversations(message)]
+        return [f for f in earlier if not f.done()]
 
     def _may_name_a_new_issue(self, message: Message) -> bool:
         """True when ``message`` may answer an issue this run's earlier mail is making."""

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from tests.servers.lifecycle import Lifecycle
+from tests.servers.lifecycle import Lifecycle, PortTaken
 
 INSTALL_HINT = "sudo .ci/install-servers"
 READY_TIMEOUT = 15.0
@@ -126,10 +126,6 @@ def free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
-
-
-class PortTaken(RuntimeError):
-    """Dovecot could not bind one of the ports picked for it."""
 
 
 class Dovecot(Lifecycle):

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Self
 
 
-class Lifecycle:
-    """A context manager over ``start()`` and ``__exit__``; a failed start cleans up too.
+class PortTaken(RuntimeError):
+    """The server could not bind the free port picked for it (another process took it)."""
 
-    Subclasses define ``start`` and ``__exit__`` (stop the process, remove its files).
-    """
 
+class Lifecycle(ABC):
+    """A context manager over ``start()`` and ``__exit__``; a failed start cleans up too."""
+
+    @abstractmethod
     def start(self) -> None:
         """Start the server and wait until it answers."""
-        raise NotImplementedError
 
+    @abstractmethod
     def __exit__(self, *exc: object) -> None:
-        raise NotImplementedError
+        """Stop the server and remove its files."""
 
     def __enter__(self) -> Self:
         try:

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from tests.servers.dovecot import free_ports
-from tests.servers.lifecycle import Lifecycle
+from tests.servers.lifecycle import Lifecycle, PortTaken
 
 INSTALL_HINT = "sudo .ci/install-servers redmine postgres"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -99,7 +99,7 @@ class Postgres(Lifecycle):
             try:
                 self._wait_ready(logged)
                 return
-            except _PortTaken:
+            except PortTaken:
                 if attempt == 2:
                     raise
                 self.port = free_ports(1)[0]
@@ -156,7 +156,7 @@ class Postgres(Lifecycle):
             assert self._process is not None
             if self._process.poll() is not None:
                 this_start = self.log_path.read_bytes()[logged:]
-                error = _PortTaken if b"Address already in use" in this_start else RuntimeError
+                error = PortTaken if b"Address already in use" in this_start else RuntimeError
                 raise error(
                     f"PostgreSQL exited at start ({self._process.returncode}); "
                     f"end of {self.log_path}:\n{self.log()}"
@@ -176,10 +176,6 @@ class Postgres(Lifecycle):
             if ready.returncode == 0:
                 return
             time.sleep(0.1)
-
-
-class _PortTaken(RuntimeError):
-    """The server could not bind the port picked for it."""
 
 
 def _user_exists(name: str) -> bool:

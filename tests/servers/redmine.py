@@ -59,7 +59,7 @@ import requests
 
 from tests.servers import postgres
 from tests.servers.dovecot import free_ports
-from tests.servers.lifecycle import Lifecycle
+from tests.servers.lifecycle import Lifecycle, PortTaken
 from tests.servers.postgres import Postgres
 
 INSTALL_HINT = "sudo .ci/install-servers redmine"
@@ -339,7 +339,7 @@ class Redmine(Lifecycle):
             try:
                 self._wait_ready()
                 break
-            except _PortTaken:
+            except PortTaken:
                 if attempt == 2:
                     raise
         self.timings["start"] = time.monotonic() - started
@@ -534,7 +534,7 @@ class Redmine(Lifecycle):
             assert self._process is not None
             if self._process.poll() is not None:
                 log = self.log()
-                error = _PortTaken if "no acceptor" in log or "in use" in log else RuntimeError
+                error = PortTaken if "no acceptor" in log or "in use" in log else RuntimeError
                 raise error(f"Redmine exited at start:\n{log}")
             if time.monotonic() > deadline:
                 self.stop()
@@ -560,10 +560,6 @@ class Redmine(Lifecycle):
             return True
         log = (self.root / "server.log").read_text(errors="replace")
         return len(PUMA_BOOTED.findall(log)) >= self.workers
-
-
-class _PortTaken(RuntimeError):
-    """The server could not bind the port picked for it."""
 
 
 def _copy_database(source: Path, target: Path) -> None:

@@ -22,7 +22,6 @@ ignores ``timeout`` (fixed in the unreleased 2.6): :class:`_Engine` passes ``tim
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -88,11 +87,6 @@ class _Engine(SyncEngine):  # type: ignore[misc]  # python-redmine has no type h
         if status == 429 or status >= 500:
             raise ServerTrouble(status, _retry_after(response))
         return super().process_response(response)
-
-
-def _environment_ca_bundle() -> str | None:
-    """The CA bundle ``requests`` would take from the environment, as it would."""
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -196,8 +190,6 @@ class RedmineClient:
         verify: bool | str = self._config.verify_tls
         if self._config.ca_file:
             verify = self._config.ca_file
-        elif verify is True:
-            verify = _environment_ca_bundle() or True
         redmine = Redmine(
             self._config.url,
             key=key,
@@ -205,7 +197,11 @@ class RedmineClient:
             requests={"timeout": self._config.timeout, "verify": verify},
         )
         session = redmine.engine.session
-        session.proxies.update(requests.utils.get_environ_proxies(self._config.url))
+        # requests' own reading of the environment (proxies, NO_PROXY, REQUESTS_CA_BUNDLE),
+        # once for this URL, then never again.
+        found = session.merge_environment_settings(self._config.url, {}, None, verify, None)
+        session.proxies.update(found["proxies"])
+        redmine.engine.requests["verify"] = found["verify"]
         session.trust_env = False
         return redmine
 
