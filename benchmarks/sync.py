@@ -146,7 +146,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     commands = count_imap_commands()
     from tracker_mail_plugin import runner
     from tracker_mail_plugin import sync as sync_module
-    from tracker_mail_plugin.adapter import Action
+    from tracker_mail_plugin.adapter import Permission
     from tracker_mail_plugin.config.loader import load_config_text
     from tracker_mail_plugin.journal import Journal
     from tracker_mail_plugin.registry import register_adapter
@@ -175,7 +175,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
             super().__init__(config)
             if not spec["copying_store"]:
                 self.store = InPlace(None)
-            self.add_project("it", public=(Action.CREATE_ISSUE, Action.COMMENT))
+            self.add_project("it", public=(Permission.CREATE_ISSUE, Permission.COMMENT))
             tracker.append(self)
 
     class OneByOne(ImapSource):

@@ -6,7 +6,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracker_mail_plugin.adapter import Action
+from tracker_mail_plugin.adapter import Permission
 from tracker_mail_plugin.config.loader import LoadedConfig, load_config_text
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.sync import Context, MailboxRun, Summary
@@ -60,7 +60,7 @@ class World:
             self.tracker.add_project(project)
         self.alice = self.tracker.add_user("alice@example.com", "Alice Example")
         for project in ("it", "general"):
-            self.tracker.grant(self.alice, project, Action.CREATE_ISSUE, Action.COMMENT)
+            self.tracker.grant(self.alice, project, Permission.CREATE_ISSUE, Permission.COMMENT)
 
     @property
     def loaded(self) -> LoadedConfig:

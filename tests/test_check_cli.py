@@ -234,13 +234,13 @@ def test_live_check_validates_the_adapter_options(tmp_path, capsys):
 
 
 def test_explain_asks_the_tracker_about_the_sender_and_replies(tmp_path, capsys):
-    from tracker_mail_plugin.adapter import Action
+    from tracker_mail_plugin.adapter import Permission
     from tracker_mail_plugin.testing import RecordingAdapter, RecordingConfig
 
     state = tmp_path / "tracker.json"
     tracker = RecordingAdapter(RecordingConfig(state_file=state))
     user = tracker.add_user("lena@targetprocess.com", "Lena")
-    tracker.grant(user, "2", Action.CREATE_ISSUE)
+    tracker.grant(user, "2", Permission.CREATE_ISSUE)
     config = write(
         tmp_path,
         CONFIG.replace(

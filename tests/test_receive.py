@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from tests.mailfactory import raw_mail
-from tracker_mail_plugin.adapter import Action
+from tracker_mail_plugin.adapter import Permission
 from tracker_mail_plugin.testing import FaultKind, RecordingAdapter, RecordingConfig
 
 CONFIG = """\
@@ -30,7 +30,7 @@ def setup(tmp_path):
     tracker = RecordingAdapter(RecordingConfig(state_file=state))
     tracker.add_project("it")
     alice = tracker.add_user("alice@example.com", "Alice")
-    tracker.grant(alice, "it", Action.CREATE_ISSUE)
+    tracker.grant(alice, "it", Permission.CREATE_ISSUE)
     config = tmp_path / "rules.yaml"
     config.write_text(CONFIG.format(state=state, spool=spool))
     return config, tracker, spool

@@ -12,12 +12,12 @@ from contextlib import contextmanager
 import pytest
 
 from tracker_mail_plugin.adapter import (
-    Action,
     Capability,
     CommentRef,
     IssueRef,
     NewComment,
     NewIssue,
+    Permission,
     Upload,
     UserRef,
 )
@@ -90,7 +90,7 @@ def new_issue(key="tm-1", project="support", **fields):
 @pytest.fixture
 def tracker():
     adapter = RecordingAdapter()
-    adapter.add_project("support", kinds=["Bug", "Task"])
+    adapter.add_project("support", issue_types=["Bug", "Task"])
     return adapter
 
 
@@ -184,15 +184,15 @@ def test_permissions_follow_members_public_actions_and_kinds(tracker):
     alice = tracker.add_user("Alice@Example.com", "Alice", "alice")
     assert tracker.find_user("alice@example.COM") == alice
     assert alice == UserRef(alice.id, "alice", "Alice", "Alice@Example.com")
-    assert not tracker.can(alice, Action.CREATE_ISSUE, "support")
-    tracker.grant(alice, "support", Action.CREATE_ISSUE, Action.COMMENT)
-    assert tracker.can(alice, Action.CREATE_ISSUE, "support", kind="Bug")
-    assert not tracker.can(alice, Action.CREATE_ISSUE, "support", kind="Epic")
-    assert not tracker.can(alice, Action.CREATE_REQUEST, "support")
-    assert not tracker.can(alice, Action.CREATE_ISSUE, "no-such-project")
-    assert not tracker.can(None, Action.CREATE_REQUEST, "desk")
-    tracker.add_project("desk", public=[Action.CREATE_REQUEST])
-    assert tracker.can(None, Action.CREATE_REQUEST, "desk")
+    assert not tracker.can(alice, Permission.CREATE_ISSUE, "support")
+    tracker.grant(alice, "support", Permission.CREATE_ISSUE, Permission.COMMENT)
+    assert tracker.can(alice, Permission.CREATE_ISSUE, "support", issue_type="Bug")
+    assert not tracker.can(alice, Permission.CREATE_ISSUE, "support", issue_type="Epic")
+    assert not tracker.can(alice, Permission.CREATE_REQUEST, "support")
+    assert not tracker.can(alice, Permission.CREATE_ISSUE, "no-such-project")
+    assert not tracker.can(None, Permission.CREATE_REQUEST, "desk")
+    tracker.add_project("desk", public=[Permission.CREATE_REQUEST])
+    assert tracker.can(None, Permission.CREATE_REQUEST, "desk")
 
 
 def test_issues_keep_every_field_and_the_uploaded_bytes(tracker, tmp_path):
@@ -201,7 +201,7 @@ def test_issues_keep_every_field_and_the_uploaded_bytes(tracker, tmp_path):
     path = tmp_path / "log.txt"
     path.write_bytes(b"line\n" * 1000)
     new = new_issue(
-        kind="Bug",
+        issue_type="Bug",
         priority="High",
         labels=("mail",),
         assignee="alice",
@@ -213,7 +213,7 @@ def test_issues_keep_every_field_and_the_uploaded_bytes(tracker, tmp_path):
     )
     ref = tracker.create_issue(new)
     stored = tracker.issues()[ref.key]
-    assert (stored.title, stored.kind, stored.priority, stored.labels) == (
+    assert (stored.title, stored.issue_type, stored.priority, stored.labels) == (
         "Printer on fire",
         "Bug",
         "High",
@@ -229,8 +229,8 @@ def test_issues_keep_every_field_and_the_uploaded_bytes(tracker, tmp_path):
 def test_refused_issues_are_permanent_errors(tracker):
     with pytest.raises(PermanentError, match="no project 'nowhere'"):
         tracker.create_issue(new_issue(project="nowhere"))
-    with pytest.raises(PermanentError, match="no kind 'Epic'"):
-        tracker.create_issue(new_issue(kind="Epic"))
+    with pytest.raises(PermanentError, match="no issue type 'Epic'"):
+        tracker.create_issue(new_issue(issue_type="Epic"))
     assert tracker.issues() == {}
 
 
@@ -268,7 +268,7 @@ def test_project_files_are_idempotent_on_their_key(tracker):
 
 def test_created_users_can_report_and_closed_issues_reopen(tracker):
     user = tracker.create_user("new@example.com", "New Person", "support")
-    assert tracker.can(user, Action.CREATE_ISSUE, "support")
+    assert tracker.can(user, Permission.CREATE_ISSUE, "support")
     assert tracker.create_user("NEW@example.com", "Again", "support") == user
     issue = tracker.create_issue(new_issue())
     tracker.close_issue(issue.key)

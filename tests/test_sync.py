@@ -10,7 +10,7 @@ import pytest
 
 from tests.mailfactory import multipart, part, raw_mail
 from tests.synchelpers import World
-from tracker_mail_plugin.adapter import Action, Capability
+from tracker_mail_plugin.adapter import Capability, Permission
 from tracker_mail_plugin.errors import Unreachable
 from tracker_mail_plugin.journal.rows import MessageState
 from tracker_mail_plugin.sources.base import Move
@@ -42,7 +42,7 @@ def test_new_issue_then_the_message_is_moved(world):
     world.mailbox.add(mail("Printer on fire", "It smokes.\n\nRegards,\nAlice"))
     summary = world.sync()
     issue = only_issue(world)
-    assert (issue.project, issue.kind, issue.title) == ("it", "Bug", "Printer on fire")
+    assert (issue.project, issue.issue_type, issue.title) == ("it", "Bug", "Printer on fire")
     assert issue.text.startswith("It smokes.")
     assert issue.reporter == world.alice.id
     assert (summary.fetched, summary.created, summary.exit_code) == (1, 1, 0)
@@ -220,12 +220,12 @@ def test_create_request(world):
     world.mailbox.add(mail("Need a laptop"))
     world.sync()
     assert world.tracker.issues() == {}  # Alice may create issues there, not requests
-    world.tracker.grant(world.alice, "general", Action.CREATE_REQUEST)
+    world.tracker.grant(world.alice, "general", Permission.CREATE_REQUEST)
     world.journal.requeue(world.journal.status().recent[0])
     world.mailbox.add(mail("Need a laptop"))
     world.sync()
     issue = only_issue(world)
-    assert (issue.request, issue.request_type, issue.kind) == (True, "Get IT help", None)
+    assert (issue.request, issue.request_type, issue.issue_type) == (True, "Get IT help", None)
 
 
 def test_automated_mail_is_dropped_and_disposed(world):

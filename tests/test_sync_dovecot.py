@@ -33,7 +33,7 @@ from aiosmtpd.controller import Controller
 from tests.mailfactory import multipart, part, raw_mail
 from tests.servers.dovecot import Account, Dovecot, free_ports
 from tests.servers.helpers import other_ca
-from tracker_mail_plugin.adapter import Action
+from tracker_mail_plugin.adapter import Permission
 from tracker_mail_plugin.mail.classify import LOOP_HEADER
 from tracker_mail_plugin.runner import KILL_AT_ENV
 from tracker_mail_plugin.testing import FaultKind, RecordingAdapter, RecordingConfig, StoredIssue
@@ -146,7 +146,7 @@ class Rig:
         self.tracker = RecordingAdapter(RecordingConfig(state_file=self.tmp / "tracker.json"))
         self.tracker.add_project("it")
         self.alice = self.tracker.add_user("alice@example.com", "Alice Example")
-        self.tracker.grant(self.alice, "it", Action.CREATE_ISSUE, Action.COMMENT)
+        self.tracker.grant(self.alice, "it", Permission.CREATE_ISSUE, Permission.COMMENT)
         self.configure()
 
     def configure(
@@ -374,7 +374,7 @@ def test_imap_new_issue_reply_comment_unprocessed_forward_and_moves(
         "unprocessed": 1, "dropped": 0, "failed": 0, "quarantined": 0,
     }  # fmt: skip
     (issue,) = rig.issues()
-    assert (issue.project, issue.kind, issue.title) == ("it", "Bug", "Printer on fire")
+    assert (issue.project, issue.issue_type, issue.title) == ("it", "Bug", "Printer on fire")
     assert issue.text.startswith("The printer on floor 2 smokes.")
     assert issue.reporter == rig.alice.id
     assert sorted((f.filename, f.content_type, f.size, f.sha256) for f in issue.attachments) == [

@@ -4,7 +4,6 @@ This module is the public surface: adapters and integrations import from here on
 """
 
 from tracker_mail_plugin.adapter import (
-    Action,
     Capability,
     CheckReport,
     CommentRef,
@@ -12,6 +11,7 @@ from tracker_mail_plugin.adapter import (
     IssueState,
     NewComment,
     NewIssue,
+    Permission,
     Requirements,
     TrackerAdapter,
     Upload,
@@ -43,7 +43,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LOOP_HEADER",
-    "Action",
     "Address",
     "Attachment",
     "Automated",
@@ -58,6 +57,7 @@ __all__ = [
     "NewIssue",
     "NotPermitted",
     "PermanentError",
+    "Permission",
     "RefKind",
     "ReferenceCandidate",
     "Requirements",

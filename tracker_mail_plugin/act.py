@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tracker_mail_plugin.adapter import (
-    Action,
     Capability,
     CommentRef,
     IssueRef,
     NewComment,
     NewIssue,
+    Permission,
     TrackerAdapter,
     Upload,
     UserRef,
@@ -138,17 +138,17 @@ class Actor:
             if isinstance(action, (CreateIssue, CreateRequest)):
                 kind = action.type if isinstance(action, CreateIssue) else action.request_type
                 verb = (
-                    Action.CREATE_REQUEST
+                    Permission.CREATE_REQUEST
                     if isinstance(action, CreateRequest)
-                    else Action.CREATE_ISSUE
+                    else Permission.CREATE_ISSUE
                 )
                 if not self.adapter.can(author, verb, action.project, kind):
-                    what = "requests" if verb == Action.CREATE_REQUEST else "issues"
+                    what = "requests" if verb == Permission.CREATE_REQUEST else "issues"
                     what = f"{what} of type {kind}" if kind else what
                     return f"the sender may not create {what} in project {action.project}"
             elif isinstance(action, Comment) and delivery.replies_to is not None:
                 project = delivery.replies_to.project or ""
-                if not self.adapter.can(author, Action.COMMENT, project):
+                if not self.adapter.can(author, Permission.COMMENT, project):
                     return f"the sender may not comment on issue {delivery.replies_to.key}"
         return None
 
@@ -220,7 +220,7 @@ class Actor:
             title=action.title or delivery.message.subject or "(no subject)",
             text=text,
             idempotency_key=key,
-            kind=None if request else action.type,  # type: ignore[union-attr]
+            issue_type=None if request else action.type,  # type: ignore[union-attr]
             priority=action.priority,
             labels=tuple(action.labels),
             assignee=None if request else action.assignee,  # type: ignore[union-attr]

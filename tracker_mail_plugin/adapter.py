@@ -154,7 +154,8 @@ class NewIssue:
         title: the summary line.
         text: the description.
         idempotency_key: stored with the issue so that ``find_by_key`` finds it again.
-        kind: issue type, Redmine tracker or category; ``None`` for the project's default.
+        issue_type: the issue type (a Redmine tracker, a Jira issue type, a GitHub issue
+            type); ``None`` for the project's default.
         priority: the tracker's priority name, or ``None`` for its default.
         labels: labels or tags.
         assignee: a login, name or address; the adapter resolves it.
@@ -171,7 +172,7 @@ class NewIssue:
     title: str
     text: str
     idempotency_key: str
-    kind: str | None = None
+    issue_type: str | None = None
     priority: str | None = None
     labels: tuple[str, ...] = ()
     assignee: str | None = None
@@ -216,7 +217,7 @@ class Capability(StrEnum):
     PRIVATE_COMMENTS = "private_comments"
 
 
-class Action(StrEnum):
+class Permission(StrEnum):
     """What a sender may be allowed to do in a project (seed S8, S10)."""
 
     CREATE_ISSUE = "create_issue"
@@ -344,11 +345,11 @@ class TrackerAdapter(ABC):
 
     @abstractmethod
     def can(
-        self, user: UserRef | None, action: Action, project: str, kind: str | None = None
+        self, user: UserRef | None, action: Permission, project: str, issue_type: str | None = None
     ) -> bool:
         """Whether ``user`` (``None``: anonymous) may do ``action`` in ``project``.
 
-        ``kind`` narrows the question to an issue type (seed S10). A project that does not
+        ``issue_type`` narrows the question to an issue type (seed S10). A project that does not
         exist answers False, not an error.
         """
 

@@ -27,12 +27,12 @@ from tracker_mail_plugin.rules.conditions import (
     normalise_domain,
 )
 from tracker_mail_plugin.rules.model import (
-    Action,
     Comment,
     CreateIssue,
     CreateRequest,
     Ignore,
     Rule,
+    RuleAction,
 )
 from tracker_mail_plugin.rules.text import message_text, take_fields
 
@@ -47,7 +47,7 @@ _AUTHOR_FOR_POLICY: dict[str, Author] = {"as_rule_owner": "rule_owner", "create_
 class PlannedAction:
     """One action to run, with its placeholders filled and its text ready."""
 
-    action: Action
+    action: RuleAction
     rule: str
     text: str
     fields: Mapping[str, str]
@@ -234,7 +234,7 @@ def _values(message: Message, facts: Facts, groups: Mapping[str, str]) -> dict[s
 
 
 def _plan(
-    action: Action,
+    action: RuleAction,
     rule: str,
     message: Message,
     policies: Policies,

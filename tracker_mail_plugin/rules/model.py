@@ -174,7 +174,7 @@ def _tag_action(value: Any) -> Any:
     return value
 
 
-Action = Annotated[
+RuleAction = Annotated[
     CreateIssue | CreateRequest | Comment | AttachToProject | Forward | Ignore,
     Field(discriminator="action"),
     BeforeValidator(_tag_action),
@@ -188,7 +188,7 @@ class Rule(_Strict):
 
     name: str | None = None
     when: Conditions = Conditions()
-    then: Annotated[list[Action], Field(min_length=1)]
+    then: Annotated[list[RuleAction], Field(min_length=1)]
     continue_: bool = Field(default=False, alias="continue")
 
     @model_validator(mode="after")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker_mail_plugin.rules.model import Action, Conditions, Rule
+from tracker_mail_plugin.rules.model import Conditions, Rule, RuleAction
 
 
 def rule_to_yaml(rule: Rule) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def conditions_to_yaml(conditions: Conditions) -> dict[str, Any]:
     return conditions.model_dump(by_alias=True, exclude_defaults=True)
 
 
-def _action(action: Action) -> Any:
+def _action(action: RuleAction) -> Any:
     """``ignore`` alone, or ``{create_issue: {project: x}}`` with only the options set."""
     options = action.model_dump(by_alias=True, exclude_defaults=True, exclude={"action"})
     return {action.action: options} if options else action.action

@@ -20,7 +20,6 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from tracker_mail_plugin.adapter import (
-    Action,
     Capability,
     CheckReport,
     CommentRef,
@@ -28,6 +27,7 @@ from tracker_mail_plugin.adapter import (
     IssueState,
     NewComment,
     NewIssue,
+    Permission,
     Requirements,
     TrackerAdapter,
     Upload,
@@ -116,15 +116,17 @@ class RecordingAdapter(TrackerAdapter):
         return _user_ref(user)
 
     def add_project(
-        self, name: str, kinds: Iterable[str] | None = None, public: Iterable[Action] = ()
+        self, name: str, issue_types: Iterable[str] | None = None, public: Iterable[Permission] = ()
     ) -> None:
-        """Create a project allowing ``kinds`` (any when None); ``public``: anyone may."""
+        """Create a project allowing ``issue_types`` (any when None); ``public``: anyone may."""
         with self.store.transaction() as state:
             state.projects[name] = StoredProject(
-                name=name, kinds=None if kinds is None else list(kinds), public=list(public)
+                name=name,
+                issue_types=None if issue_types is None else list(issue_types),
+                public=list(public),
             )
 
-    def grant(self, user: UserRef, project: str, *actions: Action) -> None:
+    def grant(self, user: UserRef, project: str, *actions: Permission) -> None:
         """Let ``user`` do ``actions`` in ``project`` (created when missing)."""
         with self.store.transaction() as state:
             stored = state.projects.setdefault(project, StoredProject(name=project))
@@ -204,18 +206,18 @@ class RecordingAdapter(TrackerAdapter):
         return None if user is None else _user_ref(user)
 
     def can(
-        self, user: UserRef | None, action: Action, project: str, kind: str | None = None
+        self, user: UserRef | None, action: Permission, project: str, issue_type: str | None = None
     ) -> bool:
-        """Whether the project exists, allows ``kind`` and grants ``action`` to ``user``."""
+        """Whether the project exists, allows ``issue_type`` and grants ``action`` to ``user``."""
         fault = self._enter(
             "can", {"user": user.id if user else "", "action": action, "project": project}
         )
         stored = self.store.snapshot().projects.get(project)
         self._leave(fault)
-        return stored is not None and _allowed(stored, user, action, kind)
+        return stored is not None and _allowed(stored, user, action, issue_type)
 
     def create_issue(self, new: NewIssue) -> IssueRef:
-        """Store the issue; PermanentError for a missing project or a kind it refuses."""
+        """Store the issue; PermanentError for a missing project or an issue type it refuses."""
         fault = self._enter(
             "create_issue",
             {"project": new.project, "title": new.title, "key": new.idempotency_key},
@@ -300,7 +302,7 @@ class RecordingAdapter(TrackerAdapter):
         with self.store.transaction() as state:
             stored = _project(state, project)
             user = state.users.get(address.lower()) or _add_user(state, address, name, None)
-            stored.members.setdefault(user.id, [Action.CREATE_ISSUE, Action.COMMENT])
+            stored.members.setdefault(user.id, [Permission.CREATE_ISSUE, Permission.COMMENT])
         self._leave(fault)
         return _user_ref(user)
 
@@ -390,9 +392,13 @@ def _user_ref(user: StoredUser) -> UserRef:
 
 
 def _allowed(
-    project: StoredProject, user: UserRef | None, action: Action, kind: str | None
+    project: StoredProject, user: UserRef | None, action: Permission, issue_type: str | None
 ) -> bool:
-    if kind is not None and project.kinds is not None and kind not in project.kinds:
+    if (
+        issue_type is not None
+        and project.issue_types is not None
+        and issue_type not in project.issue_types
+    ):
         return False
     granted = set(project.public) | set(project.members.get(user.id, []) if user else [])
     return action in granted
@@ -412,8 +418,11 @@ def _existing(state: TrackerState, key: str) -> StoredIssue:
 
 def _new_issue(state: TrackerState, new: NewIssue, files: list[StoredFile]) -> StoredIssue:
     project = _project(state, new.project)
-    if new.kind is not None and project.kinds is not None and new.kind not in project.kinds:
-        raise PermanentError(f"recording tracker: project {new.project} has no kind {new.kind!r}")
+    allowed = project.issue_types
+    if new.issue_type is not None and allowed is not None and new.issue_type not in allowed:
+        raise PermanentError(
+            f"recording tracker: project {new.project} has no issue type {new.issue_type!r}"
+        )
     for file in files:
         file.id = state.new_id()
     issue = StoredIssue(
@@ -421,7 +430,7 @@ def _new_issue(state: TrackerState, new: NewIssue, files: list[StoredFile]) -> S
         project=new.project,
         title=new.title,
         text=new.text,
-        kind=new.kind,
+        issue_type=new.issue_type,
         priority=new.priority,
         labels=list(new.labels),
         assignee=new.assignee,

@@ -21,7 +21,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tracker_mail_plugin.adapter import Action
+from tracker_mail_plugin.adapter import Permission
 
 
 class FaultKind(StrEnum):
@@ -101,7 +101,7 @@ class StoredIssue(_Model):
     project: str
     title: str
     text: str
-    kind: str | None
+    issue_type: str | None
     priority: str | None = None
     labels: list[str] = []
     assignee: str | None = None
@@ -118,18 +118,18 @@ class StoredIssue(_Model):
 
 
 class StoredProject(_Model):
-    """A project: who may do what in it, which kinds it allows, its files.
+    """A project: who may do what in it, which issue types it allows, its files.
 
     Attributes:
-        kinds: issue types allowed; ``None`` allows any.
+        issue_types: issue types allowed; ``None`` allows any.
         members: user id to the actions that user may do.
         public: actions anyone may do, unknown senders (``user=None``) included.
     """
 
     name: str
-    kinds: list[str] | None = None
-    members: dict[str, list[Action]] = {}
-    public: list[Action] = []
+    issue_types: list[str] | None = None
+    members: dict[str, list[Permission]] = {}
+    public: list[Permission] = []
     files: list[StoredFile] = []
 
 

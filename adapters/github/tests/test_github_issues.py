@@ -108,7 +108,7 @@ def test_milestone_by_title_type_and_long_title(github):
     github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
 
     github.adapter().create_issue(
-        new_issue(title="x" * 300, kind="Bug", custom_fields={"milestone": "V2.1"})
+        new_issue(title="x" * 300, issue_type="Bug", custom_fields={"milestone": "V2.1"})
     )
 
     listing, create = github.sent()

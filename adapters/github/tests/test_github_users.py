@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tracker_mail_plugin import Action, UserRef
+from tracker_mail_plugin import Permission, UserRef
 
 REPO = "/repos/example-org/webshop"
 ALICE = UserRef("1001", "alice", "Alice Example", "alice@example.com")
@@ -51,8 +51,8 @@ def test_permission_comes_from_the_collaborator_role(github, permission, allowed
     )
     adapter = github.adapter()
 
-    assert adapter.can(ALICE, Action.CREATE_ISSUE, "example-org/webshop", "Bug") is allowed
-    assert adapter.can(ALICE, Action.COMMENT, "example-org/webshop") is allowed
+    assert adapter.can(ALICE, Permission.CREATE_ISSUE, "example-org/webshop", "Bug") is allowed
+    assert adapter.can(ALICE, Permission.COMMENT, "example-org/webshop") is allowed
 
     assert github.lines() == [("GET", f"{REPO}/collaborators/alice/permission")]
 
@@ -62,16 +62,16 @@ def test_someone_github_does_not_know_on_the_repository_may_not(github):
         "GET", f"{REPO}/collaborators/alice/permission", github.load("error_not_found"), status=404
     )
 
-    assert github.adapter().can(ALICE, Action.CREATE_REQUEST, "example-org/webshop") is False
+    assert github.adapter().can(ALICE, Permission.CREATE_REQUEST, "example-org/webshop") is False
     assert github.lines() == [("GET", f"{REPO}/collaborators/alice/permission")]
 
 
 def test_answers_that_need_no_question(github):
     adapter = github.adapter()
 
-    assert adapter.can(ALICE, Action.ATTACH_TO_PROJECT, "example-org/webshop") is False
-    assert adapter.can(ALICE, Action.CREATE_ISSUE, "someone/else") is False
-    assert adapter.can(None, Action.CREATE_ISSUE, "example-org/webshop") is False
+    assert adapter.can(ALICE, Permission.ATTACH_TO_PROJECT, "example-org/webshop") is False
+    assert adapter.can(ALICE, Permission.CREATE_ISSUE, "someone/else") is False
+    assert adapter.can(None, Permission.CREATE_ISSUE, "example-org/webshop") is False
     assert github.sent() == []
 
 
@@ -79,8 +79,8 @@ def test_anyone_may_post_in_a_public_repository_when_allowed(github):
     github.reply("GET", REPO, github.load("repository", private=False))
     adapter = github.adapter(public_repositories_open=True)
 
-    assert adapter.can(None, Action.CREATE_ISSUE, "example-org/webshop") is True
-    assert adapter.can(ALICE, Action.COMMENT, "example-org/webshop") is True
+    assert adapter.can(None, Permission.CREATE_ISSUE, "example-org/webshop") is True
+    assert adapter.can(ALICE, Permission.COMMENT, "example-org/webshop") is True
 
     assert github.lines() == [("GET", REPO)]
 
@@ -94,7 +94,7 @@ def test_a_private_repository_still_asks_for_the_senders_role(github):
     )
     adapter = github.adapter(public_repositories_open=True)
 
-    assert adapter.can(None, Action.CREATE_ISSUE, "example-org/webshop") is False
-    assert adapter.can(ALICE, Action.CREATE_ISSUE, "example-org/webshop") is True
+    assert adapter.can(None, Permission.CREATE_ISSUE, "example-org/webshop") is False
+    assert adapter.can(ALICE, Permission.CREATE_ISSUE, "example-org/webshop") is True
 
     assert github.lines() == [("GET", REPO), ("GET", f"{REPO}/collaborators/alice/permission")]

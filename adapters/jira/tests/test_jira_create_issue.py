@@ -71,7 +71,7 @@ def test_every_field_a_rule_can_set(jira, key):
         title="Toner low",
         text="Please order [toner] {soon}!",
         idempotency_key=key,
-        kind="bug",
+        issue_type="bug",
         priority="High",
         labels=("email", "printer"),
         assignee="mia@example.com",

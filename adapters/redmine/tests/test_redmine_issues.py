@@ -56,7 +56,7 @@ def test_issue_with_every_field_as_the_sender(redmine: Redmine, adapter: Redmine
     photo = bytes(range(256)) * 3000  # 768 kB of every byte value
     ref = adapter.create_issue(
         new(
-            kind="Bug",
+            issue_type="Bug",
             priority="high",  # names are matched without regard to case
             labels=("email", "Hardware"),  # Redmine has no labels: Hardware is a category
             assignee="Manny Manager",
@@ -111,7 +111,9 @@ def test_request_goes_into_the_request_tracker(redmine: Redmine, adapter: Redmin
 
 def test_rule_types_map_to_trackers(redmine: Redmine, make_adapter: Any) -> None:
     adapter = make_adapter(tracker_names={"Task": "Feature"}, request_tracker="Bug")
-    assert issue(redmine, adapter.create_issue(new(kind="Task")))["tracker"]["name"] == "Feature"
+    assert (
+        issue(redmine, adapter.create_issue(new(issue_type="Task")))["tracker"]["name"] == "Feature"
+    )
     request = adapter.create_issue(new(request=True, idempotency_key="tm-issue000000000000002"))
     assert issue(redmine, request)["tracker"]["name"] == "Bug"
 
@@ -225,10 +227,12 @@ def test_a_tracker_the_senders_role_may_not_use_is_refused_not_swapped(
     with pytest.raises(
         PermanentError, match=r"would not file it as tracker 'Feature'.*made it 'Bug'"
     ):
-        adapter.create_issue(new(kind="Feature", reporter=dave))
+        adapter.create_issue(new(issue_type="Feature", reporter=dave))
     assert issue_count(redmine) == 0
     assert (
-        issue(redmine, adapter.create_issue(new(kind="Bug", reporter=dave)))["tracker"]["name"]
+        issue(redmine, adapter.create_issue(new(issue_type="Bug", reporter=dave)))["tracker"][
+            "name"
+        ]
         == "Bug"
     )
 

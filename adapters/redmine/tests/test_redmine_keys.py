@@ -128,7 +128,7 @@ def test_idempotency_field_not_enabled_for_the_tracker_falls_back_to_the_marker(
             (field_id, redmine.setup["trackers"]["bug"]),
         )
     adapter = make_adapter(idempotency_field="Mail key")
-    ref = adapter.create_issue(new("tm-keys00000000000000h1", kind="Feature"))
+    ref = adapter.create_issue(new("tm-keys00000000000000h1", issue_type="Feature"))
     data = redmine.api("GET", f"/issues/{ref.key}.json")["issue"]
     assert "tracker-mail tm-keys00000000000000h1" in data["description"]
     assert adapter.find_by_key("tm-keys00000000000000h1") == ref

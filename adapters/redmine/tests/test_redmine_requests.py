@@ -157,7 +157,7 @@ def test_create_issue_as_the_sender() -> None:
         match=[matchers.json_params_matcher({"issue": expected_issue}), key_header("alice")],
     )
     new = NewIssue(
-        "support", "Printer on fire", "It smokes.", "tm-aaaaaaaaaaaaaaaaaaaa", kind="Bug",
+        "support", "Printer on fire", "It smokes.", "tm-aaaaaaaaaaaaaaaaaaaa", issue_type="Bug",
         priority="High", labels=("Hardware",), private=True,
         watchers=(UserRef("7", "manny", "Manny", "manny@example.com"),),
         reporter=UserRef("5", "alice", "Alice Example", "alice@example.com"),

@@ -6,7 +6,7 @@ import pytest
 from tracker_mail_plugin_redmine import RedmineAdapter
 
 from tests.servers.redmine import Redmine
-from tracker_mail_plugin import Action, PermanentError, Secret, UserRef
+from tracker_mail_plugin import PermanentError, Permission, Secret, UserRef
 
 pytestmark = pytest.mark.servers
 
@@ -62,29 +62,29 @@ def test_without_an_admin_key_only_the_users_map_knows_senders(
 @pytest.mark.parametrize(
     ("login", "action", "project", "kind", "allowed"),
     [
-        ("alice", Action.CREATE_ISSUE, "support", None, True),
-        ("alice", Action.CREATE_ISSUE, "support", "Feature", True),
-        ("alice", Action.CREATE_REQUEST, "support", None, True),  # the Support tracker
-        ("alice", Action.COMMENT, "support", None, True),
-        ("bob", Action.CREATE_ISSUE, "support", None, False),  # not a member
-        ("bob", Action.COMMENT, "support", None, False),
-        ("carol", Action.CREATE_ISSUE, "support", None, False),  # may only add notes
-        ("carol", Action.COMMENT, "support", None, True),
-        ("alice", Action.CREATE_ISSUE, "closed", None, False),  # a closed project
-        ("alice", Action.CREATE_ISSUE, "no-such-project", None, False),
-        ("alice", Action.CREATE_ISSUE, "nofiles", "Feature", False),  # tracker not enabled
-        ("alice", Action.ATTACH_TO_PROJECT, "support", None, False),  # no manage_files
-        ("manny", Action.ATTACH_TO_PROJECT, "support", None, True),
-        ("manny", Action.ATTACH_TO_PROJECT, "nofiles", None, False),  # Files module off
-        ("admin", Action.CREATE_ISSUE, "support", "Bug", True),  # administrators may all
-        ("alice", Action.CREATE_ISSUE, "support-sub", None, True),  # inherits members
+        ("alice", Permission.CREATE_ISSUE, "support", None, True),
+        ("alice", Permission.CREATE_ISSUE, "support", "Feature", True),
+        ("alice", Permission.CREATE_REQUEST, "support", None, True),  # the Support tracker
+        ("alice", Permission.COMMENT, "support", None, True),
+        ("bob", Permission.CREATE_ISSUE, "support", None, False),  # not a member
+        ("bob", Permission.COMMENT, "support", None, False),
+        ("carol", Permission.CREATE_ISSUE, "support", None, False),  # may only add notes
+        ("carol", Permission.COMMENT, "support", None, True),
+        ("alice", Permission.CREATE_ISSUE, "closed", None, False),  # a closed project
+        ("alice", Permission.CREATE_ISSUE, "no-such-project", None, False),
+        ("alice", Permission.CREATE_ISSUE, "nofiles", "Feature", False),  # tracker not enabled
+        ("alice", Permission.ATTACH_TO_PROJECT, "support", None, False),  # no manage_files
+        ("manny", Permission.ATTACH_TO_PROJECT, "support", None, True),
+        ("manny", Permission.ATTACH_TO_PROJECT, "nofiles", None, False),  # Files module off
+        ("admin", Permission.CREATE_ISSUE, "support", "Bug", True),  # administrators may all
+        ("alice", Permission.CREATE_ISSUE, "support-sub", None, True),  # inherits members
     ],
 )
 def test_can(
     redmine: Redmine,
     adapter: RedmineAdapter,
     login: str,
-    action: Action,
+    action: Permission,
     project: str,
     kind: str | None,
     allowed: bool,
@@ -95,9 +95,9 @@ def test_can(
 def test_can_by_login_and_by_project_id(redmine: Redmine, adapter: RedmineAdapter) -> None:
     by_login = UserRef("alice", "alice", "Alice", None)  # as the core's users map makes them
     support_id = str(redmine.setup["projects"]["support"])
-    assert adapter.can(by_login, Action.CREATE_ISSUE, support_id)
-    assert not adapter.can(UserRef("ghost", "ghost", "G", None), Action.CREATE_ISSUE, "support")
-    assert not adapter.can(None, Action.CREATE_ISSUE, "support")
+    assert adapter.can(by_login, Permission.CREATE_ISSUE, support_id)
+    assert not adapter.can(UserRef("ghost", "ghost", "G", None), Permission.CREATE_ISSUE, "support")
+    assert not adapter.can(None, Permission.CREATE_ISSUE, "support")
 
 
 def test_without_an_admin_key_the_key_accounts_own_permissions_count(
@@ -105,8 +105,8 @@ def test_without_an_admin_key_the_key_accounts_own_permissions_count(
 ) -> None:
     adapter = make_adapter(api_key=Secret(value=redmine.nora_key))
     anyone = UserRef("bob", "bob", "Bob", "bob@example.com")
-    assert adapter.can(anyone, Action.CREATE_ISSUE, "support")  # nora manages support
-    assert not adapter.can(anyone, Action.CREATE_ISSUE, "closed")  # nora is no member
+    assert adapter.can(anyone, Permission.CREATE_ISSUE, "support")  # nora manages support
+    assert not adapter.can(anyone, Permission.CREATE_ISSUE, "closed")  # nora is no member
 
 
 # -- create_user (S12) ------------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_create_user_makes_an_active_member_with_the_configured_role(
     # support-sub inherits support's members
     assert roles == {projects["support"]: ["Mail user"], projects["support-sub"]: ["Mail user"]}
     assert adapter.find_user("new.person+tag@example.org") == made
-    assert adapter.can(made, Action.CREATE_ISSUE, "support")
+    assert adapter.can(made, Permission.CREATE_ISSUE, "support")
 
 
 def test_create_user_twice_reuses_the_account_and_joins_the_new_project(

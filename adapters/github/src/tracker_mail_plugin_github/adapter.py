@@ -14,7 +14,6 @@ from typing import ClassVar
 from pydantic import BaseModel
 
 from tracker_mail_plugin import (
-    Action,
     Capability,
     CheckReport,
     CommentRef,
@@ -23,6 +22,7 @@ from tracker_mail_plugin import (
     NewComment,
     NewIssue,
     PermanentError,
+    Permission,
     ReferenceCandidate,
     Requirements,
     TrackerAdapter,
@@ -139,9 +139,9 @@ class GitHubAdapter(TrackerAdapter):
         return self._people.find(address)
 
     def can(
-        self, user: UserRef | None, action: Action, project: str, kind: str | None = None
+        self, user: UserRef | None, action: Permission, project: str, issue_type: str | None = None
     ) -> bool:
-        """Whether ``user`` may do ``action`` in ``project`` (``kind`` changes nothing)."""
+        """Whether ``user`` may do ``action`` in ``project`` (``issue_type`` changes nothing)."""
         repo = self._projects.for_project(project)
         return repo is not None and self._people.may(user, action, repo)
 

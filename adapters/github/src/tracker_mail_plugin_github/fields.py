@@ -77,7 +77,7 @@ def issue_fields(
         labels=labels,
         assignees=(_login(new.assignee, people),) if new.assignee else (),
         milestone=_milestone(http, repo, new.custom_fields.get("milestone")),
-        kind=new.kind,
+        kind=new.issue_type,
     )
 
 

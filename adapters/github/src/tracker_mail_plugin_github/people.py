@@ -17,13 +17,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tracker_mail_plugin import Action, UserRef
+from tracker_mail_plugin import Permission, UserRef
 from tracker_mail_plugin_github.http import Call, GitHubHttp
 from tracker_mail_plugin_github.projects import Repo
 
 logger = logging.getLogger("tracker_mail.github")
 
-_MAY_POST = frozenset({Action.CREATE_ISSUE, Action.CREATE_REQUEST, Action.COMMENT})
+_MAY_POST = frozenset({Permission.CREATE_ISSUE, Permission.CREATE_REQUEST, Permission.COMMENT})
 _NOT_FOUND = frozenset({404})
 
 
@@ -57,7 +57,7 @@ class People:
             self._accounts[login.lower()] = self._account(login, address.lower())
         return self._accounts[login.lower()]
 
-    def may(self, user: UserRef | None, action: Action, repo: Repo) -> bool:
+    def may(self, user: UserRef | None, action: Permission, repo: Repo) -> bool:
         """Whether ``user`` (``None``: anyone) may do ``action`` in ``repo``."""
         if action not in _MAY_POST:
             return False

@@ -17,7 +17,6 @@ from typing import ClassVar
 from pydantic import BaseModel
 
 from tracker_mail_plugin import (
-    Action,
     Capability,
     CheckReport,
     CommentRef,
@@ -26,6 +25,7 @@ from tracker_mail_plugin import (
     NewComment,
     NewIssue,
     PermanentError,
+    Permission,
     ReferenceCandidate,
     TrackerAdapter,
     UnsupportedAction,
@@ -114,17 +114,17 @@ class JiraAdapter(TrackerAdapter):
         return self._users.find(address)
 
     def can(
-        self, user: UserRef | None, action: Action, project: str, kind: str | None = None
+        self, user: UserRef | None, action: Permission, project: str, issue_type: str | None = None
     ) -> bool:
         """Whether ``user`` holds the permission ``action`` needs in ``project``.
 
-        ``kind`` narrows a ``create_issue`` to an issue type the project must offer.
+        ``issue_type`` narrows a ``create_issue`` to an issue type the project must offer.
         """
         if user is None:
             return False
-        if action == Action.CREATE_ISSUE and kind is not None:
+        if action == Permission.CREATE_ISSUE and issue_type is not None:
             found = self._projects.get(project)
-            if found is None or not found.has_type(self._options.issue_type(kind)):
+            if found is None or not found.has_type(self._options.issue_type(issue_type)):
                 return False
         return self._permissions.can(user, action, project)
 

@@ -107,7 +107,7 @@ class IssueWriter:
         """The ``POST /rest/api/2/issue`` body for ``new``."""
         fields: dict[str, Any] = {
             "project": {"key": new.project},
-            "issuetype": {"name": self._config.issue_type(new.kind)},
+            "issuetype": {"name": self._config.issue_type(new.issue_type)},
             "summary": summary(new.title),
         }
         fields.update(self._fields.inputs(new.custom_fields) if new.custom_fields else {})

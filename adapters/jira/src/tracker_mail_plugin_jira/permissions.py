@@ -11,18 +11,18 @@ desk (or when the desk is open to anyone, ``request_access: anyone``).
 
 from __future__ import annotations
 
-from tracker_mail_plugin import Action, UserRef
+from tracker_mail_plugin import Permission, UserRef
 from tracker_mail_plugin_jira.config import JiraConfig
 from tracker_mail_plugin_jira.errors import NotFound
 from tracker_mail_plugin_jira.http import API, JiraHttp
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 from tracker_mail_plugin_jira.users import Users
 
-PERMISSION_FOR: dict[Action, str] = {
-    Action.CREATE_ISSUE: "CREATE_ISSUES",
-    Action.CREATE_REQUEST: "CREATE_ISSUES",
-    Action.COMMENT: "ADD_COMMENTS",
-    Action.ATTACH_TO_PROJECT: "CREATE_ATTACHMENTS",
+PERMISSION_FOR: dict[Permission, str] = {
+    Permission.CREATE_ISSUE: "CREATE_ISSUES",
+    Permission.CREATE_REQUEST: "CREATE_ISSUES",
+    Permission.COMMENT: "ADD_COMMENTS",
+    Permission.ATTACH_TO_PROJECT: "CREATE_ATTACHMENTS",
 }
 
 
@@ -44,13 +44,13 @@ class Permissions:
         self._answers: dict[tuple[str, str, str], bool] = {}
         self._mine: dict[tuple[str, str], bool] = {}
 
-    def can(self, user: UserRef, action: Action, project: str) -> bool:
+    def can(self, user: UserRef, action: Permission, project: str) -> bool:
         """Whether ``user`` may do ``action`` in ``project`` (False for unknown projects)."""
-        if action == Action.CREATE_REQUEST:
+        if action == Permission.CREATE_REQUEST:
             return self._may_raise(user, project)
         if self.user_has(user, PERMISSION_FOR[action], project):
             return True
-        if action == Action.COMMENT:
+        if action == Permission.COMMENT:
             desk = self._desks.desk_of(project)
             return desk is not None and self._is_customer(desk, user)
         return False

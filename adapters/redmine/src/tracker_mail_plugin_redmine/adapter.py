@@ -9,7 +9,6 @@ from typing import ClassVar, TypeVar
 from pydantic import BaseModel
 
 from tracker_mail_plugin import (
-    Action,
     Capability,
     CheckReport,
     CommentRef,
@@ -17,6 +16,7 @@ from tracker_mail_plugin import (
     IssueState,
     NewComment,
     NewIssue,
+    Permission,
     ReferenceCandidate,
     Requirements,
     RetryLater,
@@ -121,7 +121,7 @@ class RedmineAdapter(TrackerAdapter):
         return self._people.find(address)
 
     def can(
-        self, user: UserRef | None, action: Action, project: str, kind: str | None = None
+        self, user: UserRef | None, action: Permission, project: str, issue_type: str | None = None
     ) -> bool:
         """Membership with a role allowing ``action`` in an open project (seed S8, S10).
 
@@ -132,16 +132,16 @@ class RedmineAdapter(TrackerAdapter):
             found = self._catalog.project(project)
         except (NotFound, Forbidden):
             return False
-        if action in (Action.CREATE_ISSUE, Action.CREATE_REQUEST):
-            tracker = self._tracker(action, kind)
+        if action in (Permission.CREATE_ISSUE, Permission.CREATE_REQUEST):
+            tracker = self._tracker(action, issue_type)
             if tracker is not None and tracker not in found.trackers:
                 return False
         return self._people.may(user, action, found)
 
-    def _tracker(self, action: Action, kind: str | None) -> str | None:
-        if action == Action.CREATE_REQUEST:
-            return self._options.tracker_for(kind or self._options.request_tracker)
-        return self._options.tracker_for(kind) if kind else None
+    def _tracker(self, action: Permission, issue_type: str | None) -> str | None:
+        if action == Permission.CREATE_REQUEST:
+            return self._options.tracker_for(issue_type or self._options.request_tracker)
+        return self._options.tracker_for(issue_type) if issue_type else None
 
     def create_issue(self, new: NewIssue) -> IssueRef:
         """Create the issue (``new.request``: in the request tracker) with its files."""

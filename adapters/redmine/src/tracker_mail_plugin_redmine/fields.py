@@ -38,7 +38,7 @@ class Fields:
         """The Redmine tracker ``new`` goes into; ``None`` leaves it to Redmine's default."""
         if new.request:
             return self._config.tracker_for(new.request_type or self._config.request_tracker)
-        return self._config.tracker_for(new.kind) if new.kind else None
+        return self._config.tracker_for(new.issue_type) if new.issue_type else None
 
     def resolve(self, new: NewIssue, project: Project) -> dict[str, Any]:
         """The issue attributes other than subject, text, uploads and watchers."""

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tracker_mail_plugin import Action, PermanentError, UserRef
+from tracker_mail_plugin import PermanentError, Permission, UserRef
 from tracker_mail_plugin_redmine.catalog import Catalog, Project
 from tracker_mail_plugin_redmine.client import RedmineClient
 from tracker_mail_plugin_redmine.config import RedmineConfig
@@ -32,17 +32,17 @@ SENDER_CACHE_SECONDS = 600.0
 _LOGIN_UNSAFE = re.compile(r"[^a-z0-9_\-@.]")
 _LOGIN_MAX = 60
 # What each action needs in the project (Redmine's permission names).
-NEEDED: Mapping[Action, str] = {
-    Action.CREATE_ISSUE: "add_issues",
-    Action.CREATE_REQUEST: "add_issues",
-    Action.COMMENT: "add_issue_notes",
-    Action.ATTACH_TO_PROJECT: "manage_files",
+NEEDED: Mapping[Permission, str] = {
+    Permission.CREATE_ISSUE: "add_issues",
+    Permission.CREATE_REQUEST: "add_issues",
+    Permission.COMMENT: "add_issue_notes",
+    Permission.ATTACH_TO_PROJECT: "manage_files",
 }
-_MODULE: Mapping[Action, str] = {
-    Action.CREATE_ISSUE: "issue_tracking",
-    Action.CREATE_REQUEST: "issue_tracking",
-    Action.COMMENT: "issue_tracking",
-    Action.ATTACH_TO_PROJECT: "files",
+_MODULE: Mapping[Permission, str] = {
+    Permission.CREATE_ISSUE: "issue_tracking",
+    Permission.CREATE_REQUEST: "issue_tracking",
+    Permission.COMMENT: "issue_tracking",
+    Permission.ATTACH_TO_PROJECT: "files",
 }
 
 
@@ -202,7 +202,7 @@ class People:
 
     # -- may they -------------------------------------------------------------------------
 
-    def may(self, user: UserRef | None, action: Action, project: Project) -> bool:
+    def may(self, user: UserRef | None, action: Permission, project: Project) -> bool:
         """Whether ``user`` may do ``action`` in ``project`` (S8): membership, role, module."""
         if not project.active or _MODULE[action] not in project.modules:
             return False
