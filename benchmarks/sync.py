@@ -4,7 +4,7 @@
 
 Starts a private Dovecot with the test rig (tests/servers/dovecot.py), APPENDs the first N
 messages of the parse benchmark's corpus (benchmarks/corpus/, generated when missing) to a
-fresh account for every run, and runs ``tracker_mail_plugin.runner.sync`` over it into an
+fresh account for every run, and runs ``tracker_mail_plugin.commands.sync.sync`` over it into an
 in-memory RecordingAdapter, in a fresh interpreter (this script re-invoked with
 ``--child``). Two sources are compared in the same invocation:
 
@@ -144,11 +144,12 @@ def count_imap_commands() -> collections.Counter[str]:
 
 def child(spec: dict[str, Any]) -> dict[str, Any]:
     commands = count_imap_commands()
-    from tracker_mail_plugin import runner
-    from tracker_mail_plugin import sync as sync_module
     from tracker_mail_plugin.adapter import Permission
+    from tracker_mail_plugin.commands import sync as runner
     from tracker_mail_plugin.config.loader import load_config_text
     from tracker_mail_plugin.journal import Journal
+    from tracker_mail_plugin.pipeline import run as run_module
+    from tracker_mail_plugin.pipeline import scheduling
     from tracker_mail_plugin.registry import register_adapter
     from tracker_mail_plugin.sources.imap import ImapSource
     from tracker_mail_plugin.testing import RecordingAdapter
@@ -211,8 +212,8 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     for name in [n for n in vars(Journal) if not n.startswith("_") and n not in ("open",)]:
         if callable(getattr(Journal, name)):
             timer.wrap(Journal, name, "journal (SQLite, fsync per commit)")
-    timer.wrap(sync_module, "parse_message", "parse")
-    timer.wrap(sync_module, "decide", "decide")
+    timer.wrap(scheduling, "parse_message", "parse")
+    timer.wrap(run_module, "decide", "decide")
 
     config = f"""
 version: 1

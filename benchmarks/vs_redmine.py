@@ -22,7 +22,7 @@ Redmine project:
 - ``tracker-mail CLI``: ``tracker-mail sync -c rules.yaml`` as a process (redmine adapter,
   the administrator's key, unknown senders filed as the rule owner, ``move: Processed``,
   and ``workers: N`` from ``--workers``, default 4, written only when N > 1);
-- ``tracker-mail in-process``: ``tracker_mail_plugin.runner.sync`` in this process, with
+- ``tracker-mail in-process``: ``tracker_mail_plugin.commands.sync.sync`` in this process, with
   ``requests.Session.send`` and imaplib's socket reads/writes wrapped to add up the time
   spent waiting for Redmine and for Dovecot (summed over tracker-mail's threads, so with
   several workers the HTTP wait can exceed the wall time), and ``time.process_time()``
@@ -606,8 +606,8 @@ class Bench:
         self, config: Path, profile: cProfile.Profile | None = None
     ) -> tuple[float, float, str, Waits]:
         """Wall seconds, this process's CPU seconds (every thread), the summary, the waits."""
+        from tracker_mail_plugin.commands.sync import SyncOptions, sync
         from tracker_mail_plugin.config.loader import load_config
-        from tracker_mail_plugin.runner import SyncOptions, sync
 
         with timed_waits() as waits:
             started, cpu_started = time.perf_counter(), time.process_time()

@@ -9,7 +9,10 @@ from pathlib import Path
 from tracker_mail_plugin.adapter import Permission
 from tracker_mail_plugin.config.loader import LoadedConfig, load_config_text
 from tracker_mail_plugin.journal import Journal
-from tracker_mail_plugin.sync import Context, MailboxRun, Summary
+from tracker_mail_plugin.mail import Message
+from tracker_mail_plugin.pipeline.checkpoints import Checkpoint
+from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun
+from tracker_mail_plugin.pipeline.summary import Summary
 from tracker_mail_plugin.testing import FakeMailbox, RecordingAdapter
 
 
@@ -70,17 +73,17 @@ class World:
         )
         return load_config_text(text, "rules.yaml")
 
-    def _forward(self, raw: bytes, to: str, reason: str) -> None:
+    def _forward(self, message: Message, raw: bytes, to: str, reason: str) -> None:
         self.forwarded.append((to, reason))
 
-    def _checkpoint(self, name: str) -> None:
+    def _checkpoint(self, name: Checkpoint) -> None:
         if name == self.crash_at:
             raise Crash(name)
 
     def sync(self, dry_run: bool = False, limit: int | None = None) -> Summary:
         loaded = self.loaded
         summary = Summary("inbox")
-        context = Context(
+        context = MailboxParts(
             "inbox", loaded, loaded.policies("inbox"), self.mailbox, self.tracker, self.journal,
             self._forward, self._checkpoint, dry_run,
         )  # fmt: skip

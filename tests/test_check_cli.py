@@ -275,7 +275,7 @@ def test_explain_offline_does_not_ask_the_tracker(tmp_path, capsys):
 
 def test_requirements_gathered_from_the_rules_for_check():
     from tracker_mail_plugin.config.loader import load_config
-    from tracker_mail_plugin.live import requirements
+    from tracker_mail_plugin.needs import requirements
 
     loaded = load_config(ROOT / "rules.yaml.example")
     redmine = requirements(loaded, "redmine-main")

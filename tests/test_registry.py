@@ -9,7 +9,7 @@ import pytest
 from tracker_mail_plugin.errors import ConfigurationError
 from tracker_mail_plugin.registry import (
     AdapterInfo,
-    adapter_problems,
+    adapter_class_problems,
     install_command,
     list_adapters,
     load_adapter,
@@ -180,7 +180,7 @@ def test_the_recording_adapter_ships_as_an_entry_point():
 def test_registering_validates_the_class():
     with pytest.raises(ConfigurationError, match="declares name 'recording'"):
         register_adapter("tracker", RecordingAdapter)
-    assert adapter_problems("recording", RecordingAdapter) == []
-    assert adapter_problems("x", object) == [
+    assert adapter_class_problems("recording", RecordingAdapter) == []
+    assert adapter_class_problems("x", object) == [
         "adapter 'x': <class 'object'> is not a TrackerAdapter subclass"
     ]

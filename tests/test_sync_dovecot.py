@@ -35,7 +35,7 @@ from tests.servers.dovecot import Account, Dovecot, free_ports
 from tests.servers.helpers import other_ca
 from tracker_mail_plugin.adapter import Permission
 from tracker_mail_plugin.mail.classify import LOOP_HEADER
-from tracker_mail_plugin.runner import KILL_AT_ENV
+from tracker_mail_plugin.pipeline.checkpoints import KILL_AT_ENV
 from tracker_mail_plugin.testing import FaultKind, RecordingAdapter, RecordingConfig, StoredIssue
 
 pytestmark = pytest.mark.servers

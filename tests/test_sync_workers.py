@@ -15,7 +15,7 @@ from tests.test_sync import mail
 from tracker_mail_plugin.adapter import IssueRef, NewComment, NewIssue
 from tracker_mail_plugin.config.loader import ConfigFileError, load_config_text
 from tracker_mail_plugin.errors import Unreachable
-from tracker_mail_plugin.live import capability_problems, workers_problem
+from tracker_mail_plugin.needs import capability_problems, workers_problem
 from tracker_mail_plugin.sources.base import Move
 from tracker_mail_plugin.testing import FaultKind, RecordingAdapter
 

@@ -1,42 +1,32 @@
-"""The ``tracker-mail`` command: argument parsing and exit codes only.
+"""The ``tracker-mail`` command: argument parsing only; each command lives in ``commands/``.
 
-Exit codes (the contract cron and mail servers rely on): 0 all done; 1 some messages or
-inputs failed; 2 configuration or usage error (nothing touched); 3 a mailbox or tracker
-cannot be reached; 75 temporary failure in pipe mode.
+Exit codes (the contract cron and mail servers rely on, :class:`~.errors.ExitCode`): 0 all
+done; 1 some messages or inputs failed; 2 configuration or usage error (nothing touched);
+3 a mailbox or tracker cannot be reached; 75 temporary failure in pipe mode.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from tracker_mail_plugin import __version__
-from tracker_mail_plugin.adapter import TrackerAdapter
-from tracker_mail_plugin.check import check_config
-from tracker_mail_plugin.config.loader import (
-    CONFIG_ENV,
-    DEFAULT_CONFIG,
-    ConfigFileError,
-    LoadedConfig,
-    config_path,
-    load_config,
-)
-from tracker_mail_plugin.connect import build_adapter_or_raise
-from tracker_mail_plugin.errors import TrackerMailError
-from tracker_mail_plugin.explain import as_json, as_text, decide_offline
-from tracker_mail_plugin.live import check_live
-from tracker_mail_plugin.logs import setup_logging
-from tracker_mail_plugin.mail import parse_message
-from tracker_mail_plugin.operate import retry, show_adapters, show_status
-from tracker_mail_plugin.runner import EX_TEMPFAIL, SyncOptions, receive, sync
-from tracker_mail_plugin.sources import read_paths
+from tracker_mail_plugin.commands import adapters, check, explain, receive, status, sync
+from tracker_mail_plugin.config.loader import CONFIG_ENV, DEFAULT_CONFIG
+from tracker_mail_plugin.errors import ExitCode
 
-EXIT_OK = 0
-EXIT_SOME_FAILED = 1
-EXIT_USAGE = 2
+_COMMANDS: dict[str, Callable[[argparse.Namespace], ExitCode]] = {
+    "explain": explain.command,
+    "check": check.command,
+    "sync": sync.command,
+    "receive": receive.command,
+    "status": status.status_command,
+    "retry": status.retry_command,
+    "adapters": adapters.command,
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -162,125 +152,11 @@ def _config_option(command: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
-    if args.command == "explain":
-        return _explain(args)
-    if args.command == "check":
-        loaded = check_config(str(config_path(args.config)), args.show, sys.stdout, sys.stderr)
-        if loaded is None:
-            return EXIT_USAGE
-        return EXIT_OK if args.offline else check_live(loaded, sys.stdout, sys.stderr)
-    if args.command == "adapters":
-        return EXIT_OK if show_adapters(sys.stdout) else EXIT_SOME_FAILED
-    if args.command == "receive":
-        return _receive(args)
-    if args.command in ("sync", "status", "retry"):
-        loaded_or_code = _load(args.config)
-        if isinstance(loaded_or_code, int):
-            return loaded_or_code
-        return _operate(args, loaded_or_code)
-    _parser().print_help(sys.stderr)
-    return EXIT_USAGE
-
-
-def _receive(args: argparse.Namespace) -> int:
-    """Pipe mode: even a configuration error is a temporary failure (the mail is kept)."""
-    setup_logging("text", verbose=False)
-    loaded = _load(args.config)
-    if isinstance(loaded, int) or args.mailbox not in loaded.config.mailboxes:
-        print(f"tracker-mail receive: cannot use mailbox {args.mailbox!r}", file=sys.stderr)
-        return EX_TEMPFAIL
-    summary, code = receive(loaded, args.mailbox, sys.stdin.buffer.read())
-    print(summary.line(), file=sys.stderr)
-    return code
-
-
-def _load(given: str | None) -> LoadedConfig | int:
-    try:
-        return load_config(config_path(given))
-    except ConfigFileError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_USAGE
-
-
-def _operate(args: argparse.Namespace, loaded: LoadedConfig) -> int:
-    if args.command == "status":
-        show_status(loaded, sys.stdout)
-        return EXIT_OK
-    if args.command == "retry":
-        return EXIT_OK if retry(loaded, args.id, sys.stdout, sys.stderr) else EXIT_USAGE
-    names = args.mailbox or list(loaded.config.mailboxes)
-    unknown = [n for n in names if n not in loaded.config.mailboxes]
-    if unknown:
-        known = ", ".join(loaded.config.mailboxes)
-        print(
-            f"tracker-mail sync: no mailbox {unknown[0]!r}; the file has: {known}", file=sys.stderr
-        )
-        return EXIT_USAGE
-    setup_logging(args.log_format, args.verbose)
-    summaries, code = sync(loaded, names, SyncOptions(args.dry_run, args.limit, args.wait))
-    for summary in summaries:
-        for line in summary.planned:
-            print(f"{summary.mailbox}: would {line}" if args.dry_run else line)
-        print(summary.line())
-    return code
-
-
-def _explain_config(
-    args: argparse.Namespace,
-) -> tuple[LoadedConfig, str, TrackerAdapter | None] | int:
-    """The configuration and mailbox explain matches against, or an exit code."""
-    try:
-        loaded = load_config(args.config)
-    except ConfigFileError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_USAGE
-    mailboxes = list(loaded.config.mailboxes)
-    mailbox = args.mailbox or mailboxes[0]
-    if mailbox not in mailboxes:
-        print(
-            f"tracker-mail explain: no mailbox {mailbox!r}; the file has: {', '.join(mailboxes)}",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    adapter = None if args.offline else _reader(loaded, loaded.config.mailboxes[mailbox].tracker)
-    return loaded, mailbox, adapter
-
-
-def _reader(loaded: LoadedConfig, tracker: str) -> TrackerAdapter | None:
-    """The tracker's adapter for read-only questions, or None (said on stderr) if unusable."""
-    try:
-        return build_adapter_or_raise(loaded, tracker)
-    except TrackerMailError as exc:
-        print(f"tracker-mail explain: tracker {tracker} not consulted: {exc}", file=sys.stderr)
-        return None
-
-
-def _explain(args: argparse.Namespace) -> int:
-    context = _explain_config(args) if args.config else None
-    if isinstance(context, int):
-        return context
-    failed = 0
-    first = True
-    for item in read_paths(args.paths):
-        if item.raw is None:
-            failed += 1
-            print(f"tracker-mail explain: {item.label}: {item.error}", file=sys.stderr)
-            continue
-        message = parse_message(item.raw)
-        decision = None
-        if context is not None:
-            loaded, mailbox, adapter = context
-            decision = decide_offline(
-                loaded, mailbox, message, args.sender_known, args.company, adapter
-            )
-        if args.format == "json":
-            print(as_json(item.label, message, decision))
-        else:
-            print(("" if first else "\n") + as_text(item.label, message, decision))
-        first = False
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+    run = _COMMANDS.get(args.command or "")
+    if run is None:
+        _parser().print_help(sys.stderr)
+        return ExitCode.CONFIGURATION
+    return int(run(args))
 
 
 if __name__ == "__main__":

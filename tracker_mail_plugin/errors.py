@@ -7,6 +7,7 @@
     ├── RetryLater              the message stays in the mailbox for the next run (exit 1)
     │   └── Unreachable         the mailbox or the tracker cannot be reached (exit 3)
     ├── PermanentError          this message cannot succeed; counts toward quarantine
+    │   ├── NotPermitted        the sender may not do this: the message is unprocessed
     │   └── UnsupportedAction   the tracker cannot do what a rule asks
     └── UnknownOutcome          the tracker may have done it: find_by_key before any retry
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from enum import IntEnum
 from typing import ClassVar
 
 _REDACTED = "***"
@@ -50,6 +52,35 @@ _SCRUBBERS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+class ExitCode(IntEnum):
+    """What every ``tracker-mail`` command exits with; cron and mail servers rely on these."""
+
+    OK = 0
+    SOME_FAILED = 1  # some messages (or inputs) failed; they are retried next time
+    CONFIGURATION = 2  # configuration or usage error; nothing was touched
+    UNREACHABLE = 3  # a mailbox or tracker cannot be reached
+    TEMPFAIL = 75  # pipe mode (sysexits.h): the mail server keeps the mail and retries
+
+    @property
+    def severity(self) -> int:
+        """How much an operator must do: a broken configuration outranks an outage."""
+        return _SEVERITY[self]
+
+    @classmethod
+    def worst(cls, codes: Iterable[ExitCode]) -> ExitCode:
+        """The code of the most serious outcome among ``codes`` (``OK`` when there is none)."""
+        return max(codes, key=lambda code: code.severity, default=cls.OK)
+
+
+_SEVERITY = {
+    ExitCode.OK: 0,
+    ExitCode.SOME_FAILED: 1,
+    ExitCode.UNREACHABLE: 2,
+    ExitCode.CONFIGURATION: 3,
+    ExitCode.TEMPFAIL: 4,
+}
+
+
 def scrub(text: str) -> str:
     """``text`` with credentials that libraries echo in URLs and headers replaced by ``***``."""
     for pattern, replacement in _SCRUBBERS:
@@ -60,11 +91,14 @@ def scrub(text: str) -> str:
 class TrackerMailError(Exception):
     """Base of every error the core acts on; ``exit_code`` is what a run ending on it returns.
 
+    A mailbox run that stops on one of these ends with its class's ``exit_code``; the
+    command exits with the most serious code of its mailboxes (:meth:`ExitCode.worst`).
+
     Args:
         message: one plain sentence saying what went wrong (credentials are scrubbed).
     """
 
-    exit_code: ClassVar[int] = 1
+    exit_code: ClassVar[ExitCode] = ExitCode.SOME_FAILED
 
     def __init__(self, message: str):
         super().__init__(scrub(message))
@@ -86,7 +120,7 @@ class ConfigurationError(TrackerMailError):
         problems: one sentence per problem; a single string is one problem.
     """
 
-    exit_code: ClassVar[int] = 2
+    exit_code: ClassVar[ExitCode] = ExitCode.CONFIGURATION
 
     def __init__(self, problems: str | Iterable[str]):
         listed = [problems] if isinstance(problems, str) else list(problems)
@@ -115,7 +149,7 @@ class Unreachable(RetryLater):
     Nothing more can be done in this run, so the remaining messages are left untouched.
     """
 
-    exit_code: ClassVar[int] = 3
+    exit_code: ClassVar[ExitCode] = ExitCode.UNREACHABLE
 
 
 class PermanentError(TrackerMailError):

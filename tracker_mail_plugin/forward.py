@@ -18,18 +18,28 @@ from tracker_mail_plugin.config.model import Smtp
 from tracker_mail_plugin.config.secrets import SecretError
 from tracker_mail_plugin.errors import ConfigurationError, RetryLater
 from tracker_mail_plugin.mail.classify import LOOP_HEADER
+from tracker_mail_plugin.mail.model import Message
 from tracker_mail_plugin.mail.parse import parse_message
 
 
-def forwarding_message(raw: bytes, sender: str, to: str, reason: str, mailbox: str) -> bytes:
+def forwarding_message(
+    raw: bytes,
+    sender: str,
+    to: str,
+    reason: str,
+    mailbox: str,
+    original: Message | None = None,
+) -> bytes:
     """The mail (as bytes ready for SMTP) that carries ``raw`` to ``to``, saying ``reason``.
+
+    ``original``: ``raw`` already parsed (the pipeline has it); parsed here when not given.
 
     The original goes in as a ``message/rfc822`` part byte for byte: RFC 2046 allows only
     7bit, 8bit or binary there (mail readers show a base64-encoded one as an opaque file),
     and Python's generators cannot write 8-bit bytes into such a part, so the message is
     built around a placeholder that is then replaced by the original's bytes.
     """
-    original = parse_message(raw)
+    original = original if original is not None else parse_message(raw)
     mail = EmailMessage(policy=SMTP)
     mail["From"] = sender
     mail["To"] = to
@@ -66,9 +76,10 @@ class SmtpForwarder:
         self.settings = settings
         self.mailbox = mailbox
 
-    def __call__(self, raw: bytes, to: str, reason: str) -> None:
-        """Forward ``raw`` to ``to``; RetryLater when the server cannot be reached."""
-        mail = forwarding_message(raw, self.settings.sender, to, reason, self.mailbox)
+    def __call__(self, message: Message, raw: bytes, to: str, reason: str) -> None:
+        """Forward ``raw`` (parsed: ``message``) to ``to``; RetryLater when the server is down."""
+        sender = self.settings.sender
+        mail = forwarding_message(raw, sender, to, reason, self.mailbox, original=message)
         try:
             with self._connect() as server:
                 self._login(server)
@@ -103,6 +114,6 @@ class SmtpForwarder:
             server.login(self.settings.username, password)
 
 
-def no_forwarding(raw: bytes, to: str, reason: str) -> None:
+def no_forwarding(message: Message, raw: bytes, to: str, reason: str) -> None:
     """Used when no smtp server is configured: check refuses such configurations."""
     raise ConfigurationError("forwarding needs an smtp server in the configuration")

@@ -84,7 +84,7 @@ def register_adapter(name: str, cls: type[TrackerAdapter]) -> None:
     Raises:
         ConfigurationError: ``cls`` is not a valid adapter called ``name``.
     """
-    problems = adapter_problems(name, cls)
+    problems = adapter_class_problems(name, cls)
     if problems:
         raise ConfigurationError(problems)
     _registered[name] = cls
@@ -109,7 +109,7 @@ def registered_adapter(name: str, cls: type[TrackerAdapter]) -> Iterator[type[Tr
             _registered[name] = previous
 
 
-def adapter_problems(name: str, loaded: object) -> list[str]:
+def adapter_class_problems(name: str, loaded: object) -> list[str]:
     """Everything that makes ``loaded`` unusable as the adapter called ``name``."""
     where = f"adapter {name!r}"
     if not (inspect.isclass(loaded) and issubclass(loaded, TrackerAdapter)):
@@ -144,7 +144,7 @@ def _load(point: EntryPoint) -> type[TrackerAdapter]:
         loaded = point.load()
     except Exception as exc:  # a plugin can fail to import in any way
         raise ConfigurationError(f"{where} failed to import: {type(exc).__name__}: {exc}") from exc
-    problems = adapter_problems(point.name, loaded)
+    problems = adapter_class_problems(point.name, loaded)
     if problems:
         raise ConfigurationError(f"{problem} [{_origin(point)}]" for problem in problems)
     cls: type[TrackerAdapter] = loaded
@@ -163,7 +163,7 @@ def _info(point: EntryPoint) -> AdapterInfo:
 
 
 def _first_problem(name: str, cls: type[TrackerAdapter]) -> str | None:
-    problems = adapter_problems(name, cls)
+    problems = adapter_class_problems(name, cls)
     return "; ".join(problems) if problems else None
 
 

@@ -20,7 +20,7 @@ from tracker_mail_plugin.config.model import (
     SECRET_KEY,
     Config,
     ForwardTo,
-    Move,
+    MoveTo,
     Policies,
 )
 from tracker_mail_plugin.config.problems import ConfigProblem, at, from_validation_error, show_path
@@ -292,7 +292,7 @@ def _policy_checks(
         )
     if mailbox.protocol in ("pop3", "mbox"):
         for key in ("on_success", "on_unprocessed", "on_failure"):
-            if isinstance(getattr(policies, key), Move):
+            if isinstance(getattr(policies, key), MoveTo):
                 problems.append(
                     at(
                         name,

@@ -44,7 +44,7 @@ class _Strict(BaseModel):
     )
 
 
-class Move(_Strict):
+class MoveTo(_Strict):
     """Move the message to a folder (created when missing)."""
 
     move: Annotated[str, Field(min_length=1)]
@@ -56,10 +56,12 @@ class ForwardTo(_Strict):
     forward: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
 
 
-Disposal = Literal["leave", "delete", "flag_seen"] | Move
-Unprocessed = Literal["leave", "delete"] | Move | ForwardTo
+Disposal = Literal["leave", "delete", "flag_seen"] | MoveTo
+Unprocessed = Literal["leave", "delete"] | MoveTo | ForwardTo
 # "leave": quarantined in the journal only (the message stays; `status` lists it).
-FailurePolicy = Literal["leave"] | Move | ForwardTo
+FailurePolicy = Literal["leave"] | MoveTo | ForwardTo
+# Any of the three: what the pipeline's disposal step is given.
+DispositionPolicy = Disposal | Unprocessed | FailurePolicy
 
 
 class Replies(_Strict):
@@ -97,7 +99,7 @@ class Policies(_Strict):
     keep_original: bool = False
     on_success: Disposal = "flag_seen"
     on_unprocessed: Unprocessed = "leave"
-    on_failure: FailurePolicy = Move(move="Quarantine")
+    on_failure: FailurePolicy = MoveTo(move="Quarantine")
     max_attempts: Annotated[int, Field(ge=1)] = 5
     # Messages handled at once. Worth it only when the tracker serves requests in parallel
     # (several application workers); the adapter must declare itself thread-safe.

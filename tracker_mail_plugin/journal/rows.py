@@ -33,6 +33,22 @@ class MessageState(StrEnum):
     QUARANTINED = "quarantined"
 
 
+_S = MessageState
+# Every state change a message may make, and nothing else (the pipeline's state keeper
+# refuses the rest as a bug). A disposal keeps ``unprocessed`` and ``quarantined``: they say
+# why the mail was moved. ``failed`` and every ending go back to ``fetched`` through
+# ``tracker-mail retry``; a later run repeats ``decided`` after a crash before ``acted``.
+TRANSITIONS: Mapping[MessageState, frozenset[MessageState]] = {
+    _S.FETCHED: frozenset({_S.DECIDED, _S.UNPROCESSED, _S.FAILED}),
+    _S.DECIDED: frozenset({_S.DECIDED, _S.ACTED, _S.UNPROCESSED, _S.FAILED, _S.DISPOSED}),
+    _S.ACTED: frozenset({_S.DISPOSED, _S.FAILED}),
+    _S.FAILED: frozenset({_S.DECIDED, _S.UNPROCESSED, _S.FAILED, _S.QUARANTINED, _S.FETCHED}),
+    _S.UNPROCESSED: frozenset({_S.UNPROCESSED, _S.FAILED, _S.FETCHED}),
+    _S.QUARANTINED: frozenset({_S.QUARANTINED, _S.FETCHED}),
+    _S.DISPOSED: frozenset({_S.DISPOSED, _S.FETCHED}),
+}
+
+
 class ActionState(StrEnum):
     """A tracker write: begun, confirmed, or interrupted without an answer."""
 

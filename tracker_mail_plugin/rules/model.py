@@ -90,32 +90,31 @@ class Conditions(_Strict):
 FieldName = Literal["priority", "type", "assignee", "labels", "category", "due_date", "private"]
 
 
-class CreateIssue(_Strict):
+class CreateAction(_Strict):
+    """What creating an issue and creating a service-desk request have in common."""
+
+    project: Text
+    title: str = "{subject}"
+    priority: str | None = None
+    labels: Words = []
+    custom_fields: dict[str, Text] = {}
+    fields_from_body: list[FieldName] = []
+
+
+class CreateIssue(CreateAction):
     """Create an issue (any type: bug, task, story…) in a project."""
 
     action: Literal["create_issue"] = "create_issue"
-    project: Text
     type: str | None = None
-    title: str = "{subject}"
-    priority: str | None = None
-    labels: Words = []
     assignee: str | None = None
-    custom_fields: dict[str, Text] = {}
     private: bool = False
-    fields_from_body: list[FieldName] = []
 
 
-class CreateRequest(_Strict):
+class CreateRequest(CreateAction):
     """Create a service-desk request (TargetProcess ``create request in project``)."""
 
     action: Literal["create_request"] = "create_request"
-    project: Text
     request_type: str | None = None
-    title: str = "{subject}"
-    priority: str | None = None
-    labels: Words = []
-    custom_fields: dict[str, Text] = {}
-    fields_from_body: list[FieldName] = []
 
 
 class Comment(_Strict):

@@ -48,7 +48,7 @@ from tracker_mail_plugin.errors import (
 )
 from tracker_mail_plugin.journal import idempotency_key
 from tracker_mail_plugin.mail import ReferenceCandidate, RefKind, parse_message
-from tracker_mail_plugin.registry import adapter_problems
+from tracker_mail_plugin.registry import adapter_class_problems
 from tracker_mail_plugin.testing.failing import TrackerFailure
 
 _EXPECTED: dict[tuple[TrackerFailure, str], type[TrackerMailError]] = {
@@ -148,7 +148,7 @@ class AdapterContract:
 
     def test_class_declares_a_loadable_adapter(self) -> None:
         """Name, config model, capabilities and every abstract method are in place."""
-        assert adapter_problems(self.adapter_class.name, self.adapter_class) == []
+        assert adapter_class_problems(self.adapter_class.name, self.adapter_class) == []
 
     def test_valid_config_builds_an_adapter_without_network(
         self, monkeypatch: pytest.MonkeyPatch

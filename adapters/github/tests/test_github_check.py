@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tracker_mail_plugin import ConfigurationError, RetryLater, Secret
 from tracker_mail_plugin.config.loader import load_config_text
-from tracker_mail_plugin.live import capability_problems
+from tracker_mail_plugin.needs import capability_problems
 
 REPO = "/repos/example-org/webshop"
 

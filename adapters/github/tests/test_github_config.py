@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from tracker_mail_plugin_github import GitHubAdapter, GitHubConfig
 
 from tracker_mail_plugin import Secret
+from tracker_mail_plugin.assemble import adapter_option_problems, build_adapter
 from tracker_mail_plugin.config.loader import load_config
-from tracker_mail_plugin.connect import adapter_problems, build_adapter
 from tracker_mail_plugin.registry import load_adapter
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "rules.yaml.example"
@@ -29,7 +29,7 @@ def test_the_entry_point_loads_the_adapter():
 
 def test_the_example_rules_file_configures_a_valid_github_tracker():
     loaded = load_config(str(EXAMPLE))
-    assert adapter_problems(loaded, "github-web") == []
+    assert adapter_option_problems(loaded, "github-web") == []
     adapter = build_adapter(loaded, "github-web")
     assert isinstance(adapter, GitHubAdapter)
     assert adapter.config.projects == {"example-org/webshop": "example-org/webshop"}

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from tracker_mail_plugin_redmine import RedmineAdapter, RedmineConfig
 
 from tracker_mail_plugin import Secret
+from tracker_mail_plugin.assemble import build_adapter
 from tracker_mail_plugin.config.loader import load_config
-from tracker_mail_plugin.connect import build_adapter
 from tracker_mail_plugin.registry import load_adapter
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "rules.yaml.example"

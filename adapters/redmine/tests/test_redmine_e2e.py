@@ -28,7 +28,7 @@ from tests.conftest import servers_required
 from tests.mailfactory import multipart, part, raw_mail
 from tests.servers.dovecot import INSTALL_HINT, Account, Dovecot, dovecot_binary
 from tests.servers.redmine import Redmine
-from tracker_mail_plugin.runner import KILL_AT_ENV
+from tracker_mail_plugin.pipeline.checkpoints import KILL_AT_ENV
 
 pytestmark = pytest.mark.servers
 

@@ -1,14 +1,36 @@
-"""What ``status``, ``retry`` and ``adapters`` print: the journal and the installed adapters."""
+"""``tracker-mail status`` and ``retry``: what the journal says, and a message made new again."""
 
 from __future__ import annotations
 
+import argparse
+import sys
 from typing import TextIO
 
+from tracker_mail_plugin.assemble import journal_path
+from tracker_mail_plugin.commands.common import load_or_report
 from tracker_mail_plugin.config.loader import LoadedConfig
-from tracker_mail_plugin.connect import journal_path
+from tracker_mail_plugin.errors import ExitCode
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal.rows import MessageRow, MessageState
-from tracker_mail_plugin.registry import list_adapters
+from tracker_mail_plugin.pipeline.states import StateKeeper
+
+
+def status_command(args: argparse.Namespace) -> ExitCode:
+    """``tracker-mail status``."""
+    loaded = load_or_report(args.config)
+    if loaded is None:
+        return ExitCode.CONFIGURATION
+    show_status(loaded, sys.stdout)
+    return ExitCode.OK
+
+
+def retry_command(args: argparse.Namespace) -> ExitCode:
+    """``tracker-mail retry ID``."""
+    loaded = load_or_report(args.config)
+    if loaded is None:
+        return ExitCode.CONFIGURATION
+    ok = retry(loaded, args.id, sys.stdout, sys.stderr)
+    return ExitCode.OK if ok else ExitCode.CONFIGURATION
 
 
 def show_status(loaded: LoadedConfig, out: TextIO, limit: int = 20) -> None:
@@ -49,7 +71,7 @@ def retry(loaded: LoadedConfig, row_id: int, out: TextIO, err: TextIO) -> bool:
         if row is None:
             print(f"tracker-mail retry: no message #{row_id} in the journal", file=err)
             return False
-        journal.requeue(row)
+        StateKeeper(journal).requeue(row)
     where = (
         ""
         if row.state != MessageState.QUARANTINED
@@ -61,17 +83,3 @@ def retry(loaded: LoadedConfig, row_id: int, out: TextIO, err: TextIO) -> bool:
         file=out,
     )
     return True
-
-
-def show_adapters(out: TextIO) -> bool:
-    """Every installed adapter with its distribution and version; False if one fails to load."""
-    infos = list_adapters()
-    if not infos:
-        print("no adapters installed; e.g. pip install tracker-mail-plugin-redmine", file=out)
-    for info in infos:
-        origin = (
-            f"{info.distribution} {info.version}" if info.distribution else "registered in code"
-        )
-        state = f"  LOAD ERROR: {info.error}" if info.error else ""
-        print(f"{info.name:12} {origin}{state}", file=out)
-    return all(info.error is None for info in infos)

@@ -1,41 +1,22 @@
-"""``tracker-mail check`` beyond the file: adapters, what they support, and connections.
+"""What the rules and policies need from a tracker's adapter, checked before any mail is read.
 
-Seed row T9 ("check connection"): every tracker is asked to authenticate and describe
-itself, and every mailbox is logged in to, before any mail is touched.
+``check`` reports these with their place in ``rules.yaml``; ``sync`` refuses to start a
+mailbox whose adapter cannot do what its rules ask.
 """
 
 from __future__ import annotations
-
-from typing import TextIO
 
 from tracker_mail_plugin.adapter import Capability, Requirements, TrackerAdapter
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.config.problems import ConfigProblem, at
 from tracker_mail_plugin.config.yamlmarks import Path
-from tracker_mail_plugin.connect import adapter_problems, build_adapter_or_raise, open_source
-from tracker_mail_plugin.errors import ConfigurationError, TrackerMailError, Unreachable
-from tracker_mail_plugin.rules.model import AttachToProject, Comment, CreateIssue, CreateRequest
-
-EXIT_OK, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 2, 3
-
-
-def check_live(loaded: LoadedConfig, out: TextIO, err: TextIO) -> int:
-    """Load each adapter, match rules to capabilities, then test every connection."""
-    problems = [p for name in loaded.config.trackers for p in adapter_problems(loaded, name)]
-    if not problems:
-        adapters = {name: build_adapter_or_raise(loaded, name) for name in loaded.config.trackers}
-        problems = capability_problems(loaded, adapters)
-    if problems:
-        for problem in problems:
-            print(problem, file=err)
-        return EXIT_CONFIG
-    code = max(
-        _check_tracker(name, adapter, requirements(loaded, name), out, err)
-        for name, adapter in adapters.items()
-    )
-    for name in loaded.config.mailboxes:
-        code = max(code, _check_mailbox(loaded, name, out, err))
-    return code
+from tracker_mail_plugin.rules.model import (
+    AttachToProject,
+    Comment,
+    CreateAction,
+    CreateIssue,
+    CreateRequest,
+)
 
 
 def capability_problems(
@@ -113,7 +94,7 @@ def requirements(loaded: LoadedConfig, tracker: str) -> Requirements:
                     attach.add(action.project)
                 elif isinstance(action, Comment):
                     private_comments |= action.private
-                if isinstance(action, (CreateIssue, CreateRequest)):
+                if isinstance(action, CreateAction):
                     fields |= set(action.custom_fields)
                     labels.setdefault(action.project, set()).update(action.labels)
                     if creates_users:
@@ -128,47 +109,3 @@ def requirements(loaded: LoadedConfig, tracker: str) -> Requirements:
         private_issues,
         private_comments,
     )
-
-
-def _check_tracker(
-    name: str, adapter: TrackerAdapter, needs: Requirements, out: TextIO, err: TextIO
-) -> int:
-    try:
-        report = adapter.check(needs)
-    except ConfigurationError as exc:
-        print(f"tracker {name}: {exc}", file=err)
-        return EXIT_CONFIG
-    except TrackerMailError as exc:
-        print(f"tracker {name}: cannot be reached: {exc}", file=err)
-        return EXIT_UNREACHABLE
-    facts = ", ".join(f"{k} {v}" for k, v in report.facts.items())
-    print(
-        f"tracker {name} ({adapter.name}): {'ok' if report.ok else 'PROBLEMS'}; {facts}", file=out
-    )
-    for problem in report.problems:
-        print(f"tracker {name}: {problem}", file=err)
-    return EXIT_OK if report.ok else EXIT_CONFIG
-
-
-def _check_mailbox(loaded: LoadedConfig, name: str, out: TextIO, err: TextIO) -> int:
-    mailbox = loaded.config.mailboxes[name]
-    if mailbox.protocol == "pipe":
-        print(f"mailbox {name}: pipe; mail arrives through `tracker-mail receive`", file=out)
-        return EXIT_OK
-    try:
-        source = open_source(mailbox, loaded.policies(name).max_message_size)
-        with source:
-            found = source.check()
-    except ConfigurationError as exc:
-        print(f"mailbox {name}: {exc}", file=err)
-        return EXIT_CONFIG
-    except (Unreachable, TrackerMailError) as exc:
-        print(f"mailbox {name}: cannot be reached: {exc}", file=err)
-        return EXIT_UNREACHABLE
-    capabilities = f"; capabilities {', '.join(found.capabilities)}" if found.capabilities else ""
-    tls = f"; {found.tls}" if found.tls else ""
-    print(
-        f"mailbox {name}: ok; {found.folder}: {found.messages} message(s){tls}{capabilities}",
-        file=out,
-    )
-    return EXIT_OK

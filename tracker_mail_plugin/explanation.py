@@ -1,4 +1,4 @@
-"""``tracker-mail explain``: show how a message is read, without touching anything.
+"""How ``tracker-mail explain`` shows a message and its decision: JSON and text.
 
 The JSON form is a stable interface (one object per line, keys listed in the README); the
 text form is for people and may change.
@@ -6,17 +6,11 @@ text form is for people and may change.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
-from tracker_mail_plugin.adapter import TrackerAdapter
-from tracker_mail_plugin.config.loader import LoadedConfig
-from tracker_mail_plugin.errors import TrackerMailError
 from tracker_mail_plugin.mail import Address, Message
-from tracker_mail_plugin.replies import reply_target
-from tracker_mail_plugin.rules.conditions import SenderFacts
-from tracker_mail_plugin.rules.decide import Decision, Facts, decide, offline_reply_target
+from tracker_mail_plugin.rules.decide import Decision
 
 _BODY_PREVIEW_LINES = 40
 
@@ -205,55 +199,3 @@ def _size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.1f} KB"
     return f"{size / 1024 / 1024:.1f} MB"
-
-
-def decide_offline(
-    loaded: LoadedConfig,
-    mailbox: str,
-    message: Message,
-    sender_known: bool | None,
-    company: str | None,
-    adapter: TrackerAdapter | None = None,
-) -> Decision:
-    """Decide without changing anything.
-
-    With an adapter, the tracker is asked (reads only) whether the sender has an account
-    and which issue a reply answers; ``sender_known`` given on the command line wins.
-    Without one, replies are recognised by ``#N`` and the sender is what the options say.
-    """
-    config = loaded.config
-    notes: list[str] = []
-    reply_to = offline_reply_target(message)
-    if adapter is not None:
-        sender_known, reply_to = _ask_tracker(
-            loaded, mailbox, message, adapter, sender_known, notes
-        )
-    companies = config.company_table()
-    facts = Facts(SenderFacts(sender_known, company), reply_to, companies, mailbox)
-    decision = decide(message, config.rules_for(mailbox), loaded.policies(mailbox), facts)
-    return dataclasses.replace(decision, notes=(*notes, *decision.notes)) if notes else decision
-
-
-def _ask_tracker(
-    loaded: LoadedConfig,
-    mailbox: str,
-    message: Message,
-    adapter: TrackerAdapter,
-    sender_known: bool | None,
-    notes: list[str],
-) -> tuple[bool | None, str | None]:
-    tracker = loaded.config.mailboxes[mailbox].tracker
-    closed = loaded.policies(mailbox).replies.closed_issue
-    try:
-        if sender_known is None and message.from_ is not None:
-            found = adapter.find_user(message.from_.address)
-            login = loaded.config.users.get(message.from_.address)
-            sender_known = found is not None or login is not None
-            notes.append(
-                f"tracker {tracker}: the sender {'has' if sender_known else 'has no'} account"
-            )
-        ref, _ = reply_target(message, adapter, None, tracker, closed)
-    except TrackerMailError as exc:
-        notes.append(f"tracker {tracker} not consulted ({exc}); facts from the options")
-        return sender_known, offline_reply_target(message)
-    return sender_known, ref.key if ref else None

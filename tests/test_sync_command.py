@@ -1,13 +1,13 @@
-"""runner.sync: locks, exit codes across mailboxes, journal pruning."""
+"""commands.sync: locks, exit codes across mailboxes, journal pruning."""
 
 import time
 from pathlib import Path
 
 from tests.mailfactory import raw_mail
+from tracker_mail_plugin.commands.sync import SyncOptions, sync
 from tracker_mail_plugin.config.loader import load_config_text
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.lock import MailboxLock
-from tracker_mail_plugin.runner import SyncOptions, sync
 
 CONFIG = """\
 version: 1

@@ -1,7 +1,8 @@
-"""From configuration to live objects: a mailbox's source, a tracker's adapter, the journal.
+"""Build what a command works with from the configuration: sources, adapters, the journal.
 
 Nothing here connects: sources open when the run opens them, and adapters promise not to
-touch the network in their constructor.
+touch the network in their constructor. Problems come back as configuration errors placed
+at their line in ``rules.yaml`` where one can be found.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from tracker_mail_plugin.config.model import Mailbox
 from tracker_mail_plugin.config.problems import ConfigProblem, from_validation_error
 from tracker_mail_plugin.config.secrets import SecretError
 from tracker_mail_plugin.errors import ConfigurationError
+from tracker_mail_plugin.forward import SmtpForwarder, no_forwarding
+from tracker_mail_plugin.pipeline.disposal import Forwarder
 from tracker_mail_plugin.registry import load_adapter
 from tracker_mail_plugin.sources.base import MailSource
 
@@ -61,7 +64,7 @@ def open_source(mailbox: Mailbox, max_message_size: int) -> MailSource:
     return DirectorySource(path, max_message_size=max_message_size)
 
 
-def adapter_problems(loaded: LoadedConfig, tracker: str) -> list[ConfigProblem]:
+def adapter_option_problems(loaded: LoadedConfig, tracker: str) -> list[ConfigProblem]:
     """What is wrong with a tracker's adapter or its options, positioned in the file."""
     try:
         build_adapter(loaded, tracker)
@@ -111,3 +114,9 @@ def journal_path(loaded: LoadedConfig) -> Path:
         path = Path(loaded.path).resolve().parent / path
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def forwarder_for(loaded: LoadedConfig, mailbox: str) -> Forwarder:
+    """Sends a mailbox's forwarded mail through the configured SMTP server, if there is one."""
+    smtp = loaded.config.smtp
+    return SmtpForwarder(smtp, mailbox) if smtp else no_forwarding

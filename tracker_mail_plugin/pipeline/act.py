@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tracker_mail_plugin.adapter import (
@@ -30,21 +29,21 @@ from tracker_mail_plugin.journal import Journal, idempotency_key
 from tracker_mail_plugin.journal.rows import ActionState, MessageRow
 from tracker_mail_plugin.mail.attachments import safe_filename
 from tracker_mail_plugin.mail.model import Message
+from tracker_mail_plugin.pipeline.checkpoints import Checkpoint, CheckpointHook
+from tracker_mail_plugin.pipeline.disposal import Forwarder
 from tracker_mail_plugin.rules.decide import Decision, PlannedAction
 from tracker_mail_plugin.rules.model import (
     AttachToProject,
     Comment,
+    CreateAction,
     CreateIssue,
     CreateRequest,
     Forward,
 )
 
-Checkpoint = Callable[[str], None]
-Forwarder = Callable[[bytes, str, str], None]  # raw message, to, reason
-
 
 @dataclass
-class Outcome:
+class Delivered:
     """What the writes of one message did."""
 
     created: list[IssueRef] = field(default_factory=list)
@@ -77,7 +76,7 @@ class Actor:
         tracker: str,
         policies: Policies,
         forward: Forwarder,
-        checkpoint: Checkpoint,
+        checkpoint: CheckpointHook,
     ):
         self.adapter = adapter
         self.journal = journal
@@ -88,23 +87,23 @@ class Actor:
         self.confirmed = 0  # writes the tracker confirmed in this run
         self._counting = threading.Lock()  # workers deliver at the same time
 
-    def deliver(self, delivery: Delivery) -> Outcome:
+    def deliver(self, delivery: Delivery) -> Delivered:
         """Carry out every planned action of ``delivery``; raises the adapter's errors."""
-        outcome = Outcome()
+        delivered = Delivered()
         author = self._author(delivery)
-        outcome.denied = self._refusal(delivery, author)
-        if outcome.denied:
-            return outcome
+        delivered.denied = self._refusal(delivery, author)
+        if delivered.denied:
+            return delivered
         unsettled = {a.idempotency_key for a in self.journal.pending_unknown(delivery.row)}
         for index, planned in enumerate(delivery.decision.actions):
             key = idempotency_key(delivery.message.message_id, index)
             started = self.journal.begin_action(delivery.row, index, key, planned.action.action)
             if started.state == ActionState.DONE:
                 continue
-            if key in unsettled and self._found_earlier(key, delivery, outcome):
+            if key in unsettled and self._found_earlier(key, delivery, delivered):
                 continue
             try:
-                self._write(planned, key, delivery, author, outcome)
+                self._write(planned, key, delivery, author, delivered)
             except UnknownOutcome as exc:
                 self.journal.mark_unknown(key, exc)  # the next run asks find_by_key first
                 raise
@@ -113,7 +112,7 @@ class Actor:
                 # have happened is UnknownOutcome), so there is nothing to look up later.
                 self.journal.forget_action(key)
                 raise
-        return outcome
+        return delivered
 
     # -- who, and may they ------------------------------------------------------------------
 
@@ -130,21 +129,18 @@ class Actor:
         return None
 
     def _refusal(self, delivery: Delivery, author: UserRef | None) -> str | None:
-        """Why the sender may not do what the rules ask (seed rows S8 and S10), if so."""
+        """Why the sender may not do what the rules ask, if they may not."""
         if delivery.decision.author != "sender":
             return None  # created as the configured account or a user made for this project
         for planned in delivery.decision.actions:
             action = planned.action
-            if isinstance(action, (CreateIssue, CreateRequest)):
-                kind = action.type if isinstance(action, CreateIssue) else action.request_type
-                verb = (
-                    Permission.CREATE_REQUEST
-                    if isinstance(action, CreateRequest)
-                    else Permission.CREATE_ISSUE
-                )
-                if not self.adapter.can(author, verb, action.project, kind):
-                    what = "requests" if verb == Permission.CREATE_REQUEST else "issues"
-                    what = f"{what} of type {kind}" if kind else what
+            if isinstance(action, CreateAction):
+                request = isinstance(action, CreateRequest)
+                issue_type = _issue_type(action)
+                verb = Permission.CREATE_REQUEST if request else Permission.CREATE_ISSUE
+                if not self.adapter.can(author, verb, action.project, issue_type):
+                    what = "requests" if request else "issues"
+                    what = f"{what} of type {issue_type}" if issue_type else what
                     return f"the sender may not create {what} in project {action.project}"
             elif isinstance(action, Comment) and delivery.replies_to is not None:
                 project = delivery.replies_to.project or ""
@@ -154,7 +150,7 @@ class Actor:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _found_earlier(self, key: str, delivery: Delivery, outcome: Outcome) -> bool:
+    def _found_earlier(self, key: str, delivery: Delivery, delivered: Delivered) -> bool:
         """After an unknown outcome: did the tracker get the write after all?"""
         found = self.adapter.find_by_key(key, issue=delivery.replies_to)
         if found is None:
@@ -169,27 +165,28 @@ class Actor:
         key: str,
         delivery: Delivery,
         author: UserRef | None,
-        outcome: Outcome,
+        delivered: Delivered,
     ) -> None:
         action = planned.action
         result: IssueRef | CommentRef | str
-        if isinstance(action, (CreateIssue, CreateRequest)):
+        if isinstance(action, CreateAction):
             result = self.adapter.create_issue(self._new_issue(planned, key, delivery, author))
-            outcome.created.append(result)
+            delivered.created.append(result)
         elif isinstance(action, Comment):
             result = self._comment(planned, key, delivery, author)
-            outcome.commented.append(result)
+            delivered.commented.append(result)
         elif isinstance(action, AttachToProject):
             upload = _original(delivery.message, delivery.raw)
             result = self.adapter.attach_to_project(action.project, upload, key)
-            outcome.attached += 1
+            delivered.attached += 1
         elif isinstance(action, Forward):
-            self.forward(delivery.raw, action.to, f"rule '{planned.rule}' forwards it")
+            why = f"rule '{planned.rule}' forwards it"
+            self.forward(delivery.message, delivery.raw, action.to, why)
             result = f"forwarded to {action.to}"
-            outcome.forwarded += 1
+            delivered.forwarded += 1
         else:  # pragma: no cover - decide() never plans anything else
             raise TypeError(f"cannot carry out {action!r}")
-        self.checkpoint("after_write")  # the crash window this module exists for
+        self.checkpoint(Checkpoint.AFTER_WRITE)  # the crash window this module exists for
         self.journal.finish_action(key, result)
         with self._counting:
             self.confirmed += 1
@@ -212,25 +209,26 @@ class Actor:
         self, planned: PlannedAction, key: str, delivery: Delivery, author: UserRef | None
     ) -> NewIssue:
         action = planned.action
-        assert isinstance(action, (CreateIssue, CreateRequest))  # noqa: S101
+        assert isinstance(action, CreateAction)  # noqa: S101 - _write checked it
         text, uploads = self._text_and_files(planned.text, delivery, author)
-        request = isinstance(action, CreateRequest)
+        issue = action if isinstance(action, CreateIssue) else None
+        request = action if isinstance(action, CreateRequest) else None
         return NewIssue(
             project=action.project,
             title=action.title or delivery.message.subject or "(no subject)",
             text=text,
             idempotency_key=key,
-            issue_type=None if request else action.type,  # type: ignore[union-attr]
+            issue_type=issue.type if issue else None,
             priority=action.priority,
             labels=tuple(action.labels),
-            assignee=None if request else action.assignee,  # type: ignore[union-attr]
+            assignee=issue.assignee if issue else None,
             custom_fields=dict(action.custom_fields),
-            private=False if request else action.private,  # type: ignore[union-attr]
+            private=issue.private if issue else False,
             watchers=self._watchers(delivery.message),
             reporter=author,
             attachments=uploads,
-            request=request,
-            request_type=action.request_type if request else None,  # type: ignore[union-attr]
+            request=request is not None,
+            request_type=request.request_type if request else None,
         )
 
     def _watchers(self, message: Message) -> tuple[UserRef, ...]:
@@ -265,6 +263,13 @@ class Actor:
         """Later replies to this message thread onto the same issue."""
         issue = result.issue if isinstance(result, CommentRef) else result
         self.journal.remember_thread(delivery.message.message_id, self.tracker, issue.key)
+
+
+def _issue_type(action: CreateAction) -> str | None:
+    """The issue type (or the service desk's request type) a create action asks for."""
+    if isinstance(action, CreateRequest):
+        return action.request_type
+    return action.type if isinstance(action, CreateIssue) else None
 
 
 def _first_project(actions: tuple[PlannedAction, ...]) -> str | None:

@@ -1,0 +1,159 @@
+"""``tracker-mail check``: validate the configuration, then every adapter and connection.
+
+First the file (every problem at once, with line and column; nothing is touched), then,
+unless ``--offline``, each tracker's adapter and options, what the rules need from it, and
+a log-in to every tracker and mailbox before any mail is read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+import yaml
+
+from tracker_mail_plugin.adapter import Requirements, TrackerAdapter
+from tracker_mail_plugin.assemble import (
+    adapter_option_problems,
+    build_adapter_or_raise,
+    open_source,
+)
+from tracker_mail_plugin.config.loader import (
+    ConfigFileError,
+    LoadedConfig,
+    config_path,
+    load_config,
+)
+from tracker_mail_plugin.config.model import Mailbox
+from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
+from tracker_mail_plugin.needs import capability_problems, requirements
+from tracker_mail_plugin.rules.normal import rules_to_yaml
+
+
+def command(args: argparse.Namespace) -> ExitCode:
+    """``tracker-mail check [--show] [--offline]``."""
+    loaded = check_config(str(config_path(args.config)), args.show, sys.stdout, sys.stderr)
+    if loaded is None:
+        return ExitCode.CONFIGURATION
+    return ExitCode.OK if args.offline else check_live(loaded, sys.stdout, sys.stderr)
+
+
+def check_config(path: str, show: bool, out: TextIO, err: TextIO) -> LoadedConfig | None:
+    """Print every problem (to ``err``) or a summary (to ``out``); None when invalid."""
+    try:
+        loaded = load_config(path)
+    except ConfigFileError as exc:
+        for problem in exc.problems:
+            print(problem, file=err)
+        count = len(exc.problems)
+        print(f"{path}: {count} error{'s' if count != 1 else ''}; nothing was touched", file=err)
+        return None
+    for warning in loaded.warnings:
+        print(warning, file=err)
+    print(summary(loaded), file=out)
+    if show:
+        print(normalised_rules(loaded), file=out, end="")
+    return loaded
+
+
+def summary(loaded: LoadedConfig) -> str:
+    """A few lines saying what the file configures."""
+    config = loaded.config
+    lines = [f"{loaded.path}: valid"]
+    lines.append(f"Trackers ({len(config.trackers)}):")
+    lines += [f"  {name}: adapter {tracker.adapter}" for name, tracker in config.trackers.items()]
+    lines.append(f"Mailboxes ({len(config.mailboxes)}):")
+    for name, mailbox in config.mailboxes.items():
+        rules = config.rules_for(name)
+        own = "own" if mailbox.rules is not None else "top-level"
+        policies = loaded.policies(name)
+        lines.append(
+            f"  {name}: {_where(mailbox)} -> {mailbox.tracker}; {len(rules)} {own} rule(s); "
+            f"unknown senders: {policies.unknown_user}"
+        )
+    if config.companies:
+        lines.append(f"Companies: {', '.join(config.companies)}")
+    return "\n".join(lines)
+
+
+def _where(mailbox: Mailbox) -> str:
+    if mailbox.protocol in ("imap", "pop3"):
+        folder = f" folder {mailbox.folder}" if mailbox.protocol == "imap" else ""
+        return (
+            f"{mailbox.protocol} {mailbox.username}@{mailbox.host}:{mailbox.effective_port}"
+            f" ({mailbox.security}){folder}"
+        )
+    return f"{mailbox.protocol} {mailbox.path}"
+
+
+def normalised_rules(loaded: LoadedConfig) -> str:
+    """Each mailbox's rules in normalised YAML form (``check --show``)."""
+    config = loaded.config
+    data = {name: rules_to_yaml(config.rules_for(name)) for name in config.mailboxes}
+    text: str = yaml.safe_dump(
+        {"rules by mailbox": data}, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+    return text
+
+
+def check_live(loaded: LoadedConfig, out: TextIO, err: TextIO) -> ExitCode:
+    """Load each adapter, match rules to capabilities, then test every connection."""
+    problems = [p for name in loaded.config.trackers for p in adapter_option_problems(loaded, name)]
+    if not problems:
+        adapters = {name: build_adapter_or_raise(loaded, name) for name in loaded.config.trackers}
+        problems = capability_problems(loaded, adapters)
+    if problems:
+        for problem in problems:
+            print(problem, file=err)
+        return ExitCode.CONFIGURATION
+    codes = [
+        _check_tracker(name, adapter, requirements(loaded, name), out, err)
+        for name, adapter in adapters.items()
+    ]
+    codes += [_check_mailbox(loaded, name, out, err) for name in loaded.config.mailboxes]
+    return ExitCode.worst(codes)
+
+
+def _check_tracker(
+    name: str, adapter: TrackerAdapter, needs: Requirements, out: TextIO, err: TextIO
+) -> ExitCode:
+    try:
+        report = adapter.check(needs)
+    except ConfigurationError as exc:
+        print(f"tracker {name}: {exc}", file=err)
+        return ExitCode.CONFIGURATION
+    except TrackerMailError as exc:
+        print(f"tracker {name}: cannot be reached: {exc}", file=err)
+        return ExitCode.UNREACHABLE
+    facts = ", ".join(f"{k} {v}" for k, v in report.facts.items())
+    print(
+        f"tracker {name} ({adapter.name}): {'ok' if report.ok else 'PROBLEMS'}; {facts}", file=out
+    )
+    for problem in report.problems:
+        print(f"tracker {name}: {problem}", file=err)
+    return ExitCode.OK if report.ok else ExitCode.CONFIGURATION
+
+
+def _check_mailbox(loaded: LoadedConfig, name: str, out: TextIO, err: TextIO) -> ExitCode:
+    mailbox = loaded.config.mailboxes[name]
+    if mailbox.protocol == "pipe":
+        print(f"mailbox {name}: pipe; mail arrives through `tracker-mail receive`", file=out)
+        return ExitCode.OK
+    try:
+        source = open_source(mailbox, loaded.policies(name).max_message_size)
+        with source:
+            found = source.check()
+    except ConfigurationError as exc:
+        print(f"mailbox {name}: {exc}", file=err)
+        return ExitCode.CONFIGURATION
+    except TrackerMailError as exc:
+        print(f"mailbox {name}: cannot be reached: {exc}", file=err)
+        return ExitCode.UNREACHABLE
+    capabilities = f"; capabilities {', '.join(found.capabilities)}" if found.capabilities else ""
+    tls = f"; {found.tls}" if found.tls else ""
+    print(
+        f"mailbox {name}: ok; {found.folder}: {found.messages} message(s){tls}{capabilities}",
+        file=out,
+    )
+    return ExitCode.OK

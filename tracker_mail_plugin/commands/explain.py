@@ -1,0 +1,136 @@
+"""``tracker-mail explain``: show how messages are read and what would be done with them.
+
+Nothing is written anywhere. With ``-c rules.yaml`` the message is decided as ``sync``
+would decide it: the tracker is asked (reads only) whether the sender has an account and
+which issue a reply answers, through the same look-ups ``sync`` uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from dataclasses import dataclass
+
+from tracker_mail_plugin.adapter import TrackerAdapter
+from tracker_mail_plugin.assemble import build_adapter_or_raise
+from tracker_mail_plugin.config.loader import ConfigFileError, LoadedConfig, load_config
+from tracker_mail_plugin.errors import ExitCode, TrackerMailError
+from tracker_mail_plugin.explanation import as_json, as_text
+from tracker_mail_plugin.mail import Message, parse_message
+from tracker_mail_plugin.pipeline.facts import facts_for, find_sender, look_up
+from tracker_mail_plugin.rules.decide import Decision, decide, offline_reply_target
+from tracker_mail_plugin.sources import read_paths
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """The configuration, mailbox and (unless offline) tracker messages are decided with."""
+
+    loaded: LoadedConfig
+    mailbox: str
+    adapter: TrackerAdapter | None
+
+
+def command(args: argparse.Namespace) -> ExitCode:
+    """Explain every message under ``args.paths``; exit 1 if a file is not mail."""
+    setting = _setting(args) if args.config else None
+    if isinstance(setting, ExitCode):
+        return setting
+    failed = 0
+    first = True
+    for item in read_paths(args.paths):
+        if item.raw is None:
+            failed += 1
+            print(f"tracker-mail explain: {item.label}: {item.error}", file=sys.stderr)
+            continue
+        message = parse_message(item.raw)
+        decision = None
+        if setting is not None:
+            decision = decide_offline(
+                setting.loaded, setting.mailbox, message, args.sender_known, args.company,
+                setting.adapter,
+            )  # fmt: skip
+        if args.format == "json":
+            print(as_json(item.label, message, decision))
+        else:
+            print(("" if first else "\n") + as_text(item.label, message, decision))
+        first = False
+    return ExitCode.SOME_FAILED if failed else ExitCode.OK
+
+
+def _setting(args: argparse.Namespace) -> _Setting | ExitCode:
+    """The configuration and mailbox explain matches against, or an exit code."""
+    try:
+        loaded = load_config(args.config)
+    except ConfigFileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return ExitCode.CONFIGURATION
+    mailboxes = list(loaded.config.mailboxes)
+    mailbox = args.mailbox or mailboxes[0]
+    if mailbox not in mailboxes:
+        print(
+            f"tracker-mail explain: no mailbox {mailbox!r}; the file has: {', '.join(mailboxes)}",
+            file=sys.stderr,
+        )
+        return ExitCode.CONFIGURATION
+    adapter = None if args.offline else _reader(loaded, loaded.config.mailboxes[mailbox].tracker)
+    return _Setting(loaded, mailbox, adapter)
+
+
+def _reader(loaded: LoadedConfig, tracker: str) -> TrackerAdapter | None:
+    """The tracker's adapter for read-only questions, or None (said on stderr) if unusable."""
+    try:
+        return build_adapter_or_raise(loaded, tracker)
+    except TrackerMailError as exc:
+        print(f"tracker-mail explain: tracker {tracker} not consulted: {exc}", file=sys.stderr)
+        return None
+
+
+def decide_offline(
+    loaded: LoadedConfig,
+    mailbox: str,
+    message: Message,
+    sender_known: bool | None,
+    company: str | None,
+    adapter: TrackerAdapter | None = None,
+) -> Decision:
+    """Decide without changing anything.
+
+    With an adapter, the tracker is asked (reads only) whether the sender has an account
+    and which issue a reply answers; ``sender_known`` given on the command line wins.
+    Without one, replies are recognised by ``#N`` and the sender is what the options say.
+    """
+    notes: list[str] = []
+    reply_to = offline_reply_target(message)
+    if adapter is not None:
+        sender_known, reply_to = _ask_tracker(
+            loaded, mailbox, message, adapter, sender_known, notes
+        )
+    facts = facts_for(loaded, mailbox, sender_known, reply_to, company)
+    rules = loaded.config.rules_for(mailbox)
+    decision = decide(message, rules, loaded.policies(mailbox), facts)
+    return dataclasses.replace(decision, notes=(*notes, *decision.notes)) if notes else decision
+
+
+def _ask_tracker(
+    loaded: LoadedConfig,
+    mailbox: str,
+    message: Message,
+    adapter: TrackerAdapter,
+    sender_known: bool | None,
+    notes: list[str],
+) -> tuple[bool | None, str | None]:
+    tracker = loaded.config.mailboxes[mailbox].tracker
+    try:
+        if sender_known is None and message.from_ is not None:
+            sender_known = find_sender(message, adapter, loaded) is not None
+            notes.append(
+                f"tracker {tracker}: the sender {'has' if sender_known else 'has no'} account"
+            )
+        lookup = look_up(message, adapter, None, loaded, mailbox, ask_sender=False)
+    except TrackerMailError as exc:
+        notes.append(f"tracker {tracker} not consulted ({exc}); facts from the options")
+        return sender_known, offline_reply_target(message)
+    return sender_known, lookup.reply_to.key if lookup.reply_to else None

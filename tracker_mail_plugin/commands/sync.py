@@ -1,0 +1,119 @@
+"""``tracker-mail sync``: run every (or the chosen) mailbox, each on its own, and exit well.
+
+Mailboxes are independent: one that cannot be reached does not stop the others. The exit
+code is the most serious outcome (:meth:`~tracker_mail_plugin.errors.ExitCode.worst`):
+configuration, then unreachable, then "some messages will be retried", then all done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tracker_mail_plugin.assemble import (
+    build_adapter_or_raise,
+    forwarder_for,
+    journal_path,
+    open_source,
+)
+from tracker_mail_plugin.commands.common import load_or_report
+from tracker_mail_plugin.config.loader import LoadedConfig
+from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
+from tracker_mail_plugin.journal import Journal
+from tracker_mail_plugin.lock import MailboxLock
+from tracker_mail_plugin.logs import setup_logging
+from tracker_mail_plugin.needs import workers_problem
+from tracker_mail_plugin.pipeline.checkpoints import kill_if_asked
+from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun
+from tracker_mail_plugin.pipeline.summary import Summary
+
+logger = logging.getLogger("tracker_mail")
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Command-line choices for one ``sync``."""
+
+    dry_run: bool = False
+    limit: int | None = None
+    wait: bool = False
+
+
+def command(args: argparse.Namespace) -> ExitCode:
+    """``tracker-mail sync``: run the mailboxes, print a line for each, exit with the worst."""
+    loaded = load_or_report(args.config)
+    if loaded is None:
+        return ExitCode.CONFIGURATION
+    names = args.mailbox or list(loaded.config.mailboxes)
+    unknown = [n for n in names if n not in loaded.config.mailboxes]
+    if unknown:
+        known = ", ".join(loaded.config.mailboxes)
+        print(
+            f"tracker-mail sync: no mailbox {unknown[0]!r}; the file has: {known}", file=sys.stderr
+        )
+        return ExitCode.CONFIGURATION
+    setup_logging(args.log_format, args.verbose)
+    summaries, code = sync(loaded, names, SyncOptions(args.dry_run, args.limit, args.wait))
+    for summary in summaries:
+        for line in summary.planned:
+            print(f"{summary.mailbox}: would {line}" if args.dry_run else line)
+        print(summary.line())
+    return code
+
+
+def sync(
+    loaded: LoadedConfig, mailboxes: Sequence[str], options: SyncOptions
+) -> tuple[list[Summary], ExitCode]:
+    """Run each mailbox; returns their summaries and the exit code."""
+    path = journal_path(loaded)
+    summaries = [_one(loaded, name, options, path) for name in mailboxes]
+    if not options.dry_run:
+        with Journal.open(path) as journal:
+            pruned = journal.prune(loaded.config.journal_keep_days)
+        if pruned:
+            logger.info(
+                "journal: forgot %d finished messages older than %s days",
+                pruned,
+                loaded.config.journal_keep_days,
+            )
+    return summaries, ExitCode.worst(s.exit_code for s in summaries)
+
+
+def _one(loaded: LoadedConfig, name: str, options: SyncOptions, path: Path) -> Summary:
+    summary = Summary(name)
+    start = time.monotonic()
+    with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
+        if not lock.acquired:
+            summary.busy = True
+            return summary
+        try:
+            _run(loaded, name, options, path, summary)
+        except TrackerMailError as exc:
+            summary.exit_code, summary.error = exc.exit_code, str(exc)
+    summary.seconds = time.monotonic() - start
+    if summary.exit_code == ExitCode.OK and summary.failed:
+        summary.exit_code = ExitCode.SOME_FAILED
+    return summary
+
+
+def _run(
+    loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
+) -> None:
+    mailbox = loaded.config.mailboxes[name]
+    policies = loaded.policies(name)
+    adapter = build_adapter_or_raise(loaded, mailbox.tracker)
+    problem = workers_problem(name, policies.workers, adapter)
+    if problem:
+        raise ConfigurationError(problem)
+    source = open_source(mailbox, policies.max_message_size)
+    with Journal.open(path) as journal, source:
+        parts = MailboxParts(
+            name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
+            kill_if_asked, options.dry_run,
+        )  # fmt: skip
+        MailboxRun(parts, summary).run(options.limit)

@@ -1,0 +1,169 @@
+"""The last step: move, flag, delete or forward the mail, commit, then journal that it was done.
+
+The order is the exactly-once argument's tail: the mail is disposed of only after the
+tracker confirmed every write, and the journal records the disposal only after the source
+committed it (a POP3 delete is real only at QUIT, an IMAP move at once). A run that dies in
+between leaves mail whose disposal the next run finds already made (see
+:meth:`Disposer.settle_vanished`) or makes again.
+
+With workers, only the thread that owns the source may touch it: workers queue their
+dispositions, and that thread applies them (:meth:`Disposer.drain`).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections.abc import Callable
+
+from tracker_mail_plugin.config.model import DispositionPolicy, ForwardTo, MoveTo, Policies
+from tracker_mail_plugin.journal.rows import MessageRow, MessageState
+from tracker_mail_plugin.mail import Message
+from tracker_mail_plugin.pipeline.checkpoints import Checkpoint, CheckpointHook
+from tracker_mail_plugin.pipeline.states import StateKeeper
+from tracker_mail_plugin.sources.base import (
+    Delete,
+    Disposition,
+    Envelope,
+    FlagSeen,
+    Leave,
+    MailSource,
+    Move,
+)
+
+logger = logging.getLogger("tracker_mail")
+
+# A message, its bytes, the address and the reason: sends the mail on (see forward.py).
+Forwarder = Callable[[Message, bytes, str, str], None]
+
+# Journalled messages whose disposal was under way when a run stopped.
+_DISPOSING = frozenset(
+    {MessageState.DISPOSED, MessageState.UNPROCESSED, MessageState.QUARANTINED, MessageState.ACTED}
+)
+
+
+def disposition_for(policy: DispositionPolicy) -> Disposition:
+    """A configured disposition (``delete``, ``{move: X}``…) as the source's value.
+
+    ``{forward: …}`` forwards a copy and leaves the mail where it is.
+    """
+    if isinstance(policy, MoveTo):
+        return Move(policy.move)
+    if policy == "delete":
+        return Delete()
+    if policy == "flag_seen":
+        return FlagSeen()
+    return Leave()
+
+
+def describe(disposition: Disposition) -> str:
+    """``move to 'Processed'``, ``delete``…: what ``status`` shows."""
+    if isinstance(disposition, Move):
+        return f"move to {disposition.folder!r}"
+    return {Delete: "delete", FlagSeen: "flag seen"}.get(type(disposition), "leave")
+
+
+class Disposer:
+    """Disposes of one mailbox run's mail and journals it once the source committed.
+
+    Args:
+        mailbox: the mailbox's name, for messages.
+        source: the open mail source.
+        states: the run's state keeper (the only writer of message states).
+        policies: the mailbox's policies (which disposition for which outcome).
+        forward: sends ``{forward: …}`` copies.
+    """
+
+    def __init__(
+        self,
+        mailbox: str,
+        source: MailSource,
+        states: StateKeeper,
+        policies: Policies,
+        forward: Forwarder,
+    ):
+        self.mailbox = mailbox
+        self.source = source
+        self.states = states
+        self.policies = policies
+        self.forward = forward
+        self._given: list[tuple[MessageRow, Disposition]] = []  # applied, not yet committed
+        self._queued: queue.SimpleQueue[tuple[MessageRow, Disposition]] | None = None
+
+    def queue_for_owner(self) -> None:
+        """From now on, dispositions wait for :meth:`drain` on the thread owning the source."""
+        self._queued = queue.SimpleQueue()
+
+    def dispose(
+        self, row: MessageRow, message: Message, raw: bytes, policy: DispositionPolicy, why: str
+    ) -> bool:
+        """Apply ``policy`` to the message; True when it forwarded a copy."""
+        forwarded = isinstance(policy, ForwardTo)
+        if isinstance(policy, ForwardTo):
+            self.forward(message, raw, policy.forward, why)
+        disposition = disposition_for(policy)
+        if not self.source.supports(disposition):
+            logger.warning(
+                "%s cannot %s; the message is left in place", self.mailbox, describe(disposition)
+            )
+            disposition = Leave()
+        if self._queued is not None:
+            self._queued.put((row, disposition))
+        else:
+            self._give(row, disposition)
+        return forwarded
+
+    def dispose_again(self, row: MessageRow, message: Message, raw: bytes) -> None:
+        """A message handled before (a rerun after a crash, a new UIDVALIDITY): dispose only."""
+        policies = self.policies
+        policy: DispositionPolicy = {
+            MessageState.UNPROCESSED: policies.on_unprocessed,
+            MessageState.QUARANTINED: policies.on_failure,
+        }.get(row.state, policies.on_success)
+        if isinstance(policy, ForwardTo):
+            policy = "leave"  # it was forwarded the first time
+        self.dispose(row, message, raw, policy, "already handled")
+
+    def dispose_oversize(self, envelope: Envelope) -> None:
+        """Never downloaded, so only its size is known: it can only be left or moved."""
+        policy = self.policies.on_unprocessed
+        disposition = disposition_for(policy) if isinstance(policy, MoveTo) else Leave()
+        if self.source.supports(disposition):
+            self.source.dispose(envelope.id, disposition)
+
+    def drain(self) -> None:
+        """Apply the dispositions workers queued (on the thread that owns the source)."""
+        if self._queued is None:
+            return
+        while True:
+            try:
+                row, disposition = self._queued.get_nowait()
+            except queue.Empty:
+                return
+            self._give(row, disposition)
+
+    def commit(self, checkpoint: CheckpointHook) -> None:
+        """Make the dispositions final at the source, then journal each of them."""
+        checkpoint(Checkpoint.BEFORE_COMMIT)
+        self.source.commit()
+        for row, disposition in self._given:
+            removed = isinstance(disposition, (Delete, Move))
+            self.states.disposed(row, describe(disposition), removed=removed)
+        self._given.clear()
+
+    def settle_vanished(self, identity: str, present: set[str]) -> None:
+        """Journal the disposals an interrupted run made but could not record.
+
+        An IMAP MOVE takes effect at once; a run killed before it journalled the move leaves
+        a message that is in ``Processed`` yet "not disposed" in the journal. It is no longer
+        in the folder, so it is never fetched again: settle it here.
+        """
+        for row in self.states.journal.undisposed(self.mailbox, identity):
+            # Only messages whose disposal was under way; one requeued by `retry` or still
+            # being worked on is not settled just because it is not in this folder now.
+            if row.source_id not in present and row.state in _DISPOSING:
+                self.states.disposed(row, "left the folder", removed=True)
+
+    def _give(self, row: MessageRow, disposition: Disposition) -> None:
+        self.source.dispose(row.source_id, disposition)
+        self._given.append((row, disposition))

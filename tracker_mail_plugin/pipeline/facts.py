@@ -1,0 +1,79 @@
+"""What the rules may not read from the mail itself: who the sender is, which issue it answers.
+
+``sync``, ``receive`` and ``explain`` all ask here, so a message is judged the same way
+whether it is imported or explained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter, UserRef
+from tracker_mail_plugin.config.loader import LoadedConfig
+from tracker_mail_plugin.journal import Journal
+from tracker_mail_plugin.mail import Message
+from tracker_mail_plugin.pipeline.replies import reply_target
+from tracker_mail_plugin.rules.conditions import SenderFacts
+from tracker_mail_plugin.rules.decide import Facts
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What the tracker (and the journal) said about one message.
+
+    Attributes:
+        sender: the sender's account, from the tracker or the configuration's ``users:``.
+        reply_to: the existing issue the message answers, if any.
+        reopen: that issue is closed and the reply policy reopens it.
+    """
+
+    sender: UserRef | None
+    reply_to: IssueRef | None
+    reopen: bool = False
+
+
+def look_up(
+    message: Message,
+    adapter: TrackerAdapter,
+    journal: Journal | None,
+    loaded: LoadedConfig,
+    mailbox: str,
+    *,
+    ask_sender: bool = True,
+) -> Lookup:
+    """Ask the tracker about the sender (unless ``ask_sender`` is False) and the reply target.
+
+    ``journal``: threads of earlier mail; None when explaining (nothing is journalled then).
+    """
+    sender = find_sender(message, adapter, loaded) if ask_sender else None
+    tracker = loaded.config.mailboxes[mailbox].tracker
+    closed = loaded.policies(mailbox).replies.closed_issue
+    reply, reopen = reply_target(message, adapter, journal, tracker, closed)
+    return Lookup(sender, reply, reopen)
+
+
+def find_sender(message: Message, adapter: TrackerAdapter, loaded: LoadedConfig) -> UserRef | None:
+    """The sender's tracker account; the ``users:`` map names one the tracker does not find."""
+    if message.from_ is None:
+        return None
+    found = adapter.find_user(message.from_.address)
+    login = loaded.config.users.get(message.from_.address)
+    if found is None and login:
+        return UserRef(id=login, login=login, name=message.from_.name, email=message.from_.address)
+    return found
+
+
+def facts_for(
+    loaded: LoadedConfig,
+    mailbox: str,
+    sender_known: bool | None,
+    reply_to: str | None,
+    company: str | None = None,
+) -> Facts:
+    """The facts :func:`~tracker_mail_plugin.rules.decide.decide` reads besides the message."""
+    return Facts(
+        sender=SenderFacts(known=sender_known, company=company),
+        reply_to=reply_to,
+        companies=loaded.config.company_table(),
+        mailbox=mailbox,
+    )

@@ -1,0 +1,260 @@
+"""One mailbox's run: fetch -> journal -> facts -> decide -> act -> dispose, for each message.
+
+The order is what makes it safe. A message is journalled before any tracker call; each
+write is journalled before it is tried and confirmed after (:mod:`.act`); the mailbox is
+changed only after the tracker confirmed, and the journal records the disposal only after
+the source committed it (:mod:`.disposal`). Whatever is interrupted is resumed by the next
+run from what the journal says, never redone blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tracker_mail_plugin.adapter import TrackerAdapter
+from tracker_mail_plugin.config.loader import LoadedConfig
+from tracker_mail_plugin.config.model import DispositionPolicy, Policies
+from tracker_mail_plugin.errors import (
+    ConfigurationError,
+    NotPermitted,
+    PermanentError,
+    RetryLater,
+    UnknownOutcome,
+    Unreachable,
+)
+from tracker_mail_plugin.journal import Journal
+from tracker_mail_plugin.journal.rows import MessageRow, MessageState
+from tracker_mail_plugin.mail import Message
+from tracker_mail_plugin.pipeline.act import Actor, Delivered, Delivery
+from tracker_mail_plugin.pipeline.checkpoints import Checkpoint, CheckpointHook
+from tracker_mail_plugin.pipeline.disposal import Disposer, Forwarder
+from tracker_mail_plugin.pipeline.facts import Lookup, facts_for, look_up
+from tracker_mail_plugin.pipeline.ordering import Ordering
+from tracker_mail_plugin.pipeline.scheduling import InParallel, OneByOne
+from tracker_mail_plugin.pipeline.states import StateKeeper
+from tracker_mail_plugin.pipeline.summary import Progress, Summary
+from tracker_mail_plugin.rules.decide import Decision, decide
+from tracker_mail_plugin.sources.base import Envelope, Fetched, MailSource
+
+logger = logging.getLogger("tracker_mail")
+
+_FINISHED = (MessageState.DISPOSED, MessageState.UNPROCESSED, MessageState.QUARANTINED)
+
+
+@dataclass
+class MailboxParts:
+    """The live objects one mailbox's run works with.
+
+    Attributes:
+        name: the mailbox's name in the configuration.
+        loaded: the configuration.
+        policies: the mailbox's effective policies.
+        source: the mail source, opened by the caller.
+        adapter: the mailbox's tracker adapter.
+        journal: the journal, opened by the caller.
+        forward: sends mail on (``forward`` actions and dispositions).
+        checkpoint: called at each :class:`Checkpoint` (crash tests).
+        dry_run: decide and report only; nothing is written anywhere.
+    """
+
+    name: str
+    loaded: LoadedConfig
+    policies: Policies
+    source: MailSource
+    adapter: TrackerAdapter
+    journal: Journal
+    forward: Forwarder
+    checkpoint: CheckpointHook
+    dry_run: bool = False
+
+
+class MailboxRun:
+    """Processes the pending messages of one mailbox; see the module docstring."""
+
+    def __init__(self, parts: MailboxParts, summary: Summary):
+        self.parts = parts
+        self.summary = summary
+        self.tracker = parts.loaded.config.mailboxes[parts.name].tracker
+        self.states = StateKeeper(parts.journal)
+        self.disposer = Disposer(
+            parts.name, parts.source, self.states, parts.policies, parts.forward
+        )
+        self.actor = Actor(
+            parts.adapter, parts.journal, self.tracker, parts.policies, parts.forward,
+            parts.checkpoint,
+        )  # fmt: skip
+        self.identity = ""
+        # A rate limit: the time (``time.time()``) until which the tracker asked us to wait.
+        self.paused_until: float | None = None
+
+    def run(self, limit: int | None) -> None:
+        """Fetch what is pending, process it, dispose, commit, then journal the disposals."""
+        parts = self.parts
+        self.identity = parts.source.identity()
+        pending = parts.source.pending(
+            lambda id: parts.journal.is_done(parts.name, self.identity, id), limit
+        )
+        if limit is None and not parts.dry_run:
+            self.disposer.settle_vanished(self.identity, {e.id for e in pending})
+        for envelope in [e for e in pending if e.oversize]:
+            self._oversize(envelope)
+        wanted = [e for e in pending if not e.oversize]
+        progress = Progress(parts.name, len(wanted))
+        self._scheduler().run(wanted, progress)
+        progress.done()
+        if not parts.dry_run:
+            self.disposer.commit(parts.checkpoint)
+
+    def _scheduler(self) -> OneByOne | InParallel:
+        workers = 1 if self.parts.dry_run else self.parts.policies.workers
+        if workers == 1:
+            return OneByOne(self.parts.source, self, self.summary)
+        by_sender = self.parts.policies.unknown_user == "create_user"
+        ordering = Ordering(by_sender, self._threaded)
+        return InParallel(self.parts.source, self, self.summary, self.disposer, workers, ordering)
+
+    def _threaded(self, message_ids: Sequence[str]) -> bool:
+        return self.parts.journal.find_thread(message_ids, tracker=self.tracker) is not None
+
+    def paused(self) -> bool:
+        """True once the tracker asked to wait; the rest is left for the next run."""
+        if self.paused_until is None:
+            return False
+        logger.warning(
+            "%s: the tracker asks to wait %.0fs; the rest waits for the next run",
+            self.parts.name,
+            max(0.0, self.paused_until - time.time()),
+        )
+        return True
+
+    def handle(self, fetched: Fetched, message: Message) -> None:
+        """One message, start to finish; its failure never stops the ones behind it."""
+        raw = fetched.raw
+        if self.parts.dry_run:
+            self._plan_only(message)
+            return
+        row = self.states.fetched(self.parts.name, self.identity, fetched.id, message, len(raw))
+        self.parts.checkpoint(Checkpoint.AFTER_FETCH)
+        if row.state in _FINISHED or row.state == MessageState.ACTED:
+            self.disposer.dispose_again(row, message, raw)
+            return
+        try:
+            self._handle(row, message, raw)
+        except (Unreachable, ConfigurationError):
+            raise  # the whole mailbox stops: nothing else can succeed either
+        except (RetryLater, UnknownOutcome) as exc:
+            if isinstance(exc, RetryLater) and exc.retry_after:
+                self.paused_until = time.time() + exc.retry_after
+            quarantine = isinstance(exc, UnknownOutcome)
+            self._failed(row, message, raw, exc, counts_toward_quarantine=quarantine)
+        except NotPermitted as exc:  # the tracker refused the sender: not a failure to retry
+            self._unprocessed(row, message, raw, str(exc))
+        except PermanentError as exc:
+            self._failed(row, message, raw, exc, counts_toward_quarantine=True)
+        except Exception as exc:
+            logger.exception("unexpected error on %s", message.message_id)
+            self._failed(row, message, raw, exc, counts_toward_quarantine=True)
+
+    def _handle(self, row: MessageRow, message: Message, raw: bytes) -> None:
+        lookup = self._look_up(message)
+        decision = self._decide(message, lookup)
+        self.states.decided(row, decision)
+        policies = self.parts.policies
+        if decision.outcome == "drop":
+            self.summary.add("dropped")
+            self._dispose(row, message, raw, policies.on_success, decision.skipped_reason or "")
+            return
+        if decision.outcome == "unprocessed":
+            self._unprocessed(row, message, raw, decision.skipped_reason or "not processed")
+            return
+        delivery = Delivery(
+            message, raw, row, decision, lookup.sender, lookup.reply_to, lookup.reopen
+        )
+        delivered = self.actor.deliver(delivery)
+        if delivered.denied:
+            self._unprocessed(row, message, raw, delivered.denied)
+            return
+        self._count(delivered)
+        self.states.acted(row)
+        self.parts.checkpoint(Checkpoint.AFTER_RECORD)
+        self._dispose(row, message, raw, policies.on_success, "processed")
+
+    def _look_up(self, message: Message) -> Lookup:
+        parts = self.parts
+        return look_up(message, parts.adapter, parts.journal, parts.loaded, parts.name)
+
+    def _decide(self, message: Message, lookup: Lookup) -> Decision:
+        parts = self.parts
+        known = lookup.sender is not None
+        reply = lookup.reply_to.key if lookup.reply_to else None
+        facts = facts_for(parts.loaded, parts.name, known, reply)
+        rules = parts.loaded.config.rules_for(parts.name)
+        return decide(message, rules, parts.policies, facts)
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def _unprocessed(self, row: MessageRow, message: Message, raw: bytes, reason: str) -> None:
+        self.summary.add("unprocessed")
+        self.states.unprocessed(row, reason)
+        logger.info("unprocessed: %s (%s)", row.message_id, reason)
+        self._dispose(row, message, raw, self.parts.policies.on_unprocessed, reason)
+
+    def _failed(
+        self,
+        row: MessageRow,
+        message: Message,
+        raw: bytes,
+        error: BaseException,
+        counts_toward_quarantine: bool,
+    ) -> None:
+        attempts = self.states.failed(row, error)
+        logger.warning("failed (attempt %d): %s: %s", attempts, message.message_id, error)
+        if counts_toward_quarantine and attempts >= self.parts.policies.max_attempts:
+            self.summary.add("quarantined")
+            self.states.quarantined(row, str(error))
+            why = f"failed {attempts} times: {error}"
+            self._dispose(row, message, raw, self.parts.policies.on_failure, why)
+        else:
+            self.summary.add("failed")
+
+    def _dispose(
+        self,
+        row: MessageRow,
+        message: Message,
+        raw: bytes,
+        policy: DispositionPolicy,
+        why: str,
+    ) -> None:
+        if self.disposer.dispose(row, message, raw, policy, why):
+            self.summary.add("forwarded")
+
+    def _oversize(self, envelope: Envelope) -> None:
+        """Never downloaded: only its size is known, so it can only be left or moved."""
+        self.summary.add("unprocessed")
+        limit = self.parts.policies.max_message_size
+        logger.warning(
+            "message %s is %d bytes, over max_message_size %d", envelope.id, envelope.size, limit
+        )
+        if self.parts.dry_run:
+            self.summary.planned.append(
+                f"{envelope.id}: too large ({envelope.size} bytes): unprocessed"
+            )
+            return
+        self.disposer.dispose_oversize(envelope)
+
+    def _count(self, delivered: Delivered) -> None:
+        self.summary.add("created", len(delivered.created))
+        self.summary.add("commented", len(delivered.commented))
+        self.summary.add("attached", delivered.attached)
+        self.summary.add("forwarded", delivered.forwarded)
+
+    def _plan_only(self, message: Message) -> None:
+        """--dry-run: decide and say what would be done; no writes, no journal, no moves."""
+        decision = self._decide(message, self._look_up(message))
+        what = "; ".join(p.describe() for p in decision.actions) or decision.skipped_reason or ""
+        self.summary.planned.append(
+            f"{message.subject!r} from {message.from_}: {decision.outcome}: {what}"
+        )

@@ -1,0 +1,146 @@
+"""Handing a mailbox's messages out: one by one, or to workers in an order that keeps sense.
+
+Both schedulers fetch, parse each message once, and give it with its bytes to the run's
+handler. With workers, this thread alone talks to the mail source: it fetches, orders (see
+:mod:`tracker_mail_plugin.pipeline.ordering`), hands out, and applies the dispositions the
+workers queue. A configuration or connection error in any worker stops the hand-outs;
+messages not yet started are left untouched for the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Protocol
+
+from tracker_mail_plugin.errors import TrackerMailError
+from tracker_mail_plugin.mail import Message, parse_message
+from tracker_mail_plugin.pipeline.disposal import Disposer
+from tracker_mail_plugin.pipeline.ordering import Ordering
+from tracker_mail_plugin.pipeline.summary import Progress, Summary
+from tracker_mail_plugin.sources.base import Envelope, Fetched, MailSource
+
+logger = logging.getLogger("tracker_mail")
+
+# With workers, at most this many messages per worker are fetched ahead of the slowest one.
+_AHEAD_PER_WORKER = 4
+
+
+class Handler(Protocol):
+    """What a scheduler hands each message to (a mailbox run)."""
+
+    def handle(self, fetched: Fetched, message: Message) -> None:
+        """Process one message start to finish; its failure never stops the ones behind it."""
+
+    def paused(self) -> bool:
+        """True when the tracker asked to wait: nothing more is fetched in this run."""
+
+
+class OneByOne:
+    """Each message finished before the next is fetched."""
+
+    def __init__(self, source: MailSource, handler: Handler, summary: Summary):
+        self.source, self.handler, self.summary = source, handler, summary
+
+    def run(self, wanted: Sequence[Envelope], progress: Progress) -> None:
+        """Fetch, parse and handle ``wanted`` in order; stop early when paused."""
+        for fetched in self.source.fetch(wanted):
+            self.summary.add("fetched")
+            self.handler.handle(fetched, parse_message(fetched.raw))
+            progress.step()
+            if self.handler.paused():
+                break
+
+
+class InParallel:
+    """``workers`` messages at a time; see the module docstring.
+
+    Args:
+        source: the open mail source (touched by this thread only).
+        handler: processes one message, on a worker thread.
+        summary: counts fetched messages.
+        disposer: queues the workers' dispositions until this thread drains them.
+        workers: how many messages at once.
+        ordering: which earlier messages each one must wait for.
+    """
+
+    def __init__(
+        self,
+        source: MailSource,
+        handler: Handler,
+        summary: Summary,
+        disposer: Disposer,
+        workers: int,
+        ordering: Ordering,
+    ):
+        self.source, self.handler, self.summary = source, handler, summary
+        self.disposer, self.workers, self.ordering = disposer, workers, ordering
+        self._stopping = False
+        disposer.queue_for_owner()
+
+    def run(self, wanted: Sequence[Envelope], progress: Progress) -> None:
+        """Hand ``wanted`` out; raise the first configuration or connection error."""
+        running: set[Future[None]] = set()
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="tracker-mail") as pool:
+            try:
+                for fetched in self.source.fetch(wanted):
+                    self.summary.add("fetched")
+                    message = parse_message(fetched.raw)
+                    after = self.ordering.waits_for(message)
+                    future = pool.submit(self._handle_after, after, fetched, message)
+                    self.ordering.add(message, future)
+                    running.add(future)
+                    running = self._settle(running, self.workers * _AHEAD_PER_WORKER, progress)
+                    if self._stopping or self.handler.paused():
+                        break
+                self._settle(running, 0, progress)
+            except BaseException:
+                self._wind_down(running, quietly=True)
+                raise
+            self._wind_down(running, quietly=False)
+
+    def _handle_after(
+        self, earlier: list[Future[None]], fetched: Fetched, message: Message
+    ) -> None:
+        wait(earlier)
+        if not self._stopping:
+            self.handler.handle(fetched, message)
+
+    def _settle(
+        self, running: set[Future[None]], at_most: int, progress: Progress
+    ) -> set[Future[None]]:
+        """Apply queued dispositions; wait until at most ``at_most`` messages are running.
+
+        Raises the first configuration or connection error a worker met, after telling the
+        others to start nothing new.
+        """
+        while True:
+            self.disposer.drain()
+            done = {f for f in running if f.done()}
+            for future in done:
+                progress.step()
+                error = future.exception()
+                if error is not None:
+                    self._stopping = True
+                    raise error
+            running = running - done
+            if len(running) <= at_most:
+                return running
+            wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+
+    def _wind_down(self, running: set[Future[None]], quietly: bool) -> None:
+        """Start nothing new, let what runs finish, apply the dispositions still queued.
+
+        ``quietly``: an error is already on its way up (a dropped connection, say); a
+        disposition that fails now is logged rather than raised over it. The message stays
+        journalled as acted on, and the next run disposes of it.
+        """
+        self._stopping = True  # whatever has not started yet stays in the mailbox
+        wait(running)
+        try:
+            self.disposer.drain()
+        except TrackerMailError as exc:
+            if not quietly:
+                raise
+            logger.warning("%s: dispositions left for the next run: %s", self.disposer.mailbox, exc)

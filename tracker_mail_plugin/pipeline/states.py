@@ -1,0 +1,125 @@
+"""The only writer of message states: every change checked against the journal's table.
+
+A message's state is what the next run trusts after a crash, so a wrong one is a lost or a
+duplicated mail. Every state the pipeline writes goes through :class:`StateKeeper`, which
+refuses a change :data:`~tracker_mail_plugin.journal.rows.TRANSITIONS` does not list; such
+a refusal is a bug in tracker-mail, never a property of the mail, and stops the run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from tracker_mail_plugin.journal import Journal
+from tracker_mail_plugin.journal.rows import TRANSITIONS, MessageRow, MessageState
+from tracker_mail_plugin.mail import Message
+from tracker_mail_plugin.rules.decide import Decision
+
+# Disposing of mail in these states keeps the state: it says why the mail was moved.
+_SAYS_WHY = frozenset({MessageState.UNPROCESSED, MessageState.QUARANTINED})
+
+
+class IllegalTransition(RuntimeError):
+    """The pipeline tried a state change the table does not allow (a bug, not bad mail)."""
+
+
+class StateKeeper:
+    """Journals each state change of a mailbox run's messages, checking it first.
+
+    Rows are frozen values read once; the keeper remembers the state it last wrote for each,
+    so that a message's later steps are checked against where it really is. Workers of one
+    run share a keeper.
+
+    Args:
+        journal: where states are written.
+    """
+
+    def __init__(self, journal: Journal):
+        self.journal = journal
+        self._current: dict[int, MessageState] = {}
+        self._lock = threading.Lock()
+
+    def fetched(
+        self, mailbox: str, identity: str, source_id: str, message: Message, size: int
+    ) -> MessageRow:
+        """Journal a downloaded message (idempotent); its row says where it stands."""
+        row = self.journal.record_fetched(
+            mailbox, identity, source_id, message.message_id, message.sha256, size
+        )
+        with self._lock:
+            self._current[row.id] = row.state
+        return row
+
+    def decided(self, row: MessageRow, decision: Decision) -> None:
+        """The rules decided; the summary is kept for ``status``."""
+        self._move(row, MessageState.DECIDED, decision_summary(decision))
+
+    def acted(self, row: MessageRow) -> None:
+        """Every write of the decision is confirmed by the tracker."""
+        self._move(row, MessageState.ACTED)
+
+    def unprocessed(self, row: MessageRow, reason: str) -> None:
+        """Deliberately not imported, for ``reason``; the mail goes to ``on_unprocessed``."""
+        self._move(row, MessageState.UNPROCESSED, {"reason": reason})
+
+    def failed(self, row: MessageRow, error: BaseException | str) -> int:
+        """One more failed attempt; returns how many there have been."""
+        self._check(row, MessageState.FAILED)
+        attempts = self.journal.record_failure(row, error)
+        self._now(row, MessageState.FAILED)
+        return attempts
+
+    def quarantined(self, row: MessageRow, reason: str) -> None:
+        """Failed too often; the mail goes to ``on_failure``."""
+        self._move(row, MessageState.QUARANTINED, {"reason": reason})
+
+    def disposed(self, row: MessageRow, disposition: str, *, removed: bool) -> None:
+        """The source committed the disposition (see ``Journal.record_disposed``)."""
+        before = self._state(row)
+        after = before if before in _SAYS_WHY else MessageState.DISPOSED
+        self._check(row, after)
+        self.journal.record_disposed(row, disposition, removed=removed)
+        self._now(row, after)
+
+    def requeue(self, row: MessageRow) -> MessageRow:
+        """``tracker-mail retry``: new again, attempts reset, written actions kept."""
+        self._check(row, MessageState.FETCHED)
+        again = self.journal.requeue(row)
+        self._now(row, MessageState.FETCHED)
+        return again
+
+    def _move(
+        self, row: MessageRow, state: MessageState, decision: Mapping[str, Any] | None = None
+    ) -> None:
+        self._check(row, state)
+        self.journal.mark_state(row, state, decision)
+        self._now(row, state)
+
+    def _state(self, row: MessageRow) -> MessageState:
+        with self._lock:
+            return self._current.get(row.id, row.state)
+
+    def _check(self, row: MessageRow, state: MessageState) -> None:
+        before = self._state(row)
+        if state not in TRANSITIONS[before]:
+            raise IllegalTransition(
+                f"message #{row.id} <{row.message_id}> cannot go from {before} to {state}"
+            )
+
+    def _now(self, row: MessageRow, state: MessageState) -> None:
+        with self._lock:
+            self._current[row.id] = state
+
+
+def decision_summary(decision: Decision) -> dict[str, Any]:
+    """What ``status`` shows of a decision."""
+    return {
+        "outcome": decision.outcome,
+        "matched_rule": decision.matched_rule,
+        "reply_to": decision.reply_to,
+        "actions": [p.describe() for p in decision.actions],
+        "skipped_reason": decision.skipped_reason,
+        "author": decision.author,
+    }

@@ -1,0 +1,71 @@
+"""What one mailbox's run did, counted as it goes; one line of it goes to cron's mail."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass, field
+
+from tracker_mail_plugin.errors import ExitCode
+
+_COUNTS = (
+    "fetched", "created", "commented", "attached", "forwarded",
+    "unprocessed", "dropped", "failed", "quarantined",
+)  # fmt: skip
+
+
+@dataclass
+class Summary:
+    """What one mailbox's run did; one line of it goes to cron's mail."""
+
+    mailbox: str
+    fetched: int = 0
+    created: int = 0
+    commented: int = 0
+    attached: int = 0
+    forwarded: int = 0
+    unprocessed: int = 0
+    dropped: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    seconds: float = 0.0
+    exit_code: ExitCode = ExitCode.OK
+    error: str | None = None
+    busy: bool = False
+    planned: list[str] = field(default_factory=list)
+    _tally: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, counter: str, amount: int = 1) -> None:
+        """Count ``amount`` more under ``counter``; workers count at the same time."""
+        with self._tally:
+            setattr(self, counter, getattr(self, counter) + amount)
+
+    def line(self) -> str:
+        """``support: fetched 4, created 2, … in 1.3s``, or why the run stopped."""
+        if self.busy:
+            return f"{self.mailbox}: another sync of this mailbox is running; nothing done"
+        counts = ", ".join(f"{name} {getattr(self, name)}" for name in _COUNTS)
+        tail = f"; stopped: {self.error}" if self.error else ""
+        return f"{self.mailbox}: {counts} in {self.seconds:.1f}s{tail}"
+
+
+class Progress:
+    """``support: 120/4000`` on a terminal, for a person working through a large backlog."""
+
+    MINIMUM = 50
+
+    def __init__(self, mailbox: str, total: int):
+        self.mailbox, self.total, self.count = mailbox, total, 0
+        self.shown = total >= self.MINIMUM and sys.stderr.isatty()
+
+    def step(self) -> None:
+        """One more message done."""
+        self.count += 1
+        if self.shown and (self.count % 10 == 0 or self.count == self.total):
+            sys.stderr.write(f"\r{self.mailbox}: {self.count}/{self.total}")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        """End the progress line."""
+        if self.shown:
+            sys.stderr.write("\n")
