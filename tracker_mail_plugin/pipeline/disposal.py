@@ -29,6 +29,7 @@ from tracker_mail_plugin.sources.base import (
     Leave,
     MailSource,
     Move,
+    describe,
 )
 
 logger = logging.getLogger("tracker_mail")
@@ -54,13 +55,6 @@ def disposition_for(policy: DispositionPolicy) -> Disposition:
     if policy == "flag_seen":
         return FlagSeen()
     return Leave()
-
-
-def describe(disposition: Disposition) -> str:
-    """``move to 'Processed'``, ``delete``…: what ``status`` shows."""
-    if isinstance(disposition, Move):
-        return f"move to {disposition.folder!r}"
-    return {Delete: "delete", FlagSeen: "flag seen"}.get(type(disposition), "leave")
 
 
 class Disposer:

@@ -123,10 +123,11 @@ class MailboxRun:
         """True once the tracker asked to wait; the rest is left for the next run."""
         if self.paused_until is None:
             return False
+        self.summary.waiting = max(0.0, self.paused_until - time.time())
         logger.warning(
             "%s: the tracker asks to wait %.0fs; the rest waits for the next run",
             self.parts.name,
-            max(0.0, self.paused_until - time.time()),
+            self.summary.waiting,
         )
         return True
 

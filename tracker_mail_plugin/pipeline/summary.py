@@ -32,6 +32,9 @@ class Summary:
     exit_code: ExitCode = ExitCode.OK
     error: str | None = None
     busy: bool = False
+    # The tracker asked us to wait this many seconds (Retry-After); the rest of the mailbox
+    # was left for a run after that.
+    waiting: float | None = None
     planned: list[str] = field(default_factory=list)
     _tally: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -46,6 +49,8 @@ class Summary:
             return f"{self.mailbox}: another sync of this mailbox is running; nothing done"
         counts = ", ".join(f"{name} {getattr(self, name)}" for name in _COUNTS)
         tail = f"; stopped: {self.error}" if self.error else ""
+        if self.waiting is not None:
+            tail += f"; the tracker asked to wait {self.waiting:.0f}s, the rest is left for then"
         return f"{self.mailbox}: {counts} in {self.seconds:.1f}s{tail}"
 
 

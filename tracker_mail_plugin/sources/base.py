@@ -8,10 +8,11 @@ trusts server-side state such as ``\Seen``, which people and other clients chang
 from __future__ import annotations
 
 import ipaddress
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import ClassVar, Literal, Protocol, Self
+from typing import ClassVar, Literal, Self
 
 from tracker_mail_plugin.errors import ConfigurationError
 
@@ -82,8 +83,8 @@ class SourceCheck:
     tls: str | None = None
 
 
-class MailSource(Protocol):
-    """Where mail comes from. Sources subclass this to inherit the context manager.
+class MailSource(ABC):
+    """Where mail comes from; every source subclasses this (it is also the context manager).
 
     The run calls ``open``, ``pending``, ``fetch``, then ``dispose`` for each message the
     tracker has confirmed, then ``commit``, then ``close``. Nothing a source does before
@@ -92,37 +93,37 @@ class MailSource(Protocol):
 
     dispositions: ClassVar[frozenset[type[Disposition]]]
 
+    @abstractmethod
     def identity(self) -> str:
         """Account, folder and (IMAP, once open) UIDVALIDITY: what the journal keys on."""
-        ...
 
+    @abstractmethod
     def open(self) -> None:
         """Connect (or open the files); raises Unreachable or ConfigurationError."""
-        ...
 
+    @abstractmethod
     def close(self) -> None:
         """Disconnect without committing anything not yet committed."""
-        ...
 
+    @abstractmethod
     def pending(self, is_done: Callable[[str], bool], limit: int | None = None) -> list[Envelope]:
         """Messages whose id ``is_done`` rejects, oldest first, at most ``limit`` of them."""
-        ...
 
+    @abstractmethod
     def fetch(self, envelopes: Sequence[Envelope]) -> Iterator[Fetched]:
         """Download ``envelopes`` (never oversize ones) in batches, in the order given."""
-        ...
 
+    @abstractmethod
     def dispose(self, id: str, disposition: Disposition) -> None:
         """Apply ``disposition`` to one message; raises ConfigurationError if unsupported."""
-        ...
 
+    @abstractmethod
     def commit(self) -> None:
         """Make dispositions final (IMAP: expunge; POP3: QUIT, which ends the session)."""
-        ...
 
+    @abstractmethod
     def check(self) -> SourceCheck:
         """Describe the open connection: folder, message count, capabilities."""
-        ...
 
     def supports(self, disposition: Disposition) -> bool:
         """Whether ``dispose`` can apply ``disposition`` (for validating config up front)."""

@@ -188,7 +188,7 @@ def test_a_file_redmine_refuses_is_named_in_the_text(
     ("fields", "message"),
     [
         (
-            {"kind": "Epic"},
+            {"issue_type": "Epic"},
             r"no tracker 'Epic' in project support \(there is: Bug, Feature, Support\)",
         ),
         (
