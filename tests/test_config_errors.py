@@ -225,3 +225,26 @@ def test_pop3_mailbox_refuses_an_explicit_move():
     assert found == [
         "rules.yaml:14:17: on_success: a pop3 mailbox has no folders to move to; use delete or leave"
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "size"),
+    [
+        ("25MB", 25_000_000),
+        ("512 KiB", 524_288),
+        ("1.5mb", 1_500_000),
+        ("2GiB", 2 * 2**30),
+        ("4096", 4096),
+    ],
+)
+def test_sizes_are_read_in_decimal_and_binary_units(written, size):
+    text = GOOD.replace(
+        "tracker: redmine-main", f"tracker: redmine-main\n    max_message_size: {written}"
+    )
+    assert load_config_text(text, "rules.yaml").policies("support").max_message_size == size
+
+
+def test_a_size_of_zero_is_refused_at_its_line():
+    assert broken("tracker: redmine-main", "tracker: redmine-main\n    max_attachment_size: 0") == [
+        "rules.yaml:14:26: mailboxes.support.max_attachment_size: input should be greater than 0"
+    ]

@@ -218,7 +218,7 @@ class Capability(StrEnum):
 
 
 class Permission(StrEnum):
-    """What a sender may be allowed to do in a project (seed S8, S10)."""
+    """What a sender may be allowed to do in a project (asked with ``can``)."""
 
     CREATE_ISSUE = "create_issue"
     CREATE_REQUEST = "create_request"
@@ -349,8 +349,8 @@ class TrackerAdapter(ABC):
     ) -> bool:
         """Whether ``user`` (``None``: anonymous) may do ``action`` in ``project``.
 
-        ``issue_type`` narrows the question to an issue type (seed S10). A project that does not
-        exist answers False, not an error.
+        ``issue_type`` narrows the question to an issue type (a role may be limited to some
+        types). A project that does not exist answers False, not an error.
         """
 
     @abstractmethod
@@ -383,7 +383,7 @@ class TrackerAdapter(ABC):
         """The issue's project and whether it is closed; ``None`` when it does not exist."""
 
     def attach_to_project(self, project: str, upload: Upload, idempotency_key: str) -> str:
-        """Store ``upload`` as a project file (seed T5); returns the file's id.
+        """Store ``upload`` among a project's files; returns the file's id.
 
         Must itself be idempotent on ``idempotency_key`` (a file carrying it is returned, not
         uploaded again), since ``find_by_key`` only finds issues and comments.
@@ -391,7 +391,7 @@ class TrackerAdapter(ABC):
         raise self._unsupported(Capability.ATTACH_TO_PROJECT)
 
     def create_user(self, address: str, name: str, project: str) -> UserRef:
-        """Create an account for ``address`` with access to ``project`` (seed S12)."""
+        """Create an account for ``address`` with access to ``project`` (for ``create_user``)."""
         raise self._unsupported(Capability.CREATE_USER)
 
     def reopen_issue(self, ref: IssueRef) -> None:

@@ -161,7 +161,7 @@ class PermanentError(TrackerMailError):
 
 
 class NotPermitted(PermanentError):
-    """The sender may not do this (seed rows S8 and S10), found out only by the tracker.
+    """The sender may not do this (not a member, a role without that type): the tracker says so.
 
     ``can`` answers most of these before any write; some only show at the write (a role
     limited to other issue types, a reply to an issue the sender cannot see). The run then

@@ -10,31 +10,38 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ByteSize,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 
-from tracker_mail_plugin.config.secrets import SECRET_HOW_TO, Secret
+from tracker_mail_plugin.config.secrets import Secret
 from tracker_mail_plugin.rules.model import Rule, Text, Words
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6, "mb": 10**6, "mib": 2**20}
-_UNITS |= {"g": 10**9, "gb": 10**9, "gib": 2**30}
 # Option names whose values are secrets in any adapter; a plain string there is refused.
 SECRET_KEY = re.compile(
     r"(password|passwd|secret|token|api_?key|private_?key|client_secret)$", re.I
 )
 
 
-def _bytes(value: Any) -> Any:
-    """``25MB``, ``512 KiB`` or a plain number of bytes."""
-    if isinstance(value, str):
-        found = _SIZE.match(value)
-        if not found or (found.group(2) or "").lower() not in _UNITS:
-            raise ValueError("not a size; write a number of bytes or e.g. 25MB, 512KiB")
-        return int(float(found.group(1)) * _UNITS[(found.group(2) or "").lower()])
-    return value
+def _size(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Pydantic's byte sizes (``25MB``, ``512 KiB``, a number), with our own error sentence."""
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        if any(error["type"].startswith("byte_size") for error in exc.errors()):
+            raise ValueError("not a size; write a number of bytes or e.g. 25MB, 512KiB") from None
+        raise
 
 
-ByteSize = Annotated[int, BeforeValidator(_bytes), Field(gt=0)]
+Size = Annotated[ByteSize, Field(gt=0), WrapValidator(_size)]
 
 
 class _Strict(BaseModel):
@@ -65,7 +72,7 @@ DispositionPolicy = Disposal | Unprocessed | FailurePolicy
 
 
 class Replies(_Strict):
-    """What a reply to an existing issue does (seed S13, S2)."""
+    """What a reply to an existing issue does: comment (or follow the rules), and if closed."""
 
     action: Literal["comment", "rules"] = "comment"
     closed_issue: Literal["reopen", "new_issue", "comment"] = "comment"
@@ -91,8 +98,8 @@ class Policies(_Strict):
     allowed_domains: Words | None = None
     replies: Replies = Replies()
     automated: AutomatedPolicies = AutomatedPolicies()
-    max_message_size: ByteSize = 25 * 10**6
-    max_attachment_size: ByteSize = 10 * 10**6
+    max_message_size: Size = ByteSize(25 * 10**6)
+    max_attachment_size: Size = ByteSize(10 * 10**6)
     excluded_filenames: list[str] = []
     body_delimiters: list[str] = []
     strip_quotes: bool = True
@@ -188,17 +195,6 @@ class Tracker(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
 
     adapter: Annotated[str, Field(min_length=1)]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_literal_secrets(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key, value in data.items():
-                if SECRET_KEY.search(str(key)) and isinstance(value, str):
-                    raise ValueError(
-                        f"{key}: a secret must not be written in the file; {SECRET_HOW_TO}"
-                    )
-        return data
 
     @property
     def options(self) -> dict[str, Any]:

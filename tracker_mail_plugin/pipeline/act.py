@@ -244,7 +244,8 @@ class Actor:
         """The text (with the sender named when created as someone else) and the uploads."""
         message = delivery.message
         if author is None and message.from_ is not None:
-            text = f"From: {message.from_}\n\n{text}"  # seed S11: record who sent it
+            # Created as the configured account: the text says who really wrote it.
+            text = f"From: {message.from_}\n\n{text}"
         uploads: list[Upload] = []
         left_out: list[str] = []
         for attachment in message.attachments:

@@ -38,7 +38,7 @@ from tracker_mail_plugin.rules.text import message_text, take_fields
 
 Outcome = Literal["act", "drop", "unprocessed"]
 # Who the tracker objects are created as: the sender's own account, the configured account
-# with the sender named in the text (seed S11), or a new account for the sender (S12).
+# with the sender named in the text, or a new account for the sender.
 Author = Literal["sender", "rule_owner", "new_user"]
 _AUTHOR_FOR_POLICY: dict[str, Author] = {"as_rule_owner": "rule_owner", "create_user": "new_user"}
 

@@ -13,10 +13,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from tracker_mail_plugin.mail.model import Automated
-
-AUTOMATED_CLASSES = tuple(item.value for item in Automated)
-
 
 def _as_list(value: Any) -> Any:
     """A single keyword, address or domain may be written without a list."""
