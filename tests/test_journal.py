@@ -59,7 +59,7 @@ def test_open_creates_a_wal_journal_with_a_schema_version(tmp_path):
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"messages", "locations", "actions", "threads"} <= tables
     with Journal.open(path) as again:  # reopening does not recreate anything
-        assert again._db.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+        assert again.database.connection.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
 
 
 def test_open_refuses_a_journal_from_a_newer_version(tmp_path):
@@ -276,7 +276,7 @@ def test_prune_forgets_only_old_messages_whose_copies_all_left_the_mailbox(journ
     assert journal.get(left.id) is not None
     assert journal.get(failed.id) is not None
     assert not journal.is_done("support", IMAP, "1")
-    assert journal._db.execute("SELECT COUNT(*) FROM actions").fetchone()[0] == 0
+    assert journal.database.connection.execute("SELECT COUNT(*) FROM actions").fetchone()[0] == 0
     assert journal.find_thread([gone.message_id]) == ("redmine", "1")
 
 
@@ -358,7 +358,7 @@ def test_a_writer_killed_with_sigkill_leaves_a_consistent_journal(tmp_path):
     watcher.close()
 
     with Journal.open(path) as journal:
-        db = journal._db
+        db = journal.database.connection
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         orphans = db.execute(
             "SELECT COUNT(*) FROM messages m WHERE NOT EXISTS"

@@ -4,6 +4,7 @@
 why they are shaped so); the rows it returns are plain frozen values.
 """
 
+from tracker_mail_plugin.journal.database import BUSY_TIMEOUT_SECONDS
 from tracker_mail_plugin.journal.rows import (
     KEY_PREFIX,
     ActionRow,
@@ -15,7 +16,7 @@ from tracker_mail_plugin.journal.rows import (
     idempotency_key,
 )
 from tracker_mail_plugin.journal.schema import SCHEMA_VERSION
-from tracker_mail_plugin.journal.store import BUSY_TIMEOUT_SECONDS, Journal
+from tracker_mail_plugin.journal.store import Journal
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",

@@ -16,26 +16,20 @@ Tables:
     actions: every tracker write, keyed by its idempotency key: started, done or unknown.
     threads: Message-ID to issue, for replies found by In-Reply-To/References.
 
-SQLite runs in WAL mode (readers never wait for the writer), with ``synchronous=FULL``
-(a confirmed write survives power loss, not only a killed process: the price is one fsync
-per commit, small next to a tracker round trip) and a busy timeout, and every write is one
-``BEGIN IMMEDIATE`` transaction, so overlapping runs queue rather than fail or interleave.
+How each write is made durable: :mod:`tracker_mail_plugin.journal.database`.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from tracker_mail_plugin.adapter import CommentRef, IssueRef
-from tracker_mail_plugin.errors import ConfigurationError
+from tracker_mail_plugin.journal.database import Database
 from tracker_mail_plugin.journal.rows import (
     ActionRow,
     ActionState,
@@ -53,10 +47,7 @@ from tracker_mail_plugin.journal.schema import (
     NEWEST_LOCATION,
     SAYS_WHY_DISPOSED,
     SELECT_MESSAGE,
-    migrate,
 )
-
-BUSY_TIMEOUT_SECONDS = 30.0
 
 
 class Journal:
@@ -66,11 +57,11 @@ class Journal:
     connection inherited through ``fork``, which SQLite cannot share).
     """
 
-    def __init__(self, connection: sqlite3.Connection, path: str):
-        self._db = connection
-        self._pid = os.getpid()
-        self._lock = threading.RLock()
-        self.path = path
+    def __init__(self, database: Database):
+        self.database = database
+        self.path = database.path
+        self._read = database.read
+        self._write = database.write
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Journal:
@@ -79,28 +70,11 @@ class Journal:
         Raises:
             ConfigurationError: the file cannot be opened, or a newer version wrote it.
         """
-        where = os.fspath(path)
-        if where != ":memory:":
-            where = str(Path(where).expanduser())
-        db: sqlite3.Connection | None = None
-        try:
-            if where != ":memory:":
-                Path(where).parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(
-                where, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-            )
-            journal = cls(db, where)
-            journal._prepare()
-        except (OSError, sqlite3.Error) as exc:
-            if db is not None:
-                db.close()
-            raise ConfigurationError(f"cannot open the journal {where}: {exc}") from exc
-        return journal
+        return cls(Database.open(path))
 
     def close(self) -> None:
         """Close the connection; the instance cannot be used afterwards."""
-        with self._lock:
-            self._db.close()
+        self.database.close()
 
     def __enter__(self) -> Self:
         return self
@@ -123,7 +97,7 @@ class Journal:
         """
         now = time.time()
         with self._write() as db:
-            row = self._at(db, mailbox, identity, source_id)
+            row = _at(db, mailbox, identity, source_id)
             if row is None:
                 message = _message_pk(db, (mailbox, message_id, sha256), size, now)
                 db.execute(
@@ -131,7 +105,7 @@ class Journal:
                     " VALUES (?, ?, ?, ?, ?)",
                     (mailbox, identity, source_id, message, now),
                 )
-                row = self._at(db, mailbox, identity, source_id)
+                row = _at(db, mailbox, identity, source_id)
         assert row is not None  # noqa: S101 - inserted just above, in the same transaction
         return row
 
@@ -226,7 +200,7 @@ class Journal:
                 " WHERE message = ?",
                 (row.id,),
             )
-            again = self._at(db, row.mailbox, row.source_identity, row.source_id)
+            again = _at(db, row.mailbox, row.source_identity, row.source_id)
         if again is None:
             raise KeyError(f"no message {row.id} in the journal")
         return again
@@ -245,7 +219,7 @@ class Journal:
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
                 (row.id, index, key, kind, ActionState.STARTED.value, time.time()),
             )
-            return self._action(db, key)
+            return _action(db, key)
 
     def finish_action(self, key: str, ref: IssueRef | CommentRef | str) -> ActionRow:
         """Journal that the tracker confirmed the write, with what it returned."""
@@ -354,58 +328,6 @@ class Journal:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _prepare(self) -> None:
-        db = self._db
-        db.row_factory = sqlite3.Row
-        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")
-        db.execute("PRAGMA foreign_keys = ON")
-        with self._write():
-            migrate(db)
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._same_process()
-            yield self._db
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._same_process()
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _same_process(self) -> None:
-        if os.getpid() != self._pid:
-            raise RuntimeError(
-                "this journal connection was opened by another process; "
-                "call Journal.open again in this one"
-            )
-
-    def _at(
-        self, db: sqlite3.Connection, mailbox: str, identity: str, source_id: str
-    ) -> MessageRow | None:
-        return _first(
-            db,
-            f"{SELECT_MESSAGE} WHERE l.mailbox = ? AND l.source_identity = ? AND l.source_id = ?",
-            mailbox,
-            identity,
-            source_id,
-        )
-
-    def _action(self, db: sqlite3.Connection, key: str) -> ActionRow:
-        found = db.execute("SELECT * FROM actions WHERE idempotency_key = ?", (key,)).fetchone()
-        if found is None:
-            raise KeyError(f"no action with idempotency key {key} in the journal")
-        return action_row(found)
-
     def _settle(
         self, key: str, state: ActionState, result: str | None, error: str | None
     ) -> ActionRow:
@@ -415,7 +337,7 @@ class Journal:
                 " finished_at = ? WHERE idempotency_key = ?",
                 (state.value, result, error, time.time(), key),
             )
-            return self._action(db, key)
+            return _action(db, key)
 
     def _in_state(self, state: MessageState) -> list[MessageRow]:
         with self._read() as db:
@@ -424,6 +346,23 @@ class Journal:
                 f"{SELECT_MESSAGE} WHERE m.state = ? AND {NEWEST_LOCATION} ORDER BY m.id",
                 state.value,
             )
+
+
+def _at(db: sqlite3.Connection, mailbox: str, identity: str, source_id: str) -> MessageRow | None:
+    return _first(
+        db,
+        f"{SELECT_MESSAGE} WHERE l.mailbox = ? AND l.source_identity = ? AND l.source_id = ?",
+        mailbox,
+        identity,
+        source_id,
+    )
+
+
+def _action(db: sqlite3.Connection, key: str) -> ActionRow:
+    found = db.execute("SELECT * FROM actions WHERE idempotency_key = ?", (key,)).fetchone()
+    if found is None:
+        raise KeyError(f"no action with idempotency key {key} in the journal")
+    return action_row(found)
 
 
 def _message_pk(
