@@ -22,6 +22,7 @@ from tracker_mail_plugin.forward import SmtpForwarder, no_forwarding
 from tracker_mail_plugin.pipeline.disposal import Forwarder
 from tracker_mail_plugin.registry import load_adapter
 from tracker_mail_plugin.sources.base import MailSource
+from tracker_mail_plugin.sources.net import Account
 
 
 def open_source(mailbox: Mailbox, max_message_size: int) -> MailSource:
@@ -33,23 +34,23 @@ def open_source(mailbox: Mailbox, max_message_size: int) -> MailSource:
             password = mailbox.password.reveal()
         except SecretError as exc:
             raise ConfigurationError(f"mailbox password: {exc}") from None
-        common = {
-            "host": mailbox.host,
-            "username": mailbox.username,
-            "password": password,
-            "port": mailbox.port,
-            "security": mailbox.security,
-            "ca_file": mailbox.ca_file,
-            "timeout": mailbox.timeout,
-            "max_message_size": max_message_size,
-        }
+        account = Account(
+            host=mailbox.host,
+            username=mailbox.username,
+            password=password,
+            port=mailbox.port,
+            security=mailbox.security,
+            ca_file=mailbox.ca_file,
+            timeout=mailbox.timeout,
+            max_message_size=max_message_size,
+        )
         if mailbox.protocol == "imap":
             from tracker_mail_plugin.sources.imap import ImapSource
 
-            return ImapSource(folder=mailbox.folder, **common)  # type: ignore[arg-type]
+            return ImapSource(folder=mailbox.folder, **account)
         from tracker_mail_plugin.sources.pop3 import Pop3Source
 
-        return Pop3Source(**common)  # type: ignore[arg-type]
+        return Pop3Source(**account)
     if mailbox.protocol == "pipe":
         raise ConfigurationError("a pipe mailbox receives mail with `tracker-mail receive`")
     from tracker_mail_plugin.sources.local import DirectorySource, MaildirSource, MboxSource

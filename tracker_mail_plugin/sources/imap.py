@@ -10,16 +10,14 @@ flags.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import Any
 
 from imapclient import IMAPClient  # type: ignore[import-untyped]  # ships no py.typed
 
 from tracker_mail_plugin.errors import (
     ConfigurationError,
-    RetryLater,
     TrackerMailError,
-    Unreachable,
 )
 from tracker_mail_plugin.sources.base import (
     Delete,
@@ -28,65 +26,43 @@ from tracker_mail_plugin.sources.base import (
     Fetched,
     FlagSeen,
     Leave,
-    MailSource,
     Move,
-    Security,
     SourceCheck,
     batches,
     is_oversize,
     refuse_oversize,
     require_supported,
 )
-from tracker_mail_plugin.sources.net import Endpoint, connecting, lost, server_text, tls_version
+from tracker_mail_plugin.sources.net import ServerSource, tls_version
 
 # imaplib refuses response lines over 1 MB (a module global we leave alone); a UID SEARCH
 # over this many messages stays well below that, so bigger folders are searched in windows.
 SEARCH_WINDOW = 50_000
 SIZE_CHUNK = 1_000  # UIDs per "UID FETCH ... RFC822.SIZE" command line
-_TEMPORARY_LOGIN = ("[UNAVAILABLE]", "[INUSE]", "[LIMIT]")
 
 
-class ImapSource(MailSource):
+class ImapSource(ServerSource):
     r"""One folder of one IMAP account.
 
     Args:
-        host: Server name or address.
-        username: Login name.
-        password: Login password (kept only in memory, never printed).
-        port: Defaults to 993 for ``ssl``, else 143.
-        security: ``ssl`` (TLS from the first byte), ``starttls``, or ``none`` (loopback
-            only). Certificates are always verified.
         folder: The folder to read. Folder names here and in ``Move`` use ``/`` between
             levels (``Archive/2026``), whatever separator the server uses itself.
-        ca_file: PEM file of the CA to trust instead of the system's.
-        timeout: Seconds for connecting and for each read.
-        max_message_size: Bytes above which a message is reported oversize, not fetched.
         allow_move: Use MOVE when the server has it; False forces COPY, ``\Deleted`` and
             expunge (for servers whose MOVE is broken).
+        **account: host, username, password, port (default 993 for ``ssl``, else 143),
+            security, ca_file, timeout, max_message_size: see :class:`ServerSource`.
     """
 
     dispositions = frozenset({Leave, Delete, Move, FlagSeen})
+    protocol = "IMAP"
+    ports = (993, 143)
+    starttls_command = "STARTTLS"
+    library_errors = (IMAPClient.Error,)
+    temporary_login = ("[UNAVAILABLE]", "[INUSE]", "[LIMIT]")
 
-    def __init__(
-        self,
-        *,
-        host: str,
-        username: str,
-        password: str,
-        port: int | None = None,
-        security: Security = "ssl",
-        folder: str = "INBOX",
-        ca_file: str | None = None,
-        timeout: float = 60.0,
-        max_message_size: int | None = None,
-        allow_move: bool = True,
-    ) -> None:
-        port = port or (993 if security == "ssl" else 143)
-        self._endpoint = Endpoint("IMAP", host, port, security, ca_file, timeout)
-        self._username = username
-        self._password = password
+    def __init__(self, *, folder: str = "INBOX", allow_move: bool = True, **account: Any) -> None:
+        super().__init__(**account)
         self._folder = folder
-        self._max_size = max_message_size
         self._allow_move = allow_move
         self._client: Any = None
         self._capabilities: frozenset[str] = frozenset()
@@ -202,30 +178,21 @@ class ImapSource(MailSource):
         return f"imap://{self._username}@{endpoint.host}:{endpoint.port}/{self._folder}"
 
     def _label(self) -> str:
-        # Not the URL form: error messages scrub "scheme://user@", which would hide the user.
-        endpoint = self._endpoint
-        return f"IMAP {self._username}@{endpoint.host}:{endpoint.port} folder {self._folder!r}"
+        return f"{super()._label()} folder {self._folder!r}"
 
     def _connect(self) -> Any:
         endpoint = self._endpoint
-        context = endpoint.tls_context() if endpoint.security != "none" else None
-        with self._guard("greeting", refused=self._refused_greeting), connecting(endpoint):
-            client = IMAPClient(
+        return self._secured(
+            lambda context: IMAPClient(
                 endpoint.host,
                 endpoint.port,
                 ssl=endpoint.security == "ssl",
                 ssl_context=context,
                 timeout=endpoint.timeout,
-            )
-        if endpoint.security == "starttls":
-            try:
-                with self._guard("STARTTLS", refused=self._no_starttls), connecting(endpoint):
-                    client.starttls(context)
-            except BaseException:
-                with suppress(Exception):
-                    client.shutdown()
-                raise
-        return client
+            ),
+            lambda client, context: client.starttls(context),
+            lambda client: client.shutdown(),
+        )
 
     def _login(self) -> None:
         client = self._session()
@@ -246,23 +213,6 @@ class ImapSource(MailSource):
         with self._guard("selecting the folder", refused=self._no_folder):
             self._selected = self._session().select_folder(self._server_name(self._folder))
         self._uidvalidity = int(self._selected[b"UIDVALIDITY"])
-
-    def _refused_greeting(self, text: str) -> TrackerMailError:
-        return Unreachable(f"{self._endpoint} refused the connection: {text}")
-
-    def _no_starttls(self, text: str) -> TrackerMailError:
-        return ConfigurationError(
-            f"{self._endpoint} does not offer STARTTLS ({text}); use security: ssl with its "
-            "TLS port"
-        )
-
-    def _refused_login(self, text: str) -> TrackerMailError:
-        if any(code in text for code in _TEMPORARY_LOGIN):
-            return Unreachable(f"{self._label()}: the server cannot log us in now: {text}")
-        return ConfigurationError(
-            f"{self._label()}: the IMAP server refused the login ({text}); check username "
-            "and password"
-        )
 
     def _no_folder(self, text: str) -> TrackerMailError:
         return ConfigurationError(f"{self._label()}: cannot open folder {self._folder!r}: {text}")
@@ -339,19 +289,5 @@ class ImapSource(MailSource):
             raise RuntimeError("the ImapSource is not open")
         return self._client
 
-    @contextmanager
-    def _guard(
-        self, action: str, refused: Callable[[str], TrackerMailError] | None = None
-    ) -> Iterator[None]:
-        """Turn library errors into ours: a broken connection, or the server saying no."""
-        try:
-            yield
-        except IMAPClient.AbortError as exc:
-            raise lost(self._endpoint, action, exc) from exc
-        except IMAPClient.Error as exc:
-            text = server_text(exc)
-            if refused is not None:
-                raise refused(text) from exc
-            raise RetryLater(f"{self._label()}: the server refused {action}: {text}") from exc
-        except OSError as exc:
-            raise lost(self._endpoint, action, exc) from exc
+    def _connection_broke(self, error: Exception) -> bool:
+        return isinstance(error, IMAPClient.AbortError)

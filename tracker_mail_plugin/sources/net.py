@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import re
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import ClassVar, Required, TypedDict, TypeVar, Unpack
 
-from tracker_mail_plugin.errors import ConfigurationError, Unreachable
-from tracker_mail_plugin.sources.base import Security, require_secure
+from tracker_mail_plugin.errors import (
+    ConfigurationError,
+    RetryLater,
+    TrackerMailError,
+    Unreachable,
+)
+from tracker_mail_plugin.sources.base import MailSource, Security, require_secure
 
 _BYTES_REPR = re.compile(r"""^b(['"])(.*)\1$""", re.DOTALL)
+Connection = TypeVar("Connection")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +100,122 @@ def _os_reason(exc: OSError) -> str:
     if isinstance(exc, TimeoutError) or "timed out" in str(exc):
         return "timed out"
     return exc.strerror or str(exc) or type(exc).__name__
+
+
+class Account(TypedDict, total=False):
+    """Where and as whom an IMAP or POP3 source logs in (see :class:`ServerSource`)."""
+
+    host: Required[str]
+    username: Required[str]
+    password: Required[str]
+    port: int | None
+    security: Security
+    ca_file: str | None
+    timeout: float
+    max_message_size: int | None
+
+
+class ServerSource(MailSource):
+    """What an IMAP and a POP3 mailbox share: the account, a secured connection, one guard.
+
+    Subclasses name their protocol and ports, the library's error classes, how to tell a
+    broken connection from a server saying no, and the response codes that mean "not now"
+    at login; everything else about connecting and about errors is said once, here.
+
+    Args:
+        host: Server name or address.
+        username: Login name.
+        password: Login password (kept only in memory, never printed).
+        port: Defaults to the protocol's TLS port for ``ssl``, else its plain port.
+        security: ``ssl`` (TLS from the first byte), ``starttls``, or ``none`` (loopback
+            only). Certificates are always verified.
+        ca_file: PEM file of the CA to trust instead of the system's.
+        timeout: Seconds for connecting and for each read.
+        max_message_size: Bytes above which a message is reported oversize, not fetched.
+    """
+
+    protocol: ClassVar[str]  # "IMAP", "POP3"
+    ports: ClassVar[tuple[int, int]]  # (TLS port, plain port)
+    starttls_command: ClassVar[str]  # what the protocol calls STARTTLS
+    library_errors: ClassVar[tuple[type[Exception], ...]]
+    temporary_login: ClassVar[tuple[str, ...]]  # response codes of a login refused for now
+
+    def __init__(self, **account: Unpack[Account]) -> None:
+        security = account.get("security", "ssl")
+        port = account.get("port") or (self.ports[0] if security == "ssl" else self.ports[1])
+        self._endpoint = Endpoint(
+            self.protocol,
+            account["host"],
+            port,
+            security,
+            account.get("ca_file"),
+            account.get("timeout", 60.0),
+        )
+        self._username = account["username"]
+        self._password = account["password"]
+        self._max_size = account.get("max_message_size")
+
+    def _label(self) -> str:
+        # Not the URL form: error messages scrub "scheme://user@", which would hide the user.
+        endpoint = self._endpoint
+        return f"{self.protocol} {self._username}@{endpoint.host}:{endpoint.port}"
+
+    def _secured(
+        self,
+        connect: Callable[[ssl.SSLContext | None], Connection],
+        starttls: Callable[[Connection, ssl.SSLContext | None], object],
+        discard: Callable[[Connection], object],
+    ) -> Connection:
+        """Connect (TLS from the start, or upgraded with STARTTLS), verifying the server."""
+        endpoint = self._endpoint
+        context = endpoint.tls_context() if endpoint.security != "none" else None
+        with self._guard("greeting", refused=self._refused_greeting), connecting(endpoint):
+            connection = connect(context)
+        if endpoint.security == "starttls":
+            try:
+                guard = self._guard(self.starttls_command, refused=self._no_starttls)
+                with guard, connecting(endpoint):
+                    starttls(connection, context)
+            except BaseException:
+                with suppress(Exception):  # the socket may be half wrapped by now
+                    discard(connection)
+                raise
+        return connection
+
+    def _connection_broke(self, error: Exception) -> bool:
+        """Whether a library error means the connection is gone (else the server said no)."""
+        return False
+
+    @contextmanager
+    def _guard(
+        self, action: str, refused: Callable[[str], TrackerMailError] | None = None
+    ) -> Iterator[None]:
+        """Turn library errors into ours: a broken connection, or the server saying no."""
+        try:
+            yield
+        except OSError as exc:
+            raise lost(self._endpoint, action, exc) from exc
+        except self.library_errors as exc:
+            if self._connection_broke(exc):
+                raise lost(self._endpoint, action, exc) from exc
+            text = server_text(exc)
+            if refused is not None:
+                raise refused(text) from exc
+            raise RetryLater(f"{self._label()}: the server refused {action}: {text}") from exc
+
+    def _refused_greeting(self, text: str) -> TrackerMailError:
+        return Unreachable(f"{self._endpoint} refused the connection: {text}")
+
+    def _no_starttls(self, text: str) -> TrackerMailError:
+        return ConfigurationError(
+            f"{self._endpoint} does not offer {self.starttls_command} ({text}); use "
+            "security: ssl with its TLS port"
+        )
+
+    def _refused_login(self, text: str) -> TrackerMailError:
+        if any(code in text for code in self.temporary_login):
+            return Unreachable(f"{self._label()}: the server cannot log us in now: {text}")
+        return ConfigurationError(
+            f"{self._label()}: the {self.protocol} server refused the login ({text}); check "
+            "username and password"
+        )

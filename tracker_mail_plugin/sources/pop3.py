@@ -11,35 +11,27 @@ run does not import them again (it may dispose of them again).
 from __future__ import annotations
 
 import poplib
+import ssl
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from typing import BinaryIO
+from contextlib import suppress
+from typing import BinaryIO, Unpack
 
-from tracker_mail_plugin.errors import (
-    ConfigurationError,
-    RetryLater,
-    TrackerMailError,
-    Unreachable,
-)
 from tracker_mail_plugin.sources.base import (
     Delete,
     Disposition,
     Envelope,
     Fetched,
     Leave,
-    MailSource,
-    Security,
     SourceCheck,
     is_oversize,
     refuse_oversize,
     require_supported,
 )
-from tracker_mail_plugin.sources.net import Endpoint, connecting, lost, server_text, tls_version
+from tracker_mail_plugin.sources.net import Account, ServerSource, server_text, tls_version
 
 # poplib refuses lines over 2048 bytes, yet real mail (unwrapped HTML, long base64 lines)
 # has much longer ones; this bound only keeps a broken server from exhausting memory.
 MAX_LINE = 64 * 1024 * 1024
-_TEMPORARY_LOGIN = ("[IN-USE]", "[LOGIN-DELAY]")  # RFC 2449 / 3206 response codes
 
 
 class _LongLines:
@@ -68,40 +60,22 @@ class _POP3SSL(_LongLines, poplib.POP3_SSL):
     pass
 
 
-class Pop3Source(MailSource):
+class Pop3Source(ServerSource):
     """The maildrop of one POP3 account.
 
-    Args:
-        host: Server name or address.
-        username: Login name (USER).
-        password: Login password (PASS; kept only in memory, never printed).
-        port: Defaults to 995 for ``ssl``, else 110.
-        security: ``ssl``, ``starttls`` (STLS) or ``none`` (loopback only). Certificates are
-            always verified.
-        ca_file: PEM file of the CA to trust instead of the system's.
-        timeout: Seconds for connecting and for each read.
-        max_message_size: Bytes above which a message is reported oversize, not fetched.
+    Args: those of :class:`ServerSource` (the port defaults to 995 for ``ssl``, else 110;
+    ``starttls`` is POP3's STLS).
     """
 
     dispositions = frozenset({Leave, Delete})
+    protocol = "POP3"
+    ports = (995, 110)
+    starttls_command = "STLS"
+    library_errors = (poplib.error_proto,)
+    temporary_login = ("[IN-USE]", "[LOGIN-DELAY]")  # RFC 2449 / 3206 response codes
 
-    def __init__(
-        self,
-        *,
-        host: str,
-        username: str,
-        password: str,
-        port: int | None = None,
-        security: Security = "ssl",
-        ca_file: str | None = None,
-        timeout: float = 60.0,
-        max_message_size: int | None = None,
-    ) -> None:
-        port = port or (995 if security == "ssl" else 110)
-        self._endpoint = Endpoint("POP3", host, port, security, ca_file, timeout)
-        self._username = username
-        self._password = password
-        self._max_size = max_message_size
+    def __init__(self, **account: Unpack[Account]) -> None:
+        super().__init__(**account)
         self._conn: poplib.POP3 | None = None
         self._index: dict[str, tuple[int, int]] = {}  # UIDL -> (message number, size)
 
@@ -183,22 +157,15 @@ class Pop3Source(MailSource):
 
     def _connect(self) -> poplib.POP3:
         endpoint = self._endpoint
-        context = endpoint.tls_context() if endpoint.security != "none" else None
-        with self._guard("greeting", refused=self._refused_greeting), connecting(endpoint):
+
+        def connect(context: ssl.SSLContext | None) -> poplib.POP3:
             if endpoint.security == "ssl":
                 return _POP3SSL(
                     endpoint.host, endpoint.port, timeout=endpoint.timeout, context=context
                 )
-            conn = _POP3(endpoint.host, endpoint.port, timeout=endpoint.timeout)
-        if endpoint.security == "starttls":
-            try:
-                with self._guard("STLS", refused=self._no_stls), connecting(endpoint):
-                    conn.stls(context)
-            except BaseException:
-                with suppress(OSError):  # the socket may be half wrapped by now
-                    conn.close()
-                raise
-        return conn
+            return _POP3(endpoint.host, endpoint.port, timeout=endpoint.timeout)
+
+        return self._secured(connect, lambda conn, context: conn.stls(context), _close)
 
     def _read_index(self) -> dict[str, tuple[int, int]]:
         with self._guard("listing messages"):
@@ -222,44 +189,15 @@ class Pop3Source(MailSource):
             raise RuntimeError("the Pop3Source is not open")
         return self._conn
 
-    def _label(self) -> str:
-        # Not the URL form: error messages scrub "scheme://user@", which would hide the user.
-        return f"POP3 {self._username}@{self._endpoint.host}:{self._endpoint.port}"
+    def _connection_broke(self, error: Exception) -> bool:
+        # poplib's own "-ERR EOF", or the server ending the session (Dovecot says
+        # "-ERR [SYS/TEMP] Server shutting down." when it is stopped or kicks us).
+        text = server_text(error)
+        return not text.startswith("-ERR") or text == "-ERR EOF" or "[SYS/TEMP]" in text
 
-    def _refused_greeting(self, text: str) -> TrackerMailError:
-        return Unreachable(f"{self._endpoint} refused the connection: {text}")
 
-    def _no_stls(self, text: str) -> TrackerMailError:
-        return ConfigurationError(
-            f"{self._endpoint} does not offer STLS ({text}); use security: ssl with its TLS port"
-        )
-
-    def _refused_login(self, text: str) -> TrackerMailError:
-        if any(code in text for code in _TEMPORARY_LOGIN):
-            return Unreachable(f"{self._label()}: the server cannot log us in now: {text}")
-        return ConfigurationError(
-            f"{self._label()}: the POP3 server refused the login ({text}); check username "
-            "and password"
-        )
-
-    @contextmanager
-    def _guard(
-        self, action: str, refused: Callable[[str], TrackerMailError] | None = None
-    ) -> Iterator[None]:
-        """Turn poplib errors into ours: a broken connection, or the server saying no."""
-        try:
-            yield
-        except poplib.error_proto as exc:
-            text = server_text(exc)
-            # poplib's own "-ERR EOF", or the server ending the session (Dovecot says
-            # "-ERR [SYS/TEMP] Server shutting down." when it is stopped or kicks us).
-            if not text.startswith("-ERR") or text == "-ERR EOF" or "[SYS/TEMP]" in text:
-                raise lost(self._endpoint, action, exc) from exc
-            if refused is not None:
-                raise refused(text) from exc
-            raise RetryLater(f"{self._label()}: the server refused {action}: {text}") from exc
-        except OSError as exc:
-            raise lost(self._endpoint, action, exc) from exc
+def _close(conn: poplib.POP3) -> None:
+    conn.close()
 
 
 def _pairs(lines: list[bytes]) -> Iterator[tuple[str, str]]:
