@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import BinaryIO, ClassVar
+from typing import BinaryIO, ClassVar, Generic
 
 from pydantic import BaseModel
+from typing_extensions import TypeVar
 
 from tracker_mail_plugin.errors import UnsupportedAction
 from tracker_mail_plugin.mail.model import Attachment, ReferenceCandidate
@@ -294,12 +295,18 @@ class Requirements:
     private_comments: bool = False
 
 
-class TrackerAdapter(ABC):
-    """The contract every tracker adapter implements.
+# The default keeps a bare ``TrackerAdapter`` (any adapter, as the core holds them) valid.
+ConfigT = TypeVar("ConfigT", bound=BaseModel, default=BaseModel)
 
+
+class TrackerAdapter(ABC, Generic[ConfigT]):
+    """The contract every tracker adapter implements, generic over its options model.
+
+    ``class MyAdapter(TrackerAdapter[MyConfig])`` types ``self.config`` as ``MyConfig``.
     Class attributes declare the adapter: ``name`` (its entry-point name, what users write
     as ``adapter:``), ``config_model`` (the pydantic model of its options, secrets typed as
-    secrets), ``capabilities``, and ``thread_safe``: whether one instance may be called from
+    secrets; the same class as ``ConfigT``, which the registry validates options with),
+    ``capabilities``, and ``thread_safe``: whether one instance may be called from
     several threads at once, which a mailbox's ``workers`` setting above 1 needs (the core
     never calls one method twice at once for the same message, but does for different
     ones). The constructor receives the validated config and must not touch the network:
@@ -319,8 +326,8 @@ class TrackerAdapter(ABC):
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     thread_safe: ClassVar[bool] = False
 
-    def __init__(self, config: BaseModel):
-        self.config = config
+    def __init__(self, config: ConfigT):
+        self.config: ConfigT = config
 
     def __repr__(self) -> str:
         # Never the config: it holds credentials (masked, but there is no need to try).

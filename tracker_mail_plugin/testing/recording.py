@@ -85,7 +85,7 @@ class RecordingConfig(BaseModel):
     faults: tuple[Fault, ...] = ()
 
 
-class RecordingAdapter(TrackerAdapter):
+class RecordingAdapter(TrackerAdapter[RecordingConfig]):
     """The recording tracker, registered (in tests) under the name ``recording``."""
 
     name: ClassVar[str] = "recording"

@@ -111,6 +111,8 @@ def test_a_redirected_post_is_not_replayed_as_a_get(github):
         (requests.ReadTimeout("read timed out"), UnknownOutcome),
         (requests.ConnectionError(ProtocolError("Connection aborted.")), UnknownOutcome),
         (requests.ConnectTimeout("connect timed out"), Unreachable),
+        # A certificate problem is the operator's to fix (exit 2), as for every adapter.
+        (requests.exceptions.SSLError("certificate verify failed"), ConfigurationError),
     ],
 )
 def test_no_answer_to_a_write(github, exception, error):

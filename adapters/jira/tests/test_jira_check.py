@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import requests
-from tracker_mail_plugin_jira import Requirements
 
-from tracker_mail_plugin import ConfigurationError, Unreachable
+from tracker_mail_plugin import ConfigurationError, Requirements, Unreachable
 
 INFO = ("GET", "/rest/api/2/serverInfo", {}, None)
 ME = ("GET", "/rest/api/2/myself", {}, None)

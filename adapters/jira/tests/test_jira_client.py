@@ -1,4 +1,4 @@
-"""The client: built on first use, no serverInfo call, no retries, the right credentials."""
+"""The session: built on first use, no request made, no retries, the right credentials."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import socket
 
 import pytest
 from tracker_mail_plugin_jira import JiraAdapter, JiraConfig
-from tracker_mail_plugin_jira.http import JiraHttp, build_client
+from tracker_mail_plugin_jira.http import JiraHttp, build_session_for
 
 from tracker_mail_plugin import ConfigurationError, Secret
 
@@ -23,17 +23,22 @@ def refuse_network(monkeypatch):
 def test_adapter_and_client_are_built_without_any_request(monkeypatch, cloud):
     refuse_network(monkeypatch)
     adapter = cloud.adapter()
-    client = build_client(cloud.config())
+    session = build_session_for(cloud.config())
     assert cloud.sent == []  # no serverInfo, no session call
-    assert client._session.max_retries == 0  # a retried create is a duplicate
-    assert client.deploymentType == "Cloud"
+    assert session.get_adapter(cloud.base).max_retries.total == 0  # a retried create is a duplicate
     assert "adapter='jira'" in repr(adapter)
 
 
-def test_datacenter_client_says_server_for_the_library(datacenter):
-    client = build_client(datacenter.config())
-    assert client.deploymentType == "Server"
-    assert client._session.timeout == 30.0
+def test_every_request_carries_the_timeout(monkeypatch, datacenter):
+    datacenter.answer("GET", "/rest/api/2/myself", "myself")
+    http = JiraHttp(datacenter.config())
+    seen = []
+    real = http.session.request
+    monkeypatch.setattr(
+        http.session, "request", lambda *a, **k: seen.append(k["timeout"]) or real(*a, **k)
+    )
+    http.get("/rest/api/2/myself", what="signing in")
+    assert seen == [30.0]
 
 
 def test_cloud_signs_in_with_email_and_api_token(cloud):
@@ -70,11 +75,15 @@ def test_datacenter_basic_sign_in(datacenter):
     [
         ({}, True),
         ({"verify_tls": False}, False),
-        ({"ca_file": "/etc/ssl/corp.pem"}, "/etc/ssl/corp.pem"),
+        ({"ca_file": "corp.pem"}, "corp.pem"),
     ],
 )
-def test_tls_verification_and_private_ca(datacenter, options, verify):
-    assert build_client(datacenter.config(**options))._session.verify == verify
+def test_tls_verification_and_private_ca(datacenter, options, verify, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # requests prefers these to True
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "corp.pem").write_text("x")
+    assert build_session_for(datacenter.config(**options)).verify == verify
 
 
 def test_an_unreadable_secret_is_a_configuration_error_at_first_use(monkeypatch, datacenter):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 import requests
-from tracker_mail_plugin_jira.errors import retry_after
+from tracker_mail_plugin_jira.errors import Conflict
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from tracker_mail_plugin import (
@@ -189,8 +189,19 @@ def test_messages_never_carry_credentials(cloud, key):
     assert caught.value.__cause__ is None  # the library's error (with headers) is dropped
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"), [(None, None), ("", None), ("5", 5.0), ("0", 1.0), ("soon", None)]
-)
-def test_retry_after_values(value, expected):
-    assert retry_after(value, time.time()) == expected
+# Retry-After values in both forms: tests/test_http.py (the core parses them for every adapter).
+
+
+def test_a_tls_failure_is_a_configuration_error_even_for_a_write(jira, key):
+    # The one behaviour shared with Redmine since the HTTP boundary moved to the core: a
+    # certificate problem is the operator's to fix (exit 2), not a passing outage.
+    failure = requests.exceptions.SSLError("certificate verify failed")
+    jira.answer("POST", "/rest/api/2/issue", exception=failure)
+    with pytest.raises(ConfigurationError, match="TLS with Jira failed while creating an issue"):
+        jira.adapter().create_issue(new_issue(key))
+
+
+def test_409_is_a_conflict_callers_can_catch(jira):
+    jira.answer("GET", "/rest/api/2/issue/ED-1", None, status=409)
+    with pytest.raises(Conflict, match="Jira answered 409 while reading issue ED-1"):
+        jira.adapter().get_issue(IssueRef("jira", "ED-1"))

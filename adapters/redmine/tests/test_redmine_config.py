@@ -100,3 +100,19 @@ def test_the_example_configurations_redmine_block_is_valid() -> None:
     assert isinstance(adapter, RedmineAdapter)
     assert adapter.config.tracker_for("Refund") == "Support"
     assert "REDMINE_API_KEY" in repr(adapter.config)
+
+
+@pytest.mark.parametrize("url", ["http://redmine.example.com", "http://10.0.0.5:3000"])
+def test_plain_http_to_a_remote_redmine_is_refused_because_the_key_would_travel_in_clear(
+    url: str,
+) -> None:
+    [problem] = errors(url=url)
+    assert problem.startswith("url: Value error, http sends credentials in clear")
+    assert "API key" in problem
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:3000", "http://localhost/redmine", "http://[::1]"]
+)
+def test_plain_http_on_loopback_is_accepted(url: str) -> None:
+    assert RedmineConfig.model_validate(VALID | {"url": url}).url == url.rstrip("/")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import json
 import ssl
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redminelib import Redmine as PlainRedmine
 from tracker_mail_plugin_redmine import RedmineAdapter, RedmineConfig
 from tracker_mail_plugin_redmine.client import Forbidden, NotFound, RedmineClient
 from urllib3.exceptions import InsecureRequestWarning
@@ -42,24 +40,7 @@ def adapter_at(url: str, **options: Any) -> RedmineAdapter:
 NEW = NewIssue("support", "t", "x", "tm-errs000000000000001")
 
 
-# -- the timeout is real (python-redmine 2.5 drops it) -------------------------------------
-
-
-def test_python_redmine_alone_ignores_the_timeout() -> None:
-    # Why the adapter has its own engine: with python-redmine 2.5 as documented, a server
-    # that accepts and never answers holds the call long after the 0.2 s asked for. If this
-    # starts failing, python-redmine passes the timeout itself and the workaround can go.
-    with failing_server(TrackerFailure.TIMEOUT) as url:
-        plain = PlainRedmine(url, key="k", requests={"timeout": 0.2})
-        finished = threading.Event()
-
-        def call() -> None:
-            with contextlib.suppress(Exception):  # only whether it returned matters
-                plain.user.get("current")
-            finished.set()
-
-        threading.Thread(target=call, daemon=True).start()
-        assert not finished.wait(1.5), "python-redmine gave up on its own"
+# -- the timeout is real (python-redmine 2.5 dropped it; the adapter sends it with each request)
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
 from responses import matchers
 from tracker_mail_plugin_redmine import RedmineAdapter, RedmineConfig
+from tracker_mail_plugin_redmine.client import Refused
 
 from tracker_mail_plugin import (
     ConfigurationError,
@@ -101,6 +103,9 @@ def prime_issue_42() -> dict[str, Any]:
     responses.get(f"{URL}/projects/2.json", json={"project": PROJECT})
     responses.get(f"{URL}/users/current.json", json={"user": ADMIN})
     return issue
+
+
+ALICE_REF = UserRef("5", "alice", "Alice Example", "alice@example.com")
 
 
 def prime_sender() -> None:
@@ -395,20 +400,48 @@ def test_a_reply_reuses_the_issue_read_to_find_it() -> None:
 
 
 def test_proxy_settings_are_read_once_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company-ca.pem")
-    client = adapter()._client
-    session = client._connect().engine.session
+    bundle = tmp_path / "company-ca.pem"
+    bundle.write_text("x")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    session = adapter()._client._connect()
     assert session.trust_env is False  # requests no longer walks os.environ per request
     assert session.proxies["https"] == "http://proxy.example:3128"
-    assert client._connect().engine.requests["verify"] == "/etc/ssl/company-ca.pem"
-    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
-    assert adapter(url="http://10.0.0.5")._client._connect().engine.session.proxies["http"]
+    assert session.verify == str(bundle)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # honoured as requests would
-    local = adapter(url="http://127.0.0.1:3000")._client._connect().engine.session
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    local = adapter(url="http://127.0.0.1:3000")._client._connect()
     assert "http" not in local.proxies
+
+
+def test_the_session_never_retries_and_carries_the_key() -> None:
+    session = adapter()._client._connect()
+    assert session.get_adapter(URL).max_retries.total == 0  # a retried POST is a duplicate
+    assert session.headers["X-Redmine-API-Key"] == KEY
+
+
+@pytest.mark.parametrize(
+    ("status", "expected", "message"),
+    [
+        (413, PermanentError, r"too large for Redmine or its proxy \(413\)"),
+        (403, Refused, r"Redmine does not let alice create an issue in project support \(403\)"),
+        (412, PermanentError, r"no active account 'alice' to act as \(412\)"),
+        (301, ConfigurationError, "redirects"),
+    ],
+)
+@responses.activate
+def test_redmine_hooks_for_a_write_as_a_sender(
+    status: int, expected: type[Exception], message: str
+) -> None:
+    prime_sender()
+    responses.post(f"{URL}/issues.json", status=status, headers={"Location": f"{URL}/x"})
+    with pytest.raises(expected, match=message) as caught:
+        adapter().create_issue(
+            NewIssue("support", "t", "x", "tm-gggggggggggggggggggg", reporter=ALICE_REF)
+        )
+    assert type(caught.value) is expected
 
 
 @responses.activate
@@ -435,3 +468,10 @@ def test_threads_starting_together_read_the_api_account_once() -> None:
         ("GET", "/users/current.json?include=memberships")
     ]
     assert len([c for c in calls() if c[1].startswith("/users.json")]) == 4
+
+
+@responses.activate
+def test_a_conflict_is_worth_retrying() -> None:
+    responses.get(f"{URL}/issues/42.json", status=409)
+    with pytest.raises(RetryLater, match=r"conflict \(409\) on: read issue #42"):
+        adapter()._client.get("/issues/42.json", what="read issue #42")

@@ -46,7 +46,7 @@ from tracker_mail_plugin_github.text import neutralise_mentions, split_sender
 _GONE = frozenset({404, 410})
 
 
-class GitHubAdapter(TrackerAdapter):
+class GitHubAdapter(TrackerAdapter[GitHubConfig]):
     """GitHub Issues (github.com or Enterprise Server) through its REST API.
 
     Args:
@@ -60,13 +60,13 @@ class GitHubAdapter(TrackerAdapter):
         {Capability.CREATE_REQUEST, Capability.REOPEN}
     )
 
-    def __init__(self, config: BaseModel, *, clock: Clock | None = None):
+    def __init__(self, config: GitHubConfig, *, clock: Clock | None = None):
         if not isinstance(config, GitHubConfig):
             raise TypeError(f"GitHubAdapter needs a GitHubConfig, not {type(config).__name__}")
         super().__init__(config)
         self._options = config
         clock = clock or SystemClock()
-        self._http = GitHubHttp(config.api_url, config.timeout, clock, config.write_interval)
+        self._http = GitHubHttp(config, clock, config.write_interval)
         self._app: AppInstallationCredentials | None = None
         if config.app is not None:
             self._app = AppInstallationCredentials(config.app, self._http, clock)

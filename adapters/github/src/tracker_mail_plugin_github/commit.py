@@ -12,7 +12,7 @@ import base64
 from collections.abc import Sequence
 
 from tracker_mail_plugin_github.body import Attachments, NamedFile
-from tracker_mail_plugin_github.errors import error_for_response, github_message
+from tracker_mail_plugin_github.errors import github_message
 from tracker_mail_plugin_github.http import Call, GitHubHttp
 from tracker_mail_plugin_github.projects import Repo
 
@@ -45,4 +45,4 @@ def _commit(
     )
     response = http.send(call)
     if response.status_code == 422 and '"sha"' not in github_message(response):
-        raise error_for_response(response, write=True, what=call.what, now=http.clock.time())
+        raise http.errors.for_response(response, write=True, what=call.what)

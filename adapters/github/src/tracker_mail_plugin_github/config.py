@@ -11,14 +11,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tracker_mail_plugin import Secret
+from tracker_mail_plugin import HttpOptions, Secret, TrackerUrl
 
 GITHUB_API = "https://api.github.com"
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
@@ -47,15 +45,16 @@ class AppCredentials(_Strict):
     installation_id: Annotated[int, Field(gt=0)]
 
 
-class GitHubConfig(_Strict):
+class GitHubConfig(HttpOptions):
     """The options of the GitHub adapter; see the adapter's README for each key.
 
     Attributes:
         repository: ``owner/repo``, or a map of the project names rules use to repositories.
         token: a personal access token (classic or fine-grained), as a secret reference.
         app: GitHub App installation credentials, instead of ``token``.
-        api_url: the REST API root; ``https://HOST/api/v3`` for GitHub Enterprise Server.
-        timeout: seconds to wait for GitHub to connect and to answer each request.
+        url: written ``api_url``: the REST API root; ``https://HOST/api/v3`` for GitHub
+            Enterprise Server. With ``verify_tls``, ``ca_file``, ``timeout`` and ``proxy``, the
+            shared :class:`~tracker_mail_plugin.HttpOptions`.
         attachments: ``list`` (names, sizes, SHA-256 in the text), ``commit`` (files committed
             to ``attachments_branch`` under ``attachments_path`` and linked) or ``drop``.
         attachments_branch: the branch attachments are committed to (``commit`` only).
@@ -72,14 +71,14 @@ class GitHubConfig(_Strict):
     repository: str | dict[str, str]
     token: Secret | None = None
     app: AppCredentials | None = None
-    api_url: str = GITHUB_API
-    timeout: Annotated[float, Field(gt=0)] = 30.0
+    # The shared option under the name GitHub users know (api_url); read it as .api_url.
+    url: TrackerUrl = Field(default=GITHUB_API, validation_alias="api_url")
     attachments: AttachmentPolicy = "list"
     attachments_branch: Annotated[str, Field(min_length=1)] | None = None
     attachments_path: Annotated[str, Field(min_length=1)] = "tracker-mail"
     publish_addresses: bool = False
-    request_labels: list[Annotated[str, Field(min_length=1)]] = []
-    users: dict[str, str] = {}
+    request_labels: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    users: dict[str, str] = Field(default_factory=dict)
     public_repositories_open: bool = False
     allow_mentions: bool = False
     write_interval: Annotated[float, Field(ge=1.0)] = 1.0
@@ -96,16 +95,6 @@ class GitHubConfig(_Strict):
             if not REPOSITORY.match(repository):
                 raise ValueError(f"{repository!r} is not a repository; write owner/repo")
         return value
-
-    @field_validator("api_url")
-    @classmethod
-    def _api_url_is_https(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("not a URL; write e.g. https://github.example.com/api/v3")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError("http sends the token in clear; use https (http only to 127.0.0.1)")
-        return value.rstrip("/")
 
     @field_validator("users")
     @classmethod
@@ -136,17 +125,13 @@ class GitHubConfig(_Strict):
         return self
 
     @property
+    def api_url(self) -> str:
+        """The REST API root, without a trailing slash."""
+        return self.url
+
+    @property
     def projects(self) -> dict[str, str]:
         """Project name (as rules write it) to ``owner/repo``."""
         if isinstance(self.repository, dict):
             return dict(self.repository)
         return {self.repository: self.repository}
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -15,24 +15,29 @@ What each becomes, and why:
   have created the issue before failing.
 - no connection, or a connect timeout (nothing was sent) -> :class:`Unreachable`; a read
   timeout or a connection dropped after sending -> :class:`RetryLater` for a read,
-  :class:`UnknownOutcome` for a write.
+  :class:`UnknownOutcome` for a write; a TLS failure -> :class:`ConfigurationError`.
+
+All but the rate limits, the locked 403 and GitHub's wording are the core's shared table
+(:mod:`tracker_mail_plugin.http`); :class:`GitHubErrors` holds GitHub's hooks.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import requests
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from tracker_mail_plugin import (
-    ConfigurationError,
+    Failure,
+    HttpErrors,
     PermanentError,
     RetryLater,
     TrackerMailError,
-    UnknownOutcome,
-    Unreachable,
+    parse_retry_after,
 )
+from tracker_mail_plugin.http import DEFAULT_MESSAGES
+from tracker_mail_plugin_github.pacing import Clock
 
 SECONDARY_WAIT = 60.0  # GitHub: "wait for at least one minute before retrying"
 
@@ -46,9 +51,9 @@ def rate_limit_wait(response: requests.Response, now: float) -> float | None:
     """
     if response.status_code not in (403, 429):
         return None
-    retry_after = _number(response.headers.get("retry-after"))
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
     if retry_after is not None:
-        return max(retry_after, 1.0)
+        return retry_after
     if response.headers.get("x-ratelimit-remaining") == "0":
         reset = _number(response.headers.get("x-ratelimit-reset"))
         return max((reset or now) - now, 1.0)
@@ -57,42 +62,50 @@ def rate_limit_wait(response: requests.Response, now: float) -> float | None:
     return None
 
 
-def error_for_response(
-    response: requests.Response, *, write: bool, what: str, now: float
-) -> TrackerMailError:
-    """The core error for an unexpected answer to the request described by ``what``."""
-    status = response.status_code
-    said = github_message(response)
-    where = f"GitHub answered {status} to {what}: {said}"
-    wait = rate_limit_wait(response, now)
-    if wait is not None:
-        return RetryLater(f"rate limited while {what}; retry in {wait:.0f}s", retry_after=wait)
-    if status == 401:
-        return ConfigurationError(f"GitHub refused the credentials ({status} {said})")
-    if status == 403:
-        if "locked" in said.lower():
-            return PermanentError(where)
-        return ConfigurationError(f"{where} (the token or App lacks this permission)")
-    if status >= 500:
-        if write:
-            return UnknownOutcome(f"{where}; it may have been done anyway")
-        return RetryLater(where)
-    return PermanentError(where)
+class GitHubErrors(HttpErrors):
+    """The core's translation with GitHub's rate limits, locked issues and messages.
 
+    Args:
+        clock: the clock ``x-ratelimit-reset`` is read against.
+    """
 
-def error_for_exception(
-    exc: requests.RequestException, *, write: bool, what: str
-) -> TrackerMailError:
-    """The core error for a request that got no usable answer."""
-    if isinstance(exc, requests.ConnectTimeout) or _never_sent(exc):
-        return Unreachable(f"cannot reach GitHub while {what}: {_describe(exc)}")
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
-        return ConfigurationError(f"api_url is not usable: {_describe(exc)}")
-    if write:
-        return UnknownOutcome(
-            f"no answer from GitHub while {what} ({_describe(exc)}); it may have been done"
-        )
-    return RetryLater(f"no answer from GitHub while {what}: {_describe(exc)}")
+    messages: ClassVar[Mapping[Failure, str]] = dict(DEFAULT_MESSAGES) | {
+        Failure.UNAUTHORIZED: "GitHub refused the credentials ({status} {said})",
+        Failure.FORBIDDEN: "GitHub answered {status} to {what}: {said} "
+        "(the token or App lacks this permission)",
+        Failure.NOT_FOUND: "GitHub answered {status} to {what}: {said}",
+        Failure.SERVER_READ: "GitHub answered {status} to {what}: {said}",
+        Failure.SERVER_WRITE: "GitHub answered {status} to {what}: {said}; "
+        "it may have been done anyway",
+        Failure.REJECTED: "GitHub answered {status} to {what}: {said}",
+        Failure.BAD_URL: "api_url is not usable: {reason}",
+    }
+
+    def __init__(self, clock: Clock):
+        super().__init__("GitHub")
+        self._clock = clock
+
+    def translate_status(
+        self, response: requests.Response, *, write: bool, what: str
+    ) -> TrackerMailError | None:
+        """Rate limits (also as 403s), and a redirect not followed (a moved repository)."""
+        wait = rate_limit_wait(response, self._clock.time())
+        if wait is not None:
+            return RetryLater(f"rate limited while {what}; retry in {wait:.0f}s", retry_after=wait)
+        if 300 <= response.status_code < 400:
+            # Only a write gets here (reads follow redirects): this message's problem.
+            return PermanentError(self.say(Failure.REJECTED, response, what))
+        return None
+
+    def forbidden(self, response: requests.Response, *, write: bool, what: str) -> TrackerMailError:
+        """A locked issue is this message's problem; any other 403 a missing permission."""
+        if "locked" in github_message(response).lower():
+            return PermanentError(self.say(Failure.REJECTED, response, what))
+        return super().forbidden(response, write=write, what=what)
+
+    def details(self, response: requests.Response) -> str:
+        """GitHub's ``message`` with its validation ``errors``."""
+        return github_message(response)
 
 
 def github_message(response: requests.Response) -> str:
@@ -115,20 +128,6 @@ def _detail(error: object) -> str:
         return str(error["message"])
     parts = [str(error[k]) for k in ("resource", "field", "code") if error.get(k)]
     return " ".join(parts)
-
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the connection was never made, so the request cannot have arrived."""
-    if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ProxyError)):
-        return True
-    cause = exc.args[0] if exc.args else None
-    if isinstance(cause, MaxRetryError):
-        return isinstance(cause.reason, NewConnectionError)
-    return isinstance(cause, NewConnectionError)
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _number(value: str | None) -> float | None:

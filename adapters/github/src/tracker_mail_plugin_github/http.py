@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import requests
-from requests.adapters import HTTPAdapter
 
-from tracker_mail_plugin import PermanentError, RetryLater, UnknownOutcome
-from tracker_mail_plugin_github.errors import (
-    error_for_exception,
-    error_for_response,
-    rate_limit_wait,
+from tracker_mail_plugin import (
+    HttpOptions,
+    PermanentError,
+    RetryLater,
+    UnknownOutcome,
+    build_session,
 )
+from tracker_mail_plugin_github.errors import GitHubErrors, rate_limit_wait
 from tracker_mail_plugin_github.pacing import Clock, Pacer, RateGate
 
 logger = logging.getLogger("tracker_mail.github")
@@ -71,8 +72,7 @@ class GitHubHttp:
     """Sends :class:`Call` s to one GitHub API root.
 
     Args:
-        api_url: the REST API root, without a trailing slash.
-        timeout: seconds for connecting and for each read.
+        options: the shared HTTP options; ``url`` is the REST API root.
         clock: the clock used for pacing and rate-limit times.
         write_interval: minimum seconds between two writes.
         credentials: gives the ``Authorization`` header (set before the first request).
@@ -80,19 +80,19 @@ class GitHubHttp:
 
     def __init__(
         self,
-        api_url: str,
-        timeout: float,
+        options: HttpOptions,
         clock: Clock,
         write_interval: float,
         credentials: Credentials | None = None,
     ):
-        self.api_url = api_url
-        self.timeout = timeout
+        self.api_url = options.url
+        self.timeout = options.timeout
         self.clock = clock
+        self.errors = GitHubErrors(clock)
         self.credentials = credentials
         self.pacer = Pacer(clock, {"write": write_interval, "search": SEARCH_INTERVAL})
         self.gate = RateGate(clock)
-        self.session = _session()
+        self.session = build_session(options)
 
     def send(self, call: Call) -> requests.Response:
         """Send ``call``; a 2xx (or an expected status) comes back, anything else raises."""
@@ -108,9 +108,7 @@ class GitHubHttp:
         if wait is not None and response.headers.get("x-ratelimit-remaining") != "0":
             # A secondary limit (a used-up budget was noted by observe, per resource).
             self.gate.close(wait)
-        raise error_for_response(
-            response, write=call.kind == "write", what=call.what, now=self.clock.time()
-        )
+        raise self.errors.for_response(response, write=call.kind == "write", what=call.what)
 
     def json(self, call: Call) -> Any:
         """Send ``call`` and decode its JSON answer."""
@@ -146,7 +144,9 @@ class GitHubHttp:
                 allow_redirects=call.method == "GET",
             )
         except requests.RequestException as exc:
-            raise error_for_exception(exc, write=call.kind == "write", what=call.what) from exc
+            raise self.errors.for_exception(
+                exc, write=call.kind == "write", what=call.what
+            ) from exc
         finally:
             self.pacer.done(call.kind)
         logger.debug("%s %s -> %d", call.method, call.path, response.status_code)
@@ -167,12 +167,3 @@ def decode(response: requests.Response, call: Call) -> Any:
         if call.kind == "write":
             raise UnknownOutcome(message) from None
         raise RetryLater(message) from None
-
-
-def _session() -> requests.Session:
-    session = requests.Session()
-    # No retries of any kind: a retried POST is a duplicate issue; the core retries runs.
-    never = HTTPAdapter(max_retries=0)
-    session.mount("https://", never)
-    session.mount("http://", never)
-    return session

@@ -6,6 +6,5 @@ Installed as the ``jira`` entry point of ``tracker_mail_plugin.adapters``; users
 
 from tracker_mail_plugin_jira.adapter import JiraAdapter
 from tracker_mail_plugin_jira.config import Deployment, JiraConfig, Recovery
-from tracker_mail_plugin_jira.requirements import NeedsLike, Requirements
 
-__all__ = ["Deployment", "JiraAdapter", "JiraConfig", "NeedsLike", "Recovery", "Requirements"]
+__all__ = ["Deployment", "JiraAdapter", "JiraConfig", "Recovery"]

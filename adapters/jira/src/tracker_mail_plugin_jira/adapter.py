@@ -27,6 +27,7 @@ from tracker_mail_plugin import (
     PermanentError,
     Permission,
     ReferenceCandidate,
+    Requirements,
     TrackerAdapter,
     UnsupportedAction,
     Upload,
@@ -44,13 +45,12 @@ from tracker_mail_plugin_jira.permissions import Permissions
 from tracker_mail_plugin_jira.projects import Projects
 from tracker_mail_plugin_jira.recovery import Recovery
 from tracker_mail_plugin_jira.references import IssueLookup
-from tracker_mail_plugin_jira.requirements import NeedsLike
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 from tracker_mail_plugin_jira.users import Users
 from tracker_mail_plugin_jira.workflow import reopen
 
 
-class JiraAdapter(TrackerAdapter):
+class JiraAdapter(TrackerAdapter[JiraConfig]):
     """Issues, comments and Service Management requests in Jira, from mail.
 
     Args:
@@ -71,7 +71,9 @@ class JiraAdapter(TrackerAdapter):
         }
     )
 
-    def __init__(self, config: BaseModel):
+    def __init__(self, config: JiraConfig):
+        # The registry validates options with config_model; a caller building the adapter
+        # by hand with something else gets told so at once.
         if not isinstance(config, JiraConfig):
             raise TypeError(f"JiraAdapter needs a JiraConfig, not {type(config).__name__}")
         super().__init__(config)
@@ -90,12 +92,12 @@ class JiraAdapter(TrackerAdapter):
         self._recovery = Recovery(http, config, self.name)
         self._inbox = Inbox(http, config)
 
-    def check(self, requirements: NeedsLike | None = None) -> CheckReport:
+    def check(self, requirements: Requirements | None = None) -> CheckReport:
         """Sign in, report deployment, version and identity, and verify ``requirements``.
 
         Args:
             requirements: the project keys, issue types, request types, fields and
-                policies the rules use (see :mod:`~tracker_mail_plugin_jira.requirements`);
+                policies the rules use (the core's :class:`~tracker_mail_plugin.Requirements`);
                 ``None`` checks the connection and the adapter's own options only.
         """
         checker = Checker(

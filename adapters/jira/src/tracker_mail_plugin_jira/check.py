@@ -6,13 +6,12 @@ or 3); everything else found wrong is a problem in the report, all of them at on
 
 from __future__ import annotations
 
-from tracker_mail_plugin import CheckReport, ConfigurationError, UserRef
+from tracker_mail_plugin import CheckReport, ConfigurationError, Requirements, UserRef
 from tracker_mail_plugin_jira.config import Deployment, JiraConfig
 from tracker_mail_plugin_jira.fields import FieldCatalog
 from tracker_mail_plugin_jira.http import API, JiraHttp
 from tracker_mail_plugin_jira.permissions import Permissions
 from tracker_mail_plugin_jira.projects import Projects
-from tracker_mail_plugin_jira.requirements import NeedsLike
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 from tracker_mail_plugin_jira.users import Users, to_user
 
@@ -48,7 +47,7 @@ class Checker:
         self._users = users
         self._permissions = permissions
 
-    def run(self, needs: NeedsLike | None) -> CheckReport:
+    def run(self, needs: Requirements | None) -> CheckReport:
         """Connect, then verify the configuration and ``needs`` against this Jira."""
         info = self._http.get(f"{API}/serverInfo", what="reading the server information")
         me_data = self._http.get(f"{API}/myself", what="signing in")
@@ -79,7 +78,7 @@ class Checker:
             if self._users.by_id(account, what=f"checking the account of {address}") is None
         ]
 
-    def _needs(self, needs: NeedsLike, me: UserRef) -> list[str]:
+    def _needs(self, needs: Requirements, me: UserRef) -> list[str]:
         problems: list[str] = []
         for project, kind in sorted(needs.issues, key=_order):
             problems += self._issue_type(project, kind)
@@ -135,7 +134,7 @@ class Checker:
         )
         return None if found else f"inbox issue {issue} does not exist or is not visible"
 
-    def _options(self, needs: NeedsLike) -> list[str]:
+    def _options(self, needs: Requirements) -> list[str]:
         problems = []
         if needs.private_issues and self._config.security_level is None:
             problems.append("rules create private issues but no security_level is configured")
@@ -144,7 +143,7 @@ class Checker:
             problems.append("rules add private comments but no private_comment_role is set")
         return problems
 
-    def _may_ask_permissions(self, needs: NeedsLike, me: UserRef) -> list[str]:
+    def _may_ask_permissions(self, needs: Requirements, me: UserRef) -> list[str]:
         """One permission question about the API user itself, to see that it may ask."""
         projects = sorted({p for p, _ in needs.issues} | {p for p, _ in needs.requests})
         if not projects:

@@ -19,15 +19,13 @@ Every key is described in the adapter's README.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tracker_mail_plugin import Secret
+from tracker_mail_plugin import HttpOptions, Secret
 
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]+$")
 ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9_]+-[1-9]\d*$")
@@ -62,11 +60,14 @@ class Recovery(_Strict):
     max_issues: Annotated[int, Field(ge=1, le=5000)] = 200
 
 
-class JiraConfig(_Strict):
+class JiraConfig(HttpOptions):
     """The options of the Jira adapter; see the adapter's README for each key.
 
+    ``url`` (``https://example.atlassian.net``, ``https://jira.example.com/jira``),
+    ``verify_tls``, ``ca_file``, ``timeout`` and ``proxy`` are the shared
+    :class:`~tracker_mail_plugin.HttpOptions`.
+
     Attributes:
-        url: the Jira base URL (``https://example.atlassian.net``, ``https://jira.example.com/jira``).
         deployment: ``cloud`` or ``datacenter``; implied by the credentials when left out,
             and compared with the server's own answer by ``check``.
         email: Cloud: the account's e-mail address, used with ``api_token``.
@@ -74,9 +75,6 @@ class JiraConfig(_Strict):
         token: Data Center: a personal access token, as a secret reference.
         username: Data Center: a login for basic authentication, used with ``password``.
         password: Data Center: that login's password, as a secret reference.
-        verify_tls: verify the server's certificate (turn off only for a test server).
-        ca_file: a CA bundle to trust instead of the system's (a private CA).
-        timeout: seconds to wait for Jira to connect and to answer each request.
         issue_types: a rule's ``type`` to the Jira issue type name (``bug: Bug``); a type not
             listed is used as written.
         default_issue_type: the issue type when a rule names none.
@@ -97,41 +95,25 @@ class JiraConfig(_Strict):
         recovery: how lost answers are looked up (see :class:`Recovery`).
     """
 
-    url: str
     deployment: Deployment | None = None
     email: Annotated[str, Field(pattern=ADDRESS.pattern)] | None = None
     api_token: Secret | None = None
     token: Secret | None = None
     username: Annotated[str, Field(min_length=1)] | None = None
     password: Secret | None = None
-    verify_tls: bool = True
-    ca_file: Annotated[str, Field(min_length=1)] | None = None
-    timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
-    issue_types: dict[str, Annotated[str, Field(min_length=1)]] = {}
+    issue_types: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
     default_issue_type: Annotated[str, Field(min_length=1)] = "Task"
-    service_desks: dict[str, Annotated[int, Field(gt=0)]] = {}
+    service_desks: dict[str, Annotated[int, Field(gt=0)]] = Field(default_factory=dict)
     default_request_type: Annotated[str, Field(min_length=1)] | None = None
-    request_types: dict[str, Annotated[str, Field(min_length=1)]] = {}
+    request_types: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
     request_access: Literal["customers", "anyone"] = "customers"
     service_desk_comments: Literal["public", "internal"] = "public"
     private_comment_role: Annotated[str, Field(min_length=1)] | None = None
     security_level: Annotated[str, Field(min_length=1)] | None = None
-    inbox_issues: dict[str, str] = {}
-    reply_projects: list[str] = []
-    users: dict[str, Annotated[str, Field(min_length=1)]] = {}
+    inbox_issues: dict[str, str] = Field(default_factory=dict)
+    reply_projects: list[str] = Field(default_factory=list)
+    users: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
     recovery: Recovery = Recovery()
-
-    @field_validator("url")
-    @classmethod
-    def _url_is_https(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("not a URL; write e.g. https://example.atlassian.net")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError("http sends credentials in clear; use https (http only to 127.0.0.1)")
-        if parts.query or parts.fragment:
-            raise ValueError("write the base URL only, without ?query or #fragment")
-        return value.rstrip("/")
 
     @field_validator("service_desks", "inbox_issues")
     @classmethod
@@ -210,12 +192,3 @@ class JiraConfig(_Strict):
         if kind is None:
             return self.default_request_type
         return self.request_types.get(kind, kind)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -1,18 +1,16 @@
-"""The Jira connection: a ``jira.JIRA`` client built on first use, and plain REST calls on it.
+"""The Jira connection: plain ``requests`` through the core's HTTP boundary.
 
-Why build the client this way:
+Why not the ``jira`` library: the adapter calls Jira's REST paths itself (v2 on both
+deployments, wiki markup text; ``/rest/servicedeskapi`` for Service Management), and the
+library's public API offers no way to send such a request: only its private ``_session``
+does. What the library added on top (retries of 429/503 and lost connections, POSTs
+included) is what must not happen: a retried create is a duplicate issue, and the core owns
+retries (it asks ``find_by_key`` first). The session from
+:func:`tracker_mail_plugin.build_session` never retries; it sends the headers the library
+sent, so Jira sees the same requests.
 
-- ``get_server_info=False``: the library otherwise asks ``/rest/api/2/serverInfo`` in its
-  constructor, and adapters are built for ``check`` and ``explain`` before any network use.
-- ``max_retries=0``: the library's session retries 429/503 answers and lost connections
-  with sleeps, POSTs included; a retried create is a duplicate issue, and the core owns
-  retries (it asks ``find_by_key`` first).
-- The deployment is set on the client (``deploymentType``) so that the library's own
-  Cloud/Data Center switches agree with ours without the serverInfo call.
-
-Every call goes through :func:`~tracker_mail_plugin_jira.errors.translated`, the single
-boundary where the library's exceptions become the core's errors. The REST paths are v2 on
-both deployments (wiki markup text), ``/rest/servicedeskapi`` for Service Management.
+Every call goes through :class:`~tracker_mail_plugin_jira.errors.JiraErrors`, the single
+boundary where failures become the core's errors.
 """
 
 from __future__ import annotations
@@ -21,50 +19,46 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from jira import JIRA
+import requests
 from requests_toolbelt import MultipartEncoder  # type: ignore[import-untyped]
 
-from tracker_mail_plugin import ConfigurationError, SecretError, Upload
-from tracker_mail_plugin_jira.config import Deployment, JiraConfig
-from tracker_mail_plugin_jira.errors import NotFound, translated
+from tracker_mail_plugin import ConfigurationError, NotFound, SecretError, Upload, build_session
+from tracker_mail_plugin_jira.config import JiraConfig
+from tracker_mail_plugin_jira.errors import JiraErrors
 
 API = "/rest/api/2"
 SERVICE_DESK_API = "/rest/servicedeskapi"
 # Service Management marks some of its endpoints experimental and wants this header.
 EXPERIMENTAL = {"X-ExperimentalApi": "opt-in"}
+# What Jira expects of a REST client (and what the jira library sends): JSON, no caching,
+# and the token that lets REST writes past Jira's XSRF check.
+HEADERS = {
+    "Accept": "application/json,*/*;q=0.9",
+    "Cache-Control": "no-cache",
+    "Content-Type": "application/json",
+    "X-Atlassian-Token": "no-check",
+}
 
 Params = Mapping[str, str | int]
 
 
-def build_client(config: JiraConfig) -> JIRA:
-    """A ``jira.JIRA`` client for ``config``; makes no request.
+def build_session_for(config: JiraConfig) -> requests.Session:
+    """A session signed in as ``config`` says; makes no request.
 
     Raises:
         ConfigurationError: a secret reference cannot be read.
     """
+    session = build_session(config, HEADERS)
     try:
-        auth: dict[str, Any]
         if config.api_token is not None and config.email is not None:
-            auth = {"basic_auth": (config.email, config.api_token.reveal())}
+            session.auth = (config.email, config.api_token.reveal())
         elif config.token is not None:
-            auth = {"token_auth": config.token.reveal()}
-        else:
-            assert config.username is not None  # noqa: S101 - guaranteed by JiraConfig
-            assert config.password is not None  # noqa: S101
-            auth = {"basic_auth": (config.username, config.password.reveal())}
+            session.headers["Authorization"] = f"Bearer {config.token.reveal()}"
+        elif config.username is not None and config.password is not None:
+            session.auth = (config.username, config.password.reveal())
     except SecretError as exc:
         raise ConfigurationError(f"jira credentials: {exc}") from None
-    verify: bool | str = config.ca_file if config.ca_file else config.verify_tls
-    client = JIRA(
-        server=config.url,
-        options={"verify": verify, "rest_api_version": "2"},
-        get_server_info=False,
-        max_retries=0,
-        timeout=config.timeout,
-        **auth,
-    )
-    client.deploymentType = "Cloud" if config.effective_deployment == Deployment.CLOUD else "Server"
-    return client
+    return session
 
 
 class JiraHttp:
@@ -76,14 +70,15 @@ class JiraHttp:
 
     def __init__(self, config: JiraConfig):
         self._config = config
-        self._client: JIRA | None = None
+        self._session: requests.Session | None = None
+        self._errors = JiraErrors("Jira")
 
     @property
-    def client(self) -> JIRA:
-        """The ``jira.JIRA`` client, built on first use (no request is made)."""
-        if self._client is None:
-            self._client = build_client(self._config)
-        return self._client
+    def session(self) -> requests.Session:
+        """The session, built on first use (no request is made; secrets are read then)."""
+        if self._session is None:
+            self._session = build_session_for(self._config)
+        return self._session
 
     @property
     def base_url(self) -> str:
@@ -147,10 +142,7 @@ class JiraHttp:
             encoder = MultipartEncoder(fields={"file": (name, stream, upload.content_type)})
             sent = {"Content-Type": encoder.content_type, "X-Atlassian-Token": "no-check"}
             sent.update(headers or {})
-            with translated(what, write=True):
-                response = self.client._session.post(
-                    self.base_url + path, data=encoder, headers=sent
-                )
+            response = self._send("POST", path, what=what, write=True, data=encoder, headers=sent)
         return _json(response.content)
 
     def _call(
@@ -166,21 +158,22 @@ class JiraHttp:
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         data = None if body is None else json.dumps(body)
-        session = self.client._session
         try:
-            with translated(what, write=write):
-                response = session.request(
-                    method,
-                    self.base_url + path,
-                    params=dict(params or {}),
-                    data=data,
-                    headers=dict(headers or {}),
-                )
+            response = self._send(
+                method, path, what=what, write=write, params=dict(params or {}), data=data,
+                headers=dict(headers or {}),
+            )  # fmt: skip
         except NotFound:
             if missing_ok:
                 return None
             raise
         return _json(response.content)
+
+    def _send(self, method: str, path: str, *, what: str, write: bool, **kwargs: Any) -> Any:
+        return self._errors.send(
+            self.session, method, self.base_url + path, timeout=self._config.timeout,
+            what=what, write=write, **kwargs,
+        )  # fmt: skip
 
 
 def _json(content: bytes) -> Any:

@@ -55,8 +55,8 @@ def _writing(operation: Callable[[], T], what: str) -> T:
         raise UnknownOutcome(f"{what}: {exc.message}") from exc
 
 
-class RedmineAdapter(TrackerAdapter):
-    """Issues, notes, project files and accounts in a Redmine (REST API, python-redmine).
+class RedmineAdapter(TrackerAdapter[RedmineConfig]):
+    """Issues, notes, project files and accounts in a Redmine, through its REST API.
 
     Nothing touches the network before the first call; every call after that shares one
     connection and the names and ids it has read (one adapter lives for one run).
@@ -82,9 +82,8 @@ class RedmineAdapter(TrackerAdapter):
     # requests session (thread-safe for requests); switch-user travels per request.
     thread_safe: ClassVar[bool] = True
 
-    def __init__(self, config: BaseModel):
+    def __init__(self, config: RedmineConfig):
         super().__init__(config)
-        assert isinstance(config, RedmineConfig)  # noqa: S101 - the registry validated it
         self._options = config
         self._client = RedmineClient(config)
         self._catalog = Catalog(self._client)

@@ -1,22 +1,23 @@
-"""The one boundary between python-redmine/requests and the core's error tree.
+"""Every request to Redmine, through the core's HTTP boundary with Redmine's own quirks.
 
-Every request the adapter makes goes through :class:`RedmineClient`, and every exception
-those libraries raise is translated here, once, by what the run should do about it:
+Plain ``requests`` on the session :func:`tracker_mail_plugin.build_session` makes (no
+retries, the environment read once), translated into the error tree by
+:class:`RedmineErrors`: the shared table of :mod:`tracker_mail_plugin.http` (reads that time
+out or get a 5xx: :class:`RetryLater`, writes: :class:`UnknownOutcome`; nothing sent:
+:class:`Unreachable`; 401, TLS, a redirect: :class:`ConfigurationError`; 404:
+:class:`NotFound`), plus what is Redmine's own:
 
-- reads (GET) that time out or get a 5xx: :class:`RetryLater`; writes: :class:`UnknownOutcome`
-  (Redmine may have committed before it failed), so the core asks ``find_by_key`` first;
-- no connection at all (refused, DNS, connect timeout): :class:`Unreachable`;
-- 401, a TLS failure, an http/https redirect: :class:`ConfigurationError`;
 - 403 for the API key's own account: :class:`Forbidden` (a configuration error); for a
   sender the adapter acts as (``X-Redmine-Switch-User``): :class:`Refused` (permanent, it
   is about that sender);
-- 404: :class:`NotFound` (a :class:`PermanentError` callers may turn into ``None`` or a
-  configuration error); 412 (no such active login to act as) and 422 (Redmine's validation
-  messages) and other 4xx: :class:`PermanentError`.
+- 409: :class:`RetryLater` (a concurrent edit); 412 (no such active login to act as), 413
+  and 422 (Redmine's validation messages, kept): :class:`PermanentError`.
 
-python-redmine 2.5 copies its ``requests`` options onto the ``Session``, where requests
-ignores ``timeout`` (fixed in the unreleased 2.6): :class:`_Engine` passes ``timeout`` and
-``verify`` with every request instead, so the timeout is real.
+Why not python-redmine: the adapter writes Redmine's REST paths itself and needs a real
+timeout (python-redmine 2.5 copies it onto the session, where ``requests`` ignores it), no
+retries, and the switch-user header per request on one shared session (python-redmine's
+``impersonate`` swaps the engine under other threads). Its resource layer served none of
+that; the README says the same.
 """
 
 from __future__ import annotations
@@ -24,33 +25,31 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
-from redminelib import Redmine, exceptions  # type: ignore[import-untyped]
-from redminelib.engines.sync import SyncEngine  # type: ignore[import-untyped]
-from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from tracker_mail_plugin import (
     ConfigurationError,
+    Failure,
+    HttpErrors,
+    NotFound,
     PermanentError,
     RetryLater,
     SecretError,
     TrackerMailError,
     UnknownOutcome,
-    Unreachable,
     Upload,
+    build_session,
 )
+from tracker_mail_plugin.http import DEFAULT_MESSAGES
 from tracker_mail_plugin_redmine.config import RedmineConfig
+
+__all__ = ["SWITCH_USER", "Forbidden", "NotFound", "RedmineClient", "RedmineErrors", "Refused"]
 
 logger = logging.getLogger("tracker_mail.redmine")
 
 SWITCH_USER = "X-Redmine-Switch-User"
-_PER_REQUEST = ("timeout", "verify")
-
-
-class NotFound(PermanentError):
-    """Redmine answered 404: the object does not exist or is not visible to the caller."""
 
 
 class Forbidden(ConfigurationError):
@@ -61,37 +60,64 @@ class Refused(PermanentError):
     """Redmine answered 403 to a sender the adapter acted as: that sender may not."""
 
 
-class ServerTrouble(Exception):
-    """Redmine answered 5xx or 429; raised by :class:`_Engine` to keep the status."""
+class RedmineErrors(HttpErrors):
+    """The shared translation, in Redmine's words (``what`` is an infinitive: "create an issue")."""
 
-    def __init__(self, status: int, retry_after: float | None):
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.retry_after = retry_after
+    messages: ClassVar[Mapping[Failure, str]] = dict(DEFAULT_MESSAGES) | {
+        Failure.UNAUTHORIZED: "Redmine refused the API key (401): check api_key and that the "
+        "REST API is enabled (Administration > Settings > API)",
+        Failure.NOT_FOUND: "not found in Redmine (404): {what}",
+        Failure.RATE_LIMITED: "Redmine asks to slow down (429) on: {what}",
+        Failure.SERVER_READ: "Redmine answered {status} to: {what}",
+        Failure.SERVER_WRITE: "Redmine answered {status} to: {what}; it may have done it",
+        Failure.REDIRECTED: "Redmine redirects ({status}) instead of answering: {what}; "
+        "write url as the address it moves to (https)",
+        Failure.REJECTED: "Redmine refused to {what}: {said}",
+        Failure.TLS: "TLS with Redmine failed ({what}): {reason}",
+        Failure.UNREACHABLE: "cannot connect to Redmine ({what}): {reason}",
+        Failure.NO_ANSWER_READ: "no answer from Redmine to: {what} ({reason})",
+        Failure.NO_ANSWER_WRITE: "no answer from Redmine to: {what} ({reason}); "
+        "it may have done it",
+        Failure.BAD_URL: "invalid Redmine URL: {reason}",
+    }
 
-
-class _Engine(SyncEngine):  # type: ignore[misc]  # python-redmine has no type hints
-    """python-redmine's engine with ``timeout``/``verify`` sent per request."""
-
-    def construct_request_kwargs(
-        self, method: str, headers: Any, params: Any, data: Any
-    ) -> dict[str, Any]:
-        kwargs: dict[str, Any] = super().construct_request_kwargs(method, headers, params, data)
-        for option in _PER_REQUEST:
-            if option in self.requests:
-                kwargs[option] = self.requests[option]
-        return kwargs
-
-    def process_response(self, response: requests.Response) -> Any:
+    def translate_status(
+        self, response: requests.Response, *, write: bool, what: str
+    ) -> TrackerMailError | None:
+        """409, 412 and 413, which Redmine gives meanings of its own."""
         status = response.status_code
-        if status == 429 or status >= 500:
-            raise ServerTrouble(status, _retry_after(response))
-        return super().process_response(response)
+        if status == 409:
+            return RetryLater(f"Redmine reports a conflict (409) on: {what}")
+        if status == 412:
+            as_user = _acting_as(response)
+            return PermanentError(f"Redmine has no active account {as_user!r} to act as (412)")
+        if status == 413:
+            return PermanentError(f"too large for Redmine or its proxy (413): {what}")
+        return None
+
+    def forbidden(self, response: requests.Response, *, write: bool, what: str) -> TrackerMailError:
+        """About the sender acted as when there is one, else about the API key's account."""
+        as_user = _acting_as(response)
+        if as_user:
+            return Refused(f"Redmine does not let {as_user} {what} (403)")
+        return Forbidden(f"the API key's account may not {what} (403)")
+
+    def details(self, response: requests.Response) -> str:
+        """Redmine's validation messages (422), joined as Redmine lists them."""
+        try:
+            errors = response.json().get("errors")
+        except (ValueError, AttributeError):
+            errors = None
+        if isinstance(errors, list) and errors:
+            return ", ".join(
+                ": ".join(map(str, e)) if isinstance(e, list) else str(e) for e in errors
+            )
+        return f"{response.status_code} {response.reason or ''}".strip()
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    return float(value) if value.strip().isdigit() else None
+def _acting_as(response: requests.Response) -> str | None:
+    sent = response.request.headers.get(SWITCH_USER) if response.request else None
+    return str(sent) if sent else None
 
 
 class RedmineClient:
@@ -105,8 +131,9 @@ class RedmineClient:
 
     def __init__(self, config: RedmineConfig):
         self._config = config
-        self._redmine: Redmine | None = None
+        self._session: requests.Session | None = None
         self._connecting = threading.Lock()
+        self._errors = RedmineErrors("Redmine")
 
     @property
     def url(self) -> str:
@@ -149,19 +176,15 @@ class RedmineClient:
         switch-user header goes with this request only (python-redmine's ``session()``
         swaps the engine of the shared client, which other threads are using).
         """
-        redmine = self._connect()
         what = f"upload {upload.filename} ({upload.size} bytes)"
         headers = {"Content-Type": "application/octet-stream"}
         if as_user:
             headers[SWITCH_USER] = as_user
         with upload.open() as stream:
-            try:
-                answer = redmine.engine.request(
-                    "post", f"{redmine.url}/uploads.json", headers=headers,
-                    params={"filename": upload.filename}, data=stream,
-                )  # fmt: skip
-            except _TRANSLATED as exc:
-                raise translate(exc, write=False, what=what, as_user=as_user) from exc
+            answer = self._answer(
+                "post", "/uploads.json", what, write=False,
+                headers=headers, params={"filename": upload.filename}, data=stream,
+            )  # fmt: skip
         found = answer.get("upload") if isinstance(answer, dict) else None
         token = found.get("token") if isinstance(found, dict) else None
         if not isinstance(token, str):
@@ -170,40 +193,16 @@ class RedmineClient:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _connect(self) -> Redmine:
+    def _connect(self) -> requests.Session:
+        """The one session, built on first use; the API key is read then, not before."""
         with self._connecting:
-            if self._redmine is None:
-                self._redmine = self._new_connection()
-            return self._redmine
-
-    def _new_connection(self) -> Redmine:
-        """python-redmine over one ``requests`` session, environment read once.
-
-        ``requests`` reads proxy and CA-bundle variables from the environment on every
-        request (0.6 s of the adapter's 3.3 s own time over 500 messages in the benchmark);
-        they are read here once, for this URL, and the session told not to look again.
-        """
-        try:
-            key = self._config.api_key.reveal()
-        except SecretError as exc:
-            raise ConfigurationError(f"api_key: {exc}") from None
-        verify: bool | str = self._config.verify_tls
-        if self._config.ca_file:
-            verify = self._config.ca_file
-        redmine = Redmine(
-            self._config.url,
-            key=key,
-            engine=_Engine,
-            requests={"timeout": self._config.timeout, "verify": verify},
-        )
-        session = redmine.engine.session
-        # requests' own reading of the environment (proxies, NO_PROXY, REQUESTS_CA_BUNDLE),
-        # once for this URL, then never again.
-        found = session.merge_environment_settings(self._config.url, {}, None, verify, None)
-        session.proxies.update(found["proxies"])
-        redmine.engine.requests["verify"] = found["verify"]
-        session.trust_env = False
-        return redmine
+            if self._session is None:
+                try:
+                    key = self._config.api_key.reveal()
+                except SecretError as exc:
+                    raise ConfigurationError(f"api_key: {exc}") from None
+                self._session = build_session(self._config, {"X-Redmine-API-Key": key})
+            return self._session
 
     def _request(
         self,
@@ -215,103 +214,34 @@ class RedmineClient:
         body: Mapping[str, Any] | None = None,
         as_user: str | None = None,
     ) -> Any:
-        redmine = self._connect()
         headers = {SWITCH_USER: as_user} if as_user else {}
         logger.debug("%s %s%s", method.upper(), path, f" as {as_user}" if as_user else "")
+        return self._answer(
+            method, path, what, write=method != "get", headers=headers,
+            params=dict(params or {}), json=dict(body) if body is not None else None,
+        )  # fmt: skip
+
+    def _answer(self, method: str, path: str, what: str, *, write: bool, **kwargs: Any) -> Any:
+        """Send, translate failures, and decode the JSON answer (``True`` when empty)."""
+        response = self._errors.send(
+            self._connect(), method, f"{self.url}{path}", timeout=self._config.timeout,
+            what=what, write=write, allow_redirects=False, **kwargs,
+        )  # fmt: skip
+        if not response.content.strip():
+            return True
         try:
-            return redmine.engine.request(
-                method, f"{redmine.url}{path}", headers=headers, params=dict(params or {}),
-                data=dict(body) if body is not None else None,
-            )  # fmt: skip
-        except _TRANSLATED as exc:
-            raise translate(exc, write=method != "get", what=what, as_user=as_user) from exc
+            return response.json()
+        except ValueError:
+            if write:
+                raise UnknownOutcome(
+                    f"Redmine's answer to: {what} was not JSON; it may have done it"
+                ) from None
+            raise ConfigurationError(
+                f"the url does not answer like Redmine's REST API ({what})"
+            ) from None
 
     @staticmethod
     def _json(answer: Any) -> dict[str, Any]:
         if not isinstance(answer, dict):
             raise RetryLater("Redmine answered without a JSON object")
         return answer
-
-
-_TRANSLATED = (requests.RequestException, exceptions.BaseRedmineError, ServerTrouble, ValueError)
-
-
-def translate(
-    exc: BaseException, *, write: bool, what: str, as_user: str | None = None
-) -> TrackerMailError:
-    """The core error for ``exc``, raised while trying to ``what`` (e.g. "create an issue").
-
-    Args:
-        exc: what python-redmine or requests raised.
-        write: the request may change something (POST, PUT, DELETE).
-        what: the attempted action, in words, for the message.
-        as_user: the login the request acted as, if any.
-    """
-    if isinstance(exc, (ServerTrouble, requests.RequestException)):
-        return _transport(exc, write=write, what=what)
-    return _answer(exc, write=write, what=what, as_user=as_user)
-
-
-def _transport(exc: BaseException, *, write: bool, what: str) -> TrackerMailError:
-    if isinstance(exc, ServerTrouble):
-        if exc.status == 429:
-            return RetryLater(
-                f"Redmine asks to slow down (429) on: {what}", retry_after=exc.retry_after
-            )
-        if write:
-            return UnknownOutcome(f"Redmine answered {exc.status} to: {what}; it may have done it")
-        return RetryLater(f"Redmine answered {exc.status} to: {what}", retry_after=exc.retry_after)
-    if isinstance(exc, requests.exceptions.SSLError):
-        return ConfigurationError(f"TLS with Redmine failed ({what}): {_reason(exc)}")
-    if isinstance(exc, requests.exceptions.ConnectTimeout) or _never_connected(exc):
-        return Unreachable(f"cannot connect to Redmine ({what}): {_reason(exc)}")
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
-        return ConfigurationError(f"invalid Redmine URL: {exc}")
-    if write:
-        return UnknownOutcome(
-            f"no answer from Redmine to: {what} ({_reason(exc)}); it may have done it"
-        )
-    return RetryLater(f"no answer from Redmine to: {what} ({_reason(exc)})")
-
-
-def _answer(exc: BaseException, *, write: bool, what: str, as_user: str | None) -> TrackerMailError:
-    if isinstance(exc, exceptions.AuthError):
-        return ConfigurationError(
-            "Redmine refused the API key (401): check api_key and that the REST API is "
-            "enabled (Administration > Settings > API)"
-        )
-    if isinstance(exc, exceptions.ForbiddenError):
-        if as_user:
-            return Refused(f"Redmine does not let {as_user} {what} (403)")
-        return Forbidden(f"the API key's account may not {what} (403)")
-    if isinstance(exc, exceptions.ResourceNotFoundError):
-        return NotFound(f"not found in Redmine (404): {what}")
-    if isinstance(exc, exceptions.ImpersonateError):
-        return PermanentError(f"Redmine has no active account {as_user!r} to act as (412)")
-    if isinstance(exc, exceptions.ValidationError):
-        return PermanentError(f"Redmine refused to {what}: {exc}")
-    if isinstance(exc, exceptions.ConflictError):
-        return RetryLater(f"Redmine reports a conflict (409) on: {what}")
-    if isinstance(exc, exceptions.HTTPProtocolError):
-        return ConfigurationError("Redmine redirects between http and https: write url with https")
-    if isinstance(exc, (exceptions.JSONDecodeError, ValueError)):
-        if write:
-            return UnknownOutcome(f"Redmine's answer to: {what} was not JSON; it may have done it")
-        return ConfigurationError(f"the url does not answer like Redmine's REST API ({what})")
-    if isinstance(exc, exceptions.RequestEntityTooLargeError):
-        return PermanentError(f"too large for Redmine or its proxy (413): {what}")
-    return PermanentError(f"Redmine refused to {what}: {exc}")
-
-
-def _never_connected(exc: BaseException) -> bool:
-    """True when no byte reached Redmine (refused, unresolvable), so nothing was done."""
-    if not isinstance(exc, requests.exceptions.ConnectionError):
-        return False
-    reason: Any = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)
-    return isinstance(reason, (NewConnectionError, NameResolutionError))
-
-
-def _reason(exc: BaseException) -> str:
-    reason: Any = exc.args[0] if exc.args else exc
-    return str(getattr(reason, "reason", None) or reason)

@@ -1,0 +1,459 @@
+"""The HTTP boundary every tracker adapter shares: options, session, and one error translation.
+
+Three pieces, each small enough to read at once:
+
+- :class:`HttpOptions`: the pydantic options every HTTP tracker has (``url``, ``verify_tls``,
+  ``ca_file``, ``timeout``, ``proxy``); an adapter's config model extends it. ``url`` must be
+  https unless its host is a loopback address, because the credentials travel with every
+  request.
+- :func:`build_session`: a ``requests.Session`` for those options that never retries on its
+  own (a retried POST is a duplicate issue; the core owns retries and asks ``find_by_key``
+  first) and reads the environment's proxy and CA settings once.
+- :class:`HttpErrors`: the translation of ``requests`` exceptions and HTTP answers into the
+  error tree, written once:
+
+  ========================================  =============================================
+  what happened                             error
+  ========================================  =============================================
+  TLS handshake or certificate failure      :class:`ConfigurationError` (exit 2)
+  refused, DNS failure, connect timeout     :class:`Unreachable`, even for a write: the
+  or proxy failure (nothing was sent)       request never reached the tracker
+  read timeout, connection lost after       :class:`RetryLater` for a read,
+  sending                                   :class:`UnknownOutcome` for a write
+  401                                       :class:`ConfigurationError`
+  403                                       :meth:`HttpErrors.forbidden` (default:
+                                            :class:`ConfigurationError`)
+  404                                       :class:`NotFound` (a :class:`PermanentError`)
+  429                                       :class:`RetryLater`, even for a write: the
+                                            tracker refused it before doing anything
+  408, 5xx                                  :class:`RetryLater` for a read,
+                                            :class:`UnknownOutcome` for a write
+  a redirect that was not followed          :class:`ConfigurationError` (wrong ``url``)
+  other 4xx                                 :class:`PermanentError`
+  ========================================  =============================================
+
+  ``Retry-After`` (seconds or an HTTP date) becomes ``RetryLater.retry_after``.
+
+A tracker's quirks (GitHub's "locked" 403 and secondary rate limits, Redmine's 403 for a
+sender it acts as) are subclass hooks of :class:`HttpErrors`: :meth:`~HttpErrors.translate_status`
+takes any answer first, :meth:`~HttpErrors.forbidden` decides 403s, :meth:`~HttpErrors.details`
+reads the tracker's own error text, :meth:`~HttpErrors.retry_after` the wait it asked for, and
+:attr:`~HttpErrors.messages` words each outcome.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Collection, Mapping
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, Self
+from urllib.parse import urlsplit
+
+import requests
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, NewConnectionError
+from urllib3.util import Retry
+
+from tracker_mail_plugin.errors import (
+    ConfigurationError,
+    PermanentError,
+    RetryLater,
+    TrackerMailError,
+    UnknownOutcome,
+    Unreachable,
+)
+
+__all__ = [
+    "Failure",
+    "HttpErrors",
+    "HttpOptions",
+    "NotFound",
+    "TrackerUrl",
+    "build_session",
+    "is_loopback",
+    "parse_retry_after",
+]
+
+_MAX_TEXT = 500
+# Only its parse_retry_after is used: one parser for both forms, capped like urllib3's own.
+_RETRY = Retry(total=0)
+
+
+class NotFound(PermanentError):
+    """The tracker answered 404: the object does not exist or is not visible to the caller.
+
+    A :class:`PermanentError` to the core; adapters that expect a missing object (an issue
+    named in a subject) catch it and answer ``None``.
+    """
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _http_url(value: str) -> str:
+    """``value`` parsed as pydantic's ``AnyHttpUrl``, as a string without a trailing slash."""
+    try:
+        parsed = _HTTP_URL.validate_python(value.strip())
+    except ValidationError as exc:
+        raise ValueError(f"not a URL: {exc.errors()[0]['msg']}") from None
+    return str(parsed).rstrip("/")
+
+
+def _base_url(value: str) -> str:
+    """Refuse what is not a tracker's base URL with a sentence saying why."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "must be an http:// or https:// URL, e.g. https://tracker.example.com (not a URL)"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError("must be the base URL, without ?query or #fragment")
+    if parts.username or parts.password:
+        raise ValueError("must not carry credentials; give them in the tracker's secret options")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ValueError(
+            "http sends credentials in clear (the API key or token goes with every request); "
+            "use https (plain http only to a loopback address such as 127.0.0.1)"
+        )
+    return _http_url(value)
+
+
+def _proxy_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.username or parts.password:
+        raise ValueError(
+            "must not carry credentials; give an authenticating proxy in HTTPS_PROXY instead"
+        )
+    return _http_url(value)
+
+
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+# A tracker's base URL: checked, parsed as a pydantic URL, kept as the string adapters join
+# paths to (no trailing slash).
+TrackerUrl = Annotated[str, AfterValidator(_base_url)]
+
+
+class HttpOptions(BaseModel):
+    """The options every HTTP tracker shares; an adapter's config model extends this.
+
+    Attributes:
+        url: the tracker's base URL (a path prefix is fine); https unless the host is a
+            loopback address, since credentials go with every request.
+        verify_tls: verify the server's certificate (turn off only for a throwaway test).
+        ca_file: a CA bundle to verify the server with (a private CA).
+        timeout: seconds to wait to connect and for each answer; a write that gets none is
+            an unknown outcome, looked up by its key before it is tried again.
+        proxy: an http(s) proxy for this tracker; without it the environment's
+            ``HTTPS_PROXY``/``NO_PROXY`` apply.
+    """
+
+    # hide_input_in_errors: a ValidationError's text must never carry a mistyped secret.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    url: TrackerUrl
+    verify_tls: bool = True
+    ca_file: str | None = None
+    timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    proxy: Annotated[str, AfterValidator(_proxy_url)] | None = None
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable_ca(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).expanduser().is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_choice(self) -> Self:
+        if self.ca_file is not None and not self.verify_tls:
+            raise ValueError(
+                "ca_file is used to verify TLS; it makes no sense with verify_tls: false"
+            )
+        return self
+
+
+def build_session(
+    options: HttpOptions, headers: Mapping[str, str] | None = None
+) -> requests.Session:
+    """A session for ``options`` that never retries and reads the environment once.
+
+    ``requests`` reads proxy and CA-bundle variables from the environment on every request;
+    they are read here once, for ``options.url``, and the session told not to look again.
+    The timeout is not a session setting in ``requests``: pass ``options.timeout`` with each
+    request (:meth:`HttpErrors.send` does).
+
+    Args:
+        options: the tracker's validated options.
+        headers: headers sent with every request (``Accept``, a ``User-Agent``).
+    """
+    session = requests.Session()
+    # No retries of any kind: a retried POST is a duplicate issue; the core retries runs.
+    never = HTTPAdapter(max_retries=0)
+    session.mount("https://", never)
+    session.mount("http://", never)
+    session.headers.update(headers or {})
+    verify: bool | str = options.ca_file or options.verify_tls
+    proxies = {"http": options.proxy, "https": options.proxy} if options.proxy else {}
+    found = session.merge_environment_settings(options.url, proxies, None, verify, None)
+    session.proxies.update(found["proxies"])
+    session.verify = found["verify"]
+    # trust_env off also keeps ~/.netrc from adding credentials nobody configured.
+    session.trust_env = False
+    return session
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (seconds or an HTTP date), if usable.
+
+    At least one second: ``0`` or a date in the past still means "not right now".
+    """
+    if not value or not value.strip():
+        return None
+    try:
+        return max(float(_RETRY.parse_retry_after(value)), 1.0)
+    except InvalidHeader:
+        return None
+
+
+class Failure(StrEnum):
+    """The outcomes :class:`HttpErrors` words; keys of :attr:`HttpErrors.messages`."""
+
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    RATE_LIMITED = "rate_limited"
+    SERVER_READ = "server_read"
+    SERVER_WRITE = "server_write"
+    REDIRECTED = "redirected"
+    REJECTED = "rejected"
+    TLS = "tls"
+    UNREACHABLE = "unreachable"
+    NO_ANSWER_READ = "no_answer_read"
+    NO_ANSWER_WRITE = "no_answer_write"
+    BAD_URL = "bad_url"
+
+
+# Fields: {tracker}, {what} (the attempted action), and for answers {status}, {said} (the
+# tracker's own error text), {wait} (seconds, rate limits only); for failures {reason}.
+DEFAULT_MESSAGES: Mapping[Failure, str] = MappingProxyType(
+    {
+        Failure.UNAUTHORIZED: "{tracker} refused the credentials ({status} while {what}: {said})",
+        Failure.FORBIDDEN: "{tracker} answered {status} while {what}: {said} "
+        "(the account lacks a permission)",
+        Failure.NOT_FOUND: "{tracker} answered {status} while {what}: {said}",
+        Failure.RATE_LIMITED: "rate limited while {what}; retry in {wait}s",
+        Failure.SERVER_READ: "{tracker} answered {status} while {what}: {said}",
+        Failure.SERVER_WRITE: "{tracker} answered {status} while {what}: {said}; "
+        "it may have been done anyway",
+        Failure.REDIRECTED: "{tracker} answered {status} (moved) while {what}: "
+        "write the url it points to",
+        Failure.REJECTED: "{tracker} answered {status} while {what}: {said}",
+        Failure.TLS: "TLS with {tracker} failed while {what}: {reason} "
+        "(check verify_tls and ca_file)",
+        Failure.UNREACHABLE: "cannot reach {tracker} while {what}: {reason}",
+        Failure.NO_ANSWER_READ: "no answer from {tracker} while {what}: {reason}",
+        Failure.NO_ANSWER_WRITE: "no answer from {tracker} while {what} ({reason}); "
+        "it may have been done",
+        Failure.BAD_URL: "the url of {tracker} is not usable: {reason}",
+    }
+)
+
+
+class HttpErrors:
+    """Translates one tracker's HTTP failures into the error tree; subclass for its quirks.
+
+    Hooks, in the order an answer meets them:
+
+    - :meth:`translate_status`: sees every non-2xx answer first; return an error to take it
+      (GitHub's rate-limit 403s), ``None`` to leave it to the table in the module doc.
+    - :meth:`forbidden`: the error for a 403 (default: :class:`ConfigurationError`).
+    - :meth:`details`: the tracker's own error text from an answer, for messages.
+    - :meth:`retry_after`: the wait an answer asks for (default: ``Retry-After``, else
+      :attr:`rate_limit_wait` for a 429).
+    - :attr:`messages`: the wording of each :class:`Failure`.
+
+    Args:
+        tracker: the tracker's name in messages (``Redmine``, ``Jira``).
+    """
+
+    messages: ClassVar[Mapping[Failure, str]] = DEFAULT_MESSAGES
+    rate_limit_wait: ClassVar[float | None] = None
+
+    def __init__(self, tracker: str):
+        self.tracker = tracker
+
+    # -- the translation --------------------------------------------------------------------
+
+    def for_response(
+        self, response: requests.Response, *, write: bool, what: str
+    ) -> TrackerMailError:
+        """The error for a non-2xx ``response`` to the request that tried to ``what``.
+
+        Args:
+            response: the tracker's answer.
+            write: the request may change something (decides 5xx: unknown outcome).
+            what: the attempted action, in words, for the message.
+        """
+        hooked = self.translate_status(response, write=write, what=what)
+        if hooked is not None:
+            return hooked
+        status = response.status_code
+        if status == 401:
+            return ConfigurationError(self.say(Failure.UNAUTHORIZED, response, what))
+        if status == 403:
+            return self.forbidden(response, write=write, what=what)
+        if status == 404:
+            return NotFound(self.say(Failure.NOT_FOUND, response, what))
+        if status == 429:
+            wait = self.retry_after(response)
+            shown = "?" if wait is None else f"{wait:.0f}"
+            message = self.say(Failure.RATE_LIMITED, response, what, wait=shown)
+            return RetryLater(message, retry_after=wait)
+        if status == 408 or status >= 500:
+            if write:
+                return UnknownOutcome(self.say(Failure.SERVER_WRITE, response, what))
+            message = self.say(Failure.SERVER_READ, response, what)
+            return RetryLater(message, retry_after=self.retry_after(response))
+        if 300 <= status < 400:
+            return ConfigurationError(self.say(Failure.REDIRECTED, response, what))
+        return PermanentError(self.say(Failure.REJECTED, response, what))
+
+    def for_exception(
+        self, exc: requests.RequestException, *, write: bool, what: str
+    ) -> TrackerMailError:
+        """The error for a request that got no answer at all.
+
+        Args:
+            exc: what ``requests`` raised.
+            write: the request may change something.
+            what: the attempted action, in words, for the message.
+        """
+        reason = describe(exc)
+        if isinstance(exc, requests.exceptions.SSLError):
+            return ConfigurationError(self._word(Failure.TLS, what, reason=reason))
+        if never_sent(exc):
+            return Unreachable(self._word(Failure.UNREACHABLE, what, reason=reason))
+        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
+            return ConfigurationError(self._word(Failure.BAD_URL, what, reason=reason))
+        if write:
+            return UnknownOutcome(self._word(Failure.NO_ANSWER_WRITE, what, reason=reason))
+        return RetryLater(self._word(Failure.NO_ANSWER_READ, what, reason=reason))
+
+    def send(
+        self,
+        session: requests.Session,
+        method: str,
+        url: str,
+        *,
+        timeout: float,
+        what: str,
+        write: bool,
+        expect: Collection[int] = (),
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one request; a 2xx (or a status in ``expect``) comes back, the rest raises.
+
+        Redirects are followed for GET only: ``requests`` replays a redirected POST as a GET.
+
+        Args:
+            session: from :func:`build_session`.
+            method: the HTTP method.
+            url: the absolute URL.
+            timeout: seconds to connect and to wait for each answer.
+            what: the attempted action, in words, for messages.
+            write: the request may change something.
+            expect: statuses handed back instead of raised (404 for "no such thing").
+            kwargs: passed to ``requests.Session.request`` (``params``, ``json``, ``data``…).
+
+        Raises:
+            TrackerMailError: as :meth:`for_response` and :meth:`for_exception` decide.
+        """
+        kwargs.setdefault("allow_redirects", method.upper() == "GET")
+        try:
+            response = session.request(method, url, timeout=timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise self.for_exception(exc, write=write, what=what) from None
+        if 200 <= response.status_code < 300 or response.status_code in expect:
+            return response
+        raise self.for_response(response, write=write, what=what)
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    def translate_status(
+        self, response: requests.Response, *, write: bool, what: str
+    ) -> TrackerMailError | None:
+        """A tracker's own reading of an answer, before the shared table; ``None`` to pass."""
+        return None
+
+    def forbidden(self, response: requests.Response, *, write: bool, what: str) -> TrackerMailError:
+        """The error for a 403: by default the account lacks a permission (configuration)."""
+        return ConfigurationError(self.say(Failure.FORBIDDEN, response, what))
+
+    def details(self, response: requests.Response) -> str:
+        """The tracker's own error text in ``response``; by default the reason phrase."""
+        return response.reason or "no message"
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        """Seconds ``response`` asks us to wait: ``Retry-After``, else a 429's default."""
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        if wait is None and response.status_code == 429:
+            return self.rate_limit_wait
+        return wait
+
+    # -- wording ----------------------------------------------------------------------------
+
+    def say(self, failure: Failure, response: requests.Response, what: str, **extra: str) -> str:
+        """The message for ``failure`` on ``response``, worded by :attr:`messages`."""
+        said = shorten(self.details(response))
+        return self._word(failure, what, status=str(response.status_code), said=said, **extra)
+
+    def _word(self, failure: Failure, what: str, **fields: str) -> str:
+        return self.messages[failure].format(tracker=self.tracker, what=what, **fields)
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached the tracker (so even a write is undone).
+
+    A connect timeout, a refused connection, a name that does not resolve, or a proxy that
+    would not connect: the request was never written to the tracker's socket.
+    """
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ProxyError)):
+        return True
+    if not isinstance(exc, requests.exceptions.ConnectionError):
+        return False
+    cause: Any = exc.args[0] if exc.args else None
+    # requests wraps urllib3's MaxRetryError, whose reason is the connection error.
+    cause = getattr(cause, "reason", cause)
+    return isinstance(cause, NewConnectionError)  # NameResolutionError is one too
+
+
+def describe(exc: BaseException) -> str:
+    """The innermost reason of a ``requests`` exception, in words."""
+    reason: Any = exc.args[0] if exc.args else exc
+    return str(getattr(reason, "reason", None) or reason or type(exc).__name__)
+
+
+def shorten(text: str) -> str:
+    """``text`` cut to a length a log line and a quarantine reason can carry."""
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
