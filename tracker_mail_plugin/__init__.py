@@ -20,6 +20,7 @@ from tracker_mail_plugin.adapter import (
 from tracker_mail_plugin.config.secrets import Secret, SecretError
 from tracker_mail_plugin.errors import (
     ConfigurationError,
+    NotFound,
     NotPermitted,
     PermanentError,
     RetryLater,
@@ -32,7 +33,6 @@ from tracker_mail_plugin.http import (
     Failure,
     HttpErrors,
     HttpOptions,
-    NotFound,
     TrackerUrl,
     build_session,
     is_loopback,

@@ -7,6 +7,7 @@
     ├── RetryLater              the message stays in the mailbox for the next run (exit 1)
     │   └── Unreachable         the mailbox or the tracker cannot be reached (exit 3)
     ├── PermanentError          this message cannot succeed; counts toward quarantine
+    │   ├── NotFound            the tracker has no such object (HTTP 404); often "no"
     │   ├── NotPermitted        the sender may not do this: the message is unprocessed
     │   └── UnsupportedAction   the tracker cannot do what a rule asks
     └── UnknownOutcome          the tracker may have done it: find_by_key before any retry
@@ -157,6 +158,14 @@ class PermanentError(TrackerMailError):
 
     Each occurrence counts as a failed attempt; after the mailbox's ``max_attempts`` the
     message is quarantined with this error as the reason. Other messages go on.
+    """
+
+
+class NotFound(PermanentError):
+    """The tracker answered 404: the object does not exist or is not visible to the caller.
+
+    A :class:`PermanentError` to the core; adapters that expect a missing object (an issue
+    named in a subject) catch it and answer ``None``.
     """
 
 

@@ -43,7 +43,6 @@ reads the tracker's own error text, :meth:`~HttpErrors.retry_after` the wait it 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Collection, Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -69,12 +68,14 @@ from urllib3.util import Retry
 
 from tracker_mail_plugin.errors import (
     ConfigurationError,
+    NotFound,
     PermanentError,
     RetryLater,
     TrackerMailError,
     UnknownOutcome,
     Unreachable,
 )
+from tracker_mail_plugin.sources.base import is_loopback
 
 __all__ = [
     "Failure",
@@ -90,24 +91,6 @@ __all__ = [
 _MAX_TEXT = 500
 # Only its parse_retry_after is used: one parser for both forms, capped like urllib3's own.
 _RETRY = Retry(total=0)
-
-
-class NotFound(PermanentError):
-    """The tracker answered 404: the object does not exist or is not visible to the caller.
-
-    A :class:`PermanentError` to the core; adapters that expect a missing object (an issue
-    named in a subject) catch it and answer ``None``.
-    """
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _http_url(value: str) -> str:

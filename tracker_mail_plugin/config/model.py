@@ -6,7 +6,6 @@ models are frozen: a loaded configuration is a value, passed around, never edite
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -24,6 +23,7 @@ from pydantic import (
 
 from tracker_mail_plugin.config.secrets import Secret
 from tracker_mail_plugin.rules.model import Rule, Text, Words
+from tracker_mail_plugin.sources.base import is_loopback
 
 # Option names whose values are secrets in any adapter; a plain string there is refused.
 SECRET_KEY = re.compile(
@@ -165,7 +165,7 @@ class Mailbox(_Strict):
             missing = [k for k in ("host", "username", "password") if getattr(self, k) is None]
             if missing:
                 raise ValueError(f"a {self.protocol} mailbox needs {', '.join(missing)}")
-            if self.security == "none" and not _is_loopback(self.host or ""):
+            if self.security == "none" and not is_loopback(self.host or ""):
                 raise ValueError(
                     "security: none sends the password in clear; it is only allowed for "
                     "127.0.0.1/localhost; use ssl or starttls"
@@ -178,15 +178,6 @@ class Mailbox(_Strict):
     def effective_port(self) -> int | None:
         """The port given, or the protocol's standard port for the security mode."""
         return self.port or _DEFAULT_PORTS.get((self.protocol, self.security))
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Tracker(BaseModel):
