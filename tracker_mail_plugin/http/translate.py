@@ -1,68 +1,13 @@
-"""The HTTP boundary every tracker adapter shares: options, session, and one error translation.
-
-Three pieces, each small enough to read at once:
-
-- :class:`HttpOptions`: the pydantic options every HTTP tracker has (``url``, ``verify_tls``,
-  ``ca_file``, ``timeout``, ``proxy``); an adapter's config model extends it. ``url`` must be
-  https unless its host is a loopback address, because the credentials travel with every
-  request.
-- :func:`build_session`: a ``requests.Session`` for those options that never retries on its
-  own (a retried POST is a duplicate issue; the core owns retries and asks ``find_by_key``
-  first) and reads the environment's proxy and CA settings once.
-- :class:`HttpErrors`: the translation of ``requests`` exceptions and HTTP answers into the
-  error tree, written once:
-
-  ========================================  =============================================
-  what happened                             error
-  ========================================  =============================================
-  TLS handshake or certificate failure      :class:`ConfigurationError` (exit 2)
-  refused, DNS failure, connect timeout     :class:`Unreachable`, even for a write: the
-  or proxy failure (nothing was sent)       request never reached the tracker
-  read timeout, connection lost after       :class:`RetryLater` for a read,
-  sending                                   :class:`UnknownOutcome` for a write
-  401                                       :class:`ConfigurationError`
-  403                                       :meth:`HttpErrors.forbidden` (default:
-                                            :class:`ConfigurationError`)
-  404                                       :class:`NotFound` (a :class:`PermanentError`)
-  429                                       :class:`RetryLater`, even for a write: the
-                                            tracker refused it before doing anything
-  408, 5xx                                  :class:`RetryLater` for a read,
-                                            :class:`UnknownOutcome` for a write
-  a redirect that was not followed          :class:`ConfigurationError` (wrong ``url``)
-  other 4xx                                 :class:`PermanentError`
-  ========================================  =============================================
-
-  ``Retry-After`` (seconds or an HTTP date) becomes ``RetryLater.retry_after``.
-
-A tracker's quirks (GitHub's "locked" 403 and secondary rate limits, Redmine's 403 for a
-sender it acts as) are subclass hooks of :class:`HttpErrors`: :meth:`~HttpErrors.translate_status`
-takes any answer first, :meth:`~HttpErrors.forbidden` decides 403s, :meth:`~HttpErrors.details`
-reads the tracker's own error text, :meth:`~HttpErrors.retry_after` the wait it asked for, and
-:attr:`~HttpErrors.messages` words each outcome.
-"""
+"""HTTP answers and ``requests`` failures in the core's error tree, with hooks for trackers."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from enum import StrEnum
-from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, Self
-from urllib.parse import urlsplit
+from typing import Any, ClassVar
 
 import requests
-from pydantic import (
-    AfterValidator,
-    AnyHttpUrl,
-    BaseModel,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, NewConnectionError
 from urllib3.util import Retry
 
@@ -75,135 +20,10 @@ from tracker_mail_plugin.errors import (
     UnknownOutcome,
     Unreachable,
 )
-from tracker_mail_plugin.sources.base import is_loopback
-
-__all__ = [
-    "Failure",
-    "HttpErrors",
-    "HttpOptions",
-    "NotFound",
-    "TrackerUrl",
-    "build_session",
-    "is_loopback",
-    "parse_retry_after",
-]
 
 _MAX_TEXT = 500
 # Only its parse_retry_after is used: one parser for both forms, capped like urllib3's own.
 _RETRY = Retry(total=0)
-
-
-def _http_url(value: str) -> str:
-    """``value`` parsed as pydantic's ``AnyHttpUrl``, as a string without a trailing slash."""
-    try:
-        parsed = _HTTP_URL.validate_python(value.strip())
-    except ValidationError as exc:
-        raise ValueError(f"not a URL: {exc.errors()[0]['msg']}") from None
-    return str(parsed).rstrip("/")
-
-
-def _base_url(value: str) -> str:
-    """Refuse what is not a tracker's base URL with a sentence saying why."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            "must be an http:// or https:// URL, e.g. https://tracker.example.com (not a URL)"
-        )
-    if parts.query or parts.fragment:
-        raise ValueError("must be the base URL, without ?query or #fragment")
-    if parts.username or parts.password:
-        raise ValueError("must not carry credentials; give them in the tracker's secret options")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ValueError(
-            "http sends credentials in clear (the API key or token goes with every request); "
-            "use https (plain http only to a loopback address such as 127.0.0.1)"
-        )
-    return _http_url(value)
-
-
-def _proxy_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.username or parts.password:
-        raise ValueError(
-            "must not carry credentials; give an authenticating proxy in HTTPS_PROXY instead"
-        )
-    return _http_url(value)
-
-
-_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
-
-# A tracker's base URL: checked, parsed as a pydantic URL, kept as the string adapters join
-# paths to (no trailing slash).
-TrackerUrl = Annotated[str, AfterValidator(_base_url)]
-
-
-class HttpOptions(BaseModel):
-    """The options every HTTP tracker shares; an adapter's config model extends this.
-
-    Attributes:
-        url: the tracker's base URL (a path prefix is fine); https unless the host is a
-            loopback address, since credentials go with every request.
-        verify_tls: verify the server's certificate (turn off only for a throwaway test).
-        ca_file: a CA bundle to verify the server with (a private CA).
-        timeout: seconds to wait to connect and for each answer; a write that gets none is
-            an unknown outcome, looked up by its key before it is tried again.
-        proxy: an http(s) proxy for this tracker; without it the environment's
-            ``HTTPS_PROXY``/``NO_PROXY`` apply.
-    """
-
-    # hide_input_in_errors: a ValidationError's text must never carry a mistyped secret.
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-    url: TrackerUrl
-    verify_tls: bool = True
-    ca_file: str | None = None
-    timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
-    proxy: Annotated[str, AfterValidator(_proxy_url)] | None = None
-
-    @field_validator("ca_file")
-    @classmethod
-    def _readable_ca(cls, value: str | None) -> str | None:
-        if value is not None and not Path(value).expanduser().is_file():
-            raise ValueError(f"no such file: {value}")
-        return value
-
-    @model_validator(mode="after")
-    def _tls_choice(self) -> Self:
-        if self.ca_file is not None and not self.verify_tls:
-            raise ValueError(
-                "ca_file is used to verify TLS; it makes no sense with verify_tls: false"
-            )
-        return self
-
-
-def build_session(
-    options: HttpOptions, headers: Mapping[str, str] | None = None
-) -> requests.Session:
-    """A session for ``options`` that never retries and reads the environment once.
-
-    ``requests`` reads proxy and CA-bundle variables from the environment on every request;
-    they are read here once, for ``options.url``, and the session told not to look again.
-    The timeout is not a session setting in ``requests``: pass ``options.timeout`` with each
-    request (:meth:`HttpErrors.send` does).
-
-    Args:
-        options: the tracker's validated options.
-        headers: headers sent with every request (``Accept``, a ``User-Agent``).
-    """
-    session = requests.Session()
-    # No retries of any kind: a retried POST is a duplicate issue; the core retries runs.
-    never = HTTPAdapter(max_retries=0)
-    session.mount("https://", never)
-    session.mount("http://", never)
-    session.headers.update(headers or {})
-    verify: bool | str = options.ca_file or options.verify_tls
-    proxies = {"http": options.proxy, "https": options.proxy} if options.proxy else {}
-    found = session.merge_environment_settings(options.url, proxies, None, verify, None)
-    session.proxies.update(found["proxies"])
-    session.verify = found["verify"]
-    # trust_env off also keeps ~/.netrc from adding credentials nobody configured.
-    session.trust_env = False
-    return session
 
 
 def parse_retry_after(value: str | None) -> float | None:
