@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tracker_mail_plugin import ConfigurationError, RetryLater, Secret
+from tracker_mail_plugin import ConfigurationError, Requirements, RetryLater, Secret
 from tracker_mail_plugin.config.loader import load_config_text
 from tracker_mail_plugin.needs import capability_problems
 
@@ -85,20 +85,26 @@ def test_everything_that_would_fail_a_run_is_a_problem(github):
 
 
 def test_labels_the_rules_use(github):
-    github.reply("GET", REPO, github.load("repository"))
+    prime_token_check(github)
     github.reply("GET", f"{REPO}/labels/bug", github.load("label"))
     github.reply("GET", f"{REPO}/labels/from-email", github.load("error_not_found"), status=404)
-
-    report = github.adapter().check_labels(
-        {"example-org/webshop": ["bug", "from-email", "bug"], "nowhere": ["x"]}
+    needs = Requirements(
+        labels={
+            "example-org/webshop": frozenset({"bug", "from-email"}),
+            "nowhere": frozenset({"x"}),
+        }
     )
+
+    report = github.adapter().check(needs)
 
     assert report.problems == (
         "label 'from-email' does not exist in example-org/webshop (GitHub would create it on first use with push access, or drop it without)",
         "project 'nowhere' is not among this tracker's",
     )
-    assert sorted(github.lines()) == [
+    assert github.lines() == [
+        ("GET", "/user"),
         ("GET", REPO),
+        ("GET", "/rate_limit"),
         ("GET", f"{REPO}/labels/bug"),
         ("GET", f"{REPO}/labels/from-email"),
     ]

@@ -8,7 +8,6 @@ the issue type (``type``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from pydantic import BaseModel
@@ -105,12 +104,6 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
         if wanted:
             checker.labels(wanted, found)
         found.facts["attachments"] = self._options.attachments
-        return CheckReport(tuple(found.problems), found.facts)
-
-    def check_labels(self, labels: Mapping[str, Iterable[str]]) -> CheckReport:
-        """Whether the labels rules use (project -> label names) exist and will be kept."""
-        found = Findings()
-        self._checker().labels({p: list(names) for p, names in labels.items()}, found)
         return CheckReport(tuple(found.problems), found.facts)
 
     def identity(self) -> str:
