@@ -5,11 +5,11 @@ the user chose to make public, through search), so senders are recognised throug
 ``users`` map (address -> login). The login is checked against GitHub once per run, which
 also gives the account's id and display name.
 
-Permission for seeds S8/S10: the collaborator permission API gives the mapped login's base
+Whether a sender may write: the collaborator permission API gives the mapped login's base
 role on the repository (``admin``, ``write``, ``read`` or ``none``); any role but ``none``
 may open issues and comment, as on GitHub. With ``public_repositories_open`` anyone may do
 so in a public repository, as anyone can on github.com. GitHub has no per-type permission,
-so the issue type (S10's ``kind``) does not change the answer.
+so the issue type does not change the answer.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from tracker_mail_plugin import UserRef
 BODY_LIMIT = 65_536  # GitHub's maximum for an issue or comment body, in characters
 MARKER_PREFIX = "tracker-mail:"
 
-# The core's own line for mail created as the configured account (act.py, seed S11).
+# The core's own line for mail created as the configured account (pipeline/act.py).
 _CORE_FROM = re.compile(r"\AFrom: (?P<who>[^\n]*)\n\n")
 # How the core writes a sender (``str(Address)``): "Name <address>" or a bare address. The
 # name is not quoted ("Doe, John <j@x>"), so email.utils.parseaddr would misread it.

@@ -122,7 +122,7 @@ class RedmineAdapter(TrackerAdapter[RedmineConfig]):
     def can(
         self, user: UserRef | None, action: Permission, project: str, issue_type: str | None = None
     ) -> bool:
-        """Membership with a role allowing ``action`` in an open project (seed S8, S10).
+        """Membership with a role allowing ``action`` in an open project.
 
         The tracker must be enabled in the project. Redmine's per-tracker role limits are
         not visible over REST; ``create_issue`` catches them afterwards (see the README).
@@ -169,7 +169,7 @@ class RedmineAdapter(TrackerAdapter[RedmineConfig]):
         return self._issues.get(ref)
 
     def attach_to_project(self, project: str, upload: Upload, idempotency_key: str) -> str:
-        """Store ``upload`` as a file of ``project`` (seed T5), once per key."""
+        """Store ``upload`` as a file of ``project``, once per key."""
         # Idempotent by itself (a file carrying the key is returned), so a failure may
         # simply be retried: no _writing() here, nor for create_user and reopen_issue.
         return self._files.attach(self._issues.project(project), upload, idempotency_key)

@@ -1,4 +1,4 @@
-"""Project files (seed T5, ``attach to project``): the original mail as a ``.eml`` file.
+"""Project files (``attach_to_project``): the original mail as a ``.eml`` file.
 
 Idempotent on its own, as the contract asks (``find_by_key`` only finds issues and notes):
 the key is written into the file's description, and a file already carrying it is

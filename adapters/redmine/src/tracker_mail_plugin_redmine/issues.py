@@ -160,7 +160,7 @@ class Issues:
     # -- issues ---------------------------------------------------------------------------
 
     def create(self, new: NewIssue) -> IssueRef:
-        """Create ``new`` (S1, S3–S7, S14, T6, T11): see the module docstring for the checks."""
+        """Create ``new`` (an issue, or a request in the request tracker): see the module docstring for the checks."""
         project = self.project(new.project)
         author = self.author(new.reporter, project)
         attributes = self._fields.resolve(new, project)
@@ -269,7 +269,7 @@ class Issues:
     # -- notes ----------------------------------------------------------------------------
 
     def comment(self, ref: IssueRef, new: NewComment) -> CommentRef:
-        """Add ``new`` as a note (S2, S15), as its author where Redmine allows it."""
+        """Add ``new`` as a note (a reply), as its author where Redmine allows it."""
         if not ref.key.isdigit():
             raise PermanentError(f"{ref.key!r} is not a Redmine issue number")
         issue_id = int(ref.key)

@@ -203,7 +203,7 @@ class People:
     # -- may they -------------------------------------------------------------------------
 
     def may(self, user: UserRef | None, action: Permission, project: Project) -> bool:
-        """Whether ``user`` may do ``action`` in ``project`` (S8): membership, role, module."""
+        """Whether ``user`` may do ``action`` in ``project``: membership, role, module."""
         if not project.active or _MODULE[action] not in project.modules:
             return False
         if user is None:
@@ -238,7 +238,7 @@ class People:
             self._members[user_id] = Member.from_json(data)
         return self._members[user_id]
 
-    # -- new accounts (S12) ---------------------------------------------------------------
+    # -- new accounts (create_user) ---------------------------------------------------------
 
     def create(self, address: str, name: str, project: Project) -> UserRef:
         """An account for ``address`` that is a member of ``project`` (made if missing).
