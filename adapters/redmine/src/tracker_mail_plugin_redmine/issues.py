@@ -160,7 +160,7 @@ class Issues:
     # -- issues ---------------------------------------------------------------------------
 
     def create(self, new: NewIssue) -> IssueRef:
-        """Create ``new`` (an issue, or a request in the request tracker): see the module docstring for the checks."""
+        """Create ``new`` (an issue, or a request); see the module docstring for the checks."""
         project = self.project(new.project)
         author = self.author(new.reporter, project)
         attributes = self._fields.resolve(new, project)
