@@ -46,18 +46,19 @@ class UserRef:
 class IssueRef:
     """An issue (or request) in a tracker.
 
-    Two refs are equal when ``tracker`` and ``key`` are: ``url`` and ``project`` are what a
+    Two refs are equal when ``adapter`` and ``key`` are: ``url`` and ``project`` are what a
     tracker told us about the issue, absent from a ref parsed out of a subject, and must not
     make the same issue compare unequal.
 
     Attributes:
-        tracker: the adapter's name (``redmine``, ``jira``, ``github``).
+        adapter: the adapter's name (``redmine``, ``jira``, ``github``); the configured
+            tracker connection (``trackers:`` in rules.yaml) is a "tracker" everywhere else.
         key: the tracker's own key: ``"123"``, ``"ABC-12"``, ``"owner/repo#12"``.
         url: a link for people, when known.
         project: the project the issue lives in, when known.
     """
 
-    tracker: str
+    adapter: str
     key: str
     url: str | None = field(default=None, compare=False)
     project: str | None = field(default=None, compare=False)

@@ -184,7 +184,8 @@ def error_text(error: BaseException | str) -> str:
 
 
 def _issue_json(ref: IssueRef) -> dict[str, str | None]:
-    return {"tracker": ref.tracker, "key": ref.key, "url": ref.url, "project": ref.project}
+    # Stored as "tracker" (the name it had when journals were first written).
+    return {"tracker": ref.adapter, "key": ref.key, "url": ref.url, "project": ref.project}
 
 
 def ref_json(ref: IssueRef | CommentRef | str) -> str:
@@ -202,5 +203,6 @@ def _ref_from_json(text: str | None) -> IssueRef | CommentRef | str | None:
     data = json.loads(text)
     if "file" in data:
         return str(data["file"])
-    issue = IssueRef(**data["issue"])
+    stored = data["issue"]
+    issue = IssueRef(stored["tracker"], stored["key"], stored.get("url"), stored.get("project"))
     return CommentRef(issue, data["comment"]) if "comment" in data else issue

@@ -36,5 +36,5 @@ def reply_target(
             break
     if state is None or (state.closed and closed_policy == "new_issue"):
         return None, False
-    found = IssueRef(state.ref.tracker, state.ref.key, state.ref.url, state.project)
+    found = IssueRef(state.ref.adapter, state.ref.key, state.ref.url, state.project)
     return found, state.closed and closed_policy == "reopen"

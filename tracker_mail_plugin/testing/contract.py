@@ -256,7 +256,7 @@ class AdapterContract:
         new = self.new_issue(key)
         self.prime_create(adapter, new)
         ref = adapter.create_issue(new)
-        assert ref.tracker == adapter.name
+        assert ref.adapter == adapter.name
         self.prime_find(adapter, key, ref)
         assert adapter.find_by_key(key) == ref
 

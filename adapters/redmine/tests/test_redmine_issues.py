@@ -70,7 +70,7 @@ def test_issue_with_every_field_as_the_sender(redmine: Redmine, adapter: Redmine
             ),
         )
     )
-    assert (ref.tracker, ref.project, ref.url) == (
+    assert (ref.adapter, ref.project, ref.url) == (
         "redmine",
         "support",
         f"{redmine.url}/issues/{ref.key}",

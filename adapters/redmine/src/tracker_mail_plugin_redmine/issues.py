@@ -190,7 +190,7 @@ class Issues:
         self._check_tracker(issue, attributes, new)
         self._complete(issue, attributes, new, [w for w in watchers if w not in early])
         ref = issue_ref(self._client.url, issue)
-        return IssueRef(ref.tracker, ref.key, ref.url, project.identifier)
+        return IssueRef(ref.adapter, ref.key, ref.url, project.identifier)
 
     @staticmethod
     def _may_be_private(private: bool, author: Author, project: Project) -> None:
