@@ -39,6 +39,7 @@ from tracker_mail_plugin.testing import (
     RecordingAdapter,
     RecordingConfig,
     TrackerFailure,
+    answer_lost_proxy,
     failing_server,
 )
 
@@ -65,6 +66,16 @@ class TestRecordingContract(AdapterContract):
         adapter = self.make_adapter()
         adapter.fail("*", FaultKind(failure.value), times=None)
         yield adapter
+
+    @contextmanager
+    def lose_answer(self, adapter, new):
+        adapter.fail("create_issue", FaultKind.SUCCEED_THEN_UNKNOWN)
+        yield adapter
+
+    def project_member(self, adapter):
+        member = adapter.add_user("member@example.com")
+        adapter.grant(member, self.project, Permission.CREATE_ISSUE)
+        return member
 
 
 class TestRecordingContractWithStateFile(TestRecordingContract):
@@ -386,7 +397,41 @@ def test_failing_server_answers_with_the_failure():
         urllib.request.urlopen(f"{url}/issues.json", timeout=0.3)  # noqa: S310
 
 
-# -- projects: any, or the ones declared ---------------------------------------------------
+def test_answer_lost_proxy_relays_reads_and_loses_the_answers_of_writes():
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    received = []
+
+    class Upstream(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def do_POST(self):
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    Thread(target=upstream.serve_forever, daemon=True).start()
+    try:
+        with answer_lost_proxy(f"http://127.0.0.1:{upstream.server_address[1]}/api") as url:
+            assert urllib.request.urlopen(f"{url}/issues", timeout=5).read() == b"ok"  # noqa: S310
+            with pytest.raises((urllib.error.URLError, ConnectionError)):
+                urllib.request.urlopen(f"{url}/issues", data=b'{"a": 1}', timeout=5)  # noqa: S310
+    finally:
+        upstream.shutdown()
+        upstream.server_close()
+    assert (
+        received == [b'{"a": 1}']
+    )  # the write was done; only its answer was lost ---------------------------------------------------
 
 
 def test_a_tracker_without_projects_accepts_any_project_open_to_anyone():

@@ -4,8 +4,9 @@
   memory or shared through a JSON file, that records every call and fails on demand.
 - :class:`FakeMailbox`: an in-memory mail source that commits like an IMAP server.
 - :class:`AdapterContract`: the pytest base class each adapter's tests subclass.
-- :func:`failing_server`: a local HTTP server answering 500/401 or never, for adapters
-  tested against real servers.
+- :func:`failing_server`: a local HTTP server answering 500/401 or never, and
+  :func:`answer_lost_proxy`: a relay that loses the answers of writes, for adapters tested
+  against real servers.
 
 ``AdapterContract`` needs pytest and is imported on first use, so that importing the
 recording adapter (e.g. through an entry point) does not.
@@ -15,7 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tracker_mail_plugin.testing.failing import TrackerFailure, failing_server
+from tracker_mail_plugin.testing.failing import (
+    TrackerFailure,
+    answer_lost_proxy,
+    failing_server,
+)
 from tracker_mail_plugin.testing.mailbox import Disposed, FakeMailbox
 from tracker_mail_plugin.testing.recording import RecordingAdapter, RecordingConfig
 from tracker_mail_plugin.testing.state import (
@@ -49,6 +54,7 @@ __all__ = [
     "StoredUser",
     "TrackerFailure",
     "TrackerState",
+    "answer_lost_proxy",
     "failing_server",
     "no_network",
 ]
