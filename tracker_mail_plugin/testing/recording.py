@@ -51,7 +51,9 @@ from tracker_mail_plugin.testing.state import (
 )
 from tracker_mail_plugin.testing.store import StateStore
 
-logger = logging.getLogger(__name__)
+# Under the logger setup_logging configures, so that its secret-scrubbing formatter sees
+# every record.
+logger = logging.getLogger("tracker_mail.recording")
 
 # The Message-ID of the recording tracker's own notifications: <recording.issue-12@…>.
 _NOTIFICATION_ID = re.compile(r"^recording\.issue-(\d+)(?:\.[^@]*)?@")
