@@ -18,6 +18,7 @@ from tracker_mail_plugin.adapter import (
     NewComment,
     NewIssue,
     Permission,
+    Requirements,
     Upload,
     UserRef,
 )
@@ -38,6 +39,7 @@ from tracker_mail_plugin.testing import (
     RecordingAdapter,
     RecordingConfig,
     TrackerFailure,
+    answer_lost_proxy,
     failing_server,
 )
 
@@ -64,6 +66,16 @@ class TestRecordingContract(AdapterContract):
         adapter = self.make_adapter()
         adapter.fail("*", FaultKind(failure.value), times=None)
         yield adapter
+
+    @contextmanager
+    def lose_answer(self, adapter, new):
+        adapter.fail("create_issue", FaultKind.SUCCEED_THEN_UNKNOWN)
+        yield adapter
+
+    def project_member(self, adapter):
+        member = adapter.add_user("member@example.com")
+        adapter.grant(member, self.project, Permission.CREATE_ISSUE)
+        return member
 
 
 class TestRecordingContractWithStateFile(TestRecordingContract):
@@ -383,3 +395,132 @@ def test_failing_server_answers_with_the_failure():
         assert caught.value.code == status
     with failing_server(TrackerFailure.TIMEOUT) as url, pytest.raises(TimeoutError):
         urllib.request.urlopen(f"{url}/issues.json", timeout=0.3)  # noqa: S310
+
+
+def test_answer_lost_proxy_relays_reads_and_loses_the_answers_of_writes():
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    received = []
+
+    class Upstream(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def do_POST(self):
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    Thread(target=upstream.serve_forever, daemon=True).start()
+    try:
+        with answer_lost_proxy(f"http://127.0.0.1:{upstream.server_address[1]}/api") as url:
+            assert urllib.request.urlopen(f"{url}/issues", timeout=5).read() == b"ok"  # noqa: S310
+            with pytest.raises((urllib.error.URLError, ConnectionError)):
+                urllib.request.urlopen(f"{url}/issues", data=b'{"a": 1}', timeout=5)  # noqa: S310
+    finally:
+        upstream.shutdown()
+        upstream.server_close()
+    assert (
+        received == [b'{"a": 1}']
+    )  # the write was done; only its answer was lost ---------------------------------------------------
+
+
+def test_a_tracker_without_projects_accepts_any_project_open_to_anyone():
+    tracker = RecordingAdapter()
+    assert tracker.can(None, Permission.CREATE_ISSUE, "demo", "Bug")
+    ref = tracker.create_issue(new_issue(key="tm-demo", project="demo", issue_type="Bug"))
+    assert tracker.get_issue(ref).project == "demo"
+    assert tracker.can(None, Permission.COMMENT, "elsewhere")  # still open: made on demand
+    needs = Requirements(issues=frozenset({("demo", None), ("sales", "Task")}))
+    assert tracker.check(needs).ok
+
+
+def test_the_projects_option_names_the_only_projects():
+    tracker = RecordingAdapter(RecordingConfig(projects=("demo",)))
+    assert tracker.can(None, Permission.CREATE_ISSUE, "demo")
+    assert not tracker.can(None, Permission.CREATE_ISSUE, "sales")
+    tracker.create_issue(new_issue(key="tm-demo", project="demo"))
+    with pytest.raises(PermanentError, match="no project 'sales'"):
+        tracker.create_issue(new_issue(key="tm-sales", project="sales"))
+    needs = Requirements(issues=frozenset({("demo", None), ("sales", None)}))
+    assert tracker.check(needs).problems == ("there is no project 'sales'",)
+
+
+def test_declaring_a_project_ends_accepting_any():
+    tracker = RecordingAdapter()
+    tracker.create_issue(new_issue(key="tm-demo", project="demo"))
+    tracker.add_project("support")
+    assert not tracker.can(None, Permission.CREATE_ISSUE, "sales")
+    assert tracker.can(None, Permission.CREATE_ISSUE, "demo")  # made before: it stays
+
+
+def test_sync_into_a_recording_tracker_without_projects_creates_issues(tmp_path):
+    from tracker_mail_plugin.commands.sync import SyncOptions, sync
+
+    from tests.mailfactory import raw_mail
+    from tracker_mail_plugin.config.loader import load_config_text
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.eml").write_bytes(raw_mail({"Subject": "printer on fire"}))
+    state = tmp_path / "tracker.json"
+    text = f"""\
+version: 1
+journal: {tmp_path}/journal.sqlite3
+trackers:
+  trial: {{adapter: recording, state_file: {state}}}
+mailboxes:
+  inbox:
+    protocol: directory
+    path: {tmp_path}/in
+    tracker: trial
+    unknown_user: as_rule_owner
+    rules: ["then create issue in project demo"]
+"""
+    summaries, code = sync(
+        load_config_text(text, str(tmp_path / "rules.yaml")), ["inbox"], SyncOptions()
+    )
+    assert (code, summaries[0].created) == (0, 1)
+    issues = RecordingAdapter(RecordingConfig(state_file=state)).issues()
+    assert [(issue.project, issue.title) for issue in issues.values()] == [
+        ("demo", "printer on fire")
+    ]
+
+
+# -- the state store -----------------------------------------------------------------------
+
+
+def test_an_instance_sees_what_another_wrote_after_its_last_read(tmp_path):
+    path = tmp_path / "tracker.json"
+    reader, writer = (RecordingAdapter(RecordingConfig(state_file=path)) for _ in range(2))
+    writer.add_project("support")
+    assert reader.find_by_key("tm-late") is None
+    ref = writer.create_issue(new_issue(key="tm-late"))
+    assert reader.find_by_key("tm-late") == ref
+
+
+def test_a_failed_call_leaves_the_file_state_unchanged(tmp_path):
+    tracker = RecordingAdapter(RecordingConfig(state_file=tmp_path / "tracker.json"))
+    tracker.add_project("support", issue_types=["Bug"])
+    with pytest.raises(PermanentError):
+        tracker.create_issue(new_issue(key="tm-no", issue_type="Idea"))
+    assert (tracker.issues(), tracker.state().next_id) == ({}, 1)
+
+
+def test_reads_do_not_rewrite_the_state_file(tmp_path):
+    path = tmp_path / "tracker.json"
+    tracker = RecordingAdapter(RecordingConfig(state_file=path))
+    tracker.add_project("support")
+    saved = path.stat().st_ino
+    tracker.find_user("nobody@example.com")
+    tracker.find_by_key("tm-none")
+    assert path.stat().st_ino == saved
+    assert [call.method for call in tracker.calls()] == ["find_user", "find_by_key"]

@@ -9,11 +9,14 @@ Subclass it in a ``Test…`` class, set ``adapter_class``, and implement the hoo
         def secret_values(self): return [KEY]
         def failing(self, failure): ...  # a context manager yielding a broken adapter
 
+        def lose_answer(self, adapter, new): ...  # the write happens, its answer is lost
+
 The hooks are written so that both kinds of adapter test fit. One that fakes HTTP with
-``responses`` registers the answers in ``prime_check``/``prime_create``/``prime_find`` and
-makes ``failing`` register a 500, a 401 or a ``ConnectTimeout``. One that runs against a
-real server leaves the ``prime_*`` hooks alone and points ``failing``'s adapter at
-:func:`~tracker_mail_plugin.testing.failing.failing_server`.
+``responses`` registers the answers in the ``prime_*`` hooks and makes ``failing`` register
+a 500, a 401 or a ``ConnectTimeout``. One that runs against a real server leaves the
+``prime_*`` hooks alone, points ``failing``'s adapter at
+:func:`~tracker_mail_plugin.testing.failing.failing_server` and ``lose_answer``'s at
+:func:`~tracker_mail_plugin.testing.failing.answer_lost_proxy`.
 """
 
 # Plain asserts are how pytest reports a failed expectation; this module is test code.
@@ -34,10 +37,15 @@ from pydantic import ValidationError
 from tracker_mail_plugin.adapter import (
     CAPABILITY_METHODS,
     Capability,
+    CommentRef,
     IssueRef,
+    IssueState,
+    NewComment,
     NewIssue,
+    Permission,
     TrackerAdapter,
     Upload,
+    UserRef,
 )
 from tracker_mail_plugin.errors import (
     ConfigurationError,
@@ -100,6 +108,22 @@ class AdapterContract:
         """A context manager yielding an adapter whose tracker fails as ``failure`` says."""
         raise NotImplementedError("AdapterContract subclasses implement failing()")
 
+    def lose_answer(
+        self, adapter: TrackerAdapter, new: NewIssue
+    ) -> AbstractContextManager[TrackerAdapter]:
+        """Yield an adapter whose tracker creates ``new`` but whose answer never arrives.
+
+        ``create_issue(new)`` on it must raise ``UnknownOutcome``. On exit, ``adapter``'s
+        tracker must answer ``find_by_key(new.idempotency_key)`` with the issue it made (a
+        fake tracker is primed here). Against a real server, yield an adapter whose URL is
+        :func:`~tracker_mail_plugin.testing.failing.answer_lost_proxy` in front of it; with
+        ``responses``, register a 502 for the create, then the search.
+        """
+        raise NotImplementedError(
+            "AdapterContract subclasses implement lose_answer(adapter, new): yield an adapter "
+            "whose create_issue(new) reaches the tracker but whose answer is lost"
+        )
+
     # -- hooks with defaults ---------------------------------------------------------------
 
     def make_adapter(self) -> TrackerAdapter:
@@ -124,6 +148,26 @@ class AdapterContract:
 
     def prime_find(self, adapter: TrackerAdapter, key: str, found: IssueRef | None) -> None:
         """Make the fake tracker answer ``find_by_key(key)`` with ``found``."""
+
+    def prime_comment(self, adapter: TrackerAdapter, issue: IssueRef, new: NewComment) -> None:
+        """Make the fake tracker accept ``add_comment(issue, new)``."""
+
+    def prime_find_comment(self, adapter: TrackerAdapter, key: str, found: CommentRef) -> None:
+        """Make the fake tracker answer ``find_by_key(key, issue=found.issue)`` with ``found``."""
+
+    def prime_get_issue(self, adapter: TrackerAdapter, ref: IssueRef) -> None:
+        """Make the fake tracker answer ``get_issue(ref)`` with the open issue ``ref``."""
+
+    def prime_no_project(self, adapter: TrackerAdapter, project: str) -> None:
+        """Make the fake tracker answer that ``project`` does not exist."""
+
+    def project_member(self, adapter: TrackerAdapter) -> UserRef | None:
+        """A user allowed to create issues in ``project`` (by default: nobody known).
+
+        The unknown-project scenario asks about this user, so that ``False`` there means
+        "no such project" rather than "no such user".
+        """
+        return None
 
     def new_issue(self, key: str) -> NewIssue:
         """The issue the tests create in ``project``."""
@@ -259,6 +303,52 @@ class AdapterContract:
         assert ref.adapter == adapter.name
         self.prime_find(adapter, key, ref)
         assert adapter.find_by_key(key) == ref
+
+    def test_comment_is_found_by_its_key_on_its_issue(self, adapter: TrackerAdapter) -> None:
+        """``find_by_key(key, issue=…)`` finds what ``add_comment`` wrote with that key."""
+        ref = self._created(adapter)
+        key = _fresh_key()
+        new = NewComment("A reply from the tracker-mail contract tests.", key)
+        self.prime_comment(adapter, ref, new)
+        comment = adapter.add_comment(ref, new)
+        assert comment.issue.key == ref.key, f"{comment} is not on {ref}"
+        self.prime_find_comment(adapter, key, comment)
+        assert adapter.find_by_key(key, issue=ref) == comment
+
+    def test_created_issue_is_read_back(self, adapter: TrackerAdapter) -> None:
+        """``get_issue`` of a created issue names it, open, in the project it was made in."""
+        ref = self._created(adapter)
+        self.prime_get_issue(adapter, ref)
+        state = adapter.get_issue(ref)
+        assert state is not None, f"get_issue({ref}) found nothing"
+        assert (state.ref.key, state.closed) == (ref.key, False)
+        assert isinstance(state, IssueState), state
+        assert state.project, state
+
+    def test_unknown_project_is_not_permitted(self, adapter: TrackerAdapter) -> None:
+        """``can`` answers False, not an error, for a project the tracker does not have."""
+        project = f"tm-contract-none-{uuid.uuid4().hex[:8]}"
+        self.prime_no_project(adapter, project)
+        assert adapter.can(self.project_member(adapter), Permission.CREATE_ISSUE, project) is False
+
+    def test_a_create_whose_answer_was_lost_is_found_on_retry(
+        self, adapter: TrackerAdapter
+    ) -> None:
+        """A create whose answer was lost raises UnknownOutcome; the look-up finds it.
+
+        The core looks a write up by its key before retrying it, so the issue is made once.
+        """
+        new = self.new_issue(_fresh_key())
+        with self.lose_answer(adapter, new) as lossy, pytest.raises(UnknownOutcome):
+            lossy.create_issue(new)
+        found = adapter.find_by_key(new.idempotency_key)
+        assert isinstance(found, IssueRef), f"the lost create was not found: {found!r}"
+        assert found.adapter == adapter.name
+
+    def _created(self, adapter: TrackerAdapter) -> IssueRef:
+        new = self.new_issue(_fresh_key())
+        self.prime_create(adapter, new)
+        return adapter.create_issue(new)
 
     def test_unknown_key_is_not_found(self, adapter: TrackerAdapter) -> None:
         """A key nothing was created with finds nothing."""

@@ -35,20 +35,13 @@ from tracker_mail_plugin.adapter import (
     required_capabilities,
 )
 from tracker_mail_plugin.config.secrets import Secret
-from tracker_mail_plugin.errors import (
-    ConfigurationError,
-    PermanentError,
-    RetryLater,
-    TrackerMailError,
-    UnknownOutcome,
-    Unreachable,
-)
+from tracker_mail_plugin.errors import PermanentError, UnknownOutcome
 from tracker_mail_plugin.mail.model import ReferenceCandidate, RefKind
+from tracker_mail_plugin.testing import faults
 from tracker_mail_plugin.testing.state import (
     Call,
     Fault,
     FaultKind,
-    StateStore,
     StoredComment,
     StoredFile,
     StoredIssue,
@@ -56,12 +49,12 @@ from tracker_mail_plugin.testing.state import (
     StoredUser,
     TrackerState,
 )
+from tracker_mail_plugin.testing.store import StateStore
 
-logger = logging.getLogger(__name__)
+# Under the logger setup_logging configures, so that its secret-scrubbing formatter sees
+# every record.
+logger = logging.getLogger("tracker_mail.recording")
 
-WRITES = frozenset(
-    {"create_issue", "add_comment", "attach_to_project", "create_user", "reopen_issue"}
-)
 # The Message-ID of the recording tracker's own notifications: <recording.issue-12@…>.
 _NOTIFICATION_ID = re.compile(r"^recording\.issue-(\d+)(?:\.[^@]*)?@")
 
@@ -72,6 +65,10 @@ class RecordingConfig(BaseModel):
     Attributes:
         state_file: share the state through this JSON file (between processes, across a
             killed run); in memory when absent.
+        projects: the projects the tracker has, open to anyone. When absent it accepts any
+            project, each made open to anyone on first use, until a test declares one with
+            :meth:`RecordingAdapter.add_project` or :meth:`RecordingAdapter.grant`: from then
+            on only declared projects exist.
         identity: the login ``check`` reports.
         token: a secret, only so that tests can verify it never leaks.
         faults: faults for this instance's calls (not shared through ``state_file``).
@@ -80,6 +77,7 @@ class RecordingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     state_file: Path | None = None
+    projects: tuple[str, ...] | None = None
     identity: str = "tracker-mail"
     token: Secret | None = None
     faults: tuple[Fault, ...] = ()
@@ -170,7 +168,7 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
 
     def calls(self, method: str | None = None) -> list[Call]:
         """Every call received (of ``method`` only, when given), oldest first."""
-        return [call for call in self.state().calls if method in (None, call.method)]
+        return [call for call in self.store.calls() if method in (None, call.method)]
 
     # -- the contract ----------------------------------------------------------------------
 
@@ -182,28 +180,30 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
             self.settings.identity,
             self.settings.token,
         )
-        with self.store.transaction() as state:
+        wanted = (
+            set()
+            if requirements is None
+            else {p for p, _ in requirements.issues | requirements.requests}
+            | set(requirements.attach_to_project)
+        )
+        with self.store.reading() as state:
             facts = {
                 "version": "recording-1",
                 "identity": self.settings.identity,
                 "issues": str(len(state.issues)),
             }
-            wanted = (
-                set()
-                if requirements is None
-                else {p for p, _ in requirements.issues | requirements.requests}
-                | set(requirements.attach_to_project)
-            )
-            missing = sorted(p for p in wanted if p not in state.projects)
+            missing = sorted(p for p in wanted if self._find_project(state, p) is None)
         self._leave(fault)
         return CheckReport(tuple(f"there is no project '{p}'" for p in missing), facts)
 
     def find_user(self, address: str) -> UserRef | None:
         """The account with this address, compared case-insensitively."""
         fault = self._enter("find_user", {"address": address})
-        user = self.store.snapshot().users.get(address.lower())
+        with self.store.reading() as state:
+            user = state.users.get(address.lower())
+            found = None if user is None else _user_ref(user)
         self._leave(fault)
-        return None if user is None else _user_ref(user)
+        return found
 
     def can(
         self, user: UserRef | None, action: Permission, project: str, issue_type: str | None = None
@@ -212,9 +212,11 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
         fault = self._enter(
             "can", {"user": user.id if user else "", "action": action, "project": project}
         )
-        stored = self.store.snapshot().projects.get(project)
+        with self.store.reading() as state:
+            stored = self._find_project(state, project)
+            allowed = stored is not None and _allowed(stored, user, action, issue_type)
         self._leave(fault)
-        return stored is not None and _allowed(stored, user, action, issue_type)
+        return allowed
 
     def create_issue(self, new: NewIssue) -> IssueRef:
         """Store the issue; PermanentError for a missing project or an issue type it refuses."""
@@ -225,7 +227,7 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
         self._require(*required_capabilities(new))
         files = [_receive(upload) for upload in new.attachments]
         with self.store.transaction() as state:
-            issue = _new_issue(state, new, files)
+            issue = _new_issue(state, self._project(state, new.project), new, files)
         self._leave(fault)
         return self._issue_ref(issue)
 
@@ -253,15 +255,10 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
     ) -> IssueRef | CommentRef | None:
         """The issue or comment stored with this key."""
         fault = self._enter("find_by_key", {"key": idempotency_key})
-        issues = self.store.snapshot().issues.values()
+        with self.store.reading() as state:
+            found = self._keyed(state, idempotency_key)
         self._leave(fault)
-        for stored in issues:
-            if stored.idempotency_key == idempotency_key:
-                return self._issue_ref(stored)
-            for comment in stored.comments:
-                if comment.idempotency_key == idempotency_key:
-                    return CommentRef(self._issue_ref(stored), comment.id)
-        return None
+        return found
 
     def parse_reference(self, candidate: ReferenceCandidate) -> IssueRef | None:
         """``#12``, ``[#12]``, ``[Project - Bug #12]`` and ``<recording.issue-12@…>``."""
@@ -275,11 +272,15 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
     def get_issue(self, ref: IssueRef) -> IssueState | None:
         """The issue's project and closed flag; None when there is no such issue."""
         fault = self._enter("get_issue", {"issue": ref.key})
-        issue = self.store.snapshot().issues.get(ref.key)
+        with self.store.reading() as state:
+            issue = state.issues.get(ref.key)
+            found = (
+                None
+                if issue is None
+                else IssueState(self._issue_ref(issue), issue.project, issue.closed)
+            )
         self._leave(fault)
-        if issue is None:
-            return None
-        return IssueState(self._issue_ref(issue), issue.project, issue.closed)
+        return found
 
     def attach_to_project(self, project: str, upload: Upload, idempotency_key: str) -> str:
         """Store a project file; the same key returns the file already stored."""
@@ -287,7 +288,7 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
         self._require(Capability.ATTACH_TO_PROJECT)
         received = _receive(upload)
         with self.store.transaction() as state:
-            stored = _project(state, project)
+            stored = self._project(state, project)
             existing = [f.id for f in stored.files if f.idempotency_key == idempotency_key]
             if not existing:
                 received.id, received.idempotency_key = state.new_id(), idempotency_key
@@ -300,7 +301,7 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
         fault = self._enter("create_user", {"address": address, "project": project})
         self._require(Capability.CREATE_USER)
         with self.store.transaction() as state:
-            stored = _project(state, project)
+            stored = self._project(state, project)
             user = state.users.get(address.lower()) or _add_user(state, address, name, None)
             stored.members.setdefault(user.id, [Permission.CREATE_ISSUE, Permission.COMMENT])
         self._leave(fault)
@@ -319,6 +320,34 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
     def _issue_ref(self, issue: StoredIssue) -> IssueRef:
         return IssueRef(self.name, issue.key, f"recording://issues/{issue.key}", issue.project)
 
+    def _keyed(self, state: TrackerState, key: str) -> IssueRef | CommentRef | None:
+        for stored in state.issues.values():
+            if stored.idempotency_key == key:
+                return self._issue_ref(stored)
+            for comment in stored.comments:
+                if comment.idempotency_key == key:
+                    return CommentRef(self._issue_ref(stored), comment.id)
+        return None
+
+    def _find_project(self, state: TrackerState, name: str) -> StoredProject | None:
+        """The project, or one this tracker would make on first use; None: no such project."""
+        stored = state.projects.get(name)
+        if stored is not None:
+            return stored
+        configured = self.settings.projects
+        if configured is None:
+            open_world = all(project.on_demand for project in state.projects.values())
+        else:
+            open_world = name in configured
+        return _on_demand(name) if open_world else None
+
+    def _project(self, state: TrackerState, name: str) -> StoredProject:
+        """The project to write to, made now if it is made on first use."""
+        stored = self._find_project(state, name)
+        if stored is None:
+            raise PermanentError(f"recording tracker: there is no project {name!r}")
+        return state.projects.setdefault(name, stored)
+
     def _require(self, *capabilities: Capability) -> None:
         for capability in capabilities:
             if not self.supports(capability):
@@ -326,59 +355,31 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
 
     def _enter(self, method: str, args: Mapping[str, str]) -> Fault | None:
         """Record the call and take the fault waiting for it; raise or sleep as it says."""
+        self.store.record(Call(method=method, args=dict(args)))
         with self._faults_lock:
-            fault = _take(self._own_faults, method)
-        with self.store.transaction() as state:
-            state.calls.append(Call(method=method, args=dict(args)))
-            fault = fault or _take(state.faults, method)
+            fault = faults.take(self._own_faults, method)
+        fault = fault or self._take_shared_fault(method)
         if fault is None or fault.kind == FaultKind.SUCCEED_THEN_UNKNOWN:
             return fault
         if fault.kind == FaultKind.HANG:
             time.sleep(fault.seconds)
             return None
-        raise _error(fault, method)
+        raise faults.error(fault, method)
+
+    def _take_shared_fault(self, method: str) -> Fault | None:
+        # Looked at first and taken only when there is one: most calls find no fault, and
+        # a look costs nothing while taking one saves the state.
+        with self.store.reading() as state:
+            if not faults.waiting_for(state.faults, method):
+                return None
+        with self.store.transaction() as state:
+            return faults.take(state.faults, method)
 
     def _leave(self, fault: Fault | None) -> None:
         if fault is not None:
             raise UnknownOutcome(
                 f"recording tracker: {fault.method} done, then the answer was lost"
             )
-
-
-def _take(faults: list[Fault], method: str) -> Fault | None:
-    for index, fault in enumerate(faults):
-        if fault.method in (method, "*"):
-            if fault.times is not None:
-                if fault.times == 1:
-                    del faults[index]
-                else:
-                    fault.times -= 1
-            return fault.model_copy(update={"method": method})
-    return None
-
-
-def _error(fault: Fault, method: str) -> TrackerMailError:
-    write = method in WRITES
-    says = f"recording tracker: {method}"
-    match fault.kind:
-        case FaultKind.RETRY_LATER:
-            return RetryLater(f"{says}: busy", retry_after=fault.seconds or None)
-        case FaultKind.UNREACHABLE:
-            return Unreachable(f"{says}: cannot connect")
-        case FaultKind.PERMANENT:
-            return PermanentError(f"{says}: rejected")
-        case FaultKind.SERVER_ERROR if write:
-            return UnknownOutcome(f"{says}: answered 500 after the request was sent")
-        case FaultKind.SERVER_ERROR:
-            return RetryLater(f"{says}: answered 500")
-        case FaultKind.TIMEOUT if write:
-            return UnknownOutcome(f"{says}: timed out after the request was sent")
-        case FaultKind.TIMEOUT:
-            return Unreachable(f"{says}: timed out")
-        case FaultKind.UNAUTHORIZED:
-            return ConfigurationError(f"{says}: the tracker refused our credentials (401)")
-        case _:
-            return UnknownOutcome(f"{says}: no answer")
 
 
 def _add_user(state: TrackerState, email: str, name: str | None, login: str | None) -> StoredUser:
@@ -404,10 +405,8 @@ def _allowed(
     return action in granted
 
 
-def _project(state: TrackerState, name: str) -> StoredProject:
-    if name not in state.projects:
-        raise PermanentError(f"recording tracker: there is no project {name!r}")
-    return state.projects[name]
+def _on_demand(name: str) -> StoredProject:
+    return StoredProject(name=name, public=list(Permission), on_demand=True)
 
 
 def _existing(state: TrackerState, key: str) -> StoredIssue:
@@ -416,8 +415,9 @@ def _existing(state: TrackerState, key: str) -> StoredIssue:
     return state.issues[key]
 
 
-def _new_issue(state: TrackerState, new: NewIssue, files: list[StoredFile]) -> StoredIssue:
-    project = _project(state, new.project)
+def _new_issue(
+    state: TrackerState, project: StoredProject, new: NewIssue, files: list[StoredFile]
+) -> StoredIssue:
     allowed = project.issue_types
     if new.issue_type is not None and allowed is not None and new.issue_type not in allowed:
         raise PermanentError(

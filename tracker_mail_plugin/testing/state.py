@@ -1,22 +1,8 @@
-"""The recording tracker's state: typed, in memory or in a JSON file shared by processes.
-
-With a file, every call re-reads it and writes it back under an exclusive ``fcntl`` lock,
-through a temporary file and ``os.replace``: a process killed with SIGKILL mid-call leaves
-the previous state or the next one, never half of one, and two processes (a test and the
-``tracker-mail sync`` it started) see each other's writes. In memory, each call works on a
-copy swapped in at the end, so a call that raises changes nothing in either mode.
-"""
+"""The recording tracker's state, typed; :mod:`tracker_mail_plugin.testing.store` keeps it."""
 
 from __future__ import annotations
 
-import fcntl
-import os
-import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -124,6 +110,8 @@ class StoredProject(_Model):
         issue_types: issue types allowed; ``None`` allows any.
         members: user id to the actions that user may do.
         public: actions anyone may do, unknown senders (``user=None``) included.
+        on_demand: made on first use, open to anyone, by a tracker that accepts any project
+            (or every project its ``projects`` option names); see ``RecordingConfig``.
     """
 
     name: str
@@ -131,6 +119,7 @@ class StoredProject(_Model):
     members: dict[str, list[Permission]] = {}
     public: list[Permission] = []
     files: list[StoredFile] = []
+    on_demand: bool = False
 
 
 class Call(_Model):
@@ -154,72 +143,3 @@ class TrackerState(_Model):
         """A fresh number for an issue, comment, file or user."""
         self.next_id += 1
         return str(self.next_id - 1)
-
-
-class StateStore:
-    """Where the state lives; :meth:`transaction` is the only way to touch it.
-
-    Args:
-        path: the JSON file to share, or ``None`` to keep the state in this object.
-    """
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self._memory = TrackerState()
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def transaction(self) -> Iterator[TrackerState]:
-        """Yield the current state; what the block changes is kept only if it returns."""
-        with self._lock:
-            if self.path is None:
-                state = self._memory.model_copy(deep=True)
-                yield state
-                self._memory = state
-                return
-            with _locked(self.path):
-                state = _read(self.path)
-                yield state
-                _write(self.path, state)
-
-    def snapshot(self) -> TrackerState:
-        """A copy of the current state, read without writing anything back."""
-        with self._lock:
-            if self.path is None:
-                return self._memory.model_copy(deep=True)
-            with _locked(self.path):
-                return _read(self.path)
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    # A separate lock file: the state file itself is replaced on every write, and a lock
-    # on a replaced inode would no longer exclude anybody.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a+b") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
-
-
-def _read(path: Path) -> TrackerState:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return TrackerState()
-    return TrackerState.model_validate_json(text)
-
-
-def _write(path: Path, state: TrackerState) -> None:
-    # No fsync: the state must outlive a killed process, not a power cut, and tests write
-    # it on every call.
-    handle, temporary = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(state.model_dump_json(indent=1))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -21,6 +21,7 @@ import responses
 from tracker_mail_plugin_github import GitHubAdapter, GitHubConfig
 
 from tracker_mail_plugin import Secret
+from tracker_mail_plugin.testing.fixtures import dovecot  # noqa: F401 - the kit's, for the e2e tests
 
 API = "https://api.github.com"
 TOKEN = "ghp_test0000000000000000000000000000000001"  # noqa: S105 - a fake, for the fake

@@ -10,7 +10,7 @@ import pytest
 import requests
 from tracker_mail_plugin_github import GitHubAdapter, GitHubConfig
 
-from tracker_mail_plugin import IssueRef, NewIssue, Secret, TrackerAdapter
+from tracker_mail_plugin import CommentRef, IssueRef, NewComment, NewIssue, Secret, TrackerAdapter
 from tracker_mail_plugin.testing import TrackerFailure
 from tracker_mail_plugin.testing.contract import AdapterContract
 
@@ -62,6 +62,27 @@ class TestGitHubContract(AdapterContract):
             empty = {"total_count": 0, "incomplete_results": False, "items": []}
             self.github.reply("GET", "/search/issues", empty)
             self.github.reply("GET", "/search/issues", empty)
+
+    def prime_comment(self, adapter: TrackerAdapter, issue: IssueRef, new: NewComment) -> None:
+        comment = self.github.load("issue_comment")
+        self.github.reply("POST", f"{REPO}/issues/42/comments", comment, status=201)
+
+    def prime_find_comment(self, adapter: TrackerAdapter, key: str, found: CommentRef) -> None:
+        load = self.github.load
+        [*_, posted] = (s for s in self.github.sent() if s.path.endswith("/comments"))
+        self.github.reply("GET", "/user", load("user"))
+        self.github.reply("GET", f"{REPO}/issues", [load("issue")])
+        comment = load("issue_comment", body=posted.body["body"])
+        self.github.reply("GET", f"{REPO}/issues/comments", [comment])
+
+    def prime_get_issue(self, adapter: TrackerAdapter, ref: IssueRef) -> None:
+        self.github.reply("GET", f"{REPO}/issues/42", self.github.load("issue"))
+
+    @contextmanager
+    def lose_answer(self, adapter: TrackerAdapter, new: NewIssue) -> Iterator[TrackerAdapter]:
+        self.github.reply("POST", f"{REPO}/issues", self.github.load("error_server"), status=502)
+        yield adapter
+        self.prime_find(adapter, new.idempotency_key, IssueRef(adapter.name, f"{self.project}#42"))
 
     @contextmanager
     def failing(self, failure: TrackerFailure) -> Iterator[TrackerAdapter]:

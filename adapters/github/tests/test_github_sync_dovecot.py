@@ -1,7 +1,7 @@
 """End to end: a real Dovecot mailbox -> ``tracker-mail sync`` -> the faked GitHub.
 
 ``tracker-mail sync`` runs in this process (``cli.main``), so that ``responses`` can stand in
-for api.github.com; the mailbox is a private Dovecot over IMAPS (tests/servers). Each test
+for api.github.com; the mailbox is a private Dovecot over IMAPS (the kit's ``dovecot`` fixture, see conftest.py). Each test
 asserts the exact request sequence GitHub received and where the mail ended up.
 
 Without Dovecot these tests are skipped with the install command, unless ``CI`` or
@@ -10,17 +10,15 @@ Without Dovecot these tests are skipped with the install command, unless ``CI`` 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.mailfactory import raw_mail
-from tests.servers.dovecot import INSTALL_HINT, Account, Dovecot, dovecot_binary
 from tracker_mail_plugin.cli import main
 from tracker_mail_plugin.journal import idempotency_key
+from tracker_mail_plugin.testing.dovecot import Account, Dovecot
+from tracker_mail_plugin.testing.mailfactory import raw_mail
 
 pytestmark = pytest.mark.servers
 
@@ -33,24 +31,6 @@ RULES = [
         "then": [{"create_issue": {"project": "example-org/webshop", "labels": ["bug"]}}],
     }
 ]
-
-
-def _servers_required() -> bool:
-    ci = os.environ.get("CI", "").strip().lower()
-    return (
-        ci not in ("", "0", "false", "no") or os.environ.get("TRACKER_MAIL_REQUIRE_SERVERS") == "1"
-    )
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[Dovecot]:
-    if dovecot_binary() is None:
-        reason = f"dovecot is not installed; install the test servers with: {INSTALL_HINT}"
-        if _servers_required():
-            pytest.fail(f"{reason} (required because CI or TRACKER_MAIL_REQUIRE_SERVERS is set)")
-        pytest.skip(reason)
-    with Dovecot() as server:
-        yield server
 
 
 class Rig:

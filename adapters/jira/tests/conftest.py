@@ -22,6 +22,7 @@ from requests_toolbelt.multipart.decoder import MultipartDecoder
 from tracker_mail_plugin_jira import JiraAdapter, JiraConfig
 
 from tracker_mail_plugin import Secret
+from tracker_mail_plugin.testing.fixtures import dovecot  # noqa: F401 - the kit's, for the e2e tests
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = "tm-mfrggzdfmztwq2lknnwg"  # the idempotency key the fixtures carry

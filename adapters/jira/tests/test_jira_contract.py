@@ -9,7 +9,7 @@ import pytest
 import requests
 from tracker_mail_plugin_jira import JiraAdapter
 
-from tracker_mail_plugin import Secret
+from tracker_mail_plugin import IssueRef, Secret
 from tracker_mail_plugin.testing import TrackerFailure
 from tracker_mail_plugin.testing.contract import AdapterContract
 
@@ -81,6 +81,28 @@ class TestJiraCloudContract(AdapterContract):
             "/rest/api/2/issue/ED-24/properties/tracker-mail",
             {"key": "tracker-mail", "value": {"key": key}},
         )
+
+    def prime_comment(self, adapter, issue, new):
+        self.jira.answer("GET", "/rest/servicedeskapi/servicedesk", "servicedeskapi_servicedesk")
+        path = f"/rest/api/2/issue/{issue.key}/comment"
+        self.jira.answer("POST", path, "issue_comment_create", status=201)
+
+    def prime_find_comment(self, adapter, key, found):
+        answer = copy.deepcopy(self.jira.fixture("issue_comments"))
+        for comment in answer["comments"]:
+            if comment["id"] == found.id:
+                comment["properties"] = [{"key": "tracker-mail", "value": {"key": key}}]
+        self.jira.answer("GET", f"/rest/api/2/issue/{found.issue.key}/comment", answer)
+
+    def prime_get_issue(self, adapter, ref):
+        answer = copy.deepcopy(self.jira.fixture("issue_get")) | {"key": ref.key}
+        self.jira.answer("GET", f"/rest/api/2/issue/{ref.key}", answer)
+
+    @contextmanager
+    def lose_answer(self, adapter, new):
+        self.jira.answer("POST", "/rest/api/2/issue", "error_500", status=502)
+        yield adapter
+        self.prime_find(adapter, new.idempotency_key, IssueRef(adapter.name, "ED-24"))
 
     def test_contract_requests_were_the_documented_ones(self, adapter):
         """The contract's create and find, as requests: one POST, one search."""

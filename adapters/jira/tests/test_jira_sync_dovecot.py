@@ -2,7 +2,7 @@
 
 ``sync`` runs in this process (``tracker_mail_plugin.cli.main``) so that ``responses`` can
 answer for Jira, while mail really travels over IMAP from the test rig's private Dovecot on
-127.0.0.1 (tests/servers, see TEST-RIG.md). Each test asserts the whole sequence of Jira
+127.0.0.1 (the kit's ``dovecot`` fixture, see conftest.py). Each test asserts the whole sequence of Jira
 requests the run made, and where the message went in the mailbox.
 """
 
@@ -11,15 +11,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
-import os
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 import pytest
 import yaml
 
-from tests.servers.dovecot import INSTALL_HINT, Account, Dovecot, dovecot_binary
 from tracker_mail_plugin.cli import main
+from tracker_mail_plugin.testing.dovecot import Account, Dovecot
 
 pytestmark = pytest.mark.servers
 
@@ -40,24 +39,6 @@ RULES = [
         "then": [{"create_request": {"project": "SD", "request_type": "Request new hardware"}}],
     }
 ]
-
-
-def servers_required() -> bool:
-    ci = os.environ.get("CI", "").strip().lower()
-    return (
-        ci not in ("", "0", "false", "no") or os.environ.get("TRACKER_MAIL_REQUIRE_SERVERS") == "1"
-    )
-
-
-@pytest.fixture(scope="module")
-def dovecot():
-    if dovecot_binary() is None:
-        reason = f"dovecot is not installed; install the test servers with: {INSTALL_HINT}"
-        if servers_required():
-            pytest.fail(f"{reason} (required because CI or TRACKER_MAIL_REQUIRE_SERVERS is set)")
-        pytest.skip(reason)
-    with Dovecot() as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)

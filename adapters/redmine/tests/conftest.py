@@ -22,10 +22,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from tracker_mail_plugin_redmine import RedmineAdapter, RedmineConfig
 
-from tests.conftest import servers_required
-from tests.servers.dovecot import free_ports
 from tests.servers.redmine import Redmine, why_unavailable
 from tracker_mail_plugin import Secret
+from tracker_mail_plugin.testing.dovecot import free_ports
+from tracker_mail_plugin.testing.fixtures import (  # the kit's Dovecot, for the e2e tests
+    dovecot,  # noqa: F401 - imported so that pytest sees the fixture
+    servers_required,
+)
 
 
 @dataclass

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from tracker_mail_plugin_redmine import RedmineAdapter
 
-from tests.servers.dovecot import free_ports
 from tests.servers.redmine import Redmine
 from tracker_mail_plugin import ConfigurationError, Requirements, Secret, Unreachable
+from tracker_mail_plugin.testing.dovecot import free_ports
 
 pytestmark = pytest.mark.servers
 

@@ -1,7 +1,8 @@
 """The core's conformance tests (AdapterContract) against the real Redmine.
 
 Failures come from ``failing_server``: a 500, a 401, or a server that accepts the
-connection and never answers (which the adapter must give up on after its timeout).
+connection and never answers (which the adapter must give up on after its timeout). A lost
+answer comes from ``answer_lost_proxy``: Redmine does the write, the adapter never hears.
 """
 
 from __future__ import annotations
@@ -14,8 +15,13 @@ import pytest
 from tracker_mail_plugin_redmine import RedmineAdapter, RedmineConfig
 
 from tests.servers.redmine import Redmine
-from tracker_mail_plugin import Secret, TrackerAdapter
-from tracker_mail_plugin.testing import AdapterContract, TrackerFailure, failing_server
+from tracker_mail_plugin import NewIssue, Secret, TrackerAdapter
+from tracker_mail_plugin.testing import (
+    AdapterContract,
+    TrackerFailure,
+    answer_lost_proxy,
+    failing_server,
+)
 
 pytestmark = pytest.mark.servers
 
@@ -47,4 +53,10 @@ class TestRedmineContract(AdapterContract):
             config = RedmineConfig.model_validate(
                 self.valid_config() | {"url": url, "timeout": 0.5}
             )
+            yield RedmineAdapter(config)
+
+    @contextmanager
+    def lose_answer(self, adapter: TrackerAdapter, new: NewIssue) -> Iterator[TrackerAdapter]:
+        with answer_lost_proxy(self.server.url) as url:
+            config = RedmineConfig.model_validate(self.valid_config() | {"url": url})
             yield RedmineAdapter(config)

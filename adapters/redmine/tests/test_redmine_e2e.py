@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,11 +23,10 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import servers_required
-from tests.mailfactory import multipart, part, raw_mail
-from tests.servers.dovecot import INSTALL_HINT, Account, Dovecot, dovecot_binary
 from tests.servers.redmine import Redmine
 from tracker_mail_plugin.pipeline.checkpoints import KILL_AT_ENV
+from tracker_mail_plugin.testing.dovecot import Account, Dovecot
+from tracker_mail_plugin.testing.mailfactory import multipart, part, raw_mail
 
 pytestmark = pytest.mark.servers
 
@@ -164,18 +162,6 @@ class Rig:
         )
         answer.raise_for_status()
         return answer.content
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[Dovecot]:
-    """A private Dovecot on 127.0.0.1 for this module (tests/servers/dovecot.py)."""
-    if dovecot_binary() is None:
-        reason = f"dovecot is not installed; install the test servers with: {INSTALL_HINT}"
-        if servers_required():
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    with Dovecot() as server:
-        yield server
 
 
 @pytest.fixture

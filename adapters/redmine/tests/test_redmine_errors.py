@@ -16,7 +16,6 @@ from tracker_mail_plugin_redmine import RedmineAdapter, RedmineConfig
 from tracker_mail_plugin_redmine.client import Forbidden, NotFound, RedmineClient
 from urllib3.exceptions import InsecureRequestWarning
 
-from tests.servers.dovecot import _make_certificates, free_ports
 from tests.servers.redmine import Redmine
 from tracker_mail_plugin import (
     ConfigurationError,
@@ -30,6 +29,7 @@ from tracker_mail_plugin import (
     Unreachable,
 )
 from tracker_mail_plugin.testing import TrackerFailure, failing_server
+from tracker_mail_plugin.testing.dovecot import free_ports, make_certificates
 
 
 def adapter_at(url: str, **options: Any) -> RedmineAdapter:
@@ -93,7 +93,7 @@ def test_nothing_listening_is_unreachable_even_for_a_write(call: Any) -> None:
 def https_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """An HTTPS server for 127.0.0.1 (own CA) answering /users/current.json like Redmine."""
     root = tmp_path_factory.mktemp("tls")
-    _make_certificates(root)
+    make_certificates(root)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:

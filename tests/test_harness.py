@@ -1,0 +1,42 @@
+"""The crash harness shipped in tracker_mail_plugin.testing, with rules given as text."""
+
+import pytest
+
+from tests.mailfactory import raw_mail
+from tracker_mail_plugin.testing import CHECKPOINTS, CrashHarness, RecordingAdapter
+
+CONFIG = """\
+version: 1
+trackers:
+  trial: {adapter: recording}
+mailboxes:
+  support:
+    protocol: maildir
+    path: /unused
+    tracker: trial
+    unknown_user: as_rule_owner
+    on_success: {move: Processed}
+    rules: ["then create issue in project demo"]
+"""
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS)
+def test_a_run_killed_at_any_checkpoint_still_makes_one_issue(tmp_path, checkpoint):
+    tracker = RecordingAdapter()
+    harness = CrashHarness(tracker, CONFIG, tmp_path / "journal.sqlite3", mailbox_name="support")
+    harness.mailbox.add(raw_mail({"Subject": "printer on fire"}))
+
+    harness.crash(checkpoint)
+    summary = harness.sync()
+
+    assert [issue.title for issue in tracker.issues().values()] == ["printer on fire"]
+    assert list(harness.mailbox.folders) == ["Processed"]
+    assert summary.failed == 0
+
+
+def test_a_checkpoint_the_run_never_reaches_is_a_test_error(tmp_path):
+    harness = CrashHarness(
+        RecordingAdapter(), CONFIG, tmp_path / "j.sqlite3", mailbox_name="support"
+    )
+    with pytest.raises(AssertionError, match="never reached the checkpoint 'after_write'"):
+        harness.crash("after_write")  # an empty mailbox writes nothing
