@@ -464,9 +464,8 @@ def test_declaring_a_project_ends_accepting_any():
 
 
 def test_sync_into_a_recording_tracker_without_projects_creates_issues(tmp_path):
-    from tracker_mail_plugin.commands.sync import SyncOptions, sync
-
     from tests.mailfactory import raw_mail
+    from tracker_mail_plugin.commands.sync import SyncOptions, sync
     from tracker_mail_plugin.config.loader import load_config_text
 
     (tmp_path / "in").mkdir()

@@ -62,26 +62,25 @@ class TemplateConfig(BaseModel):
     token: Secret | None = None
 
 
-class TemplateAdapter(TrackerAdapter):
+class TemplateAdapter(TrackerAdapter[TemplateConfig]):
     """Issues and comments in a JSON file; no optional capability."""
 
     name: ClassVar[str] = "template"
     config_model: ClassVar[type[BaseModel]] = TemplateConfig
 
     def __init__(self, config: TemplateConfig):
-        super().__init__(config)
-        self.options = config
+        super().__init__(config)  # self.config: TemplateConfig
         self.store = FileStore(config.path)  # no I/O here: check and explain build adapters
 
     # -- reading ---------------------------------------------------------------------------
 
     def check(self, requirements: Requirements | None = None) -> CheckReport:
         """Read the file; report each project the rules need that the tracker lacks."""
-        logger.info("checking %s (token %s)", self.options.path, self.options.token)
+        logger.info("checking %s (token %s)", self.config.path, self.config.token)
         data = self._calling("reading the tracker", self.store.read, write=False)
         wanted = set() if requirements is None else {p for p, _ in requirements.issues}
-        missing = sorted(wanted - set(self.options.projects))
-        facts = {"path": str(self.options.path), "issues": str(len(data["issues"]))}
+        missing = sorted(wanted - set(self.config.projects))
+        facts = {"path": str(self.config.path), "issues": str(len(data["issues"]))}
         return CheckReport(tuple(f"there is no project {p!r}" for p in missing), facts)
 
     def find_user(self, address: str) -> UserRef | None:
@@ -96,7 +95,7 @@ class TemplateAdapter(TrackerAdapter):
     ) -> bool:
         """Every account may create issues and comment in the configured projects."""
         allowed = action in (Permission.CREATE_ISSUE, Permission.COMMENT)
-        return allowed and user is not None and project in self.options.projects
+        return allowed and user is not None and project in self.config.projects
 
     def find_by_key(
         self, idempotency_key: str, issue: IssueRef | None = None
@@ -131,7 +130,7 @@ class TemplateAdapter(TrackerAdapter):
         """Store the issue with its key; PermanentError for a project the tracker lacks."""
         for capability in required_capabilities(new):
             raise self._unsupported(capability)
-        if new.project not in self.options.projects:
+        if new.project not in self.config.projects:
             raise PermanentError(f"template tracker: there is no project {new.project!r}")
 
         def create() -> IssueRef:
@@ -195,7 +194,7 @@ class TemplateAdapter(TrackerAdapter):
             raise RetryLater(f"template tracker failed {what}: {error}") from None
 
     def _ref(self, key: str, stored: Data) -> IssueRef:
-        return IssueRef(self.name, key, f"file://{self.options.path}#{key}", stored["project"])
+        return IssueRef(self.name, key, f"file://{self.config.path}#{key}", stored["project"])
 
 
 def _next_id(data: Data) -> str:
