@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from dataclasses import dataclass
 
-from tracker_mail_plugin.adapter import TrackerAdapter
+from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter
 from tracker_mail_plugin.assemble import build_adapter_or_raise
 from tracker_mail_plugin.config.loader import ConfigFileError, LoadedConfig, load_config
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
@@ -103,12 +103,15 @@ def decide_offline(
     Without one, replies are recognised by ``#N`` and the sender is what the options say.
     """
     notes: list[str] = []
-    reply_to = offline_reply_target(message)
+    reply_to: IssueRef | str | None = offline_reply_target(message)
+    in_conversation = False  # explain reads no journal
     if adapter is not None:
         sender_known, reply_to = _ask_tracker(
             loaded, mailbox, message, adapter, sender_known, notes
         )
-    facts = facts_for(loaded, mailbox, sender_known, reply_to, company)
+    facts = facts_for(
+        loaded, mailbox, sender_known, reply_to, company, in_conversation=in_conversation
+    )
     rules = loaded.config.rules_for(mailbox)
     decision = decide(message, rules, loaded.policies(mailbox), facts)
     return dataclasses.replace(decision, notes=(*notes, *decision.notes)) if notes else decision
@@ -121,7 +124,7 @@ def _ask_tracker(
     adapter: TrackerAdapter,
     sender_known: bool | None,
     notes: list[str],
-) -> tuple[bool | None, str | None]:
+) -> tuple[bool | None, IssueRef | str | None]:
     tracker = loaded.config.mailboxes[mailbox].tracker
     try:
         if sender_known is None and message.from_ is not None:
@@ -133,4 +136,4 @@ def _ask_tracker(
     except TrackerMailError as exc:
         notes.append(f"tracker {tracker} not consulted ({exc}); facts from the options")
         return sender_known, offline_reply_target(message)
-    return sender_known, lookup.reply_to.key if lookup.reply_to else None
+    return sender_known, lookup.reply_to

@@ -72,10 +72,19 @@ DispositionPolicy = Disposal | Unprocessed | FailurePolicy
 
 
 class Replies(_Strict):
-    """What a reply to an existing issue does: comment (or follow the rules), and if closed."""
+    """What a reply to an existing issue does: comment (or follow the rules), and if closed.
+
+    ``from_unknown``: which issues a sender without a tracker account (written as the
+    configured account, or as an account made for them) may comment on. ``conversation``:
+    only issues this tool made or commented on from earlier mail of the same conversation
+    (found through In-Reply-To/References in the journal); ``mailbox_projects`` (default):
+    those, and issues in a project this mailbox's rules file into; ``any``: every issue the
+    reply names, which lets anyone who knows an issue number write into it.
+    """
 
     action: Literal["comment", "rules"] = "comment"
     closed_issue: Literal["reopen", "new_issue", "comment"] = "comment"
+    from_unknown: Literal["conversation", "mailbox_projects", "any"] = "mailbox_projects"
 
 
 AutomatedPolicy = Literal["drop", "process", "unprocessed"]

@@ -25,11 +25,13 @@ class Lookup:
         sender: the sender's account, from the tracker or the configuration's ``users:``.
         reply_to: the existing issue the message answers, if any.
         reopen: that issue is closed and the reply policy reopens it.
+        in_conversation: the journal threads the message to that issue.
     """
 
     sender: UserRef | None
     reply_to: IssueRef | None
     reopen: bool = False
+    in_conversation: bool = False
 
 
 def look_up(
@@ -48,8 +50,10 @@ def look_up(
     sender = find_sender(message, adapter, loaded) if ask_sender else None
     tracker = loaded.config.mailboxes[mailbox].tracker
     closed = loaded.policies(mailbox).replies.closed_issue
-    reply, reopen = reply_target(message, adapter, journal, tracker, closed)
-    return Lookup(sender, reply, reopen)
+    found = reply_target(message, adapter, journal, tracker, closed)
+    if found is None:
+        return Lookup(sender, None)
+    return Lookup(sender, found.issue, found.reopen, found.in_conversation)
 
 
 def find_sender(message: Message, adapter: TrackerAdapter, loaded: LoadedConfig) -> UserRef | None:
@@ -67,13 +71,21 @@ def facts_for(
     loaded: LoadedConfig,
     mailbox: str,
     sender_known: bool | None,
-    reply_to: str | None,
+    reply_to: IssueRef | str | None,
     company: str | None = None,
+    *,
+    in_conversation: bool = False,
 ) -> Facts:
-    """The facts :func:`~tracker_mail_plugin.rules.decide.decide` reads besides the message."""
+    """The facts :func:`~tracker_mail_plugin.rules.decide.decide` reads besides the message.
+
+    ``reply_to``: the issue the tracker found (with its project), or only a key (offline).
+    """
+    issue = reply_to if isinstance(reply_to, IssueRef) else None
     return Facts(
         sender=SenderFacts(known=sender_known, company=company),
-        reply_to=reply_to,
+        reply_to=issue.key if issue else reply_to if isinstance(reply_to, str) else None,
         companies=loaded.config.company_table(),
         mailbox=mailbox,
+        reply_project=issue.project if issue else None,
+        reply_in_conversation=in_conversation,
     )

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.mail.model import Message, RefKind
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The issue a reply answers, and how it was found.
+
+    Attributes:
+        issue: the issue, with its project when the tracker said.
+        reopen: it is closed and the reply policy reopens it first.
+        in_conversation: found through the journal's threads (earlier mail of this
+            conversation made or commented on it), not only named by the mail.
+    """
+
+    issue: IssueRef
+    reopen: bool = False
+    in_conversation: bool = False
 
 
 def reply_target(
@@ -13,8 +31,8 @@ def reply_target(
     journal: Journal | None,
     tracker: str,
     closed_policy: str,
-) -> tuple[IssueRef | None, bool]:
-    """The issue ``message`` replies to, and whether it must be reopened first.
+) -> Answered | None:
+    """The issue ``message`` replies to (None: not a reply to an existing issue).
 
     The journal knows the Message-IDs of mail that created or commented on issues (nearest
     In-Reply-To/References first); otherwise each reference candidate goes to the adapter,
@@ -27,6 +45,7 @@ def reply_target(
     thread = journal.find_thread(ids, tracker=tracker) if journal is not None else None
     ref: IssueRef | None = IssueRef(adapter.name, thread.issue_key) if thread else None
     state = adapter.get_issue(ref) if ref is not None else None
+    in_conversation = state is not None
     ordered = sorted(message.reference_candidates, key=lambda c: c.kind != RefKind.MESSAGE_ID)
     for candidate in ordered if state is None else ():
         ref = adapter.parse_reference(candidate)
@@ -35,6 +54,6 @@ def reply_target(
         if state is not None:
             break
     if state is None or (state.closed and closed_policy == "new_issue"):
-        return None, False
+        return None
     found = IssueRef(state.ref.adapter, state.ref.key, state.ref.url, state.project)
-    return found, state.closed and closed_policy == "reopen"
+    return Answered(found, state.closed and closed_policy == "reopen", in_conversation)

@@ -190,8 +190,9 @@ class MailboxRun:
     def _decide(self, message: Message, lookup: Lookup) -> Decision:
         parts = self.parts
         known = lookup.sender is not None
-        reply = lookup.reply_to.key if lookup.reply_to else None
-        facts = facts_for(parts.loaded, parts.name, known, reply)
+        facts = facts_for(
+            parts.loaded, parts.name, known, lookup.reply_to, in_conversation=lookup.in_conversation
+        )
         rules = parts.loaded.config.rules_for(parts.name)
         return decide(message, rules, parts.policies, facts)
 

@@ -34,6 +34,7 @@ from tracker_mail_plugin.rules.model import (
     Rule,
     RuleAction,
 )
+from tracker_mail_plugin.rules.reply_scope import ReplyTarget, reply_refusal
 from tracker_mail_plugin.rules.text import message_text, take_fields
 
 Outcome = Literal["act", "drop", "unprocessed"]
@@ -103,6 +104,9 @@ class Facts:
     reply_to: str | None = None
     companies: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
     mailbox: str = ""
+    # What is known of the issue ``reply_to`` names (see rules/reply_scope.py).
+    reply_project: str | None = None
+    reply_in_conversation: bool = False
 
 
 def offline_reply_target(message: Message) -> str | None:
@@ -137,8 +141,24 @@ def decide(message: Message, rules: Sequence[Rule], policies: Policies, facts: F
         notes.append(
             f"replies to issue {facts.reply_to}: added as a comment (replies: {{action: comment}})"
         )
-        return Decision("act", (planned,), None, None, facts.reply_to, (), tuple(notes), author)
-    return dataclasses.replace(_apply_rules(message, rules, policies, facts, notes), author=author)
+        decision = Decision("act", (planned,), None, None, facts.reply_to, (), tuple(notes))
+    else:
+        decision = _apply_rules(message, rules, policies, facts, notes)
+    return _scoped(dataclasses.replace(decision, author=author), rules, policies, facts)
+
+
+def _scoped(
+    decision: Decision, rules: Sequence[Rule], policies: Policies, facts: Facts
+) -> Decision:
+    """A comment by an unknown sender outside what ``replies.from_unknown`` allows: refused."""
+    comments = any(isinstance(p.action, Comment) for p in decision.actions)
+    if decision.outcome != "act" or not comments or facts.reply_to is None:
+        return decision
+    target = ReplyTarget(facts.reply_to, facts.reply_project, facts.reply_in_conversation)
+    refusal = reply_refusal(target, rules, policies, sender_unknown=decision.author != "sender")
+    if refusal is None:
+        return decision
+    return dataclasses.replace(decision, outcome="unprocessed", actions=(), skipped_reason=refusal)
 
 
 def _policy_gate(
