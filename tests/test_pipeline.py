@@ -10,7 +10,7 @@ from tracker_mail_plugin.forward import forwarding_message
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal.rows import TRANSITIONS, MessageState
 from tracker_mail_plugin.mail import parse_message
-from tracker_mail_plugin.pipeline import scheduling
+from tracker_mail_plugin.pipeline import run
 from tracker_mail_plugin.pipeline.checkpoints import KILL_AT_ENV, Checkpoint, kill_if_asked
 from tracker_mail_plugin.pipeline.disposal import disposition_for
 from tracker_mail_plugin.pipeline.states import IllegalTransition, StateKeeper
@@ -126,7 +126,7 @@ def test_each_message_is_parsed_once_even_when_forwarded(tmp_path, monkeypatch, 
         calls.append(raw)
         return parse_message(raw)
 
-    monkeypatch.setattr(scheduling, "parse_message", counting)
+    monkeypatch.setattr(run, "parse_message", counting)
     monkeypatch.setattr("tracker_mail_plugin.forward.parse_message", counting)
     policies = f"    workers: {workers}\n    on_unprocessed: {{forward: triage@example.com}}"
     world = World(tmp_path, policies=policies)

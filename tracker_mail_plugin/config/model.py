@@ -117,6 +117,9 @@ class Policies(_Strict):
     on_unprocessed: Unprocessed = "leave"
     on_failure: FailurePolicy = MoveTo(move="Quarantine")
     max_attempts: Annotated[int, Field(ge=1)] = 5
+    # The last line against slow mail: reading a message (and, one message at a time,
+    # deciding on it) may take this long before the attempt fails. Not the tracker calls.
+    max_processing_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     # Messages handled at once. Worth it only when the tracker serves requests in parallel
     # (several application workers); the adapter must declare itself thread-safe.
     workers: Annotated[int, Field(ge=1, le=32)] = 1

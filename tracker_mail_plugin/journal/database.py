@@ -72,17 +72,28 @@ class Database:
             yield self.connection
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: committed on exit, rolled back on error."""
+    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: committed on exit, rolled back on error.
+
+        ``durable=False`` commits without an fsync (``synchronous=NORMAL`` for this one
+        transaction): the change survives the process being killed, not a power loss. The
+        next durable commit makes it durable too.
+        """
         with self._lock:
             self._same_process()
-            self.connection.execute("BEGIN IMMEDIATE")
+            if not durable:
+                self.connection.execute("PRAGMA synchronous = NORMAL")
             try:
-                yield self.connection
-            except BaseException:
-                self.connection.execute("ROLLBACK")
-                raise
-            self.connection.execute("COMMIT")
+                self.connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.connection
+                except BaseException:
+                    self.connection.execute("ROLLBACK")
+                    raise
+                self.connection.execute("COMMIT")
+            finally:
+                if not durable:
+                    self.connection.execute("PRAGMA synchronous = FULL")
 
     def _prepare(self) -> None:
         db = self.connection

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from tracker_mail_plugin.journal.rows import ActionState, MessageState
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _states(enum: type[StrEnum]) -> str:
@@ -83,8 +83,31 @@ l.rowid = (SELECT rowid FROM locations WHERE message = m.id ORDER BY seen_at DES
 # States that say why a message was disposed of; disposal does not overwrite them.
 SAYS_WHY_DISPOSED = (MessageState.UNPROCESSED.value, MessageState.QUARANTINED.value)
 
+# Version 2: messages journalled before they are parsed (a parse that hangs or kills the
+# process is an attempt like any other), and when the journal began (a new journal looks
+# each write up in the tracker first: see Journal.is_new).
+_ARRIVALS = """
+CREATE TABLE arrivals (
+    mailbox         TEXT NOT NULL,
+    source_identity TEXT NOT NULL,
+    source_id       TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    seen_at         REAL NOT NULL,
+    PRIMARY KEY (mailbox, source_identity, source_id)
+);
+CREATE TABLE meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO meta (name, value)
+    SELECT 'created_at', COALESCE(MIN(first_seen), (julianday('now') - 2440587.5) * 86400.0)
+    FROM messages;
+"""
+
 # Step n turns schema version n into n + 1; version 0 is an empty file.
-_UPGRADES: tuple[str, ...] = (_SCHEMA,)
+_UPGRADES: tuple[str, ...] = (_SCHEMA, _ARRIVALS)
 
 
 def migrate(db: sqlite3.Connection) -> None:

@@ -30,10 +30,10 @@ from typing import Any, Self
 
 from tracker_mail_plugin.adapter import CommentRef, IssueRef
 from tracker_mail_plugin.journal.database import Database
+from tracker_mail_plugin.journal.reports import JournalReports
 from tracker_mail_plugin.journal.rows import (
     ActionRow,
     ActionState,
-    JournalStatus,
     MessageRow,
     MessageState,
     Thread,
@@ -50,7 +50,7 @@ from tracker_mail_plugin.journal.schema import (
 )
 
 
-class Journal:
+class Journal(JournalReports):
     """The journal of one machine: one instance, one connection per process.
 
     Thread-safe within the process; another process opens its own (``open`` refuses a
@@ -106,8 +106,38 @@ class Journal:
                     (mailbox, identity, source_id, message, now),
                 )
                 row = _at(db, mailbox, identity, source_id)
+            db.execute(
+                "DELETE FROM arrivals WHERE mailbox = ? AND source_identity = ? AND source_id = ?",
+                (mailbox, identity, source_id),
+            )
         assert row is not None  # noqa: S101 - inserted just above, in the same transaction
         return row
+
+    def arrive(self, mailbox: str, identity: str, source_id: str, sha256: str, size: int) -> int:
+        """Journal a downloaded message before it is parsed; returns the attempts so far.
+
+        A parse that hangs or kills the process leaves this row behind, so the next run
+        knows how many times reading the message did not finish. :meth:`record_fetched`
+        removes it. Written without an fsync: it must survive a killed process, and a
+        power loss only forgets an attempt.
+        """
+        with self._write(durable=False) as db:
+            found = db.execute(
+                "INSERT INTO arrivals (mailbox, source_identity, source_id, sha256, size,"
+                " attempts, seen_at) VALUES (?, ?, ?, ?, ?, 1, ?)"
+                " ON CONFLICT (mailbox, source_identity, source_id) DO UPDATE SET"
+                " attempts = CASE WHEN sha256 = excluded.sha256 THEN attempts + 1 ELSE 1 END,"
+                " sha256 = excluded.sha256, size = excluded.size, seen_at = excluded.seen_at"
+                " RETURNING attempts",
+                (mailbox, identity, source_id, sha256, size, time.time()),
+            ).fetchone()
+        return int(found[0])
+
+    def is_new(self, hours: float) -> bool:
+        """Whether the journal began less than ``hours`` ago (a first run, or a lost journal)."""
+        with self._read() as db:
+            found = db.execute("SELECT value FROM meta WHERE name = 'created_at'").fetchone()
+        return found is None or time.time() - float(found[0]) < hours * 3600
 
     def is_done(self, mailbox: str, identity: str, source_id: str) -> bool:
         """Whether the message at this location was disposed of (the source skips it)."""
@@ -281,51 +311,6 @@ class Journal:
                     return Thread(found[0], found[1])
         return None
 
-    # -- operators -------------------------------------------------------------------------
-
-    def status(self, limit: int = 20) -> JournalStatus:
-        """Messages per state, and the ``limit`` most recently changed."""
-        with self._read() as db:
-            counts = {
-                MessageState(state): count
-                for state, count in db.execute(
-                    "SELECT state, COUNT(*) FROM messages GROUP BY state"
-                )
-            }
-            recent = _rows(
-                db,
-                f"{SELECT_MESSAGE} WHERE {NEWEST_LOCATION} ORDER BY m.updated_at DESC,"
-                " m.id DESC LIMIT ?",
-                limit,
-            )
-        return JournalStatus(counts, tuple(recent))
-
-    def failed(self) -> list[MessageRow]:
-        """Messages that failed and will be tried again."""
-        return self._in_state(MessageState.FAILED)
-
-    def quarantined(self) -> list[MessageRow]:
-        """Messages given up on after too many attempts."""
-        return self._in_state(MessageState.QUARANTINED)
-
-    def prune(self, older_than_days: float) -> int:
-        """Forget finished messages older than that; returns how many were removed.
-
-        Only messages whose every copy was moved or deleted: one still in its folder (left,
-        flagged) must stay known, or it would be fetched and acted on again. Quarantined and
-        failed messages stay until retried. Threads are kept: they are small, and replies
-        to old issues keep arriving.
-        """
-        cutoff = time.time() - older_than_days * 86400
-        with self._write() as db:
-            cursor = db.execute(
-                "DELETE FROM messages WHERE updated_at < ? AND state IN (?, ?) AND NOT EXISTS"
-                " (SELECT 1 FROM locations WHERE message = messages.id"
-                "  AND (disposed_at IS NULL OR removed = 0))",
-                (cutoff, MessageState.DISPOSED.value, MessageState.UNPROCESSED.value),
-            )
-            return cursor.rowcount
-
     # -- internals -------------------------------------------------------------------------
 
     def _settle(
@@ -338,14 +323,6 @@ class Journal:
                 (state.value, result, error, time.time(), key),
             )
             return _action(db, key)
-
-    def _in_state(self, state: MessageState) -> list[MessageRow]:
-        with self._read() as db:
-            return _rows(
-                db,
-                f"{SELECT_MESSAGE} WHERE m.state = ? AND {NEWEST_LOCATION} ORDER BY m.id",
-                state.value,
-            )
 
 
 def _at(db: sqlite3.Connection, mailbox: str, identity: str, source_id: str) -> MessageRow | None:

@@ -9,7 +9,7 @@ from tracker_mail_plugin.mail.model import (
     ReferenceCandidate,
     RefKind,
 )
-from tracker_mail_plugin.mail.parse import SYNTHETIC_ID_DOMAIN, parse_message
+from tracker_mail_plugin.mail.parse import SYNTHETIC_ID_DOMAIN, parse_message, unparsed_message
 
 __all__ = [
     "LOOP_HEADER",
@@ -21,4 +21,5 @@ __all__ = [
     "RefKind",
     "ReferenceCandidate",
     "parse_message",
+    "unparsed_message",
 ]

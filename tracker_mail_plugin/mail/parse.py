@@ -38,7 +38,7 @@ def parse_message(raw: bytes) -> Message:
     try:
         return _parse(raw, sha256)
     except Exception as exc:  # noqa: BLE001 - the last line of defence; see the docstring
-        return _unparsed(raw, sha256, exc)
+        return unparsed_message(raw, f"the parser failed ({type(exc).__name__}: {exc})", sha256)
 
 
 def _parse(raw: bytes, sha256: str) -> Message:
@@ -125,8 +125,13 @@ def _dedupe(defects: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(defects))
 
 
-def _unparsed(raw: bytes, sha256: str, error: Exception) -> Message:
-    """A message for bytes the parser could not handle: nothing is lost, the error is said."""
+def unparsed_message(raw: bytes, why: str, sha256: str | None = None) -> Message:
+    """A message for bytes that were not (or could not be) parsed: the raw text is the body.
+
+    Nothing is lost and ``why`` is the one defect; the Message-ID is made from the bytes'
+    sha256, as for mail without one.
+    """
+    sha256 = sha256 or hashlib.sha256(raw).hexdigest()
     text = raw.decode("utf-8", errors="replace")
     return Message(
         message_id=f"sha256-{sha256}@{SYNTHETIC_ID_DOMAIN}",
@@ -144,7 +149,7 @@ def _unparsed(raw: bytes, sha256: str, error: Exception) -> Message:
         attachments=(),
         automated=None,
         reference_candidates=(),
-        defects=(f"the parser failed ({type(error).__name__}: {error}); the raw text is the body",),
+        defects=(f"{why}; the raw text is the body",),
         sha256=sha256,
         size=len(raw),
         message_id_synthesised=True,

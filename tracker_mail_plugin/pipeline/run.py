@@ -9,6 +9,7 @@ run from what the journal says, never redone blindly.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -27,8 +28,9 @@ from tracker_mail_plugin.errors import (
 )
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal.rows import MessageRow, MessageState
-from tracker_mail_plugin.mail import Message
+from tracker_mail_plugin.mail import Message, parse_message, unparsed_message
 from tracker_mail_plugin.pipeline.act import Actor, Delivered, Delivery
+from tracker_mail_plugin.pipeline.budget import OverBudget, time_budget
 from tracker_mail_plugin.pipeline.checkpoints import Checkpoint, CheckpointHook
 from tracker_mail_plugin.pipeline.disposal import Disposer, Forwarder
 from tracker_mail_plugin.pipeline.facts import Lookup, facts_for, look_up
@@ -131,6 +133,56 @@ class MailboxRun:
         )
         return True
 
+    def read(self, fetched: Fetched) -> Message | None:
+        """Journal the arrival, then parse within the time budget.
+
+        Journalled first, so that a parse that hangs or kills the process counts as an
+        attempt; after ``max_attempts`` of them the raw message is quarantined unread.
+        None: the message could not be read, and that is already counted and handled.
+        """
+        policies = self.parts.policies
+        if self.parts.dry_run:
+            return self._parse(fetched.raw)
+        sha256 = hashlib.sha256(fetched.raw).hexdigest()
+        attempts = self.parts.journal.arrive(
+            self.parts.name, self.identity, fetched.id, sha256, len(fetched.raw)
+        )
+        if attempts > policies.max_attempts:
+            self._unreadable(fetched, f"reading it did not finish {attempts - 1} times")
+            return None
+        message = self._parse(fetched.raw)
+        if message is not None:
+            return message
+        why = f"reading it took more than {policies.max_processing_seconds:g}s"
+        if attempts >= policies.max_attempts:
+            self._unreadable(fetched, f"{why}, {attempts} times")
+        else:
+            self.summary.add("failed")
+            logger.warning("failed (attempt %d): %s: %s", attempts, fetched.id, why)
+        return None
+
+    def _parse(self, raw: bytes) -> Message | None:
+        try:
+            with time_budget(self.parts.policies.max_processing_seconds, "reading the message"):
+                return parse_message(raw)
+        except OverBudget:
+            return None
+
+    def _unreadable(self, fetched: Fetched, why: str) -> None:
+        """Quarantine a message the parser cannot finish: its raw text, with the reason."""
+        message = unparsed_message(fetched.raw, why)
+        row = self.states.fetched(
+            self.parts.name, self.identity, fetched.id, message, len(fetched.raw)
+        )
+        if row.state in _FINISHED:
+            self.disposer.dispose_again(row, message, fetched.raw)
+            return
+        self.states.failed(row, why)
+        self.summary.add("quarantined")
+        self.states.quarantined(row, why)
+        logger.warning("quarantined unread: %s: %s", fetched.id, why)
+        self._dispose(row, message, fetched.raw, self.parts.policies.on_failure, why)
+
     def handle(self, fetched: Fetched, message: Message) -> None:
         """One message, start to finish; its failure never stops the ones behind it."""
         raw = fetched.raw
@@ -146,6 +198,8 @@ class MailboxRun:
             self._handle(row, message, raw)
         except (Unreachable, ConfigurationError):
             raise  # the whole mailbox stops: nothing else can succeed either
+        except OverBudget as exc:
+            self._failed(row, message, raw, exc, counts_toward_quarantine=True)
         except (RetryLater, UnknownOutcome) as exc:
             if isinstance(exc, RetryLater) and exc.retry_after:
                 self.paused_until = time.time() + exc.retry_after
@@ -161,7 +215,8 @@ class MailboxRun:
 
     def _handle(self, row: MessageRow, message: Message, raw: bytes) -> None:
         lookup = self._look_up(message)
-        decision = self._decide(message, lookup)
+        with time_budget(self.parts.policies.max_processing_seconds, "deciding on the message"):
+            decision = self._decide(message, lookup)
         self.states.decided(row, decision)
         policies = self.parts.policies
         if decision.outcome == "drop":

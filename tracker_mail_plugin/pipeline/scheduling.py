@@ -1,7 +1,8 @@
 """Handing a mailbox's messages out: one by one, or to workers in an order that keeps sense.
 
-Both schedulers fetch, parse each message once, and give it with its bytes to the run's
-handler. With workers, this thread alone talks to the mail source: it fetches, orders (see
+Both schedulers fetch, have the run read (journal and parse) each message once, on this
+thread, and give it with its bytes to the run's handler. With workers, this thread alone
+talks to the mail source: it fetches, orders (see
 :mod:`tracker_mail_plugin.pipeline.ordering`), hands out, and applies the dispositions the
 workers queue. A configuration or connection error in any worker stops the hand-outs;
 messages not yet started are left untouched for the next run.
@@ -15,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Protocol
 
 from tracker_mail_plugin.errors import TrackerMailError
-from tracker_mail_plugin.mail import Message, parse_message
+from tracker_mail_plugin.mail import Message
 from tracker_mail_plugin.pipeline.disposal import Disposer
 from tracker_mail_plugin.pipeline.ordering import Ordering
 from tracker_mail_plugin.pipeline.summary import Progress, Summary
@@ -29,6 +30,9 @@ _AHEAD_PER_WORKER = 4
 
 class Handler(Protocol):
     """What a scheduler hands each message to (a mailbox run)."""
+
+    def read(self, fetched: Fetched) -> Message | None:
+        """Journal the arrival and parse it; None when it could not be read (handled)."""
 
     def handle(self, fetched: Fetched, message: Message) -> None:
         """Process one message start to finish; its failure never stops the ones behind it."""
@@ -47,7 +51,9 @@ class OneByOne:
         """Fetch, parse and handle ``wanted`` in order; stop early when paused."""
         for fetched in self.source.fetch(wanted):
             self.summary.add("fetched")
-            self.handler.handle(fetched, parse_message(fetched.raw))
+            message = self.handler.read(fetched)
+            if message is not None:
+                self.handler.handle(fetched, message)
             progress.step()
             if self.handler.paused():
                 break
@@ -86,7 +92,10 @@ class InParallel:
             try:
                 for fetched in self.source.fetch(wanted):
                     self.summary.add("fetched")
-                    message = parse_message(fetched.raw)
+                    message = self.handler.read(fetched)
+                    if message is None:
+                        progress.step()
+                        continue
                     after = self.ordering.waits_for(message)
                     future = pool.submit(self._handle_after, after, fetched, message)
                     self.ordering.add(message, future)

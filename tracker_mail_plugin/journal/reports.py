@@ -1,0 +1,73 @@
+"""The operator's view of the journal: counts, failures, quarantine, and forgetting the old."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from tracker_mail_plugin.journal.rows import JournalStatus, MessageRow, MessageState, message_row
+from tracker_mail_plugin.journal.schema import NEWEST_LOCATION, SELECT_MESSAGE
+
+
+class JournalReports:
+    """What ``status``, ``retry`` and pruning read; mixed into :class:`Journal`."""
+
+    _read: Callable[[], AbstractContextManager[sqlite3.Connection]]
+    _write: Callable[..., AbstractContextManager[sqlite3.Connection]]
+
+    def status(self, limit: int = 20) -> JournalStatus:
+        """Messages per state, and the ``limit`` most recently changed."""
+        with self._read() as db:
+            counts = {
+                MessageState(state): count
+                for state, count in db.execute(
+                    "SELECT state, COUNT(*) FROM messages GROUP BY state"
+                )
+            }
+            recent = _rows(
+                db,
+                f"{SELECT_MESSAGE} WHERE {NEWEST_LOCATION} ORDER BY m.updated_at DESC,"
+                " m.id DESC LIMIT ?",
+                limit,
+            )
+        return JournalStatus(counts, tuple(recent))
+
+    def failed(self) -> list[MessageRow]:
+        """Messages that failed and will be tried again."""
+        return self._in_state(MessageState.FAILED)
+
+    def quarantined(self) -> list[MessageRow]:
+        """Messages given up on after too many attempts."""
+        return self._in_state(MessageState.QUARANTINED)
+
+    def prune(self, older_than_days: float) -> int:
+        """Forget finished messages older than that; returns how many were removed.
+
+        Only messages whose every copy was moved or deleted: one still in its folder (left,
+        flagged) must stay known, or it would be fetched and acted on again. Quarantined and
+        failed messages stay until retried. Threads are kept: they are small, and replies
+        to old issues keep arriving.
+        """
+        cutoff = time.time() - older_than_days * 86400
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM messages WHERE updated_at < ? AND state IN (?, ?) AND NOT EXISTS"
+                " (SELECT 1 FROM locations WHERE message = messages.id"
+                "  AND (disposed_at IS NULL OR removed = 0))",
+                (cutoff, MessageState.DISPOSED.value, MessageState.UNPROCESSED.value),
+            )
+            return cursor.rowcount
+
+    def _in_state(self, state: MessageState) -> list[MessageRow]:
+        with self._read() as db:
+            return _rows(
+                db,
+                f"{SELECT_MESSAGE} WHERE m.state = ? AND {NEWEST_LOCATION} ORDER BY m.id",
+                state.value,
+            )
+
+
+def _rows(db: sqlite3.Connection, sql: str, *args: object) -> list[MessageRow]:
+    return [message_row(found) for found in db.execute(sql, args).fetchall()]
