@@ -104,9 +104,11 @@ def test_a_slow_decision_is_a_failed_attempt(world, monkeypatch):
 def test_the_budget_interrupts_python_and_the_regex_engine_only_inside_its_block():
     import re
 
-    with pytest.raises(OverBudget, match="matching took more than 0.1s"):
-        with time_budget(0.1, "matching"):
-            re.match(r"(a+)+$", "a" * 40 + "b")
+    with (
+        pytest.raises(OverBudget, match=r"matching took more than 0\.1s"),
+        time_budget(0.1, "matching"),
+    ):
+        re.match(r"(a+)+$", "a" * 40 + "b")
     with time_budget(0.1, "nothing slow"):
         pass  # and no stray timer fires later
     sum(range(10**6))
