@@ -137,6 +137,14 @@ def _sync_parser(commands: Any) -> None:
     sync.add_argument(
         "--wait", action="store_true", help="wait for a running sync of the mailbox to finish"
     )
+    sync.add_argument(
+        "--look-up-first",
+        action="store_true",
+        help=(
+            "ask the tracker about every new write before making it (after restoring an old "
+            "journal from a backup; a journal less than a day old does it by itself)"
+        ),
+    )
     sync.add_argument("--log-format", choices=("text", "json"), default="text")
     sync.add_argument("-v", "--verbose", action="store_true", help="log every message")
 

@@ -42,6 +42,7 @@ class SyncOptions:
     dry_run: bool = False
     limit: int | None = None
     wait: bool = False
+    look_up_first: bool = False
 
 
 def command(args: argparse.Namespace) -> ExitCode:
@@ -58,7 +59,7 @@ def command(args: argparse.Namespace) -> ExitCode:
         )
         return ExitCode.CONFIGURATION
     setup_logging(args.log_format, args.verbose)
-    summaries, code = sync(loaded, names, SyncOptions(args.dry_run, args.limit, args.wait))
+    summaries, code = sync(loaded, names, SyncOptions(args.dry_run, args.limit, args.wait, args.look_up_first))
     for summary in summaries:
         for line in summary.planned:
             print(f"{summary.mailbox}: would {line}" if args.dry_run else line)
@@ -114,6 +115,6 @@ def _run(
     with Journal.open(path) as journal, source:
         parts = MailboxParts(
             name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
-            kill_if_asked, options.dry_run,
+            kill_if_asked, options.dry_run, options.look_up_first,
         )  # fmt: skip
         MailboxRun(parts, summary).run(options.limit)

@@ -77,6 +77,7 @@ class Actor:
         policies: Policies,
         forward: Forwarder,
         checkpoint: CheckpointHook,
+        look_up_first: bool = False,
     ):
         self.adapter = adapter
         self.journal = journal
@@ -84,6 +85,8 @@ class Actor:
         self.policies = policies
         self.forward = forward
         self.checkpoint = checkpoint
+        # Look every new write up in the tracker before making it (a new or restored journal).
+        self.look_up_first = look_up_first
         self.confirmed = 0  # writes the tracker confirmed in this run
         self._counting = threading.Lock()  # workers deliver at the same time
 
@@ -94,13 +97,15 @@ class Actor:
         delivered.denied = self._refusal(delivery, author)
         if delivered.denied:
             return delivered
-        unsettled = {a.idempotency_key for a in self.journal.pending_unknown(delivery.row)}
+        earlier = {a.idempotency_key: a.state for a in self.journal.actions(delivery.row)}
         for index, planned in enumerate(delivery.decision.actions):
             key = idempotency_key(delivery.message.message_id, index)
             started = self.journal.begin_action(delivery.row, index, key, planned.action.action)
             if started.state == ActionState.DONE:
                 continue
-            if key in unsettled and self._found_earlier(key, delivery, delivered):
+            if self._may_exist(key, earlier, planned) and self._found_earlier(
+                key, delivery, delivered
+            ):
                 continue
             try:
                 self._write(planned, key, delivery, author, delivered)
@@ -113,6 +118,18 @@ class Actor:
                 self.journal.forget_action(key)
                 raise
         return delivered
+
+    def _may_exist(self, key: str, earlier: dict[str, ActionState], planned: PlannedAction) -> bool:
+        """Whether the tracker may hold this write already, so it is looked up first.
+
+        An earlier attempt ended without an answer (``started``/``unknown``); or the journal
+        is new (a first run, or the old journal was lost) and knows nothing of this write,
+        while the mailbox may still hold mail an earlier journal handled. The key comes
+        from the message, so it is the same key that earlier run wrote.
+        """
+        if key in earlier:
+            return earlier[key] != ActionState.DONE
+        return self.look_up_first and isinstance(planned.action, (CreateAction, Comment))
 
     # -- who, and may they ------------------------------------------------------------------
 

@@ -44,6 +44,9 @@ from tracker_mail_plugin.sources.base import Envelope, Fetched, MailSource
 logger = logging.getLogger("tracker_mail")
 
 _FINISHED = (MessageState.DISPOSED, MessageState.UNPROCESSED, MessageState.QUARANTINED)
+# For this long after a journal is created, every new write is looked up in the tracker
+# first: a lost journal must not turn the mail still in the mailbox into duplicates.
+NEW_JOURNAL_HOURS = 24.0
 
 
 @dataclass
@@ -60,6 +63,9 @@ class MailboxParts:
         forward: sends mail on (``forward`` actions and dispositions).
         checkpoint: called at each :class:`Checkpoint` (crash tests).
         dry_run: decide and report only; nothing is written anywhere.
+        look_up_first: look each new write up in the tracker before making it (a journal
+            restored from a backup); a journal less than ``NEW_JOURNAL_HOURS`` old does so
+            on its own when processed mail stays in the mailbox.
     """
 
     name: str
@@ -71,6 +77,7 @@ class MailboxParts:
     forward: Forwarder
     checkpoint: CheckpointHook
     dry_run: bool = False
+    look_up_first: bool = False
 
 
 class MailboxRun:
@@ -84,13 +91,23 @@ class MailboxRun:
         self.disposer = Disposer(
             parts.name, parts.source, self.states, parts.policies, parts.forward
         )
+        look_up_first = parts.look_up_first or self._may_hold_handled_mail()
         self.actor = Actor(
             parts.adapter, parts.journal, self.tracker, parts.policies, parts.forward,
-            parts.checkpoint,
+            parts.checkpoint, look_up_first,
         )  # fmt: skip
         self.identity = ""
         # A rate limit: the time (``time.time()``) until which the tracker asked us to wait.
         self.paused_until: float | None = None
+
+    def _may_hold_handled_mail(self) -> bool:
+        """A new journal over a mailbox that keeps processed mail (leave, flag_seen).
+
+        Mail moved or deleted once processed is no longer there to import twice; mail left
+        in place is, if the journal that knew it was lost.
+        """
+        keeps = self.parts.policies.on_success in ("leave", "flag_seen")
+        return keeps and self.parts.journal.is_new(NEW_JOURNAL_HOURS)
 
     def run(self, limit: int | None) -> None:
         """Fetch what is pending, process it, dispose, commit, then journal the disposals."""

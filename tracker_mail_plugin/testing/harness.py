@@ -85,14 +85,16 @@ class CrashHarness:
         """The next run's configuration, loaded and checked."""
         return load_config_text(self.config_text(), "rules.yaml")
 
-    def sync(self, dry_run: bool = False, limit: int | None = None) -> Summary:
+    def sync(
+        self, dry_run: bool = False, limit: int | None = None, *, look_up_first: bool = False
+    ) -> Summary:
         """One run over the mailbox; what ``tracker-mail sync`` does for it."""
         loaded = self.loaded
         name = self.mailbox_name
         summary = Summary(name)
         parts = MailboxParts(
             name, loaded, loaded.policies(name), self.mailbox, self.tracker, self.journal,
-            self._forward, self._checkpoint, dry_run,
+            self._forward, self._checkpoint, dry_run, look_up_first,
         )  # fmt: skip
         self.mailbox.open()
         try:
