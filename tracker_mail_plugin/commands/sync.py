@@ -59,7 +59,9 @@ def command(args: argparse.Namespace) -> ExitCode:
         )
         return ExitCode.CONFIGURATION
     setup_logging(args.log_format, args.verbose)
-    summaries, code = sync(loaded, names, SyncOptions(args.dry_run, args.limit, args.wait, args.look_up_first))
+    summaries, code = sync(
+        loaded, names, SyncOptions(args.dry_run, args.limit, args.wait, args.look_up_first)
+    )
     for summary in summaries:
         for line in summary.planned:
             print(f"{summary.mailbox}: would {line}" if args.dry_run else line)
