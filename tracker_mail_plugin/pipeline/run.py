@@ -31,7 +31,7 @@ from tracker_mail_plugin.mail import Message
 from tracker_mail_plugin.pipeline.act import Actor, Delivered, Delivery
 from tracker_mail_plugin.pipeline.checkpoints import Checkpoint, CheckpointHook
 from tracker_mail_plugin.pipeline.disposal import Disposer, Forwarder
-from tracker_mail_plugin.pipeline.facts import Lookup, facts_for, look_up
+from tracker_mail_plugin.pipeline.facts import Lookup, authentication_for, facts_for, look_up
 from tracker_mail_plugin.pipeline.ordering import Ordering
 from tracker_mail_plugin.pipeline.scheduling import InParallel, OneByOne
 from tracker_mail_plugin.pipeline.states import StateKeeper
@@ -135,7 +135,7 @@ class MailboxRun:
         """One message, start to finish; its failure never stops the ones behind it."""
         raw = fetched.raw
         if self.parts.dry_run:
-            self._plan_only(message)
+            self._plan_only(message, raw)
             return
         row = self.states.fetched(self.parts.name, self.identity, fetched.id, message, len(raw))
         self.parts.checkpoint(Checkpoint.AFTER_FETCH)
@@ -161,7 +161,7 @@ class MailboxRun:
 
     def _handle(self, row: MessageRow, message: Message, raw: bytes) -> None:
         lookup = self._look_up(message)
-        decision = self._decide(message, lookup)
+        decision = self._decide(message, raw, lookup)
         self.states.decided(row, decision)
         policies = self.parts.policies
         if decision.outcome == "drop":
@@ -187,11 +187,12 @@ class MailboxRun:
         parts = self.parts
         return look_up(message, parts.adapter, parts.journal, parts.loaded, parts.name)
 
-    def _decide(self, message: Message, lookup: Lookup) -> Decision:
+    def _decide(self, message: Message, raw: bytes, lookup: Lookup) -> Decision:
         parts = self.parts
         known = lookup.sender is not None
         reply = lookup.reply_to.key if lookup.reply_to else None
-        facts = facts_for(parts.loaded, parts.name, known, reply)
+        verdict = authentication_for(message, raw, parts.loaded, parts.name)
+        facts = facts_for(parts.loaded, parts.name, known, reply, authentication=verdict)
         rules = parts.loaded.config.rules_for(parts.name)
         return decide(message, rules, parts.policies, facts)
 
@@ -252,9 +253,9 @@ class MailboxRun:
         self.summary.add("attached", delivered.attached)
         self.summary.add("forwarded", delivered.forwarded)
 
-    def _plan_only(self, message: Message) -> None:
+    def _plan_only(self, message: Message, raw: bytes) -> None:
         """--dry-run: decide and say what would be done; no writes, no journal, no moves."""
-        decision = self._decide(message, self._look_up(message))
+        decision = self._decide(message, raw, self._look_up(message))
         what = "; ".join(p.describe() for p in decision.actions) or decision.skipped_reason or ""
         self.summary.planned.append(
             f"{message.subject!r} from {message.from_}: {decision.outcome}: {what}"
