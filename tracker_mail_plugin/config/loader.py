@@ -8,6 +8,7 @@ that does not exist, a forward with no smtp). Nothing is connected to or changed
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
@@ -33,6 +34,7 @@ from tracker_mail_plugin.rules.dsl import (
     parse_rule_line,
 )
 from tracker_mail_plugin.rules.model import Comment, CreateIssue, CreateRequest, Forward
+from tracker_mail_plugin.trust.verify import VERIFY_NEEDS
 
 DEFAULT_CONFIG = "rules.yaml"
 CONFIG_ENV = "TRACKER_MAIL_CONFIG"
@@ -314,15 +316,11 @@ def _trust_checks(
         policies = config.policies_for(mailbox_name)
     except ValidationError:
         return []  # already reported
+    where = _trust_place(config, mailbox_name)
+    if policies.trust.verify and not _can_verify():
+        return [at(name, marks, where, f"mailbox '{mailbox_name}': {VERIFY_NEEDS}", key=True)]
     if policies.trust.require != "none" or not _writes_as_sender(config, mailbox_name):
         return []
-    base: Path = ("mailboxes", mailbox_name)
-    if "trust" in config.mailboxes[mailbox_name].policies:
-        where: Path = (*base, "trust")
-    elif "trust" in config.defaults.model_fields_set:
-        where = ("defaults", "trust")
-    else:
-        where = base
     problem = at(
         name,
         marks,
@@ -333,6 +331,21 @@ def _trust_checks(
         key=True,
     )
     return [ConfigProblem(problem.file, problem.line, problem.column, problem.message, "warning")]
+
+
+def _trust_place(config: Config, mailbox_name: str) -> Path:
+    """Where the mailbox's trust policy is written: its own, else defaults', else the mailbox."""
+    base: Path = ("mailboxes", mailbox_name)
+    if "trust" in config.mailboxes[mailbox_name].policies:
+        return (*base, "trust")
+    if "trust" in config.defaults.model_fields_set:
+        return ("defaults", "trust")
+    return base
+
+
+def _can_verify() -> bool:
+    """Whether dkimpy and dnspython (``trust: verify``) are installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("dkim", "dns"))
 
 
 def _writes_as_sender(config: Config, mailbox_name: str) -> bool:

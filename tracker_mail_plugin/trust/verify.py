@@ -15,6 +15,7 @@ from typing import Any
 
 from tracker_mail_plugin.trust.results import AuthResults, parse_authentication_results
 
+VERIFY_NEEDS = "trust: verify needs dkimpy and dnspython: pip install 'tracker-mail-plugin[dkim]'"
 DnsFunc = Callable[..., bytes | None]
 # Signatures tried per message: each costs a DNS lookup and an RSA check, and the sender
 # chooses how many there are.
@@ -37,9 +38,7 @@ def _dkim() -> Any:
     try:
         return importlib.import_module("dkim")
     except ImportError:
-        raise VerifierMissing(
-            "trust: verify needs dkimpy and dnspython: pip install 'tracker-mail-plugin[dkim]'"
-        ) from None
+        raise VerifierMissing(VERIFY_NEEDS) from None
 
 
 def dkim_passes(raw: bytes, dnsfunc: DnsFunc | None = None) -> list[Signed]:
