@@ -1,9 +1,11 @@
 """Decide what a message becomes: a pure function of the message, the rules and the facts.
 
 The order is the one a careful person would follow: machine-written mail first (never let
-an auto-responder open an issue), then the sender's domain, then unknown senders, then
-replies to an existing issue, then the rules from top to bottom (the first that holds wins,
-unless it says ``continue``). Every step leaves a line in the trace that ``explain`` prints.
+an auto-responder open an issue), then whether the sender named in From is proven (the
+``trust`` gate: an unproven sender is refused or counts as unknown), then the sender's
+domain, then unknown senders, then replies to an existing issue, then the rules from top to
+bottom (the first that holds wins, unless it says ``continue``). Every step leaves a line in
+the trace that ``explain`` prints.
 """
 
 from __future__ import annotations

@@ -111,7 +111,8 @@ def _split(value: str) -> list[str]:
         elif char == "(":
             depth += 1
         elif depth:
-            depth -= char == ")"
+            if char == ")":
+                depth -= 1
         elif char == '"':
             quoted = True
             current.append(char)
