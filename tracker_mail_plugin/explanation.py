@@ -35,6 +35,7 @@ def _decided(decision: Decision | None) -> dict[str, Any]:
             "author": None,
             "trace": [],
             "notes": [],
+            "authentication": None,
         }
     return {
         "reply_to_issue": decision.reply_to,
@@ -55,7 +56,15 @@ def _decided(decision: Decision | None) -> dict[str, Any]:
             for rule in decision.trace
         ],
         "notes": list(decision.notes),
+        "authentication": _authentication(decision),
     }
+
+
+def _authentication(decision: Decision) -> dict[str, Any] | None:
+    """The trust gate's verdict and what it did (``effect``), or None when not judged."""
+    if decision.authentication is None:
+        return None
+    return decision.authentication.as_json() | {"effect": decision.trust_effect}
 
 
 def _parsed(label: str, message: Message) -> dict[str, Any]:
@@ -129,7 +138,8 @@ def as_text(label: str, message: Message, decision: Decision | None = None) -> s
 def _decision_lines(decision: Decision | None) -> list[str]:
     if decision is None:
         return ["Rules:       none given (-c rules.yaml shows which rule would match and why)"]
-    lines = ["Rules:" + ("" if decision.trace else "       not tried")]
+    lines = _trust_lines(decision)
+    lines.append("Rules:" + ("" if decision.trace else "       not tried"))
     for rule in decision.trace:
         lines.append(f"  {rule.rule}: {'MATCHED' if rule.held else 'no'}")
         lines += [
@@ -149,6 +159,18 @@ def _decision_lines(decision: Decision | None) -> list[str]:
         lines.append(f"Created as:  {decision.author.replace('_', ' ')}")
     lines += [f"  - {planned.describe()}" for planned in decision.actions]
     return lines
+
+
+def _trust_lines(decision: Decision) -> list[str]:
+    verdict = decision.authentication
+    if verdict is None:
+        return []
+    state = "authenticated" if verdict.authenticated else "NOT authenticated"
+    how = f" by {verdict.method}" if verdict.method else ""
+    return [
+        f"Sender:      {state}{how} (require: {verdict.required}); {verdict.reason}",
+        f"  effect:    {decision.trust_effect}",
+    ]
 
 
 def _field_lines(message: Message) -> list[str]:

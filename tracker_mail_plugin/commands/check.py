@@ -25,7 +25,7 @@ from tracker_mail_plugin.config.loader import (
     config_path,
     load_config,
 )
-from tracker_mail_plugin.config.model import Mailbox
+from tracker_mail_plugin.config.model import Mailbox, Trust
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
 from tracker_mail_plugin.needs import capability_problems, requirements
 from tracker_mail_plugin.rules.normal import rules_to_yaml
@@ -70,11 +70,21 @@ def summary(loaded: LoadedConfig) -> str:
         policies = loaded.policies(name)
         lines.append(
             f"  {name}: {_where(mailbox)} -> {mailbox.tracker}; {len(rules)} {own} rule(s); "
-            f"unknown senders: {policies.unknown_user}"
+            f"unknown senders: {policies.unknown_user}; {_trust(policies.trust)}"
         )
     if config.companies:
         lines.append(f"Companies: {', '.join(config.companies)}")
     return "\n".join(lines)
+
+
+def _trust(trust: Trust) -> str:
+    if trust.require == "none":
+        return "senders not authenticated (trust: require: none)"
+    sources = [*trust.authserv_id, *(f"own {v} check" for v in trust.verify)]
+    return (
+        f"senders need {trust.require} ({', '.join(sources)}), "
+        f"else {trust.unauthenticated.replace('_', ' ')}"
+    )
 
 
 def _where(mailbox: Mailbox) -> str:

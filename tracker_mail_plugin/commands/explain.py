@@ -18,9 +18,15 @@ from tracker_mail_plugin.config.loader import ConfigFileError, LoadedConfig, loa
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.explanation import as_json, as_text
 from tracker_mail_plugin.mail import Message, parse_message
-from tracker_mail_plugin.pipeline.facts import facts_for, find_sender, look_up
+from tracker_mail_plugin.pipeline.facts import (
+    authentication_for,
+    facts_for,
+    find_sender,
+    look_up,
+)
 from tracker_mail_plugin.rules.decide import Decision, decide, offline_reply_target
 from tracker_mail_plugin.sources import read_paths
+from tracker_mail_plugin.trust import DnsFunc
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ def command(args: argparse.Namespace) -> ExitCode:
         if setting is not None:
             decision = decide_offline(
                 setting.loaded, setting.mailbox, message, args.sender_known, args.company,
-                setting.adapter,
+                setting.adapter, raw=item.raw,
             )  # fmt: skip
         if args.format == "json":
             print(as_json(item.label, message, decision))
@@ -95,12 +101,17 @@ def decide_offline(
     sender_known: bool | None,
     company: str | None,
     adapter: TrackerAdapter | None = None,
+    *,
+    raw: bytes | None = None,
+    dnsfunc: DnsFunc | None = None,
 ) -> Decision:
     """Decide without changing anything.
 
     With an adapter, the tracker is asked (reads only) whether the sender has an account
     and which issue a reply answers; ``sender_known`` given on the command line wins.
     Without one, replies are recognised by ``#N`` and the sender is what the options say.
+    The sender passes the trust gate as in ``sync`` (``raw`` and ``dnsfunc`` for
+    ``trust: verify``, which asks DNS as ``sync`` does).
     """
     notes: list[str] = []
     reply_to: IssueRef | str | None = offline_reply_target(message)
@@ -109,8 +120,15 @@ def decide_offline(
         sender_known, reply_to = _ask_tracker(
             loaded, mailbox, message, adapter, sender_known, notes
         )
+    verdict = authentication_for(message, raw, loaded, mailbox, dnsfunc)
     facts = facts_for(
-        loaded, mailbox, sender_known, reply_to, company, in_conversation=in_conversation
+        loaded,
+        mailbox,
+        sender_known,
+        reply_to,
+        company,
+        in_conversation=in_conversation,
+        authentication=verdict,
     )
     rules = loaded.config.rules_for(mailbox)
     decision = decide(message, rules, loaded.policies(mailbox), facts)

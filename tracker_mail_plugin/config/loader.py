@@ -8,6 +8,7 @@ that does not exist, a forward with no smtp). Nothing is connected to or changed
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
@@ -32,7 +33,8 @@ from tracker_mail_plugin.rules.dsl import (
     parse_conditions,
     parse_rule_line,
 )
-from tracker_mail_plugin.rules.model import Forward
+from tracker_mail_plugin.rules.model import Comment, CreateIssue, CreateRequest, Forward
+from tracker_mail_plugin.trust.verify import VERIFY_NEEDS
 
 DEFAULT_CONFIG = "rules.yaml"
 CONFIG_ENV = "TRACKER_MAIL_CONFIG"
@@ -260,6 +262,7 @@ def _cross_checks(config: Config, marks: Marks, name: str) -> list[ConfigProblem
                 )
             )
         problems += _policy_checks(config, mailbox_name, marks, name)
+        problems += _trust_checks(config, mailbox_name, marks, name)
     problems += _company_checks(config, marks, name)
     return problems
 
@@ -303,6 +306,54 @@ def _policy_checks(
                     )
                 )
     return problems
+
+
+def _trust_checks(
+    config: Config, mailbox_name: str, marks: Marks, name: str
+) -> list[ConfigProblem]:
+    """Warn where anyone may write as anyone: From alone picks the account written as."""
+    try:
+        policies = config.policies_for(mailbox_name)
+    except ValidationError:
+        return []  # already reported
+    where = _trust_place(config, mailbox_name)
+    if policies.trust.verify and not _can_verify():
+        return [at(name, marks, where, f"mailbox '{mailbox_name}': {VERIFY_NEEDS}", key=True)]
+    if policies.trust.require != "none" or not _writes_as_sender(config, mailbox_name):
+        return []
+    problem = at(
+        name,
+        marks,
+        where,
+        f"mailbox '{mailbox_name}' writes issues and comments as the account of the address "
+        "in From, which anyone can forge; with trust: require: none nothing checks it. "
+        "Set e.g. trust: {authserv_id: [your.mx.host], require: dmarc}",
+        key=True,
+    )
+    return [ConfigProblem(problem.file, problem.line, problem.column, problem.message, "warning")]
+
+
+def _trust_place(config: Config, mailbox_name: str) -> Path:
+    """Where the mailbox's trust policy is written: its own, else defaults', else the mailbox."""
+    base: Path = ("mailboxes", mailbox_name)
+    if "trust" in config.mailboxes[mailbox_name].policies:
+        return (*base, "trust")
+    if "trust" in config.defaults.model_fields_set:
+        return ("defaults", "trust")
+    return base
+
+
+def _can_verify() -> bool:
+    """Whether dkimpy and dnspython (``trust: verify``) are installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("dkim", "dns"))
+
+
+def _writes_as_sender(config: Config, mailbox_name: str) -> bool:
+    """True when a known sender's own account creates or comments (rules or replies)."""
+    if config.policies_for(mailbox_name).replies.action == "comment":
+        return True  # a reply to a known issue is a comment by the sender
+    writes = (CreateIssue, CreateRequest, Comment)
+    return any(isinstance(a, writes) for r in config.rules_for(mailbox_name) for a in r.then)
 
 
 def _company_checks(config: Config, marks: Marks, name: str) -> list[ConfigProblem]:

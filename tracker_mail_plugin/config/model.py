@@ -87,6 +87,55 @@ class Replies(_Strict):
     from_unknown: Literal["conversation", "mailbox_projects", "any"] = "mailbox_projects"
 
 
+def _lower_list(value: Any) -> Any:
+    """One name or a list of names, compared without case (server ids, domains)."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        return [v.strip().lower() if isinstance(v, str) else v for v in value]
+    return value
+
+
+Names = Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(_lower_list)]
+
+
+class Trust(_Strict):
+    """Who may be written as: how the sender named in From is authenticated first.
+
+    ``authserv_id``: the ids our own receiving servers write in ``Authentication-Results``
+    (RFC 8601); headers with any other id are ignored. ``require``: what must pass, aligned
+    with the From domain (``none``: From alone decides, as without this policy).
+    ``unauthenticated``: such a sender is handled as unknown or refused. ``verify``: check
+    DKIM signatures (``dkim``) or an ARC chain sealed by ``arc_sealers`` (``arc``) here,
+    for mail no trusted server stamped.
+    """
+
+    authserv_id: Names = []
+    require: Literal["dmarc", "dkim", "spf", "none"] = "none"
+    unauthenticated: Literal["as_unknown", "reject"] = "as_unknown"
+    verify: list[Literal["dkim", "arc"]] = []
+    arc_sealers: Names = []
+
+    @model_validator(mode="after")
+    def _can_authenticate(self) -> Trust:
+        if self.require != "none" and not self.authserv_id and not self.verify:
+            raise ValueError(
+                f"require: {self.require} needs a source of results: authserv_id (the id your "
+                "receiving server writes in Authentication-Results) or verify: [dkim]"
+            )
+        if self.require == "dmarc" and not self.authserv_id and "arc" not in self.verify:
+            raise ValueError(
+                "require: dmarc is read from a trusted server's results (authserv_id or an ARC "
+                "seal); our own verification checks DKIM only: use require: dkim"
+            )
+        if "arc" in self.verify and not self.arc_sealers:
+            raise ValueError(
+                "verify: [arc] needs arc_sealers, the domains whose ARC seals are trusted "
+                "(e.g. google.com); anyone can seal a chain"
+            )
+        return self
+
+
 AutomatedPolicy = Literal["drop", "process", "unprocessed"]
 
 
@@ -123,6 +172,7 @@ class Policies(_Strict):
     # Messages handled at once. Worth it only when the tracker serves requests in parallel
     # (several application workers); the adapter must declare itself thread-safe.
     workers: Annotated[int, Field(ge=1, le=32)] = 1
+    trust: Trust = Trust()
 
 
 POLICY_KEYS = frozenset(Policies.model_fields)

@@ -122,6 +122,7 @@ _NOUNS = {
     "Mailbox": "mailbox setting",
     "Policies": "policy",
     "Replies": "replies setting",
+    "Trust": "trust setting",
     "AutomatedPolicies": "automated class",
     "Company": "company setting",
     "Smtp": "smtp setting",

@@ -1,5 +1,8 @@
 """What the rules may not read from the mail itself: who the sender is, which issue it answers.
 
+Who the sender is has two halves: whether the address named in From is proven (the trust
+gate, :func:`authentication_for`) and which tracker account it has (:func:`find_sender`).
+
 ``sync``, ``receive`` and ``explain`` all ask here, so a message is judged the same way
 whether it is imported or explained.
 """
@@ -10,11 +13,13 @@ from dataclasses import dataclass
 
 from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter, UserRef
 from tracker_mail_plugin.config.loader import LoadedConfig
+from tracker_mail_plugin.errors import ConfigurationError
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.mail import Message
 from tracker_mail_plugin.pipeline.replies import reply_target
 from tracker_mail_plugin.rules.conditions import SenderFacts
 from tracker_mail_plugin.rules.decide import Facts
+from tracker_mail_plugin.trust import DnsFunc, Verdict, VerifierMissing, authenticate
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,24 @@ def find_sender(message: Message, adapter: TrackerAdapter, loaded: LoadedConfig)
     return found
 
 
+def authentication_for(
+    message: Message,
+    raw: bytes | None,
+    loaded: LoadedConfig,
+    mailbox: str,
+    dnsfunc: DnsFunc | None = None,
+) -> Verdict:
+    """The trust gate's verdict on the sender, by the mailbox's ``trust`` policy.
+
+    ``raw``: the message's bytes, for ``trust: verify`` (None: stamped results only).
+    ``dnsfunc``: the DNS lookup of our own DKIM/ARC checks (tests); None: the system's.
+    """
+    try:
+        return authenticate(message, raw, loaded.policies(mailbox).trust, dnsfunc)
+    except VerifierMissing as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
 def facts_for(
     loaded: LoadedConfig,
     mailbox: str,
@@ -75,6 +98,7 @@ def facts_for(
     company: str | None = None,
     *,
     in_conversation: bool = False,
+    authentication: Verdict | None = None,
 ) -> Facts:
     """The facts :func:`~tracker_mail_plugin.rules.decide.decide` reads besides the message.
 
@@ -88,4 +112,5 @@ def facts_for(
         mailbox=mailbox,
         reply_project=issue.project if issue else None,
         reply_in_conversation=in_conversation,
+        authentication=authentication,
     )

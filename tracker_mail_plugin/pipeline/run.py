@@ -33,13 +33,14 @@ from tracker_mail_plugin.pipeline.act import Actor, Delivered, Delivery
 from tracker_mail_plugin.pipeline.budget import OverBudget, time_budget
 from tracker_mail_plugin.pipeline.checkpoints import Checkpoint, CheckpointHook
 from tracker_mail_plugin.pipeline.disposal import Disposer, Forwarder
-from tracker_mail_plugin.pipeline.facts import Lookup, facts_for, look_up
+from tracker_mail_plugin.pipeline.facts import Lookup, authentication_for, facts_for, look_up
 from tracker_mail_plugin.pipeline.ordering import Ordering
 from tracker_mail_plugin.pipeline.scheduling import InParallel, OneByOne
 from tracker_mail_plugin.pipeline.states import StateKeeper
 from tracker_mail_plugin.pipeline.summary import Progress, Summary
 from tracker_mail_plugin.rules.decide import Decision, decide
 from tracker_mail_plugin.sources.base import Envelope, Fetched, MailSource
+from tracker_mail_plugin.trust.verdict import Verdict
 
 logger = logging.getLogger("tracker_mail")
 
@@ -204,7 +205,7 @@ class MailboxRun:
         """One message, start to finish; its failure never stops the ones behind it."""
         raw = fetched.raw
         if self.parts.dry_run:
-            self._plan_only(message)
+            self._plan_only(message, raw)
             return
         row = self.states.fetched(self.parts.name, self.identity, fetched.id, message, len(raw))
         self.parts.checkpoint(Checkpoint.AFTER_FETCH)
@@ -232,8 +233,10 @@ class MailboxRun:
 
     def _handle(self, row: MessageRow, message: Message, raw: bytes) -> None:
         lookup = self._look_up(message)
+        # The trust gate may ask DNS (trust: verify): outside the time budget, like lookups.
+        verdict = authentication_for(message, raw, self.parts.loaded, self.parts.name)
         with time_budget(self.parts.policies.max_processing_seconds, "deciding on the message"):
-            decision = self._decide(message, lookup)
+            decision = self._decide(message, lookup, verdict)
         self.states.decided(row, decision)
         policies = self.parts.policies
         if decision.outcome == "drop":
@@ -259,11 +262,16 @@ class MailboxRun:
         parts = self.parts
         return look_up(message, parts.adapter, parts.journal, parts.loaded, parts.name)
 
-    def _decide(self, message: Message, lookup: Lookup) -> Decision:
+    def _decide(self, message: Message, lookup: Lookup, verdict: Verdict | None) -> Decision:
         parts = self.parts
         known = lookup.sender is not None
         facts = facts_for(
-            parts.loaded, parts.name, known, lookup.reply_to, in_conversation=lookup.in_conversation
+            parts.loaded,
+            parts.name,
+            known,
+            lookup.reply_to,
+            in_conversation=lookup.in_conversation,
+            authentication=verdict,
         )
         rules = parts.loaded.config.rules_for(parts.name)
         return decide(message, rules, parts.policies, facts)
@@ -325,9 +333,10 @@ class MailboxRun:
         self.summary.add("attached", delivered.attached)
         self.summary.add("forwarded", delivered.forwarded)
 
-    def _plan_only(self, message: Message) -> None:
+    def _plan_only(self, message: Message, raw: bytes) -> None:
         """--dry-run: decide and say what would be done; no writes, no journal, no moves."""
-        decision = self._decide(message, self._look_up(message))
+        verdict = authentication_for(message, raw, self.parts.loaded, self.parts.name)
+        decision = self._decide(message, self._look_up(message), verdict)
         what = "; ".join(p.describe() for p in decision.actions) or decision.skipped_reason or ""
         self.summary.planned.append(
             f"{message.subject!r} from {message.from_}: {decision.outcome}: {what}"

@@ -1,9 +1,11 @@
 """Decide what a message becomes: a pure function of the message, the rules and the facts.
 
 The order is the one a careful person would follow: machine-written mail first (never let
-an auto-responder open an issue), then the sender's domain, then unknown senders, then
-replies to an existing issue, then the rules from top to bottom (the first that holds wins,
-unless it says ``continue``). Every step leaves a line in the trace that ``explain`` prints.
+an auto-responder open an issue), then whether the sender named in From is proven (the
+``trust`` gate: an unproven sender is refused or counts as unknown), then the sender's
+domain, then unknown senders, then replies to an existing issue, then the rules from top to
+bottom (the first that holds wins, unless it says ``continue``). Every step leaves a line in
+the trace that ``explain`` prints.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from tracker_mail_plugin.rules.model import (
 )
 from tracker_mail_plugin.rules.reply_scope import ReplyTarget, reply_refusal
 from tracker_mail_plugin.rules.text import message_text, take_fields
+from tracker_mail_plugin.trust.verdict import Verdict
 
 Outcome = Literal["act", "drop", "unprocessed"]
 # Who the tracker objects are created as: the sender's own account, the configured account
@@ -94,6 +97,9 @@ class Decision:
     trace: tuple[RuleTrace, ...]
     notes: tuple[str, ...]
     author: Author = "sender"
+    authentication: Verdict | None = None
+    # What the verdict did to this message, in words (explain shows it beside the verdict).
+    trust_effect: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,8 @@ class Facts:
     # What is known of the issue ``reply_to`` names (see rules/reply_scope.py).
     reply_project: str | None = None
     reply_in_conversation: bool = False
+    # Whether the sender named in From is proven (the trust gate); None: not judged.
+    authentication: Verdict | None = None
 
 
 def offline_reply_target(message: Message) -> str | None:
@@ -124,6 +132,28 @@ def offline_reply_target(message: Message) -> str | None:
 def decide(message: Message, rules: Sequence[Rule], policies: Policies, facts: Facts) -> Decision:
     """Decide what ``message`` becomes. Pure: no I/O, same inputs give the same decision."""
     notes: list[str] = []
+    trusted, effect = _trust_gate(policies, facts, notes)
+    decision = _decide(message, rules, policies, trusted, notes)
+    if trusted is not facts and decision.author == "new_user":
+        # An account made (or found) for an address nobody proved would be that address's
+        # account: the very impersonation the gate stops. The configured account writes.
+        decision = dataclasses.replace(
+            decision,
+            author="rule_owner",
+            notes=(
+                *decision.notes,
+                "unauthenticated sender: created as the configured account, not a new user "
+                "(no account is made or reused for an address nobody proved)",
+            ),
+        )
+    return dataclasses.replace(
+        decision, authentication=facts.authentication, trust_effect=_effect(effect, decision)
+    )
+
+
+def _decide(
+    message: Message, rules: Sequence[Rule], policies: Policies, facts: Facts, notes: list[str]
+) -> Decision:
     early = _policy_gate(message, policies, facts, notes)
     if early is not None:
         return early
@@ -161,6 +191,42 @@ def _scoped(
     return dataclasses.replace(decision, outcome="unprocessed", actions=(), skipped_reason=refusal)
 
 
+def _trust_gate(policies: Policies, facts: Facts, notes: list[str]) -> tuple[Facts, str | None]:
+    """The facts the rest of the decision reads: an unproven sender is unknown.
+
+    Returns the facts (replaced when the sender counts as unknown) and the effect in words.
+    """
+    trust = policies.trust
+    verdict = facts.authentication
+    if trust.require == "none":
+        return facts, "none: trust: require: none, the From address alone decides"
+    if verdict is not None and verdict.authenticated:
+        notes.append(f"sender authenticated by {verdict.method} ({verdict.reason})")
+        return facts, "accepted: the sender is written as themselves if the tracker knows them"
+    if trust.unauthenticated == "reject":
+        return facts, "refused: trust: unauthenticated: reject"
+    why = verdict.reason if verdict is not None else "not checked"
+    notes.append(
+        f"sender not authenticated ({why}); handled as unknown (trust: unauthenticated: as_unknown)"
+    )
+    unknown = dataclasses.replace(facts.sender, known=False)
+    return dataclasses.replace(facts, sender=unknown), "handled as unknown: unknown_user applies"
+
+
+def _refused(policies: Policies, verdict: Verdict | None) -> bool:
+    trust = policies.trust
+    proven = verdict is not None and verdict.authenticated
+    return trust.require != "none" and trust.unauthenticated == "reject" and not proven
+
+
+def _effect(effect: str | None, decision: Decision) -> str | None:
+    if effect is None or not effect.startswith("handled as unknown"):
+        return effect
+    if decision.outcome != "act":
+        return f"{effect} ({decision.outcome})"
+    return f"{effect} (created as {decision.author.replace('_', ' ')})"
+
+
 def _policy_gate(
     message: Message, policies: Policies, facts: Facts, notes: list[str]
 ) -> Decision | None:
@@ -176,6 +242,11 @@ def _policy_gate(
                 "unprocessed", f"automated mail ({message.automated.value}); policy: unprocessed"
             )
         notes.append(f"automated mail ({message.automated.value}) processed as the policy says")
+    if _refused(policies, facts.authentication):
+        why = facts.authentication.reason if facts.authentication else "not checked"
+        return stop(
+            "unprocessed", f"sender not authenticated ({why}); trust: unauthenticated: reject"
+        )
     if policies.allowed_domains is not None:
         domain = normalise_domain(message.from_.domain) if message.from_ else ""
         if not any(domain_matches(domain, allowed) for allowed in policies.allowed_domains):
