@@ -42,6 +42,7 @@ def open_source(mailbox: Mailbox, max_message_size: int) -> MailSource:
             security=mailbox.security,
             ca_file=mailbox.ca_file,
             timeout=mailbox.timeout,
+            command_timeout=mailbox.command_timeout,
             max_message_size=max_message_size,
         )
         if mailbox.protocol == "imap":
