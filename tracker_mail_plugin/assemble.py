@@ -114,7 +114,7 @@ def journal_path(loaded: LoadedConfig) -> Path:
     path = Path(os.path.expanduser(loaded.config.journal))
     if not path.is_absolute():  # relative to the configuration file, not to cron's cwd
         path = Path(loaded.path).resolve().parent / path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the journal is private
     return path
 
 
