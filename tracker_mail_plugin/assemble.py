@@ -42,6 +42,7 @@ def open_source(mailbox: Mailbox, max_message_size: int) -> MailSource:
             security=mailbox.security,
             ca_file=mailbox.ca_file,
             timeout=mailbox.timeout,
+            command_timeout=mailbox.command_timeout,
             max_message_size=max_message_size,
         )
         if mailbox.protocol == "imap":
@@ -113,7 +114,7 @@ def journal_path(loaded: LoadedConfig) -> Path:
     path = Path(os.path.expanduser(loaded.config.journal))
     if not path.is_absolute():  # relative to the configuration file, not to cron's cwd
         path = Path(loaded.path).resolve().parent / path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the journal is private
     return path
 
 

@@ -103,7 +103,12 @@ def _parser() -> argparse.ArgumentParser:
             "Read one message on standard input and process it with a mailbox profile's "
             "rules (usually `protocol: pipe`). Exit 0 when it is handled, deliberately "
             "dropped or kept in the spool directory; 75 (temporary failure: the mail server "
-            "delivers again) only when nothing was written to the tracker."
+            "keeps it and delivers again) when the tracker failed before anything was "
+            "written, on a local fault (configuration, journal, a spool that cannot be "
+            "written; the journal keeps a redelivery from writing anything twice), and for "
+            "empty input or input that does not start with a mail header, which is never "
+            "turned into an issue. Never 1, which would bounce the mail. A relative spool "
+            "path is relative to the configuration file."
         ),
     )
     _config_option(receive)

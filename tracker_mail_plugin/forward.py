@@ -1,25 +1,53 @@
 """Forward a message by SMTP (unprocessed mail, quarantine, the ``forward`` action).
 
 The original travels untouched as a ``message/rfc822`` attachment, with a short text saying
-why it was forwarded. Every forwarded mail carries ``Auto-Submitted: auto-replied`` and our
-loop header, so that no auto-responder answers it and tracker-mail never imports it back.
+why it was forwarded. Every forwarded mail carries ``Auto-Submitted: auto-replied``, our
+loop header and a Message-ID of our own shape, so that no auto-responder answers it,
+tracker-mail never imports it back, and a person's reply to it is never forwarded again
+(see :func:`~tracker_mail_plugin.mail.classify.replies_to_our_forward`).
+
+Forwarding one message can fail only that message: every failure becomes ``RetryLater``
+(the server is down, busy or slow; the message is tried again next run) or
+``PermanentError`` (the server refused it for good; it counts toward quarantine). Only what
+the operator must fix stops the mailbox: a refused login, or a password configured for a
+server that offers no AUTH at all.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import smtplib
+import socket
 import ssl
+import uuid
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 
 from tracker_mail_plugin.config.model import Smtp
 from tracker_mail_plugin.config.secrets import SecretError
-from tracker_mail_plugin.errors import ConfigurationError, RetryLater
-from tracker_mail_plugin.mail.classify import LOOP_HEADER
-from tracker_mail_plugin.mail.model import Message
+from tracker_mail_plugin.errors import (
+    ConfigurationError,
+    PermanentError,
+    RetryLater,
+    TrackerMailError,
+    Unreachable,
+)
+from tracker_mail_plugin.mail.classify import (
+    FORWARD_ID_PREFIX,
+    LOOP_HEADER,
+    replies_to_our_forward,
+)
+from tracker_mail_plugin.mail.model import Automated, Message
 from tracker_mail_plugin.mail.parse import parse_message
+from tracker_mail_plugin.sources.deadline import Deadline
+
+logger = logging.getLogger("tracker_mail")
+
+# Control characters (C0 with CR and LF, DEL, C1) and the Unicode line separators: the
+# email library refuses CR and LF in a header value, and the rest has no place in one.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def forwarding_message(
@@ -43,11 +71,11 @@ def forwarding_message(
     mail = EmailMessage(policy=SMTP)
     mail["From"] = sender
     mail["To"] = to
-    mail["Subject"] = f"[tracker-mail] {original.subject or '(no subject)'}"
+    mail["Subject"] = f"[tracker-mail] {header_text(original.subject) or '(no subject)'}"
     mail["Date"] = formatdate(localtime=True)
-    mail["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    mail["Message-ID"] = forward_message_id(sender.rpartition("@")[2] or "localhost")
     mail["Auto-Submitted"] = "auto-replied"
-    mail[LOOP_HEADER] = mailbox
+    mail[LOOP_HEADER] = header_text(mailbox)
     mail.set_content(
         f"tracker-mail forwards this message from mailbox '{mailbox}': {reason}.\n\n"
         f"From: {original.from_ or '(unknown)'}\nSubject: {original.subject}\n"
@@ -69,6 +97,16 @@ def forwarding_message(
 _CRLF = re.compile(rb"\r?\n")
 
 
+def header_text(value: str | None) -> str:
+    """``value`` fit for one header line: control characters become single spaces."""
+    return _CONTROL.sub(" ", value or "").strip()
+
+
+def forward_message_id(domain: str) -> str:
+    """A new Message-ID for a forwarded mail, recognisable in a reply's references."""
+    return f"<{FORWARD_ID_PREFIX}{uuid.uuid4().hex}@{header_text(domain)}>"
+
+
 class SmtpForwarder:
     """Sends forwarding mail through the configured server; one connection per message."""
 
@@ -77,30 +115,64 @@ class SmtpForwarder:
         self.mailbox = mailbox
 
     def __call__(self, message: Message, raw: bytes, to: str, reason: str) -> None:
-        """Forward ``raw`` (parsed: ``message``) to ``to``; RetryLater when the server is down."""
-        sender = self.settings.sender
-        mail = forwarding_message(raw, sender, to, reason, self.mailbox, original=message)
-        try:
-            with self._connect() as server:
-                self._login(server)
-                server.ehlo_or_helo_if_needed()
-                options = ["BODY=8BITMIME"] if server.has_extn("8bitmime") else []
-                server.sendmail(self.settings.sender, [to], mail, mail_options=options)
-        except smtplib.SMTPAuthenticationError as exc:  # before OSError: it is one
-            raise ConfigurationError(
-                f"SMTP server {self.settings.host}: login refused ({exc.smtp_code})"
-            ) from None
-        except OSError as exc:  # refused, timed out, dropped, or any other SMTP error
-            raise RetryLater(
-                f"SMTP server {self.settings.host}:{self.settings.port}: {exc}"
-            ) from None
+        """Forward ``raw`` (parsed: ``message``) to ``to``; any failure is this message's.
 
-    def _connect(self) -> smtplib.SMTP:
+        Raises:
+            RetryLater: the server cannot be reached, is busy, or did not answer in time.
+            PermanentError: the server refused the mail for good, or it cannot be built.
+            ConfigurationError: the login was refused, or the server offers no login.
+        """
+        if is_loop(message, raw):
+            logger.warning(
+                "%s: not forwarding %s to %s: it is (or answers) mail tracker-mail forwarded",
+                self.mailbox, message.message_id, to,
+            )  # fmt: skip
+            return
+        server = f"SMTP server {self.settings.host}:{self.settings.port}"
+        try:
+            mail = forwarding_message(raw, self.settings.sender, to, reason, self.mailbox, message)
+            self._send(mail, to, Deadline(self.settings.command_timeout, server))
+        except Unreachable as exc:  # the deadline: only this message waits for the next run
+            raise RetryLater(exc.message) from None
+        except TrackerMailError:
+            raise
+        except smtplib.SMTPAuthenticationError as exc:  # before OSError: it is one
+            raise ConfigurationError(f"{server}: login refused ({exc.smtp_code})") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise ConfigurationError(
+                f"{server}: a password is configured but the server offers no login ({exc}); "
+                "remove smtp username and password, or use the server's submission port"
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            error = PermanentError if exc.smtp_code >= 500 else RetryLater
+            raise error(f"{server}: {exc.smtp_code} {_text(exc.smtp_error)}") from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            error = PermanentError if codes and min(codes) >= 500 else RetryLater
+            raise error(f"{server}: recipient {to} refused: {exc.recipients}") from None
+        except OSError as exc:  # refused, timed out, dropped, TLS
+            raise RetryLater(f"{server}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - whatever the library refused fails this message only
+            why = f"{type(exc).__name__}: {exc}"
+            raise PermanentError(f"cannot forward this message: {why}") from None
+
+    def _send(self, mail: bytes, to: str, deadline: Deadline) -> None:
+        with deadline.running("forwarding a message"), self._connect(deadline) as server:
+            self._login(server)
+            server.ehlo_or_helo_if_needed()
+            options = ["BODY=8BITMIME"] if server.has_extn("8bitmime") else []
+            server.sendmail(self.settings.sender, [to], mail, mail_options=options)
+
+    def _connect(self, deadline: Deadline) -> smtplib.SMTP:
         settings = self.settings
         context = ssl.create_default_context(cafile=settings.ca_file)
+        server: smtplib.SMTP
         if settings.security == "ssl":
-            return smtplib.SMTP_SSL(settings.host, settings.port, timeout=60, context=context)
-        server = smtplib.SMTP(settings.host, settings.port, timeout=60)
+            server = _WatchedSmtpSsl(timeout=settings.timeout, context=context)
+        else:
+            server = _WatchedSmtp(timeout=settings.timeout)
+        server.deadline = deadline
+        server.connect(settings.host, settings.port)
         if settings.security == "starttls":
             server.starttls(context=context)
         return server
@@ -112,6 +184,34 @@ class SmtpForwarder:
             except SecretError as exc:
                 raise ConfigurationError(f"smtp password: {exc}") from None
             server.login(self.settings.username, password)
+
+
+class _WatchedSmtp(smtplib.SMTP):
+    """An SMTP connection whose TCP socket the deadline can cut."""
+
+    deadline: Deadline
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self.deadline.connect((host, port), timeout)
+
+
+class _WatchedSmtpSsl(smtplib.SMTP_SSL, _WatchedSmtp):
+    """SMTP over TLS; ``SMTP_SSL._get_socket`` wraps what :class:`_WatchedSmtp` connects."""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def is_loop(message: Message, raw: bytes) -> bool:
+    """Whether forwarding ``message`` could start a loop: it is, or answers, our forward.
+
+    Such mail may still be imported (``automated: {loop: process}``) but is never sent on:
+    a plain reply to a forward, forwarded again, is answered again, and so on.
+    """
+    if message.automated == Automated.LOOP:
+        return True
+    return replies_to_our_forward(message.in_reply_to, message.references, raw)
 
 
 def no_forwarding(message: Message, raw: bytes, to: str, reason: str) -> None:

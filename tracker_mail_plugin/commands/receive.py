@@ -2,7 +2,19 @@
 
 Exit 0 means the mail server may forget the message: it is in the tracker, deliberately
 dropped, or kept in the spool directory (unprocessed or quarantined). Exit 75 (temporary
-failure: the server delivers again later) only when nothing was written to the tracker.
+failure: the server keeps the message and delivers it again later) when:
+
+- the tracker failed and nothing was written to it;
+- a local fault stopped the run: the configuration, the journal, or a spool directory that
+  cannot be written. The journal remembers every write the tracker confirmed, so the next
+  delivery finishes the message without writing anything twice;
+- standard input is empty or does not start with a mail header: nothing is done at all (no
+  empty issue); the mail server's log and queue show the message for a person to look at.
+
+Never exit 1: a mail server bounces the message to its sender on that.
+
+The spool directory (``path``; by default ``spool/<mailbox>`` next to the journal) is
+resolved against the configuration file's folder when relative, as the journal is.
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ from tracker_mail_plugin.pipeline.checkpoints import kill_if_asked
 from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun
 from tracker_mail_plugin.pipeline.summary import Summary
 from tracker_mail_plugin.sources.base import Move
-from tracker_mail_plugin.sources.pipe import PipeSource
+from tracker_mail_plugin.sources.pipe import PipeSource, not_mail
 
 logger = logging.getLogger("tracker_mail")
 
@@ -41,14 +53,23 @@ def command(args: argparse.Namespace) -> ExitCode:
 
 
 def receive(loaded: LoadedConfig, name: str, raw: bytes) -> tuple[Summary, ExitCode]:
-    """Process one piped message; TEMPFAIL only when nothing was committed to the tracker."""
+    """Process one piped message; see the module docstring for the exit codes."""
     summary = Summary(name)
     confirmed = 0
+    refused = not_mail(raw)
+    if refused:
+        summary.error = f"{refused}; nothing was done"
+        logger.error("not received: %s", summary.error)
+        return summary, ExitCode.TEMPFAIL
     try:
         confirmed = _receive(loaded, name, raw, summary)
-    except TrackerMailError as exc:  # configuration, unreachable: the mail server retries
+    except TrackerMailError as exc:  # configuration, journal, spool: the mail server retries
         summary.error = str(exc)
         logger.error("not received: %s", exc)
+        return summary, ExitCode.TEMPFAIL
+    except Exception as exc:  # a bug: still no bounce, which hands the mail back to its sender
+        summary.error = f"{type(exc).__name__}: {exc}"
+        logger.exception("not received")
         return summary, ExitCode.TEMPFAIL
     if summary.failed and not confirmed:
         return summary, ExitCode.TEMPFAIL
@@ -59,7 +80,7 @@ def _receive(loaded: LoadedConfig, name: str, raw: bytes, summary: Summary) -> i
     mailbox = loaded.config.mailboxes[name]
     policies = loaded.policies(name)
     path = journal_path(loaded)
-    spool = Path(os.path.expanduser(mailbox.path)) if mailbox.path else path.parent / "spool" / name
+    spool = spool_path(loaded, name, path)
     source = PipeSource(raw, spool, max_message_size=policies.max_message_size)
     adapter = build_adapter_or_raise(loaded, mailbox.tracker)
     with Journal.open(path) as journal, source:
@@ -74,3 +95,14 @@ def _receive(loaded: LoadedConfig, name: str, raw: bytes, summary: Summary) -> i
             source.commit()
             logger.error("partly processed and kept in %s; see tracker-mail status", spool)
     return run.actor.confirmed
+
+
+def spool_path(loaded: LoadedConfig, name: str, journal: Path) -> Path:
+    """The mailbox's spool directory: ``path``, relative to the configuration's folder."""
+    given = loaded.config.mailboxes[name].path
+    if given is None:
+        return journal.parent / "spool" / name
+    path = Path(os.path.expanduser(given))
+    if not path.is_absolute():  # relative to the configuration file, not to the MTA's cwd
+        path = Path(loaded.path).resolve().parent / path
+    return path

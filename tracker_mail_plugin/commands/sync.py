@@ -75,16 +75,25 @@ def sync(
     """Run each mailbox; returns their summaries and the exit code."""
     path = journal_path(loaded)
     summaries = [_one(loaded, name, options, path) for name in mailboxes]
+    code = ExitCode.worst(s.exit_code for s in summaries)
     if not options.dry_run:
-        with Journal.open(path) as journal:
-            pruned = journal.prune(loaded.config.journal_keep_days)
-        if pruned:
-            logger.info(
-                "journal: forgot %d finished messages older than %s days",
-                pruned,
-                loaded.config.journal_keep_days,
-            )
-    return summaries, ExitCode.worst(s.exit_code for s in summaries)
+        try:
+            _prune(loaded, path)
+        except TrackerMailError as exc:  # the journal broke: the summaries still count
+            logger.error("%s", exc)
+            code = ExitCode.worst((code, exc.exit_code))
+    return summaries, code
+
+
+def _prune(loaded: LoadedConfig, path: Path) -> None:
+    with Journal.open(path) as journal:
+        pruned = journal.prune(loaded.config.journal_keep_days)
+    if pruned:
+        logger.info(
+            "journal: forgot %d finished messages older than %s days",
+            pruned,
+            loaded.config.journal_keep_days,
+        )
 
 
 def _one(loaded: LoadedConfig, name: str, options: SyncOptions, path: Path) -> Summary:

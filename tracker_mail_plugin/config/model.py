@@ -24,6 +24,7 @@ from pydantic import (
 from tracker_mail_plugin.config.secrets import Secret
 from tracker_mail_plugin.rules.model import Rule, Text, Words
 from tracker_mail_plugin.sources.base import is_loopback
+from tracker_mail_plugin.sources.deadline import DEFAULT_COMMAND_TIMEOUT
 
 # Option names whose values are secrets in any adapter; a plain string there is refused.
 SECRET_KEY = re.compile(
@@ -206,7 +207,8 @@ class Mailbox(_Strict):
     ca_file: str | None = None
     folder: str = "INBOX"
     path: str | None = None
-    timeout: Annotated[float, Field(gt=0)] = 60.0
+    timeout: Annotated[float, Field(gt=0)] = 60.0  # connecting, and each read
+    command_timeout: Annotated[float, Field(gt=0)] = DEFAULT_COMMAND_TIMEOUT  # each command
     rules: list[Rule] | None = None
     policies: dict[str, Any] = {}
 
@@ -227,11 +229,7 @@ class Mailbox(_Strict):
             missing = [k for k in ("host", "username", "password") if getattr(self, k) is None]
             if missing:
                 raise ValueError(f"a {self.protocol} mailbox needs {', '.join(missing)}")
-            if self.security == "none" and not is_loopback(self.host or ""):
-                raise ValueError(
-                    "security: none sends the password in clear; it is only allowed for "
-                    "127.0.0.1/localhost; use ssl or starttls"
-                )
+            _refuse_clear_password(self.security, self.host or "")
         elif self.path is None and self.protocol != "pipe":
             raise ValueError(f"a {self.protocol} mailbox needs path")
         return self
@@ -240,6 +238,14 @@ class Mailbox(_Strict):
     def effective_port(self) -> int | None:
         """The port given, or the protocol's standard port for the security mode."""
         return self.port or _DEFAULT_PORTS.get((self.protocol, self.security))
+
+
+def _refuse_clear_password(security: str, host: str) -> None:
+    if security == "none" and not is_loopback(host):
+        raise ValueError(
+            "security: none sends the password in clear; it is only allowed for "
+            "127.0.0.1/localhost; use ssl or starttls"
+        )
 
 
 class Tracker(BaseModel):
@@ -274,6 +280,15 @@ class Smtp(_Strict):
     password: Secret | None = None
     sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
     ca_file: str | None = None
+    timeout: Annotated[float, Field(gt=0)] = 60.0  # connecting, and each read
+    # The whole forwarding of one message (connect, login, send).
+    command_timeout: Annotated[float, Field(gt=0)] = DEFAULT_COMMAND_TIMEOUT
+
+    @model_validator(mode="after")
+    def _password_not_in_clear(self) -> Smtp:
+        if self.password is not None:
+            _refuse_clear_password(self.security, self.host)
+        return self
 
 
 class Config(_Strict):

@@ -4,6 +4,14 @@ SQLite runs in WAL mode (readers never wait for the writer), with ``synchronous=
 (a confirmed write survives power loss, not only a killed process: the price is one fsync
 per commit, small next to a tracker round trip) and a busy timeout, and every write is one
 ``BEGIN IMMEDIATE`` transaction, so overlapping runs queue rather than fail or interleave.
+
+Any SQLite error (a damaged file, a read-only file or folder, a full disk) becomes one
+:class:`~tracker_mail_plugin.errors.ConfigurationError` naming the file and what to do: the
+run stops there (exit 2) with its summary. A write that fails is rolled back whole, so the
+journal never holds half a step.
+
+A journal this module creates is private to its owner: the file (and with it SQLite's
+``-wal`` and ``-shm`` files, which take its permissions) is made 0600, its folder 0700.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from tracker_mail_plugin.errors import ConfigurationError
@@ -47,7 +55,7 @@ class Database:
         db: sqlite3.Connection | None = None
         try:
             if where != ":memory:":
-                Path(where).parent.mkdir(parents=True, exist_ok=True)
+                _create_private(Path(where))
             db = sqlite3.connect(
                 where, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
             )
@@ -56,7 +64,7 @@ class Database:
         except (OSError, sqlite3.Error) as exc:
             if db is not None:
                 db.close()
-            raise ConfigurationError(f"cannot open the journal {where}: {exc}") from exc
+            raise journal_fault(where, exc, "open") from exc
         return database
 
     def close(self) -> None:
@@ -66,10 +74,17 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """The connection, for reads (WAL: they see the last committed state)."""
+        """The connection, for reads (WAL: they see the last committed state).
+
+        Raises:
+            ConfigurationError: SQLite failed (see :func:`journal_fault`).
+        """
         with self._lock:
             self._same_process()
-            yield self.connection
+            try:
+                yield self.connection
+            except sqlite3.Error as exc:
+                raise journal_fault(self.path, exc) from exc
 
     @contextmanager
     def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
@@ -78,22 +93,36 @@ class Database:
         ``durable=False`` commits without an fsync (``synchronous=NORMAL`` for this one
         transaction): the change survives the process being killed, not a power loss. The
         next durable commit makes it durable too.
+
+        Raises:
+            ConfigurationError: SQLite failed, at any statement or at COMMIT; nothing of the
+                transaction was kept.
         """
         with self._lock:
             self._same_process()
-            if not durable:
-                self.connection.execute("PRAGMA synchronous = NORMAL")
             try:
-                self.connection.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self.connection
-                except BaseException:
-                    self.connection.execute("ROLLBACK")
-                    raise
-                self.connection.execute("COMMIT")
-            finally:
                 if not durable:
-                    self.connection.execute("PRAGMA synchronous = FULL")
+                    self.connection.execute("PRAGMA synchronous = NORMAL")
+                try:
+                    self.connection.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield self.connection
+                        self.connection.execute("COMMIT")
+                    except BaseException:
+                        self._roll_back()
+                        raise
+                finally:
+                    if not durable:
+                        self.connection.execute("PRAGMA synchronous = FULL")
+            except sqlite3.Error as exc:
+                raise journal_fault(self.path, exc) from exc
+
+    def _roll_back(self) -> None:
+        # SQLite may have rolled back already (a full disk, an I/O error): then there is no
+        # transaction left, and ROLLBACK would only raise over the error that matters.
+        if self.connection.in_transaction:
+            with suppress(sqlite3.Error):
+                self.connection.execute("ROLLBACK")
 
     def _prepare(self) -> None:
         db = self.connection
@@ -111,3 +140,37 @@ class Database:
                 "this journal connection was opened by another process; "
                 "call Journal.open again in this one"
             )
+
+
+def journal_fault(path: str, error: BaseException, doing: str = "use") -> ConfigurationError:
+    """The error for a journal that SQLite (or the file system) cannot use: path and remedy."""
+    text = str(error)
+    lowered = text.lower()
+    if "readonly" in lowered or "read-only" in lowered or isinstance(error, PermissionError):
+        remedy = "let the user running tracker-mail write the file and its folder"
+    elif "full" in lowered or "no space" in lowered:
+        remedy = "free space on its disk; nothing was half written"
+    elif "locked" in lowered or "busy" in lowered:
+        remedy = f"another process held it locked for over {BUSY_TIMEOUT_SECONDS:g} s; try again"
+    elif "newer" in lowered:
+        remedy = "use that newer tracker-mail, or point journal: at another file"
+    elif isinstance(error, sqlite3.DatabaseError) and not isinstance(
+        error, sqlite3.OperationalError
+    ):
+        remedy = (
+            "it is damaged or not a journal: restore it from a backup, or move it aside so "
+            "that a new one is started"
+        )
+    else:
+        remedy = "check the file, its folder and the disk"
+    return ConfigurationError(f"cannot {doing} the journal {path} ({text}): {remedy}")
+
+
+def _create_private(path: Path) -> None:
+    """Create the journal's folder (0700) and an empty file (0600) when they are missing.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the permissions of the database file.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

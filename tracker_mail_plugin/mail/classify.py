@@ -8,12 +8,20 @@ a signal: Outlook sets it on ordinary human mail, and it only asks *us* not to a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 
 from tracker_mail_plugin.mail.model import Address, Automated
 
 LOOP_HEADER = "X-Tracker-Mail-Loop"
 """Header tracker-mail puts on every mail it sends, so that it never imports its own mail."""
+
+FORWARD_ID_PREFIX = "tracker-mail-fwd."
+"""How the local part of the Message-ID of every mail tracker-mail forwards begins.
+
+A person's plain reply to such a mail carries no RFC 3834 header and no loop header, but its
+In-Reply-To or References name our Message-ID: that makes it a loop too.
+"""
 
 HeaderLookup = Callable[[str], str | None]
 
@@ -45,7 +53,7 @@ def classify(
         report_type: The ``report-type`` parameter of a multipart/report, lower-cased.
         sender: The From address.
     """
-    if header(LOOP_HEADER) is not None:
+    if header(LOOP_HEADER) is not None or _replies_to_our_forward(header):
         return Automated.LOOP
     if _is_bounce(header, content_type, report_type, sender):
         return Automated.BOUNCE
@@ -60,6 +68,33 @@ def classify(
     if precedence in _BULK_PRECEDENCE or any(header(name) is not None for name in _LIST_HEADERS):
         return Automated.BULK
     return None
+
+
+def replies_to_our_forward(
+    in_reply_to: str | None, references: Iterable[str], raw: bytes = b""
+) -> bool:
+    """Whether a message answers (or carries) mail that tracker-mail forwarded.
+
+    Args:
+        in_reply_to: the parsed In-Reply-To id, without angle brackets.
+        references: the parsed References ids.
+        raw: the message's bytes; our loop header in an attached or quoted original (past
+            the message's own header block) counts too.
+    """
+    ids = [in_reply_to or "", *references]
+    if any(id.lower().startswith(FORWARD_ID_PREFIX) for id in ids):
+        return True
+    _, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    return _QUOTED_LOOP_HEADER.search(body) is not None
+
+
+# Our loop header at the start of a line, possibly behind quote marks ("> ").
+_QUOTED_LOOP_HEADER = re.compile(rb"^[> \t]*" + LOOP_HEADER.encode() + rb"[ \t]*:", re.I | re.M)
+
+
+def _replies_to_our_forward(header: HeaderLookup) -> bool:
+    found = f"<{FORWARD_ID_PREFIX}"
+    return any(found in (header(name) or "").lower() for name in ("in-reply-to", "references"))
 
 
 def _auto_submitted(header: HeaderLookup) -> Automated | None:

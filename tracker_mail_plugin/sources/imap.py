@@ -33,6 +33,7 @@ from tracker_mail_plugin.sources.base import (
     refuse_oversize,
     require_supported,
 )
+from tracker_mail_plugin.sources.imapconn import WatchedClient
 from tracker_mail_plugin.sources.net import ServerSource, tls_version
 
 # imaplib refuses response lines over 1 MB (a module global we leave alone); a UID SEARCH
@@ -95,10 +96,11 @@ class ImapSource(ServerSource):
         """Log out (LOGOUT, not CLOSE, which would expunge); a dead connection is fine."""
         client, self._client = self._client, None
         if client is not None:
-            with suppress(Exception):
+            with suppress(Exception), self._deadline.running("logging out"):
                 client.logout()
             with suppress(Exception):
                 client.shutdown()
+        self._deadline.forget()
         self._uidvalidity = None
 
     def pending(self, is_done: Callable[[str], bool], limit: int | None = None) -> list[Envelope]:
@@ -183,12 +185,13 @@ class ImapSource(ServerSource):
     def _connect(self) -> Any:
         endpoint = self._endpoint
         return self._secured(
-            lambda context: IMAPClient(
+            lambda context: WatchedClient(
                 endpoint.host,
                 endpoint.port,
                 ssl=endpoint.security == "ssl",
                 ssl_context=context,
                 timeout=endpoint.timeout,
+                deadline=self._deadline,
             ),
             lambda client, context: client.starttls(context),
             lambda client: client.shutdown(),

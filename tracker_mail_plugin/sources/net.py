@@ -23,6 +23,7 @@ from tracker_mail_plugin.errors import (
     Unreachable,
 )
 from tracker_mail_plugin.sources.base import MailSource, Security, require_secure
+from tracker_mail_plugin.sources.deadline import DEFAULT_COMMAND_TIMEOUT, Deadline
 
 _BYTES_REPR = re.compile(r"""^b(['"])(.*)\1$""", re.DOTALL)
 Connection = TypeVar("Connection")
@@ -30,7 +31,10 @@ Connection = TypeVar("Connection")
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """A mail server address plus how to secure and time out the connection."""
+    """A mail server address plus how to secure and time out the connection.
+
+    ``timeout`` bounds connecting and each read; ``command_timeout`` each whole command.
+    """
 
     protocol: str  # "IMAP" or "POP3", for messages
     host: str
@@ -38,6 +42,7 @@ class Endpoint:
     security: Security
     ca_file: str | None
     timeout: float
+    command_timeout: float = DEFAULT_COMMAND_TIMEOUT
 
     def __post_init__(self) -> None:
         require_secure(self.host, self.security)
@@ -112,6 +117,7 @@ class Account(TypedDict, total=False):
     security: Security
     ca_file: str | None
     timeout: float
+    command_timeout: float
     max_message_size: int | None
 
 
@@ -131,6 +137,8 @@ class ServerSource(MailSource):
             only). Certificates are always verified.
         ca_file: PEM file of the CA to trust instead of the system's.
         timeout: Seconds for connecting and for each read.
+        command_timeout: Seconds one whole command may take (connecting with the greeting,
+            logging in, one download…): a server that trickles its answer is cut off then.
         max_message_size: Bytes above which a message is reported oversize, not fetched.
     """
 
@@ -150,7 +158,9 @@ class ServerSource(MailSource):
             security,
             account.get("ca_file"),
             account.get("timeout", 60.0),
+            account.get("command_timeout", DEFAULT_COMMAND_TIMEOUT),
         )
+        self._deadline = Deadline(self._endpoint.command_timeout, str(self._endpoint))
         self._username = account["username"]
         self._password = account["password"]
         self._max_size = account.get("max_message_size")
@@ -190,9 +200,14 @@ class ServerSource(MailSource):
     def _guard(
         self, action: str, refused: Callable[[str], TrackerMailError] | None = None
     ) -> Iterator[None]:
-        """Turn library errors into ours: a broken connection, or the server saying no."""
+        """Turn library errors into ours: a broken connection, or the server saying no.
+
+        The command runs under the connection's deadline: one that takes longer than
+        ``command_timeout`` ends in Unreachable ("did not answer within").
+        """
         try:
-            yield
+            with self._deadline.running(action):
+                yield
         except OSError as exc:
             raise lost(self._endpoint, action, exc) from exc
         except self.library_errors as exc:

@@ -11,6 +11,7 @@ run does not import them again (it may dispose of them again).
 from __future__ import annotations
 
 import poplib
+import socket
 import ssl
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
@@ -27,6 +28,7 @@ from tracker_mail_plugin.sources.base import (
     refuse_oversize,
     require_supported,
 )
+from tracker_mail_plugin.sources.deadline import Deadline
 from tracker_mail_plugin.sources.net import Account, ServerSource, server_text, tls_version
 
 # poplib refuses lines over 2048 bytes, yet real mail (unwrapped HTML, long base64 lines)
@@ -53,11 +55,30 @@ class _LongLines:
 
 
 class _POP3(_LongLines, poplib.POP3):
-    pass
+    """A plain (or STLS) connection whose socket the deadline can cut."""
+
+    def __init__(self, host: str, port: int, *, timeout: float, deadline: Deadline):
+        self.deadline = deadline  # before connecting: the greeting is read in __init__
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout: float) -> socket.socket:
+        return self.deadline.connect((self.host, self.port), timeout)
 
 
 class _POP3SSL(_LongLines, poplib.POP3_SSL):
-    pass
+    """A TLS connection whose socket the deadline can cut, during the handshake too."""
+
+    def __init__(
+        self, host: str, port: int, *, timeout: float, context: ssl.SSLContext | None,
+        deadline: Deadline,
+    ) -> None:  # fmt: skip
+        self.deadline = deadline
+        self.tls = context or ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+
+    def _create_socket(self, timeout: float) -> socket.socket:
+        sock = self.deadline.connect((self.host, self.port), timeout)
+        return self.tls.wrap_socket(sock, server_hostname=self.host)
 
 
 class Pop3Source(ServerSource):
@@ -104,6 +125,7 @@ class Pop3Source(ServerSource):
         if conn is not None:
             with suppress(OSError):
                 conn.close()
+        self._deadline.forget()
 
     def pending(self, is_done: Callable[[str], bool], limit: int | None = None) -> list[Envelope]:
         """Messages (by UIDL, in maildrop order) the journal has not done, with sizes."""
@@ -141,6 +163,7 @@ class Pop3Source(ServerSource):
             self._session().quit()
         self._conn = None
         self._index = {}
+        self._deadline.forget()
 
     def check(self) -> SourceCheck:
         """Message count (STAT), capabilities (CAPA) and the TLS version."""
@@ -161,9 +184,12 @@ class Pop3Source(ServerSource):
         def connect(context: ssl.SSLContext | None) -> poplib.POP3:
             if endpoint.security == "ssl":
                 return _POP3SSL(
-                    endpoint.host, endpoint.port, timeout=endpoint.timeout, context=context
-                )
-            return _POP3(endpoint.host, endpoint.port, timeout=endpoint.timeout)
+                    endpoint.host, endpoint.port, timeout=endpoint.timeout, context=context,
+                    deadline=self._deadline,
+                )  # fmt: skip
+            return _POP3(
+                endpoint.host, endpoint.port, timeout=endpoint.timeout, deadline=self._deadline
+            )
 
         return self._secured(connect, lambda conn, context: conn.stls(context), _close)
 
