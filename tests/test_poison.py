@@ -6,12 +6,14 @@ import pytest
 
 from tests.mailfactory import raw_mail
 from tests.synchelpers import Crash, World
+from tracker_mail_plugin.errors import PermanentError, RetryLater
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal.rows import MessageState
 from tracker_mail_plugin.mail import parse_message
 from tracker_mail_plugin.pipeline import run
 from tracker_mail_plugin.pipeline.budget import OverBudget, time_budget
 from tracker_mail_plugin.sources.base import Move
+from tracker_mail_plugin.testing import RecordingAdapter
 
 POLICIES = "    on_success: {move: Processed}\n    max_attempts: 2\n    max_processing_seconds: 0.2"
 POISON = b"X-Poison: yes\n"
@@ -140,3 +142,44 @@ def test_a_version_1_journal_is_upgraded_and_dated_by_its_oldest_message(tmp_pat
         assert journal.arrive("inbox", "fake", "2", "def", 10) == 1
     with Journal.open(tmp_path / "new.sqlite3") as journal:
         assert journal.is_new(hours=24)
+
+
+class RefusesBroken(RecordingAdapter):
+    """Refuses, for good, to create an issue titled "broken …"."""
+
+    def create_issue(self, new):
+        if new.title.startswith("broken"):
+            raise PermanentError("HTTP 422: the tracker refuses this issue")
+        return super().create_issue(new)
+
+
+def test_a_quarantine_forward_that_fails_is_tried_again_and_stops_nothing(tmp_path):
+    world = World(
+        tmp_path,
+        policies="    max_attempts: 2\n    on_failure: {forward: triage@example.com}",
+        rules="""
+      - when: {subject_contains: [broken, printer]}
+        then: [{create_issue: {project: it}}]
+""",
+        tracker=RefusesBroken(),
+    )
+    sent = []
+    down = True
+
+    def forward(message, raw, to, reason):
+        if down:
+            raise RetryLater("SMTP server 127.0.0.1:2525: connection refused")
+        sent.append((message.subject, to))
+
+    world._forward = forward  # type: ignore[method-assign]
+    world.mailbox.add(mail("broken one"))
+    world.sync()  # attempt 1: the tracker refuses the issue
+    world.mailbox.add(mail("printer two"))
+    second = world.sync()  # attempt 2 would quarantine, but the forward fails
+    assert (second.quarantined, second.failed, second.created) == (0, 1, 1)
+    assert [row.state for row in world.journal.failed()] == [MessageState.FAILED]
+    down = False
+    third = world.sync()
+    assert third.quarantined == 1
+    assert sent == [("broken one", "triage@example.com")]
+    assert world.journal.quarantined()[0].message_id == "brokenone@example.com"

@@ -88,13 +88,22 @@ class Disposer:
         """From now on, dispositions wait for :meth:`drain` on the thread owning the source."""
         self._queued = queue.SimpleQueue()
 
-    def dispose(
-        self, row: MessageRow, message: Message, raw: bytes, policy: DispositionPolicy, why: str
+    def forward_copy(
+        self, message: Message, raw: bytes, policy: DispositionPolicy, why: str
     ) -> bool:
-        """Apply ``policy`` to the message; True when it forwarded a copy."""
-        forwarded = isinstance(policy, ForwardTo)
-        if isinstance(policy, ForwardTo):
-            self.forward(message, raw, policy.forward, why)
+        """Send the copy a ``{forward: …}`` policy asks for; True when one was sent.
+
+        Done before the message's state says it was disposed of: a forward that fails
+        leaves the message to be tried again, and one that a crash cuts short is sent
+        again, never lost.
+        """
+        if not isinstance(policy, ForwardTo):
+            return False
+        self.forward(message, raw, policy.forward, why)
+        return True
+
+    def dispose(self, row: MessageRow, policy: DispositionPolicy) -> None:
+        """Move, flag, delete or leave the message as ``policy`` says (forwarding aside)."""
         disposition = disposition_for(policy)
         if not self.source.supports(disposition):
             logger.warning(
@@ -105,18 +114,18 @@ class Disposer:
             self._queued.put((row, disposition))
         else:
             self._give(row, disposition)
-        return forwarded
 
-    def dispose_again(self, row: MessageRow, message: Message, raw: bytes) -> None:
-        """A message handled before (a rerun after a crash, a new UIDVALIDITY): dispose only."""
+    def dispose_again(self, row: MessageRow) -> None:
+        """A message handled before (a rerun after a crash, a new UIDVALIDITY): dispose only.
+
+        A ``{forward: …}`` policy was carried out the first time: the mail is left.
+        """
         policies = self.policies
         policy: DispositionPolicy = {
             MessageState.UNPROCESSED: policies.on_unprocessed,
             MessageState.QUARANTINED: policies.on_failure,
         }.get(row.state, policies.on_success)
-        if isinstance(policy, ForwardTo):
-            policy = "leave"  # it was forwarded the first time
-        self.dispose(row, message, raw, policy, "already handled")
+        self.dispose(row, policy)
 
     def dispose_oversize(self, envelope: Envelope) -> None:
         """Never downloaded, so only its size is known: it can only be left or moved."""

@@ -193,13 +193,11 @@ class MailboxRun:
             self.parts.name, self.identity, fetched.id, message, len(fetched.raw)
         )
         if row.state in _FINISHED:
-            self.disposer.dispose_again(row, message, fetched.raw)
+            self.disposer.dispose_again(row)
             return
         self.states.failed(row, why)
-        self.summary.add("quarantined")
-        self.states.quarantined(row, why)
         logger.warning("quarantined unread: %s: %s", fetched.id, why)
-        self._dispose(row, message, fetched.raw, self.parts.policies.on_failure, why)
+        self._quarantine(row, message, fetched.raw, why, why)
 
     def handle(self, fetched: Fetched, message: Message) -> None:
         """One message, start to finish; its failure never stops the ones behind it."""
@@ -210,7 +208,7 @@ class MailboxRun:
         row = self.states.fetched(self.parts.name, self.identity, fetched.id, message, len(raw))
         self.parts.checkpoint(Checkpoint.AFTER_FETCH)
         if row.state in _FINISHED or row.state == MessageState.ACTED:
-            self.disposer.dispose_again(row, message, raw)
+            self.disposer.dispose_again(row)
             return
         try:
             self._handle(row, message, raw)
@@ -241,7 +239,7 @@ class MailboxRun:
         policies = self.parts.policies
         if decision.outcome == "drop":
             self.summary.add("dropped")
-            self._dispose(row, message, raw, policies.on_success, decision.skipped_reason or "")
+            self.disposer.dispose(row, policies.on_success)
             return
         if decision.outcome == "unprocessed":
             self._unprocessed(row, message, raw, decision.skipped_reason or "not processed")
@@ -256,7 +254,7 @@ class MailboxRun:
         self._count(delivered)
         self.states.acted(row)
         self.parts.checkpoint(Checkpoint.AFTER_RECORD)
-        self._dispose(row, message, raw, policies.on_success, "processed")
+        self.disposer.dispose(row, policies.on_success)
 
     def _look_up(self, message: Message) -> Lookup:
         parts = self.parts
@@ -279,10 +277,13 @@ class MailboxRun:
     # -- outcomes --------------------------------------------------------------------------
 
     def _unprocessed(self, row: MessageRow, message: Message, raw: bytes, reason: str) -> None:
+        policy = self.parts.policies.on_unprocessed
+        if not self._forwarded(row, message, raw, policy, reason):
+            return
         self.summary.add("unprocessed")
         self.states.unprocessed(row, reason)
         logger.info("unprocessed: %s (%s)", row.message_id, reason)
-        self._dispose(row, message, raw, self.parts.policies.on_unprocessed, reason)
+        self.disposer.dispose(row, policy)
 
     def _failed(
         self,
@@ -294,24 +295,47 @@ class MailboxRun:
     ) -> None:
         attempts = self.states.failed(row, error)
         logger.warning("failed (attempt %d): %s: %s", attempts, message.message_id, error)
-        if counts_toward_quarantine and attempts >= self.parts.policies.max_attempts:
-            self.summary.add("quarantined")
-            self.states.quarantined(row, str(error))
-            why = f"failed {attempts} times: {error}"
-            self._dispose(row, message, raw, self.parts.policies.on_failure, why)
-        else:
+        if not counts_toward_quarantine or attempts < self.parts.policies.max_attempts:
             self.summary.add("failed")
+            return
+        self._quarantine(row, message, raw, str(error), f"failed {attempts} times: {error}")
 
-    def _dispose(
+    def _quarantine(
+        self, row: MessageRow, message: Message, raw: bytes, reason: str, why: str
+    ) -> None:
+        policy = self.parts.policies.on_failure
+        if not self._forwarded(row, message, raw, policy, why, counted=True):
+            return
+        self.summary.add("quarantined")
+        self.states.quarantined(row, reason)
+        self.disposer.dispose(row, policy)
+
+    def _forwarded(
         self,
         row: MessageRow,
         message: Message,
         raw: bytes,
         policy: DispositionPolicy,
         why: str,
-    ) -> None:
-        if self.disposer.dispose(row, message, raw, policy, why):
-            self.summary.add("forwarded")
+        *,
+        counted: bool = False,
+    ) -> bool:
+        """Forward the copy ``policy`` asks for; False (a failed attempt) if that failed.
+
+        The message then stays as it is and the next run tries again: a forward is never
+        recorded as made when it was not. ``counted``: this attempt is already journalled
+        as failed (on the way to quarantine).
+        """
+        try:
+            if self.disposer.forward_copy(message, raw, policy, why):
+                self.summary.add("forwarded")
+        except (RetryLater, PermanentError) as exc:
+            if not counted:
+                self.states.failed(row, f"forwarding it failed: {exc}")
+            logger.warning("forwarding failed: %s: %s", message.message_id, exc)
+            self.summary.add("failed")
+            return False
+        return True
 
     def _oversize(self, envelope: Envelope) -> None:
         """Never downloaded: only its size is known, so it can only be left or moved."""
