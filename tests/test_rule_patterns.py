@@ -157,6 +157,10 @@ def test_text_with_a_lone_surrogate_is_still_searched():
         (r"(?>a+)b", "uses an atomic group (?>…) at position 0"),
         (r"a++b", "uses a possessive quantifier (*+, ++, ?+) at position 1"),
         (r"x\b.y", "uses \\b or \\B between two parts that may be either letters or not"),
+        (
+            r"\b(\w+\W*)+\bSTOP",
+            "uses \\b or \\B between two parts that may be either letters or not at position 11",
+        ),
         (r"a{1001}", "is refused by the matching engine (RE2): invalid repetition size"),
         (r"(?a)\w+", "uses the ASCII flag (?a) at position 0"),
     ],

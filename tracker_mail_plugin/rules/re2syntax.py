@@ -139,6 +139,7 @@ class _Emitter:
         self.groups = 0
         self.prefix_group: int | None = None
         self.suffix_groups: list[int] = []
+        self.boundaries = 0  # \b and \B seen so far, to point at the one refused
 
     def sequence(self, items: list[Any], ctx: _Flags, *, at_start: bool, at_end: bool) -> str:
         parts = []
@@ -211,6 +212,7 @@ class _Emitter:
 
     def boundary(self, items: list[Any], index: int, ctx: _Flags, *, start: bool, end: bool) -> str:
         r"""``\b`` (or ``\B``) with Python's Unicode idea of a word character."""
+        self.boundaries += 1
         wanted_change = items[index][1] is sre.AT_BOUNDARY
         before = _last_kind(items[:index], ctx)
         after = _first_kind(items[index + 1 :], ctx)
@@ -230,7 +232,32 @@ class _Emitter:
             return (
                 f"({_word_class(word=True)})" if word_after else rf"({_word_class(word=False)}|\z)"
             )
-        raise _refused(self.source, "boundary")
+        raise Refused(
+            _REFUSED["boundary"][0],
+            _boundary_position(self.source, self.boundaries),
+            _HINTS["boundary"],
+        )
+
+
+def _boundary_position(source: str, number: int) -> int | None:
+    r"""Where the ``number``-th ``\b`` or ``\B`` (1-based) is, outside character classes."""
+    seen, index, in_class = 0, 0, False
+    while index < len(source):
+        char = source[index]
+        if char == "\\":
+            if not in_class and source[index + 1 : index + 2] in ("b", "B"):
+                seen += 1
+                if seen == number:
+                    return index
+            index += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+            index += 2 if source[index + 1 : index + 2] == "]" else 1  # []…] holds a ]
+            continue
+        in_class = in_class and char != "]"
+        index += 1
+    return None
 
 
 def _flag(current: bool, add: int, remove: int, flag: int) -> bool:
