@@ -95,8 +95,7 @@ def compile_pattern(source: str, flags: int = RULE_FLAGS) -> MailPattern:
         hint = f"; {exc.hint}" if exc.hint else ""
         raise PatternError(
             f"'{source}' {exc}, which rules cannot use: they are matched by RE2, in time linear "
-            f"in the mail's length, and RE2 has no backreferences, lookaround, conditionals, "
-            f"atomic groups or possessive quantifiers{hint}"
+            f"in the mail's length, and {exc.reason}{hint}"
         ) from None
     except RecursionError:
         raise PatternError(f"'{source}' is nested too deeply") from None

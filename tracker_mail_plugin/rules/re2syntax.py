@@ -51,6 +51,15 @@ _REFUSED: dict[Any, tuple[str, str]] = {
     "boundary": ("\\b or \\B between two parts that may be either letters or not", r"\\[bB]"),
     "ascii": ("the ASCII flag (?a)", r"\(\?[a-zA-Z]*a"),
 }
+_GENERAL_REASON = (
+    "RE2 has no backreferences, lookaround, conditionals, atomic groups or possessive quantifiers"
+)
+_REASONS = {
+    "boundary": "RE2's own \\b knows only ASCII letters, so a \\b is translated from its "
+    "neighbours in the pattern",
+    "ascii": "rules use Python's Unicode classes",
+    "end": "RE2's $ outside multi-line mode is only the very end of the text",
+}
 _HINTS = {
     "boundary": "put \\b at the start or end of the pattern, or next to a letter, digit or "
     "punctuation, e.g. \\b(?:foo|bar)\\b",
@@ -61,12 +70,13 @@ _HINTS = {
 class Refused(ValueError):
     """A construct the linear-time engine does not have; ``position`` is 0-based in the source."""
 
-    def __init__(self, construct: str, position: int | None, hint: str):
+    def __init__(self, construct: str, position: int | None, hint: str, reason: str = ""):
         where = f" at position {position}" if position is not None else ""
         super().__init__(f"uses {construct}{where}")
         self.construct = construct
         self.position = position
         self.hint = hint
+        self.reason = reason or _GENERAL_REASON
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +121,8 @@ def translate(source: str, flags: int = 0) -> Translation:
 def _refused(source: str, kind: Any) -> Refused:
     construct, token = _REFUSED[kind]
     found = re.search(token, source)
-    return Refused(construct, found.start() if found else None, _HINTS.get(kind, ""))
+    position = found.start() if found else None
+    return Refused(construct, position, _HINTS.get(kind, ""), _REASONS.get(kind, ""))
 
 
 def _literal(code: int) -> str:
@@ -236,6 +247,7 @@ class _Emitter:
             _REFUSED["boundary"][0],
             _boundary_position(self.source, self.boundaries),
             _HINTS["boundary"],
+            _REASONS["boundary"],
         )
 
 
