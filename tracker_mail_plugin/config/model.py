@@ -159,6 +159,8 @@ class Policies(_Strict):
     automated: AutomatedPolicies = AutomatedPolicies()
     max_message_size: Size = ByteSize(25 * 10**6)
     max_attachment_size: Size = ByteSize(10 * 10**6)
+    # Each file is one tracker upload: a message of 10,000 tiny parts must not become 10,000.
+    max_attachments: Annotated[int, Field(ge=0)] = 100
     excluded_filenames: list[str] = []
     body_delimiters: list[str] = []
     strip_quotes: bool = True

@@ -41,6 +41,9 @@ from tracker_mail_plugin.rules.model import (
     Forward,
 )
 
+# How many of the files past max_attachments the text names; the rest are counted.
+_NAMED_OVER_CAP = 50
+
 
 @dataclass
 class Delivered:
@@ -265,16 +268,21 @@ class Actor:
             text = f"From: {message.from_}\n\n{text}"
         uploads: list[Upload] = []
         left_out: list[str] = []
+        over_cap: list[str] = []
         for attachment in message.attachments:
             reason = _exclusion(attachment.filename, attachment.size, self.policies)
             if reason:
                 left_out.append(f"{attachment.filename} ({reason})")
+            elif len(uploads) >= self.policies.max_attachments:
+                over_cap.append(attachment.filename)
             else:
                 uploads.append(Upload.from_attachment(attachment))
         if self.policies.keep_original:
             uploads.append(_original(message, delivery.raw))
         if left_out:
             text += "\n\nNot attached: " + "; ".join(left_out)
+        if over_cap:
+            text += _over_cap_note(over_cap, self.policies.max_attachments)
         return text, tuple(uploads)
 
     def _remember(self, delivery: Delivery, result: IssueRef | CommentRef) -> None:
@@ -306,6 +314,17 @@ def _exclusion(filename: str, size: int, policies: Policies) -> str | None:
     if size > policies.max_attachment_size:
         return f"{_megabytes(size)}, over the {_megabytes(policies.max_attachment_size)} limit"
     return None
+
+
+def _over_cap_note(names: list[str], limit: int) -> str:
+    """The files past ``max_attachments``, named up to a point: the text stays readable."""
+    shown = "; ".join(names[:_NAMED_OVER_CAP])
+    more = len(names) - _NAMED_OVER_CAP
+    rest = f"; and {more} more" if more > 0 else ""
+    return (
+        f"\n\nNot attached ({len(names)} file(s) over the limit of {limit} attachments "
+        f"per message, max_attachments): {shown}{rest}"
+    )
 
 
 def _megabytes(size: int) -> str:

@@ -7,13 +7,12 @@ reason strings are what ``explain`` shows, so they quote what was looked for and
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from tracker_mail_plugin.mail.model import Address, Message
 from tracker_mail_plugin.rules.model import Conditions, Words
+from tracker_mail_plugin.rules.patterns import compile_pattern, first_keyword
 
 _DELIVERY_HEADERS = ("delivered-to", "x-original-to", "envelope-to")
 
@@ -97,19 +96,9 @@ def _summary(checks: list[Check]) -> str:
 # --- text conditions -------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def _keyword_pattern(keyword: str, whole_words: bool) -> re.Pattern[str]:
-    body = r"\s+".join(re.escape(part) for part in keyword.casefold().split())
-    return re.compile(rf"(?<!\w){body}(?!\w)" if whole_words else body)
-
-
 def find_keyword(keywords: Words, text: str, whole_words: bool) -> str | None:
     """The first keyword present in ``text`` (Unicode case folded), or ``None``."""
-    folded = text.casefold()
-    for keyword in keywords:
-        if _keyword_pattern(keyword, whole_words).search(folded):
-            return keyword
-    return None
+    return first_keyword(keywords, text.casefold(), whole_words)
 
 
 def _quote(text: str, limit: int = 60) -> str:
@@ -162,12 +151,13 @@ def _headers_contains(
 
 def _matches(where: str, texts: Callable[[Message], str]) -> Callable[..., Check]:
     def check(pattern: str, _: Conditions, context: Context, groups: dict[str, str]) -> Check:
-        found = re.search(pattern, texts(context.message), re.IGNORECASE | re.MULTILINE)
+        text = texts(context.message)
+        found = compile_pattern(pattern).search(text)
         description = f"{where} matches /{pattern}/"
         if found is None:
-            return Check(description, False, f"no match in {_quote(texts(context.message))}")
-        groups.update({k: v for k, v in found.groupdict().items() if v is not None})
-        return Check(description, True, f"matched {_quote(found.group(0))}")
+            return Check(description, False, f"no match in {_quote(text)}")
+        groups.update(found.groups)
+        return Check(description, True, f"matched {_quote(found.text)}")
 
     return check
 

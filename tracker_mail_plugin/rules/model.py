@@ -7,11 +7,12 @@ rule means one thing whichever way it was written.
 
 from __future__ import annotations
 
-import re
 import string
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from tracker_mail_plugin.rules.patterns import PatternError, compile_pattern
 
 
 def _as_list(value: Any) -> Any:
@@ -27,12 +28,13 @@ def _as_text(value: Any) -> Any:
 
 
 def _compile(value: Any) -> Any:
+    """Refuse a pattern at load time, not when the first mail arrives."""
     if not isinstance(value, str):
         return value
     try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
+        compile_pattern(value)
+    except PatternError as exc:
+        raise ValueError(str(exc)) from None
     return value
 
 
@@ -77,7 +79,7 @@ class Conditions(_Strict):
         names: set[str] = set()
         for pattern in (self.subject_matches, self.body_matches):
             if pattern:
-                names |= set(re.compile(pattern).groupindex)
+                names |= compile_pattern(pattern).names
         for child in (self.any or []) + (self.all or []):
             names |= child.named_groups()
         return names

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from tracker_mail_plugin.mail.model import Message
+from tracker_mail_plugin.rules.patterns import delimiter_pattern
+
+# A field line is short (``Priority: High``); a longer line is text, whatever it starts with.
+# The bound also keeps the scan linear: each line is looked at once, for at most this long.
+MAX_FIELD_LINE = 1000
 
 # Field names people write in a body, per field the rule may allow (Redmine's keywords).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -35,30 +39,51 @@ def message_text(
 
 def cut_at_delimiters(text: str, delimiters: Sequence[str]) -> str:
     """Cut at the first line that starts with a delimiter (after ``>`` quote marks)."""
-    if not delimiters:
+    pattern = delimiter_pattern(tuple(delimiters))
+    if pattern is None:
         return text
-    union = "|".join(re.escape(d.strip()) for d in delimiters if d.strip())
-    if not union:
-        return text
-    found = re.search(rf"^[ \t>]*(?:{union})[ \t]*$", text, re.MULTILINE)
-    if found is None or not text[: found.start()].strip():
+    found = pattern.search(text)
+    if found is None or not text[: found.start].strip():
         return text  # never cut everything away
-    return text[: found.start()].rstrip()
+    return text[: found.start].rstrip()
+
+
+def _field_names(allowed: Sequence[str]) -> dict[str, str]:
+    """Each alias people may write (lower case) -> the field it sets."""
+    return {alias: name for name in allowed for alias in FIELD_ALIASES.get(name, (name,))}
+
+
+def _field_line(line: str, names: dict[str, str]) -> tuple[str, str] | None:
+    """``Priority: High`` -> ``("priority", "High")`` when the name is allowed."""
+    if len(line) > MAX_FIELD_LINE:
+        return None
+    name, colon, value = line.partition(":")
+    field_name = names.get(name.strip(" \t").lower()) if colon else None
+    value = value.lstrip(" \t").rstrip(" \t")
+    if field_name is None or not value or value[0].isspace():
+        return None
+    return field_name, value
 
 
 def take_fields(text: str, allowed: Sequence[str]) -> tuple[str, dict[str, str]]:
     """Take ``Priority: High``-style lines for the allowed fields out of ``text``.
 
-    The first line per field wins; matched lines (and blank lines after them) are removed.
+    The first line per field wins; matched lines (and empty lines after them) are removed.
+    One pass over the lines: linear in the length of the text.
     """
+    names = _field_names(allowed)
     fields: dict[str, str] = {}
-    for field_name in allowed:
-        aliases = "|".join(re.escape(a) for a in FIELD_ALIASES.get(field_name, (field_name,)))
-        pattern = re.compile(
-            rf"^[ \t]*(?:{aliases})[ \t]*:[ \t]*(\S.*?)[ \t]*\n*(?:\n|\Z)", re.I | re.M
-        )
-        found = pattern.search(text)
-        if found:
-            fields[field_name] = found.group(1)
-            text = text[: found.start()] + text[found.end() :]
-    return text.strip("\n"), fields
+    kept: list[str] = []
+    dropping_blanks = False
+    for line in text.split("\n"):
+        if dropping_blanks and not line:
+            continue
+        dropping_blanks = False
+        found = _field_line(line, names)
+        if found is not None and found[0] not in fields:
+            fields[found[0]] = found[1]
+            dropping_blanks = True
+            continue
+        kept.append(line)
+    ordered = {name: fields[name] for name in allowed if name in fields}
+    return "\n".join(kept).strip("\n"), ordered
