@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from tracker_mail_plugin.mail.charset import detection_budget
 from tracker_mail_plugin.mail.classify import classify
 from tracker_mail_plugin.mail.headers import (
     header_text,
@@ -36,7 +37,8 @@ def parse_message(raw: bytes) -> Message:
     raw = bytes(raw)
     sha256 = hashlib.sha256(raw).hexdigest()
     try:
-        return _parse(raw, sha256)
+        with detection_budget():
+            return _parse(raw, sha256)
     except Exception as exc:  # noqa: BLE001 - the last line of defence; see the docstring
         return _unparsed(raw, sha256, exc)
 
