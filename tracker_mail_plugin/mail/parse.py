@@ -55,7 +55,7 @@ def _parse(raw: bytes, sha256: str) -> Message:
     references = parse_id_list(first.get("references", ""))
     subject = first.get("subject", "").strip()
     contents = collect(root, defects)
-    full_body = _full_body(contents)
+    full_body = _full_body(contents, defects)
     return Message(
         message_id=message_id or f"sha256-{sha256}@{SYNTHETIC_ID_DOMAIN}",
         subject=subject,
@@ -103,7 +103,7 @@ def _report_type(root: Part) -> str | None:
     return value.lower() if value else None
 
 
-def _full_body(contents: Contents) -> str:
+def _full_body(contents: Contents, defects: list[str]) -> str:
     """Plain text parts joined; else HTML converted; else what a winmail.dat carried."""
     for texts, is_html in (
         (contents.plain, False),
@@ -111,7 +111,7 @@ def _full_body(contents: Contents) -> str:
         (contents.tnef_text, False),
         (contents.tnef_html, True),
     ):
-        usable = [_tidy(html_to_text(text) if is_html else text) for text in texts]
+        usable = [_tidy(html_to_text(text, defects) if is_html else text) for text in texts]
         usable = [text for text in usable if text.strip()]
         if usable:
             return "\n\n".join(usable)
