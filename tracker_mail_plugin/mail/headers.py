@@ -21,6 +21,7 @@ import re
 
 from tracker_mail_plugin.mail.charset import decode_text
 from tracker_mail_plugin.mail.model import Address
+from tracker_mail_plugin.mail.safe_text import one_line
 
 RawHeaders = list[tuple[str, bytes]]
 
@@ -227,7 +228,7 @@ _ADDR_SPEC = re.compile(r"[^\s<>,;:\"()\[\]@]+@[^\s<>,;:\"()@]+")
 
 
 def _address(name: str, addr: str, defects: list[str]) -> Address:
-    display = header_text(name.encode("utf-8"), defects).strip() if name else ""
+    display = one_line(header_text(name.encode("utf-8"), defects)).strip() if name else ""
     local, _, domain = addr.strip().strip("<>").rpartition("@")
     return Address(
         name=display.strip('"').strip(), address=f"{local.lower()}@{_unicode_domain(domain)}"

@@ -19,6 +19,7 @@ from tracker_mail_plugin.mail.model import Address, Message
 from tracker_mail_plugin.mail.parts import Contents, collect
 from tracker_mail_plugin.mail.quotes import strip_quotes
 from tracker_mail_plugin.mail.references import id_references, subject_references
+from tracker_mail_plugin.mail.safe_text import one_line
 
 SYNTHETIC_ID_DOMAIN = "tracker-mail.invalid"
 
@@ -53,7 +54,8 @@ def _parse(raw: bytes, sha256: str) -> Message:
     in_reply_to_all = parse_id_list(first.get("in-reply-to", ""))
     in_reply_to = in_reply_to_all[0] if in_reply_to_all else None
     references = parse_id_list(first.get("references", ""))
-    subject = first.get("subject", "").strip()
+    # A subject becomes a tracker title and is shown at terminals: no control characters.
+    subject = one_line(first.get("subject", "")).strip()
     contents = collect(root, defects)
     full_body = _full_body(contents, defects)
     return Message(
