@@ -13,7 +13,6 @@ import unicodedata
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LINE_SPACE = re.compile(r"[\t\n\r\v\f]")
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _FOR_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -37,8 +36,3 @@ def for_terminal(text: str) -> str:
 def _escape(found: re.Match[str]) -> str:
     code = ord(found.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def has_bidi_override(text: str) -> bool:
-    """True when ``text`` holds a bidirectional override or isolate."""
-    return _BIDI.search(text) is not None
