@@ -18,9 +18,9 @@ def _mail(headers: bytes, body: bytes, content_type: bytes = b"text/plain; chars
 
 
 def quote_spaces(size: int) -> bytes:
-    """Quoted-printable "On Mon wrote:" followed by long runs of spaces."""
-    unit = "On Mon wrote:" + " " * 5000 + "x\n"
-    text = "Hello, the new text.\n\n" + unit * max(1, size // len(unit))
+    """Quoted-printable "On Mon wrote:" followed by runs of spaces as long as a quarter of it."""
+    unit = "On Mon wrote:" + " " * max(1, size // 4) + "x\n"
+    text = "Hello, the new text.\n\n" + unit * 4
     body = quopri.encodestring(text.encode())
     return _mail(
         b"Subject: spaces\r\nContent-Transfer-Encoding: quoted-printable\r\n", body.rstrip()
@@ -69,7 +69,9 @@ def folded_header(size: int) -> bytes:
 
 def eight_bit_headers(size: int) -> bytes:
     """Thousands of headers of raw Latin-1 bytes (each once ran the charset detector)."""
-    line = b"X-Note: r\xe9sum\xe9 caf\xe9 na\xefve fa\xe7ade \xe0 la cr\xe8me br\xfbl\xe9e\r\n"
+    # 16 or more 8-bit bytes in each: below that the detector is never asked
+    words = b"r\xe9sum\xe9 caf\xe9 na\xefve fa\xe7ade \xe0 la cr\xe8me br\xfbl\xe9e"
+    line = b"X-Note: " + words + b", " + words + b"\r\n"
     return _mail(b"Subject: 8-bit\r\n" + line * max(1, size // len(line)), b"body\r\n")
 
 
