@@ -51,7 +51,9 @@ class Bounded:
         """Put the original lines back in place of their stand-ins."""
         if not self.originals:
             return answer
-        return _MARKED.sub(lambda found: self.originals[int(found.group(1))], answer)
+        restored = _MARKED.sub(lambda found: self.originals[int(found.group(1))], answer)
+        # A marker the library cut in two (a disclaimer removed mid-line) must not remain.
+        return restored.replace(_MARK, "")
 
     def complete(self, answer: str) -> str:
         """Add the unexamined rest when the library kept the examined text to its end."""
