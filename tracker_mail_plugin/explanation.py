@@ -1,15 +1,19 @@
-"""How ``tracker-mail explain`` shows a message and its decision: JSON and text.
+r"""How ``tracker-mail explain`` shows a message and its decision: JSON and text.
 
 The JSON form is a stable interface (one object per line, keys listed in the README); the
-text form is for people and may change.
+text form is for people and may change. Neither lets mail text drive the terminal: the text
+form shows control characters and bidi overrides as escapes (``\x1b``, ``\u202e``), the
+JSON form escapes C1 controls and DEL as JSON does C0 ones.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from tracker_mail_plugin.mail import Address, Message
+from tracker_mail_plugin.mail.safe_text import for_terminal
 from tracker_mail_plugin.rules.decide import Decision
 
 _BODY_PREVIEW_LINES = 40
@@ -120,7 +124,12 @@ def _address(address: Address | None) -> dict[str, str] | None:
 
 def as_json(label: str, message: Message, decision: Decision | None = None) -> str:
     """One line of JSON for one message."""
-    return json.dumps(explanation(label, message, decision), ensure_ascii=False)
+    text = json.dumps(explanation(label, message, decision), ensure_ascii=False)
+    return _C1_AND_DEL.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+# json.dumps escapes C0 controls but writes DEL and C1 controls (CSI is U+009B) as they are.
+_C1_AND_DEL = re.compile("[\x7f-\x9f]")
 
 
 def as_text(label: str, message: Message, decision: Decision | None = None) -> str:
@@ -132,7 +141,7 @@ def as_text(label: str, message: Message, decision: Decision | None = None) -> s
     lines += [f"  - {d}" for d in message.defects]
     lines += _body_lines(message)
     lines += _decision_lines(decision)
-    return "\n".join(lines)
+    return for_terminal("\n".join(lines))
 
 
 def _decision_lines(decision: Decision | None) -> list[str]:

@@ -9,8 +9,12 @@ import unicodedata
 from dataclasses import dataclass
 
 from tracker_mail_plugin.mail.model import Attachment
+from tracker_mail_plugin.mail.safe_text import without_format_characters
 
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"|?*\u2028\u2029]')
+# Names Windows reserves for devices, with any extension ("nul.txt" is the device too);
+# superscript digits count as digits there.
+_DEVICE = re.compile(r"(?:con|prn|aux|nul|conin\$|conout\$|(?:com|lpt)[1-9¹²³])(?:\..*)?", re.I)
 _MAX_NAME_BYTES = 200  # below every file system's 255, leaving room for a tracker's prefix
 
 # Names for parts that arrive without one; mimetypes gives odd picks for these.
@@ -40,13 +44,19 @@ _REPORT_PART_NAMES = {
 def safe_filename(name: str | None, content_type: str, index: int) -> str:
     """A file name that is safe to store anywhere: no directories, no control characters.
 
-    A missing or empty name becomes ``attachment-<index><ext>`` from the content type.
+    Format characters (bidi overrides and isolates, zero-width characters) are removed so
+    that the name reads as what it is; Windows device names (``con``, ``nul.txt``,
+    ``com1``) get a leading ``_``. A missing or empty name becomes
+    ``attachment-<index><ext>`` from the content type.
     """
     cleaned = ""
     if name:
         base = re.split(r"[\\/]", name)[-1]
-        cleaned = _UNSAFE.sub("_", unicodedata.normalize("NFC", base)).strip().strip(".")
+        base = without_format_characters(unicodedata.normalize("NFC", base))
+        cleaned = _UNSAFE.sub("_", base).strip().strip(".")
         cleaned = cleaned.lstrip("-") or cleaned
+        if _DEVICE.fullmatch(cleaned.rstrip(" .")):
+            cleaned = f"_{cleaned}"
     if not cleaned:
         stem = _REPORT_PART_NAMES.get(content_type, f"attachment-{index}")
         return f"{stem}{extension_for(content_type)}"

@@ -6,11 +6,25 @@ Python has never heard of, or no label at all. The chain below tries, in order: 
 charset mapped to the codec that real senders mean by it, UTF-8, a statistical guess, then
 Windows-1252 and Latin-1 with replacement characters. Every repair is reported so that
 ``explain`` can show it.
+
+Only real text charsets are used. Python's codec registry also answers to ``hex``,
+``base64``, ``zlib``, ``rot13`` (bytes-to-bytes or text-to-text transforms), ``idna``,
+``punycode``, ``undefined`` and the escape codecs (text codecs that are not charsets): such a
+label is treated like an unknown one, with a defect, and the usual chain decodes the bytes.
+
+The statistical detector costs about a millisecond a call; a message of 100,000 8-bit
+headers called it for each (53 s for 3.7 MB). Inside :func:`detection_budget` (one per
+message) it runs at most ``MAX_DETECTIONS`` (8) times; after that its last verdict is
+reused, then UTF-8 and Windows-1252 as always.
 """
 
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
 
 # What senders write -> the superset codec they actually use. Browsers and the mail gem
@@ -50,11 +64,20 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 _OFTEN_MISLABELLED = frozenset({"cp1252", "iso8859-15", "cp1250", "iso8859-2", "cp1254"})
 
 
+# Text codecs in Python's registry that are not charsets a mail can be written in.
+_NOT_CHARSETS = frozenset(
+    {"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape", "charmap"}
+)
+
+MAX_DETECTIONS = 8
+
+
 @lru_cache(maxsize=256)
 def codecs_for(label: str | None) -> tuple[str, ...]:
     """Return the Python codec names to try for a MIME charset label, best first.
 
-    Unknown labels give an empty tuple; the caller then falls back to guessing.
+    Unknown labels, and codecs that are not text charsets, give an empty tuple; the caller
+    then falls back to guessing.
     """
     if not label:
         return ()
@@ -62,9 +85,40 @@ def codecs_for(label: str | None) -> tuple[str, ...]:
     if key in _ALIASES:
         return _ALIASES[key]
     try:
-        return (codecs.lookup(key).name,)
-    except LookupError:
+        info = codecs.lookup(key)
+    except (LookupError, ValueError, TypeError):  # ValueError: a NUL in the label
         return ()
+    if not info._is_text_encoding or info.name in _NOT_CHARSETS:
+        return ()
+    return (info.name,)
+
+
+def _is_codec(label: str) -> bool:
+    """True when Python knows ``label`` as some codec (then it is not a text charset)."""
+    try:
+        codecs.lookup(label.strip().strip("\"'").lower())
+    except (LookupError, ValueError, TypeError):
+        return False
+    return True
+
+
+@dataclass
+class _Budget:
+    left: int = MAX_DETECTIONS
+    last: str | None = None
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("charset_detection_budget", default=None)
+
+
+@contextmanager
+def detection_budget() -> Iterator[None]:
+    """Within this block the detector runs at most ``MAX_DETECTIONS`` times."""
+    token = _BUDGET.set(_Budget())
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
 
 
 def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str | None]:
@@ -79,13 +133,14 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
     candidates = codecs_for(label)
     if label and not candidates:
         text, how = _guess(raw)
-        return text, f"unknown charset {label!r}; decoded as {how}"
+        what = "not a text charset" if _is_codec(label) else "unknown charset"
+        return text, f"{what} {label!r}; decoded as {how}"
     for index, codec in enumerate(candidates):
         if codec in _OFTEN_MISLABELLED and _is_utf8(raw):
             return raw.decode("utf-8"), f"declared {label} but the bytes are UTF-8"
         try:
             text = raw.decode(codec)
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):
             continue
         # A later ISO-2022-JP variant is the same label read fully; a later cp1252 is not.
         return text, (
@@ -93,7 +148,11 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
         )
     if candidates:
         # The label is right for most of the text; a few broken bytes become U+FFFD.
-        text = raw.decode(candidates[0], errors="replace")
+        try:
+            text = raw.decode(candidates[0], errors="replace")
+        except (UnicodeError, LookupError):
+            text, how = _guess(raw)
+            return text, f"bytes that could not be read as {label!r}; decoded as {how}"
         return text, f"bytes that are not valid {label} were replaced with U+FFFD"
     text, how = _guess(raw)
     if how == "utf-8":
@@ -125,7 +184,7 @@ def _guess(raw: bytes) -> tuple[str, str]:
     if guessed:
         try:
             return raw.decode(guessed), guessed
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):
             pass
     # cp1252 leaves five bytes undefined; replace those rather than fail.
     text = raw.decode("cp1252", errors="replace")
@@ -144,6 +203,17 @@ def _detect(raw: bytes) -> str | None:
     sample = raw[:65536]
     if sum(byte >= 0x80 for byte in sample) < _MIN_BYTES_TO_DETECT or b"\x00" in sample:
         return None
+    budget = _BUDGET.get()
+    if budget is not None:
+        if budget.left <= 0:
+            return budget.last
+        budget.left -= 1
+        budget.last = _run_detector(sample)
+        return budget.last
+    return _run_detector(sample)
+
+
+def _run_detector(sample: bytes) -> str | None:
     try:
         from charset_normalizer import from_bytes
 

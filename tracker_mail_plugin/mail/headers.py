@@ -4,6 +4,11 @@ Python's ``email`` header registry raises on headers that real mail carries (``T
 ``Message-ID: <[x]@host>``, unparseable dates), and it is the slowest part of parsing. These
 functions read the raw bytes themselves, never raise, and record what they repaired in the
 ``defects`` list they are given.
+
+Every step is linear in the header's length, and a header is bounded all the same: a field
+longer than ``MAX_HEADER_BYTES`` (64 KiB once unfolded; a To list of a thousand recipients
+is about 40 KiB) is cut there, with a defect. A Date value is read from its first
+``MAX_DATE_CHARS`` (256) characters only.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import re
 
 from tracker_mail_plugin.mail.charset import decode_text
 from tracker_mail_plugin.mail.model import Address
+from tracker_mail_plugin.mail.safe_text import one_line
 
 RawHeaders = list[tuple[str, bytes]]
 
@@ -23,6 +29,9 @@ _ENCODED_WORD = re.compile(rb"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?
 _BETWEEN_WORDS = re.compile(rb"[ \t\r\n]*")
 _ANGLE_ID = re.compile(r"<([^<>]*)>")
 _FIELD_NAME = re.compile(rb"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ':'
+
+MAX_HEADER_BYTES = 64 * 1024
+MAX_DATE_CHARS = 256
 
 
 def find_body_start(raw: bytes, start: int = 0, end: int | None = None) -> tuple[int, int]:
@@ -45,8 +54,12 @@ def find_body_start(raw: bytes, start: int = 0, end: int | None = None) -> tuple
 
 
 def split_header_lines(block: bytes, defects: list[str]) -> RawHeaders:
-    """Unfold a header block into (name, raw value) pairs, keeping order and repeats."""
-    fields: RawHeaders = []
+    """Unfold a header block into (name, raw value) pairs, keeping order and repeats.
+
+    Continuation lines are collected in a list and joined once: joining them one by one
+    copies the value each time, quadratic on a header folded over millions of lines.
+    """
+    fields: list[tuple[str, list[bytes]]] = []
     lines = block.split(b"\n")
     if lines and lines[0].startswith(b"From "):  # mbox separator left in by some tools
         lines = lines[1:]
@@ -56,16 +69,23 @@ def split_header_lines(block: bytes, defects: list[str]) -> RawHeaders:
             continue
         if line[:1] in (b" ", b"\t"):
             if fields:
-                previous, folded = fields[-1]
-                fields[-1] = (previous, folded + b" " + line.strip())
+                fields[-1][1].append(line.strip())
             continue
         name, sep, value = line.partition(b":")
         name = name.strip()
         if not sep or not _FIELD_NAME.match(name):
             defects.append(f"ignored a header line that is not 'Name: value': {_show(line)}")
             continue
-        fields.append((name.decode("ascii"), value.strip()))
-    return fields
+        fields.append((name.decode("ascii"), [value.strip()]))
+    return [(name, _bounded_value(name, pieces, defects)) for name, pieces in fields]
+
+
+def _bounded_value(name: str, pieces: list[bytes], defects: list[str]) -> bytes:
+    value = b" ".join(pieces)
+    if len(value) <= MAX_HEADER_BYTES:
+        return value
+    defects.append(f"the {name} header is longer than {MAX_HEADER_BYTES // 1024} KiB; cut there")
+    return value[:MAX_HEADER_BYTES]
 
 
 def looks_like_header_block(data: bytes) -> bool:
@@ -168,8 +188,8 @@ def parse_addresses(value: bytes | None, defects: list[str]) -> tuple[Address, .
     return tuple(found)
 
 
-_SIMPLE_ENTRY = re.compile(r"\s*(?:([^<>]*?)\s*<([^<>\s]+)>|([^<>\s]+@[^<>\s]+))\s*")
 _NEEDS_FULL_PARSER = re.compile(r'["();:\\]')
+_NO_SPACE_OR_ANGLE = re.compile(r"[^<>\s]+")
 
 
 def _simple_addresses(text: str) -> list[tuple[str, str]] | None:
@@ -177,26 +197,38 @@ def _simple_addresses(text: str) -> list[tuple[str, str]] | None:
 
     Most real headers look like this; the stdlib's full RFC 5322 parser costs ten times
     more and is kept for everything else (quoted names with commas, comments, groups).
+    Entries are taken apart with ``str`` methods: a lazy name, optional spaces and then ``<``
+    backtracked quadratically over a long run of spaces.
     """
     if _NEEDS_FULL_PARSER.search(text):
         return None
     pairs: list[tuple[str, str]] = []
     for entry in text.split(","):
-        if not entry.strip():
+        entry = entry.strip()
+        if not entry:
             continue
-        found = _SIMPLE_ENTRY.fullmatch(entry)
-        if found is None:
+        pair = _simple_entry(entry)
+        if pair is None:
             return None
-        name, addr, bare = found.groups()
-        pairs.append((name or "", addr or bare))
+        pairs.append(pair)
     return pairs
+
+
+def _simple_entry(entry: str) -> tuple[str, str] | None:
+    """``Name <addr>`` or a bare ``local@domain``; ``None`` for anything else."""
+    if entry.endswith(">") and entry.count("<") == 1 and entry.count(">") == 1:
+        name, _, addr = entry[:-1].partition("<")
+        return (name.strip(), addr) if _NO_SPACE_OR_ANGLE.fullmatch(addr) else None
+    if "@" in entry[1:-1] and _NO_SPACE_OR_ANGLE.fullmatch(entry):
+        return "", entry
+    return None
 
 
 _ADDR_SPEC = re.compile(r"[^\s<>,;:\"()\[\]@]+@[^\s<>,;:\"()@]+")
 
 
 def _address(name: str, addr: str, defects: list[str]) -> Address:
-    display = header_text(name.encode("utf-8"), defects).strip() if name else ""
+    display = one_line(header_text(name.encode("utf-8"), defects)).strip() if name else ""
     local, _, domain = addr.strip().strip("<>").rpartition("@")
     return Address(
         name=display.strip('"').strip(), address=f"{local.lower()}@{_unicode_domain(domain)}"
@@ -236,13 +268,16 @@ def parse_id_list(value: str) -> tuple[str, ...]:
     return tuple(ids)
 
 
-_DATE_NOISE = re.compile(r"\([^)]*\)|\b(?:at|um|le)\b")
+# ``[^()]`` rather than ``[^)]``: from every "(" the latter scanned to the end of a value of
+# many "(" (quadratic); innermost comments are what real dates carry anyway.
+_DATE_NOISE = re.compile(r"\([^()]*\)|\b(?:at|um|le)\b")
 
 
 def parse_date(value: str | None, defects: list[str]) -> dt.datetime | None:
     """Parse a Date header tolerantly; unknown time zones are taken as UTC."""
     if not value:
         return None
+    value = value[:MAX_DATE_CHARS]
     for candidate in (value, _DATE_NOISE.sub(" ", value).replace(",", " ")):
         parsed = _try_rfc_date(candidate) or _try_iso_date(candidate)
         if parsed is not None:

@@ -5,6 +5,15 @@ small walker writes Markdown: paragraphs, line breaks, lists, links, tables, quo
 ``<style>``, ``<script>``, ``<head>`` and comments (Outlook's conditional comments included)
 are dropped with their text. We first used markdownify on BeautifulSoup: correct, but about
 5 ms per mail, ten times the cost of parsing the whole message, and html2text is GPL-3.0.
+
+What cannot deceive or exhaust: text hidden from the reader (``display:none``,
+``visibility:hidden``, ``mso-hide:all`` in an inline style, or the ``hidden`` attribute) is
+dropped with its element; a link to ``javascript:``, ``vbscript:`` or ``data:`` (in any case,
+with entities or whitespace inside the scheme) keeps only its text. Depth is bounded: the
+parser reads up to ``PARSER_DEPTH`` (2048) levels (libxml2's default of 256 silently lost
+everything past it); below ``MAX_DEPTH`` (64) levels the walker, which recurses, reads an
+element's text as plain text; deeper than the parser's limit the whole part is read as
+plain text without markup. Each of these is listed as a defect.
 """
 
 from __future__ import annotations
@@ -31,16 +40,79 @@ _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 _LINE_ENDS = re.compile(f"[\n{_BREAK}]+ *")
 _CONTINUATION = re.compile(f"{_BREAK}(?!{_INDENT})")
 
+PARSER_DEPTH = 2048
+MAX_DEPTH = 64
+_HIDDEN_STYLE = re.compile(
+    r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all)\b", re.I
+)
+_UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:")
+# Browsers ignore ASCII whitespace and control characters inside a URL's scheme.
+_URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")
+_TAG = re.compile(r"<[^<>]*>")  # not [^>]*: from every "<" that scanned to the end
 
-def html_to_text(markup: str) -> str:
-    """Convert an HTML body to Markdown-like text: paragraphs, lists, links, tables kept."""
+
+def html_to_text(markup: str, defects: list[str] | None = None) -> str:
+    """Convert an HTML body to Markdown-like text: paragraphs, lists, links, tables kept.
+
+    Args:
+        markup: The HTML.
+        defects: Where to say what had to be repaired (hidden text, deep nesting).
+    """
+    found = defects if defects is not None else []
+    parser = lxml_html.HTMLParser(encoding="utf-8", huge_tree=True)
     try:
-        root = lxml_html.document_fromstring(
-            markup.encode("utf-8", "replace"), parser=lxml_html.HTMLParser(encoding="utf-8")
-        )
+        root = lxml_html.document_fromstring(markup.encode("utf-8", "replace"), parser=parser)
     except (etree.ParserError, ValueError):
-        return _SPACE.sub(" ", re.sub(r"<[^>]*>", " ", markup)).strip()
+        return _flat_text(markup)
+    if any("Excessive depth" in entry.message for entry in parser.error_log):
+        found.append(
+            f"HTML nested deeper than {PARSER_DEPTH} levels; read as plain text without markup"
+        )
+        return _flat_text(markup)
+    _drop_hidden(root, found)
+    _flatten_deep(root, found)
     return _tidy(_Writer().block(root))
+
+
+def _flat_text(markup: str) -> str:
+    return _SPACE.sub(" ", _TAG.sub(" ", markup)).strip()
+
+
+def _drop_hidden(root: etree._Element, defects: list[str]) -> None:
+    hidden = [
+        element
+        for element in root.iter()
+        if isinstance(element.tag, str)
+        and (element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", "")))
+    ]
+    for element in hidden:
+        if isinstance(element, lxml_html.HtmlElement):
+            element.drop_tree()  # keeps the tail: it is visible text after the hidden element
+    if hidden:
+        defects.append(f"dropped {len(hidden)} HTML elements hidden from the reader")
+
+
+def _flatten_deep(root: etree._Element, defects: list[str]) -> None:
+    """Below ``MAX_DEPTH`` levels, replace an element's children by their text."""
+    flattened = 0
+    stack: list[tuple[etree._Element, int]] = [(root, 0)]
+    while stack:
+        element, depth = stack.pop()
+        if depth < MAX_DEPTH:
+            stack.extend((child, depth + 1) for child in element)
+            continue
+        if len(element):
+            etree.strip_elements(element, *_SKIP, etree.Comment, with_tail=False)
+            element.text = "".join(element.itertext())
+            for child in list(element):
+                element.remove(child)
+            flattened += 1
+    if flattened:
+        defects.append(f"HTML nested deeper than {MAX_DEPTH} levels; the rest read as plain text")
+
+
+def _unsafe_link(url: str) -> bool:
+    return _URL_IGNORED.sub("", url).lower().startswith(_UNSAFE_SCHEMES)
 
 
 def _tidy(text: str) -> str:
@@ -130,8 +202,12 @@ class _Writer:
         """A link: ``[text](href)``, or just the text when it is the address itself."""
         text = self.inline(element).strip()
         href = (element.get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:")) or href in (text, f"mailto:{text}"):
+        if not href or href.startswith("#") or _unsafe_link(href):
             return text
+        if href in (text, f"mailto:{text}"):
+            return text
+        # A space or parenthesis would end the Markdown link early and start another.
+        href = href.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
         return f"[{text}]({href})" if text else href
 
     def tag_img(self, element: etree._Element) -> str:
@@ -208,7 +284,7 @@ def _wrap(text: str, mark: str) -> str:
 def _image_name(src: str) -> str:
     if src.startswith("cid:"):
         return src[4:].split("@", 1)[0]
-    if src.startswith("data:"):
+    if _unsafe_link(src):
         return ""
     return src.rsplit("/", 1)[-1].split("?", 1)[0]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from tracker_mail_plugin.mail.charset import detection_budget
 from tracker_mail_plugin.mail.classify import classify
 from tracker_mail_plugin.mail.headers import (
     header_text,
@@ -18,6 +19,7 @@ from tracker_mail_plugin.mail.model import Address, Message
 from tracker_mail_plugin.mail.parts import Contents, collect
 from tracker_mail_plugin.mail.quotes import strip_quotes
 from tracker_mail_plugin.mail.references import id_references, subject_references
+from tracker_mail_plugin.mail.safe_text import one_line
 
 SYNTHETIC_ID_DOMAIN = "tracker-mail.invalid"
 
@@ -36,7 +38,8 @@ def parse_message(raw: bytes) -> Message:
     raw = bytes(raw)
     sha256 = hashlib.sha256(raw).hexdigest()
     try:
-        return _parse(raw, sha256)
+        with detection_budget():
+            return _parse(raw, sha256)
     except Exception as exc:  # noqa: BLE001 - the last line of defence; see the docstring
         return unparsed_message(raw, f"the parser failed ({type(exc).__name__}: {exc})", sha256)
 
@@ -51,9 +54,10 @@ def _parse(raw: bytes, sha256: str) -> Message:
     in_reply_to_all = parse_id_list(first.get("in-reply-to", ""))
     in_reply_to = in_reply_to_all[0] if in_reply_to_all else None
     references = parse_id_list(first.get("references", ""))
-    subject = first.get("subject", "").strip()
+    # A subject becomes a tracker title and is shown at terminals: no control characters.
+    subject = one_line(first.get("subject", "")).strip()
     contents = collect(root, defects)
-    full_body = _full_body(contents)
+    full_body = _full_body(contents, defects)
     return Message(
         message_id=message_id or f"sha256-{sha256}@{SYNTHETIC_ID_DOMAIN}",
         subject=subject,
@@ -101,7 +105,7 @@ def _report_type(root: Part) -> str | None:
     return value.lower() if value else None
 
 
-def _full_body(contents: Contents) -> str:
+def _full_body(contents: Contents, defects: list[str]) -> str:
     """Plain text parts joined; else HTML converted; else what a winmail.dat carried."""
     for texts, is_html in (
         (contents.plain, False),
@@ -109,7 +113,7 @@ def _full_body(contents: Contents) -> str:
         (contents.tnef_text, False),
         (contents.tnef_html, True),
     ):
-        usable = [_tidy(html_to_text(text) if is_html else text) for text in texts]
+        usable = [_tidy(html_to_text(text, defects) if is_html else text) for text in texts]
         usable = [text for text in usable if text.strip()]
         if usable:
             return "\n\n".join(usable)

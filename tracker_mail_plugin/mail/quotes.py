@@ -7,12 +7,18 @@ Korean and Chinese. It was the best of three libraries on a shared fixture set (
 ``docs/research``). Two things we add: indentation is restored (the library strips every
 line, which would ruin code and logs in bug reports), and an empty result falls back to the
 full text (stripping must never lose what the sender wrote).
+
+The library's expressions backtrack on long lines and long runs of blank lines; what it is
+shown is bounded first (``quote_bounds``), and everything here is linear in the text.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import lru_cache
+
+from tracker_mail_plugin.mail.quote_bounds import bound
 
 _LANGUAGES = ("en", "de", "fr", "nl", "da", "pl", "sv", "ja", "it", "es", "cs", "ko", "zh")
 _QUOTED_LINE = re.compile(r"^[ \t]*>")
@@ -87,7 +93,9 @@ def _newest_reply_fast(text: str) -> str:
     head, tail = text[:start], text[start:]
     if plain_sign_off:
         return head
-    newest_tail = _newest_reply(f"{_CONTEXT}\n\n{tail}").replace(_CONTEXT, "").strip("\n")
+    bounded = bound(tail)
+    newest_tail = bounded.restore(_newest_reply(f"{_CONTEXT}\n\n{bounded.text}"))
+    newest_tail = bounded.complete(newest_tail.replace(_CONTEXT, "").strip("\n"))
     return f"{head}{newest_tail}" if newest_tail.strip() else head
 
 
@@ -108,6 +116,20 @@ def _compiled() -> dict[str, re.Pattern[str]]:
     }
 
 
+# The library's signature expression ends in ``(.|\s)*)``: everything to the end of the
+# text. Searching with it again from every later line is quadratic; where a signature
+# starts only needs the expression without that tail.
+_TO_THE_END = r"(.|\s)*)"
+
+
+@lru_cache(maxsize=1)
+def _signature_start() -> re.Pattern[str]:
+    full = _compiled()["_signature_regex"]
+    if not full.pattern.endswith(_TO_THE_END):
+        return full  # a library version with another shape: slower, still correct
+    return re.compile(full.pattern[: -len(_TO_THE_END)] + ")", full.flags)
+
+
 def _newest_reply(text: str) -> str:
     from mailparser_reply import EmailMessage
 
@@ -120,7 +142,7 @@ def _newest_reply(text: str) -> str:
     reply = parsed.replies[0]
     if len(_first_line(reply.signatures)) <= _LONGEST_SIGN_OFF:
         return str(reply.body)
-    return _cut_at_sign_off(str(reply.full_body), parsed.SIGNATURE_REGEX)
+    return _cut_at_sign_off(str(reply.full_body), _signature_start())
 
 
 def _first_line(text: str) -> str:
@@ -132,10 +154,12 @@ def _cut_at_sign_off(content: str, signature: re.Pattern[str]) -> str:
     pos = 0
     while match := signature.search(content, pos):
         found = match.group()
-        if len(_first_line(found)) <= _LONGEST_SIGN_OFF:
-            return content[: match.start()]
         line_start = match.start() + len(found) - len(found.lstrip())
-        pos = content.find("\n", line_start) + 1
+        line_end = content.find("\n", line_start)
+        line = content[line_start : line_end if line_end >= 0 else len(content)]
+        if len(line.strip()) <= _LONGEST_SIGN_OFF:
+            return content[: match.start()]
+        pos = line_end + 1
         if pos <= 0:
             break
     return content
@@ -172,18 +196,24 @@ def _drop_quoted_lines(text: str) -> str:
 
 
 def _restore_indentation(original: str, stripped: str) -> str:
-    """Map the library's whitespace-stripped lines back onto the original lines."""
+    """Map the library's whitespace-stripped lines back onto the original lines.
+
+    Each stripped line is matched to the next original line with the same content; an
+    index of where each content occurs keeps this linear (up to a logarithm) even when many
+    lines match nothing.
+    """
     source = original.split("\n")
+    where: dict[str, list[int]] = {}
+    for index, line in enumerate(source):
+        where.setdefault(line.strip(), []).append(index)
     out: list[str] = []
     cursor = 0
     for line in stripped.split("\n"):
-        wanted = line.strip()
-        probe = cursor
-        while probe < len(source) and source[probe].strip() != wanted:
-            probe += 1
-        if probe < len(source):
-            out.append(source[probe].rstrip())
-            cursor = probe + 1
+        places = where.get(line.strip(), [])
+        found = bisect_left(places, cursor)
+        if found < len(places):
+            out.append(source[places[found]].rstrip())
+            cursor = places[found] + 1
         else:
             out.append(line)
     return "\n".join(out).strip("\n")

@@ -15,7 +15,11 @@ from tracker_mail_plugin.mail.model import ReferenceCandidate, RefKind
 _SUBJECT_PATTERNS: tuple[tuple[RefKind, re.Pattern[str]], ...] = (
     (
         RefKind.TRACKER_TAG,
-        re.compile(r"\[(?P<project>[^\[\]]+?) - (?P<tracker>[^\[\]#]+?) #(?P<number>\d+)\]"),
+        # Bounded like Redmine's own names (a project name has at most 255 characters, a
+        # tracker 30): unbounded, "[a - a - a …" made every " - " try every later one.
+        re.compile(
+            r"\[(?P<project>[^\[\]]{1,255}?) - (?P<tracker>[^\[\]#]{1,30}?) #(?P<number>\d+)\]"
+        ),
     ),
     (
         RefKind.GITHUB,
