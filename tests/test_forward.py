@@ -3,6 +3,7 @@ configuration that keeps passwords off the wire, and no loop through people's re
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 from collections.abc import Iterator
@@ -68,9 +69,14 @@ def sending_world(tmp_path, port: int, policies: str) -> World:
 
 def test_a_subject_with_cr_lf_is_forwarded_on_one_line_and_injects_nothing() -> None:
     raw = raw_mail({"Subject": INJECTED_SUBJECT})
-    original = parse_message(raw)
-    assert "\r" in original.subject or "\n" in original.subject  # what the probe sent
-    sent = forwarding_message(raw, "tm@example.com", "admin@example.com", "why", "inbox")
+    # The parser already turns line breaks in a subject into spaces; the forward must not
+    # rely on it, so it is handed a message whose subject still has them.
+    original = dataclasses.replace(
+        parse_message(raw), subject="lunch\r\nBcc: everyone@example.com\r\n\r\nbody"
+    )
+    sent = forwarding_message(
+        raw, "tm@example.com", "admin@example.com", "why", "inbox", original=original
+    )
     forwarded = email.message_from_bytes(sent, policy=email.policy.default)
     assert forwarded["Subject"] == "[tracker-mail] lunch Bcc: everyone@example.com body"
     assert forwarded["Bcc"] is None
