@@ -16,6 +16,7 @@ boundary where failures become the core's errors.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,14 +72,16 @@ class JiraHttp:
     def __init__(self, config: JiraConfig):
         self._config = config
         self._session: requests.Session | None = None
+        self._building = threading.Lock()
         self._errors = JiraErrors("Jira")
 
     @property
     def session(self) -> requests.Session:
         """The session, built on first use (no request is made; secrets are read then)."""
-        if self._session is None:
-            self._session = build_session_for(self._config)
-        return self._session
+        with self._building:  # workers start together: one session, its secrets read once
+            if self._session is None:
+                self._session = build_session_for(self._config)
+            return self._session
 
     @property
     def base_url(self) -> str:

@@ -15,6 +15,7 @@ from tracker_mail_plugin import PermanentError, UnsupportedAction, Upload, UserR
 from tracker_mail_plugin_jira.config import Deployment, JiraConfig
 from tracker_mail_plugin_jira.errors import NotFound
 from tracker_mail_plugin_jira.http import EXPERIMENTAL, SERVICE_DESK_API, JiraHttp, Params
+from tracker_mail_plugin_jira.memo import Memo
 from tracker_mail_plugin_jira.users import to_user
 
 PAGE = 50
@@ -32,8 +33,8 @@ class ServiceDesks:
         self._http = http
         self._config = config
         self._cloud = config.effective_deployment == Deployment.CLOUD
-        self._desks: dict[str, int] | None = None
-        self._request_types: dict[int, dict[str, str]] = {}
+        self._desks: Memo[str, dict[str, int]] = Memo()
+        self._request_types: Memo[int, dict[str, str]] = Memo()
 
     def desk_of(self, project: str) -> int | None:
         """The service desk id of project ``project``, or ``None`` when it is not one.
@@ -43,9 +44,7 @@ class ServiceDesks:
         """
         if self._config.service_desks:
             return self._config.service_desks.get(project)
-        if self._desks is None:
-            self._desks = self._list_desks()
-        return self._desks.get(project)
+        return self._desks.get("all", self._list_desks).get(project)
 
     def desk_or_refuse(self, project: str) -> int:
         """Like :meth:`desk_of`, raising :class:`UnsupportedAction` for other projects."""
@@ -59,13 +58,14 @@ class ServiceDesks:
 
     def request_types(self, desk: int) -> dict[str, str]:
         """Request type name (case-folded) to id, for service desk ``desk``."""
-        if desk not in self._request_types:
-            path = f"{SERVICE_DESK_API}/servicedesk/{desk}/requesttype"
-            self._request_types[desk] = {
-                str(kind["name"]).casefold(): str(kind["id"])
-                for kind in self._pages(path, {}, what=f"reading service desk {desk}'s types")
-            }
-        return self._request_types[desk]
+        return self._request_types.get(desk, lambda: self._read_types(desk))
+
+    def _read_types(self, desk: int) -> dict[str, str]:
+        path = f"{SERVICE_DESK_API}/servicedesk/{desk}/requesttype"
+        return {
+            str(kind["name"]).casefold(): str(kind["id"])
+            for kind in self._pages(path, {}, what=f"reading service desk {desk}'s types")
+        }
 
     def request_type_id(self, desk: int, name: str) -> str:
         """The id of the request type called ``name`` (case-insensitive).

@@ -14,6 +14,7 @@ from typing import Any
 from tracker_mail_plugin import ConfigurationError, UserRef
 from tracker_mail_plugin_jira.config import Deployment, JiraConfig
 from tracker_mail_plugin_jira.http import API, JiraHttp
+from tracker_mail_plugin_jira.memo import Memo
 
 SEARCH_LIMIT = 10
 
@@ -30,16 +31,16 @@ class Users:
         self._http = http
         self._config = config
         self._cloud = config.effective_deployment == Deployment.CLOUD
-        self._by_address: dict[str, UserRef | None] = {}
+        self._by_address: Memo[str, UserRef | None] = Memo()
 
     def find(self, address: str) -> UserRef | None:
         """The active account whose address is ``address`` (the ``users`` map first)."""
         wanted = address.strip().lower()
-        if wanted not in self._by_address:
-            mapped = self._config.users.get(wanted)
-            found = self._mapped(wanted, mapped) if mapped else self._search(wanted)
-            self._by_address[wanted] = found
-        return self._by_address[wanted]
+        return self._by_address.get(wanted, lambda: self._look_up(wanted))
+
+    def _look_up(self, address: str) -> UserRef | None:
+        mapped = self._config.users.get(address)
+        return self._mapped(address, mapped) if mapped else self._search(address)
 
     def by_id(self, account: str, *, what: str) -> UserRef | None:
         """The account with this accountId (Cloud) or username (Data Center), if it exists."""
@@ -63,17 +64,17 @@ class Users:
         address, so the address is also tried as a username there.
         """
         wanted = address.strip().lower()
-        self._by_address.pop(wanted, None)
+        self._by_address.forget(wanted)
         found = self.find(wanted)
         if found is None and not self._cloud:
             user = self.by_id(wanted, what=f"reading the account named {wanted}")
             found = UserRef(user.id, user.login, user.name, user.email or wanted) if user else None
-            self._by_address[wanted] = found
+            self._by_address.put(wanted, found)
         return found
 
     def remember(self, address: str, user: UserRef) -> None:
         """Record an account made for ``address`` (a new service-desk customer)."""
-        self._by_address[address.strip().lower()] = user
+        self._by_address.put(address.strip().lower(), user)
 
     def _mapped(self, address: str, account: str) -> UserRef:
         user = self.by_id(account, what=f"reading the account users maps {address} to")
