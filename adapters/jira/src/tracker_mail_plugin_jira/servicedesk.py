@@ -85,6 +85,15 @@ class ServiceDesks:
         )
         return created
 
+    def comment(self, issue_key: str, text: str, *, public: bool) -> dict[str, Any]:
+        """POST a comment on request ``issue_key``; returns Jira's ``CommentDTO``."""
+        created: dict[str, Any] = self._http.post(
+            f"{SERVICE_DESK_API}/request/{issue_key}/comment",
+            {"body": text, "public": public},
+            what=f"adding {'a public' if public else 'an internal'} comment to {issue_key}",
+        )
+        return created
+
     def is_customer(self, desk: int, user: UserRef) -> bool:
         """Whether ``user`` is one of the service desk's customers."""
         path = f"{SERVICE_DESK_API}/servicedesk/{desk}/customer"
