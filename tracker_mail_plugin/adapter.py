@@ -284,6 +284,10 @@ class Requirements:
         create_users_in: projects whose unknown senders get an account (``create_user``).
         private_issues: some rule creates private issues.
         private_comments: some rule adds private comments.
+        request_fields: for each ``(project, request_type)`` of ``requests``, what its rules
+            set beyond summary and description: custom field names as written, and
+            ``priority`` and ``labels`` when a rule sets them (or takes them from the body).
+            A service desk's request type may lack some of them.
     """
 
     issues: frozenset[tuple[str, str | None]] = frozenset()
@@ -294,6 +298,9 @@ class Requirements:
     create_users_in: frozenset[str] = frozenset()
     private_issues: bool = False
     private_comments: bool = False
+    request_fields: Mapping[tuple[str, str | None], frozenset[str]] = field(
+        default_factory=dict, hash=False
+    )
 
 
 # The default keeps a bare ``TrackerAdapter`` (any adapter, as the core holds them) valid.

@@ -35,6 +35,7 @@ class ServiceDesks:
         self._cloud = config.effective_deployment == Deployment.CLOUD
         self._desks: Memo[str, dict[str, int]] = Memo()
         self._request_types: Memo[int, dict[str, str]] = Memo()
+        self._type_fields: Memo[tuple[int, str], frozenset[str]] = Memo()
 
     def desk_of(self, project: str) -> int | None:
         """The service desk id of project ``project``, or ``None`` when it is not one.
@@ -77,6 +78,22 @@ class ServiceDesks:
         if found is None:
             raise PermanentError(f"service desk {desk} has no request type {name!r}")
         return found
+
+    def request_type_fields(self, desk: int, type_id: str) -> frozenset[str]:
+        """The field ids a customer can fill in on request type ``type_id`` (read once).
+
+        Hidden fields (``visible: false``, preset by the desk) are not among them: Jira
+        takes only the fields the request type shows.
+        """
+        return self._type_fields.get((desk, type_id), lambda: self._read_fields(desk, type_id))
+
+    def _read_fields(self, desk: int, type_id: str) -> frozenset[str]:
+        answer = self._http.get(
+            f"{SERVICE_DESK_API}/servicedesk/{desk}/requesttype/{type_id}/field",
+            what=f"reading the fields of request type {type_id} of service desk {desk}",
+        )
+        listed = (answer or {}).get("requestTypeFields") or []
+        return frozenset(str(f["fieldId"]) for f in listed if f.get("visible", True))
 
     def create_request(self, body: dict[str, Any], *, what: str) -> dict[str, Any]:
         """POST a customer request; returns Jira's ``CustomerRequest``."""
