@@ -1,14 +1,19 @@
 """Jira accounts: found by e-mail address, named in fields the way each deployment wants.
 
 Cloud identifies people by ``accountId`` only (usernames were removed for privacy) and
-returns ``emailAddress`` only when the person's profile shows it; a person who hides it is
-still found by an exact query for the full address, so the address is always sent whole.
+returns ``emailAddress`` only when the person's profile shows it. Its user search matches
+the *prefix* of names and addresses, so a person without a visible address in its answer
+may be anyone whose name or address starts with the one asked for. Such a person is taken
+only when ``/groupuserpicker`` also lists them, which Atlassian documents to find a hidden
+address by an exact match only, and their display name does not itself contain the address;
+otherwise nobody is, with a warning that says why.
 Data Center identifies people by username (``name``), and its ``username`` search matches
 usernames, names and addresses alike, so the answers are filtered on the address.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from tracker_mail_plugin import ConfigurationError, UserRef
@@ -17,6 +22,8 @@ from tracker_mail_plugin_jira.http import API, JiraHttp
 from tracker_mail_plugin_jira.memo import Memo
 
 SEARCH_LIMIT = 10
+
+logger = logging.getLogger("tracker_mail.jira")
 
 
 class Users:
@@ -96,12 +103,34 @@ class Users:
         if len(exact) == 1:
             return to_user(exact[0], self._cloud)
         hidden = [p for p in people if "emailAddress" not in p and _is_person(p)]
-        if self._cloud and not exact and len(hidden) == 1:
-            # Cloud answers a full-address query with someone whose address is hidden
-            # only when that address matched exactly.
-            user = to_user(hidden[0], self._cloud)
-            return UserRef(user.id, user.login, user.name, address)
+        if self._cloud and not exact and hidden:
+            return self._hidden(address, hidden)
         return None
+
+    def _hidden(self, address: str, hidden: list[dict[str, Any]]) -> UserRef | None:
+        """The one person with a hidden address whose address is exactly ``address``."""
+        if len(hidden) == 1:
+            user = to_user(hidden[0], self._cloud)
+            if address not in user.name.casefold() and self._exactly(address, user.id):
+                return UserRef(user.id, user.login, user.name, address)
+        logger.warning(
+            "Jira found %d account(s) with a hidden address for %s but cannot confirm that "
+            "the address is exactly theirs (its user search matches prefixes of names and "
+            "addresses); the sender is not taken for any of them: map the address in users",
+            len(hidden), address,
+        )  # fmt: skip
+        return None
+
+    def _exactly(self, address: str, account: str) -> bool:
+        # Atlassian: "if a user has hidden their email address ... partial matches of the
+        # email address will not find the user. An exact match is required."
+        found = self._http.get(
+            f"{API}/groupuserpicker",
+            {"query": address, "maxResults": SEARCH_LIMIT, "excludeConnectAddons": "true"},
+            what=f"confirming the account of {address}",
+        )
+        listed = ((found or {}).get("users") or {}).get("users") or []
+        return any(str(person.get("accountId")) == account for person in listed)
 
 
 def to_user(data: dict[str, Any], cloud: bool) -> UserRef:
