@@ -29,8 +29,11 @@ from tracker_mail_plugin_jira.errors import JiraErrors
 
 API = "/rest/api/2"
 SERVICE_DESK_API = "/rest/servicedeskapi"
-# Service Management marks some of its endpoints experimental and wants this header.
-EXPERIMENTAL = {"X-ExperimentalApi": "opt-in"}
+# Service Management marks some of its endpoints experimental and wants this header, with
+# the value each deployment documents: Cloud's REST description says "opt-in"; the Data
+# Center REST reference (developer.atlassian.com/server/jira-servicedesk/rest/, "Experimental
+# methods") says "true".
+EXPERIMENTAL_OPT_IN = {"cloud": "opt-in", "datacenter": "true"}
 # What Jira expects of a REST client (and what the jira library sends): JSON, no caching,
 # and the token that lets REST writes past Jira's XSRF check.
 HEADERS = {

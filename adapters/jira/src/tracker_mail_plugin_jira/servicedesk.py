@@ -1,7 +1,8 @@
 """Jira Service Management: desks by project, request types, customers, requests, files.
 
 Everything here is ``/rest/servicedeskapi``; the customer endpoints are marked experimental
-and get the ``X-ExperimentalApi: opt-in`` header. Cloud names people by ``accountId``, Data
+and get the ``X-ExperimentalApi`` header (``opt-in`` on Cloud, ``true`` on Data Center, as
+each documents). Cloud names people by ``accountId``, Data
 Center by username, in the same fields (``raiseOnBehalfOf``, ``accountIds``/``usernames``);
 a new customer's name is ``displayName`` on Cloud and ``fullName`` on Data Center.
 """
@@ -14,7 +15,7 @@ from typing import Any
 from tracker_mail_plugin import PermanentError, UnsupportedAction, Upload, UserRef
 from tracker_mail_plugin_jira.config import Deployment, JiraConfig
 from tracker_mail_plugin_jira.errors import NotFound
-from tracker_mail_plugin_jira.http import EXPERIMENTAL, SERVICE_DESK_API, JiraHttp, Params
+from tracker_mail_plugin_jira.http import EXPERIMENTAL_OPT_IN, SERVICE_DESK_API, JiraHttp, Params
 from tracker_mail_plugin_jira.memo import Memo
 from tracker_mail_plugin_jira.users import to_user
 
@@ -33,6 +34,9 @@ class ServiceDesks:
         self._http = http
         self._config = config
         self._cloud = config.effective_deployment == Deployment.CLOUD
+        self._experimental = {
+            "X-ExperimentalApi": EXPERIMENTAL_OPT_IN[config.effective_deployment.value]
+        }
         self._desks: Memo[str, dict[str, int]] = Memo()
         self._request_types: Memo[int, dict[str, str]] = Memo()
         self._type_fields: Memo[tuple[int, str], frozenset[str]] = Memo()
@@ -98,7 +102,7 @@ class ServiceDesks:
     def create_request(self, body: dict[str, Any], *, what: str) -> dict[str, Any]:
         """POST a customer request; returns Jira's ``CustomerRequest``."""
         created: dict[str, Any] = self._http.post(
-            f"{SERVICE_DESK_API}/request", body, what=what, headers=EXPERIMENTAL
+            f"{SERVICE_DESK_API}/request", body, what=what, headers=self._experimental
         )
         return created
 
@@ -116,7 +120,7 @@ class ServiceDesks:
         path = f"{SERVICE_DESK_API}/servicedesk/{desk}/customer"
         query = user.email or user.name
         what = f"checking whether {user.name} is a customer of service desk {desk}"
-        for person in self._pages(path, {"query": query}, what=what, headers=EXPERIMENTAL):
+        for person in self._pages(path, {"query": query}, what=what, headers=self._experimental):
             if to_user(person, self._cloud).id == user.id:
                 return True
         return False
@@ -135,7 +139,7 @@ class ServiceDesks:
             {"email": address, name_key: name or address},
             what=f"creating a customer account for {address}",
             params=params,
-            headers=EXPERIMENTAL,
+            headers=self._experimental,
         )
         user = to_user(created, self._cloud)
         return UserRef(user.id, user.login, user.name, user.email or address)
@@ -147,7 +151,7 @@ class ServiceDesks:
             f"{SERVICE_DESK_API}/servicedesk/{desk}/customer",
             {key: [user.id]},
             what=f"adding {user.name} to service desk {desk}",
-            headers=EXPERIMENTAL,
+            headers=self._experimental,
         )
 
     def add_participants(self, issue_key: str, people: list[UserRef]) -> None:
@@ -159,7 +163,7 @@ class ServiceDesks:
             f"{SERVICE_DESK_API}/request/{issue_key}/participant",
             {key: [person.id for person in people]},
             what=f"adding {len(people)} participant(s) to {issue_key}",
-            headers=EXPERIMENTAL,
+            headers=self._experimental,
         )
 
     def attach(self, desk: int, issue_key: str, uploads: tuple[Upload, ...], public: bool) -> None:
@@ -172,14 +176,14 @@ class ServiceDesks:
                 f"{SERVICE_DESK_API}/servicedesk/{desk}/attachTemporaryFile",
                 upload,
                 what=f"uploading {upload.filename} for {issue_key}",
-                headers=EXPERIMENTAL,
+                headers=self._experimental,
             )
             ids += [str(t["temporaryAttachmentId"]) for t in answer["temporaryAttachments"]]
         self._http.post(
             f"{SERVICE_DESK_API}/request/{issue_key}/attachment",
             {"temporaryAttachmentIds": ids, "public": public},
             what=f"attaching {len(ids)} file(s) to {issue_key}",
-            headers=EXPERIMENTAL,
+            headers=self._experimental,
         )
 
     def _list_desks(self) -> dict[str, int]:
