@@ -89,6 +89,11 @@ class Upload:
     size and hash are computed once, when it is built (or taken from the attachment), and
     :meth:`open` hands out a fresh stream over the same bytes or file each time it is called,
     so a retried upload never re-reads the message or holds a second copy in memory.
+
+    Attributes:
+        content_id: the part's Content-ID without angle brackets (``image001.png@01D9…``),
+            when the mail gave it one: the text may show the file where ``cid:`` put it
+            (see :func:`tracker_mail_plugin.inline_images`). ``None`` for other files.
     """
 
     filename: str
@@ -96,6 +101,7 @@ class Upload:
     size: int
     sha256: str
     _source: bytes | Path = field(repr=False, compare=False)
+    content_id: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_bytes(
@@ -133,6 +139,7 @@ class Upload:
             attachment.size,
             attachment.sha256,
             attachment.content,
+            attachment.content_id,
         )
 
     def open(self) -> BinaryIO:

@@ -77,7 +77,7 @@ class CommentWriter:
     def _internal_note(self, issue: IssueRef, new: NewComment) -> CommentRef:
         """An internal comment through the service-desk endpoint, then its key property."""
         created = self._desks.comment(
-            issue.key, wiki_text(attributed(new.text, new.author)), public=False
+            issue.key, wiki_text(attributed(new.text, new.author), new.attachments), public=False
         )
         comment = CommentRef(issue, str(created["id"]))
         try:
@@ -101,7 +101,9 @@ class CommentWriter:
     def body(self, new: NewComment, *, service_desk: bool, internal: bool) -> dict[str, Any]:
         """The comment body: text, visibility and properties."""
         properties: list[dict[str, object]] = [key_property(new.idempotency_key)]
-        body: dict[str, Any] = {"body": wiki_text(attributed(new.text, new.author))}
+        body: dict[str, Any] = {
+            "body": wiki_text(attributed(new.text, new.author), new.attachments)
+        }
         if service_desk:
             properties.append({"key": SD_PUBLIC_COMMENT, "value": {"internal": internal}})
         elif new.private:

@@ -117,7 +117,7 @@ class IssueWriter:
                 fields["reporter"] = self._users.field(new.reporter)
             else:
                 text = attributed(text, new.reporter)
-        fields["description"] = wiki_text(text)
+        fields["description"] = wiki_text(text, new.attachments)
         if new.priority:
             fields["priority"] = {"name": new.priority}
         if new.labels:
@@ -143,7 +143,10 @@ class IssueWriter:
             extra["priority"] = {"name": new.priority}
         if new.labels:
             extra["labels"] = list(new.labels)
-        values: dict[str, Any] = {"summary": summary(new.title), "description": wiki_text(new.text)}
+        values: dict[str, Any] = {
+            "summary": summary(new.title),
+            "description": wiki_text(new.text, new.attachments),
+        }
         values.update(self._only_offered(extra, desk, type_id, kind))
         body: dict[str, Any] = {
             "serviceDeskId": str(desk),
