@@ -2,6 +2,7 @@ import json
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from tests.mailfactory import raw_mail
@@ -294,3 +295,26 @@ def test_requirements_gathered_from_the_rules_for_check():
     assert jira.create_users_in == {"SD"}
     github = requirements(loaded, "github-web")
     assert github.labels == {"example-org/webshop": frozenset({"bug", "from-email"})}
+
+
+def test_requirements_say_what_each_request_rule_sets_beyond_summary_and_description():
+    from tests.synchelpers import RULES
+    from tracker_mail_plugin.config.loader import load_config_text
+    from tracker_mail_plugin.needs import requirements
+
+    rules = """
+      - when: {subject_contains: laptop}
+        then: [{create_request: {project: SD, request_type: Hardware, priority: High,
+                                 custom_fields: {Order: "1"}}}]
+      - when: {subject_contains: access}
+        then: [{create_request: {project: SD, fields_from_body: [labels]}}]
+      - then: [{create_request: {project: SD, request_type: Help}}]
+    """
+    text = RULES.format(
+        policies="", rules=textwrap.indent(textwrap.dedent(rules).strip(), "      ")
+    )
+    needs = requirements(load_config_text(text, "rules.yaml"), "rec")
+    assert needs.request_fields == {
+        ("SD", "Hardware"): frozenset({"priority", "Order"}),
+        ("SD", None): frozenset({"labels"}),
+    }

@@ -38,6 +38,7 @@ from tracker_mail_plugin.http import (
     is_loopback,
     parse_retry_after,
 )
+from tracker_mail_plugin.inline import inline_images
 from tracker_mail_plugin.mail import (
     LOOP_HEADER,
     Address,
@@ -88,6 +89,7 @@ __all__ = [
     "UserRef",
     "__version__",
     "build_session",
+    "inline_images",
     "is_loopback",
     "parse_message",
     "parse_retry_after",

@@ -89,6 +89,11 @@ class Upload:
     size and hash are computed once, when it is built (or taken from the attachment), and
     :meth:`open` hands out a fresh stream over the same bytes or file each time it is called,
     so a retried upload never re-reads the message or holds a second copy in memory.
+
+    Attributes:
+        content_id: the part's Content-ID without angle brackets (``image001.png@01D9…``),
+            when the mail gave it one: the text may show the file where ``cid:`` put it
+            (see :func:`tracker_mail_plugin.inline_images`). ``None`` for other files.
     """
 
     filename: str
@@ -96,6 +101,7 @@ class Upload:
     size: int
     sha256: str
     _source: bytes | Path = field(repr=False, compare=False)
+    content_id: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_bytes(
@@ -133,6 +139,7 @@ class Upload:
             attachment.size,
             attachment.sha256,
             attachment.content,
+            attachment.content_id,
         )
 
     def open(self) -> BinaryIO:
@@ -284,6 +291,10 @@ class Requirements:
         create_users_in: projects whose unknown senders get an account (``create_user``).
         private_issues: some rule creates private issues.
         private_comments: some rule adds private comments.
+        request_fields: for each ``(project, request_type)`` of ``requests``, what its rules
+            set beyond summary and description: custom field names as written, and
+            ``priority`` and ``labels`` when a rule sets them (or takes them from the body).
+            A service desk's request type may lack some of them.
     """
 
     issues: frozenset[tuple[str, str | None]] = frozenset()
@@ -294,6 +305,9 @@ class Requirements:
     create_users_in: frozenset[str] = frozenset()
     private_issues: bool = False
     private_comments: bool = False
+    request_fields: Mapping[tuple[str, str | None], frozenset[str]] = field(
+        default_factory=dict, hash=False
+    )
 
 
 # The default keeps a bare ``TrackerAdapter`` (any adapter, as the core holds them) valid.

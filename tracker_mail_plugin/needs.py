@@ -78,6 +78,7 @@ def requirements(loaded: LoadedConfig, tracker: str) -> Requirements:
     fields: set[str] = set()
     labels: dict[str, set[str]] = {}
     create_users_in: set[str] = set()
+    request_fields: dict[tuple[str, str | None], set[str]] = {}
     private_issues = private_comments = False
     for name, mailbox in config.mailboxes.items():
         if mailbox.tracker != tracker:
@@ -90,6 +91,9 @@ def requirements(loaded: LoadedConfig, tracker: str) -> Requirements:
                     private_issues |= action.private
                 elif isinstance(action, CreateRequest):
                     requests.add((action.project, action.request_type))
+                    request_fields.setdefault((action.project, action.request_type), set()).update(
+                        _set_fields(action)
+                    )
                 elif isinstance(action, AttachToProject):
                     attach.add(action.project)
                 elif isinstance(action, Comment):
@@ -108,4 +112,14 @@ def requirements(loaded: LoadedConfig, tracker: str) -> Requirements:
         frozenset(create_users_in),
         private_issues,
         private_comments,
+        {target: frozenset(names) for target, names in request_fields.items() if names},
     )
+
+
+def _set_fields(action: CreateRequest) -> set[str]:
+    """The fields a request rule sets beyond summary and description."""
+    names = set(action.custom_fields)
+    for name in ("priority", "labels"):
+        if getattr(action, name) or name in action.fields_from_body:
+            names.add(name)
+    return names

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tracker_mail_plugin import (
@@ -98,7 +100,61 @@ def test_a_reply_on_a_request_is_public_by_default_with_public_files(jira, key):
 @pytest.mark.parametrize(
     ("options", "private"), [({"service_desk_comments": "internal"}, False), ({}, True)]
 )
-def test_internal_replies_on_requests(jira, key, options, private):
+def test_internal_replies_on_cloud_requests_use_the_service_desk_endpoint(
+    cloud, key, options, private
+):
+    # Atlassian's Cloud description: an internal comment is POST .../request/{key}/comment
+    # with public: false; that endpoint takes no properties, so the key follows at once.
+    cloud.answer(
+        "POST",
+        "/rest/servicedeskapi/request/SD-7/comment",
+        "servicedeskapi_request_comment",
+        status=201,
+    )
+    cloud.answer("PUT", "/rest/api/2/comment/10010/properties/tracker-mail", None, status=201)
+    adapter = cloud.adapter(service_desks={"SD": 10}, **options)
+    issue = IssueRef("jira", "SD-7", project="SD")
+    ref = adapter.add_comment(issue, NewComment("Note [1]", key, author=BOB, private=private))
+    assert ref == CommentRef(issue, "10010")
+    assert cloud.lines == [
+        (
+            "POST",
+            "/rest/servicedeskapi/request/SD-7/comment",
+            {},
+            {"body": "From: Bob <bob@example.com>\n\nNote \\[1\\]", "public": False},
+        ),
+        ("PUT", "/rest/api/2/comment/10010/properties/tracker-mail", {}, {"key": key}),
+    ]
+
+
+def test_a_lost_key_property_does_not_lose_the_internal_note(cloud, key, caplog):
+    cloud.answer(
+        "POST",
+        "/rest/servicedeskapi/request/SD-7/comment",
+        "servicedeskapi_request_comment",
+        status=201,
+    )
+    cloud.answer(
+        "PUT", "/rest/api/2/comment/10010/properties/tracker-mail", "error_500", status=500
+    )
+    adapter = cloud.adapter(service_desks={"SD": 10})
+    with caplog.at_level(logging.WARNING, logger="tracker_mail.jira"):
+        ref = adapter.add_comment(IssueRef("jira", "SD-7"), NewComment("x", key, private=True))
+    assert ref.id == "10010"
+    assert "comment 10010 on SD-7 was added but its idempotency key was not stored" in caplog.text
+    assert [line[:2] for line in cloud.lines] == [
+        ("POST", "/rest/servicedeskapi/request/SD-7/comment"),
+        ("PUT", "/rest/api/2/comment/10010/properties/tracker-mail"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "private"), [({"service_desk_comments": "internal"}, False), ({}, True)]
+)
+def test_internal_replies_on_datacenter_requests_carry_the_property(
+    datacenter, key, options, private
+):
+    jira = datacenter
     jira.answer("POST", "/rest/api/2/issue/SD-7/comment", "issue_comment_create", status=201)
     adapter = jira.adapter(service_desks={"SD": 10}, **options)
     adapter.add_comment(

@@ -6,6 +6,7 @@ import pytest
 
 from tracker_mail_plugin import (
     IssueRef,
+    NewComment,
     NewIssue,
     PermanentError,
     UnknownOutcome,
@@ -260,3 +261,29 @@ def test_files_stream_from_disk_with_their_names(jira, key, tmp_path):
         "application/pdf",
         path.read_bytes(),
     )
+
+
+SHOT = Upload("image001.png", "image/png", 4, "0", b"\x89PNG", "image001.png@01D9A1B2.C3D4E5F0")
+
+
+def test_an_inline_image_is_shown_where_the_mail_showed_it(jira, key):
+    jira.answer("POST", "/rest/api/2/issue", "issue_create", status=201)
+    jira.answer("POST", "/rest/api/2/issue/ED-24/attachments", "issue_attachments")
+    text = "Broken [here]!\n[cid:image001.png@01D9A1B2.C3D4E5F0]\n[cid:gone@x]"
+    new = NewIssue("ED", "Printer", text, key, attachments=(SHOT,))
+    jira.adapter().create_issue(new)
+    assert jira.lines[0][3]["fields"]["description"] == (
+        "Broken \\[here\\]\\!\n!image001.png|thumbnail!\n\\[cid:gone@x\\]"
+    )
+    assert jira.lines[1][:2] == ("POST", "/rest/api/2/issue/ED-24/attachments")
+    [part] = jira.sent[1].body
+    assert (part.filename, part.content_type) == ("image001.png", "image/png")
+
+
+def test_an_inline_image_in_a_comment_and_a_name_the_markup_cannot_hold(jira, key):
+    jira.answer("POST", "/rest/api/2/issue/ED-1/comment", "issue_comment_create", status=201)
+    jira.answer("POST", "/rest/api/2/issue/ED-1/attachments", "issue_attachments")
+    odd = Upload("a|b.png", "image/png", 4, "0", b"\x89PNG", "odd@x")
+    new = NewComment("[image: image001.png] [image: odd]", key, attachments=(SHOT, odd))
+    jira.adapter(service_desks={"SD": 10}).add_comment(IssueRef("jira", "ED-1"), new)
+    assert jira.lines[0][3]["body"] == "!image001.png|thumbnail! \\[image: odd\\]"

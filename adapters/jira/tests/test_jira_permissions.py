@@ -102,7 +102,7 @@ def test_a_customer_may_comment_on_a_service_desk(jira):
             None,
         ),
     ]
-    assert jira.sent[-1].headers["X-ExperimentalApi"] == "opt-in"
+    assert jira.sent[-1].headers["X-ExperimentalApi"] == ("opt-in" if jira.cloud else "true")
 
 
 def test_a_customer_may_raise_requests(jira):

@@ -10,6 +10,7 @@ from tracker_mail_plugin import (
     IssueRef,
     NewIssue,
     PermanentError,
+    Requirements,
     UnknownOutcome,
     UnsupportedAction,
     Upload,
@@ -25,12 +26,18 @@ FRED_CLOUD = UserRef(
 FRED_DC = UserRef("fred@example.com", "fred@example.com", "Fred F. User", "fred@example.com")
 MIA = UserRef("mia-id", "mia", "Mia Krystof", "mia@example.com")
 DESKS = ("GET", "/rest/servicedeskapi/servicedesk", {"start": "0", "limit": "50"}, None)
+FIELDS = ("GET", "/rest/servicedeskapi/servicedesk/10/requesttype/26/field", {}, None)
 TYPES = (
     "GET",
     "/rest/servicedeskapi/servicedesk/10/requesttype",
     {"start": "0", "limit": "50"},
     None,
 )
+
+
+def experimental(jira):
+    """What each deployment documents for its experimental endpoints."""
+    return "opt-in" if jira.cloud else "true"
 
 
 def fred(jira):
@@ -41,6 +48,11 @@ def prime_request(jira, property_status=201):
     jira.answer("GET", "/rest/servicedeskapi/servicedesk", "servicedeskapi_servicedesk")
     jira.answer(
         "GET", "/rest/servicedeskapi/servicedesk/10/requesttype", "servicedeskapi_requesttype"
+    )
+    jira.answer(
+        "GET",
+        "/rest/servicedeskapi/servicedesk/10/requesttype/26/field",
+        "servicedeskapi_requesttype_field",
     )
     jira.answer("POST", "/rest/servicedeskapi/request", "servicedeskapi_request", status=201)
     answer = "error_500" if property_status >= 500 else None
@@ -95,9 +107,10 @@ def test_a_request_is_raised_on_behalf_of_the_customer(jira, key):
     assert ref == IssueRef("jira", "SD-7")
     assert (ref.project, ref.url) == ("SD", f"{jira.base}/browse/SD-7")
     people = "accountIds" if jira.cloud else "usernames"
-    assert [s.line for s in jira.sent[:6]] == [
+    assert [s.line for s in jira.sent[:7]] == [
         DESKS,
         TYPES,
+        FIELDS,
         (
             "POST",
             "/rest/servicedeskapi/request",
@@ -115,19 +128,21 @@ def test_a_request_is_raised_on_behalf_of_the_customer(jira, key):
         ),
         ("PUT", "/rest/api/2/issue/SD-7/properties/tracker-mail", {}, {"key": key}),
         ("POST", "/rest/servicedeskapi/request/SD-7/participant", {}, {people: ["mia-id"]}),
-        ("POST", "/rest/servicedeskapi/servicedesk/10/attachTemporaryFile", {}, jira.sent[5].body),
+        ("POST", "/rest/servicedeskapi/servicedesk/10/attachTemporaryFile", {}, jira.sent[6].body),
     ]
-    uploaded = [(p.name, p.filename, p.content) for s in jira.sent[5:7] for p in s.body]
+    uploaded = [(p.name, p.filename, p.content) for s in jira.sent[6:8] for p in s.body]
     assert uploaded == [("file", "picture.jpg", b"\xff\xd8"), ("file", "b.log", b"log")]
-    assert jira.sent[7].line == (
+    assert jira.sent[8].line == (
         "POST",
         "/rest/servicedeskapi/request/SD-7/attachment",
         {},
         {"temporaryAttachmentIds": ["temp8186986881024837861", "temp2"], "public": True},
     )
-    assert len(jira.sent) == 8
-    experimental = [s.path for s in jira.sent if s.headers.get("X-ExperimentalApi") == "opt-in"]
-    assert experimental == [
+    assert len(jira.sent) == 9
+    opted_in = [
+        s.path for s in jira.sent if s.headers.get("X-ExperimentalApi") == experimental(jira)
+    ]
+    assert opted_in == [
         "/rest/servicedeskapi/request",
         "/rest/servicedeskapi/request/SD-7/participant",
         "/rest/servicedeskapi/servicedesk/10/attachTemporaryFile",
@@ -242,7 +257,7 @@ def test_create_user_makes_a_customer_of_the_desk(jira):
         ),
         ("POST", "/rest/servicedeskapi/servicedesk/10/customer", {}, {people: [fred(jira).id]}),
     ]
-    assert all(s.headers["X-ExperimentalApi"] == "opt-in" for s in jira.sent[1:])
+    assert all(s.headers["X-ExperimentalApi"] == experimental(jira) for s in jira.sent[1:])
     assert adapter.find_user("FRED@example.com") == user  # remembered, no lookup
     assert len(jira.sent) == 3
 
@@ -302,3 +317,70 @@ def test_create_user_outside_a_desk_is_unsupported(jira):
         jira.adapter().create_user("new@example.com", "New", "ED")
     assert caught.value.capability == "create_user"
     assert jira.lines == [DESKS]
+
+
+def test_a_request_sends_only_the_fields_its_request_type_has(jira, key, caplog):
+    prime_request(jira)
+    jira.answer("GET", "/rest/api/2/field", "field")
+    new = request(
+        key,
+        priority="High",
+        labels=("laptop", "urgent"),
+        custom_fields={"Order": "ORD-12", "Impact": "Low"},
+    )
+    with caplog.at_level(logging.WARNING, logger="tracker_mail.jira"):
+        jira.adapter(service_desks={"SD": 10}).create_issue(new)
+    assert jira.lines[:4] == [
+        TYPES,
+        ("GET", "/rest/api/2/field", {}, None),
+        FIELDS,
+        (
+            "POST",
+            "/rest/servicedeskapi/request",
+            {},
+            {
+                "serviceDeskId": "10",
+                "requestTypeId": "26",
+                "requestFieldValues": {
+                    "summary": "New laptop",
+                    "description": "My laptop died.",
+                    "customfield_10050": "ORD-12",
+                    "priority": {"name": "High"},
+                },
+            },
+        ),
+    ]
+    assert (
+        "request type 'Request new hardware' of service desk 10 has no field "
+        "customfield_10060, labels: left out" in caplog.text
+    )
+
+
+def test_check_reports_the_fields_rules_set_that_a_request_type_lacks(jira):
+    jira.answer("GET", "/rest/api/2/serverInfo", "serverInfo")
+    jira.answer("GET", "/rest/api/2/myself", "myself")
+    jira.answer("GET", "/rest/servicedeskapi/servicedesk", "servicedeskapi_servicedesk")
+    jira.answer(
+        "GET", "/rest/servicedeskapi/servicedesk/10/requesttype", "servicedeskapi_requesttype"
+    )
+    jira.answer(
+        "GET",
+        "/rest/servicedeskapi/servicedesk/10/requesttype/26/field",
+        "servicedeskapi_requesttype_field",
+    )
+    jira.answer("GET", "/rest/api/2/field", "field")
+    jira.answer("GET", "/rest/api/2/user/permission/search", [])
+    target = ("SD", "Request new hardware")
+    needs = Requirements(
+        requests=frozenset({target}),
+        fields=frozenset({"Order", "Impact"}),
+        request_fields={target: frozenset({"priority", "labels", "Order", "Impact"})},
+    )
+    report = jira.adapter().check(needs)
+    assert report.problems == (
+        "request type 'Request new hardware' of service desk SD has no field 'Impact': rules "
+        "set it, and requests leave it out",
+        "request type 'Request new hardware' of service desk SD has no field 'labels': rules "
+        "set it, and requests leave it out",
+    )
+    assert FIELDS in jira.lines

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tracker_mail_plugin import ConfigurationError, UserRef
@@ -31,18 +33,53 @@ def test_datacenter_finds_the_username(datacenter):
     ]
 
 
-def test_cloud_accepts_the_one_exact_match_whose_address_is_hidden(cloud):
+HANNES_SEARCH = (
+    "GET",
+    "/rest/api/2/user/search",
+    {"query": "hannes@example.com", "maxResults": "10"},
+    None,
+)
+HANNES_PICKER = (
+    "GET",
+    "/rest/api/2/groupuserpicker",
+    {"query": "hannes@example.com", "maxResults": "10", "excludeConnectAddons": "true"},
+    None,
+)
+
+
+def test_cloud_accepts_a_hidden_address_the_exact_match_picker_confirms(cloud):
     cloud.answer("GET", "/rest/api/2/user/search", "user_search_hidden_email")
+    cloud.answer("GET", "/rest/api/2/groupuserpicker", "groupuserpicker_hidden_email")
     found = cloud.adapter().find_user("hannes@example.com")
     assert found == UserRef("5b109f2e9729b51b54dc274d", None, "Hidden Hannes", "hannes@example.com")
-    assert cloud.lines == [
-        (
-            "GET",
-            "/rest/api/2/user/search",
-            {"query": "hannes@example.com", "maxResults": "10"},
-            None,
-        )
-    ]
+    assert cloud.lines == [HANNES_SEARCH, HANNES_PICKER]
+
+
+def test_a_hidden_address_found_only_by_prefix_is_refused_with_the_reason(cloud, caplog):
+    # The user search matched a prefix (say hannes@example.com.au); the exact-match picker
+    # does not list the person, so nobody is taken for the sender.
+    cloud.answer("GET", "/rest/api/2/user/search", "user_search_hidden_email")
+    picker = cloud.fixture("groupuserpicker_hidden_email")
+    picker["users"] |= {"users": [], "total": 0, "header": "Showing 0 of 0 matching users"}
+    cloud.answer("GET", "/rest/api/2/groupuserpicker", picker)
+    with caplog.at_level(logging.WARNING, logger="tracker_mail.jira"):
+        assert cloud.adapter().find_user("hannes@example.com") is None
+    assert cloud.lines == [HANNES_SEARCH, HANNES_PICKER]
+    assert (
+        "found 1 account(s) with a hidden address for hannes@example.com but cannot confirm"
+        in caplog.text
+    )
+    assert "map the address in users" in caplog.text
+
+
+def test_a_hidden_person_named_after_the_address_is_refused(cloud, caplog):
+    search = cloud.fixture("user_search_hidden_email")
+    search[0]["displayName"] = "hannes@example.com (not Hannes)"
+    cloud.answer("GET", "/rest/api/2/user/search", search)
+    with caplog.at_level(logging.WARNING, logger="tracker_mail.jira"):
+        assert cloud.adapter().find_user("hannes@example.com") is None
+    assert cloud.lines == [HANNES_SEARCH]
+    assert "cannot confirm" in caplog.text
 
 
 def test_someone_else_with_a_similar_address_is_not_the_sender(jira):

@@ -70,6 +70,10 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
             Capability.PRIVATE_COMMENTS,
         }
     )
+    # Shared answers live in Memo caches (each key read once, under a lock); the session is
+    # built once under a lock and requests' Session is shared as the Redmine adapter's is;
+    # everything about one message travels in arguments, never in the adapter's parts.
+    thread_safe: ClassVar[bool] = True
 
     def __init__(self, config: JiraConfig):
         # The registry validates options with config_model; a caller building the adapter

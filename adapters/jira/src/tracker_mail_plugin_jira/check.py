@@ -6,6 +6,8 @@ or 3); everything else found wrong is a problem in the report, all of them at on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from tracker_mail_plugin import CheckReport, ConfigurationError, Requirements, UserRef
 from tracker_mail_plugin_jira.config import Deployment, JiraConfig
 from tracker_mail_plugin_jira.fields import FieldCatalog
@@ -83,7 +85,7 @@ class Checker:
         for project, kind in sorted(needs.issues, key=_order):
             problems += self._issue_type(project, kind)
         for project, kind in sorted(needs.requests, key=_order):
-            problems += self._request_type(project, kind)
+            problems += self._request_type(project, kind, needs.request_fields)
         inboxes = (self._inbox(project) for project in sorted(needs.attach_to_project))
         problems += [problem for problem in inboxes if problem]
         problems += [
@@ -111,7 +113,9 @@ class Checker:
         offered = ", ".join(found.issue_types) or "none"
         return [f"project {project} has no issue type {name!r} (it has: {offered})"]
 
-    def _request_type(self, project: str, kind: str | None) -> list[str]:
+    def _request_type(
+        self, project: str, kind: str | None, sets: Mapping[tuple[str, str | None], frozenset[str]]
+    ) -> list[str]:
         desk = self._desks.desk_of(project)
         if desk is None:
             return [f"project {project} is not a Jira Service Management service desk"]
@@ -120,9 +124,25 @@ class Checker:
             return [f"project {project}: a rule names no request type and there is no "
                     "default_request_type"]  # fmt: skip
         known = self._desks.request_types(desk)
-        if name.casefold() in known:
+        if name.casefold() not in known:
+            return [f"service desk {project} has no request type {name!r}"]
+        wanted = sorted(sets.get((project, kind), frozenset()))
+        if not wanted:
             return []
-        return [f"service desk {project} has no request type {name!r}"]
+        offered = self._desks.request_type_fields(desk, known[name.casefold()])
+        return [
+            f"request type {name!r} of service desk {project} has no field {field!r}: "
+            "rules set it, and requests leave it out"
+            for field in wanted
+            if self._field_id(field) not in offered
+        ]
+
+    def _field_id(self, name: str) -> str:
+        """The id of a field a rule names (``priority``, ``labels``, a custom field)."""
+        if name in ("priority", "labels"):
+            return name
+        found = self._fields.find(name)
+        return found.id if found is not None else name
 
     def _inbox(self, project: str) -> str | None:
         issue = self._config.inbox_issues.get(project)

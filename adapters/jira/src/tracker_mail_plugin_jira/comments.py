@@ -2,23 +2,36 @@
 
 One ``POST /rest/api/2/issue/{key}/comment`` carries the text and the properties together:
 ``tracker-mail`` for recovery, and on service-desk issues ``sd.public.comment`` saying
-whether the customer sees it. Jira posts every comment as the API user, so a sender is
-named in the text. Files follow: on a service desk through its temporary-attachment flow
-(so the customer sees them with a public comment), elsewhere as issue attachments.
+whether the customer sees it. Internal notes on Jira Cloud service desks go through
+``POST /rest/servicedeskapi/request/{key}/comment`` with ``public: false`` instead, the way
+Atlassian's Cloud description says to make one (the property is what Data Center reads); that
+endpoint takes no properties, so ``tracker-mail`` is set on the comment right after. Jira
+posts every comment as the API user, so a sender is named in the text. Files follow: on a
+service desk through its temporary-attachment flow (so the customer sees them with a public
+comment), elsewhere as issue attachments.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from tracker_mail_plugin import CommentRef, IssueRef, NewComment, UnsupportedAction
-from tracker_mail_plugin_jira.config import JiraConfig
+from tracker_mail_plugin import (
+    CommentRef,
+    IssueRef,
+    NewComment,
+    TrackerMailError,
+    UnsupportedAction,
+)
+from tracker_mail_plugin_jira.config import Deployment, JiraConfig
 from tracker_mail_plugin_jira.http import API, JiraHttp
-from tracker_mail_plugin_jira.issues import IssueWriter, after_create, key_property
+from tracker_mail_plugin_jira.issues import PROPERTY, IssueWriter, after_create, key_property
 from tracker_mail_plugin_jira.markup import attributed, wiki_text
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 
 SD_PUBLIC_COMMENT = "sd.public.comment"
+
+logger = logging.getLogger("tracker_mail.jira")
 
 
 def project_of(issue: IssueRef) -> str:
@@ -43,18 +56,40 @@ class CommentWriter:
         self._config = config
         self._desks = desks
         self._issues = issues
+        self._cloud = config.effective_deployment == Deployment.CLOUD
 
     def add(self, issue: IssueRef, new: NewComment) -> CommentRef:
         """Add ``new`` to ``issue``; files that fail after the comment give UnknownOutcome."""
         desk = self._desks.desk_of(project_of(issue))
         internal = new.private or self._config.service_desk_comments == "internal"
-        body = self.body(new, service_desk=desk is not None, internal=internal)
-        created = self._http.post(
-            f"{API}/issue/{issue.key}/comment", body, what=f"commenting on {issue.key}"
-        )
-        comment = CommentRef(issue, str(created["id"]))
+        if desk is not None and internal and self._cloud:
+            comment = self._internal_note(issue, new)
+        else:
+            body = self.body(new, service_desk=desk is not None, internal=internal)
+            created = self._http.post(
+                f"{API}/issue/{issue.key}/comment", body, what=f"commenting on {issue.key}"
+            )
+            comment = CommentRef(issue, str(created["id"]))
         done = f"comment {comment.id} was added to {issue.key}"
         after_create(done, lambda: self._attach(issue, new, desk, public=not internal))
+        return comment
+
+    def _internal_note(self, issue: IssueRef, new: NewComment) -> CommentRef:
+        """An internal comment through the service-desk endpoint, then its key property."""
+        created = self._desks.comment(
+            issue.key, wiki_text(attributed(new.text, new.author), new.attachments), public=False
+        )
+        comment = CommentRef(issue, str(created["id"]))
+        try:
+            self._http.put(
+                f"{API}/comment/{comment.id}/properties/{PROPERTY}",
+                {"key": new.idempotency_key},
+                what=f"recording the idempotency key on comment {comment.id}",
+            )
+        except TrackerMailError as exc:
+            # The note exists and its id is known; the property only serves crash recovery.
+            logger.warning("comment %s on %s was added but its idempotency key was not "
+                           "stored: %s", comment.id, issue.key, exc.message)  # fmt: skip
         return comment
 
     def _attach(self, issue: IssueRef, new: NewComment, desk: int | None, public: bool) -> None:
@@ -66,7 +101,9 @@ class CommentWriter:
     def body(self, new: NewComment, *, service_desk: bool, internal: bool) -> dict[str, Any]:
         """The comment body: text, visibility and properties."""
         properties: list[dict[str, object]] = [key_property(new.idempotency_key)]
-        body: dict[str, Any] = {"body": wiki_text(attributed(new.text, new.author))}
+        body: dict[str, Any] = {
+            "body": wiki_text(attributed(new.text, new.author), new.attachments)
+        }
         if service_desk:
             properties.append({"key": SD_PUBLIC_COMMENT, "value": {"internal": internal}})
         elif new.private:

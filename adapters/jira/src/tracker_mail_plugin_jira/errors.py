@@ -11,6 +11,8 @@ for a read, :class:`UnknownOutcome` for a write; nothing sent: :class:`Unreachab
   configuration relies on; only a person can fix them, and retrying would lock the account.
 - 409 -> :class:`Conflict`, a :class:`PermanentError` some callers expect (a customer's
   account that exists already).
+- 413 -> :class:`TooLarge`, a :class:`PermanentError` the inbox catches (an issue that takes
+  no more attachments, or a file over Jira's size limit).
 - messages carry Atlassian's ``errorMessages`` and field ``errors``, so the quarantine reason
   says which field was refused; never the request or response headers, never credentials.
 """
@@ -31,13 +33,24 @@ from tracker_mail_plugin import (
 )
 from tracker_mail_plugin.http import DEFAULT_MESSAGES, shorten
 
-__all__ = ["DEFAULT_RATE_LIMIT_WAIT", "Conflict", "JiraErrors", "NotFound", "jira_messages"]
+__all__ = [
+    "DEFAULT_RATE_LIMIT_WAIT",
+    "Conflict",
+    "JiraErrors",
+    "NotFound",
+    "TooLarge",
+    "jira_messages",
+]
 
 DEFAULT_RATE_LIMIT_WAIT = 60.0  # Atlassian: back off when a 429 carries no Retry-After
 
 
 class Conflict(PermanentError):
     """Jira answered 409: the thing to create exists already (a customer's account)."""
+
+
+class TooLarge(PermanentError):
+    """Jira answered 413: it takes no more of this upload (per file or per issue)."""
 
 
 class JiraErrors(HttpErrors):
@@ -52,9 +65,11 @@ class JiraErrors(HttpErrors):
     def translate_status(
         self, response: requests.Response, *, write: bool, what: str
     ) -> TrackerMailError | None:
-        """409 is a :class:`Conflict` callers catch."""
+        """409 is a :class:`Conflict` and 413 :class:`TooLarge`, which callers catch."""
         if response.status_code == 409:
             return Conflict(self.say(Failure.REJECTED, response, what))
+        if response.status_code == 413:
+            return TooLarge(self.say(Failure.REJECTED, response, what))
         return None
 
     def details(self, response: requests.Response) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from tracker_mail_plugin import PermanentError
 from tracker_mail_plugin_jira.http import API, JiraHttp
+from tracker_mail_plugin_jira.memo import Memo
 
 _NAMED = {"component", "version", "priority", "securitylevel", "issuetype", "resolution"}
 _PLAIN = {"string", "date", "datetime", "any"}
@@ -51,7 +52,7 @@ class FieldCatalog:
 
     def __init__(self, http: JiraHttp):
         self._http = http
-        self._fields: dict[str, Field] | None = None
+        self._fields: Memo[str, dict[str, Field]] = Memo()
 
     def find(self, name: str) -> Field | None:
         """The field with this id, or else with this name (case-insensitive)."""
@@ -77,18 +78,20 @@ class FieldCatalog:
         return result
 
     def _load(self) -> dict[str, Field]:
-        if self._fields is None:
-            listed = self._http.get(f"{API}/field", what="reading the list of fields") or []
-            self._fields = {}
-            for data in listed:
-                schema: dict[str, Any] = data.get("schema") or {}
-                self._fields[str(data["id"])] = Field(
-                    id=str(data["id"]),
-                    name=str(data.get("name") or data["id"]),
-                    type=str(schema.get("type") or "any"),
-                    items=schema.get("items"),
-                )
-        return self._fields
+        return self._fields.get("all", self._read)
+
+    def _read(self) -> dict[str, Field]:
+        listed = self._http.get(f"{API}/field", what="reading the list of fields") or []
+        fields: dict[str, Field] = {}
+        for data in listed:
+            schema: dict[str, Any] = data.get("schema") or {}
+            fields[str(data["id"])] = Field(
+                id=str(data["id"]),
+                name=str(data.get("name") or data["id"]),
+                type=str(schema.get("type") or "any"),
+                items=schema.get("items"),
+            )
+        return fields
 
 
 def _single(field: Field, kind: str, text: str) -> object:

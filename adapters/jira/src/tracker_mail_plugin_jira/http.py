@@ -16,6 +16,7 @@ boundary where failures become the core's errors.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,8 +29,11 @@ from tracker_mail_plugin_jira.errors import JiraErrors
 
 API = "/rest/api/2"
 SERVICE_DESK_API = "/rest/servicedeskapi"
-# Service Management marks some of its endpoints experimental and wants this header.
-EXPERIMENTAL = {"X-ExperimentalApi": "opt-in"}
+# Service Management marks some of its endpoints experimental and wants this header, with
+# the value each deployment documents: Cloud's REST description says "opt-in"; the Data
+# Center REST reference (developer.atlassian.com/server/jira-servicedesk/rest/, "Experimental
+# methods") says "true".
+EXPERIMENTAL_OPT_IN = {"cloud": "opt-in", "datacenter": "true"}
 # What Jira expects of a REST client (and what the jira library sends): JSON, no caching,
 # and the token that lets REST writes past Jira's XSRF check.
 HEADERS = {
@@ -71,14 +75,16 @@ class JiraHttp:
     def __init__(self, config: JiraConfig):
         self._config = config
         self._session: requests.Session | None = None
+        self._building = threading.Lock()
         self._errors = JiraErrors("Jira")
 
     @property
     def session(self) -> requests.Session:
         """The session, built on first use (no request is made; secrets are read then)."""
-        if self._session is None:
-            self._session = build_session_for(self._config)
-        return self._session
+        with self._building:  # workers start together: one session, its secrets read once
+            if self._session is None:
+                self._session = build_session_for(self._config)
+            return self._session
 
     @property
     def base_url(self) -> str:

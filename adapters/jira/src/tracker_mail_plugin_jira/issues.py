@@ -117,7 +117,7 @@ class IssueWriter:
                 fields["reporter"] = self._users.field(new.reporter)
             else:
                 text = attributed(text, new.reporter)
-        fields["description"] = wiki_text(text)
+        fields["description"] = wiki_text(text, new.attachments)
         if new.priority:
             fields["priority"] = {"name": new.priority}
         if new.labels:
@@ -137,21 +137,42 @@ class IssueWriter:
                 "default_request_type",
                 capability="create_request",
             )
-        values: dict[str, Any] = {"summary": summary(new.title)}
-        values.update(self._fields.inputs(new.custom_fields) if new.custom_fields else {})
-        values["description"] = wiki_text(new.text)
+        type_id = self._desks.request_type_id(desk, kind)
+        extra: dict[str, Any] = dict(self._fields.inputs(new.custom_fields))
         if new.priority:
-            values["priority"] = {"name": new.priority}
+            extra["priority"] = {"name": new.priority}
         if new.labels:
-            values["labels"] = list(new.labels)
+            extra["labels"] = list(new.labels)
+        values: dict[str, Any] = {
+            "summary": summary(new.title),
+            "description": wiki_text(new.text, new.attachments),
+        }
+        values.update(self._only_offered(extra, desk, type_id, kind))
         body: dict[str, Any] = {
             "serviceDeskId": str(desk),
-            "requestTypeId": self._desks.request_type_id(desk, kind),
+            "requestTypeId": type_id,
             "requestFieldValues": values,
         }
         if new.reporter is not None:
             body["raiseOnBehalfOf"] = new.reporter.id
         return body
+
+    def _only_offered(
+        self, values: dict[str, Any], desk: int, type_id: str, kind: str
+    ) -> dict[str, Any]:
+        """``values`` the request type has fields for; the rest are left out, with a warning.
+
+        Jira refuses a request naming a field its request type lacks (400), which would lose
+        the mail for a label; ``check`` reports such rules before any mail is read.
+        """
+        if not values:
+            return {}
+        offered = self._desks.request_type_fields(desk, type_id)
+        left_out = sorted(name for name in values if name not in offered)
+        if left_out:
+            logger.warning("request type %r of service desk %s has no field %s: left out",
+                           kind, desk, ", ".join(left_out))  # fmt: skip
+        return {name: value for name, value in values.items() if name in offered}
 
     def attach(self, issue_key: str, uploads: tuple[Upload, ...]) -> None:
         """Attach each file to ``issue_key`` (``POST /rest/api/2/issue/{key}/attachments``)."""

@@ -5,20 +5,42 @@ mail do something: ``{code}`` or ``{color}`` opens a macro and can swallow the r
 text, ``[~name]`` mentions (and notifies) someone, ``[text|url]`` hides a link target,
 ``!file.png!`` embeds an attachment. Those are escaped with a backslash; emphasis such as
 ``*word*`` is left alone, since it reads the same either way.
+
+Images the mail showed inline (``cid:``) are the exception: where the text has their
+placeholder and the image is attached, Jira's own ``!name|thumbnail!`` shows it there.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from tracker_mail_plugin import UserRef
+from tracker_mail_plugin import Upload, UserRef, inline_images
 
 _SPECIAL = re.compile(r"([{}\[\]!\\])")
+# What an attachment name inside !…|thumbnail! cannot hold: it would end the image early.
+_UNEMBEDDABLE = re.compile(r"[!|\r\n]")
 
 
-def wiki_text(text: str) -> str:
-    """``text`` with the characters that start macros, links, mentions and images escaped."""
+def wiki_text(text: str, files: Iterable[Upload] = ()) -> str:
+    """``text`` with the characters that start macros, links, mentions and images escaped.
+
+    Args:
+        text: the mail's text.
+        files: the files attached with it: the placeholder of each inline image among them
+            becomes ``!name|thumbnail!``.
+    """
+    return inline_images(text, files, _embedded, escape=_escape)
+
+
+def _escape(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", text)
+
+
+def _embedded(upload: Upload) -> str | None:
+    if not upload.content_type.startswith("image/") or _UNEMBEDDABLE.search(upload.filename):
+        return None
+    return f"!{upload.filename}|thumbnail!"
 
 
 def from_line(user: UserRef) -> str:

@@ -15,6 +15,7 @@ from tracker_mail_plugin import Permission, UserRef
 from tracker_mail_plugin_jira.config import JiraConfig
 from tracker_mail_plugin_jira.errors import NotFound
 from tracker_mail_plugin_jira.http import API, JiraHttp
+from tracker_mail_plugin_jira.memo import Memo
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 from tracker_mail_plugin_jira.users import Users
 
@@ -41,8 +42,8 @@ class Permissions:
         self._users = users
         self._desks = desks
         self._config = config
-        self._answers: dict[tuple[str, str, str], bool] = {}
-        self._mine: dict[tuple[str, str], bool] = {}
+        self._answers: Memo[tuple[str, str, str], bool] = Memo()
+        self._mine: Memo[tuple[str, str], bool] = Memo()
 
     def can(self, user: UserRef, action: Permission, project: str) -> bool:
         """Whether ``user`` may do ``action`` in ``project`` (False for unknown projects)."""
@@ -58,33 +59,33 @@ class Permissions:
     def user_has(self, user: UserRef, permission: str, project: str) -> bool:
         """Whether ``user`` holds the project permission ``permission`` in ``project``."""
         key = (user.id, permission, project)
-        if key not in self._answers:
-            params: dict[str, str | int] = {
-                "permissions": permission,
-                "projectKey": project,
-                self._users.id_param: user.id,
-                "maxResults": 50,
-            }
-            what = f"checking {permission} of {user.name} in {project}"
-            try:
-                found = self._http.get(f"{API}/user/permission/search", params, what=what)
-            except NotFound:  # no such project
-                found = []
-            ids = {_id_of(person) for person in found or []}
-            self._answers[key] = user.id in ids
-        return self._answers[key]
+        return self._answers.get(key, lambda: self._ask(user, permission, project))
+
+    def _ask(self, user: UserRef, permission: str, project: str) -> bool:
+        params: dict[str, str | int] = {
+            "permissions": permission,
+            "projectKey": project,
+            self._users.id_param: user.id,
+            "maxResults": 50,
+        }
+        what = f"checking {permission} of {user.name} in {project}"
+        try:
+            found = self._http.get(f"{API}/user/permission/search", params, what=what)
+        except NotFound:  # no such project
+            found = []
+        return user.id in {_id_of(person) for person in found or []}
 
     def mine(self, permission: str, project: str) -> bool:
         """Whether the API user holds ``permission`` in ``project``."""
-        key = (permission, project)
-        if key not in self._mine:
-            params = {"projectKey": project, "permissions": permission}
-            answer = self._http.get(
-                f"{API}/mypermissions", params, what=f"reading my permissions in {project}"
-            )
-            entry = ((answer or {}).get("permissions") or {}).get(permission) or {}
-            self._mine[key] = bool(entry.get("havePermission"))
-        return self._mine[key]
+        return self._mine.get((permission, project), lambda: self._ask_mine(permission, project))
+
+    def _ask_mine(self, permission: str, project: str) -> bool:
+        params = {"projectKey": project, "permissions": permission}
+        answer = self._http.get(
+            f"{API}/mypermissions", params, what=f"reading my permissions in {project}"
+        )
+        entry = ((answer or {}).get("permissions") or {}).get(permission) or {}
+        return bool(entry.get("havePermission"))
 
     def _may_raise(self, user: UserRef, project: str) -> bool:
         desk = self._desks.desk_of(project)
@@ -96,9 +97,7 @@ class Permissions:
 
     def _is_customer(self, desk: int, user: UserRef) -> bool:
         key = (user.id, "customer", str(desk))
-        if key not in self._answers:
-            self._answers[key] = self._desks.is_customer(desk, user)
-        return self._answers[key]
+        return self._answers.get(key, lambda: self._desks.is_customer(desk, user))
 
 
 def _id_of(person: dict[str, object]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tracker_mail_plugin_jira.http import API, JiraHttp
+from tracker_mail_plugin_jira.memo import Memo
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,21 +30,20 @@ class Projects:
 
     def __init__(self, http: JiraHttp):
         self._http = http
-        self._known: dict[str, Project | None] = {}
+        self._known: Memo[str, Project | None] = Memo()
 
     def get(self, key: str) -> Project | None:
         """The project ``key``, or ``None``."""
-        if key not in self._known:
-            data = self._http.get(
-                f"{API}/project/{key}", what=f"reading project {key}", missing_ok=True
-            )
-            self._known[key] = (
-                None
-                if data is None
-                else Project(
-                    key=str(data["key"]),
-                    name=str(data.get("name") or data["key"]),
-                    issue_types=tuple(str(t["name"]) for t in data.get("issueTypes") or []),
-                )
-            )
-        return self._known[key]
+        return self._known.get(key, lambda: self._read(key))
+
+    def _read(self, key: str) -> Project | None:
+        data = self._http.get(
+            f"{API}/project/{key}", what=f"reading project {key}", missing_ok=True
+        )
+        if data is None:
+            return None
+        return Project(
+            key=str(data["key"]),
+            name=str(data.get("name") or data["key"]),
+            issue_types=tuple(str(t["name"]) for t in data.get("issueTypes") or []),
+        )

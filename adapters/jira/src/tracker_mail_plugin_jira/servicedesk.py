@@ -1,7 +1,8 @@
 """Jira Service Management: desks by project, request types, customers, requests, files.
 
 Everything here is ``/rest/servicedeskapi``; the customer endpoints are marked experimental
-and get the ``X-ExperimentalApi: opt-in`` header. Cloud names people by ``accountId``, Data
+and get the ``X-ExperimentalApi`` header (``opt-in`` on Cloud, ``true`` on Data Center, as
+each documents). Cloud names people by ``accountId``, Data
 Center by username, in the same fields (``raiseOnBehalfOf``, ``accountIds``/``usernames``);
 a new customer's name is ``displayName`` on Cloud and ``fullName`` on Data Center.
 """
@@ -14,7 +15,8 @@ from typing import Any
 from tracker_mail_plugin import PermanentError, UnsupportedAction, Upload, UserRef
 from tracker_mail_plugin_jira.config import Deployment, JiraConfig
 from tracker_mail_plugin_jira.errors import NotFound
-from tracker_mail_plugin_jira.http import EXPERIMENTAL, SERVICE_DESK_API, JiraHttp, Params
+from tracker_mail_plugin_jira.http import EXPERIMENTAL_OPT_IN, SERVICE_DESK_API, JiraHttp, Params
+from tracker_mail_plugin_jira.memo import Memo
 from tracker_mail_plugin_jira.users import to_user
 
 PAGE = 50
@@ -32,8 +34,12 @@ class ServiceDesks:
         self._http = http
         self._config = config
         self._cloud = config.effective_deployment == Deployment.CLOUD
-        self._desks: dict[str, int] | None = None
-        self._request_types: dict[int, dict[str, str]] = {}
+        self._experimental = {
+            "X-ExperimentalApi": EXPERIMENTAL_OPT_IN[config.effective_deployment.value]
+        }
+        self._desks: Memo[str, dict[str, int]] = Memo()
+        self._request_types: Memo[int, dict[str, str]] = Memo()
+        self._type_fields: Memo[tuple[int, str], frozenset[str]] = Memo()
 
     def desk_of(self, project: str) -> int | None:
         """The service desk id of project ``project``, or ``None`` when it is not one.
@@ -43,9 +49,7 @@ class ServiceDesks:
         """
         if self._config.service_desks:
             return self._config.service_desks.get(project)
-        if self._desks is None:
-            self._desks = self._list_desks()
-        return self._desks.get(project)
+        return self._desks.get("all", self._list_desks).get(project)
 
     def desk_or_refuse(self, project: str) -> int:
         """Like :meth:`desk_of`, raising :class:`UnsupportedAction` for other projects."""
@@ -59,13 +63,14 @@ class ServiceDesks:
 
     def request_types(self, desk: int) -> dict[str, str]:
         """Request type name (case-folded) to id, for service desk ``desk``."""
-        if desk not in self._request_types:
-            path = f"{SERVICE_DESK_API}/servicedesk/{desk}/requesttype"
-            self._request_types[desk] = {
-                str(kind["name"]).casefold(): str(kind["id"])
-                for kind in self._pages(path, {}, what=f"reading service desk {desk}'s types")
-            }
-        return self._request_types[desk]
+        return self._request_types.get(desk, lambda: self._read_types(desk))
+
+    def _read_types(self, desk: int) -> dict[str, str]:
+        path = f"{SERVICE_DESK_API}/servicedesk/{desk}/requesttype"
+        return {
+            str(kind["name"]).casefold(): str(kind["id"])
+            for kind in self._pages(path, {}, what=f"reading service desk {desk}'s types")
+        }
 
     def request_type_id(self, desk: int, name: str) -> str:
         """The id of the request type called ``name`` (case-insensitive).
@@ -78,10 +83,35 @@ class ServiceDesks:
             raise PermanentError(f"service desk {desk} has no request type {name!r}")
         return found
 
+    def request_type_fields(self, desk: int, type_id: str) -> frozenset[str]:
+        """The field ids a customer can fill in on request type ``type_id`` (read once).
+
+        Hidden fields (``visible: false``, preset by the desk) are not among them: Jira
+        takes only the fields the request type shows.
+        """
+        return self._type_fields.get((desk, type_id), lambda: self._read_fields(desk, type_id))
+
+    def _read_fields(self, desk: int, type_id: str) -> frozenset[str]:
+        answer = self._http.get(
+            f"{SERVICE_DESK_API}/servicedesk/{desk}/requesttype/{type_id}/field",
+            what=f"reading the fields of request type {type_id} of service desk {desk}",
+        )
+        listed = (answer or {}).get("requestTypeFields") or []
+        return frozenset(str(f["fieldId"]) for f in listed if f.get("visible", True))
+
     def create_request(self, body: dict[str, Any], *, what: str) -> dict[str, Any]:
         """POST a customer request; returns Jira's ``CustomerRequest``."""
         created: dict[str, Any] = self._http.post(
-            f"{SERVICE_DESK_API}/request", body, what=what, headers=EXPERIMENTAL
+            f"{SERVICE_DESK_API}/request", body, what=what, headers=self._experimental
+        )
+        return created
+
+    def comment(self, issue_key: str, text: str, *, public: bool) -> dict[str, Any]:
+        """POST a comment on request ``issue_key``; returns Jira's ``CommentDTO``."""
+        created: dict[str, Any] = self._http.post(
+            f"{SERVICE_DESK_API}/request/{issue_key}/comment",
+            {"body": text, "public": public},
+            what=f"adding {'a public' if public else 'an internal'} comment to {issue_key}",
         )
         return created
 
@@ -90,7 +120,7 @@ class ServiceDesks:
         path = f"{SERVICE_DESK_API}/servicedesk/{desk}/customer"
         query = user.email or user.name
         what = f"checking whether {user.name} is a customer of service desk {desk}"
-        for person in self._pages(path, {"query": query}, what=what, headers=EXPERIMENTAL):
+        for person in self._pages(path, {"query": query}, what=what, headers=self._experimental):
             if to_user(person, self._cloud).id == user.id:
                 return True
         return False
@@ -109,7 +139,7 @@ class ServiceDesks:
             {"email": address, name_key: name or address},
             what=f"creating a customer account for {address}",
             params=params,
-            headers=EXPERIMENTAL,
+            headers=self._experimental,
         )
         user = to_user(created, self._cloud)
         return UserRef(user.id, user.login, user.name, user.email or address)
@@ -121,7 +151,7 @@ class ServiceDesks:
             f"{SERVICE_DESK_API}/servicedesk/{desk}/customer",
             {key: [user.id]},
             what=f"adding {user.name} to service desk {desk}",
-            headers=EXPERIMENTAL,
+            headers=self._experimental,
         )
 
     def add_participants(self, issue_key: str, people: list[UserRef]) -> None:
@@ -133,7 +163,7 @@ class ServiceDesks:
             f"{SERVICE_DESK_API}/request/{issue_key}/participant",
             {key: [person.id for person in people]},
             what=f"adding {len(people)} participant(s) to {issue_key}",
-            headers=EXPERIMENTAL,
+            headers=self._experimental,
         )
 
     def attach(self, desk: int, issue_key: str, uploads: tuple[Upload, ...], public: bool) -> None:
@@ -146,14 +176,14 @@ class ServiceDesks:
                 f"{SERVICE_DESK_API}/servicedesk/{desk}/attachTemporaryFile",
                 upload,
                 what=f"uploading {upload.filename} for {issue_key}",
-                headers=EXPERIMENTAL,
+                headers=self._experimental,
             )
             ids += [str(t["temporaryAttachmentId"]) for t in answer["temporaryAttachments"]]
         self._http.post(
             f"{SERVICE_DESK_API}/request/{issue_key}/attachment",
             {"temporaryAttachmentIds": ids, "public": public},
             what=f"attaching {len(ids)} file(s) to {issue_key}",
-            headers=EXPERIMENTAL,
+            headers=self._experimental,
         )
 
     def _list_desks(self) -> dict[str, int]:

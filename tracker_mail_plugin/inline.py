@@ -1,0 +1,80 @@
+"""Inline images: the places a mail's text shows a ``cid:`` image, in a tracker's own form.
+
+A mail's pictures (screenshots pasted into Outlook, signatures) are parts with a Content-ID
+that the HTML shows with ``<img src="cid:…">``. The text tracker-mail sends keeps a
+placeholder where each stood, in one of two shapes:
+
+- ``[cid:image001.png@01D9A1B2.C3D4E5F0]``: the plain-text alternative mail programs write;
+- ``[image: image001.png]``: tracker-mail's own reading of the HTML, where the name is the
+  image's alt text, else the Content-ID's part before ``@``.
+
+:func:`inline_images` replaces each placeholder that names an uploaded file (by its
+:attr:`~tracker_mail_plugin.Upload.content_id`) with what the adapter renders for it
+(Redmine ``!name!``, Jira ``!name|thumbnail!``, a link on GitHub), and leaves the others as
+they were. Adapters that must escape text (wiki markup) pass ``escape``: it is applied to
+everything but the rendered images.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from tracker_mail_plugin.adapter import Upload
+
+__all__ = ["inline_images"]
+
+_PLACEHOLDER = re.compile(r"\[cid:([^\]\s]+)\]|\[image: ([^\]\n]+)\]")
+
+
+def inline_images(
+    text: str,
+    uploads: Iterable[Upload],
+    render: Callable[[Upload], str | None],
+    escape: Callable[[str], str] = str,
+) -> str:
+    """``text`` with each ``cid:`` placeholder of an uploaded file rendered by ``render``.
+
+    Args:
+        text: the issue's or comment's text, unescaped.
+        uploads: the files sent with it; only those with a ``content_id`` take part.
+        render: the tracker's inline form for an upload, or ``None`` to keep the placeholder
+            (a file name the markup cannot carry).
+        escape: applied to the text between the rendered images (and to kept placeholders).
+
+    Returns:
+        The text to send. Without any upload carrying a Content-ID, ``escape(text)``.
+    """
+    by_id = {upload.content_id: upload for upload in uploads if upload.content_id}
+    if not by_id:
+        return escape(text)
+    by_name = _by_name(by_id)
+    out: list[str] = []
+    done = 0
+    for match in _PLACEHOLDER.finditer(text):
+        cid, name = match.groups()
+        upload = by_id.get(cid) if cid else by_name.get(name.strip())
+        shown = render(upload) if upload is not None else None
+        if shown is None:
+            continue
+        out += [escape(text[done : match.start()]), shown]
+        done = match.end()
+    out.append(escape(text[done:]))
+    return "".join(out)
+
+
+def _local_part(content_id: str) -> str:
+    return content_id.split("@", 1)[0]
+
+
+def _by_name(by_id: dict[str, Upload]) -> dict[str, Upload]:
+    """Names an ``[image: …]`` placeholder may use for an upload.
+
+    The Content-ID's part before ``@`` and the file name, each only when one upload has it:
+    of two ``image001.png`` neither is guessed.
+    """
+    names: dict[str, list[Upload]] = {}
+    for cid, upload in by_id.items():
+        for name in {_local_part(cid), upload.filename}:
+            names.setdefault(name, []).append(upload)
+    return {name: found[0] for name, found in names.items() if len(found) == 1}
