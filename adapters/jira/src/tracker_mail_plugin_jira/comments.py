@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker_mail_plugin import CommentRef, IssueRef, NewComment, UnsupportedAction
+from tracker_mail_plugin import CommentRef, IssueRef, NewComment, UnsupportedAction, Upload
 from tracker_mail_plugin_jira.config import JiraConfig
 from tracker_mail_plugin_jira.http import API, JiraHttp
 from tracker_mail_plugin_jira.issues import IssueWriter, after_create, key_property
-from tracker_mail_plugin_jira.markup import attributed, wiki_text
+from tracker_mail_plugin_jira.longtext import fit
+from tracker_mail_plugin_jira.markup import attributed
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 
 SD_PUBLIC_COMMENT = "sd.public.comment"
@@ -48,25 +49,30 @@ class CommentWriter:
         """Add ``new`` to ``issue``; files that fail after the comment give UnknownOutcome."""
         desk = self._desks.desk_of(project_of(issue))
         internal = new.private or self._config.service_desk_comments == "internal"
-        body = self.body(new, service_desk=desk is not None, internal=internal)
+        text = fit(attributed(new.text, new.author), new.attachments)
+        body = self.body(new, text.text, service_desk=desk is not None, internal=internal)
         created = self._http.post(
             f"{API}/issue/{issue.key}/comment", body, what=f"commenting on {issue.key}"
         )
         comment = CommentRef(issue, str(created["id"]))
         done = f"comment {comment.id} was added to {issue.key}"
-        after_create(done, lambda: self._attach(issue, new, desk, public=not internal))
+        after_create(done, lambda: self._attach(issue, text.uploads, desk, public=not internal))
         return comment
 
-    def _attach(self, issue: IssueRef, new: NewComment, desk: int | None, public: bool) -> None:
+    def _attach(
+        self, issue: IssueRef, uploads: tuple[Upload, ...], desk: int | None, public: bool
+    ) -> None:
         if desk is not None:
-            self._desks.attach(desk, issue.key, new.attachments, public)
+            self._desks.attach(desk, issue.key, uploads, public)
         else:
-            self._issues.attach(issue.key, new.attachments)
+            self._issues.attach(issue.key, uploads)
 
-    def body(self, new: NewComment, *, service_desk: bool, internal: bool) -> dict[str, Any]:
-        """The comment body: text, visibility and properties."""
+    def body(
+        self, new: NewComment, text: str, *, service_desk: bool, internal: bool
+    ) -> dict[str, Any]:
+        """The comment body: ``text`` (wiki, within Jira's limit), visibility, properties."""
         properties: list[dict[str, object]] = [key_property(new.idempotency_key)]
-        body: dict[str, Any] = {"body": wiki_text(attributed(new.text, new.author))}
+        body: dict[str, Any] = {"body": text}
         if service_desk:
             properties.append({"key": SD_PUBLIC_COMMENT, "value": {"internal": internal}})
         elif new.private:

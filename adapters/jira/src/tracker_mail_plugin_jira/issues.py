@@ -29,13 +29,13 @@ from tracker_mail_plugin import (
 from tracker_mail_plugin_jira.config import JiraConfig
 from tracker_mail_plugin_jira.fields import FieldCatalog
 from tracker_mail_plugin_jira.http import API, JiraHttp
-from tracker_mail_plugin_jira.markup import attributed, wiki_text
+from tracker_mail_plugin_jira.longtext import cut_summary, fit
+from tracker_mail_plugin_jira.markup import attributed
 from tracker_mail_plugin_jira.permissions import Permissions
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 from tracker_mail_plugin_jira.users import Users
 
 PROPERTY = "tracker-mail"
-SUMMARY_LIMIT = 255
 
 logger = logging.getLogger("tracker_mail.jira")
 
@@ -47,8 +47,7 @@ def key_property(idempotency_key: str) -> dict[str, object]:
 
 def summary(title: str) -> str:
     """A one-line summary within Jira's 255 characters."""
-    line = re.sub(r"\s+", " ", title).strip() or "(no subject)"
-    return line if len(line) <= SUMMARY_LIMIT else line[: SUMMARY_LIMIT - 1] + "…"
+    return cut_summary(re.sub(r"\s+", " ", title).strip() or "(no subject)")
 
 
 class IssueWriter:
@@ -81,30 +80,33 @@ class IssueWriter:
 
     def create_issue(self, new: NewIssue, tracker: str) -> IssueRef:
         """Create a plain issue with its watchers and attachments."""
-        body = self.issue_body(new)
+        body, uploads = self.issue_body(new)
         created = self._http.post(f"{API}/issue", body, what=f"creating an issue in {new.project}")
         ref = self._ref(tracker, str(created["key"]), new.project)
         watchers = _others(new.watchers, new.reporter)
         done = f"{ref.key} was created"
         after_create(done, lambda: self._add_watchers(ref.key, watchers))
-        after_create(done, lambda: self.attach(ref.key, new.attachments))
+        after_create(done, lambda: self.attach(ref.key, uploads))
         return ref
 
     def create_request(self, new: NewIssue, tracker: str) -> IssueRef:
         """Raise a service-desk request on behalf of the reporter, then attach its files."""
         desk = self._desks.desk_or_refuse(new.project)
-        body = self.request_body(new, desk)
+        body, uploads = self.request_body(new, desk)
         created = self._desks.create_request(body, what=f"raising a request in {new.project}")
         ref = self._ref(tracker, str(created["issueKey"]), new.project)
         self._record_key(ref.key, new.idempotency_key)
         participants = _others(new.watchers, new.reporter)
         done = f"request {ref.key} was raised"
         after_create(done, lambda: self._desks.add_participants(ref.key, participants))
-        after_create(done, lambda: self._desks.attach(desk, ref.key, new.attachments, True))
+        after_create(done, lambda: self._desks.attach(desk, ref.key, uploads, True))
         return ref
 
-    def issue_body(self, new: NewIssue) -> dict[str, Any]:
-        """The ``POST /rest/api/2/issue`` body for ``new``."""
+    def issue_body(self, new: NewIssue) -> tuple[dict[str, Any], tuple[Upload, ...]]:
+        """The ``POST /rest/api/2/issue`` body for ``new``, and the files to attach after it.
+
+        The files are the mail's, and the whole text when it had to be cut to Jira's limit.
+        """
         fields: dict[str, Any] = {
             "project": {"key": new.project},
             "issuetype": {"name": self._config.issue_type(new.issue_type)},
@@ -117,7 +119,8 @@ class IssueWriter:
                 fields["reporter"] = self._users.field(new.reporter)
             else:
                 text = attributed(text, new.reporter)
-        fields["description"] = wiki_text(text)
+        description = fit(text, new.attachments)
+        fields["description"] = description.text
         if new.priority:
             fields["priority"] = {"name": new.priority}
         if new.labels:
@@ -126,10 +129,14 @@ class IssueWriter:
             fields["assignee"] = self._users.field(self._assignee(new.assignee))
         if new.private:
             fields["security"] = {"name": self._security_level()}
-        return {"fields": fields, "properties": [key_property(new.idempotency_key)]}
+        body = {"fields": fields, "properties": [key_property(new.idempotency_key)]}
+        return body, description.uploads
 
-    def request_body(self, new: NewIssue, desk: int) -> dict[str, Any]:
-        """The ``POST /rest/servicedeskapi/request`` body for ``new`` in desk ``desk``."""
+    def request_body(self, new: NewIssue, desk: int) -> tuple[dict[str, Any], tuple[Upload, ...]]:
+        """The ``POST /rest/servicedeskapi/request`` body for ``new`` in desk ``desk``.
+
+        Returned with the files to attach after it (the whole text too, when it was cut).
+        """
         kind = self._config.request_type(new.request_type)
         if kind is None:
             raise UnsupportedAction(
@@ -139,7 +146,8 @@ class IssueWriter:
             )
         values: dict[str, Any] = {"summary": summary(new.title)}
         values.update(self._fields.inputs(new.custom_fields) if new.custom_fields else {})
-        values["description"] = wiki_text(new.text)
+        description = fit(new.text, new.attachments)
+        values["description"] = description.text
         if new.priority:
             values["priority"] = {"name": new.priority}
         if new.labels:
@@ -151,7 +159,7 @@ class IssueWriter:
         }
         if new.reporter is not None:
             body["raiseOnBehalfOf"] = new.reporter.id
-        return body
+        return body, description.uploads
 
     def attach(self, issue_key: str, uploads: tuple[Upload, ...]) -> None:
         """Attach each file to ``issue_key`` (``POST /rest/api/2/issue/{key}/attachments``)."""
