@@ -6,7 +6,14 @@ import copy
 
 import pytest
 
-from tracker_mail_plugin import CommentRef, IssueRef, PermanentError
+from tracker_mail_plugin import (
+    CommentRef,
+    IssueRef,
+    NewIssue,
+    PermanentError,
+    UnknownOutcome,
+    Upload,
+)
 
 SCAN = '(creator = currentUser() OR watcher = currentUser()) AND updated >= "-7d" ORDER BY updated DESC'
 COMMENTS = {"startAt": "0", "maxResults": "100", "expand": "properties"}
@@ -98,7 +105,12 @@ def test_nothing_found_is_none(jira, key):
     )
     jira.answer("GET", search_path(jira), empty)
     assert jira.adapter().find_by_key(key) is None
-    assert jira.lines == [search_line(jira)]
+    if jira.cloud:  # searched again once Cloud's index had time to show a recent write
+        assert jira.lines == [search_line(jira)] * 2
+        assert jira.clock.slept == [30.0]
+    else:
+        assert jira.lines == [search_line(jira)]
+        assert jira.clock.slept == []
 
 
 def test_an_indexed_property_is_one_search(jira, key):
@@ -165,3 +177,74 @@ def test_datacenter_pages_with_start_at(datacenter, key):
         ("GET", "/rest/api/2/issue/ED-24/properties/tracker-mail"),
     ]
     assert datacenter.lines[3] == search_line(datacenter, startAt="1")
+
+
+def empty_search_jql():
+    # Atlassian's SearchAndReconcileResults for a search that matched nothing
+    return {"issues": [], "isLast": True}
+
+
+def test_cloud_searches_again_after_a_stale_answer(cloud, key):
+    cloud.answer("GET", "/rest/api/2/search/jql", empty_search_jql())
+    cloud.answer("GET", "/rest/api/2/search/jql", "search_jql")
+    cloud.answer("GET", "/rest/api/2/issue/ED-3/comment", comments_without_the_key(cloud))
+    assert cloud.adapter().find_by_key(key) == IssueRef("jira", "ED-24")
+    assert cloud.lines == [
+        search_line(cloud),
+        search_line(cloud),
+        ("GET", "/rest/api/2/issue/ED-3/comment", COMMENTS, None),
+    ]
+    assert cloud.clock.slept == [30.0]
+
+
+def test_cloud_with_an_index_searches_it_again_then_scans(cloud, key):
+    cloud.answer("GET", "/rest/api/2/search/jql", empty_search_jql())
+    cloud.answer("GET", "/rest/api/2/search/jql", empty_search_jql())
+    cloud.answer("GET", "/rest/api/2/search/jql", "search_jql")
+    cloud.answer("GET", "/rest/api/2/issue/ED-3/comment", comments_without_the_key(cloud))
+    adapter = cloud.adapter(recovery={"indexed_property": True, "settle_seconds": 12})
+    assert adapter.find_by_key(key) == IssueRef("jira", "ED-24")
+    indexed = search_line(cloud, jql=f'issue.property[tracker-mail].key = "{key}"', size=1,
+                          properties=False)  # fmt: skip
+    assert cloud.lines == [
+        indexed,
+        indexed,
+        search_line(cloud),
+        ("GET", "/rest/api/2/issue/ED-3/comment", COMMENTS, None),
+    ]
+    assert cloud.clock.slept == [12.0]
+
+
+def test_a_named_issue_is_read_not_searched_so_nothing_waits(cloud, key):
+    cloud.answer("GET", "/rest/api/2/issue/SD-7/comment", comments_without_the_key(cloud))
+    assert cloud.adapter().find_by_key(key, IssueRef("jira", "SD-7")) is None
+    assert [line[:2] for line in cloud.lines] == [("GET", "/rest/api/2/issue/SD-7/comment")]
+    assert cloud.clock.slept == []
+
+
+def test_cloud_reconciles_the_issues_it_created(cloud, key):
+    cloud.answer("POST", "/rest/api/2/issue", "issue_create", status=201)
+    cloud.answer("POST", "/rest/api/2/issue/ED-24/attachments", "error_500", status=500)
+    found = copy.deepcopy(cloud.fixture("search_jql"))
+    found["issues"] = found["issues"][1:]
+    cloud.answer("POST", "/rest/api/2/search/jql", found)
+    adapter = cloud.adapter()
+    new = NewIssue("ED", "s", "t", key, attachments=(Upload.from_bytes("a.txt", b"a"),))
+    with pytest.raises(UnknownOutcome):
+        adapter.create_issue(new)
+    assert adapter.find_by_key(key) == IssueRef("jira", "ED-24")
+    assert cloud.lines[2:] == [
+        (
+            "POST",
+            "/rest/api/2/search/jql",
+            {},
+            {
+                "jql": SCAN,
+                "fields": ["project"],
+                "properties": ["tracker-mail"],
+                "maxResults": 50,
+                "reconcileIssues": [10000],
+            },
+        )
+    ]
+    assert cloud.clock.slept == []

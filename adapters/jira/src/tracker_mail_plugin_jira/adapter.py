@@ -43,8 +43,9 @@ from tracker_mail_plugin_jira.inbox import Inbox
 from tracker_mail_plugin_jira.issues import IssueWriter
 from tracker_mail_plugin_jira.permissions import Permissions
 from tracker_mail_plugin_jira.projects import Projects
-from tracker_mail_plugin_jira.recovery import Recovery
+from tracker_mail_plugin_jira.recovery import Clock, Recovery
 from tracker_mail_plugin_jira.references import IssueLookup
+from tracker_mail_plugin_jira.search import RecentIssues
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 from tracker_mail_plugin_jira.users import Users
 from tracker_mail_plugin_jira.workflow import reopen
@@ -55,6 +56,7 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
 
     Args:
         config: a validated :class:`~tracker_mail_plugin_jira.config.JiraConfig`.
+        clock: the clock lost-answer lookups wait on for Cloud's search (tests pass a fake).
     """
 
     name: ClassVar[str] = "jira"
@@ -71,7 +73,7 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
         }
     )
 
-    def __init__(self, config: JiraConfig):
+    def __init__(self, config: JiraConfig, *, clock: Clock | None = None):
         # The registry validates options with config_model; a caller building the adapter
         # by hand with something else gets told so at once.
         if not isinstance(config, JiraConfig):
@@ -84,12 +86,13 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
         self._projects = Projects(http)
         self._fields = FieldCatalog(http)
         self._permissions = Permissions(http, self._users, self._desks, config)
+        recent = RecentIssues()
         self._issues = IssueWriter(
-            http, config, self._users, self._fields, self._permissions, self._desks
+            http, config, self._users, self._fields, self._permissions, self._desks, recent
         )
         self._comments = CommentWriter(http, config, self._desks, self._issues)
         self._lookup = IssueLookup(http, self.name)
-        self._recovery = Recovery(http, config, self.name)
+        self._recovery = Recovery(http, config, self.name, recent, clock)
         self._inbox = Inbox(http, config)
 
     def check(self, requirements: Requirements | None = None) -> CheckReport:

@@ -32,6 +32,7 @@ from tracker_mail_plugin_jira.http import API, JiraHttp
 from tracker_mail_plugin_jira.longtext import cut_summary, fit
 from tracker_mail_plugin_jira.markup import attributed
 from tracker_mail_plugin_jira.permissions import Permissions
+from tracker_mail_plugin_jira.search import RecentIssues
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 from tracker_mail_plugin_jira.users import Users
 
@@ -60,6 +61,7 @@ class IssueWriter:
         fields: the field catalog, for ``custom_fields``.
         permissions: the API user's permissions (may it set the reporter?).
         desks: the service desks, for requests.
+        recent: where the ids of created issues are kept for recovery searches.
     """
 
     def __init__(
@@ -70,7 +72,9 @@ class IssueWriter:
         fields: FieldCatalog,
         permissions: Permissions,
         desks: ServiceDesks,
+        recent: RecentIssues | None = None,
     ):
+        self._recent = recent or RecentIssues()
         self._http = http
         self._config = config
         self._users = users
@@ -83,6 +87,7 @@ class IssueWriter:
         body, uploads = self.issue_body(new)
         created = self._http.post(f"{API}/issue", body, what=f"creating an issue in {new.project}")
         ref = self._ref(tracker, str(created["key"]), new.project)
+        self._recent.add(created.get("id"))
         watchers = _others(new.watchers, new.reporter)
         done = f"{ref.key} was created"
         after_create(done, lambda: self._add_watchers(ref.key, watchers))
@@ -95,6 +100,7 @@ class IssueWriter:
         body, uploads = self.request_body(new, desk)
         created = self._desks.create_request(body, what=f"raising a request in {new.project}")
         ref = self._ref(tracker, str(created["issueKey"]), new.project)
+        self._recent.add(created.get("issueId"))
         self._record_key(ref.key, new.idempotency_key)
         participants = _others(new.watchers, new.reporter)
         done = f"request {ref.key} was raised"
