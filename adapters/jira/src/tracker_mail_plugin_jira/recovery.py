@@ -96,8 +96,8 @@ class Recovery:
             PermanentError: the scan hit ``recovery.max_issues`` before the window's end.
         """
         if issue is not None:
-            found = self._indexed(key) if self._options.indexed_property else None
-            return found or self._in_comments(key, issue)
+            indexed = self._indexed(key) if self._options.indexed_property else None
+            return indexed or self._in_comments(key, issue)
         if not self._cloud:
             return self._lookup(key, scan=True)
         started = self._clock.monotonic()
