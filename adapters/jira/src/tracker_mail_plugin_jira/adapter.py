@@ -45,6 +45,7 @@ from tracker_mail_plugin_jira.permissions import Permissions
 from tracker_mail_plugin_jira.projects import Projects
 from tracker_mail_plugin_jira.recovery import Clock, Recovery
 from tracker_mail_plugin_jira.references import IssueLookup
+from tracker_mail_plugin_jira.screens import CreateScreens
 from tracker_mail_plugin_jira.search import RecentIssues
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 from tracker_mail_plugin_jira.users import Users
@@ -87,9 +88,11 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
         self._fields = FieldCatalog(http)
         self._permissions = Permissions(http, self._users, self._desks, config)
         recent = RecentIssues()
+        self._screens = CreateScreens(http, self._projects)
         self._issues = IssueWriter(
-            http, config, self._users, self._fields, self._permissions, self._desks, recent
-        )
+            http, config, self._users, self._fields, self._permissions, self._desks, recent,
+            self._screens,
+        )  # fmt: skip
         self._comments = CommentWriter(http, config, self._desks, self._issues)
         self._lookup = IssueLookup(http, self.name)
         self._recovery = Recovery(http, config, self.name, recent, clock)
@@ -111,6 +114,7 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
             self._fields,
             self._users,
             self._permissions,
+            self._screens,
         )
         return checker.run(requirements)
 

@@ -32,6 +32,7 @@ from tracker_mail_plugin_jira.http import API, JiraHttp
 from tracker_mail_plugin_jira.longtext import cut_summary, fit
 from tracker_mail_plugin_jira.markup import attributed
 from tracker_mail_plugin_jira.permissions import Permissions
+from tracker_mail_plugin_jira.screens import CreateScreens
 from tracker_mail_plugin_jira.search import RecentIssues
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 from tracker_mail_plugin_jira.users import Users
@@ -44,6 +45,11 @@ logger = logging.getLogger("tracker_mail.jira")
 def key_property(idempotency_key: str) -> dict[str, object]:
     """The entity property that records which write made an issue or a comment."""
     return {"key": PROPERTY, "value": {"key": idempotency_key}}
+
+
+def label(text: str) -> str:
+    """``text`` as a Jira label: Jira refuses labels with spaces, so each run becomes ``-``."""
+    return re.sub(r"\s+", "-", text.strip())
 
 
 def summary(title: str) -> str:
@@ -62,6 +68,7 @@ class IssueWriter:
         permissions: the API user's permissions (may it set the reporter?).
         desks: the service desks, for requests.
         recent: where the ids of created issues are kept for recovery searches.
+        screens: the create screens, so fields they lack are not sent.
     """
 
     def __init__(
@@ -73,7 +80,9 @@ class IssueWriter:
         permissions: Permissions,
         desks: ServiceDesks,
         recent: RecentIssues | None = None,
+        screens: CreateScreens | None = None,
     ):
+        self._screens = screens
         self._recent = recent or RecentIssues()
         self._http = http
         self._config = config
@@ -113,12 +122,13 @@ class IssueWriter:
 
         The files are the mail's, and the whole text when it had to be cut to Jira's limit.
         """
+        kind = self._config.issue_type(new.issue_type)
         fields: dict[str, Any] = {
             "project": {"key": new.project},
-            "issuetype": {"name": self._config.issue_type(new.issue_type)},
+            "issuetype": {"name": kind},
             "summary": summary(new.title),
         }
-        fields.update(self._fields.inputs(new.custom_fields) if new.custom_fields else {})
+        fields.update(self._on_screen(new.project, kind, self._ruled(new)))
         text = new.text
         if new.reporter is not None:
             if self._permissions.mine("MODIFY_REPORTER", new.project):
@@ -127,16 +137,38 @@ class IssueWriter:
                 text = attributed(text, new.reporter)
         description = fit(text, new.attachments)
         fields["description"] = description.text
-        if new.priority:
-            fields["priority"] = {"name": new.priority}
-        if new.labels:
-            fields["labels"] = list(new.labels)
-        if new.assignee:
-            fields["assignee"] = self._users.field(self._assignee(new.assignee))
         if new.private:
             fields["security"] = {"name": self._security_level()}
         body = {"fields": fields, "properties": [key_property(new.idempotency_key)]}
         return body, description.uploads
+
+    def _ruled(self, new: NewIssue) -> dict[str, Any]:
+        """The fields a rule sets: custom fields, priority, labels, assignee."""
+        fields: dict[str, Any] = self._fields.inputs(new.custom_fields) if new.custom_fields else {}
+        if new.priority:
+            fields["priority"] = {"name": new.priority}
+        if new.labels:
+            fields["labels"] = [label(text) for text in new.labels]
+        if new.assignee:
+            fields["assignee"] = self._users.field(self._assignee(new.assignee))
+        return fields
+
+    def _on_screen(self, project: str, kind: str, ruled: dict[str, Any]) -> dict[str, Any]:
+        """``ruled`` without the fields the create screen lacks (Jira would refuse the create).
+
+        ``check`` reports such fields; here they are left out with a warning, so the mail
+        still becomes an issue.
+        """
+        if not ruled:
+            return ruled
+        screen = self._screens.fields(project, kind) if self._screens else None
+        if screen is None:  # unknown project or type: Jira's own answer will say so
+            return ruled
+        missing = sorted(set(ruled) - screen)
+        if missing:
+            logger.warning("%s %s: not on the create screen, left out: %s",
+                           project, kind, ", ".join(missing))  # fmt: skip
+        return {key: value for key, value in ruled.items() if key in screen}
 
     def request_body(self, new: NewIssue, desk: int) -> tuple[dict[str, Any], tuple[Upload, ...]]:
         """The ``POST /rest/servicedeskapi/request`` body for ``new`` in desk ``desk``.
@@ -157,7 +189,7 @@ class IssueWriter:
         if new.priority:
             values["priority"] = {"name": new.priority}
         if new.labels:
-            values["labels"] = list(new.labels)
+            values["labels"] = [label(text) for text in new.labels]
         body: dict[str, Any] = {
             "serviceDeskId": str(desk),
             "requestTypeId": self._desks.request_type_id(desk, kind),
