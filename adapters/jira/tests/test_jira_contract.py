@@ -95,6 +95,16 @@ class TestJiraCloudContract(AdapterContract):
         for comment in answer["comments"]:
             if comment["id"] == found.id:
                 comment["properties"] = [{"key": "tracker-mail", "value": {"key": key}}]
+        if self.jira.cloud:  # properties come from comment/list, Cloud's documented route
+            listed = answer["comments"]
+            self.jira.answer("GET", f"/rest/api/2/issue/{found.issue.key}/comment", answer)
+            self.jira.answer(
+                "POST",
+                "/rest/api/2/comment/list",
+                {"isLast": True, "startAt": 0, "maxResults": 1048576, "total": len(listed),
+                 "values": listed},
+            )  # fmt: skip
+            return
         self.jira.answer("GET", f"/rest/api/2/issue/{found.issue.key}/comment", answer)
 
     def prime_get_issue(self, adapter, ref):

@@ -15,6 +15,10 @@ So the lookup is, in order:
    property (asked for in the search, read one by one where Data Center leaves it out),
    then its comments' properties, at most ``recovery.max_issues`` issues.
 
+Comment properties are read with ``GET …/comment?expand=properties`` on Data Center and
+with ``POST /rest/api/2/comment/list?expand=properties`` on Cloud, which documents the
+expansion only there.
+
 Stopping at the limit without having read the whole window is an error rather than "not
 found", since "not found" makes the core repeat the write.
 
@@ -167,19 +171,44 @@ class Recovery:
         return None
 
     def _comments(self, issue_key: str) -> Iterator[dict[str, Any]]:
+        """The issue's comments with their properties, page by page.
+
+        Data Center expands ``properties`` on the issue's comment list. Cloud documents that
+        expansion only on ``POST /rest/api/2/comment/list``, so there each page's ids are
+        asked for again through it.
+        """
         start = 0
         while True:
+            params: dict[str, str | int] = {"startAt": start, "maxResults": COMMENT_PAGE}
+            if not self._cloud:
+                params["expand"] = "properties"
             page = self._http.get(
                 f"{API}/issue/{issue_key}/comment",
-                {"startAt": start, "maxResults": COMMENT_PAGE, "expand": "properties"},
+                params,
                 what=f"reading the comments of {issue_key}",
                 missing_ok=True,
             )
             comments = (page or {}).get("comments") or []
-            yield from comments
+            yield from self._with_properties(issue_key, comments) if self._cloud else comments
             start += len(comments)
             if not comments or start >= int((page or {}).get("total", start)):
                 return
+
+    def _with_properties(
+        self, issue_key: str, comments: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        ids = [int(comment["id"]) for comment in comments if str(comment.get("id")).isdigit()]
+        if not ids:
+            return []
+        listed = self._http.post(
+            f"{API}/comment/list",
+            {"ids": ids},
+            params={"expand": "properties"},
+            what=f"reading the properties of {issue_key}'s comments",
+            write=False,
+        )
+        values: list[dict[str, Any]] = (listed or {}).get("values") or []
+        return values
 
     def _search(self, jql: str, *, limit: int, properties: bool) -> Iterator[dict[str, Any]]:
         return search(
