@@ -35,7 +35,7 @@ from tracker_mail_plugin import (
 )
 from tracker_mail_plugin_jira.check import Checker
 from tracker_mail_plugin_jira.comments import CommentWriter
-from tracker_mail_plugin_jira.config import JiraConfig
+from tracker_mail_plugin_jira.config import Deployment, JiraConfig
 from tracker_mail_plugin_jira.errors import Conflict
 from tracker_mail_plugin_jira.fields import FieldCatalog
 from tracker_mail_plugin_jira.http import JiraHttp
@@ -186,16 +186,31 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
             )
         try:
             user = self._desks.create_customer(address, name)
-        except Conflict:
-            existing = self._users.find_again(address)
-            if existing is None:
-                raise PermanentError(
-                    f"Jira has an account for {address} that cannot be looked up by address"
-                ) from None
-            user = existing
+        except PermanentError as refused:
+            user = self._existing_customer(address, refused)
         self._desks.add_customer(desk, user)
         self._users.remember(address, user)
         return user
+
+    def _existing_customer(self, address: str, refused: PermanentError) -> UserRef:
+        """The account Jira refused to create again, or ``refused`` when it is another error.
+
+        Cloud answers a duplicate with 409 (asked for with ``strictConflictStatusCode``).
+        Data Center has no such flag and answers 400, with a text it does not document, so
+        there a 400 is taken for a duplicate only when an account for the address is found.
+        """
+        conflict = isinstance(refused, Conflict)
+        cloud = self._options.effective_deployment == Deployment.CLOUD
+        if not conflict and cloud:
+            raise refused
+        existing = self._users.find_again(address)
+        if existing is not None:
+            return existing
+        if not conflict:
+            raise refused
+        raise PermanentError(
+            f"Jira has an account for {address} that cannot be looked up by address"
+        ) from None
 
     def reopen_issue(self, ref: IssueRef) -> None:
         """Move ``ref`` back out of its done status through the workflow."""
