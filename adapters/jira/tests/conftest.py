@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -46,6 +46,21 @@ def base_config(deployment: str) -> dict[str, Any]:
             "api_token": Secret(value=API_TOKEN),
         }
     return {"url": URLS["datacenter"], "token": Secret(value=PAT)}
+
+
+@dataclass
+class FakeClock:
+    """Time that passes only when the adapter sleeps: no test waits for real."""
+
+    now: float = 1000.0
+    slept: list[float] = field(default_factory=list)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,7 @@ class FakeJira:
         self.mock = mock
         self.deployment = deployment
         self.base = URLS[deployment]
+        self.clock = FakeClock()
 
     @property
     def cloud(self) -> bool:
@@ -132,7 +148,7 @@ class FakeJira:
 
     def adapter(self, **options: Any) -> JiraAdapter:
         """An adapter signed in to this faked Jira."""
-        return JiraAdapter(self.config(**options))
+        return JiraAdapter(self.config(**options), clock=self.clock)
 
 
 def _sent(request: Any) -> Sent:

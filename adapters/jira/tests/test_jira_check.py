@@ -12,6 +12,20 @@ ME = ("GET", "/rest/api/2/myself", {}, None)
 DESKS = ("GET", "/rest/servicedeskapi/servicedesk", {"start": "0", "limit": "50"}, None)
 
 
+SCREEN_PAGE = {"startAt": "0", "maxResults": "50"}
+
+
+def bug_screen(jira):
+    """The Bug create screen without labels and Order (``customfield_10050``)."""
+    answer = jira.fixture("issue_createmeta_fields")
+    listed = "fields" if jira.cloud else "values"
+    answer[listed] = [
+        f for f in answer[listed] if f["fieldId"] not in ("labels", "customfield_10050")
+    ]
+    answer["total"] = len(answer[listed])
+    return answer
+
+
 def prime_sign_in(jira, server=None):
     jira.answer(
         "GET", "/rest/api/2/serverInfo", jira.fixture("serverInfo") if server is None else server
@@ -87,6 +101,10 @@ def test_the_users_map_is_verified(jira):
 def test_every_name_the_rules_use_is_verified(jira):
     prime_sign_in(jira)
     jira.answer("GET", "/rest/api/2/project/ED", "project")
+    jira.answer(
+        "GET", "/rest/api/2/issue/createmeta/ED/issuetypes/10001", "issue_createmeta_fields"
+    )
+    jira.answer("GET", "/rest/api/2/issue/createmeta/ED/issuetypes/10004", bug_screen(jira))
     jira.answer("GET", "/rest/api/2/project/NOPE", "error_404_issue", status=404)
     jira.answer("GET", "/rest/servicedeskapi/servicedesk", "servicedeskapi_servicedesk")
     jira.answer(
@@ -100,6 +118,7 @@ def test_every_name_the_rules_use_is_verified(jira):
         requests=frozenset({("SD", "Get access"), ("SD", "Fix coffee"), ("ED", "x")}),
         attach_to_project=frozenset({"ED", "OPS"}),
         fields=frozenset({"Order", "Nope"}),
+        labels={"ED": frozenset({"mail"})},
         create_users_in=frozenset({"SD", "ED"}),
         private_issues=True,
         private_comments=True,
@@ -107,6 +126,10 @@ def test_every_name_the_rules_use_is_verified(jira):
     report = jira.adapter(issue_types={"bug": "Bug"}, inbox_issues={"OPS": "OPS-1"}).check(needs)
     assert report.problems == (
         "project ED has no issue type 'Epic' (it has: Task, Bug)",
+        "project ED: the create screen of Bug has no field 'labels', which a rule sets (it "
+        "is left out of the issue; add it to the screen)",
+        "project ED: the create screen of Bug has no field 'Order', which a rule sets (it "
+        "is left out of the issue; add it to the screen)",
         "project NOPE does not exist or the API user cannot see it",
         "project ED is not a Jira Service Management service desk",
         "service desk SD has no request type 'Fix coffee'",
@@ -123,6 +146,9 @@ def test_every_name_the_rules_use_is_verified(jira):
         INFO,
         ME,
         ("GET", "/rest/api/2/project/ED", {}, None),
+        ("GET", "/rest/api/2/issue/createmeta/ED/issuetypes/10001", SCREEN_PAGE, None),
+        ("GET", "/rest/api/2/field", {}, None),
+        ("GET", "/rest/api/2/issue/createmeta/ED/issuetypes/10004", SCREEN_PAGE, None),
         ("GET", "/rest/api/2/project/NOPE", {}, None),
         DESKS,
         (
@@ -132,7 +158,6 @@ def test_every_name_the_rules_use_is_verified(jira):
             None,
         ),
         ("GET", "/rest/api/2/issue/OPS-1", {"fields": "project"}, None),
-        ("GET", "/rest/api/2/field", {}, None),
         (
             "GET",
             "/rest/api/2/user/permission/search",
@@ -145,6 +170,9 @@ def test_every_name_the_rules_use_is_verified(jira):
 def test_an_api_user_that_cannot_read_permissions_is_a_problem(jira):
     prime_sign_in(jira)
     jira.answer("GET", "/rest/api/2/project/ED", "project")
+    jira.answer(
+        "GET", "/rest/api/2/issue/createmeta/ED/issuetypes/10001", "issue_createmeta_fields"
+    )
     jira.answer(
         "GET",
         "/rest/api/2/user/permission/search",
@@ -159,6 +187,7 @@ def test_an_api_user_that_cannot_read_permissions_is_a_problem(jira):
         INFO[:2],
         ME[:2],
         ("GET", "/rest/api/2/project/ED"),
+        ("GET", "/rest/api/2/issue/createmeta/ED/issuetypes/10001"),
         ("GET", "/rest/api/2/user/permission/search"),
     ]
 

@@ -70,7 +70,10 @@ class TestJiraCloudContract(AdapterContract):
             answer["issues"] = answer["issues"][1:] if found else []
             if found:
                 answer["issues"][0]["properties"]["tracker-mail"]["key"] = key
-            self.jira.answer("GET", "/rest/api/2/search/jql", answer)
+            # GET, or POST when issues created before are reconciled; once per search
+            for method in ("GET", "POST"):
+                for _ in range(2):
+                    self.jira.answer(method, "/rest/api/2/search/jql", answer)
             return
         answer = copy.deepcopy(self.jira.fixture("search"))
         answer["issues"] = answer["issues"][1:] if found else []
@@ -92,6 +95,16 @@ class TestJiraCloudContract(AdapterContract):
         for comment in answer["comments"]:
             if comment["id"] == found.id:
                 comment["properties"] = [{"key": "tracker-mail", "value": {"key": key}}]
+        if self.jira.cloud:  # properties come from comment/list, Cloud's documented route
+            listed = answer["comments"]
+            self.jira.answer("GET", f"/rest/api/2/issue/{found.issue.key}/comment", answer)
+            self.jira.answer(
+                "POST",
+                "/rest/api/2/comment/list",
+                {"isLast": True, "startAt": 0, "maxResults": 1048576, "total": len(listed),
+                 "values": listed},
+            )  # fmt: skip
+            return
         self.jira.answer("GET", f"/rest/api/2/issue/{found.issue.key}/comment", answer)
 
     def prime_get_issue(self, adapter, ref):
@@ -112,11 +125,22 @@ class TestJiraCloudContract(AdapterContract):
         adapter.create_issue(new)
         self.prime_find(adapter, key, None)
         assert adapter.find_by_key(key) is None
-        search = "/rest/api/2/search/jql" if self.jira.cloud else "/rest/api/2/search"
-        assert [s.line[:2] for s in self.jira.sent] == [
-            ("POST", "/rest/api/2/issue"),
-            ("GET", search),
-        ]
+        if self.jira.cloud:
+            # The created issue's id is reconciled; nothing found is searched once more
+            # after the wait for Cloud's search index.
+            reconciled = ("POST", "/rest/api/2/search/jql")
+            assert [s.line[:2] for s in self.jira.sent] == [
+                ("POST", "/rest/api/2/issue"),
+                reconciled,
+                reconciled,
+            ]
+            assert self.jira.sent[1].body["reconcileIssues"] == [10000]
+            assert self.jira.clock.slept == [30.0]
+        else:
+            assert [s.line[:2] for s in self.jira.sent] == [
+                ("POST", "/rest/api/2/issue"),
+                ("GET", "/rest/api/2/search"),
+            ]
         assert self.jira.sent[0].body["properties"] == [
             {"key": "tracker-mail", "value": {"key": key}}
         ]

@@ -28,6 +28,18 @@ def user_field(jira, user):
     return {"accountId": user.id} if jira.cloud else {"name": user.id}
 
 
+SCREEN_PAGE = {"startAt": "0", "maxResults": "50"}
+SCREEN_TASK = ("GET", "/rest/api/2/issue/createmeta/ED/issuetypes/10001", SCREEN_PAGE, None)
+SCREEN_BUG = ("GET", "/rest/api/2/issue/createmeta/ED/issuetypes/10004", SCREEN_PAGE, None)
+
+
+def prime_screen(jira, answer="issue_createmeta_fields"):
+    jira.answer("GET", "/rest/api/2/project/ED", "project")
+    for type_id in ("10001", "10004"):
+        path = f"/rest/api/2/issue/createmeta/ED/issuetypes/{type_id}"
+        jira.answer("GET", path, answer)
+
+
 def key_property(key):
     return [{"key": "tracker-mail", "value": {"key": key}}]
 
@@ -63,6 +75,7 @@ def test_every_field_a_rule_can_set(jira, key):
     jira.answer("GET", "/rest/api/2/field", "field")
     jira.answer("GET", "/rest/api/2/mypermissions", "mypermissions")
     jira.answer("GET", "/rest/api/2/user/search", "user_search")
+    prime_screen(jira)
     jira.answer("POST", "/rest/api/2/issue", "issue_create", status=201)
     jira.answer("POST", "/rest/api/2/issue/ED-24/watchers", None, status=204)
     jira.answer("POST", "/rest/api/2/issue/ED-24/attachments", "issue_attachments")
@@ -74,7 +87,7 @@ def test_every_field_a_rule_can_set(jira, key):
         idempotency_key=key,
         issue_type="bug",
         priority="High",
-        labels=("email", "printer"),
+        labels=("email", "printer", " needs  triage "),
         assignee="mia@example.com",
         custom_fields={
             "Order": "ORD-12",
@@ -92,18 +105,20 @@ def test_every_field_a_rule_can_set(jira, key):
     ref = jira.adapter(issue_types={"bug": "Bug"}).create_issue(new)
     assert ref.key == "ED-24"
     search_key = "query" if jira.cloud else "username"
-    assert jira.lines[:6] == [
+    assert jira.lines[:8] == [
         ("GET", "/rest/api/2/field", {}, None),
-        (
-            "GET",
-            "/rest/api/2/mypermissions",
-            {"projectKey": "ED", "permissions": "MODIFY_REPORTER"},
-            None,
-        ),
         (
             "GET",
             "/rest/api/2/user/search",
             {search_key: "mia@example.com", "maxResults": "10"},
+            None,
+        ),
+        ("GET", "/rest/api/2/project/ED", {}, None),
+        SCREEN_BUG,
+        (
+            "GET",
+            "/rest/api/2/mypermissions",
+            {"projectKey": "ED", "permissions": "MODIFY_REPORTER"},
             None,
         ),
         (
@@ -122,7 +137,7 @@ def test_every_field_a_rule_can_set(jira, key):
                     "reporter": user_field(jira, BOB),
                     "description": "Please order \\[toner\\] \\{soon\\}\\!",
                     "priority": {"name": "High"},
-                    "labels": ["email", "printer"],
+                    "labels": ["email", "printer", "needs-triage"],
                     "assignee": user_field(jira, mia(jira)),
                 },
                 "properties": key_property(key),
@@ -130,17 +145,17 @@ def test_every_field_a_rule_can_set(jira, key):
         ),
         # the reporter (Bob) is not added again as a watcher
         ("POST", "/rest/api/2/issue/ED-24/watchers", {}, mia(jira).id),
-        ("POST", "/rest/api/2/issue/ED-24/attachments", {}, jira.sent[5].body),
+        ("POST", "/rest/api/2/issue/ED-24/attachments", {}, jira.sent[7].body),
     ]
-    files = [(p.name, p.filename, p.content_type, p.content) for s in jira.sent[5:] for p in s.body]
+    files = [(p.name, p.filename, p.content_type, p.content) for s in jira.sent[7:] for p in s.body]
     assert files == [
         ("file", "log.txt", "text/plain", b"line 1\n"),
         ("file", "shot.png", "image/png", b"\x89PNG"),
     ]
-    assert [s.line[:2] for s in jira.sent[5:]] == [
+    assert [s.line[:2] for s in jira.sent[7:]] == [
         ("POST", "/rest/api/2/issue/ED-24/attachments")
     ] * 2
-    assert all(s.headers["X-Atlassian-Token"] == "no-check" for s in jira.sent[5:])
+    assert all(s.headers["X-Atlassian-Token"] == "no-check" for s in jira.sent[7:])
 
 
 def test_without_modify_reporter_the_text_names_the_sender(jira, key):
@@ -214,10 +229,11 @@ def test_an_assignee_without_an_account_is_refused_before_writing(jira, key):
 
 
 def test_an_assignee_named_by_id_is_sent_as_is(jira, key):
+    prime_screen(jira)
     jira.answer("POST", "/rest/api/2/issue", "issue_create", status=201)
     jira.adapter().create_issue(NewIssue("ED", "s", "t", key, assignee="mia"))
     expected = {"accountId": "mia"} if jira.cloud else {"name": "mia"}
-    assert jira.lines[0][3]["fields"]["assignee"] == expected
+    assert jira.lines[2][3]["fields"]["assignee"] == expected
 
 
 def test_a_failed_attachment_after_the_create_is_an_unknown_outcome(jira, key):
@@ -287,3 +303,60 @@ def test_an_inline_image_in_a_comment_and_a_name_the_markup_cannot_hold(jira, ke
     new = NewComment("[image: image001.png] [image: odd]", key, attachments=(SHOT, odd))
     jira.adapter(service_desks={"SD": 10}).add_comment(IssueRef("jira", "ED-1"), new)
     assert jira.lines[0][3]["body"] == "!image001.png|thumbnail! \\[image: odd\\]"
+
+
+def without_fields(jira, *ids):
+    answer = jira.fixture("issue_createmeta_fields")
+    listed = "fields" if jira.cloud else "values"
+    answer[listed] = [f for f in answer[listed] if f["fieldId"] not in ids]
+    answer["total"] = len(answer[listed])
+    return answer
+
+
+def test_fields_the_create_screen_lacks_are_not_sent(jira, key, caplog):
+    jira.answer("GET", "/rest/api/2/field", "field")
+    prime_screen(jira, without_fields(jira, "priority", "customfield_10050"))
+    jira.answer("POST", "/rest/api/2/issue", "issue_create", status=201)
+    new = NewIssue(
+        "ED", "s", "t", key, priority="High", labels=("a b",), custom_fields={"Order": "O-1"}
+    )
+    with caplog.at_level("WARNING", logger="tracker_mail.jira"):
+        jira.adapter().create_issue(new)
+    assert jira.lines == [
+        ("GET", "/rest/api/2/field", {}, None),
+        ("GET", "/rest/api/2/project/ED", {}, None),
+        SCREEN_TASK,
+        (
+            "POST",
+            "/rest/api/2/issue",
+            {},
+            {
+                "fields": {
+                    "project": {"key": "ED"},
+                    "issuetype": {"name": "Task"},
+                    "summary": "s",
+                    "labels": ["a-b"],
+                    "description": "t",
+                },
+                "properties": key_property(key),
+            },
+        ),
+    ]
+    assert "ED Task: not on the create screen, left out: customfield_10050, priority" in (
+        caplog.text
+    )
+
+
+def test_the_create_screen_is_read_once_per_issue_type(jira, key):
+    prime_screen(jira)
+    jira.answer("POST", "/rest/api/2/issue", "issue_create", status=201)
+    jira.answer("POST", "/rest/api/2/issue", "issue_create", status=201)
+    adapter = jira.adapter()
+    adapter.create_issue(NewIssue("ED", "s", "t", key, labels=("x",)))
+    adapter.create_issue(NewIssue("ED", "s", "t", key, labels=("y",)))
+    assert [line[:2] for line in jira.lines] == [
+        ("GET", "/rest/api/2/project/ED"),
+        SCREEN_TASK[:2],
+        ("POST", "/rest/api/2/issue"),
+        ("POST", "/rest/api/2/issue"),
+    ]

@@ -384,3 +384,67 @@ def test_check_reports_the_fields_rules_set_that_a_request_type_lacks(jira):
         "set it, and requests leave it out",
     )
     assert FIELDS in jira.lines
+
+
+# Data Center has no strictConflictStatusCode: an existing customer is a 400, and its text
+# is not documented (Atlassian, "JSM Data Center REST API: create customer"), so the adapter
+# looks the address up instead of reading the message.
+DC_DUPLICATE = {
+    "errorMessage": "A user with that username already exists.",
+    "i18nErrorMessage": {"i18nKey": "sd.customer.create.error", "parameters": []},
+}
+
+
+def test_create_user_400_on_datacenter_finds_the_existing_customer(datacenter):
+    datacenter.answer("GET", "/rest/servicedeskapi/servicedesk", "servicedeskapi_servicedesk")
+    datacenter.answer("POST", "/rest/servicedeskapi/customer", DC_DUPLICATE, status=400)
+    search = datacenter.fixture("user_search")
+    search[0] |= {"name": "fred", "emailAddress": "fred@example.com"}
+    datacenter.answer("GET", "/rest/api/2/user/search", search)
+    datacenter.answer("POST", "/rest/servicedeskapi/servicedesk/10/customer", None, status=204)
+    user = datacenter.adapter().create_user("fred@example.com", "Fred", "SD")
+    assert user.id == "fred"
+    assert datacenter.lines == [
+        DESKS,
+        (
+            "POST",
+            "/rest/servicedeskapi/customer",
+            {},
+            {"email": "fred@example.com", "fullName": "Fred"},
+        ),
+        (
+            "GET",
+            "/rest/api/2/user/search",
+            {"username": "fred@example.com", "maxResults": "10"},
+            None,
+        ),
+        ("POST", "/rest/servicedeskapi/servicedesk/10/customer", {}, {"usernames": ["fred"]}),
+    ]
+
+
+def test_create_user_400_on_datacenter_without_an_account_is_the_refusal(datacenter):
+    datacenter.answer("GET", "/rest/servicedeskapi/servicedesk", "servicedeskapi_servicedesk")
+    refusal = {"errorMessage": "The email address is invalid."}
+    datacenter.answer("POST", "/rest/servicedeskapi/customer", refusal, status=400)
+    datacenter.answer("GET", "/rest/api/2/user/search", [])
+    datacenter.answer("GET", "/rest/api/2/user", "error_404_issue", status=404)
+    with pytest.raises(PermanentError, match="The email address is invalid"):
+        datacenter.adapter().create_user("fred@example.com", "Fred", "SD")
+    assert [line[:2] for line in datacenter.lines] == [
+        DESKS[:2],
+        ("POST", "/rest/servicedeskapi/customer"),
+        ("GET", "/rest/api/2/user/search"),
+        ("GET", "/rest/api/2/user"),
+    ]
+
+
+def test_create_user_400_on_cloud_is_a_refusal_not_a_duplicate(cloud):
+    cloud.answer("GET", "/rest/servicedeskapi/servicedesk", "servicedeskapi_servicedesk")
+    refusal = {"errorMessage": "The email address is invalid."}
+    cloud.answer("POST", "/rest/servicedeskapi/customer", refusal, status=400)
+    with pytest.raises(PermanentError, match="The email address is invalid"):
+        cloud.adapter().create_user("fred@example.com", "Fred", "SD")
+    assert [line[:2] for line in cloud.lines] == [
+        DESKS[:2],
+        ("POST", "/rest/servicedeskapi/customer"),
+    ]

@@ -35,7 +35,7 @@ from tracker_mail_plugin import (
 )
 from tracker_mail_plugin_jira.check import Checker
 from tracker_mail_plugin_jira.comments import CommentWriter
-from tracker_mail_plugin_jira.config import JiraConfig
+from tracker_mail_plugin_jira.config import Deployment, JiraConfig
 from tracker_mail_plugin_jira.errors import Conflict
 from tracker_mail_plugin_jira.fields import FieldCatalog
 from tracker_mail_plugin_jira.http import JiraHttp
@@ -43,8 +43,10 @@ from tracker_mail_plugin_jira.inbox import Inbox
 from tracker_mail_plugin_jira.issues import IssueWriter
 from tracker_mail_plugin_jira.permissions import Permissions
 from tracker_mail_plugin_jira.projects import Projects
-from tracker_mail_plugin_jira.recovery import Recovery
+from tracker_mail_plugin_jira.recovery import Clock, Recovery
 from tracker_mail_plugin_jira.references import IssueLookup
+from tracker_mail_plugin_jira.screens import CreateScreens
+from tracker_mail_plugin_jira.search import RecentIssues
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 from tracker_mail_plugin_jira.users import Users
 from tracker_mail_plugin_jira.workflow import reopen
@@ -55,6 +57,7 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
 
     Args:
         config: a validated :class:`~tracker_mail_plugin_jira.config.JiraConfig`.
+        clock: the clock lost-answer lookups wait on for Cloud's search (tests pass a fake).
     """
 
     name: ClassVar[str] = "jira"
@@ -75,7 +78,7 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
     # everything about one message travels in arguments, never in the adapter's parts.
     thread_safe: ClassVar[bool] = True
 
-    def __init__(self, config: JiraConfig):
+    def __init__(self, config: JiraConfig, *, clock: Clock | None = None):
         # The registry validates options with config_model; a caller building the adapter
         # by hand with something else gets told so at once.
         if not isinstance(config, JiraConfig):
@@ -88,12 +91,15 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
         self._projects = Projects(http)
         self._fields = FieldCatalog(http)
         self._permissions = Permissions(http, self._users, self._desks, config)
+        recent = RecentIssues()
+        self._screens = CreateScreens(http, self._projects)
         self._issues = IssueWriter(
-            http, config, self._users, self._fields, self._permissions, self._desks
-        )
+            http, config, self._users, self._fields, self._permissions, self._desks, recent,
+            self._screens,
+        )  # fmt: skip
         self._comments = CommentWriter(http, config, self._desks, self._issues)
         self._lookup = IssueLookup(http, self.name)
-        self._recovery = Recovery(http, config, self.name)
+        self._recovery = Recovery(http, config, self.name, recent, clock)
         self._inbox = Inbox(http, config)
 
     def check(self, requirements: Requirements | None = None) -> CheckReport:
@@ -112,6 +118,7 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
             self._fields,
             self._users,
             self._permissions,
+            self._screens,
         )
         return checker.run(requirements)
 
@@ -183,16 +190,31 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
             )
         try:
             user = self._desks.create_customer(address, name)
-        except Conflict:
-            existing = self._users.find_again(address)
-            if existing is None:
-                raise PermanentError(
-                    f"Jira has an account for {address} that cannot be looked up by address"
-                ) from None
-            user = existing
+        except PermanentError as refused:
+            user = self._existing_customer(address, refused)
         self._desks.add_customer(desk, user)
         self._users.remember(address, user)
         return user
+
+    def _existing_customer(self, address: str, refused: PermanentError) -> UserRef:
+        """The account Jira refused to create again, or ``refused`` when it is another error.
+
+        Cloud answers a duplicate with 409 (asked for with ``strictConflictStatusCode``).
+        Data Center has no such flag and answers 400, with a text it does not document, so
+        there a 400 is taken for a duplicate only when an account for the address is found.
+        """
+        conflict = isinstance(refused, Conflict)
+        cloud = self._options.effective_deployment == Deployment.CLOUD
+        if not conflict and cloud:
+            raise refused
+        existing = self._users.find_again(address)
+        if existing is not None:
+            return existing
+        if not conflict:
+            raise refused
+        raise PermanentError(
+            f"Jira has an account for {address} that cannot be looked up by address"
+        ) from None
 
     def reopen_issue(self, ref: IssueRef) -> None:
         """Move ``ref`` back out of its done status through the workflow."""

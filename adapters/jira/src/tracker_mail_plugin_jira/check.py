@@ -14,6 +14,7 @@ from tracker_mail_plugin_jira.fields import FieldCatalog
 from tracker_mail_plugin_jira.http import API, JiraHttp
 from tracker_mail_plugin_jira.permissions import Permissions
 from tracker_mail_plugin_jira.projects import Projects
+from tracker_mail_plugin_jira.screens import CreateScreens
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 from tracker_mail_plugin_jira.users import Users, to_user
 
@@ -29,6 +30,7 @@ class Checker:
         fields: the field catalog.
         users: user lookups.
         permissions: permission lookups.
+        screens: the create screens, to find fields rules set that a screen lacks.
     """
 
     def __init__(
@@ -40,7 +42,9 @@ class Checker:
         fields: FieldCatalog,
         users: Users,
         permissions: Permissions,
+        screens: CreateScreens | None = None,
     ):
+        self._screens = screens
         self._http = http
         self._config = config
         self._projects = projects
@@ -83,7 +87,7 @@ class Checker:
     def _needs(self, needs: Requirements, me: UserRef) -> list[str]:
         problems: list[str] = []
         for project, kind in sorted(needs.issues, key=_order):
-            problems += self._issue_type(project, kind)
+            problems += self._issue_type(project, kind) or self._off_screen(project, kind, needs)
         for project, kind in sorted(needs.requests, key=_order):
             problems += self._request_type(project, kind, needs.request_fields)
         inboxes = (self._inbox(project) for project in sorted(needs.attach_to_project))
@@ -112,6 +116,28 @@ class Checker:
             return []
         offered = ", ".join(found.issue_types) or "none"
         return [f"project {project} has no issue type {name!r} (it has: {offered})"]
+
+    def _off_screen(self, project: str, kind: str | None, needs: Requirements) -> list[str]:
+        """The fields rules set that the create screen of ``kind`` in ``project`` lacks.
+
+        Fields are named in the requirements without their project, so each named field is
+        looked for on every screen the rules create on.
+        """
+        name = self._config.issue_type(kind)
+        screen = self._screens.fields(project, name) if self._screens else None
+        if screen is None:
+            return []
+        ruled = {"labels": "labels"} if needs.labels.get(project) else {}
+        for field_name in sorted(needs.fields):
+            found = self._fields.find(field_name)
+            if found is not None:
+                ruled[found.id] = field_name
+        return [
+            f"project {project}: the create screen of {name} has no field {shown!r}, which "
+            "a rule sets (it is left out of the issue; add it to the screen)"
+            for field_id, shown in ruled.items()
+            if field_id not in screen
+        ]
 
     def _request_type(
         self, project: str, kind: str | None, sets: Mapping[tuple[str, str | None], frozenset[str]]

@@ -22,11 +22,13 @@ from tracker_mail_plugin import (
     NewComment,
     TrackerMailError,
     UnsupportedAction,
+    Upload,
 )
 from tracker_mail_plugin_jira.config import Deployment, JiraConfig
 from tracker_mail_plugin_jira.http import API, JiraHttp
 from tracker_mail_plugin_jira.issues import PROPERTY, IssueWriter, after_create, key_property
-from tracker_mail_plugin_jira.markup import attributed, wiki_text
+from tracker_mail_plugin_jira.longtext import fit
+from tracker_mail_plugin_jira.markup import attributed
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 
 SD_PUBLIC_COMMENT = "sd.public.comment"
@@ -62,23 +64,22 @@ class CommentWriter:
         """Add ``new`` to ``issue``; files that fail after the comment give UnknownOutcome."""
         desk = self._desks.desk_of(project_of(issue))
         internal = new.private or self._config.service_desk_comments == "internal"
+        text = fit(attributed(new.text, new.author), new.attachments)
         if desk is not None and internal and self._cloud:
-            comment = self._internal_note(issue, new)
+            comment = self._internal_note(issue, new, text.text)
         else:
-            body = self.body(new, service_desk=desk is not None, internal=internal)
+            body = self.body(new, text.text, service_desk=desk is not None, internal=internal)
             created = self._http.post(
                 f"{API}/issue/{issue.key}/comment", body, what=f"commenting on {issue.key}"
             )
             comment = CommentRef(issue, str(created["id"]))
         done = f"comment {comment.id} was added to {issue.key}"
-        after_create(done, lambda: self._attach(issue, new, desk, public=not internal))
+        after_create(done, lambda: self._attach(issue, text.uploads, desk, public=not internal))
         return comment
 
-    def _internal_note(self, issue: IssueRef, new: NewComment) -> CommentRef:
+    def _internal_note(self, issue: IssueRef, new: NewComment, text: str) -> CommentRef:
         """An internal comment through the service-desk endpoint, then its key property."""
-        created = self._desks.comment(
-            issue.key, wiki_text(attributed(new.text, new.author), new.attachments), public=False
-        )
+        created = self._desks.comment(issue.key, text, public=False)
         comment = CommentRef(issue, str(created["id"]))
         try:
             self._http.put(
@@ -92,18 +93,20 @@ class CommentWriter:
                            "stored: %s", comment.id, issue.key, exc.message)  # fmt: skip
         return comment
 
-    def _attach(self, issue: IssueRef, new: NewComment, desk: int | None, public: bool) -> None:
+    def _attach(
+        self, issue: IssueRef, uploads: tuple[Upload, ...], desk: int | None, public: bool
+    ) -> None:
         if desk is not None:
-            self._desks.attach(desk, issue.key, new.attachments, public)
+            self._desks.attach(desk, issue.key, uploads, public)
         else:
-            self._issues.attach(issue.key, new.attachments)
+            self._issues.attach(issue.key, uploads)
 
-    def body(self, new: NewComment, *, service_desk: bool, internal: bool) -> dict[str, Any]:
-        """The comment body: text, visibility and properties."""
+    def body(
+        self, new: NewComment, text: str, *, service_desk: bool, internal: bool
+    ) -> dict[str, Any]:
+        """The comment body: ``text`` (wiki, within Jira's limit), visibility, properties."""
         properties: list[dict[str, object]] = [key_property(new.idempotency_key)]
-        body: dict[str, Any] = {
-            "body": wiki_text(attributed(new.text, new.author), new.attachments)
-        }
+        body: dict[str, Any] = {"body": text}
         if service_desk:
             properties.append({"key": SD_PUBLIC_COMMENT, "value": {"internal": internal}})
         elif new.private:

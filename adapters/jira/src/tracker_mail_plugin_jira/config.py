@@ -53,11 +53,15 @@ class Recovery(_Strict):
         lookback_days: without the index, issues the API user touched this many days back
             are read, newest first.
         max_issues: at most this many issues are read before giving up with an error.
+        settle_seconds: Cloud: a lookup whose searches found nothing searches again once
+            this many seconds have passed since it began (Cloud's search index may not show
+            a write of the last seconds yet).
     """
 
     indexed_property: bool = False
     lookback_days: Annotated[int, Field(ge=1, le=365)] = 7
     max_issues: Annotated[int, Field(ge=1, le=5000)] = 200
+    settle_seconds: Annotated[float, Field(ge=0, le=300)] = 30.0
 
 
 class JiraConfig(HttpOptions):

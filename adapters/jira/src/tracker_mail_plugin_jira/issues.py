@@ -29,13 +29,15 @@ from tracker_mail_plugin import (
 from tracker_mail_plugin_jira.config import JiraConfig
 from tracker_mail_plugin_jira.fields import FieldCatalog
 from tracker_mail_plugin_jira.http import API, JiraHttp
-from tracker_mail_plugin_jira.markup import attributed, wiki_text
+from tracker_mail_plugin_jira.longtext import cut_summary, fit
+from tracker_mail_plugin_jira.markup import attributed
 from tracker_mail_plugin_jira.permissions import Permissions
+from tracker_mail_plugin_jira.screens import CreateScreens
+from tracker_mail_plugin_jira.search import RecentIssues
 from tracker_mail_plugin_jira.servicedesk import ServiceDesks
 from tracker_mail_plugin_jira.users import Users
 
 PROPERTY = "tracker-mail"
-SUMMARY_LIMIT = 255
 
 logger = logging.getLogger("tracker_mail.jira")
 
@@ -45,10 +47,14 @@ def key_property(idempotency_key: str) -> dict[str, object]:
     return {"key": PROPERTY, "value": {"key": idempotency_key}}
 
 
+def label(text: str) -> str:
+    """``text`` as a Jira label: Jira refuses labels with spaces, so each run becomes ``-``."""
+    return re.sub(r"\s+", "-", text.strip())
+
+
 def summary(title: str) -> str:
     """A one-line summary within Jira's 255 characters."""
-    line = re.sub(r"\s+", " ", title).strip() or "(no subject)"
-    return line if len(line) <= SUMMARY_LIMIT else line[: SUMMARY_LIMIT - 1] + "…"
+    return cut_summary(re.sub(r"\s+", " ", title).strip() or "(no subject)")
 
 
 class IssueWriter:
@@ -61,6 +67,8 @@ class IssueWriter:
         fields: the field catalog, for ``custom_fields``.
         permissions: the API user's permissions (may it set the reporter?).
         desks: the service desks, for requests.
+        recent: where the ids of created issues are kept for recovery searches.
+        screens: the create screens, so fields they lack are not sent.
     """
 
     def __init__(
@@ -71,7 +79,11 @@ class IssueWriter:
         fields: FieldCatalog,
         permissions: Permissions,
         desks: ServiceDesks,
+        recent: RecentIssues | None = None,
+        screens: CreateScreens | None = None,
     ):
+        self._screens = screens
+        self._recent = recent or RecentIssues()
         self._http = http
         self._config = config
         self._users = users
@@ -81,55 +93,88 @@ class IssueWriter:
 
     def create_issue(self, new: NewIssue, tracker: str) -> IssueRef:
         """Create a plain issue with its watchers and attachments."""
-        body = self.issue_body(new)
+        body, uploads = self.issue_body(new)
         created = self._http.post(f"{API}/issue", body, what=f"creating an issue in {new.project}")
         ref = self._ref(tracker, str(created["key"]), new.project)
+        self._recent.add(created.get("id"))
         watchers = _others(new.watchers, new.reporter)
         done = f"{ref.key} was created"
         after_create(done, lambda: self._add_watchers(ref.key, watchers))
-        after_create(done, lambda: self.attach(ref.key, new.attachments))
+        after_create(done, lambda: self.attach(ref.key, uploads))
         return ref
 
     def create_request(self, new: NewIssue, tracker: str) -> IssueRef:
         """Raise a service-desk request on behalf of the reporter, then attach its files."""
         desk = self._desks.desk_or_refuse(new.project)
-        body = self.request_body(new, desk)
+        body, uploads = self.request_body(new, desk)
         created = self._desks.create_request(body, what=f"raising a request in {new.project}")
         ref = self._ref(tracker, str(created["issueKey"]), new.project)
+        self._recent.add(created.get("issueId"))
         self._record_key(ref.key, new.idempotency_key)
         participants = _others(new.watchers, new.reporter)
         done = f"request {ref.key} was raised"
         after_create(done, lambda: self._desks.add_participants(ref.key, participants))
-        after_create(done, lambda: self._desks.attach(desk, ref.key, new.attachments, True))
+        after_create(done, lambda: self._desks.attach(desk, ref.key, uploads, True))
         return ref
 
-    def issue_body(self, new: NewIssue) -> dict[str, Any]:
-        """The ``POST /rest/api/2/issue`` body for ``new``."""
+    def issue_body(self, new: NewIssue) -> tuple[dict[str, Any], tuple[Upload, ...]]:
+        """The ``POST /rest/api/2/issue`` body for ``new``, and the files to attach after it.
+
+        The files are the mail's, and the whole text when it had to be cut to Jira's limit.
+        """
+        kind = self._config.issue_type(new.issue_type)
         fields: dict[str, Any] = {
             "project": {"key": new.project},
-            "issuetype": {"name": self._config.issue_type(new.issue_type)},
+            "issuetype": {"name": kind},
             "summary": summary(new.title),
         }
-        fields.update(self._fields.inputs(new.custom_fields) if new.custom_fields else {})
+        fields.update(self._on_screen(new.project, kind, self._ruled(new)))
         text = new.text
         if new.reporter is not None:
             if self._permissions.mine("MODIFY_REPORTER", new.project):
                 fields["reporter"] = self._users.field(new.reporter)
             else:
                 text = attributed(text, new.reporter)
-        fields["description"] = wiki_text(text, new.attachments)
+        description = fit(text, new.attachments)
+        fields["description"] = description.text
+        if new.private:
+            fields["security"] = {"name": self._security_level()}
+        body = {"fields": fields, "properties": [key_property(new.idempotency_key)]}
+        return body, description.uploads
+
+    def _ruled(self, new: NewIssue) -> dict[str, Any]:
+        """The fields a rule sets: custom fields, priority, labels, assignee."""
+        fields: dict[str, Any] = self._fields.inputs(new.custom_fields) if new.custom_fields else {}
         if new.priority:
             fields["priority"] = {"name": new.priority}
         if new.labels:
-            fields["labels"] = list(new.labels)
+            fields["labels"] = [label(text) for text in new.labels]
         if new.assignee:
             fields["assignee"] = self._users.field(self._assignee(new.assignee))
-        if new.private:
-            fields["security"] = {"name": self._security_level()}
-        return {"fields": fields, "properties": [key_property(new.idempotency_key)]}
+        return fields
 
-    def request_body(self, new: NewIssue, desk: int) -> dict[str, Any]:
-        """The ``POST /rest/servicedeskapi/request`` body for ``new`` in desk ``desk``."""
+    def _on_screen(self, project: str, kind: str, ruled: dict[str, Any]) -> dict[str, Any]:
+        """``ruled`` without the fields the create screen lacks (Jira would refuse the create).
+
+        ``check`` reports such fields; here they are left out with a warning, so the mail
+        still becomes an issue.
+        """
+        if not ruled:
+            return ruled
+        screen = self._screens.fields(project, kind) if self._screens else None
+        if screen is None:  # unknown project or type: Jira's own answer will say so
+            return ruled
+        missing = sorted(set(ruled) - screen)
+        if missing:
+            logger.warning("%s %s: not on the create screen, left out: %s",
+                           project, kind, ", ".join(missing))  # fmt: skip
+        return {key: value for key, value in ruled.items() if key in screen}
+
+    def request_body(self, new: NewIssue, desk: int) -> tuple[dict[str, Any], tuple[Upload, ...]]:
+        """The ``POST /rest/servicedeskapi/request`` body for ``new`` in desk ``desk``.
+
+        Returned with the files to attach after it (the whole text too, when it was cut).
+        """
         kind = self._config.request_type(new.request_type)
         if kind is None:
             raise UnsupportedAction(
@@ -138,15 +183,15 @@ class IssueWriter:
                 capability="create_request",
             )
         type_id = self._desks.request_type_id(desk, kind)
-        extra: dict[str, Any] = dict(self._fields.inputs(new.custom_fields))
+        extra: dict[str, Any] = (
+            dict(self._fields.inputs(new.custom_fields)) if new.custom_fields else {}
+        )
         if new.priority:
             extra["priority"] = {"name": new.priority}
         if new.labels:
-            extra["labels"] = list(new.labels)
-        values: dict[str, Any] = {
-            "summary": summary(new.title),
-            "description": wiki_text(new.text, new.attachments),
-        }
+            extra["labels"] = [label(text) for text in new.labels]
+        description = fit(new.text, new.attachments)
+        values: dict[str, Any] = {"summary": summary(new.title), "description": description.text}
         values.update(self._only_offered(extra, desk, type_id, kind))
         body: dict[str, Any] = {
             "serviceDeskId": str(desk),
@@ -155,7 +200,7 @@ class IssueWriter:
         }
         if new.reporter is not None:
             body["raiseOnBehalfOf"] = new.reporter.id
-        return body
+        return body, description.uploads
 
     def _only_offered(
         self, values: dict[str, Any], desk: int, type_id: str, kind: str

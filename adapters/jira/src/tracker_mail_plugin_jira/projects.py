@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from tracker_mail_plugin_jira.http import API, JiraHttp
 from tracker_mail_plugin_jira.memo import Memo
@@ -10,15 +11,20 @@ from tracker_mail_plugin_jira.memo import Memo
 
 @dataclass(frozen=True, slots=True)
 class Project:
-    """A project's key, name and the issue types it offers."""
+    """A project's key, name and the issue types it offers (with their ids, by name)."""
 
     key: str
     name: str
     issue_types: tuple[str, ...]
+    type_ids: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def has_type(self, name: str) -> bool:
         """Whether the project offers the issue type ``name`` (case-insensitive)."""
         return name.casefold() in (kind.casefold() for kind in self.issue_types)
+
+    def type_id(self, name: str) -> str | None:
+        """The id of the issue type ``name`` (case-insensitive), if the project offers it."""
+        return self.type_ids.get(name.casefold())
 
 
 class Projects:
@@ -46,4 +52,9 @@ class Projects:
             key=str(data["key"]),
             name=str(data.get("name") or data["key"]),
             issue_types=tuple(str(t["name"]) for t in data.get("issueTypes") or []),
+            type_ids={
+                str(t["name"]).casefold(): str(t["id"])
+                for t in data.get("issueTypes") or []
+                if "id" in t
+            },
         )

@@ -15,22 +15,56 @@ So the lookup is, in order:
    property (asked for in the search, read one by one where Data Center leaves it out),
    then its comments' properties, at most ``recovery.max_issues`` issues.
 
+Comment properties are read with ``GET …/comment?expand=properties`` on Data Center and
+with ``POST /rest/api/2/comment/list?expand=properties`` on Cloud, which documents the
+expansion only there.
+
 Stopping at the limit without having read the whole window is an error rather than "not
 found", since "not found" makes the core repeat the write.
+
+Cloud's ``search/jql`` is eventually consistent (Atlassian: "Recent updates might not be
+immediately visible in the returned search results"), so on Cloud one search that finds
+nothing proves nothing: the lookup waits until ``recovery.settle_seconds`` have passed since
+it began, then searches again (the indexed search, then the scan) before it answers "not
+found". Issues this adapter created are named in ``reconcileIssues``, so they are answered
+as they are now. A comment looked for on a named issue is read directly, not searched.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from tracker_mail_plugin import CommentRef, IssueRef, PermanentError
 from tracker_mail_plugin_jira.config import Deployment, JiraConfig
 from tracker_mail_plugin_jira.http import API, JiraHttp
 from tracker_mail_plugin_jira.issues import PROPERTY
-from tracker_mail_plugin_jira.search import quoted, search
+from tracker_mail_plugin_jira.search import RecentIssues, quoted, search
 
 COMMENT_PAGE = 100
+
+
+class Clock(Protocol):
+    """What the recovery needs of time (tests pass one that does not sleep)."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``."""
+
+
+class SystemClock:
+    """The real clock."""
+
+    def monotonic(self) -> float:
+        """``time.monotonic()``."""
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep(seconds)``."""
+        time.sleep(seconds)
 
 
 class Recovery:
@@ -40,13 +74,24 @@ class Recovery:
         http: the connection.
         config: the adapter's options (``recovery``).
         tracker: the adapter's name, for refs.
+        recent: the ids of issues this adapter created, reconciled in Cloud searches.
+        clock: the clock the wait for Cloud's search index is measured and slept on.
     """
 
-    def __init__(self, http: JiraHttp, config: JiraConfig, tracker: str):
+    def __init__(
+        self,
+        http: JiraHttp,
+        config: JiraConfig,
+        tracker: str,
+        recent: RecentIssues | None = None,
+        clock: Clock | None = None,
+    ):
         self._http = http
         self._options = config.recovery
         self._cloud = config.effective_deployment == Deployment.CLOUD
         self._tracker = tracker
+        self._recent = recent or RecentIssues()
+        self._clock = clock or SystemClock()
 
     def find(self, key: str, issue: IssueRef | None = None) -> IssueRef | CommentRef | None:
         """The issue or comment created with ``key``, or ``None``.
@@ -54,12 +99,27 @@ class Recovery:
         Raises:
             PermanentError: the scan hit ``recovery.max_issues`` before the window's end.
         """
+        if issue is not None:
+            indexed = self._indexed(key) if self._options.indexed_property else None
+            return indexed or self._in_comments(key, issue)
+        if not self._cloud:
+            return self._lookup(key, scan=True)
+        started = self._clock.monotonic()
+        found = self._lookup(key, scan=False)
+        if found is not None:
+            return found
+        # Not found by a search that may not show the write yet: wait, then look every way.
+        wait = self._options.settle_seconds - (self._clock.monotonic() - started)
+        if wait > 0:
+            self._clock.sleep(wait)
+        return self._lookup(key, scan=True)
+
+    def _lookup(self, key: str, *, scan: bool) -> IssueRef | CommentRef | None:
+        """The indexed search when there is an index; the scan when asked or without one."""
         if self._options.indexed_property:
             found = self._indexed(key)
-            if found is not None:
+            if found is not None or not scan:
                 return found
-        if issue is not None:
-            return self._in_comments(key, issue)
         return self._scan(key)
 
     def _indexed(self, key: str) -> IssueRef | None:
@@ -111,19 +171,44 @@ class Recovery:
         return None
 
     def _comments(self, issue_key: str) -> Iterator[dict[str, Any]]:
+        """The issue's comments with their properties, page by page.
+
+        Data Center expands ``properties`` on the issue's comment list. Cloud documents that
+        expansion only on ``POST /rest/api/2/comment/list``, so there each page's ids are
+        asked for again through it.
+        """
         start = 0
         while True:
+            params: dict[str, str | int] = {"startAt": start, "maxResults": COMMENT_PAGE}
+            if not self._cloud:
+                params["expand"] = "properties"
             page = self._http.get(
                 f"{API}/issue/{issue_key}/comment",
-                {"startAt": start, "maxResults": COMMENT_PAGE, "expand": "properties"},
+                params,
                 what=f"reading the comments of {issue_key}",
                 missing_ok=True,
             )
             comments = (page or {}).get("comments") or []
-            yield from comments
+            yield from self._with_properties(issue_key, comments) if self._cloud else comments
             start += len(comments)
             if not comments or start >= int((page or {}).get("total", start)):
                 return
+
+    def _with_properties(
+        self, issue_key: str, comments: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        ids = [int(comment["id"]) for comment in comments if str(comment.get("id")).isdigit()]
+        if not ids:
+            return []
+        listed = self._http.post(
+            f"{API}/comment/list",
+            {"ids": ids},
+            params={"expand": "properties"},
+            what=f"reading the properties of {issue_key}'s comments",
+            write=False,
+        )
+        values: list[dict[str, Any]] = (listed or {}).get("values") or []
+        return values
 
     def _search(self, jql: str, *, limit: int, properties: bool) -> Iterator[dict[str, Any]]:
         return search(
@@ -134,6 +219,7 @@ class Recovery:
             properties=PROPERTY if properties else None,
             limit=limit,
             what="looking for a write whose answer was lost",
+            reconcile=self._recent.ids() if self._cloud else (),
         )
 
     def _ref(self, data: dict[str, Any]) -> IssueRef:
