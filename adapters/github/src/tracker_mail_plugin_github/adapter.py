@@ -8,6 +8,7 @@ the issue type (``type``).
 
 from __future__ import annotations
 
+import threading
 from typing import ClassVar
 
 from pydantic import BaseModel
@@ -58,6 +59,9 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.CREATE_REQUEST, Capability.REOPEN}
     )
+    # Shared state (pacing, rate gate, write budget, caches, tokens) is kept under locks;
+    # writes and searches go one at a time, as GitHub asks, reads side by side.
+    thread_safe: ClassVar[bool] = True
 
     def __init__(self, config: GitHubConfig, *, clock: Clock | None = None):
         if not isinstance(config, GitHubConfig):
@@ -83,6 +87,7 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
         self._keys = KeyFinder(self._http, self._projects, self.identity, self.name)
         self._domain = notification_domain(config.api_url)
         self._identity: str | None = None
+        self._identity_lock = threading.Lock()
 
     # -- check -----------------------------------------------------------------------------
 
@@ -108,22 +113,23 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
 
     def identity(self) -> str:
         """The login our issues and comments appear under (``<app>[bot]`` for an App)."""
-        if self._identity is None:
-            if self._app is not None:
-                app = self._http.json(
-                    Call(
-                        "GET",
-                        "/app",
-                        "reading the GitHub App",
-                        authorization=self._app.app_authorization(),
-                    )
+        with self._identity_lock:
+            if self._identity is None:
+                self._identity = self._read_identity()
+            return self._identity
+
+    def _read_identity(self) -> str:
+        if self._app is not None:
+            app = self._http.json(
+                Call(
+                    "GET",
+                    "/app",
+                    "reading the GitHub App",
+                    authorization=self._app.app_authorization(),
                 )
-                self._identity = f"{app['slug']}[bot]"
-            else:
-                self._identity = str(
-                    self._http.json(Call("GET", "/user", "reading the token's user"))["login"]
-                )
-        return self._identity
+            )
+            return f"{app['slug']}[bot]"
+        return str(self._http.json(Call("GET", "/user", "reading the token's user"))["login"])
 
     # -- users and permissions -------------------------------------------------------------
 
