@@ -205,3 +205,26 @@ def test_enterprise_server_paths_and_links(github):
     ]
     link = f"https://ghe.example.com/example-org/webshop/blob/tracker-mail-files/tracker-mail/{KEY}/crash.log"
     assert f"[crash.log]({link})" in github.sent()[1].body["body"]
+
+
+def test_a_branch_with_slashes_is_linked_and_named_as_github_spells_it(github):
+    github.reply(
+        "PUT",
+        f"{REPO}/contents/tracker-mail/{KEY}/crash.log",
+        github.load("contents_created"),
+        status=201,
+    )
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+
+    adapter = github.adapter(attachments="commit", attachments_branch="support/mail-files")
+    adapter.create_issue(issue(attachments=(LOG,)))
+
+    put, create = github.sent()
+    assert put.line == ("PUT", f"{REPO}/contents/tracker-mail/{KEY}/crash.log")
+    assert put.body["branch"] == "support/mail-files"
+    link = (
+        "https://github.com/example-org/webshop/blob/support/mail-files/"
+        f"tracker-mail/{KEY}/crash.log"
+    )
+    assert f"- [crash.log]({link}) (10 bytes" in create.body["body"]
+    assert "%2F" not in create.body["body"]

@@ -190,3 +190,19 @@ mailboxes:
         "mailbox 'shop': unknown_user needs create_user, which the github adapter does not support",
     ]
     assert github.sent() == []
+
+
+def test_a_branch_with_slashes_is_asked_for_segment_by_segment(github):
+    prime_token_check(github)
+    github.reply("GET", f"{REPO}/branches/support/mail-files", github.load("branch"))
+    adapter = github.adapter(attachments="commit", attachments_branch="support/mail-files")
+
+    report = adapter.check()
+
+    assert report.ok, report.problems
+    assert github.lines() == [
+        ("GET", "/user"),
+        ("GET", REPO),
+        ("GET", f"{REPO}/branches/support/mail-files"),
+        ("GET", "/rate_limit"),
+    ]

@@ -66,8 +66,13 @@ class Attachments:
         return f"{self.folder}/{key}/{name}"
 
     def link(self, repo: Repo, key: str, name: str) -> str:
-        """The web link to a committed file (what GitHub answers as ``html_url``)."""
-        branch = quote(self.branch or "", safe="")
+        """The web link to a committed file (what GitHub answers as ``html_url``).
+
+        A ``/`` in the branch stays a ``/``: GitHub's web pages find the branch among the
+        segments (``blob/feature/files/tracker-mail/…``, as its own ``html_url`` reads),
+        while ``feature%2Ffiles`` names no branch and the link answers 404.
+        """
+        branch = quote(self.branch or "", safe="/")
         path = quote(self.path(key, name), safe="/")
         return f"{self.web_url}/{repo.full}/blob/{branch}/{path}"
 

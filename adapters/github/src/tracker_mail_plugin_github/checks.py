@@ -136,7 +136,9 @@ class Checker:
         exists = self.http.json_or_none(
             Call(
                 "GET",
-                repo.path("branches", branch),
+                # The branch is a multi-segment parameter (GitHub's description): a "/"
+                # in its name is sent as "/", each segment quoted, never as %2F.
+                repo.path("branches", *branch.split("/")),
                 f"reading branch {branch} of {repo.full}",
                 expect=_NOT_FOUND,
             )
