@@ -21,6 +21,7 @@ from tracker_mail_plugin_github.projects import Repo
 logger = logging.getLogger("tracker_mail.github")
 
 TITLE_LIMIT = 256
+MAX_MILESTONE_PAGES = 50  # 5,000 open milestones: beyond any repository's, yet bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +103,14 @@ def _milestone(http: GitHubHttp, repo: Repo, wanted: str | None) -> int | None:
         return None
     if wanted.isdigit():
         return int(wanted)
-    milestones = http.json(
-        Call(
-            "GET",
-            repo.path("milestones"),
-            f"listing the milestones of {repo.full}",
-            params={"state": "open", "per_page": 100},
-        )
+    listing = Call(
+        "GET",
+        repo.path("milestones"),
+        f"listing the milestones of {repo.full}",
+        params={"state": "open", "per_page": 100},
     )
-    for milestone in milestones:
+    # Every page until the title is found: a repository may have more than 100 open.
+    for milestone in http.pages(listing, MAX_MILESTONE_PAGES):
         if str(milestone.get("title", "")).casefold() == wanted.casefold():
             return int(milestone["number"])
     raise PermanentError(f"milestone {wanted!r} is not an open milestone of {repo.full}")

@@ -8,8 +8,8 @@ the README ("Why a thin client").
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import requests
@@ -131,6 +131,20 @@ class GitHubHttp:
         if response.status_code in call.expect and not 200 <= response.status_code < 300:
             return None
         return decode(response, call)
+
+    def pages(self, call: Call, most: int) -> Iterator[Any]:
+        """Each item of a listing, following ``Link: rel="next"`` for at most ``most`` pages.
+
+        GitHub's next link carries the query (page, per_page, filters) itself, so it is sent
+        as it is; :meth:`_request` refuses one that leaves ``api_url``.
+        """
+        for _ in range(most):
+            response = self.send(call)
+            yield from decode(response, call)
+            following = response.links.get("next", {}).get("url")
+            if not following:
+                return
+            call = replace(call, path=following, params=None)
 
     def _request(self, call: Call) -> requests.Response:
         url = self.api_url + call.path if call.path.startswith("/") else call.path
