@@ -191,6 +191,24 @@ def test_labels_github_dropped_are_logged(github, caplog):
     assert "dropped bug, assignee alice from example-org/webshop#42" in caplog.text
 
 
+def test_an_issue_type_github_dropped_is_logged(github, caplog):
+    github.reply("POST", f"{REPO}/issues", github.load("issue", type=None), status=201)
+    bug = github.load("issue_types")[1]
+    github.reply("POST", f"{REPO}/issues", github.load("issue", type=bug), status=201)
+    adapter = github.adapter()
+
+    with caplog.at_level(logging.WARNING, logger="tracker_mail.github"):
+        adapter.create_issue(new_issue(issue_type="Bug"))
+        dropped = caplog.text
+        caplog.clear()
+        adapter.create_issue(new_issue(issue_type="bug"))
+
+    assert [s.body["type"] for s in github.sent()] == ["Bug", "bug"]
+    assert "GitHub dropped type Bug from example-org/webshop#42" in dropped
+    assert "a type the repository has" in dropped
+    assert caplog.text == ""  # kept: nothing to say
+
+
 def test_comment_names_its_author_and_carries_the_marker(github):
     github.reply("POST", f"{REPO}/issues/42/comments", github.load("issue_comment"), status=201)
     issue = IssueRef("github", "example-org/webshop#42", project="example-org/webshop")

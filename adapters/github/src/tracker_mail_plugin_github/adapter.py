@@ -108,6 +108,9 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
             wanted.setdefault(project, []).extend(n for n in names if n not in wanted[project])
         if wanted:
             checker.labels(wanted, found)
+        types = _types_by_project(requirements)
+        if types:
+            checker.issue_types(types, found)
         found.facts["attachments"] = self._options.attachments
         return CheckReport(tuple(found.problems), found.facts)
 
@@ -275,3 +278,12 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
     def _store(self, repo: Repo, key: str, plan: BodyPlan) -> None:
         if self._attachments.policy == "commit" and plan.files:
             commit_files(self._http, repo, key, plan.files, self._attachments)
+
+
+def _types_by_project(requirements: Requirements | None) -> dict[str, list[str]]:
+    """The issue types rules set, by project (a rule without a type sets none)."""
+    types: dict[str, list[str]] = {}
+    for project, kind in sorted((requirements.issues if requirements else set()), key=str):
+        if kind:
+            types.setdefault(project, []).append(kind)
+    return types

@@ -106,6 +106,47 @@ class Checker:
                     "and milestone of a new issue only from someone with push access"
                 )
 
+    def issue_types(self, wanted: Mapping[str, Iterable[str]], found: Findings) -> None:
+        """Each issue type a rule sets exists in its repository, and we may set it there."""
+        for project, names in wanted.items():
+            repo = self.projects.for_project(project)
+            if repo is None:
+                found.problems.append(f"project {project!r} is not among this tracker's")
+                continue
+            types = self.http.json_or_none(
+                Call(
+                    "GET",
+                    repo.path("issue-types"),
+                    f"listing the issue types of {repo.full}",
+                    expect=_NOT_FOUND,
+                )
+            )
+            self._types_known(repo, list(dict.fromkeys(names)), types, found)
+            if names and not self._may_push(repo):
+                found.problems.append(
+                    f"issue types are dropped in {repo.full}: GitHub keeps the type of a new "
+                    "issue only from someone with push access"
+                )
+
+    def _types_known(
+        self, repo: Repo, names: list[str], types: list[Any] | None, found: Findings
+    ) -> None:
+        if types is None:
+            found.problems.append(
+                f"{repo.full} has no issue types (an organisation feature): GitHub would drop "
+                f"the type {', '.join(repr(n) for n in names)} of every new issue"
+            )
+            return
+        enabled = {
+            str(t.get("name", "")).casefold() for t in types if t.get("is_enabled") is not False
+        }
+        for name in names:
+            if name.casefold() not in enabled:
+                found.problems.append(
+                    f"issue type {name!r} is not one of {repo.full}'s (GitHub would drop it); "
+                    f"it has: {', '.join(str(t.get('name')) for t in types) or 'none'}"
+                )
+
     def _access(self, repo: Repo, described: Mapping[str, Any], found: Findings) -> str:
         if self.app_permissions is not None:
             issues = self.app_permissions.get("issues", "none")

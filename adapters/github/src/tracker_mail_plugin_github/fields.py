@@ -51,12 +51,19 @@ class IssueFields:
         dropped += [f"assignee {a}" for a in self.assignees if a.casefold() not in people]
         if self.milestone is not None and not issue.get("milestone"):
             dropped.append(f"milestone {self.milestone}")
+        kind = str((issue.get("type") or {}).get("name") or "")
+        type_dropped = bool(self.kind) and kind.casefold() != str(self.kind).casefold()
+        dropped += [f"type {self.kind}"] if type_dropped else []
         if dropped:
+            # A type is also dropped when the repository has no such issue type.
+            unknown = " and a type the repository has" if type_dropped else ""
             logger.warning(
-                "GitHub dropped %s from %s#%s (push access is needed to set them)",
+                "GitHub dropped %s from %s#%s (push access is needed to set them%s; "
+                "tracker-mail check lists what is missing)",
                 ", ".join(dropped),
                 repo.full,
                 issue.get("number"),
+                unknown,
             )
 
 
