@@ -89,6 +89,8 @@ class Upload:
     size and hash are computed once, when it is built (or taken from the attachment), and
     :meth:`open` hands out a fresh stream over the same bytes or file each time it is called,
     so a retried upload never re-reads the message or holds a second copy in memory.
+    ``content_id`` is the Content-ID of a file the mail showed in its text (an inline
+    image), without angle brackets; ``None`` for other files.
     """
 
     filename: str
@@ -96,6 +98,9 @@ class Upload:
     size: int
     sha256: str
     _source: bytes | Path = field(repr=False, compare=False)
+    # The part's Content-ID without angle brackets: what the mail's text names the file by
+    # where an image was shown in place (``[cid:…]``); see :mod:`tracker_mail_plugin.inline`.
+    content_id: str | None = None
 
     @classmethod
     def from_bytes(
@@ -133,6 +138,7 @@ class Upload:
             attachment.size,
             attachment.sha256,
             attachment.content,
+            attachment.content_id,
         )
 
     def open(self) -> BinaryIO:
