@@ -270,28 +270,13 @@ def test_a_read_getting_through_does_not_reset_the_back_off_of_writes(github):
     ]
 
 
-RULES = """\
-version: 1
-trackers:
-  github-web: {adapter: github, repository: example-org/webshop, token: {env: GITHUB_TOKEN}}
-mailboxes:
-  inbox:
-    protocol: maildir
-    path: /unused
-    tracker: github-web
-    on_success: {move: Processed}
-    unknown_user: as_rule_owner
-    rules: ["then create issue in project example-org/webshop"]
-"""
-
-
 def test_a_run_that_meets_the_hours_budget_says_it_paused(github, tmp_path):
     for _ in range(500):
         github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
     adapter = github.adapter()
     for n in range(500):
         adapter.create_issue(issue(f"tm-{n}"))
-    harness = CrashHarness(adapter, RULES, tmp_path / "journal.sqlite3")
+    harness = CrashHarness(adapter, github.rules(), tmp_path / "journal.sqlite3")
     harness.mailbox.add(raw_mail({"Subject": "One", "Message-ID": "<one@example.com>"}))
     harness.mailbox.add(raw_mail({"Subject": "Two", "Message-ID": "<two@example.com>"}))
 

@@ -17,20 +17,6 @@ from tracker_mail_plugin.testing.mailfactory import raw_mail
 
 API = "https://api.github.com"
 REPO = "/repos/example-org/webshop"
-RULES = """\
-version: 1
-trackers:
-  github-web: {adapter: github, repository: example-org/webshop, token: {env: GITHUB_TOKEN}}
-mailboxes:
-  inbox:
-    protocol: maildir
-    path: /unused
-    tracker: github-web
-    workers: 4
-    on_success: {move: Processed}
-    unknown_user: as_rule_owner
-    rules: ["then create issue in project example-org/webshop"]
-"""
 ALICE = UserRef("583231", "alice", "Alice Example", "alice@example.com")
 
 
@@ -63,7 +49,7 @@ def test_github_declares_it_may_be_called_from_several_threads(github):
 def test_four_workers_create_every_issue_once_with_writes_one_at_a_time(github, tmp_path):
     creates = InFlight(201, github.load("issue"))
     github.mock.add_callback("POST", f"{API}{REPO}/issues", callback=creates)
-    harness = CrashHarness(github.adapter(), RULES, tmp_path / "journal.sqlite3")
+    harness = CrashHarness(github.adapter(), github.rules(workers=4), tmp_path / "journal.sqlite3")
     subjects = [f"Printer {n} on fire" for n in range(8)]
     for n, subject in enumerate(subjects):
         harness.mailbox.add(raw_mail({"Subject": subject, "Message-ID": f"<m{n}@example.com>"}))
