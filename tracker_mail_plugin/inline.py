@@ -2,17 +2,19 @@
 
 A mail's pictures (screenshots pasted into Outlook, signatures) are parts with a Content-ID
 that the HTML shows with ``<img src="cid:…">``. The text tracker-mail sends keeps a
-placeholder where each stood, in one of two shapes:
+reference where each stood, in one of three shapes:
 
 - ``[cid:image001.png@01D9A1B2.C3D4E5F0]``: the plain-text alternative mail programs write;
 - ``[image: image001.png]``: tracker-mail's own reading of the HTML, where the name is the
-  image's alt text, else the Content-ID's part before ``@``.
+  image's alt text, else the Content-ID's part before ``@``;
+- ``cid:…`` alone, a leftover reference.
 
-:func:`inline_images` replaces each placeholder that names an uploaded file (by its
+:func:`inline_images` replaces each reference that names an uploaded file (by its
 :attr:`~tracker_mail_plugin.Upload.content_id`) with what the adapter renders for it
-(Redmine ``!name!``, Jira ``!name|thumbnail!``, a link on GitHub), and leaves the others as
-they were. Adapters that must escape text (wiki markup) pass ``escape``: it is applied to
-everything but the rendered images.
+(Redmine ``!name!``, Jira ``!name|thumbnail!``, a Markdown image link on GitHub), and leaves
+the others as they were, so the reader still sees that something was there. Adapters that
+must escape text (wiki markup) pass ``escape``: it is applied to everything but the rendered
+images.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ from tracker_mail_plugin.adapter import Upload
 
 __all__ = ["inline_images"]
 
-_PLACEHOLDER = re.compile(r"\[cid:([^\]\s]+)\]|\[image: ([^\]\n]+)\]")
+# One pass over the text; each alternative is a bounded character class, so matching stays
+# linear in the text's length whatever the mail holds.
+_REFERENCE = re.compile(
+    r"\[cid:(?P<bracketed>[^\]\s]{1,500})\]"
+    r"|\[image: (?P<named>[^\]\n]{1,500})\]"
+    r"|(?<![\w/.-])cid:(?P<bare>[^\s<>()\[\]\"']{1,500})"
+)
 
 
 def inline_images(
@@ -33,14 +41,14 @@ def inline_images(
     render: Callable[[Upload], str | None],
     escape: Callable[[str], str] = str,
 ) -> str:
-    """``text`` with each ``cid:`` placeholder of an uploaded file rendered by ``render``.
+    """``text`` with each ``cid:`` reference of an uploaded file rendered by ``render``.
 
     Args:
         text: the issue's or comment's text, unescaped.
         uploads: the files sent with it; only those with a ``content_id`` take part.
-        render: the tracker's inline form for an upload, or ``None`` to keep the placeholder
+        render: the tracker's inline form for an upload, or ``None`` to keep the reference
             (a file name the markup cannot carry).
-        escape: applied to the text between the rendered images (and to kept placeholders).
+        escape: applied to the text between the rendered images (and to kept references).
 
     Returns:
         The text to send. Without any upload carrying a Content-ID, ``escape(text)``.
@@ -51,9 +59,10 @@ def inline_images(
     by_name = _by_name(by_id)
     out: list[str] = []
     done = 0
-    for match in _PLACEHOLDER.finditer(text):
-        cid, name = match.groups()
-        upload = by_id.get(cid) if cid else by_name.get(name.strip())
+    for match in _REFERENCE.finditer(text):
+        wanted = match.group("bracketed") or match.group("bare")
+        named = match.group("named")
+        upload = by_id.get(wanted) if wanted else by_name.get(named.strip())
         shown = render(upload) if upload is not None else None
         if shown is None:
             continue
@@ -63,18 +72,14 @@ def inline_images(
     return "".join(out)
 
 
-def _local_part(content_id: str) -> str:
-    return content_id.split("@", 1)[0]
-
-
 def _by_name(by_id: dict[str, Upload]) -> dict[str, Upload]:
-    """Names an ``[image: …]`` placeholder may use for an upload.
+    """Names an ``[image: …]`` reference may use for an upload.
 
     The Content-ID's part before ``@`` and the file name, each only when one upload has it:
     of two ``image001.png`` neither is guessed.
     """
     names: dict[str, list[Upload]] = {}
     for cid, upload in by_id.items():
-        for name in {_local_part(cid), upload.filename}:
+        for name in {cid.split("@", 1)[0], upload.filename}:
             names.setdefault(name, []).append(upload)
     return {name: found[0] for name, found in names.items() if len(found) == 1}

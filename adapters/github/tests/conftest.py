@@ -26,6 +26,20 @@ from tracker_mail_plugin.testing.fixtures import dovecot  # noqa: F401 - the kit
 API = "https://api.github.com"
 TOKEN = "ghp_test0000000000000000000000000000000001"  # noqa: S105 - a fake, for the fake
 FIXTURES = Path(__file__).parent / "fixtures"
+RULES = """\
+version: 1
+trackers:
+  github-web: {{adapter: github, repository: example-org/webshop, token: {{env: GITHUB_TOKEN}}}}
+mailboxes:
+  inbox:
+    protocol: maildir
+    path: /unused
+    tracker: github-web
+    workers: {workers}
+    on_success: {{move: Processed}}
+    unknown_user: as_rule_owner
+    rules: ["then create issue in project example-org/webshop"]
+"""
 
 
 def load(fixture: str, /, **changes: Any) -> Any:
@@ -121,6 +135,11 @@ class GitHubFake:
     def lines(self) -> list[tuple[str, str]]:
         """``(method, path)`` of every request so far."""
         return [sent.line for sent in self.sent()]
+
+    @staticmethod
+    def rules(workers: int = 1) -> str:
+        """A ``rules.yaml`` whose mailbox ``inbox`` files every mail in this repository."""
+        return RULES.format(workers=workers)
 
     def adapter(self, **options: Any) -> GitHubAdapter:
         """An adapter on this fake, a token and ``example-org/webshop`` unless overridden."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 
 import pytest
@@ -205,3 +206,67 @@ def test_enterprise_server_paths_and_links(github):
     ]
     link = f"https://ghe.example.com/example-org/webshop/blob/tracker-mail-files/tracker-mail/{KEY}/crash.log"
     assert f"[crash.log]({link})" in github.sent()[1].body["body"]
+
+
+def test_a_branch_with_slashes_is_linked_and_named_as_github_spells_it(github):
+    github.reply(
+        "PUT",
+        f"{REPO}/contents/tracker-mail/{KEY}/crash.log",
+        github.load("contents_created"),
+        status=201,
+    )
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+
+    adapter = github.adapter(attachments="commit", attachments_branch="support/mail-files")
+    adapter.create_issue(issue(attachments=(LOG,)))
+
+    put, create = github.sent()
+    assert put.line == ("PUT", f"{REPO}/contents/tracker-mail/{KEY}/crash.log")
+    assert put.body["branch"] == "support/mail-files"
+    link = (
+        "https://github.com/example-org/webshop/blob/support/mail-files/"
+        f"tracker-mail/{KEY}/crash.log"
+    )
+    assert f"- [crash.log]({link}) (10 bytes" in create.body["body"]
+    assert "%2F" not in create.body["body"]
+
+
+CID = "image001.png@01DA1234.56789AB0"
+INLINE = dataclasses.replace(
+    Upload.from_bytes("image001.png", b"\x89PNG" + bytes(20), "image/png"), content_id=CID
+)
+
+
+def test_a_committed_inline_image_is_shown_where_the_sender_put_it(github):
+    path = f"{REPO}/contents/tracker-mail/{KEY}/image001.png"
+    github.reply("PUT", path, github.load("contents_created"), status=201)
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+
+    github.adapter(**BRANCH).create_issue(
+        issue(text=f"Look:[cid:{CID}] there", attachments=(INLINE,))
+    )
+
+    put, create = github.sent()
+    assert put.line == ("PUT", path)
+    assert base64.b64decode(put.body["content"]) == b"\x89PNG" + bytes(20)
+    blob = f"https://github.com/example-org/webshop/blob/tracker-mail-files/tracker-mail/{KEY}"
+    assert create.line == ("POST", f"{REPO}/issues")
+    assert create.body["body"] == (
+        f"Look:![image001.png]({blob}/image001.png?raw=true) there\n\n---\n"
+        "**Attachments** (committed to the repository):\n\n"
+        f"- [image001.png]({blob}/image001.png) (24 bytes, SHA-256 `{INLINE.sha256}`)"
+        f"\n\n{MARKER}"
+    )
+
+
+def test_an_inline_image_not_stored_on_github_is_named_in_place(github):
+    github.reply("POST", f"{REPO}/issues/42/comments", github.load("issue_comment"), status=201)
+
+    github.adapter().add_comment(
+        IssueRef("github", "example-org/webshop#42"),
+        NewComment("See [image: image001.png] here", KEY, attachments=(INLINE,)),
+    )
+
+    [sent] = github.sent()
+    assert sent.line == ("POST", f"{REPO}/issues/42/comments")
+    assert sent.body["body"].startswith("See \\[image: image001.png\\] here\n\n---\n")

@@ -190,3 +190,58 @@ mailboxes:
         "mailbox 'shop': unknown_user needs create_user, which the github adapter does not support",
     ]
     assert github.sent() == []
+
+
+def test_a_branch_with_slashes_is_asked_for_segment_by_segment(github):
+    prime_token_check(github)
+    github.reply("GET", f"{REPO}/branches/support/mail-files", github.load("branch"))
+    adapter = github.adapter(attachments="commit", attachments_branch="support/mail-files")
+
+    report = adapter.check()
+
+    assert report.ok, report.problems
+    assert github.lines() == [
+        ("GET", "/user"),
+        ("GET", REPO),
+        ("GET", f"{REPO}/branches/support/mail-files"),
+        ("GET", "/rate_limit"),
+    ]
+
+
+def test_issue_types_rules_set_are_checked_against_the_repositorys(github):
+    prime_token_check(github, permissions={"pull": True})
+    github.reply("GET", f"{REPO}/issue-types", github.load("issue_types"))
+    wanted = Requirements(
+        issues=frozenset({("example-org/webshop", "bug"), ("example-org/webshop", "Epic")})
+        | frozenset({("example-org/webshop", None)})
+    )
+
+    report = github.adapter().check(wanted)
+
+    assert report.problems == (
+        "issue type 'Epic' is not one of example-org/webshop's (GitHub would drop it); "
+        "it has: Task, Bug",
+        "issue types are dropped in example-org/webshop: GitHub keeps the type of a new "
+        "issue only from someone with push access",
+    )
+    assert github.lines() == [
+        ("GET", "/user"),
+        ("GET", REPO),
+        ("GET", "/rate_limit"),
+        ("GET", f"{REPO}/issue-types"),
+    ]
+
+
+def test_a_repository_without_issue_types_is_a_problem_only_when_rules_set_one(github):
+    prime_token_check(github)
+    github.reply("GET", f"{REPO}/issue-types", github.load("error_not_found"), status=404)
+
+    report = github.adapter().check(
+        Requirements(issues=frozenset({("example-org/webshop", "Bug")}))
+    )
+
+    assert report.problems == (
+        "example-org/webshop has no issue types (an organisation feature): GitHub would drop "
+        "the type 'Bug' of every new issue",
+    )
+    assert github.lines()[-1] == ("GET", f"{REPO}/issue-types")

@@ -119,6 +119,26 @@ def test_milestone_by_title_type_and_long_title(github):
     assert create.body["title"] == "x" * 255 + "…"
 
 
+def test_a_milestone_past_the_first_hundred_is_found_on_the_next_page(github):
+    [sample] = github.load("milestones")
+    first = [sample | {"number": n, "title": f"sprint {n}"} for n in range(1, 101)]
+    later = f"{github.api}/repositories/1296269/milestones?state=open&per_page=100&page=2"
+    link = f'<{later}>; rel="next", <{later}>; rel="last"'
+    github.reply("GET", f"{REPO}/milestones", first, headers={"Link": link})
+    github.reply("GET", "/repositories/1296269/milestones", [sample | {"number": 140}])
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+
+    github.adapter().create_issue(new_issue(custom_fields={"milestone": "v2.1"}))
+
+    listing, following, create = github.sent()
+    assert listing.line == ("GET", f"{REPO}/milestones")
+    assert listing.query == {"state": "open", "per_page": "100"}
+    assert following.line == ("GET", "/repositories/1296269/milestones")
+    assert following.query == {"state": "open", "per_page": "100", "page": "2"}
+    assert create.line == ("POST", f"{REPO}/issues")
+    assert create.body["milestone"] == 140
+
+
 def test_milestone_by_number_needs_no_lookup(github):
     github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
 
@@ -169,6 +189,24 @@ def test_labels_github_dropped_are_logged(github, caplog):
 
     assert github.sent()[0].body["labels"] == ["bug"]
     assert "dropped bug, assignee alice from example-org/webshop#42" in caplog.text
+
+
+def test_an_issue_type_github_dropped_is_logged(github, caplog):
+    github.reply("POST", f"{REPO}/issues", github.load("issue", type=None), status=201)
+    bug = github.load("issue_types")[1]
+    github.reply("POST", f"{REPO}/issues", github.load("issue", type=bug), status=201)
+    adapter = github.adapter()
+
+    with caplog.at_level(logging.WARNING, logger="tracker_mail.github"):
+        adapter.create_issue(new_issue(issue_type="Bug"))
+        dropped = caplog.text
+        caplog.clear()
+        adapter.create_issue(new_issue(issue_type="bug"))
+
+    assert [s.body["type"] for s in github.sent()] == ["Bug", "bug"]
+    assert "GitHub dropped type Bug from example-org/webshop#42" in dropped
+    assert "a type the repository has" in dropped
+    assert caplog.text == ""  # kept: nothing to say
 
 
 def test_comment_names_its_author_and_carries_the_marker(github):

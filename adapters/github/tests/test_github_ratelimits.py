@@ -1,10 +1,13 @@
-"""Pacing writes a second apart, and primary/secondary rate limits -> retry at the right time."""
+"""Pacing (a second between writes, 80 a minute, 500 an hour) and rate limits -> retry later."""
 
 from __future__ import annotations
 
 import pytest
+from tracker_mail_plugin_github.pacing import WriteBudget
 
 from tracker_mail_plugin import IssueRef, NewComment, NewIssue, RetryLater
+from tracker_mail_plugin.testing import CrashHarness
+from tracker_mail_plugin.testing.mailfactory import raw_mail
 
 REPO = "/repos/example-org/webshop"
 ISSUE = IssueRef("github", "example-org/webshop#42")
@@ -185,3 +188,103 @@ def test_a_refused_search_does_not_stop_the_core_budget(github):
 
     assert caught.value.retry_after == 30
     assert github.lines()[-2:] == [("GET", "/search/issues"), ("GET", f"{REPO}/issues/42")]
+
+
+def test_the_hours_budget_of_500_content_creating_requests_pauses_instead_of_sending(github):
+    for _ in range(501):
+        github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+    adapter = github.adapter()
+    for n in range(500):  # a second apart: 500 writes in 500 s, within the minute's 80 each
+        adapter.create_issue(issue(f"tm-{n}"))
+
+    with pytest.raises(RetryLater) as caught:
+        adapter.create_issue(issue("tm-500"))
+    sent_while_full = len(github.sent())
+    github.clock.advance(caught.value.retry_after)
+    adapter.create_issue(issue("tm-501"))
+
+    # The 501st write would be 500 s after the first: it waits for that one to be an hour old.
+    assert caught.value.retry_after == 3600 - 500
+    assert "budget of 500 content-creating requests in an hour is used up" in str(caught.value)
+    assert sent_while_full == 500
+    assert github.lines() == [("POST", f"{REPO}/issues")] * 501
+    assert github.sent()[-1].body["body"].endswith("<!-- tracker-mail:tm-501 -->")
+
+
+def test_the_minutes_budget_of_80_writes_is_waited_for_not_exceeded(clock):
+    budget = WriteBudget(clock)
+    start = clock.now
+    for _ in range(81):  # faster than the adapter ever writes: 0.5 s apart
+        budget.take()
+        clock.advance(0.5)
+
+    # The 81st had to wait until the first was a minute old; nothing else waited.
+    assert clock.slept == [60 - 80 * 0.5]
+    assert clock.now == start + 60 + 0.5
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_repeated_secondary_limits_back_off_exponentially_until_a_write_goes_through(
+    github, status
+):
+    for _ in range(3):
+        github.reply("POST", f"{REPO}/issues", github.load("error_secondary_rate_limit"), status)
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+    github.reply("POST", f"{REPO}/issues", github.load("error_secondary_rate_limit"), status)
+    adapter = github.adapter()
+
+    waits = []
+    for key in ("tm-1", "tm-2", "tm-3"):
+        with pytest.raises(RetryLater) as caught:
+            adapter.create_issue(issue(key))
+        waits.append(caught.value.retry_after)
+        github.clock.advance(caught.value.retry_after)
+    adapter.create_issue(issue("tm-4"))
+    with pytest.raises(RetryLater) as again:
+        adapter.create_issue(issue("tm-5"))
+
+    assert waits == [60, 120, 240]  # GitHub: at least a minute, then exponentially longer
+    assert again.value.retry_after == 60  # a write got through: the back-off starts afresh
+    assert github.lines() == [("POST", f"{REPO}/issues")] * 5
+
+
+def test_a_read_getting_through_does_not_reset_the_back_off_of_writes(github):
+    limited = github.load("error_secondary_rate_limit")
+    github.reply("POST", f"{REPO}/issues", limited, 403)
+    github.reply("GET", f"{REPO}/issues/42", github.load("issue"))
+    github.reply("POST", f"{REPO}/issues", limited, 403)
+    adapter = github.adapter()
+
+    with pytest.raises(RetryLater):
+        adapter.create_issue(issue("tm-1"))
+    github.clock.advance(60)
+    adapter.get_issue(ISSUE)
+    with pytest.raises(RetryLater) as caught:
+        adapter.create_issue(issue("tm-2"))
+
+    assert caught.value.retry_after == 120
+    assert github.lines() == [
+        ("POST", f"{REPO}/issues"),
+        ("GET", f"{REPO}/issues/42"),
+        ("POST", f"{REPO}/issues"),
+    ]
+
+
+def test_a_run_that_meets_the_hours_budget_says_it_paused(github, tmp_path):
+    for _ in range(500):
+        github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+    adapter = github.adapter()
+    for n in range(500):
+        adapter.create_issue(issue(f"tm-{n}"))
+    harness = CrashHarness(adapter, github.rules(), tmp_path / "journal.sqlite3")
+    harness.mailbox.add(raw_mail({"Subject": "One", "Message-ID": "<one@example.com>"}))
+    harness.mailbox.add(raw_mail({"Subject": "Two", "Message-ID": "<two@example.com>"}))
+
+    summary = harness.sync()
+
+    assert summary.waiting is not None
+    assert summary.waiting > 3000
+    assert "the tracker asked to wait" in summary.line()
+    assert summary.failed == 1  # the first mail waits; the second was not even tried
+    assert len(github.sent()) == 500  # neither mail's issue was sent into the budget
+    assert list(harness.mailbox.folders) == []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from tests.servers.redmine import Redmine
 from tracker_mail_plugin import (
     ConfigurationError,
     IssueRef,
+    NewComment,
     NewIssue,
     PermanentError,
     Secret,
@@ -265,3 +268,43 @@ def test_a_sender_without_an_account_is_refused(adapter: RedmineAdapter) -> None
     ghost = UserRef("ghost", "ghost", "Ghost", "ghost@example.org")
     with pytest.raises(PermanentError, match="no active account for ghost"):
         adapter.create_issue(new(reporter=ghost))
+
+
+INLINE_CID = "image001.png@01DA1234.56789AB0"
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
+
+
+def inline(name: str, content_id: str) -> Upload:
+    return dataclasses.replace(Upload.from_bytes(name, PNG, "image/png"), content_id=content_id)
+
+
+@pytest.mark.parametrize(
+    ("formatting", "description", "note"),
+    [
+        # Textile sees an image only after a space and before a space or punctuation: the
+        # adapter adds a space where the mail had none.
+        ("textile", "Look: !screen%20shot.png!, there", "Again: !detail.png!"),
+        ("markdown", "Look:![](screen%20shot.png), there", "Again: ![](detail.png)"),
+        ("common_mark", "Look:![](screen%20shot.png), there", "Again: ![](detail.png)"),
+    ],
+)
+def test_an_inline_image_is_shown_where_the_sender_put_it(
+    redmine: Redmine, make_adapter: Any, formatting: str, description: str, note: str
+) -> None:
+    redmine.set_text_formatting(formatting)
+    adapter = make_adapter(text_formatting=formatting)
+    shot = inline("screen shot.png", INLINE_CID)
+    text = f"Look:[cid:{INLINE_CID}], there"  # as Outlook writes it, no space around
+    ref = adapter.create_issue(new(text=text, attachments=(shot,)))
+    detail = inline("detail.png", "detail@example.com")
+    again = NewComment("Again: [image: detail]", "tm-issue000000000000002", attachments=(detail,))
+    adapter.add_comment(ref, again)
+
+    data = issue(redmine, ref)
+    assert data["description"].splitlines()[0] == description
+    assert data["journals"][-1]["notes"].splitlines()[0] == note
+    ids = {a["filename"]: a["id"] for a in data["attachments"]}
+    page = redmine.browser().get(f"{redmine.url}/issues/{ref.key}", timeout=30).text
+    shown = " ".join(re.findall(r'<img[^>]* src="([^"]*/attachments/download/[^"]*)"', page))
+    assert f"/attachments/download/{ids['screen shot.png']}/screen%20shot.png" in shown
+    assert f"/attachments/download/{ids['detail.png']}/detail.png" in shown

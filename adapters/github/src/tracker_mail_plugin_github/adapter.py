@@ -8,6 +8,7 @@ the issue type (``type``).
 
 from __future__ import annotations
 
+import threading
 from typing import ClassVar
 
 from pydantic import BaseModel
@@ -58,6 +59,9 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.CREATE_REQUEST, Capability.REOPEN}
     )
+    # Shared state (pacing, rate gate, write budget, caches, tokens) is kept under locks;
+    # writes and searches go one at a time, as GitHub asks, reads side by side.
+    thread_safe: ClassVar[bool] = True
 
     def __init__(self, config: GitHubConfig, *, clock: Clock | None = None):
         if not isinstance(config, GitHubConfig):
@@ -83,6 +87,7 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
         self._keys = KeyFinder(self._http, self._projects, self.identity, self.name)
         self._domain = notification_domain(config.api_url)
         self._identity: str | None = None
+        self._identity_lock = threading.Lock()
 
     # -- check -----------------------------------------------------------------------------
 
@@ -103,27 +108,31 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
             wanted.setdefault(project, []).extend(n for n in names if n not in wanted[project])
         if wanted:
             checker.labels(wanted, found)
+        types = _types_by_project(requirements)
+        if types:
+            checker.issue_types(types, found)
         found.facts["attachments"] = self._options.attachments
         return CheckReport(tuple(found.problems), found.facts)
 
     def identity(self) -> str:
         """The login our issues and comments appear under (``<app>[bot]`` for an App)."""
-        if self._identity is None:
-            if self._app is not None:
-                app = self._http.json(
-                    Call(
-                        "GET",
-                        "/app",
-                        "reading the GitHub App",
-                        authorization=self._app.app_authorization(),
-                    )
+        with self._identity_lock:
+            if self._identity is None:
+                self._identity = self._read_identity()
+            return self._identity
+
+    def _read_identity(self) -> str:
+        if self._app is not None:
+            app = self._http.json(
+                Call(
+                    "GET",
+                    "/app",
+                    "reading the GitHub App",
+                    authorization=self._app.app_authorization(),
                 )
-                self._identity = f"{app['slug']}[bot]"
-            else:
-                self._identity = str(
-                    self._http.json(Call("GET", "/user", "reading the token's user"))["login"]
-                )
-        return self._identity
+            )
+            return f"{app['slug']}[bot]"
+        return str(self._http.json(Call("GET", "/user", "reading the token's user"))["login"])
 
     # -- users and permissions -------------------------------------------------------------
 
@@ -269,3 +278,12 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
     def _store(self, repo: Repo, key: str, plan: BodyPlan) -> None:
         if self._attachments.policy == "commit" and plan.files:
             commit_files(self._http, repo, key, plan.files, self._attachments)
+
+
+def _types_by_project(requirements: Requirements | None) -> dict[str, list[str]]:
+    """The issue types rules set, by project (a rule without a type sets none)."""
+    types: dict[str, list[str]] = {}
+    for project, kind in sorted((requirements.issues if requirements else set()), key=str):
+        if kind:
+            types.setdefault(project, []).append(kind)
+    return types

@@ -8,6 +8,7 @@ An installation token lives one hour. It is fetched on first use and renewed
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import jwt
@@ -42,12 +43,14 @@ class TokenCredentials:
     def __init__(self, token: Secret):
         self._secret = token
         self._value: str | None = None
+        self._lock = threading.Lock()
 
     def authorization(self) -> str:
         """``Bearer <token>``."""
-        if self._value is None:
-            self._value = reveal(self._secret, "token")
-        return f"Bearer {self._value}"
+        with self._lock:
+            if self._value is None:
+                self._value = reveal(self._secret, "token")
+            return f"Bearer {self._value}"
 
 
 class AppInstallationCredentials:
@@ -68,12 +71,15 @@ class AppInstallationCredentials:
         self._token: str | None = None
         self._expires = 0.0
         self.installation: dict[str, Any] = {}
+        # Threads that find the token stale wait for one renewal rather than each minting.
+        self._lock = threading.Lock()
 
     def authorization(self) -> str:
         """``Bearer <installation token>``, fetching a new one when it is about to expire."""
-        if self._token is None or self._clock.time() >= self._expires - RENEW_BEFORE:
-            self._renew()
-        return f"Bearer {self._token}"
+        with self._lock:
+            if self._token is None or self._clock.time() >= self._expires - RENEW_BEFORE:
+                self._renew()
+            return f"Bearer {self._token}"
 
     def app_authorization(self) -> str:
         """``Bearer <JWT>``, for the calls made as the App itself (``GET /app``)."""

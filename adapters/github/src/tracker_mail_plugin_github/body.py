@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from tracker_mail_plugin import PermanentError, Upload
+from tracker_mail_plugin.inline import inline_images
 from tracker_mail_plugin_github.config import AttachmentPolicy
 from tracker_mail_plugin_github.projects import Repo
 from tracker_mail_plugin_github.text import BODY_LIMIT, cut_at_paragraph, escape, join, marker
@@ -66,10 +67,32 @@ class Attachments:
         return f"{self.folder}/{key}/{name}"
 
     def link(self, repo: Repo, key: str, name: str) -> str:
-        """The web link to a committed file (what GitHub answers as ``html_url``)."""
-        branch = quote(self.branch or "", safe="")
+        """The web link to a committed file (what GitHub answers as ``html_url``).
+
+        A ``/`` in the branch stays a ``/``: GitHub's web pages find the branch among the
+        segments (``blob/feature/files/tracker-mail/…``, as its own ``html_url`` reads),
+        while ``feature%2Ffiles`` names no branch and the link answers 404.
+        """
+        branch = quote(self.branch or "", safe="/")
         path = quote(self.path(key, name), safe="/")
         return f"{self.web_url}/{repo.full}/blob/{branch}/{path}"
+
+    def shown_in_place(self, repo: Repo, key: str, text: str, files: Sequence[NamedFile]) -> str:
+        """``text`` with the mail's inline images (``[cid:…]``) where the sender put them.
+
+        Committed, an image is a Markdown image of the committed file (``?raw=true``: the
+        blob page itself is HTML, not an image); otherwise there is no file on GitHub to
+        show, and the reference becomes the file's name, listed below.
+        """
+        names = {id(f.upload): f.name for f in files}
+
+        def render(upload: Upload) -> str:
+            name = names[id(upload)]
+            if self.policy == "commit":
+                return f"![{escape(name)}]({self.link(repo, key, name)}?raw=true)"
+            return f"\\[image: {escape(name)}\\]"
+
+        return inline_images(text, [f.upload for f in files], render)
 
     def section(self, repo: Repo, key: str, files: Sequence[NamedFile]) -> str:
         """The Markdown that lists ``files`` as the policy says; empty without files."""
@@ -123,6 +146,7 @@ def plan_body(
             attachments): nothing can be created from this message as it is.
     """
     files = named(uploads)
+    text = attachments.shown_in_place(repo, key, text, files)
     body = _assemble(head, text, files, key, repo, attachments)
     if len(body) <= BODY_LIMIT:
         return BodyPlan(body, files, cut=False)

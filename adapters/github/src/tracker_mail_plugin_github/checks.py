@@ -7,7 +7,7 @@ shown by ``tracker-mail check`` one line per tracker.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,12 +89,8 @@ class Checker:
 
     def labels(self, wanted: Mapping[str, Iterable[str]], found: Findings) -> None:
         """Each label exists in its project's repository (and we may set labels there)."""
-        for project, names in wanted.items():
-            repo = self.projects.for_project(project)
-            if repo is None:
-                found.problems.append(f"project {project!r} is not among this tracker's")
-                continue
-            for name in dict.fromkeys(names):
+        for repo, names in self._by_repository(wanted, found):
+            for name in names:
                 if not self._label_exists(repo, name):
                     found.problems.append(
                         f"label {name!r} does not exist in {repo.full} (GitHub would create "
@@ -104,6 +100,54 @@ class Checker:
                 found.problems.append(
                     f"labels are dropped in {repo.full}: GitHub keeps the labels, assignees "
                     "and milestone of a new issue only from someone with push access"
+                )
+
+    def issue_types(self, wanted: Mapping[str, Iterable[str]], found: Findings) -> None:
+        """Each issue type a rule sets exists in its repository, and we may set it there."""
+        for repo, names in self._by_repository(wanted, found):
+            types = self.http.json_or_none(
+                Call(
+                    "GET",
+                    repo.path("issue-types"),
+                    f"listing the issue types of {repo.full}",
+                    expect=_NOT_FOUND,
+                )
+            )
+            self._types_known(repo, names, types, found)
+            if names and not self._may_push(repo):
+                found.problems.append(
+                    f"issue types are dropped in {repo.full}: GitHub keeps the type of a new "
+                    "issue only from someone with push access"
+                )
+
+    def _by_repository(
+        self, wanted: Mapping[str, Iterable[str]], found: Findings
+    ) -> Iterator[tuple[Repo, list[str]]]:
+        """Each wanted project's repository with its names, once each; unknown ones are problems."""
+        for project, names in wanted.items():
+            repo = self.projects.for_project(project)
+            if repo is None:
+                found.problems.append(f"project {project!r} is not among this tracker's")
+                continue
+            yield repo, list(dict.fromkeys(names))
+
+    def _types_known(
+        self, repo: Repo, names: list[str], types: list[Any] | None, found: Findings
+    ) -> None:
+        if types is None:
+            found.problems.append(
+                f"{repo.full} has no issue types (an organisation feature): GitHub would drop "
+                f"the type {', '.join(repr(n) for n in names)} of every new issue"
+            )
+            return
+        enabled = {
+            str(t.get("name", "")).casefold() for t in types if t.get("is_enabled") is not False
+        }
+        for name in names:
+            if name.casefold() not in enabled:
+                found.problems.append(
+                    f"issue type {name!r} is not one of {repo.full}'s (GitHub would drop it); "
+                    f"it has: {', '.join(str(t.get('name')) for t in types) or 'none'}"
                 )
 
     def _access(self, repo: Repo, described: Mapping[str, Any], found: Findings) -> str:
@@ -136,7 +180,9 @@ class Checker:
         exists = self.http.json_or_none(
             Call(
                 "GET",
-                repo.path("branches", branch),
+                # The branch is a multi-segment parameter (GitHub's description): a "/"
+                # in its name is sent as "/", each segment quoted, never as %2F.
+                repo.path("branches", *branch.split("/")),
                 f"reading branch {branch} of {repo.full}",
                 expect=_NOT_FOUND,
             )

@@ -37,9 +37,7 @@ from tracker_mail_plugin import (
     parse_retry_after,
 )
 from tracker_mail_plugin.http import DEFAULT_MESSAGES
-from tracker_mail_plugin_github.pacing import Clock
-
-SECONDARY_WAIT = 60.0  # GitHub: "wait for at least one minute before retrying"
+from tracker_mail_plugin_github.pacing import SECONDARY_WAIT, Clock
 
 
 def rate_limit_wait(response: requests.Response, now: float) -> float | None:
@@ -60,6 +58,11 @@ def rate_limit_wait(response: requests.Response, now: float) -> float | None:
     if response.status_code == 429 or "rate limit" in github_message(response).lower():
         return SECONDARY_WAIT
     return None
+
+
+def rate_limited(what: str, wait: float) -> RetryLater:
+    """The error for a request GitHub refused with a rate limit: retry in ``wait`` seconds."""
+    return RetryLater(f"rate limited while {what}; retry in {wait:.0f}s", retry_after=wait)
 
 
 class GitHubErrors(HttpErrors):
@@ -91,7 +94,7 @@ class GitHubErrors(HttpErrors):
         """Rate limits (also as 403s), and a redirect not followed (a moved repository)."""
         wait = rate_limit_wait(response, self._clock.time())
         if wait is not None:
-            return RetryLater(f"rate limited while {what}; retry in {wait:.0f}s", retry_after=wait)
+            return rate_limited(what, wait)
         if 300 <= response.status_code < 400:
             # Only a write gets here (reads follow redirects): this message's problem.
             return PermanentError(self.say(Failure.REJECTED, response, what))

@@ -21,6 +21,7 @@ from tracker_mail_plugin_github.projects import Repo
 logger = logging.getLogger("tracker_mail.github")
 
 TITLE_LIMIT = 256
+MAX_MILESTONE_PAGES = 50  # 5,000 open milestones: beyond any repository's, yet bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +51,19 @@ class IssueFields:
         dropped += [f"assignee {a}" for a in self.assignees if a.casefold() not in people]
         if self.milestone is not None and not issue.get("milestone"):
             dropped.append(f"milestone {self.milestone}")
+        kind = str((issue.get("type") or {}).get("name") or "")
+        type_dropped = bool(self.kind) and kind.casefold() != str(self.kind).casefold()
+        dropped += [f"type {self.kind}"] if type_dropped else []
         if dropped:
+            # A type is also dropped when the repository has no such issue type.
+            unknown = " and a type the repository has" if type_dropped else ""
             logger.warning(
-                "GitHub dropped %s from %s#%s (push access is needed to set them)",
+                "GitHub dropped %s from %s#%s (push access is needed to set them%s; "
+                "tracker-mail check lists what is missing)",
                 ", ".join(dropped),
                 repo.full,
                 issue.get("number"),
+                unknown,
             )
 
 
@@ -102,15 +110,14 @@ def _milestone(http: GitHubHttp, repo: Repo, wanted: str | None) -> int | None:
         return None
     if wanted.isdigit():
         return int(wanted)
-    milestones = http.json(
-        Call(
-            "GET",
-            repo.path("milestones"),
-            f"listing the milestones of {repo.full}",
-            params={"state": "open", "per_page": 100},
-        )
+    listing = Call(
+        "GET",
+        repo.path("milestones"),
+        f"listing the milestones of {repo.full}",
+        params={"state": "open", "per_page": 100},
     )
-    for milestone in milestones:
+    # Every page until the title is found: a repository may have more than 100 open.
+    for milestone in http.pages(listing, MAX_MILESTONE_PAGES):
         if str(milestone.get("title", "")).casefold() == wanted.casefold():
             return int(milestone["number"])
     raise PermanentError(f"milestone {wanted!r} is not an open milestone of {repo.full}")

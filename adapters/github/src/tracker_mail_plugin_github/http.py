@@ -8,8 +8,8 @@ the README ("Why a thin client").
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import requests
@@ -21,8 +21,8 @@ from tracker_mail_plugin import (
     UnknownOutcome,
     build_session,
 )
-from tracker_mail_plugin_github.errors import GitHubErrors, rate_limit_wait
-from tracker_mail_plugin_github.pacing import Clock, Pacer, RateGate
+from tracker_mail_plugin_github.errors import GitHubErrors, rate_limit_wait, rate_limited
+from tracker_mail_plugin_github.pacing import Clock, Pacer, RateGate, WriteBudget
 
 logger = logging.getLogger("tracker_mail.github")
 
@@ -92,22 +92,33 @@ class GitHubHttp:
         self.credentials = credentials
         self.pacer = Pacer(clock, {"write": write_interval, "search": SEARCH_INTERVAL})
         self.gate = RateGate(clock)
+        self.budget = WriteBudget(clock)
         self.session = build_session(options)
 
     def send(self, call: Call) -> requests.Response:
         """Send ``call``; a 2xx (or an expected status) comes back, anything else raises."""
+        turn = self.pacer.turn(call.kind)
+        if turn is None:
+            return self._send(call)
+        with turn:  # writes one at a time, and searches, as GitHub asks
+            return self._send(call)
+
+    def _send(self, call: Call) -> requests.Response:
         resource = "search" if call.kind == "search" else "core"
         self.gate.check(resource)
         self.pacer.wait(call.kind)
+        if call.kind == "write":
+            self.budget.take()
         response = self._request(call)
         self.gate.observe(response, resource)
         status = response.status_code
         if 200 <= status < 300 or status in call.expect:
+            self.gate.cleared(call.kind)
             return response
         wait = rate_limit_wait(response, self.clock.time())
         if wait is not None and response.headers.get("x-ratelimit-remaining") != "0":
             # A secondary limit (a used-up budget was noted by observe, per resource).
-            self.gate.close(wait)
+            raise rate_limited(call.what, self.gate.secondary(wait, call.kind))
         raise self.errors.for_response(response, write=call.kind == "write", what=call.what)
 
     def json(self, call: Call) -> Any:
@@ -120,6 +131,20 @@ class GitHubHttp:
         if response.status_code in call.expect and not 200 <= response.status_code < 300:
             return None
         return decode(response, call)
+
+    def pages(self, call: Call, most: int) -> Iterator[Any]:
+        """Each item of a listing, following ``Link: rel="next"`` for at most ``most`` pages.
+
+        GitHub's next link carries the query (page, per_page, filters) itself, so it is sent
+        as it is; :meth:`_request` refuses one that leaves ``api_url``.
+        """
+        for _ in range(most):
+            response = self.send(call)
+            yield from decode(response, call)
+            following = response.links.get("next", {}).get("url")
+            if not following:
+                return
+            call = replace(call, path=following, params=None)
 
     def _request(self, call: Call) -> requests.Response:
         url = self.api_url + call.path if call.path.startswith("/") else call.path

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from tracker_mail_plugin import CommentRef, IssueRef
-from tracker_mail_plugin_github.http import Call, GitHubHttp, decode
+from tracker_mail_plugin_github.http import Call, GitHubHttp
 from tracker_mail_plugin_github.projects import Projects, Repo
 from tracker_mail_plugin_github.text import has_marker
 
@@ -117,15 +117,13 @@ class KeyFinder:
         return None
 
     def _comments(self, repo: Repo, number: int) -> Iterator[Any]:
-        path: str | None = repo.path("issues", number, "comments")
-        params: dict[str, str | int] | None = {"per_page": 100}
-        for _ in range(MAX_COMMENT_PAGES):
-            if path is None:
-                return
-            call = Call("GET", path, f"reading the comments of {repo.key(number)}", params=params)
-            response = self._http.send(call)
-            yield from decode(response, call)
-            path, params = response.links.get("next", {}).get("url"), None
+        call = Call(
+            "GET",
+            repo.path("issues", number, "comments"),
+            f"reading the comments of {repo.key(number)}",
+            params={"per_page": 100},
+        )
+        return self._http.pages(call, MAX_COMMENT_PAGES)
 
     def issue_ref(self, repo: Repo, issue: Any) -> IssueRef:
         """The ref of an issue GitHub described (key in the configured spelling)."""

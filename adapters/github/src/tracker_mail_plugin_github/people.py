@@ -15,6 +15,7 @@ so the issue type does not change the answer.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from tracker_mail_plugin import Permission, UserRef
@@ -30,6 +31,9 @@ _NOT_FOUND = frozenset({404})
 class People:
     """Users and permissions, each asked of GitHub at most once per adapter (one run).
 
+    Several threads may ask at once (``workers``): one lock guards the caches, held while
+    an answer is fetched, so the same question is never sent twice.
+
     Args:
         http: the client.
         users: lower-cased mail address to GitHub login.
@@ -43,6 +47,7 @@ class People:
         self._accounts: dict[str, UserRef | None] = {}
         self._roles: dict[tuple[str, str], str] = {}
         self._repos: dict[str, dict[str, Any] | None] = {}
+        self._lock = threading.RLock()
 
     def login_for(self, address: str) -> str | None:
         """The login the users map gives ``address`` (case-insensitive), if any."""
@@ -53,9 +58,10 @@ class People:
         login = self.login_for(address)
         if login is None:
             return None
-        if login.lower() not in self._accounts:
-            self._accounts[login.lower()] = self._account(login, address.lower())
-        return self._accounts[login.lower()]
+        with self._lock:
+            if login.lower() not in self._accounts:
+                self._accounts[login.lower()] = self._account(login, address.lower())
+            return self._accounts[login.lower()]
 
     def may(self, user: UserRef | None, action: Permission, repo: Repo) -> bool:
         """Whether ``user`` (``None``: anyone) may do ``action`` in ``repo``."""
@@ -71,25 +77,27 @@ class People:
     def role(self, login: str, repo: Repo) -> str:
         """``admin``, ``write``, ``read`` or ``none`` (unknown users have none)."""
         cache = (login.lower(), repo.full.lower())
-        if cache not in self._roles:
-            found = self._http.json_or_none(
-                Call(
-                    "GET",
-                    repo.path("collaborators", login, "permission"),
-                    f"reading {login}'s permission on {repo.full}",
-                    expect=_NOT_FOUND,
+        with self._lock:
+            if cache not in self._roles:
+                found = self._http.json_or_none(
+                    Call(
+                        "GET",
+                        repo.path("collaborators", login, "permission"),
+                        f"reading {login}'s permission on {repo.full}",
+                        expect=_NOT_FOUND,
+                    )
                 )
-            )
-            self._roles[cache] = str((found or {}).get("permission") or "none")
-        return self._roles[cache]
+                self._roles[cache] = str((found or {}).get("permission") or "none")
+            return self._roles[cache]
 
     def repository(self, repo: Repo) -> dict[str, Any] | None:
         """GitHub's description of ``repo``; ``None`` when it does not exist for us."""
-        if repo.full.lower() not in self._repos:
-            self._repos[repo.full.lower()] = self._http.json_or_none(
-                Call("GET", repo.path(), f"reading repository {repo.full}", expect=_NOT_FOUND)
-            )
-        return self._repos[repo.full.lower()]
+        with self._lock:
+            if repo.full.lower() not in self._repos:
+                self._repos[repo.full.lower()] = self._http.json_or_none(
+                    Call("GET", repo.path(), f"reading repository {repo.full}", expect=_NOT_FOUND)
+                )
+            return self._repos[repo.full.lower()]
 
     def _is_public(self, repo: Repo) -> bool:
         found = self.repository(repo)

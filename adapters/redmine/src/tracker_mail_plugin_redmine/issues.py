@@ -11,12 +11,14 @@ for success.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from tracker_mail_plugin import (
     CommentRef,
@@ -32,9 +34,10 @@ from tracker_mail_plugin import (
     Upload,
     UserRef,
 )
+from tracker_mail_plugin.inline import inline_images
 from tracker_mail_plugin_redmine.catalog import Catalog, Project
 from tracker_mail_plugin_redmine.client import Forbidden, NotFound, RedmineClient
-from tracker_mail_plugin_redmine.config import RedmineConfig
+from tracker_mail_plugin_redmine.config import RedmineConfig, TextFormatting
 from tracker_mail_plugin_redmine.fields import Fields
 from tracker_mail_plugin_redmine.keys import TRACKER, carries, issue_ref, with_marker
 from tracker_mail_plugin_redmine.people import People, Permissions
@@ -166,8 +169,8 @@ class Issues:
         attributes = self._fields.resolve(new, project)
         watchers = self._fields.watcher_ids(new)
         self._may_be_private(new.private, author, project)
-        tokens, refused = self._uploads(new.attachments, author.login)
-        text = _listed(author.text(new.text), refused)
+        tokens, refused, sent = self._uploads(new.attachments, author.login)
+        text = self._shown_in_place(_listed(author.text(new.text), refused), sent)
         attributes |= {"subject": new.title[:_SUBJECT_MAX] or "(no subject)", "uploads": tokens}
         if new.private:
             attributes["is_private"] = True
@@ -286,9 +289,9 @@ class Issues:
                 f"{author.login or 'the API account'} may not write private notes in "
                 f"{project.identifier}; Redmine would have made this one public"
             )
-        tokens, refused = self._uploads(new.attachments, author.login)
+        tokens, refused, sent = self._uploads(new.attachments, author.login)
         notes = with_marker(
-            _listed(author.text(new.text), refused),
+            self._shown_in_place(_listed(author.text(new.text), refused), sent),
             new.idempotency_key,
             self._config.text_formatting,
         )
@@ -368,10 +371,11 @@ class Issues:
 
     def _uploads(
         self, uploads: Sequence[Upload], login: str | None
-    ) -> tuple[list[dict[str, str]], list[str]]:
-        """Upload tokens for each file; files Redmine refuses are named, not fatal."""
+    ) -> tuple[list[dict[str, str]], list[str], list[Upload]]:
+        """Upload tokens for each file, the files refused (named, not fatal), those sent."""
         tokens: list[dict[str, str]] = []
         refused: list[str] = []
+        sent: list[Upload] = []
         for upload in uploads:
             try:
                 token = self._client.upload(upload, as_user=login)
@@ -381,7 +385,39 @@ class Issues:
             tokens.append(
                 {"token": token, "filename": upload.filename, "content_type": upload.content_type}
             )
-        return tokens, refused
+            sent.append(upload)
+        return tokens, refused, sent
+
+    def _shown_in_place(self, text: str, sent: Sequence[Upload]) -> str:
+        """The mail's inline images (``[cid:…]``) as images of the attached files."""
+        formatting = self._config.text_formatting
+        if formatting != "textile":
+            return inline_images(text, sent, lambda u: inline_image(u.filename, formatting))
+        # Textile takes !name! for an image only with a space (or a line's edge) before it
+        # and after it (or punctuation): mark the edges, then put a space where one lacks.
+        marked = inline_images(
+            text, sent, lambda u: f"{_EDGE}{inline_image(u.filename, formatting)}{_EDGE}"
+        )
+        return _EDGE_NEEDS_SPACE.sub(" ", marked.replace(_EDGE * 2, " ")).replace(_EDGE, "")
+
+
+# A Unicode noncharacter, reserved for a program's internal use: never one in mail text.
+_EDGE = "\uffff"
+_EDGE_NEEDS_SPACE = re.compile("(?<=[^\\s\uffff])\uffff(?=!)|(?<=!)\uffff(?=[^\\s\uffff.,;:?)])")
+
+
+def inline_image(filename: str, formatting: TextFormatting) -> str:
+    """How ``formatting`` shows an attachment of the same issue as an image in the text.
+
+    Redmine finds the attachment by the (URL-decoded) name, so a name is percent-encoded
+    to keep spaces and ``!`` or ``)`` from ending the image early. Plain text has no
+    images: the file is named instead.
+    """
+    if formatting == "textile":
+        return f"!{quote(filename, safe='')}!"
+    if formatting in ("markdown", "common_mark"):
+        return f"![]({quote(filename, safe='')})"
+    return f"[image: {filename}]"
 
 
 def _kept_fields(issue: dict[str, Any]) -> dict[int, Any]:
