@@ -54,9 +54,12 @@ class TokenProvider:
     ):
         self._settings = settings
         self._clock = clock
+        # Refresh tokens are per user: two mailboxes of one app must not share a token.
+        # Keyed by where the refresh token is read from, never by its value.
+        consent = settings.refresh_token.source if settings.refresh_token else ""
         self._cache = TokenCache(
             cache_folder, settings.token_url, settings.client_id, settings.scope or "",
-            settings.flow,
+            settings.flow, consent,
         )  # fmt: skip
         self.from_cache = False  # whether the last token() came from the cache
 
