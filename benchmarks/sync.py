@@ -198,8 +198,8 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     source_class = OneByOne if spec["variant"] == "one-by-one" else ImapSource
     opened = runner.open_source
 
-    def open_source(mailbox: Any, max_message_size: int) -> Any:
-        source = opened(mailbox, max_message_size)
+    def open_source(mailbox: Any, max_message_size: int, *state: Any) -> Any:
+        source = opened(mailbox, max_message_size, *state)
         source.__class__ = source_class  # same settings, this variant's fetch
         return source
 

@@ -9,35 +9,39 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypedDict
 
 from pydantic import ValidationError
 
 from tracker_mail_plugin.adapter import TrackerAdapter
 from tracker_mail_plugin.config.loader import LoadedConfig
-from tracker_mail_plugin.config.model import Mailbox
+from tracker_mail_plugin.config.model import Auth, Mailbox
 from tracker_mail_plugin.config.problems import ConfigProblem, from_validation_error
-from tracker_mail_plugin.config.secrets import SecretError
+from tracker_mail_plugin.config.secrets import Secret, SecretError
 from tracker_mail_plugin.errors import ConfigurationError
 from tracker_mail_plugin.forward import SmtpForwarder, no_forwarding
+from tracker_mail_plugin.oauth2 import TokenProvider, provider_for
 from tracker_mail_plugin.pipeline.disposal import Forwarder
 from tracker_mail_plugin.registry import load_adapter
 from tracker_mail_plugin.sources.base import MailSource
 from tracker_mail_plugin.sources.net import Account
 
 
-def open_source(mailbox: Mailbox, max_message_size: int) -> MailSource:
-    """The mail source for a mailbox profile (not yet opened)."""
+def open_source(
+    mailbox: Mailbox, max_message_size: int, state_folder: Path | None = None
+) -> MailSource:
+    """The mail source for a mailbox profile (not yet opened).
+
+    ``state_folder`` (the journal's folder) holds OAuth2 token caches; it is needed only
+    by a mailbox with ``auth: {oauth2: ...}``.
+    """
     if mailbox.protocol in ("imap", "pop3"):
-        if mailbox.host is None or mailbox.username is None or mailbox.password is None:
-            raise ConfigurationError(f"a {mailbox.protocol} mailbox needs host, username, password")
-        try:
-            password = mailbox.password.reveal()
-        except SecretError as exc:
-            raise ConfigurationError(f"mailbox password: {exc}") from None
+        if mailbox.host is None or mailbox.username is None:
+            raise ConfigurationError(f"a {mailbox.protocol} mailbox needs host and username")
         account = Account(
             host=mailbox.host,
             username=mailbox.username,
-            password=password,
+            **_login(mailbox.password, mailbox.auth, state_folder, "mailbox"),
             port=mailbox.port,
             security=mailbox.security,
             ca_file=mailbox.ca_file,
@@ -64,6 +68,29 @@ def open_source(mailbox: Mailbox, max_message_size: int) -> MailSource:
     if mailbox.protocol == "mbox":
         return MboxSource(path, max_message_size=max_message_size)
     return DirectorySource(path, max_message_size=max_message_size)
+
+
+def _login(
+    password: Secret | None, auth: Auth | None, state_folder: Path | None, what: str
+) -> LoginSecrets:
+    """The password (read now) or the token provider of a mailbox or SMTP server."""
+    if auth is not None:
+        if state_folder is None:
+            raise ValueError("an OAuth2 login needs the state folder for its token cache")
+        return {"password": None, "bearer": provider_for(auth.oauth2, state_folder)}
+    if password is None:
+        raise ConfigurationError(f"{what} needs password or auth")
+    try:
+        return {"password": password.reveal(), "bearer": None}
+    except SecretError as exc:
+        raise ConfigurationError(f"{what} password: {exc}") from None
+
+
+class LoginSecrets(TypedDict):
+    """How a source logs in: exactly one of the two is set."""
+
+    password: str | None
+    bearer: TokenProvider | None
 
 
 def adapter_option_problems(loaded: LoadedConfig, tracker: str) -> list[ConfigProblem]:
@@ -121,4 +148,9 @@ def journal_path(loaded: LoadedConfig) -> Path:
 def forwarder_for(loaded: LoadedConfig, mailbox: str) -> Forwarder:
     """Sends a mailbox's forwarded mail through the configured SMTP server, if there is one."""
     smtp = loaded.config.smtp
-    return SmtpForwarder(smtp, mailbox) if smtp else no_forwarding
+    if smtp is None:
+        return no_forwarding
+    bearer = None
+    if smtp.auth is not None:
+        bearer = provider_for(smtp.auth.oauth2, journal_path(loaded).parent)
+    return SmtpForwarder(smtp, mailbox, bearer=bearer)

@@ -24,6 +24,7 @@ import uuid
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
+from typing import TYPE_CHECKING
 
 from tracker_mail_plugin.config.model import Smtp
 from tracker_mail_plugin.config.secrets import SecretError
@@ -41,7 +42,11 @@ from tracker_mail_plugin.mail.classify import (
 )
 from tracker_mail_plugin.mail.model import Automated, Message
 from tracker_mail_plugin.mail.parse import parse_message
+from tracker_mail_plugin.oauth2.sasl import xoauth2
 from tracker_mail_plugin.sources.deadline import Deadline
+
+if TYPE_CHECKING:
+    from tracker_mail_plugin.oauth2 import TokenProvider
 
 logger = logging.getLogger("tracker_mail")
 
@@ -110,9 +115,10 @@ def forward_message_id(domain: str) -> str:
 class SmtpForwarder:
     """Sends forwarding mail through the configured server; one connection per message."""
 
-    def __init__(self, settings: Smtp, mailbox: str):
+    def __init__(self, settings: Smtp, mailbox: str, bearer: TokenProvider | None = None):
         self.settings = settings
         self.mailbox = mailbox
+        self.bearer = bearer  # set with smtp auth.oauth2: log in with XOAUTH2
 
     def __call__(self, message: Message, raw: bytes, to: str, reason: str) -> None:
         """Forward ``raw`` (parsed: ``message``) to ``to``; any failure is this message's.
@@ -178,12 +184,37 @@ class SmtpForwarder:
         return server
 
     def _login(self, server: smtplib.SMTP) -> None:
-        if self.settings.username and self.settings.password:
+        if self.settings.username and self.bearer is not None:
+            self._token_login(server, self.settings.username, self.bearer)
+        elif self.settings.username and self.settings.password:
             try:
                 password = self.settings.password.reveal()
             except SecretError as exc:
                 raise ConfigurationError(f"smtp password: {exc}") from None
             server.login(self.settings.username, password)
+
+    def _token_login(self, server: smtplib.SMTP, username: str, bearer: TokenProvider) -> None:
+        """AUTH XOAUTH2; a refused cached token is dropped and one new token tried."""
+        server.ehlo_or_helo_if_needed()
+        while True:
+            token = bearer.token()
+
+            def answer(challenge: bytes | None = None, token: str = token) -> str:
+                # After a refusal the server sends a JSON challenge and waits for an empty
+                # line before its final 535 (the XOAUTH2 protocol).
+                return xoauth2(username, token) if challenge is None else ""
+
+            try:
+                server.auth("XOAUTH2", answer, initial_response_ok=True)
+                return
+            except smtplib.SMTPAuthenticationError as exc:
+                bearer.forget()
+                if not bearer.from_cache:
+                    raise ConfigurationError(
+                        f"SMTP server {self.settings.host}:{self.settings.port}: the OAuth2 "
+                        f"token was refused ({exc.smtp_code} {_text(exc.smtp_error)}); check "
+                        "smtp username and that the app may send as this account"
+                    ) from None
 
 
 class _WatchedSmtp(smtplib.SMTP):

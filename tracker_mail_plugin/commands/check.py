@@ -17,6 +17,7 @@ from tracker_mail_plugin.adapter import Requirements, TrackerAdapter
 from tracker_mail_plugin.assemble import (
     adapter_option_problems,
     build_adapter_or_raise,
+    journal_path,
     open_source,
 )
 from tracker_mail_plugin.config.loader import (
@@ -151,7 +152,9 @@ def _check_mailbox(loaded: LoadedConfig, name: str, out: TextIO, err: TextIO) ->
         print(f"mailbox {name}: pipe; mail arrives through `tracker-mail receive`", file=out)
         return ExitCode.OK
     try:
-        source = open_source(mailbox, loaded.policies(name).max_message_size)
+        source = open_source(
+            mailbox, loaded.policies(name).max_message_size, journal_path(loaded).parent
+        )
         with source:
             found = source.check()
     except ConfigurationError as exc:

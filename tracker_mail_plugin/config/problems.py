@@ -73,6 +73,9 @@ def _sentence(path: Path, details: list[ErrorDetails], root: type[BaseModel], ba
     first = details[0]
     if first["type"] == "extra_forbidden":
         return _unknown_key(path, root, base)
+    if first["type"] in ("union_tag_invalid", "union_tag_not_found") and path[-1:] == ("oauth2",):
+        # The only tagged union outside the rules: auth.oauth2's provider.
+        return f"{where}: provider must be one of generic, microsoft, google"
     if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
         return _unknown_action(where, first)
     messages = [_plain(d) for d in details]

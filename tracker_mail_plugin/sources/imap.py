@@ -199,8 +199,10 @@ class ImapSource(ServerSource):
 
     def _login(self) -> None:
         client = self._session()
-        with self._guard("logging in", refused=self._refused_login):
-            client.login(self._username, self._password)
+        self._log_in(
+            lambda password: client.login(self._username, password),
+            lambda token: client.oauth2_login(self._username, token),
+        )
         # imaplib keeps the list it got before login; imapclient answers from the CAPABILITY
         # the server sent with the login reply (or asks again), which is the list that
         # counts: MOVE, UIDPLUS and IDLE are usually only announced after login.

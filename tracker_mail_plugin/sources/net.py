@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import ClassVar, Required, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, ClassVar, Required, TypedDict, TypeVar, Unpack
 
 from tracker_mail_plugin.errors import (
     ConfigurationError,
@@ -24,6 +24,9 @@ from tracker_mail_plugin.errors import (
 )
 from tracker_mail_plugin.sources.base import MailSource, Security, require_secure
 from tracker_mail_plugin.sources.deadline import DEFAULT_COMMAND_TIMEOUT, Deadline
+
+if TYPE_CHECKING:
+    from tracker_mail_plugin.oauth2 import TokenProvider
 
 _BYTES_REPR = re.compile(r"""^b(['"])(.*)\1$""", re.DOTALL)
 Connection = TypeVar("Connection")
@@ -112,7 +115,8 @@ class Account(TypedDict, total=False):
 
     host: Required[str]
     username: Required[str]
-    password: Required[str]
+    password: str | None  # exactly one of password and bearer
+    bearer: TokenProvider | None
     port: int | None
     security: Security
     ca_file: str | None
@@ -132,6 +136,7 @@ class ServerSource(MailSource):
         host: Server name or address.
         username: Login name.
         password: Login password (kept only in memory, never printed).
+        bearer: Instead of a password, where OAuth2 tokens come from (SASL XOAUTH2).
         port: Defaults to the protocol's TLS port for ``ssl``, else its plain port.
         security: ``ssl`` (TLS from the first byte), ``starttls``, or ``none`` (loopback
             only). Certificates are always verified.
@@ -162,7 +167,10 @@ class ServerSource(MailSource):
         )
         self._deadline = Deadline(self._endpoint.command_timeout, str(self._endpoint))
         self._username = account["username"]
-        self._password = account["password"]
+        self._password = account.get("password")
+        self._bearer = account.get("bearer")
+        if (self._password is None) == (self._bearer is None):
+            raise ValueError("give exactly one of password and bearer")
         self._max_size = account.get("max_message_size")
 
     def _label(self) -> str:
@@ -225,6 +233,39 @@ class ServerSource(MailSource):
         return ConfigurationError(
             f"{self._endpoint} does not offer {self.starttls_command} ({text}); use "
             "security: ssl with its TLS port"
+        )
+
+    def _log_in(
+        self, with_password: Callable[[str], object], with_token: Callable[[str], object]
+    ) -> None:
+        """Log in with the password, or with an OAuth2 token (fetched or cached).
+
+        A cached token the server refuses (revoked, or the server's keys rotated) is
+        dropped and one new token is tried; a new token refused is a configuration error.
+        """
+        if self._bearer is None:
+            assert self._password is not None  # noqa: S101 - checked in __init__
+            with self._guard("logging in", refused=self._refused_login):
+                with_password(self._password)
+            return
+        while True:
+            token = self._bearer.token()
+            try:
+                with self._guard("logging in with an OAuth2 token", refused=self._refused_token):
+                    with_token(token)
+                return
+            except ConfigurationError:
+                self._bearer.forget()
+                if not self._bearer.from_cache:
+                    raise
+
+    def _refused_token(self, text: str) -> TrackerMailError:
+        if any(code in text for code in self.temporary_login):
+            return Unreachable(f"{self._label()}: the server cannot log us in now: {text}")
+        return ConfigurationError(
+            f"{self._label()}: the {self.protocol} server refused the OAuth2 token ({text}); "
+            "the token endpoint issued it, so the mail server does not accept it for this "
+            "mailbox: check username, that the app has access to this mailbox, and scope"
         )
 
     def _refused_login(self, text: str) -> TrackerMailError:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from typing import BinaryIO, Unpack
 
+from tracker_mail_plugin.oauth2.sasl import xoauth2_base64
 from tracker_mail_plugin.sources.base import (
     Delete,
     Disposition,
@@ -108,12 +109,14 @@ class Pop3Source(ServerSource):
         return f"pop3://{self._username}@{self._endpoint.host}:{self._endpoint.port}"
 
     def open(self) -> None:
-        """Connect, verify TLS, log in with USER/PASS."""
+        """Connect, verify TLS, log in with USER/PASS or AUTH XOAUTH2."""
         self._conn = self._connect()
+        conn = self._conn
         try:
-            with self._guard("logging in", refused=self._refused_login):
-                self._conn.user(self._username)
-                self._conn.pass_(self._password)
+            self._log_in(
+                lambda password: (conn.user(self._username), conn.pass_(password)),
+                lambda token: _xoauth2(conn, self._username, token),
+            )
         except BaseException:
             self.close()
             raise
@@ -220,6 +223,21 @@ class Pop3Source(ServerSource):
         # "-ERR [SYS/TEMP] Server shutting down." when it is stopped or kicks us).
         text = server_text(error)
         return not text.startswith("-ERR") or text == "-ERR EOF" or "[SYS/TEMP]" in text
+
+
+def _xoauth2(conn: poplib.POP3, username: str, token: str) -> None:
+    """AUTH XOAUTH2 (RFC 5034's AUTH command, which poplib does not have).
+
+    The response goes on its own line after the server's ``+`` rather than on the command
+    line: an initial response would make the line longer than many servers take.
+    """
+    conn._shortcmd("AUTH XOAUTH2")  # type: ignore[attr-defined]  # the "+ " continuation
+    answer: bytes = conn._shortcmd(xoauth2_base64(username, token))  # type: ignore[attr-defined]
+    if not answer.startswith(b"+OK"):
+        # A refusal comes as a "+ <base64 JSON>" challenge; the final -ERR (raised by
+        # poplib as error_proto) follows the empty line the client must send.
+        conn._shortcmd("")  # type: ignore[attr-defined]
+        raise poplib.error_proto(b"-ERR the server did not accept the token")
 
 
 def _close(conn: poplib.POP3) -> None:

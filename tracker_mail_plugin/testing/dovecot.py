@@ -1,5 +1,8 @@
 """A private Dovecot (IMAP, IMAPS, POP3, POP3S) on 127.0.0.1, for the integration tests.
 
+Accounts log in with their password (PLAIN, LOGIN) or with an OAuth2 token (XOAUTH2): a
+JWT that Dovecot's ``oauth2`` passdb validates locally against :attr:`Dovecot.oauth2_key`.
+
 Needs the Debian packages ``dovecot-imapd dovecot-pop3d`` and the ``openssl`` command; the
 pytest fixture is in :mod:`tracker_mail_plugin.testing.fixtures`. Each instance has its own
 config, base_dir, state_dir and log in a temporary directory, passwd-file users, free
@@ -18,9 +21,11 @@ belongs to nobody.
 
 from __future__ import annotations
 
+import base64
 import grp
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -56,15 +61,23 @@ default_internal_group = {group}
 default_login_user = {user}
 first_valid_uid = 1
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2
 auth_failure_delay = 0
 ssl = yes
 ssl_cert = <{root}/server.pem
 ssl_key = <{root}/server.key
 mail_location = maildir:{root}/mail/%n/Maildir
 pop3_uidl_format = %08Xu%08Xv
+# OAuth2 (SASL XOAUTH2): Dovecot validates the token itself, as a JWT signed with the key
+# in {root}/keys (introspection_mode = local, 2.3.11+); no token server is asked.
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2
+  args = {root}/oauth2.conf
+}}
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = {root}/passwd
 }}
 userdb {{
@@ -99,6 +112,15 @@ service anvil {{
     mode = 0
   }}
 }}
+"""
+
+
+# The JWT's "sub" names the user; with no "azp" and no "kid" in the token, Dovecot looks
+# the key up as shared/default/HS256/default in the dict, i.e. keys/default/HS256/default.
+_OAUTH2_CONFIG = """\
+introspection_mode = local
+local_validation_key_dict = fs:posix:prefix={root}/keys/
+username_attribute = sub
 """
 
 
@@ -147,6 +169,9 @@ class Dovecot(Lifecycle):
         self._process: subprocess.Popen[bytes] | None = None
         self._run_as = _run_as()
         self._unused: list[Account] = []
+        # XOAUTH2 logins: an HS256 JWT with "sub" = the user, "exp" (and "iat"), signed
+        # with this key, is accepted until it expires (tests/servers/tokens.py issues them).
+        self.oauth2_key = secrets.token_bytes(32)
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -254,9 +279,17 @@ class Dovecot(Lifecycle):
         (self.root / "mail").mkdir()
         self._write_accounts(ACCOUNT_BATCH)
         make_certificates(self.root)
+        self._write_oauth2_key()
         self._write_config()
         if os.geteuid() == 0:
             _chown_tree(self.root, self._run_as[1], self._run_as[2])
+
+    def _write_oauth2_key(self) -> None:
+        keys = self.root / "keys" / "default" / "HS256"
+        keys.mkdir(parents=True)
+        # Dovecot reads HMAC keys from the dict base64-encoded.
+        (keys / "default").write_text(base64.b64encode(self.oauth2_key).decode("ascii"))
+        (self.root / "oauth2.conf").write_text(_OAUTH2_CONFIG.format(root=self.root))
 
     def _write_config(self) -> None:
         user, _, _, group = self._run_as

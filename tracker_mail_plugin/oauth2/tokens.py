@@ -1,0 +1,162 @@
+"""Getting, caching and renewing an OAuth2 access token (client credentials, refresh token).
+
+A token is asked for when a login needs one and none is cached that is valid for at least
+:data:`MARGIN` more seconds. One request, with timeouts and no retries: a run that cannot
+get a token stops with ``Unreachable`` and cron's next run tries again. Errors say what to
+do; the token, the client secret and the refresh token never appear in them or in reprs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tracker_mail_plugin.config.model import GenericOAuth2, OAuth2
+from tracker_mail_plugin.config.secrets import Secret, SecretError
+from tracker_mail_plugin.errors import ConfigurationError, Unreachable, scrub
+from tracker_mail_plugin.oauth2.cache import CachedToken, TokenCache
+
+MARGIN = 60.0  # seconds before expiry at which a cached token is renewed
+DEFAULT_LIFETIME = 300.0  # when the server does not say (expires_in is only RECOMMENDED)
+TIMEOUT = (10.0, 30.0)  # connect, read
+
+# What the token endpoint's "error" codes (RFC 6749, 5.2) ask the operator to do.
+_ADVICE = {
+    "invalid_client": "the client was not accepted: check client_id and client_secret (a "
+    "secret that expired or was rotated must be replaced)",
+    "unauthorized_client": "this client may not use flow: {flow}; allow it for the app at the "
+    "provider, or choose the flow the app is registered for",
+    "invalid_grant": "the grant was refused: the refresh token (the user's consent) was "
+    "revoked or has expired; obtain a new refresh token and put it where refresh_token points",
+    "invalid_scope": "the scope was refused: check scope against what the app may request",
+    "unsupported_grant_type": "the server does not support flow: {flow}",
+}
+
+
+class TokenProvider:
+    """Access tokens of one configured OAuth2 client.
+
+    Args:
+        settings: The ``auth.oauth2`` configuration (``provider: generic``).
+        cache_folder: Where the cache file lives (the journal's folder).
+        clock: Seconds since the epoch (tests move time forward).
+    """
+
+    def __init__(
+        self,
+        settings: GenericOAuth2,
+        cache_folder: Path,
+        clock: Callable[[], float] = time.time,
+    ):
+        self._settings = settings
+        self._clock = clock
+        # Refresh tokens are per user: two mailboxes of one app must not share a token.
+        # Keyed by where the refresh token is read from, never by its value.
+        consent = settings.refresh_token.source if settings.refresh_token else ""
+        self._cache = TokenCache(
+            cache_folder, settings.token_url, settings.client_id, settings.scope or "",
+            settings.flow, consent,
+        )  # fmt: skip
+        self.from_cache = False  # whether the last token() came from the cache
+
+    def __repr__(self) -> str:
+        return f"TokenProvider({self._settings.token_url}, client_id={self._settings.client_id})"
+
+    @property
+    def cache_path(self) -> Path:
+        """The cache file (it may not exist yet)."""
+        return self._cache.path
+
+    def token(self) -> str:
+        """A token valid for at least MARGIN seconds: the cached one, else a new one.
+
+        Raises:
+            ConfigurationError: the endpoint refused the client or grant (exit 2).
+            Unreachable: the endpoint cannot be reached or failed (exit 3).
+        """
+        cached = self._cache.load()
+        if cached is not None and cached.expires_at - MARGIN > self._clock():
+            self.from_cache = True
+            return cached.access_token
+        self.from_cache = False
+        fresh = self._request()
+        self._cache.store(fresh)
+        return fresh.access_token
+
+    def forget(self) -> None:
+        """Drop the cached token: the mail server refused it, the next one is asked for."""
+        self._cache.forget()
+
+    def _request(self) -> CachedToken:
+        url = self._settings.token_url
+        try:
+            response = requests.post(url, data=self._form(), timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            reason = scrub(f"cannot reach the OAuth2 token endpoint {url}: {exc}")
+            raise Unreachable(reason) from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise Unreachable(
+                f"the OAuth2 token endpoint {url} failed ({response.status_code}); the next "
+                "run tries again"
+            )
+        body = _json(response)
+        if response.status_code != 200 or "access_token" not in body:
+            raise ConfigurationError(self._refusal(response.status_code, body))
+        return CachedToken(str(body["access_token"]), self._clock() + _lifetime(body))
+
+    def _form(self) -> dict[str, str]:
+        settings = self._settings
+        form = {"grant_type": settings.flow, "client_id": settings.client_id}
+        if settings.client_secret is not None:
+            form["client_secret"] = _reveal(settings.client_secret, "client_secret")
+        if settings.flow == "refresh_token" and settings.refresh_token is not None:
+            form["refresh_token"] = _reveal(settings.refresh_token, "refresh_token")
+        if settings.scope:
+            form["scope"] = settings.scope
+        return form
+
+    def _refusal(self, status: int, body: dict[str, Any]) -> str:
+        url = self._settings.token_url
+        error = str(body.get("error", ""))
+        advice = _ADVICE.get(error)
+        if advice is None:
+            if status in (404, 405) or not body:
+                advice = "it answered without a token; check token_url"
+            else:
+                advice = f"it refused the request ({error or status}); check the oauth2 settings"
+        described = str(body.get("error_description", ""))[:200]
+        said = f" (server: {scrub(described)})" if described else ""
+        return f"OAuth2 token endpoint {url}: {advice.format(flow=self._settings.flow)}{said}"
+
+
+def provider_for(settings: OAuth2, cache_folder: Path) -> TokenProvider:
+    """The token provider for an ``auth.oauth2`` section."""
+    if not isinstance(settings, GenericOAuth2):  # refused at load already; kept for mypy
+        raise ConfigurationError(f"provider: {settings.provider} is not available yet")
+    return TokenProvider(settings, cache_folder)
+
+
+def _reveal(secret: Secret, name: str) -> str:
+    try:
+        return secret.reveal()
+    except SecretError as exc:
+        raise ConfigurationError(f"oauth2 {name}: {exc}") from None
+
+
+def _lifetime(body: dict[str, Any]) -> float:
+    try:
+        return max(0.0, float(body["expires_in"]))
+    except (KeyError, TypeError, ValueError):
+        return DEFAULT_LIFETIME
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
