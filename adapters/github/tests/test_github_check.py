@@ -47,7 +47,13 @@ def test_a_working_token_setup(github):
 def test_everything_that_would_fail_a_run_is_a_problem(github):
     github.reply("GET", "/user", github.load("user"))
     github.reply(
-        "GET", REPO, github.load("repository", has_issues=False, permissions={"pull": True})
+        "GET",
+        REPO,
+        github.load(
+            "repository",
+            has_issues=False,
+            permissions={"admin": False, "push": False, "pull": True},
+        ),
     )
     github.reply("GET", "/repos/example-org/gone", github.load("error_not_found"), status=404)
     github.reply(
