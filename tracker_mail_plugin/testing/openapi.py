@@ -246,6 +246,11 @@ class ApiDescription:
         if found:
             raise SpecDrift(f"against the {self.name}:\n" + "\n".join(found))
 
+    def parameter(self, operation: Operation, place: str, name: str) -> Mapping[str, Any] | None:
+        """The description of ``operation``'s parameter ``name`` in ``place`` (e.g. ``query``)."""
+        found = (p for p, _ in self._parameters(operation) if (p["in"], p["name"]) == (place, name))
+        return next(found, None)
+
     def _parameters(self, operation: Operation) -> list[tuple[Mapping[str, Any], str]]:
         """The operation's parameters (path-level ones included), with their pointers."""
         listed: dict[tuple[str, str], tuple[Mapping[str, Any], str]] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from tracker_mail_plugin_jira import JiraAdapter, JiraConfig
 
 from tracker_mail_plugin import Secret
 from tracker_mail_plugin.testing.fixtures import dovecot  # noqa: F401 - the kit's, for the e2e tests
-from tracker_mail_plugin.testing.openapi import ApiDescription, Exchange, SpecDrift
+from tracker_mail_plugin.testing.openapi import ApiDescription, Exchange, Operation, SpecDrift
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = "tm-mfrggzdfmztwq2lknnwg"  # the idempotency key the fixtures carry
@@ -272,10 +273,24 @@ def _prose_problems(
         if names != {"file"}:
             found.append(f"multipart parts {sorted(names)}; Atlassian reads only 'file'")
     operation = described.operation(exchange.method, exchange.path)
+    if cloud:
+        found += _unlisted_expansions(described, operation, exchange)
     experimental = cloud and operation.spec.get("x-experimental")
     if experimental and exchange.headers.get("x-experimentalapi") != "opt-in":
         found.append("an experimental route without X-ExperimentalApi: opt-in")
     return [f"{exchange.line}: {problem}" for problem in found]
+
+
+def _unlisted_expansions(
+    described: ApiDescription, operation: Operation, exchange: Exchange
+) -> list[str]:
+    """``expand`` values the operation's prose does not list (it names each in backticks)."""
+    parameter = described.parameter(operation, "query", "expand") or {}
+    listed = set(re.findall(r"`([^`]+)`", parameter.get("description", "")))
+    sent = {v for name, value in exchange.query if name == "expand" for v in value.split(",")}
+    return [
+        f"expand={value} is not an expansion this route lists" for value in sorted(sent - listed)
+    ]
 
 
 @pytest.hookimpl(wrapper=True)

@@ -12,6 +12,7 @@ from tracker_mail_plugin_jira import JiraAdapter
 from tracker_mail_plugin import IssueRef, Secret
 from tracker_mail_plugin.testing import TrackerFailure
 from tracker_mail_plugin.testing.contract import AdapterContract
+from tracker_mail_plugin.testing.openapi import SpecDrift
 
 SECRETS = {"cloud": "cloud-api-token-do-not-show", "datacenter": "datacenter-pat-do-not-show"}
 ANSWERS = {
@@ -103,6 +104,18 @@ class TestJiraCloudContract(AdapterContract):
         self.jira.answer("POST", "/rest/api/2/issue", "error_500", status=502)
         yield adapter
         self.prime_find(adapter, new.idempotency_key, IssueRef(adapter.name, "ED-24"))
+
+    def test_comment_is_found_by_its_key_on_its_issue(self, adapter, request):
+        if self.deployment == "cloud":
+            request.applymarker(
+                pytest.mark.xfail(
+                    strict=True,
+                    raises=SpecDrift,
+                    reason="issue 13 Jira 2: GET …/comment?expand=properties; Cloud documents "
+                    "the expansion only on POST /rest/api/2/comment/list",
+                )
+            )
+        super().test_comment_is_found_by_its_key_on_its_issue(adapter)
 
     def test_contract_requests_were_the_documented_ones(self, adapter):
         """The contract's create and find, as requests: one POST, one search."""

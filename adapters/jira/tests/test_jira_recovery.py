@@ -7,9 +7,22 @@ import copy
 import pytest
 
 from tracker_mail_plugin import CommentRef, IssueRef, PermanentError
+from tracker_mail_plugin.testing.openapi import SpecDrift
 
 SCAN = '(creator = currentUser() OR watcher = currentUser()) AND updated >= "-7d" ORDER BY updated DESC'
 COMMENTS = {"startAt": "0", "maxResults": "100", "expand": "properties"}
+# Reading comments with expand=properties is Data Center's documented way; Cloud lists that
+# expansion only on POST /rest/api/2/comment/list, so on Cloud these fail the check against
+# Atlassian's description (conftest.py) until the adapter uses a documented route there.
+JIRA_2 = pytest.mark.xfail(
+    strict=True,
+    raises=SpecDrift,
+    reason="issue 13 Jira 2: GET …/comment?expand=properties; Cloud documents the expansion "
+    "only on POST /rest/api/2/comment/list",
+)
+CLOUD_READS_COMMENTS = pytest.mark.parametrize(
+    "jira", [pytest.param("cloud", marks=JIRA_2), "datacenter"], indirect=True
+)
 
 
 def search_line(jira, jql=SCAN, size=50, properties=True, **paging):
@@ -37,6 +50,7 @@ def comments_without_the_key(jira):
     return answer
 
 
+@CLOUD_READS_COMMENTS
 def test_a_created_issue_is_found_among_recent_issues(jira, key):
     jira.answer("GET", search_path(jira), search_answer(jira))
     jira.answer("GET", "/rest/api/2/issue/ED-3/comment", comments_without_the_key(jira))
@@ -55,6 +69,7 @@ def test_a_created_issue_is_found_among_recent_issues(jira, key):
     assert jira.lines == expected
 
 
+@CLOUD_READS_COMMENTS
 def test_a_comment_is_found_by_its_property(jira, key):
     jira.answer("GET", search_path(jira), search_answer(jira))
     jira.answer("GET", "/rest/api/2/issue/ED-3/properties/tracker-mail", None, status=404)
@@ -64,6 +79,7 @@ def test_a_comment_is_found_by_its_property(jira, key):
     assert jira.lines[-1] == ("GET", "/rest/api/2/issue/ED-3/comment", COMMENTS, None)
 
 
+@CLOUD_READS_COMMENTS
 def test_with_the_issue_named_only_its_comments_are_read(jira, key):
     jira.answer("GET", "/rest/api/2/issue/SD-7/comment", "issue_comments")
     issue = IssueRef("jira", "SD-7", project="SD")
@@ -71,6 +87,7 @@ def test_with_the_issue_named_only_its_comments_are_read(jira, key):
     assert jira.lines == [("GET", "/rest/api/2/issue/SD-7/comment", COMMENTS, None)]
 
 
+@CLOUD_READS_COMMENTS
 def test_comments_are_paged(jira, key):
     first = comments_without_the_key(jira)
     first["total"] = 3
@@ -113,6 +130,7 @@ def test_an_indexed_property_is_one_search(jira, key):
     assert jira.lines == [search_line(jira, jql=jql, size=1, properties=False)]
 
 
+@CLOUD_READS_COMMENTS
 def test_stopping_at_the_limit_is_an_error_not_a_none(jira, key):
     jira.answer("GET", search_path(jira), search_answer(jira))
     jira.answer("GET", "/rest/api/2/issue/ED-3/properties/tracker-mail", None, status=404)
@@ -126,6 +144,7 @@ def test_stopping_at_the_limit_is_an_error_not_a_none(jira, key):
     assert jira.lines[0] == search_line(jira, jql=jql, size=2)
 
 
+@JIRA_2
 def test_cloud_pages_with_next_page_token(cloud, key):
     first = copy.deepcopy(cloud.fixture("search_jql"))
     first["issues"] = first["issues"][:1]
