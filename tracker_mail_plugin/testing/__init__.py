@@ -9,6 +9,10 @@
 - :func:`failing_server`: a local HTTP server answering 500/401 or never, and
   :func:`answer_lost_proxy`: a relay that loses the answers of writes, for adapters tested
   against real servers.
+- :mod:`~tracker_mail_plugin.testing.openapi`: holds a faked tracker's requests and answers
+  to the vendor's OpenAPI description (``pip install tracker-mail-plugin[openapi]``), and
+  :func:`~tracker_mail_plugin.testing.beside.run_beside` runs cases beside a conftest, to
+  show such a check failing the test that drifted.
 
 ``AdapterContract`` needs pytest, and the harness the whole sync; both are imported on first
 use, so that importing the recording adapter (e.g. through an entry point) imports neither.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from tracker_mail_plugin_github import GitHubAdapter, GitHubConfig
 
 from tracker_mail_plugin import Secret
 from tracker_mail_plugin.testing.fixtures import dovecot  # noqa: F401 - the kit's, for the e2e tests
+from tracker_mail_plugin.testing.openapi import ApiDescription, Exchange, SpecDrift
 
 API = "https://api.github.com"
 TOKEN = "ghp_test0000000000000000000000000000000001"  # noqa: S105 - a fake, for the fake
@@ -170,3 +172,70 @@ def _tracker_mail_logs_reach_caplog() -> Iterator[None]:
     root.propagate = True
     yield
     root.handlers[:], root.level, root.propagate = saved
+
+
+# GitHub's own description. After each test passed, every request it made and every answer the
+# fake gave are held to GitHub's REST description for api.github.com (../shared/specs/, from
+# @octokit/openapi 23.0.2; its README says more), so a fake that drifts from GitHub fails the
+# test itself (and an ``xfail`` on it works). Requests to a GitHub Enterprise ``api_url`` are
+# checked against the same description, below its ``/api/v3`` root: the Enterprise Server
+# variants differ by version, and the adapter asks only what both document.
+#
+# Documented in prose only, so checked here by hand or not at all:
+# - ``Accept: application/vnd.github+json`` and ``X-GitHub-Api-Version`` (checked below):
+#   https://docs.github.com/en/rest/about-the-rest-api/api-versions
+# - rate limits: 80 content-creating requests a minute and 500 an hour, ``Retry-After`` and
+#   ``x-ratelimit-*``, back-off on secondary limits; the 403/429 answers no operation
+#   describes: https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
+#   and https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api
+# - an issue ``type`` GitHub drops without saying (no push access, unknown type):
+#   https://docs.github.com/en/rest/issues/issues#create-an-issue
+# - server errors (5xx), which no operation describes.
+# A test whose fake answers what GitHub never would (a proxy's HTML page) says so with
+# ``@pytest.mark.off_spec_answers(reason)``; its requests are checked all the same.
+SPECS = Path(
+    os.environ.get("TRACKER_MAIL_SPECS") or Path(__file__).resolve().parents[4] / "shared/specs"
+)
+# The description is that of API version 2022-11-28, GitHub's default; later versions ride
+# along as octokit "changesets" (e.g. 2026-03-10), not applied here: an adapter asking for
+# another version would be checked against the wrong shapes.
+API_VERSION = "2022-11-28"
+
+
+def described() -> ApiDescription:
+    """GitHub's REST description for api.github.com, read once per test session."""
+    return ApiDescription.load(
+        SPECS / "github-api.github.com.json.gz", "GitHub REST description (api.github.com)"
+    )
+
+
+def vendor_problems(call: Any, api: str, answers: bool) -> list[str]:
+    """What GitHub's description (and the prose above) says is wrong with one ``call``."""
+    exchange = Exchange.of(call.request, call.response, root=urlsplit(api).path.rstrip("/"))
+    found = described().problems(exchange, answer=answers)
+    if exchange.headers.get("accept") != "application/vnd.github+json":
+        found.append(f"{exchange.line}: not Accept: application/vnd.github+json")
+    if exchange.headers.get("x-github-api-version") != API_VERSION:
+        found.append(f"{exchange.line}: not X-GitHub-Api-Version: {API_VERSION}")
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "off_spec_answers(reason): the fake answers what GitHub never would, on purpose; "
+        "only the requests are held to GitHub's description",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Once a test passed, hold what it sent and got to GitHub's description (above)."""
+    result = yield
+    fake = getattr(item, "funcargs", {}).get("github")
+    if isinstance(fake, GitHubFake):
+        answers = item.get_closest_marker("off_spec_answers") is None
+        found = [p for call in fake.mock.calls for p in vendor_problems(call, fake.api, answers)]
+        if found:
+            raise SpecDrift("drifted from GitHub's description:\n" + "\n".join(found))
+    return result

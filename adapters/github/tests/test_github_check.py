@@ -47,7 +47,13 @@ def test_a_working_token_setup(github):
 def test_everything_that_would_fail_a_run_is_a_problem(github):
     github.reply("GET", "/user", github.load("user"))
     github.reply(
-        "GET", REPO, github.load("repository", has_issues=False, permissions={"pull": True})
+        "GET",
+        REPO,
+        github.load(
+            "repository",
+            has_issues=False,
+            permissions={"admin": False, "push": False, "pull": True},
+        ),
     )
     github.reply("GET", "/repos/example-org/gone", github.load("error_not_found"), status=404)
     github.reply(
@@ -209,7 +215,7 @@ def test_a_branch_with_slashes_is_asked_for_segment_by_segment(github):
 
 
 def test_issue_types_rules_set_are_checked_against_the_repositorys(github):
-    prime_token_check(github, permissions={"pull": True})
+    prime_token_check(github, permissions={"admin": False, "push": False, "pull": True})
     github.reply("GET", f"{REPO}/issue-types", github.load("issue_types"))
     wanted = Requirements(
         issues=frozenset({("example-org/webshop", "bug"), ("example-org/webshop", "Epic")})

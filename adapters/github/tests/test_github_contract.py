@@ -59,7 +59,12 @@ class TestGitHubContract(AdapterContract):
         self.github.reply("GET", f"{REPO}/issues", [load("issue", body=body)])
         if found is None:
             self.github.reply("GET", f"{REPO}/issues/comments", [load("issue_comment")])
-            empty = {"total_count": 0, "incomplete_results": False, "items": []}
+            empty = {
+                "total_count": 0,
+                "incomplete_results": False,
+                "items": [],
+                "search_type": "lexical",
+            }
             self.github.reply("GET", "/search/issues", empty)
             self.github.reply("GET", "/search/issues", empty)
 

@@ -9,7 +9,7 @@ from tracker_mail_plugin import CommentRef, IssueRef, PermanentError
 REPO = "/repos/example-org/webshop"
 KEY = "tm-abcdefghijklmnopqrst"
 MARKER = f"<!-- tracker-mail:{KEY} -->"
-EMPTY = {"total_count": 0, "incomplete_results": False, "items": []}
+EMPTY = {"total_count": 0, "incomplete_results": False, "items": [], "search_type": "lexical"}
 LISTING = {"state": "all", "sort": "created", "direction": "desc", "per_page": "100"}
 NEWEST_COMMENTS = {"sort": "created", "direction": "desc", "per_page": "100"}
 

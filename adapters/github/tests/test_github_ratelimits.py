@@ -127,7 +127,7 @@ def test_search_budget_is_separate_from_the_core_budget(github):
     github.reply(
         "GET",
         "/search/issues",
-        {"total_count": 0, "incomplete_results": False, "items": []},
+        {"total_count": 0, "incomplete_results": False, "items": [], "search_type": "lexical"},
         headers={
             "x-ratelimit-remaining": "0",
             "x-ratelimit-reset": str(reset),
@@ -155,7 +155,7 @@ def test_searches_are_paced_two_seconds_apart(github):
     github.reply("GET", "/user", github.load("user"))
     github.reply("GET", f"{REPO}/issues", [])
     github.reply("GET", f"{REPO}/issues/comments", [])
-    empty = {"total_count": 0, "incomplete_results": False, "items": []}
+    empty = {"total_count": 0, "incomplete_results": False, "items": [], "search_type": "lexical"}
     github.reply("GET", "/search/issues", empty)
     github.reply("GET", "/search/issues", empty)
 

@@ -9,6 +9,8 @@ method, path, query and JSON body (multipart bodies as their parts).
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ from tracker_mail_plugin_jira import JiraAdapter, JiraConfig
 
 from tracker_mail_plugin import Secret
 from tracker_mail_plugin.testing.fixtures import dovecot  # noqa: F401 - the kit's, for the e2e tests
+from tracker_mail_plugin.testing.openapi import ApiDescription, Exchange, Operation, SpecDrift
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = "tm-mfrggzdfmztwq2lknnwg"  # the idempotency key the fixtures carry
@@ -208,3 +211,111 @@ def datacenter(mock: responses.RequestsMock) -> FakeJira:
 def key() -> str:
     """The idempotency key the fixtures were recorded with."""
     return KEY
+
+
+# Atlassian's own descriptions. After each test passed, every request it made and every answer
+# the fake gave are held to the published OpenAPI descriptions in ../shared/specs/ (its README
+# says where each comes from), so a fake that drifts from the vendor fails the test itself (and
+# an ``xfail`` on it works). The adapter speaks REST v2, whose paths are v3's: v2 bodies take
+# wiki text where v3's take ADF, and the description leaves those properties untyped (a
+# comment's ``body``, the ``fields`` map), so v2 bodies are checked against the v3 schemas
+# unchanged: their shapes are checked, the markup is not.
+#
+# Data Center has no machine-readable description (its REST documentation is HTML only:
+# https://docs.atlassian.com/software/jira/docs/api/REST/latest/ and
+# https://docs.atlassian.com/jira-servicedesk/REST/latest/). Every route the adapter uses there
+# is also on Cloud with the same request shape, so Data Center's requests are checked against
+# the Cloud descriptions; its answers are not (its users carry ``name``/``key`` where Cloud's
+# carry ``accountId``, its serverInfo ``databaseBuildNumber``...): the Data Center fixtures
+# follow those HTML pages. What the Cloud description marks deprecated is accepted on Data
+# Center only, where it is the documented way:
+# - ``GET /rest/api/2/search`` (Cloud moved to ``/search/jql``:
+#   https://developer.atlassian.com/changelog/#CHANGE-2046),
+# - the ``username`` parameter of ``/user``, ``/user/search`` and ``/user/permission/search``
+#   (Cloud dropped user names for account ids:
+#   https://developer.atlassian.com/cloud/jira/platform/deprecation-notice-user-privacy-api-migration-guide/).
+#
+# Documented in prose only, so checked here by hand (see ``_prose_problems``):
+# - multipart uploads (``/issue/{key}/attachments``, ``attachTemporaryFile``) need
+#   ``X-Atlassian-Token: no-check`` and the part name ``file``; the descriptions name only the
+#   media type: https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-attachments/#api-rest-api-3-issue-issueidorkey-attachments-post
+#   and https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue/{issueIdOrKey}/attachments-addAttachment
+# - Cloud's experimental Service Management routes (``x-experimental`` in the description)
+#   want ``X-ExperimentalApi: opt-in``:
+#   https://developer.atlassian.com/cloud/jira/service-desk/rest/intro/#experimental-methods
+# Not checked at all: rate limiting (429 and ``Retry-After``,
+# https://developer.atlassian.com/cloud/jira/platform/rate-limiting/) and server errors, which
+# no operation describes; the fakes' 429/5xx answers follow that page.
+SPECS = Path(
+    os.environ.get("TRACKER_MAIL_SPECS") or Path(__file__).resolve().parents[4] / "shared/specs"
+)
+CLOUD_HOST = urlsplit(URLS["cloud"]).netloc
+
+
+def platform() -> ApiDescription:
+    """Jira Cloud platform REST (v3, Dec 2025), read once per test session."""
+    return ApiDescription.load(
+        SPECS / "jira-platform-v3-recent.json.gz",
+        "Jira Cloud platform description",
+        aliases={"/rest/api/2/": "/rest/api/3/"},
+    )
+
+
+def service_management() -> ApiDescription:
+    """Jira Service Management Cloud REST (Aug 2023), read once per test session."""
+    return ApiDescription.load(
+        SPECS / "jsm-cloud.json.gz", "Jira Service Management Cloud description"
+    )
+
+
+def vendor_problems(call: Any) -> list[str]:
+    """What Atlassian's descriptions (and the prose above) say is wrong with one ``call``."""
+    exchange = Exchange.of(call.request, call.response)
+    cloud = exchange.host == CLOUD_HOST
+    servicedesk = exchange.path.startswith("/rest/servicedeskapi/")
+    described = service_management() if servicedesk else platform()
+    found = described.problems(exchange, answer=cloud, deprecated=not cloud)
+    return found or _prose_problems(described, exchange, call.request, cloud)
+
+
+def _prose_problems(
+    described: ApiDescription, exchange: Exchange, request: Any, cloud: bool
+) -> list[str]:
+    found = []
+    if exchange.content_type == "multipart/form-data":
+        if exchange.headers.get("x-atlassian-token") != "no-check":
+            found.append("a multipart upload without X-Atlassian-Token: no-check")
+        names = {part.name for part in _sent(request).body}
+        if names != {"file"}:
+            found.append(f"multipart parts {sorted(names)}; Atlassian reads only 'file'")
+    operation = described.operation(exchange.method, exchange.path)
+    if cloud:
+        found += _unlisted_expansions(described, operation, exchange)
+    experimental = cloud and operation.spec.get("x-experimental")
+    if experimental and exchange.headers.get("x-experimentalapi") != "opt-in":
+        found.append("an experimental route without X-ExperimentalApi: opt-in")
+    return [f"{exchange.line}: {problem}" for problem in found]
+
+
+def _unlisted_expansions(
+    described: ApiDescription, operation: Operation, exchange: Exchange
+) -> list[str]:
+    """``expand`` values the operation's prose does not list (it names each in backticks)."""
+    parameter = described.parameter(operation, "query", "expand") or {}
+    listed = set(re.findall(r"`([^`]+)`", parameter.get("description", "")))
+    sent = {v for name, value in exchange.query if name == "expand" for v in value.split(",")}
+    return [
+        f"expand={value} is not an expansion this route lists" for value in sorted(sent - listed)
+    ]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Once a test passed, hold what it sent and got to Atlassian's descriptions (above)."""
+    result = yield
+    active = getattr(item, "funcargs", {}).get("mock")
+    if isinstance(active, responses.RequestsMock):
+        found = [problem for call in active.calls for problem in vendor_problems(call)]
+        if found:
+            raise SpecDrift("drifted from Atlassian's descriptions:\n" + "\n".join(found))
+    return result

@@ -68,9 +68,13 @@ def test_a_reply_on_a_request_is_public_by_default_with_public_files(jira, key):
         "POST",
         "/rest/servicedeskapi/servicedesk/10/attachTemporaryFile",
         "servicedeskapi_attachTemporaryFile",
+        status=201,
     )
     jira.answer(
-        "POST", "/rest/servicedeskapi/request/SD-7/attachment", "servicedeskapi_request_attachment"
+        "POST",
+        "/rest/servicedeskapi/request/SD-7/attachment",
+        "servicedeskapi_request_attachment",
+        status=201,
     )
     new = NewComment("Thanks", key, attachments=(Upload.from_bytes("picture.jpg", b"j"),))
     ref = jira.adapter(service_desks={"SD": 10}).add_comment(IssueRef("jira", "SD-7"), new)

@@ -93,6 +93,7 @@ def test_a_long_request_is_cut_and_its_whole_text_attached_publicly(jira, key):
         "POST",
         "/rest/servicedeskapi/servicedesk/10/attachTemporaryFile",
         "servicedeskapi_attachTemporaryFile",
+        status=201,
     )
     jira.answer(
         "POST",

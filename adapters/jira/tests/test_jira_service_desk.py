@@ -84,11 +84,13 @@ def test_a_request_is_raised_on_behalf_of_the_customer(jira, key):
         "POST",
         "/rest/servicedeskapi/servicedesk/10/attachTemporaryFile",
         "servicedeskapi_attachTemporaryFile",
+        status=201,
     )
     jira.answer(
         "POST",
         "/rest/servicedeskapi/servicedesk/10/attachTemporaryFile",
         {"temporaryAttachments": [{"temporaryAttachmentId": "temp2", "fileName": "b.log"}]},
+        status=201,
     )
     jira.answer(
         "POST",
@@ -226,7 +228,10 @@ def test_a_lost_property_does_not_lose_the_request(jira, key, caplog):
 def test_a_failed_file_after_the_request_is_an_unknown_outcome(jira, key):
     prime_request(jira)
     jira.answer(
-        "POST", "/rest/servicedeskapi/servicedesk/10/attachTemporaryFile", "error_500", status=500
+        "POST",
+        "/rest/servicedeskapi/servicedesk/10/attachTemporaryFile",
+        "servicedeskapi_error_500",
+        status=500,
     )
     new = request(key, attachments=(Upload.from_bytes("a.txt", b"a"),))
     with pytest.raises(UnknownOutcome, match="request SD-7 was raised, but then"):

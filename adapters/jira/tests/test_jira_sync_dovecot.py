@@ -191,11 +191,13 @@ def test_a_known_customers_request_with_two_attachments(rig, cloud):
         "POST",
         "/rest/servicedeskapi/servicedesk/10/attachTemporaryFile",
         "servicedeskapi_attachTemporaryFile",
+        status=201,
     )
     cloud.answer(
         "POST",
         "/rest/servicedeskapi/servicedesk/10/attachTemporaryFile",
         {"temporaryAttachments": [{"temporaryAttachmentId": "temp2", "fileName": "dmesg.txt"}]},
+        status=201,
     )
     cloud.answer(
         "POST",

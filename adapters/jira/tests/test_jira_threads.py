@@ -69,7 +69,10 @@ def prime(cloud) -> None:
         return 201, {}, json.dumps(answer)
 
     base = cloud.base
-    add = cloud.mock.add_callback
+
+    def add(method, url, callback):
+        cloud.mock.add_callback(method, url, callback=callback, content_type="application/json")
+
     add("GET", f"{base}/rest/api/2/user/search", callback=slowly(search))
     add("GET", f"{base}/rest/api/2/user/permission/search", callback=slowly(permitted))
     add("GET", f"{base}/rest/api/2/project/ED", callback=slowly(
