@@ -106,7 +106,7 @@ def make_adapter(redmine: Redmine) -> MakeAdapter:
     """Builds adapters on the restored Redmine: the administrator's key plus ``options``."""
 
     def make(**options: Any) -> RedmineAdapter:
-        values = {"url": redmine.url, "api_key": Secret(value=redmine.admin_key), "timeout": 20}
+        values = {"url": redmine.url, "api_key": Secret(value=redmine.admin_key), "timeout": 60}
         return RedmineAdapter(RedmineConfig.model_validate(values | options))
 
     return make
