@@ -355,6 +355,37 @@ class Redmine(Lifecycle):
             )
         _copy_database(self.snapshot, self.database)
 
+    def answers(self, seconds: float = 10.0) -> bool:
+        """Whether the API answers within ``seconds`` (a cheap look at the session user)."""
+        try:
+            answer = requests.get(
+                f"{self.url}/users/current.json",
+                headers={"X-Redmine-API-Key": self.admin_key},
+                timeout=seconds,
+            )
+        except requests.RequestException:
+            return False
+        return answer.status_code == 200
+
+    def revive(self) -> None:
+        """Serve again on a new port after the server stopped answering.
+
+        A single thin worker now and then stops answering after a test (seen after refused
+        uploads): every later test would then time out. Restarting costs seconds, not the
+        setup, since the database and the instance stay.
+        """
+        self.stop()
+        for attempt in range(3):
+            port = free_ports(1)[0]
+            self.url = f"http://127.0.0.1:{port}"
+            self._serve(port)
+            try:
+                self._wait_ready()
+                return
+            except PortTaken:
+                if attempt == 2:
+                    raise
+
     def stop(self) -> None:
         """SIGTERM the server and wait for it (kill after 10 s; puma: 30 s)."""
         if self._process is None or self._process.poll() is not None:

@@ -92,8 +92,14 @@ def redmine_server(redmine_mail: Mailbag) -> Iterator[Redmine]:
 
 @pytest.fixture
 def redmine(redmine_server: Redmine, redmine_mail: Mailbag) -> Redmine:
-    """The session's Redmine, with its database as it was right after setup."""
+    """The session's Redmine, with its database as it was right after setup.
+
+    A server that stopped answering (a rare hang of the single thin worker) is restarted
+    first, so that one bad moment does not fail every test after it.
+    """
     redmine_server.restore()
+    if not redmine_server.answers() and not redmine_server.answers(20.0):
+        redmine_server.revive()
     redmine_mail.clear()
     return redmine_server
 
