@@ -84,11 +84,7 @@ def test_a_generic_oauth2_mailbox_loads() -> None:
             "    password: {env: P}\n    auth:",
             "password and auth are exclusive",
         ),
-        (
-            "provider: generic",
-            "provider: microsoft",
-            "provider: microsoft is not available yet",
-        ),
+        ("provider: generic", "provider: microsoft", "tenant"),  # microsoft's own fields
         ("provider: generic", "provider: yahoo", "provider must be one of generic"),
         (
             "scope: mail",

@@ -225,26 +225,84 @@ class GenericOAuth2(_Strict):
         return self
 
 
-class PlannedOAuth2(BaseModel):
-    """Providers with their own flows that this version does not have yet: refused at load.
+MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
+GOOGLE_SCOPE = "https://mail.google.com/"
 
-    Declared so that the file's shape is already the final one and the error can say what
-    to do instead, rather than "unknown provider".
+
+class MicrosoftOAuth2(_Strict):
+    """Microsoft 365 (Entra ID) by msal: app-only client credentials for Exchange Online.
+
+    The app proves itself with a client secret or with a certificate (its private key in
+    a PEM file and the certificate's SHA-1 thumbprint as Entra ID shows it).
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
-
-    provider: Literal["microsoft", "google"]
+    provider: Literal["microsoft"]
+    tenant: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9.-]+$")]
+    client_id: Annotated[str, Field(min_length=1)]
+    client_secret: Secret | None = None
+    certificate: Secret | None = None
+    thumbprint: Annotated[str, Field(pattern=r"^[0-9A-Fa-f:]{40,59}$")] | None = None
+    flow: Literal["client_credentials"] = "client_credentials"
+    scope: str = MICROSOFT_SCOPE
 
     @model_validator(mode="after")
-    def _not_yet(self) -> PlannedOAuth2:
-        raise ValueError(
-            f"provider: {self.provider} is not available yet in this version; use provider: "
-            "generic with the provider's token_url, client_id, client_secret and scope"
-        )
+    def _credential_complete(self) -> MicrosoftOAuth2:
+        if (self.client_secret is None) == (self.certificate is None):
+            raise ValueError(
+                "provider: microsoft needs exactly one of client_secret ({env: NAME}) and "
+                "certificate ({file: key-and-certificate.pem}, with thumbprint)"
+            )
+        if self.certificate is not None:
+            if not self.certificate.source.startswith("file:"):
+                raise ValueError("certificate must be a file reference: {file: path.pem}")
+            if self.thumbprint is None:
+                raise ValueError("certificate needs thumbprint (the certificate's SHA-1, hex)")
+        elif self.thumbprint is not None:
+            raise ValueError("thumbprint is only used with certificate")
+        return self
 
 
-OAuth2 = Annotated[GenericOAuth2 | PlannedOAuth2, Field(discriminator="provider")]
+class GoogleOAuth2(_Strict):
+    """Google Workspace by google-auth: a service account or an installed app's consent.
+
+    ``flow: service_account`` (the default): a service account with domain-wide delegation
+    acts as ``subject``, the mailbox's address. ``flow: refresh_token``: an installed
+    (desktop) app's client id and secret and a user's refresh token obtained once.
+    """
+
+    provider: Literal["google"]
+    flow: Literal["service_account", "refresh_token"] = "service_account"
+    service_account_file: Secret | None = None
+    subject: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    client_id: Annotated[str, Field(min_length=1)] | None = None
+    client_secret: Secret | None = None
+    refresh_token: Secret | None = None
+    scope: str = GOOGLE_SCOPE
+
+    @model_validator(mode="after")
+    def _flow_complete(self) -> GoogleOAuth2:
+        if self.flow == "service_account":
+            if self.service_account_file is None or self.subject is None:
+                raise ValueError(
+                    "flow: service_account needs service_account_file ({file: key.json}) "
+                    "and subject (the mailbox address the service account acts as)"
+                )
+            if not self.service_account_file.source.startswith("file:"):
+                raise ValueError("service_account_file must be a file reference: {file: path}")
+            extra = [k for k in ("client_id", "client_secret", "refresh_token") if getattr(self, k)]
+        else:
+            missing = [
+                k for k in ("client_id", "client_secret", "refresh_token") if not getattr(self, k)
+            ]
+            if missing:
+                raise ValueError(f"flow: refresh_token needs {', '.join(missing)}")
+            extra = [k for k in ("service_account_file", "subject") if getattr(self, k)]
+        if extra:
+            raise ValueError(f"{', '.join(extra)} is not used with flow: {self.flow}")
+        return self
+
+
+OAuth2 = Annotated[GenericOAuth2 | MicrosoftOAuth2 | GoogleOAuth2, Field(discriminator="provider")]
 
 
 class Auth(_Strict):

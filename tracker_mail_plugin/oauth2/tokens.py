@@ -1,5 +1,9 @@
 """Getting, caching and renewing an OAuth2 access token (client credentials, refresh token).
 
+``provider: generic`` is two plain form POSTs here; ``microsoft`` and ``google`` ask their
+providers' own libraries (msal, google-auth: :mod:`.microsoft`, :mod:`.google`), imported
+only when such a mailbox logs in. Every provider goes through the same cache.
+
 A token is asked for when a login needs one and none is cached that is valid for at least
 :data:`MARGIN` more seconds. One request, with timeouts and no retries: a run that cannot
 get a token stops with ``Unreachable`` and cron's next run tries again. Errors say what to
@@ -15,7 +19,7 @@ from typing import Any
 
 import requests
 
-from tracker_mail_plugin.config.model import GenericOAuth2, OAuth2
+from tracker_mail_plugin.config.model import GenericOAuth2, GoogleOAuth2, MicrosoftOAuth2, OAuth2
 from tracker_mail_plugin.config.secrets import Secret, SecretError
 from tracker_mail_plugin.errors import ConfigurationError, Unreachable, scrub
 from tracker_mail_plugin.oauth2.cache import CachedToken, TokenCache
@@ -41,30 +45,50 @@ class TokenProvider:
     """Access tokens of one configured OAuth2 client.
 
     Args:
-        settings: The ``auth.oauth2`` configuration (``provider: generic``).
+        settings: The ``auth.oauth2`` configuration (any provider).
         cache_folder: Where the cache file lives (the journal's folder).
         clock: Seconds since the epoch (tests move time forward).
     """
 
     def __init__(
         self,
-        settings: GenericOAuth2,
+        settings: OAuth2,
         cache_folder: Path,
         clock: Callable[[], float] = time.time,
     ):
         self._settings = settings
         self._clock = clock
-        # Refresh tokens are per user: two mailboxes of one app must not share a token.
-        # Keyed by where the refresh token is read from, never by its value.
-        consent = settings.refresh_token.source if settings.refresh_token else ""
-        self._cache = TokenCache(
-            cache_folder, settings.token_url, settings.client_id, settings.scope or "",
-            settings.flow, consent,
-        )  # fmt: skip
+        self._cache = TokenCache(cache_folder, *_cache_key(settings))
         self.from_cache = False  # whether the last token() came from the cache
 
     def __repr__(self) -> str:
-        return f"TokenProvider({self._settings.token_url}, client_id={self._settings.client_id})"
+        settings = self._settings
+        if isinstance(settings, MicrosoftOAuth2):
+            return f"TokenProvider(microsoft, {settings.tenant}, client_id={settings.client_id})"
+        if isinstance(settings, GoogleOAuth2):
+            who = settings.subject or settings.client_id
+            return f"TokenProvider(google, {settings.flow}, {who})"
+        return f"TokenProvider({settings.token_url}, client_id={settings.client_id})"
+
+    @property
+    def provider(self) -> str:
+        """``generic``, ``microsoft`` or ``google``."""
+        return self._settings.provider
+
+    def refused_advice(self, text: str) -> str:
+        """What to check when the mail server refused a token its provider issued."""
+        if isinstance(self._settings, MicrosoftOAuth2):
+            from tracker_mail_plugin.oauth2.microsoft import refused_advice
+
+            return refused_advice(text)
+        if isinstance(self._settings, GoogleOAuth2):
+            from tracker_mail_plugin.oauth2.google import refused_advice as google_advice
+
+            return google_advice(self._settings)
+        return (
+            "the token endpoint issued it, so the mail server does not accept it for this "
+            "mailbox: check username, that the app has access to this mailbox, and scope"
+        )
 
     @property
     def cache_path(self) -> Path:
@@ -92,7 +116,19 @@ class TokenProvider:
         self._cache.forget()
 
     def _request(self) -> CachedToken:
-        url = self._settings.token_url
+        settings = self._settings
+        if isinstance(settings, MicrosoftOAuth2):
+            from tracker_mail_plugin.oauth2 import microsoft
+
+            return microsoft.fetch(settings, self._clock)
+        if isinstance(settings, GoogleOAuth2):
+            from tracker_mail_plugin.oauth2 import google
+
+            return google.fetch(settings, self._clock)
+        return self._generic_request(settings)
+
+    def _generic_request(self, settings: GenericOAuth2) -> CachedToken:
+        url = settings.token_url
         try:
             response = requests.post(url, data=self._form(), timeout=TIMEOUT)
         except requests.RequestException as exc:
@@ -110,6 +146,7 @@ class TokenProvider:
 
     def _form(self) -> dict[str, str]:
         settings = self._settings
+        assert isinstance(settings, GenericOAuth2)  # noqa: S101 - only the generic provider
         form = {"grant_type": settings.flow, "client_id": settings.client_id}
         if settings.client_secret is not None:
             form["client_secret"] = _reveal(settings.client_secret, "client_secret")
@@ -120,7 +157,9 @@ class TokenProvider:
         return form
 
     def _refusal(self, status: int, body: dict[str, Any]) -> str:
-        url = self._settings.token_url
+        settings = self._settings
+        assert isinstance(settings, GenericOAuth2)  # noqa: S101 - only the generic provider
+        url = settings.token_url
         error = str(body.get("error", ""))
         advice = _ADVICE.get(error)
         if advice is None:
@@ -130,14 +169,32 @@ class TokenProvider:
                 advice = f"it refused the request ({error or status}); check the oauth2 settings"
         described = str(body.get("error_description", ""))[:200]
         said = f" (server: {scrub(described)})" if described else ""
-        return f"OAuth2 token endpoint {url}: {advice.format(flow=self._settings.flow)}{said}"
+        return f"OAuth2 token endpoint {url}: {advice.format(flow=settings.flow)}{said}"
 
 
 def provider_for(settings: OAuth2, cache_folder: Path) -> TokenProvider:
     """The token provider for an ``auth.oauth2`` section."""
-    if not isinstance(settings, GenericOAuth2):  # refused at load already; kept for mypy
-        raise ConfigurationError(f"provider: {settings.provider} is not available yet")
     return TokenProvider(settings, cache_folder)
+
+
+def _cache_key(settings: OAuth2) -> tuple[str, ...]:
+    """What identifies a client's tokens: never a secret's value, only where it is read."""
+    if isinstance(settings, MicrosoftOAuth2):
+        return ("microsoft", settings.tenant, settings.client_id, settings.scope, settings.flow)
+    if isinstance(settings, GoogleOAuth2):
+        # Tokens are per user: the subject, or where the user's refresh token is read from.
+        who = settings.subject or (settings.refresh_token.source if settings.refresh_token else "")
+        app = settings.client_id or (
+            settings.service_account_file.source if settings.service_account_file else ""
+        )
+        return ("google", settings.flow, app, who, settings.scope)
+    # Refresh tokens are per user: two mailboxes of one app must not share a token.
+    # Keyed by where the refresh token is read from, never by its value (the key is
+    # unchanged from the first version, so existing cache files stay valid).
+    consent = settings.refresh_token.source if settings.refresh_token else ""
+    return (
+        settings.token_url, settings.client_id, settings.scope or "", settings.flow, consent
+    )  # fmt: skip
 
 
 def _reveal(secret: Secret, name: str) -> str:

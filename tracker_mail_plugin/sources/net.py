@@ -262,10 +262,10 @@ class ServerSource(MailSource):
     def _refused_token(self, text: str) -> TrackerMailError:
         if any(code in text for code in self.temporary_login):
             return Unreachable(f"{self._label()}: the server cannot log us in now: {text}")
+        assert self._bearer is not None  # noqa: S101 - only called for token logins
         return ConfigurationError(
             f"{self._label()}: the {self.protocol} server refused the OAuth2 token ({text}); "
-            "the token endpoint issued it, so the mail server does not accept it for this "
-            "mailbox: check username, that the app has access to this mailbox, and scope"
+            f"{self._bearer.refused_advice(text)}"
         )
 
     def _refused_login(self, text: str) -> TrackerMailError:
