@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -319,15 +321,60 @@ def test_login_of_an_unknown_mailbox_names_the_mailboxes(
     assert "support, archive" in err
 
 
-def test_a_declined_sign_in_exits_2_and_keeps_nothing(
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            {"error": "authorization_declined", "error_description": "AADSTS70000: declined"},
+            "the sign-in was declined",
+        ),
+        ({"error": "expired_token", "error_codes": [70020]}, "the code expired"),
+        (
+            {
+                "error": "invalid_client",
+                "error_description": "AADSTS7000218: The request body must contain the "
+                "following parameter: 'client_assertion' or 'client_secret'.",
+                "error_codes": [7000218],
+            },
+            "Allow public client flows",
+        ),
+    ],
+)
+def test_a_refused_sign_in_exits_2_and_keeps_nothing(
+    rules: Path, capsys: pytest.CaptureFixture[str], answer: dict[str, Any], expected: str
+) -> None:
+    with responses.RequestsMock() as rsps:
+        fake_device_flow(rsps, answer, status=400)
+        assert main(["login", "-c", str(rules), "support"]) == ExitCode.CONFIGURATION
+        assert_device_flow_requests(rsps)
+    out, err = capsys.readouterr()
+    assert expected in err
+    assert USER_CODE in out  # the user was shown the code before Entra ID refused
+    assert not [p for p in (rules.parent / "state").iterdir() if p.name.startswith("oauth2-")]
+
+
+def test_login_smtp_signs_in_for_forwarding_with_the_smtp_scope(
     rules: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    declined = {"error": "authorization_declined", "error_description": "AADSTS70000: declined"}
+    rules.write_text(
+        RULES
+        + f"""smtp:
+  host: smtp.office365.com
+  username: {USER}
+  sender: {USER}
+  auth:
+    oauth2:
+      provider: microsoft
+      tenant: {TENANT}
+      client_id: {CLIENT}
+      flow: device_code
+"""
+    )
     with responses.RequestsMock() as rsps:
-        fake_device_flow(rsps, declined, status=400)
-        assert main(["login", "-c", str(rules), "support"]) == ExitCode.CONFIGURATION
-    assert "the sign-in was declined" in capsys.readouterr().err
-    assert not [p for p in (rules.parent / "state").iterdir() if p.name.startswith("oauth2-")]
+        fake_device_flow(rsps, token_answer(ACCESS_1, REFRESH_1))
+        assert main(["login", "-c", str(rules), "smtp"]) == ExitCode.OK
+        assert_device_flow_requests(rsps, "https://outlook.office365.com/SMTP.Send")
+    assert "smtp: signed in as" in capsys.readouterr().out
 
 
 def test_login_when_entra_cannot_be_reached_exits_3(
@@ -339,6 +386,35 @@ def test_login_when_entra_cannot_be_reached_exits_3(
     assert "cannot be reached" in capsys.readouterr().err
 
 
+def test_check_before_login_exits_2_and_says_to_run_login(
+    rules: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = ExchangeWithoutPermission()
+    try:
+        text = RULES.replace(
+            "host: outlook.office365.com",
+            f"host: 127.0.0.1\n    port: {server.port}\n    security: none",
+        )
+        rules.write_text(text)
+        with responses.RequestsMock():  # no request to Entra ID
+            code = main(["check", "-c", str(rules)])
+    finally:
+        server.close()
+    assert code == ExitCode.CONFIGURATION
+    assert "run `tracker-mail login support`" in capsys.readouterr().err
+    assert server.responses == []
+
+
+@pytest.fixture
+def sync_logging() -> Iterator[None]:
+    """``sync`` in this process sets up the package's logger; later tests get it back."""
+    root = logging.getLogger("tracker_mail")
+    saved = (root.handlers[:], root.level, root.propagate)
+    yield
+    root.handlers[:], root.level, root.propagate = saved
+
+
+@pytest.mark.usefixtures("sync_logging")
 def test_sync_before_login_exits_2_and_touches_nothing(
     rules: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
