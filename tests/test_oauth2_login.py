@@ -193,8 +193,7 @@ def test_sign_in_then_a_later_run_refreshes_silently(tmp_path: Path) -> None:
     provider = TokenProvider(settings(), tmp_path, lambda: now[0], username=USER, name="support")
     shown: list[str] = []
     with responses.RequestsMock() as rsps:
-        # expires_in 120: msal treats a token with under 5 minutes left as expired.
-        fake_device_flow(rsps, token_answer(ACCESS_1, REFRESH_1, expires_in=120))
+        fake_device_flow(rsps, token_answer(ACCESS_1, REFRESH_1, expires_in=900))
         assert provider.login(shown.append) == USER
         assert_device_flow_requests(rsps)
     assert len(shown) == 1
@@ -250,9 +249,9 @@ def test_before_login_the_error_says_to_run_login(tmp_path: Path) -> None:
 def test_a_revoked_sign_in_says_to_run_login_again(tmp_path: Path) -> None:
     provider = TokenProvider(settings(), tmp_path, username=USER, name="support")
     with responses.RequestsMock() as rsps:
-        fake_device_flow(rsps, token_answer(ACCESS_1, REFRESH_1, expires_in=120))
+        fake_device_flow(rsps, token_answer(ACCESS_1, REFRESH_1))
         provider.login(lambda _: None)
-    provider.forget()  # as after the server refused the token
+    provider.forget()  # as after the server refused the token: msal's copy is not used
     with responses.RequestsMock() as rsps:
         fake_discovery(rsps)
         rsps.post(

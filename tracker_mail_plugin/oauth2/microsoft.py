@@ -205,7 +205,11 @@ def fetch_delegated(
         if not accounts:
             raise ConfigurationError(f"flow: device_code has no sign-in yet: {again}")
         wanted = [a for a in accounts if str(a.get("username", "")).lower() == username.lower()]
-        result = app.acquire_token_silent_with_error(scopes, account=(wanted or accounts)[0])
+        # Our own cache missed or its token was refused: msal's copy of that token is no
+        # better, so the refresh token is always used (a refused token is never retried).
+        result = app.acquire_token_silent_with_error(
+            scopes, account=(wanted or accounts)[0], force_refresh=True
+        )
     except (requests.RequestException, msal.exceptions.MsalError) as exc:
         raise Unreachable(scrub(f"cannot get a token from {where}: {exc}")) from None
     except ValueError as exc:
