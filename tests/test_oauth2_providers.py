@@ -135,7 +135,11 @@ def test_microsoft_and_google_mailboxes_load_with_their_defaults() -> None:
             + "\n",
             "certificate must be a file reference",
         ),
-        (MICROSOFT + "        flow: device_code\n", "client_credentials"),
+        (
+            MICROSOFT + "        flow: device_code\n",
+            "client_secret is not used with flow: device_code",
+        ),
+        (MICROSOFT + "        flow: password\n", "client_credentials"),
         (MICROSOFT.replace("{env: MS_SECRET}", "plain-text"), "must not be written"),
         (GOOGLE.replace("        subject: support@contoso.example\n", ""), "needs service"),
         (GOOGLE + "        flow: refresh_token\n", "refresh_token needs client_id"),

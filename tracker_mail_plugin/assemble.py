@@ -28,12 +28,13 @@ from tracker_mail_plugin.sources.net import Account
 
 
 def open_source(
-    mailbox: Mailbox, max_message_size: int, state_folder: Path | None = None
+    mailbox: Mailbox, max_message_size: int, state_folder: Path | None = None, name: str = ""
 ) -> MailSource:
     """The mail source for a mailbox profile (not yet opened).
 
     ``state_folder`` (the journal's folder) holds OAuth2 token caches; it is needed only
-    by a mailbox with ``auth: {oauth2: ...}``.
+    by a mailbox with ``auth: {oauth2: ...}``. ``name`` is said in what to run when a
+    user's sign-in is missing (``tracker-mail login NAME``).
     """
     if mailbox.protocol in ("imap", "pop3"):
         if mailbox.host is None or mailbox.username is None:
@@ -41,7 +42,15 @@ def open_source(
         account = Account(
             host=mailbox.host,
             username=mailbox.username,
-            **_login(mailbox.password, mailbox.auth, state_folder, "mailbox"),
+            **_login(
+                mailbox.password,
+                mailbox.auth,
+                state_folder,
+                "mailbox",
+                protocol=mailbox.protocol,
+                username=mailbox.username,
+                name=name,
+            ),
             port=mailbox.port,
             security=mailbox.security,
             ca_file=mailbox.ca_file,
@@ -71,13 +80,20 @@ def open_source(
 
 
 def _login(
-    password: Secret | None, auth: Auth | None, state_folder: Path | None, what: str
+    password: Secret | None,
+    auth: Auth | None,
+    state_folder: Path | None,
+    what: str,
+    **about: str,
 ) -> LoginSecrets:
-    """The password (read now) or the token provider of a mailbox or SMTP server."""
+    """The password (read now) or the token provider of a mailbox or SMTP server.
+
+    ``about``: the protocol, username and mailbox name the token provider is told.
+    """
     if auth is not None:
         if state_folder is None:
             raise ValueError("an OAuth2 login needs the state folder for its token cache")
-        return {"password": None, "bearer": provider_for(auth.oauth2, state_folder)}
+        return {"password": None, "bearer": provider_for(auth.oauth2, state_folder, **about)}
     if password is None:
         raise ConfigurationError(f"{what} needs password or auth")
     try:
@@ -152,5 +168,11 @@ def forwarder_for(loaded: LoadedConfig, mailbox: str) -> Forwarder:
         return no_forwarding
     bearer = None
     if smtp.auth is not None:
-        bearer = provider_for(smtp.auth.oauth2, journal_path(loaded).parent)
+        bearer = provider_for(
+            smtp.auth.oauth2,
+            journal_path(loaded).parent,
+            protocol="smtp",
+            username=smtp.username or "",
+            name="smtp",
+        )
     return SmtpForwarder(smtp, mailbox, bearer=bearer)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker_mail_plugin import __version__
-from tracker_mail_plugin.commands import adapters, check, explain, receive, status, sync
+from tracker_mail_plugin.commands import adapters, check, explain, login, receive, status, sync
 from tracker_mail_plugin.config.loader import CONFIG_ENV, DEFAULT_CONFIG
 from tracker_mail_plugin.errors import ExitCode
 
@@ -26,6 +26,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], ExitCode]] = {
     "status": status.status_command,
     "retry": status.retry_command,
     "adapters": adapters.command,
+    "login": login.command,
 }
 
 
@@ -119,6 +120,21 @@ def _parser() -> argparse.ArgumentParser:
     _config_option(retry)
     retry.add_argument("id", type=int, help="the message number shown by `tracker-mail status`")
     commands.add_parser("adapters", help="list installed tracker adapters and load errors")
+    login = commands.add_parser(
+        "login",
+        help="sign a user in once for a mailbox with flow: device_code",
+        description=(
+            "For a mailbox whose OAuth2 flow is device_code (Microsoft 365, delegated): "
+            "print the verification URL and a code, wait until a user of the mailbox has "
+            "entered it in a browser and signed in, and keep the sign-in in the state "
+            "folder, readable by its owner only. Later runs refresh it by themselves. "
+            "MAILBOX is a mailbox's name, or smtp for the forwarding server. Exit codes: "
+            "0 signed in, or no login is needed; 2 unknown mailbox, configuration error or "
+            "sign-in refused; 3 Entra ID cannot be reached."
+        ),
+    )
+    _config_option(login)
+    login.add_argument("mailbox", metavar="MAILBOX", help="the mailbox's name in rules.yaml")
     return parser
 
 

@@ -153,7 +153,7 @@ def _check_mailbox(loaded: LoadedConfig, name: str, out: TextIO, err: TextIO) ->
         return ExitCode.OK
     try:
         source = open_source(
-            mailbox, loaded.policies(name).max_message_size, journal_path(loaded).parent
+            mailbox, loaded.policies(name).max_message_size, journal_path(loaded).parent, name
         )
         with source:
             found = source.check()

@@ -122,7 +122,7 @@ def _run(
     problem = workers_problem(name, policies.workers, adapter)
     if problem:
         raise ConfigurationError(problem)
-    source = open_source(mailbox, policies.max_message_size, path.parent)
+    source = open_source(mailbox, policies.max_message_size, path.parent, name)
     with Journal.open(path) as journal, source:
         parts = MailboxParts(
             name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),

@@ -230,10 +230,13 @@ GOOGLE_SCOPE = "https://mail.google.com/"
 
 
 class MicrosoftOAuth2(_Strict):
-    """Microsoft 365 (Entra ID) by msal: app-only client credentials for Exchange Online.
+    """Microsoft 365 (Entra ID) by msal: app-only client credentials, or a user's device code.
 
-    The app proves itself with a client secret or with a certificate (its private key in
-    a PEM file and the certificate's SHA-1 thumbprint as Entra ID shows it).
+    ``flow: client_credentials``: the app proves itself with a client secret or with a
+    certificate (its private key in a PEM file and the certificate's SHA-1 thumbprint as
+    Entra ID shows it). ``flow: device_code``: a public client, no secret; a user signs in
+    once with ``tracker-mail login MAILBOX`` and later runs refresh that sign-in. Its
+    scope, unless given, is the delegated one of the protocol (IMAP, POP or SMTP).
     """
 
     provider: Literal["microsoft"]
@@ -242,11 +245,19 @@ class MicrosoftOAuth2(_Strict):
     client_secret: Secret | None = None
     certificate: Secret | None = None
     thumbprint: Annotated[str, Field(pattern=r"^[0-9A-Fa-f:]{40,59}$")] | None = None
-    flow: Literal["client_credentials"] = "client_credentials"
+    flow: Literal["client_credentials", "device_code"] = "client_credentials"
     scope: str = MICROSOFT_SCOPE
 
     @model_validator(mode="after")
     def _credential_complete(self) -> MicrosoftOAuth2:
+        if self.flow == "device_code":
+            extra = [k for k in ("client_secret", "certificate", "thumbprint") if getattr(self, k)]
+            if extra:
+                raise ValueError(
+                    f"{', '.join(extra)} is not used with flow: device_code (a user signs in "
+                    "with `tracker-mail login MAILBOX`; the app is a public client)"
+                )
+            return self
         if (self.client_secret is None) == (self.certificate is None):
             raise ValueError(
                 "provider: microsoft needs exactly one of client_secret ({env: NAME}) and "

@@ -43,22 +43,33 @@ class TokenCache:
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a broken cache only costs one token request
 
+    @property
+    def sign_in_path(self) -> Path:
+        """The same client's msal token cache (a user's sign-in, ``flow: device_code``)."""
+        return self.path.with_name(self.path.name.replace("oauth2-token-", "oauth2-msal-"))
+
     def store(self, token: CachedToken) -> None:
         """Replace the cached token (0600 from creation, atomic rename)."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # a leftover file of the same name keeps its old mode otherwise
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"access_token": token.access_token, "expires_at": token.expires_at}, fh)
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-            raise
+        data = {"access_token": token.access_token, "expires_at": token.expires_at}
+        write_private(self.path, json.dumps(data))
 
     def forget(self) -> None:
         """Delete the cached token (the server refused it)."""
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``: 0600 from creation, atomic rename, folder 0700."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a leftover file of the same name keeps its old mode otherwise
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise

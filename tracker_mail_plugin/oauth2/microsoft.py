@@ -1,8 +1,13 @@
-"""``provider: microsoft``: app-only tokens for Exchange Online from Entra ID, by msal.
+"""``provider: microsoft``: tokens for Exchange Online from Entra ID, by msal.
+
+``flow: client_credentials`` gets app-only tokens. ``flow: device_code`` signs a user in
+once (:func:`sign_in`, for ``tracker-mail login``) and later runs refresh that sign-in
+without anyone present (:func:`fetch_delegated`); the account and its refresh token are
+kept in msal's ``SerializableTokenCache``, in a file beside our token cache, owner-only.
 
 msal is imported only here, when such a mailbox logs in (``pip install
 'tracker-mail-plugin[oauth2]'``). A new msal application is made for each token: our own
-cache (:mod:`.cache`) keeps tokens between runs, msal's in-memory one would not.
+cache (:mod:`.cache`) keeps access tokens between runs, msal's in-memory one would not.
 
 Entra ID answers a refused request with an OAuth2 ``error`` and ``AADSTS`` codes in
 ``error_codes``; each is turned into the documented set-up step that is likely missing.
@@ -13,6 +18,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -20,7 +26,7 @@ import requests
 from tracker_mail_plugin.config.model import MICROSOFT_SCOPE, MicrosoftOAuth2
 from tracker_mail_plugin.config.secrets import SecretError
 from tracker_mail_plugin.errors import ConfigurationError, Unreachable, scrub
-from tracker_mail_plugin.oauth2.cache import CachedToken
+from tracker_mail_plugin.oauth2.cache import CachedToken, write_private
 
 AUTHORITY_HOST = "https://login.microsoftonline.com"
 TIMEOUT = (10.0, 30.0)  # connect, read
@@ -61,6 +67,21 @@ _ERRORS = {
 }
 _TEMPORARY = {"temporarily_unavailable", "server_error"}
 
+# The delegated scopes of flow: device_code, by what the token is used for (msal adds
+# offline_access, openid and profile itself).
+DELEGATED_SCOPES = {
+    "imap": "https://outlook.office365.com/IMAP.AccessAsUser.All",
+    "pop3": "https://outlook.office365.com/POP.AccessAsUser.All",
+    "smtp": "https://outlook.office365.com/SMTP.Send",
+}
+# Entra ID's answers when a user's sign-in (refresh token) can no longer be used.
+_SIGN_IN_GONE = {"invalid_grant", "interaction_required", "consent_required"}
+_DEVICE_FLOW = {
+    "authorization_declined": "the sign-in was declined",
+    "expired_token": "the code expired before the sign-in was finished",
+    "bad_verification_code": "Entra ID did not recognise the code",
+}
+
 
 def fetch(settings: MicrosoftOAuth2, clock: Callable[[], float]) -> CachedToken:
     """A new app-only token (``acquire_token_for_client``).
@@ -90,14 +111,124 @@ def fetch(settings: MicrosoftOAuth2, clock: Callable[[], float]) -> CachedToken:
     if not isinstance(result, dict):
         raise Unreachable(f"{where} gave no answer; the next run tries again")
     if "access_token" in result:
-        lifetime = _number(result.get("expires_in"), 300.0)
-        return CachedToken(str(result["access_token"]), clock() + lifetime)
-    error = str(result.get("error", ""))
-    described = str(result.get("error_description", "")).splitlines()[0:1]
-    said = f" (Entra ID: {scrub(described[0][:200])})" if described else ""
-    if error in _TEMPORARY:
-        raise Unreachable(f"{where} cannot issue a token now{said}; the next run tries again")
+        return _token(result, clock)
+    error, said = _refused(result, where)
     raise ConfigurationError(f"{where}: {_advice(error, result)}; {STEPS}{said}")
+
+
+def delegated_scopes(settings: MicrosoftOAuth2, protocol: str) -> list[str]:
+    """The scopes a device-code sign-in asks for: ``scope`` if given, else the protocol's."""
+    if "scope" in settings.model_fields_set:
+        return settings.scope.split()
+    return [DELEGATED_SCOPES.get(protocol, DELEGATED_SCOPES["imap"])]
+
+
+def sign_in(
+    settings: MicrosoftOAuth2,
+    scopes: list[str],
+    cache_path: Path,
+    show: Callable[[str], None],
+    clock: Callable[[], float],
+) -> tuple[CachedToken, str]:
+    """Sign a user in by device code; keep the sign-in in ``cache_path`` (0600).
+
+    ``show`` is given msal's message (the verification URL and the code) and must reach
+    the user; this then waits until the user has signed in, declined, or the code expired.
+
+    Returns:
+        The access token and the account that signed in.
+
+    Raises:
+        ConfigurationError: Entra ID refused the app or the sign-in (what to do is said).
+        Unreachable: login.microsoftonline.com cannot be reached or failed.
+    """
+    msal = _msal()
+    where = f"Microsoft Entra ID ({settings.tenant})"
+    cache = msal.SerializableTokenCache()  # a new sign-in replaces the one kept before
+    try:
+        app = _public_app(msal, settings, cache)
+        flow = app.initiate_device_flow(scopes=scopes)
+        if "user_code" not in flow:
+            error, said = _refused(flow, where)
+            raise ConfigurationError(
+                f"{where} refused to start a device-code sign-in: {_delegated_advice(error, flow)}"
+                f"{said}"
+            )
+        show(str(flow["message"]))
+        result = app.acquire_token_by_device_flow(flow)
+    except (requests.RequestException, msal.exceptions.MsalError) as exc:
+        raise Unreachable(scrub(f"cannot sign in with {where}: {exc}")) from None
+    except ValueError as exc:
+        raise ConfigurationError(_construction_error(settings, str(exc))) from None
+    if not isinstance(result, dict) or "access_token" not in result:
+        result = result if isinstance(result, dict) else {}
+        error, said = _refused(result, where)
+        advice = _DEVICE_FLOW.get(error) or _delegated_advice(error, result)
+        raise ConfigurationError(f"{where}: {advice}; nothing was kept, sign in again{said}")
+    write_private(cache_path, cache.serialize())
+    claims = result.get("id_token_claims") or {}
+    who = str(claims.get("preferred_username") or claims.get("upn") or "the user")
+    return _token(result, clock), who
+
+
+def fetch_delegated(
+    settings: MicrosoftOAuth2,
+    scopes: list[str],
+    username: str,
+    cache_path: Path,
+    login: str,
+    clock: Callable[[], float],
+) -> CachedToken:
+    """A token from the kept sign-in (``acquire_token_silent``), with no user present.
+
+    ``login`` is the command that signs in again, said when there is no usable sign-in.
+
+    Raises:
+        ConfigurationError: no sign-in is kept, or it expired or was revoked.
+        Unreachable: login.microsoftonline.com cannot be reached or failed.
+    """
+    msal = _msal()
+    where = f"Microsoft Entra ID ({settings.tenant})"
+    again = f"run `{login}` to sign in (a user of the mailbox enters a code in a browser)"
+    cache = msal.SerializableTokenCache()
+    try:
+        cache.deserialize(cache_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"flow: device_code has no sign-in yet: {again}") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"the kept sign-in {cache_path} cannot be read ({type(exc).__name__}): {again}"
+        ) from None
+    try:
+        app = _public_app(msal, settings, cache)
+        accounts = app.get_accounts()
+        if not accounts:
+            raise ConfigurationError(f"flow: device_code has no sign-in yet: {again}")
+        wanted = [a for a in accounts if str(a.get("username", "")).lower() == username.lower()]
+        # Our own cache missed or its token was refused: msal's copy of that token is no
+        # better, so the refresh token is always used (a refused token is never retried).
+        result = app.acquire_token_silent_with_error(
+            scopes, account=(wanted or accounts)[0], force_refresh=True
+        )
+    except (requests.RequestException, msal.exceptions.MsalError) as exc:
+        raise Unreachable(scrub(f"cannot get a token from {where}: {exc}")) from None
+    except ValueError as exc:
+        raise ConfigurationError(_construction_error(settings, str(exc))) from None
+    if cache.has_state_changed:
+        write_private(cache_path, cache.serialize())
+    if result is None:
+        raise ConfigurationError(
+            f"the kept sign-in has no refresh token for {' '.join(scopes)}: {again}"
+        )
+    if "access_token" in result:
+        return _token(result, clock)
+    error, said = _refused(result, where)
+    if error in _SIGN_IN_GONE:
+        raise ConfigurationError(
+            f"{where}: the sign-in expired or was revoked (or the user's password or the "
+            f"tenant's policy changed): {again}{said}"
+        )
+    raise ConfigurationError(f"{where}: {_delegated_advice(error, result)}; {again}{said}")
 
 
 def refused_advice(text: str) -> str:
@@ -116,6 +247,43 @@ def refused_advice(text: str) -> str:
         "also check that username is the mailbox's address and that the app has "
         "IMAP.AccessAsApp/POP.AccessAsApp with admin consent"
     )
+
+
+def _public_app(msal: Any, settings: MicrosoftOAuth2, cache: Any) -> Any:
+    return msal.PublicClientApplication(
+        settings.client_id,
+        authority=f"{AUTHORITY_HOST}/{settings.tenant}",
+        token_cache=cache,
+        timeout=TIMEOUT,
+        instance_discovery=False,
+    )
+
+
+def _token(result: dict[str, Any], clock: Callable[[], float]) -> CachedToken:
+    lifetime = _number(result.get("expires_in"), 300.0)
+    return CachedToken(str(result["access_token"]), clock() + lifetime)
+
+
+def _refused(result: dict[str, Any], where: str) -> tuple[str, str]:
+    """The error code and Entra ID's own words; Unreachable when the failure is temporary."""
+    error = str(result.get("error", ""))
+    described = str(result.get("error_description", "")).splitlines()[0:1]
+    said = f" (Entra ID: {scrub(described[0][:200])})" if described else ""
+    if error in _TEMPORARY:
+        raise Unreachable(f"{where} cannot issue a token now{said}; the next run tries again")
+    return error, said
+
+
+def _delegated_advice(error: str, result: dict[str, Any]) -> str:
+    codes = [c for c in result.get("error_codes") or [] if isinstance(c, int)]
+    if 7000218 in codes or error == "invalid_client":
+        return (
+            "the app is not a public client: in the app registration's Authentication, "
+            "set 'Allow public client flows' to Yes"
+        )
+    if 700016 in codes or 90002 in codes:
+        return _CODES[700016 if 700016 in codes else 90002]
+    return f"the request was refused ({error or 'no error code'}); check tenant and client_id"
 
 
 def _msal() -> Any:

@@ -48,6 +48,10 @@ class TokenProvider:
         settings: The ``auth.oauth2`` configuration (any provider).
         cache_folder: Where the cache file lives (the journal's folder).
         clock: Seconds since the epoch (tests move time forward).
+        protocol: What the token is for (``imap``, ``pop3``, ``smtp``): a user's sign-in
+            (``flow: device_code``) asks for that protocol's delegated scope.
+        username: The account logged in to (a kept sign-in of that user is preferred).
+        name: The mailbox's name in ``rules.yaml``, said in ``tracker-mail login NAME``.
     """
 
     def __init__(
@@ -55,10 +59,21 @@ class TokenProvider:
         settings: OAuth2,
         cache_folder: Path,
         clock: Callable[[], float] = time.time,
+        *,
+        protocol: str = "imap",
+        username: str = "",
+        name: str = "",
     ):
         self._settings = settings
         self._clock = clock
-        self._cache = TokenCache(cache_folder, *_cache_key(settings))
+        self._username = username
+        self._name = name or "MAILBOX"
+        self._scopes: list[str] = []
+        if isinstance(settings, MicrosoftOAuth2) and settings.flow == "device_code":
+            from tracker_mail_plugin.oauth2.microsoft import delegated_scopes
+
+            self._scopes = delegated_scopes(settings, protocol)
+        self._cache = TokenCache(cache_folder, *_cache_key(settings, self._scopes, username))
         self.from_cache = False  # whether the last token() came from the cache
 
     def __repr__(self) -> str:
@@ -95,6 +110,35 @@ class TokenProvider:
         """The cache file (it may not exist yet)."""
         return self._cache.path
 
+    @property
+    def needs_login(self) -> bool:
+        """Whether a user signs in once with ``tracker-mail login`` (``flow: device_code``)."""
+        return bool(self._scopes)
+
+    @property
+    def sign_in_path(self) -> Path:
+        """Where a user's sign-in (msal's token cache) is kept, for ``flow: device_code``."""
+        return self._cache.sign_in_path
+
+    def login(self, show: Callable[[str], None]) -> str:
+        """Sign a user in by device code (``show`` tells them where and which code).
+
+        Returns:
+            The account that signed in.
+
+        Raises:
+            ConfigurationError: this flow has no sign-in, or Entra ID refused it (exit 2).
+            Unreachable: the endpoint cannot be reached or failed (exit 3).
+        """
+        settings = self._settings
+        if not isinstance(settings, MicrosoftOAuth2) or not self._scopes:
+            raise ConfigurationError("only provider: microsoft with flow: device_code signs in")
+        from tracker_mail_plugin.oauth2 import microsoft
+
+        token, who = microsoft.sign_in(settings, self._scopes, self.sign_in_path, show, self._clock)
+        self._cache.store(token)
+        return who
+
     def token(self) -> str:
         """A token valid for at least MARGIN seconds: the cached one, else a new one.
 
@@ -120,6 +164,11 @@ class TokenProvider:
         if isinstance(settings, MicrosoftOAuth2):
             from tracker_mail_plugin.oauth2 import microsoft
 
+            if self._scopes:
+                login = f"tracker-mail login {self._name}"
+                return microsoft.fetch_delegated(
+                    settings, self._scopes, self._username, self.sign_in_path, login, self._clock
+                )
             return microsoft.fetch(settings, self._clock)
         if isinstance(settings, GoogleOAuth2):
             from tracker_mail_plugin.oauth2 import google
@@ -172,13 +221,31 @@ class TokenProvider:
         return f"OAuth2 token endpoint {url}: {advice.format(flow=settings.flow)}{said}"
 
 
-def provider_for(settings: OAuth2, cache_folder: Path) -> TokenProvider:
-    """The token provider for an ``auth.oauth2`` section."""
-    return TokenProvider(settings, cache_folder)
+def provider_for(
+    settings: OAuth2,
+    cache_folder: Path,
+    *,
+    protocol: str = "imap",
+    username: str = "",
+    name: str = "",
+) -> TokenProvider:
+    """The token provider for an ``auth.oauth2`` section (see :class:`TokenProvider`)."""
+    return TokenProvider(settings, cache_folder, protocol=protocol, username=username, name=name)
 
 
-def _cache_key(settings: OAuth2) -> tuple[str, ...]:
+def _cache_key(settings: OAuth2, scopes: list[str], username: str) -> tuple[str, ...]:
     """What identifies a client's tokens: never a secret's value, only where it is read."""
+    if isinstance(settings, MicrosoftOAuth2) and scopes:
+        # A user's sign-in: per user and per delegated scope (IMAP, POP, SMTP).
+        who = username.lower()
+        return (
+            "microsoft",
+            settings.tenant,
+            settings.client_id,
+            " ".join(scopes),
+            "device_code",
+            who,
+        )
     if isinstance(settings, MicrosoftOAuth2):
         return ("microsoft", settings.tenant, settings.client_id, settings.scope, settings.flow)
     if isinstance(settings, GoogleOAuth2):
