@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import responses
 
+from tests.mailfactory import raw_mail
 from tracker_mail_plugin.assemble import open_source
 from tracker_mail_plugin.config.model import GRAPH_SCOPE, Mailbox, MicrosoftOAuth2
 from tracker_mail_plugin.errors import ConfigurationError, RetryLater, Unreachable
 from tracker_mail_plugin.sources import Delete, Envelope, FlagSeen, Leave, Move
 from tracker_mail_plugin.sources.graph import GraphSource
+from tracker_mail_plugin.testing import CrashHarness, RecordingAdapter
 
 USER = "support@contoso.example"
 BASE = f"https://graph.microsoft.com/v1.0/users/{USER}"
@@ -284,3 +286,49 @@ def test_config_refuses_incomplete_graph_mailboxes(change: dict[str, Any], said:
     data = {k: v for k, v in graph_mailbox(**change).items() if v is not None}
     with pytest.raises(ValueError, match=said.replace("{", r"\{")):
         Mailbox.model_validate(data)
+
+
+SYNC_CONFIG = """\
+version: 1
+trackers:
+  trial: {adapter: recording}
+mailboxes:
+  support:
+    protocol: maildir
+    path: /unused
+    tracker: trial
+    unknown_user: as_rule_owner
+    on_success: {move: Processed}
+    rules: ["then create issue in project demo"]
+"""
+
+
+def test_sync_killed_after_write_makes_one_issue_and_moves_once(
+    rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    listing = f"{BASE}/mailFolders/inbox/messages"
+    rsps.get(listing, json=page([item(ID1, 1)]))  # run 1, and run 2: still there
+    rsps.get(listing, json=page([item(ID1, 1)]))
+    rsps.get(f"{BASE}/messages/{ID1}/$value", body=raw_mail({"Subject": "printer on fire"}))
+    rsps.get(f"{BASE}/mailFolders", json={"value": [{"id": "AAMkP==", "displayName": "Processed"}]})
+    rsps.post(f"{BASE}/messages/{ID1}/move", json={"id": ID1}, status=201)
+    tracker = RecordingAdapter()
+    source = GraphSource(USER, FakeBearer())
+    harness = CrashHarness(
+        tracker, SYNC_CONFIG, tmp_path / "journal.sqlite3", mailbox=cast(Any, source),
+        mailbox_name="support",
+    )  # fmt: skip
+    harness.crash("after_write")
+    summary = harness.sync()
+    assert [issue.title for issue in tracker.issues().values()] == ["printer on fire"]
+    assert summary.failed == 0
+    calls = [sent(c)[:2] for c in rsps.calls]
+    assert calls == [
+        ("GET", listing),
+        ("GET", f"{BASE}/messages/{ID1}/$value"),
+        ("GET", listing),
+        ("GET", f"{BASE}/messages/{ID1}/$value"),
+        ("GET", f"{BASE}/mailFolders"),
+        ("POST", f"{BASE}/messages/{ID1}/move"),
+    ]
+    assert sent(rsps.calls[5])[3] == {"destinationId": "AAMkP=="}
