@@ -332,3 +332,10 @@ def test_sync_killed_after_write_makes_one_issue_and_moves_once(
         ("POST", f"{BASE}/messages/{ID1}/move"),
     ]
     assert sent(rsps.calls[5])[3] == {"destinationId": "AAMkP=="}
+
+
+def test_delete_of_a_message_already_gone_is_done(rsps: responses.RequestsMock) -> None:
+    missing = {"error": {"code": "ErrorItemNotFound", "message": "The item was not found."}}
+    rsps.delete(f"{BASE}/messages/{ID1}", json=missing, status=404)
+    opened().dispose(ID1, Delete())
+    assert sent(rsps.calls[0]) == ("DELETE", f"{BASE}/messages/{ID1}", {}, None)
