@@ -50,9 +50,14 @@ class FakeBearer:
         self.from_cache = False
 
 
-def item(id: str, n: int) -> dict[str, Any]:
-    """A listed message as Graph returns it for ``$select=id,internetMessageId``."""
-    return {"@odata.etag": 'W/"CQAAABYAAAA"', "id": id, "internetMessageId": f"<m{n}@example.org>"}
+def item(id: str, n: int, size: int = 2048) -> dict[str, Any]:
+    """A listed message as Graph returns it for the query pending() sends."""
+    return {
+        "@odata.etag": 'W/"CQAAABYAAAA"',
+        "id": id,
+        "internetMessageId": f"<m{n}@example.org>",
+        "singleValueExtendedProperties": [{"id": "Integer 0xe08", "value": str(size)}],
+    }
 
 
 def page(items: list[dict[str, Any]], next_link: str | None = None) -> dict[str, Any]:
@@ -95,7 +100,7 @@ def test_pending_pages_through_next_link_and_skips_done(rsps: responses.Requests
     rsps.get(f"{BASE}/mailFolders/inbox/messages", json=page([item(ID3, 3)]))
     source = opened()
     found = source.pending(lambda id: id == ID2)
-    assert found == [Envelope(ID1, 0), Envelope(ID3, 0)]
+    assert found == [Envelope(ID1, 2048), Envelope(ID3, 2048)]
     assert source.identity() == f"graph:{USER}/Inbox"
     first = sent(rsps.calls[0])
     assert first == (
@@ -103,6 +108,7 @@ def test_pending_pages_through_next_link_and_skips_done(rsps: responses.Requests
         f"{BASE}/mailFolders/inbox/messages",
         {
             "$select": ["id,internetMessageId"],
+            "$expand": ["singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"],
             "$orderby": ["receivedDateTime asc"],
             "$top": ["100"],
         },
@@ -116,7 +122,7 @@ def test_pending_pages_through_next_link_and_skips_done(rsps: responses.Requests
 
 def test_pending_stops_at_limit(rsps: responses.RequestsMock) -> None:
     rsps.get(f"{BASE}/mailFolders/inbox/messages", json=page([item(ID1, 1), item(ID2, 2)], NEXT))
-    assert opened().pending(lambda id: False, limit=1) == [Envelope(ID1, 0)]
+    assert opened().pending(lambda id: False, limit=1) == [Envelope(ID1, 2048)]
     assert len(rsps.calls) == 1
 
 
@@ -127,12 +133,14 @@ def test_fetch_downloads_mime(rsps: responses.RequestsMock) -> None:
     assert sent(rsps.calls[0]) == ("GET", f"{BASE}/messages/{ID1}/$value", {}, None)
 
 
-def test_fetch_refuses_over_max_message_size(rsps: responses.RequestsMock) -> None:
-    rsps.get(f"{BASE}/messages/{ID1}/$value", body=RAW)
-    source = GraphSource(USER, FakeBearer(), max_message_size=10)
+def test_a_message_over_max_message_size_is_listed_oversize_and_never_downloaded(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.get(f"{BASE}/mailFolders/inbox/messages", json=page([item(ID1, 1, size=50_000_000)]))
+    source = GraphSource(USER, FakeBearer(), max_message_size=25_000_000)
     source.open()
-    with pytest.raises(ConfigurationError, match="max_message_size"):
-        list(source.fetch([Envelope(ID1, 0)]))
+    assert source.pending(lambda id: False) == [Envelope(ID1, 50_000_000, oversize=True)]
+    assert all("$value" not in call.request.url for call in rsps.calls)
 
 
 def test_dispositions(rsps: responses.RequestsMock) -> None:

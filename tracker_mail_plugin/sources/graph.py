@@ -112,7 +112,8 @@ class GraphSource(MailSource):
         bearer: Gives access tokens for Graph.
         folder: A well-known folder name (``Inbox``) or a top-level folder's display name.
         timeout: Seconds to connect and to wait for each answer.
-        max_message_size: Messages larger than this (bytes) are refused after download.
+        max_message_size: Messages larger than this (bytes, from PR_MESSAGE_SIZE) are reported
+            oversize when listed, and never downloaded.
         session: The HTTP session (tests pass their own; default: :func:`build_session`).
     """
 
@@ -162,6 +163,7 @@ class GraphSource(MailSource):
         )
         params: dict[str, str] | None = {
             "$select": "id,internetMessageId",
+            "$expand": f"singleValueExtendedProperties($filter=id eq '{SIZE_PROPERTY}')",
             "$orderby": "receivedDateTime asc",
             "$top": str(PAGE),
         }
@@ -171,7 +173,8 @@ class GraphSource(MailSource):
                 if limit is not None and len(found) >= limit:
                     return found
                 if not is_done(str(item["id"])):
-                    found.append(Envelope(id=str(item["id"]), size=0))
+                    size = _size(item)
+                    found.append(Envelope(str(item["id"]), size, is_oversize(size, self._max)))
             url, params = page.get("@odata.nextLink"), None  # the link carries the query
         return found
 
@@ -181,10 +184,6 @@ class GraphSource(MailSource):
         for envelope in envelopes:
             url = f"{self._message_url(envelope.id)}/$value"
             raw = self._call("GET", url, what="download a message").content
-            if is_oversize(len(raw), self._max):
-                raise ConfigurationError(
-                    f"message {envelope.id} is {len(raw)} bytes, over max_message_size"
-                )
             yield Fetched(id=envelope.id, raw=raw)
 
     def dispose(self, id: str, disposition: Disposition) -> None:
@@ -287,3 +286,29 @@ class GraphSource(MailSource):
                 return response
             raise self._errors.for_response(response, write=False, what=what)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+# PR_MESSAGE_SIZE (MAPI 0x0E08): Graph has no size field on a message, only this property.
+SIZE_PROPERTY = "Integer 0x0E08"
+
+
+def _size(item: dict[str, object]) -> int:
+    """The listed message's size in bytes from PR_MESSAGE_SIZE; 0 when Graph left it out."""
+    properties = item.get("singleValueExtendedProperties")
+    if isinstance(properties, list):
+        for prop in properties:
+            # Graph writes the id back its own way ("Integer 0xe08"): compare the tag.
+            if isinstance(prop, dict) and _tag(str(prop.get("id", ""))) == 0x0E08:
+                value = str(prop.get("value", "0"))
+                return int(value) if value.isdigit() else 0
+    return 0
+
+
+def _tag(property_id: str) -> int | None:
+    kind, _, tag = property_id.partition(" ")
+    if kind.lower() != "integer":
+        return None
+    try:
+        return int(tag, 16)
+    except ValueError:
+        return None
