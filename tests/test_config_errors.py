@@ -87,7 +87,7 @@ def test_the_good_file_loads():
         (
             "protocol: imap",
             "protocol: imap4",
-            "rules.yaml:9:15: mailboxes.support.protocol: should be 'imap', 'pop3', 'maildir', 'mbox', 'directory' or 'pipe'",
+            "rules.yaml:9:15: mailboxes.support.protocol: should be 'imap', 'pop3', 'graph', 'maildir', 'mbox', 'directory' or 'pipe'",
         ),
         # 8. a policy with a value it does not know
         (

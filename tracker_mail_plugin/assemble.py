@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from tracker_mail_plugin.adapter import TrackerAdapter
 from tracker_mail_plugin.config.loader import LoadedConfig
-from tracker_mail_plugin.config.model import Auth, Mailbox
+from tracker_mail_plugin.config.model import GRAPH_SCOPE, Auth, Mailbox, MicrosoftOAuth2
 from tracker_mail_plugin.config.problems import ConfigProblem, from_validation_error
 from tracker_mail_plugin.config.secrets import Secret, SecretError
 from tracker_mail_plugin.errors import ConfigurationError
@@ -65,6 +65,8 @@ def open_source(
         from tracker_mail_plugin.sources.pop3 import Pop3Source
 
         return Pop3Source(**account)
+    if mailbox.protocol == "graph":
+        return _graph_source(mailbox, max_message_size, state_folder, name)
     if mailbox.protocol == "pipe":
         raise ConfigurationError("a pipe mailbox receives mail with `tracker-mail receive`")
     from tracker_mail_plugin.sources.local import DirectorySource, MaildirSource, MboxSource
@@ -77,6 +79,35 @@ def open_source(
     if mailbox.protocol == "mbox":
         return MboxSource(path, max_message_size=max_message_size)
     return DirectorySource(path, max_message_size=max_message_size)
+
+
+def _graph_source(
+    mailbox: Mailbox, max_message_size: int, state_folder: Path | None, name: str
+) -> MailSource:
+    """``protocol: graph``: app-only tokens for Graph unless a scope was written."""
+    from tracker_mail_plugin.sources.graph import GraphSource
+
+    if mailbox.username is None or mailbox.auth is None:
+        raise ConfigurationError("a graph mailbox needs username and auth")
+    if state_folder is None:
+        raise ValueError("an OAuth2 login needs the state folder for its token cache")
+    settings = mailbox.auth.oauth2
+    if (
+        isinstance(settings, MicrosoftOAuth2)
+        and settings.flow == "client_credentials"
+        and "scope" not in settings.model_fields_set
+    ):
+        settings = settings.model_copy(update={"scope": GRAPH_SCOPE})
+    bearer = provider_for(
+        settings, state_folder, protocol="graph", username=mailbox.username, name=name
+    )
+    return GraphSource(
+        mailbox.username,
+        bearer,
+        folder=mailbox.folder,
+        timeout=mailbox.timeout,
+        max_message_size=max_message_size,
+    )
 
 
 def _login(

@@ -95,6 +95,8 @@ def _where(mailbox: Mailbox) -> str:
             f"{mailbox.protocol} {mailbox.username}@{mailbox.host}:{mailbox.effective_port}"
             f" ({mailbox.security}){folder}"
         )
+    if mailbox.protocol == "graph":
+        return f"graph {mailbox.username} folder {mailbox.folder} (Microsoft Graph)"
     return f"{mailbox.protocol} {mailbox.path}"
 
 

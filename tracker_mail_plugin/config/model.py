@@ -191,7 +191,7 @@ _PROTOCOL_DEFAULTS: dict[str, dict[str, Any]] = {
         "on_failure": {"move": "Quarantine"},
     },
 }
-MailProtocol = Literal["imap", "pop3", "maildir", "mbox", "directory", "pipe"]
+MailProtocol = Literal["imap", "pop3", "graph", "maildir", "mbox", "directory", "pipe"]
 _DEFAULT_PORTS = {("imap", "ssl"): 993, ("imap", "starttls"): 143, ("imap", "none"): 143}
 _DEFAULT_PORTS |= {("pop3", "ssl"): 995, ("pop3", "starttls"): 110, ("pop3", "none"): 110}
 
@@ -226,6 +226,7 @@ class GenericOAuth2(_Strict):
 
 
 MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"  # protocol: graph, app-only
 GOOGLE_SCOPE = "https://mail.google.com/"
 
 
@@ -369,8 +370,10 @@ class Mailbox(_Strict):
             if missing:
                 raise ValueError(f"a {self.protocol} mailbox needs {', '.join(missing)}")
             _refuse_clear_password(self.security, self.host or "")
+        elif self.protocol == "graph":
+            _graph_complete(self)
         elif self.auth is not None:
-            raise ValueError(f"auth is for imap and pop3 mailboxes, not {self.protocol}")
+            raise ValueError(f"auth is for imap, pop3 and graph mailboxes, not {self.protocol}")
         elif self.path is None and self.protocol != "pipe":
             raise ValueError(f"a {self.protocol} mailbox needs path")
         return self
@@ -379,6 +382,20 @@ class Mailbox(_Strict):
     def effective_port(self) -> int | None:
         """The port given, or the protocol's standard port for the security mode."""
         return self.port or _DEFAULT_PORTS.get((self.protocol, self.security))
+
+
+def _graph_complete(box: Mailbox) -> None:
+    """``protocol: graph``: the mailbox's address and a Microsoft app, nothing else."""
+    missing = []
+    if box.username is None:
+        missing.append("username (the mailbox's address)")
+    if box.auth is None or box.auth.oauth2.provider != "microsoft":
+        missing.append("auth: {oauth2: {provider: microsoft, ...}}")
+    if missing:
+        raise ValueError(f"a graph mailbox needs {', '.join(missing)}")
+    extra = [k for k in ("host", "port", "password", "path") if getattr(box, k) is not None]
+    if extra:
+        raise ValueError(f"{', '.join(extra)} is not used by a graph mailbox")
 
 
 def _refuse_clear_password(security: str, host: str) -> None:

@@ -73,6 +73,7 @@ DELEGATED_SCOPES = {
     "imap": "https://outlook.office365.com/IMAP.AccessAsUser.All",
     "pop3": "https://outlook.office365.com/POP.AccessAsUser.All",
     "smtp": "https://outlook.office365.com/SMTP.Send",
+    "graph": "https://graph.microsoft.com/Mail.ReadWrite",
 }
 # Entra ID's answers when a user's sign-in (refresh token) can no longer be used.
 _SIGN_IN_GONE = {"invalid_grant", "interaction_required", "consent_required"}

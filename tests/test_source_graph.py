@@ -1,0 +1,349 @@
+"""GraphSource against ``responses`` fakes shaped like Microsoft Graph's documented answers.
+
+Every request is asserted: method, URL and query, the bearer token, the
+``Prefer: IdType="ImmutableId"`` header that keeps ids stable across moves, and the body.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+
+from tests.mailfactory import raw_mail
+from tracker_mail_plugin.assemble import open_source
+from tracker_mail_plugin.config.model import GRAPH_SCOPE, Mailbox, MicrosoftOAuth2
+from tracker_mail_plugin.errors import ConfigurationError, RetryLater, Unreachable
+from tracker_mail_plugin.sources import Delete, Envelope, FlagSeen, Leave, Move
+from tracker_mail_plugin.sources.graph import GraphSource
+from tracker_mail_plugin.testing import CrashHarness, RecordingAdapter
+
+USER = "support@contoso.example"
+BASE = f"https://graph.microsoft.com/v1.0/users/{USER}"
+PREFER = 'IdType="ImmutableId"'
+ID1 = "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0AAAAAAAA="
+ID2 = "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0AAAAAAAB="
+ID3 = "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0AAAAAAAC="
+RAW = b"From: a@example.org\r\nTo: support@contoso.example\r\nSubject: hi\r\n\r\nbody\r\n"
+NEXT = f"{BASE}/mailFolders/inbox/messages?%24select=id%2CinternetMessageId&%24top=100&%24skip=100"
+
+
+class FakeBearer:
+    """A token provider that counts what it was asked."""
+
+    def __init__(self, cached: bool = False):
+        self.from_cache = cached
+        self.tokens = ["tok-1", "tok-2"]
+        self.forgotten = 0
+
+    def token(self) -> str:
+        return self.tokens[0]
+
+    def forget(self) -> None:
+        self.forgotten += 1
+        self.tokens.pop(0)
+        self.from_cache = False
+
+
+def item(id: str, n: int, size: int = 2048) -> dict[str, Any]:
+    """A listed message as Graph returns it for the query pending() sends."""
+    return {
+        "@odata.etag": 'W/"CQAAABYAAAA"',
+        "id": id,
+        "internetMessageId": f"<m{n}@example.org>",
+        "singleValueExtendedProperties": [{"id": "Integer 0xe08", "value": str(size)}],
+    }
+
+
+def page(items: list[dict[str, Any]], next_link: str | None = None) -> dict[str, Any]:
+    """A collection page with its context and (maybe) the next page's link."""
+    body: dict[str, Any] = {
+        "@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#users('{USER}')"
+        "/mailFolders('inbox')/messages(id,internetMessageId)",
+        "value": items,
+    }
+    if next_link:
+        body["@odata.nextLink"] = next_link
+    return body
+
+
+def sent(call: Any, bearer: str = "tok-1") -> tuple[str, str, dict[str, list[str]], Any]:
+    """Method, URL without query, query, JSON body of a call; asserts the common headers."""
+    request = call.request
+    assert request.headers["Authorization"] == f"Bearer {bearer}"
+    assert request.headers["Prefer"] == PREFER
+    parts = urlsplit(request.url)
+    url = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    body = json.loads(request.body) if request.body else None
+    return request.method, url, parse_qs(parts.query), body
+
+
+@pytest.fixture
+def rsps() -> Any:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+def opened(bearer: FakeBearer | None = None, folder: str = "Inbox") -> GraphSource:
+    source = GraphSource(USER, bearer or FakeBearer(), folder=folder, timeout=5)
+    source.open()
+    return source
+
+
+def test_pending_pages_through_next_link_and_skips_done(rsps: responses.RequestsMock) -> None:
+    rsps.get(f"{BASE}/mailFolders/inbox/messages", json=page([item(ID1, 1), item(ID2, 2)], NEXT))
+    rsps.get(f"{BASE}/mailFolders/inbox/messages", json=page([item(ID3, 3)]))
+    source = opened()
+    found = source.pending(lambda id: id == ID2)
+    assert found == [Envelope(ID1, 2048), Envelope(ID3, 2048)]
+    assert source.identity() == f"graph:{USER}/Inbox"
+    first = sent(rsps.calls[0])
+    assert first == (
+        "GET",
+        f"{BASE}/mailFolders/inbox/messages",
+        {
+            "$select": ["id,internetMessageId"],
+            "$expand": ["singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"],
+            "$orderby": ["receivedDateTime asc"],
+            "$top": ["100"],
+        },
+        None,
+    )
+    second = sent(rsps.calls[1])
+    assert rsps.calls[1].request.url == NEXT  # the link is followed as given
+    assert second[0] == "GET"
+    assert len(rsps.calls) == 2
+
+
+def test_pending_stops_at_limit(rsps: responses.RequestsMock) -> None:
+    rsps.get(f"{BASE}/mailFolders/inbox/messages", json=page([item(ID1, 1), item(ID2, 2)], NEXT))
+    assert opened().pending(lambda id: False, limit=1) == [Envelope(ID1, 2048)]
+    assert len(rsps.calls) == 1
+
+
+def test_fetch_downloads_mime(rsps: responses.RequestsMock) -> None:
+    rsps.get(f"{BASE}/messages/{ID1}/$value", body=RAW, content_type="text/plain")
+    fetched = list(opened().fetch([Envelope(ID1, 0)]))
+    assert [(f.id, f.raw) for f in fetched] == [(ID1, RAW)]
+    assert sent(rsps.calls[0]) == ("GET", f"{BASE}/messages/{ID1}/$value", {}, None)
+
+
+def test_a_message_over_max_message_size_is_listed_oversize_and_never_downloaded(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.get(f"{BASE}/mailFolders/inbox/messages", json=page([item(ID1, 1, size=50_000_000)]))
+    source = GraphSource(USER, FakeBearer(), max_message_size=25_000_000)
+    source.open()
+    assert source.pending(lambda id: False) == [Envelope(ID1, 50_000_000, oversize=True)]
+    assert all("$value" not in call.request.url for call in rsps.calls)
+
+
+def test_dispositions(rsps: responses.RequestsMock) -> None:
+    folders = f"{BASE}/mailFolders"
+    rsps.get(folders, json={"value": []})
+    created = {"id": "AAMkFolderId==", "displayName": "Done", "parentFolderId": "AAMkRoot=="}
+    rsps.post(folders, json=created, status=201)
+    moved = {"id": ID1, "parentFolderId": "AAMkFolderId=="}
+    rsps.post(f"{BASE}/messages/{ID1}/move", json=moved, status=201)
+    rsps.post(f"{BASE}/messages/{ID2}/move", json=moved | {"id": ID2}, status=201)
+    rsps.delete(f"{BASE}/messages/{ID3}", status=204)
+    rsps.patch(f"{BASE}/messages/{ID1}", json={"id": ID1, "isRead": True})
+    source = opened()
+    source.dispose(ID1, Move("Done"))
+    source.dispose(ID2, Move("done"))  # the folder is looked up once
+    source.dispose(ID3, Delete())
+    source.dispose(ID1, FlagSeen())
+    source.dispose(ID1, Leave())  # no request
+    source.commit()
+    calls = [sent(c) for c in rsps.calls]
+    assert calls == [
+        (
+            "GET",
+            folders,
+            {"$filter": ["displayName eq 'Done'"], "$select": ["id,displayName"]},
+            None,
+        ),
+        ("POST", folders, {}, {"displayName": "Done"}),
+        ("POST", f"{BASE}/messages/{ID1}/move", {}, {"destinationId": "AAMkFolderId=="}),
+        ("POST", f"{BASE}/messages/{ID2}/move", {}, {"destinationId": "AAMkFolderId=="}),
+        ("DELETE", f"{BASE}/messages/{ID3}", {}, None),
+        ("PATCH", f"{BASE}/messages/{ID1}", {}, {"isRead": True}),
+    ]
+
+
+def test_move_to_existing_and_well_known_folders(rsps: responses.RequestsMock) -> None:
+    rsps.get(f"{BASE}/mailFolders", json={"value": [{"id": "AAMkOld==", "displayName": "O'Neil"}]})
+    rsps.post(f"{BASE}/messages/{ID1}/move", json={"id": ID1}, status=201)
+    rsps.post(f"{BASE}/messages/{ID1}/move", json={"id": ID1}, status=201)
+    source = opened()
+    source.dispose(ID1, Move("O'Neil"))
+    source.dispose(ID1, Move("Archive"))
+    assert sent(rsps.calls[0])[2]["$filter"] == ["displayName eq 'O''Neil'"]
+    assert sent(rsps.calls[1])[3] == {"destinationId": "AAMkOld=="}
+    assert sent(rsps.calls[2])[3] == {"destinationId": "archive"}
+
+
+def test_custom_folder_is_resolved_on_open(rsps: responses.RequestsMock) -> None:
+    rsps.get(f"{BASE}/mailFolders", json={"value": [{"id": "AAMkSup==", "displayName": "Support"}]})
+    rsps.get(f"{BASE}/mailFolders/AAMkSup==/messages", json=page([]))
+    assert opened(folder="Support").pending(lambda id: False) == []
+    assert sent(rsps.calls[1])[1] == f"{BASE}/mailFolders/AAMkSup==/messages"
+
+
+def test_missing_folder_is_a_configuration_error(rsps: responses.RequestsMock) -> None:
+    rsps.get(f"{BASE}/mailFolders", json={"value": []})
+    with pytest.raises(ConfigurationError, match="no top-level folder 'Nope'"):
+        opened(folder="Nope")
+
+
+def test_throttled_is_retry_later_with_retry_after(rsps: responses.RequestsMock) -> None:
+    throttled = {
+        "error": {
+            "code": "ApplicationThrottled",
+            "message": "Application is over its MailboxConcurrency limit.",
+        }
+    }
+    rsps.get(
+        f"{BASE}/mailFolders/inbox/messages",
+        json=throttled,
+        status=429,
+        headers={"Retry-After": "7"},
+    )
+    with pytest.raises(RetryLater) as caught:
+        opened().pending(lambda id: False)
+    assert caught.value.retry_after == 7
+    assert not isinstance(caught.value, Unreachable)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_names_the_permission(rsps: responses.RequestsMock, status: int) -> None:
+    denied = {"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}}
+    rsps.get(f"{BASE}/messages/{ID1}/$value", json=denied, status=status)
+    bearer = FakeBearer(cached=False)
+    with pytest.raises(ConfigurationError) as caught:
+        list(opened(bearer).fetch([Envelope(ID1, 0)]))
+    assert "Mail.ReadWrite" in str(caught.value)
+    assert "admin consent" in str(caught.value)
+    assert bearer.forgotten == 0
+    assert len(rsps.calls) == 1
+
+
+def test_refused_cached_token_is_renewed_once(rsps: responses.RequestsMock) -> None:
+    rsps.get(f"{BASE}/messages/{ID1}/$value", status=401, json={"error": {"code": "InvalidAuth"}})
+    rsps.get(f"{BASE}/messages/{ID1}/$value", body=RAW)
+    bearer = FakeBearer(cached=True)
+    assert [f.raw for f in opened(bearer).fetch([Envelope(ID1, 0)])] == [RAW]
+    assert bearer.forgotten == 1
+    sent(rsps.calls[0], bearer="tok-1")
+    sent(rsps.calls[1], bearer="tok-2")
+
+
+def test_network_failure_is_unreachable(rsps: responses.RequestsMock) -> None:
+    rsps.get(f"{BASE}/mailFolders/inbox/messages", body=requests.ConnectionError("refused"))
+    with pytest.raises(Unreachable, match="cannot reach Microsoft Graph"):
+        opened().pending(lambda id: False)
+
+
+def test_check_counts_the_folder(rsps: responses.RequestsMock) -> None:
+    folder = {"id": "AAMkInbox==", "displayName": "Inbox", "totalItemCount": 3}
+    rsps.get(f"{BASE}/mailFolders/inbox", json=folder | {"unreadItemCount": 1})
+    result = opened().check()
+    assert (result.folder, result.messages) == ("Inbox", 3)
+    assert sent(rsps.calls[0]) == ("GET", f"{BASE}/mailFolders/inbox", {}, None)
+
+
+def graph_mailbox(**extra: Any) -> dict[str, Any]:
+    oauth2 = {
+        "provider": "microsoft",
+        "tenant": "contoso.example",
+        "client_id": "00000000-0000-0000-0000-000000000000",
+        "client_secret": {"env": "GRAPH_SECRET"},
+    }
+    return {
+        "protocol": "graph",
+        "tracker": "t",
+        "username": USER,
+        "auth": {"oauth2": oauth2},
+    } | extra
+
+
+def test_config_and_assembly_use_the_graph_scope(tmp_path: Path) -> None:
+    mailbox = Mailbox.model_validate(graph_mailbox())
+    source = open_source(mailbox, 10_000_000, tmp_path, "support")
+    assert isinstance(source, GraphSource)
+    assert source.identity() == f"graph:{USER}/INBOX"
+    settings = source._bearer._settings  # type: ignore[attr-defined]
+    assert isinstance(settings, MicrosoftOAuth2)
+    assert settings.scope == GRAPH_SCOPE
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"auth": None}, "auth: {oauth2: {provider: microsoft"),
+        ({"username": None}, "username"),
+        ({"host": "outlook.office365.com"}, "host is not used by a graph mailbox"),
+    ],
+)
+def test_config_refuses_incomplete_graph_mailboxes(change: dict[str, Any], said: str) -> None:
+    data = {k: v for k, v in graph_mailbox(**change).items() if v is not None}
+    with pytest.raises(ValueError, match=said.replace("{", r"\{")):
+        Mailbox.model_validate(data)
+
+
+SYNC_CONFIG = """\
+version: 1
+trackers:
+  trial: {adapter: recording}
+mailboxes:
+  support:
+    protocol: maildir
+    path: /unused
+    tracker: trial
+    unknown_user: as_rule_owner
+    on_success: {move: Processed}
+    rules: ["then create issue in project demo"]
+"""
+
+
+def test_sync_killed_after_write_makes_one_issue_and_moves_once(
+    rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    listing = f"{BASE}/mailFolders/inbox/messages"
+    rsps.get(listing, json=page([item(ID1, 1)]))  # run 1, and run 2: still there
+    rsps.get(listing, json=page([item(ID1, 1)]))
+    rsps.get(f"{BASE}/messages/{ID1}/$value", body=raw_mail({"Subject": "printer on fire"}))
+    rsps.get(f"{BASE}/mailFolders", json={"value": [{"id": "AAMkP==", "displayName": "Processed"}]})
+    rsps.post(f"{BASE}/messages/{ID1}/move", json={"id": ID1}, status=201)
+    tracker = RecordingAdapter()
+    source = GraphSource(USER, FakeBearer())
+    harness = CrashHarness(
+        tracker, SYNC_CONFIG, tmp_path / "journal.sqlite3", mailbox=cast(Any, source),
+        mailbox_name="support",
+    )  # fmt: skip
+    harness.crash("after_write")
+    summary = harness.sync()
+    assert [issue.title for issue in tracker.issues().values()] == ["printer on fire"]
+    assert summary.failed == 0
+    calls = [sent(c)[:2] for c in rsps.calls]
+    assert calls == [
+        ("GET", listing),
+        ("GET", f"{BASE}/messages/{ID1}/$value"),
+        ("GET", listing),
+        ("GET", f"{BASE}/messages/{ID1}/$value"),
+        ("GET", f"{BASE}/mailFolders"),
+        ("POST", f"{BASE}/messages/{ID1}/move"),
+    ]
+    assert sent(rsps.calls[5])[3] == {"destinationId": "AAMkP=="}
+
+
+def test_delete_of_a_message_already_gone_is_done(rsps: responses.RequestsMock) -> None:
+    missing = {"error": {"code": "ErrorItemNotFound", "message": "The item was not found."}}
+    rsps.delete(f"{BASE}/messages/{ID1}", json=missing, status=404)
+    opened().dispose(ID1, Delete())
+    assert sent(rsps.calls[0]) == ("DELETE", f"{BASE}/messages/{ID1}", {}, None)
