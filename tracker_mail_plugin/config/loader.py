@@ -57,10 +57,17 @@ class LoadedConfig:
     warnings: tuple[ConfigProblem, ...] = ()
     rule_sources: tuple[tuple[Path, str], ...] = ()
     marks: Marks = field(default_factory=Marks, compare=False, repr=False)
+    # Merged once per mailbox: the pipeline asks for them for every message.
+    _policies: dict[str, Policies] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def policies(self, mailbox: str) -> Policies:
         """The mailbox's policies over ``defaults`` (already validated at load)."""
-        return self.config.policies_for(mailbox)
+        found = self._policies.get(mailbox)
+        if found is None:
+            found = self._policies[mailbox] = self.config.policies_for(mailbox)
+        return found
 
 
 def config_path(given: str | None) -> FilePath:
