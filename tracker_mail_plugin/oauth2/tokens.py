@@ -67,6 +67,7 @@ class TokenProvider:
         self._settings = settings
         self._clock = clock
         self._username = username
+        self._protocol = protocol
         self._name = name or "MAILBOX"
         self._scopes: list[str] = []
         if isinstance(settings, MicrosoftOAuth2) and settings.flow == "device_code":
@@ -86,6 +87,12 @@ class TokenProvider:
         return f"TokenProvider({settings.token_url}, client_id={settings.client_id})"
 
     @property
+    def mechanism(self) -> str | None:
+        """The SASL mechanism the configuration forces (``XOAUTH2``…), None to choose."""
+        forced = self._settings.mechanism
+        return forced.upper() if forced else None
+
+    @property
     def provider(self) -> str:
         """``generic``, ``microsoft`` or ``google``."""
         return self._settings.provider
@@ -95,7 +102,7 @@ class TokenProvider:
         if isinstance(self._settings, MicrosoftOAuth2):
             from tracker_mail_plugin.oauth2.microsoft import refused_advice
 
-            return refused_advice(text)
+            return refused_advice(text, self._protocol)
         if isinstance(self._settings, GoogleOAuth2):
             from tracker_mail_plugin.oauth2.google import refused_advice as google_advice
 
