@@ -118,6 +118,20 @@ def test_an_expired_cached_token_is_renewed(rig: Rig, tokens: TokenServer) -> No
     assert stat.S_IMODE(cache_file(rig).stat().st_mode) == 0o600
 
 
+def test_a_rotated_refresh_token_carries_the_next_run(rig: Rig, tokens: TokenServer) -> None:
+    tokens.endpoint.rotate = True  # each refresh token works once
+    use_oauth2(rig, tokens.url, flow="refresh_token")
+    rig.append(mail("printer one"))
+    rig.sync()
+    cache_file(rig).unlink()  # the access token expired: the next run must refresh
+    rig.append(mail("printer two"))
+    assert rig.sync().summary["created"] == 1
+    used = [r["refresh_token"] for r in tokens.endpoint.requests]
+    assert used[0] == REFRESH
+    assert used[1] != REFRESH
+    assert (rig.tmp / "refresh-token").read_text() == REFRESH
+
+
 def test_a_cached_token_the_server_no_longer_accepts_is_replaced(
     rig: Rig, tokens: TokenServer
 ) -> None:
