@@ -77,7 +77,6 @@ class Exchange:
     def __init__(self, mechanism: str, initial: str):
         self.mechanism = mechanism
         self._initial: str | None = initial
-        self.challenged = False  # whether the server sent an error challenge
 
     def __repr__(self) -> str:
         return f"Exchange({self.mechanism})"  # never the token
@@ -87,5 +86,4 @@ class Exchange:
         if self._initial is not None:
             initial, self._initial = self._initial, None
             return initial
-        self.challenged = True
         return error_reply(self.mechanism)
