@@ -165,7 +165,7 @@ def test_dispositions(rsps: responses.RequestsMock) -> None:
         (
             "GET",
             folders,
-            {"$filter": ["displayName eq 'Done'"], "$select": ["id,displayName"]},
+            {"$select": ["id,displayName"], "$top": ["100"]},
             None,
         ),
         ("POST", folders, {}, {"displayName": "Done"}),
@@ -183,7 +183,7 @@ def test_move_to_existing_and_well_known_folders(rsps: responses.RequestsMock) -
     source = opened()
     source.dispose(ID1, Move("O'Neil"))
     source.dispose(ID1, Move("Archive"))
-    assert sent(rsps.calls[0])[2]["$filter"] == ["displayName eq 'O''Neil'"]
+    assert sent(rsps.calls[0])[2] == {"$select": ["id,displayName"], "$top": ["100"]}
     assert sent(rsps.calls[1])[3] == {"destinationId": "AAMkOld=="}
     assert sent(rsps.calls[2])[3] == {"destinationId": "archive"}
 
@@ -197,7 +197,9 @@ def test_custom_folder_is_resolved_on_open(rsps: responses.RequestsMock) -> None
 
 def test_missing_folder_is_a_configuration_error(rsps: responses.RequestsMock) -> None:
     rsps.get(f"{BASE}/mailFolders", json={"value": []})
-    with pytest.raises(ConfigurationError, match="no top-level folder 'Nope'"):
+    with pytest.raises(
+        ConfigurationError, match=r"no folder 'Nope' .*'Nope' is not at the top level"
+    ):
         opened(folder="Nope")
 
 
@@ -276,7 +278,7 @@ def test_config_and_assembly_use_the_graph_scope(tmp_path: Path) -> None:
     mailbox = Mailbox.model_validate(graph_mailbox())
     source = open_source(mailbox, 10_000_000, tmp_path, "support")
     assert isinstance(source, GraphSource)
-    assert source.identity() == f"graph:{USER}/INBOX"
+    assert source.identity() == f"graph:{USER}/Inbox"  # the documented default
     settings = source._bearer._settings  # type: ignore[attr-defined]
     assert isinstance(settings, MicrosoftOAuth2)
     assert settings.scope == GRAPH_SCOPE
@@ -347,3 +349,128 @@ def test_delete_of_a_message_already_gone_is_done(rsps: responses.RequestsMock) 
     rsps.delete(f"{BASE}/messages/{ID1}", json=missing, status=404)
     opened().dispose(ID1, Delete())
     assert sent(rsps.calls[0]) == ("DELETE", f"{BASE}/messages/{ID1}", {}, None)
+
+
+# --- folder paths ----------------------------------------------------------------------
+
+
+def folders_page(*names: str, next_link: str | None = None) -> dict[str, Any]:
+    """A mailFolders/childFolders page as Graph returns it for $select=id,displayName."""
+    body: dict[str, Any] = {
+        "value": [{"id": f"AAMk{name}==", "displayName": name} for name in names]
+    }
+    if next_link:
+        body["@odata.nextLink"] = next_link
+    return body
+
+
+def test_a_subfolder_path_under_a_well_known_folder_is_read(
+    rsps: responses.RequestsMock,
+) -> None:
+    children = f"{BASE}/mailFolders/inbox/childFolders"
+    more = f"{children}?%24select=id%2CdisplayName&%24top=100&%24skip=100"
+    rsps.get(children, json=folders_page("Sales", next_link=more))
+    rsps.get(more, json=folders_page("Support"))
+    rsps.get(f"{BASE}/mailFolders/AAMkSupport==/childFolders", json=folders_page("Printers"))
+    rsps.get(f"{BASE}/mailFolders/AAMkPrinters==/messages", json=page([item(ID1, 1)]))
+    source = opened(folder="Inbox/support/Printers")  # display names compare case-insensitively
+    assert [e.id for e in source.pending(lambda id: False)] == [ID1]
+    calls = [sent(c) for c in rsps.calls]
+    assert calls[0][:3] == ("GET", children, {"$select": ["id,displayName"], "$top": ["100"]})
+    assert calls[1][:2] == ("GET", children)  # the next page, by its link
+    assert calls[1][2]["$skip"] == ["100"]
+    assert calls[2][:2] == ("GET", f"{BASE}/mailFolders/AAMkSupport==/childFolders")
+    assert calls[3][:2] == ("GET", f"{BASE}/mailFolders/AAMkPrinters==/messages")
+    assert source.identity() == f"graph:{USER}/Inbox/support/Printers"
+
+
+def test_a_path_from_a_top_level_folder_is_read(rsps: responses.RequestsMock) -> None:
+    rsps.get(f"{BASE}/mailFolders", json=folders_page("Archive 2024", "Support"))
+    rsps.get(f"{BASE}/mailFolders/AAMkSupport==/childFolders", json=folders_page("EMEA"))
+    rsps.get(f"{BASE}/mailFolders/AAMkEMEA==/messages", json=page([]))
+    assert opened(folder="Support/EMEA").pending(lambda id: False) == []
+    assert [sent(c)[1] for c in rsps.calls] == [
+        f"{BASE}/mailFolders",
+        f"{BASE}/mailFolders/AAMkSupport==/childFolders",
+        f"{BASE}/mailFolders/AAMkEMEA==/messages",
+    ]
+
+
+def test_a_missing_subfolder_names_the_missing_part(rsps: responses.RequestsMock) -> None:
+    rsps.get(f"{BASE}/mailFolders/archive/childFolders", json=folders_page("2023"))
+    with pytest.raises(ConfigurationError, match=r"no folder 'archive/2024'.*'2024' is not in"):
+        opened(folder="archive/2024")
+
+
+def test_a_move_target_path_is_resolved_and_missing_parts_created(
+    rsps: responses.RequestsMock,
+) -> None:
+    children = f"{BASE}/mailFolders/inbox/childFolders"
+    rsps.get(children, json=folders_page("Support"))
+    rsps.get(f"{BASE}/mailFolders/AAMkSupport==/childFolders", json=folders_page())
+    made = {"id": "AAMkDone==", "displayName": "Done", "parentFolderId": "AAMkSupport=="}
+    rsps.post(f"{BASE}/mailFolders/AAMkSupport==/childFolders", json=made, status=201)
+    rsps.post(f"{BASE}/messages/{ID1}/move", json={"id": ID1}, status=201)
+    rsps.post(f"{BASE}/messages/{ID2}/move", json={"id": ID2}, status=201)
+    source = opened()
+    source.dispose(ID1, Move("Inbox/Support/Done"))
+    source.dispose(ID2, Move("inbox/support/done"))  # resolved once
+    calls = [sent(c) for c in rsps.calls]
+    assert [c[:2] for c in calls] == [
+        ("GET", children),
+        ("GET", f"{BASE}/mailFolders/AAMkSupport==/childFolders"),
+        ("POST", f"{BASE}/mailFolders/AAMkSupport==/childFolders"),
+        ("POST", f"{BASE}/messages/{ID1}/move"),
+        ("POST", f"{BASE}/messages/{ID2}/move"),
+    ]
+    assert calls[2][3] == {"displayName": "Done"}
+    assert calls[3][3] == {"destinationId": "AAMkDone=="}
+    assert calls[4][3] == {"destinationId": "AAMkDone=="}
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@pytest.mark.parametrize("disposition", [Move("Archive"), Delete()])
+def test_a_server_error_on_move_or_delete_is_retry_later(
+    rsps: responses.RequestsMock, status: int, disposition: Any
+) -> None:
+    failed = {"error": {"code": "UnknownError", "message": "An internal server error occurred."}}
+    method = "POST" if isinstance(disposition, Move) else "DELETE"
+    url = f"{BASE}/messages/{ID1}" + ("/move" if method == "POST" else "")
+    rsps.add(method, url, json=failed, status=status)
+    with pytest.raises(RetryLater):
+        opened().dispose(ID1, disposition)
+
+
+def test_a_move_graph_fails_with_5xx_is_done_by_the_next_run(
+    rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    listing = f"{BASE}/mailFolders/inbox/messages"
+    failed = {"error": {"code": "UnknownError", "message": "An internal server error occurred."}}
+    rsps.get(listing, json=page([item(ID1, 1)]))
+    rsps.get(f"{BASE}/messages/{ID1}/$value", body=raw_mail({"Subject": "printer on fire"}))
+    rsps.get(f"{BASE}/mailFolders", json=folders_page("Processed"))
+    rsps.post(f"{BASE}/messages/{ID1}/move", json=failed, status=503)
+    rsps.get(listing, json=page([item(ID1, 1)]))  # run 2: the message is still there
+    rsps.get(f"{BASE}/messages/{ID1}/$value", body=raw_mail({"Subject": "printer on fire"}))
+    rsps.post(f"{BASE}/messages/{ID1}/move", json={"id": ID1}, status=201)
+    tracker = RecordingAdapter()
+    source = GraphSource(USER, FakeBearer())
+    harness = CrashHarness(
+        tracker, SYNC_CONFIG, tmp_path / "journal.sqlite3", mailbox=cast(Any, source),
+        mailbox_name="support",
+    )  # fmt: skip
+    first = harness.sync()
+    second = harness.sync()
+    assert [issue.title for issue in tracker.issues().values()] == ["printer on fire"]
+    assert (first.failed, second.failed) == (1, 0)  # retried, never quarantined
+    calls = [sent(c)[:2] for c in rsps.calls]
+    assert calls == [
+        ("GET", listing),
+        ("GET", f"{BASE}/messages/{ID1}/$value"),
+        ("GET", f"{BASE}/mailFolders"),
+        ("POST", f"{BASE}/messages/{ID1}/move"),  # 503: the message stays in the inbox
+        ("GET", listing),
+        ("GET", f"{BASE}/messages/{ID1}/$value"),  # the journal knows its issue: no second one
+        ("POST", f"{BASE}/messages/{ID1}/move"),
+    ]
+    assert sent(rsps.calls[6])[3] == {"destinationId": "AAMkProcessed=="}

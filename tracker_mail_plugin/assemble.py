@@ -101,10 +101,13 @@ def _graph_source(
     bearer = provider_for(
         settings, state_folder, protocol="graph", username=mailbox.username, name=name
     )
+    # Graph's documented default is its well-known name's spelling, not IMAP's INBOX (the
+    # mailbox model's default): the folder is part of the journal's name of the source.
+    folder = mailbox.folder if "folder" in mailbox.model_fields_set else "Inbox"
     return GraphSource(
         mailbox.username,
         bearer,
-        folder=mailbox.folder,
+        folder=folder,
         timeout=mailbox.timeout,
         max_message_size=max_message_size,
     )

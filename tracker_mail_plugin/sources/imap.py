@@ -19,6 +19,7 @@ from tracker_mail_plugin.errors import (
     ConfigurationError,
     TrackerMailError,
 )
+from tracker_mail_plugin.oauth2 import sasl
 from tracker_mail_plugin.sources.base import (
     Delete,
     Disposition,
@@ -201,7 +202,7 @@ class ImapSource(ServerSource):
         client = self._session()
         self._log_in(
             lambda password: client.login(self._username, password),
-            lambda token: client.oauth2_login(self._username, token),
+            lambda token: self._token_login(client, token),
         )
         # imaplib keeps the list it got before login; imapclient answers from the CAPABILITY
         # the server sent with the login reply (or asks again), which is the list that
@@ -209,6 +210,18 @@ class ImapSource(ServerSource):
         with self._guard("reading capabilities"):
             caps = client.capabilities()
         self._capabilities = frozenset(bytes(c).decode("ascii").upper() for c in caps)
+
+    def _token_login(self, client: Any, token: str) -> None:
+        """AUTHENTICATE OAUTHBEARER or XOAUTH2: the configured one, else the best offered."""
+        assert self._bearer is not None  # noqa: S101 - only called for token logins
+        offered = [bytes(c).decode("ascii", "replace") for c in client.capabilities()]
+        auth = [c.removeprefix("AUTH=") for c in offered if c.upper().startswith("AUTH=")]
+        mechanism = sasl.choose(self._bearer.mechanism, auth)
+        endpoint = self._endpoint
+        initial = sasl.initial_response(
+            mechanism, self._username, token, endpoint.host, endpoint.port
+        )
+        client.sasl_login(mechanism, sasl.Exchange(mechanism, initial))
 
     def _select(self) -> None:
         with self._guard("reading the folder separator"):
