@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Self
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from tracker_mail_plugin.errors import ConfigurationError
 from tracker_mail_plugin.metrics.registry import Metrics
@@ -125,7 +125,10 @@ def _handler(metrics: Metrics, readiness: Readiness) -> type[BaseHTTPRequestHand
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._send(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
+                # The format the scraper asks for (OpenMetrics or the classic text), as
+                # prometheus_client's own server negotiates it.
+                encode, content_type = choose_encoder(self.headers.get("Accept", ""))
+                self._send(200, encode(metrics.registry), content_type)
             elif path == "/healthz":
                 self._send(200, b"ok\n")
             elif path == "/readyz":
