@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,16 @@ mailboxes:
       - when: {{subject_contains: disk}}
         then: [{{create_issue: {{project: nowhere}}}}]
 """
+
+
+@pytest.fixture(autouse=True)
+def sync_logging() -> Iterator[None]:
+    """``sync`` in this process sets up the package's logger; later tests get it back."""
+    root = logging.getLogger("tracker_mail")
+    saved = (root.handlers[:], root.level, root.propagate)
+    yield
+    root.handlers[:], root.level, root.propagate = saved
+
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
