@@ -9,6 +9,8 @@ from __future__ import annotations
 import configparser
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import pytest
 import yaml
 
 from tracker_mail_plugin.config.loader import load_config_text
-from tracker_mail_plugin.metrics import Metrics
+from tracker_mail_plugin.metrics import Metrics, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -135,3 +137,23 @@ def test_the_deploy_readme_explains_every_file() -> None:
     ]
     assert files
     assert [f for f in files if f"`{f}`" not in readme] == []
+
+
+def test_the_healthcheck_command_passes_while_healthz_answers() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    (port,) = re.findall(r"^EXPOSE (\d+)$", text, re.MULTILINE)
+    found = re.search(r"^\s+CMD (\[.*\])$", text, re.MULTILINE)
+    assert found is not None
+    command = json.loads(found.group(1))
+    assert command[0] == "python"
+    server = serve("127.0.0.1:0", Metrics(), lambda: (False, {"support": "not yet"}))
+    # the image's port, swapped for the one this test could bind
+    here = [
+        sys.executable,
+        *(part.replace(f":{port}/", f":{server.port}/") for part in command[1:]),
+    ]
+    try:
+        assert subprocess.run(here, check=False, capture_output=True).returncode == 0
+    finally:
+        server.close()
+    assert subprocess.run(here, check=False, capture_output=True).returncode == 1
