@@ -26,6 +26,7 @@ mailboxes:
     path: {tmp}/mail
     tracker: rec
     unknown_user: as_rule_owner
+    workers: {workers}
     on_success: {{move: Processed}}
     on_unprocessed: {{move: Skipped}}
     rules:
@@ -50,12 +51,14 @@ def scraped(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     }
 
 
-def test_metrics_show_the_counts_a_sync_made(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 3])  # workers count from several threads at once
+def test_metrics_show_the_counts_a_sync_made(tmp_path: Path, workers: int) -> None:
     (tmp_path / "mail").mkdir()
-    for n, subject in enumerate(["printer on fire", "printer jam", "lunch?"]):
+    for n, subject in enumerate(["printer on fire", "printer jam", "lunch?"] * 4):
         raw = raw_mail({"Subject": subject, "Message-ID": f"<m{n}@example.com>"})
         (tmp_path / "mail" / f"{n}.eml").write_bytes(raw)
-    loaded = load_config_text(CONFIG.format(tmp=tmp_path), str(tmp_path / "rules.yaml"))
+    text = CONFIG.format(tmp=tmp_path, workers=workers)
+    loaded = load_config_text(text, str(tmp_path / "rules.yaml"))
     metrics = Metrics()
     with serve("127.0.0.1:0", metrics, always_ready) as server:
         sync(loaded, ["support"], SyncOptions(), metrics)
@@ -65,12 +68,12 @@ def test_metrics_show_the_counts_a_sync_made(tmp_path: Path) -> None:
             ("mailbox", "support"), ("outcome", outcome)}))]
         for outcome in ("created", "unprocessed", "failed")
     }  # fmt: skip
-    assert counts == {"created": 2, "unprocessed": 1, "failed": 0}
+    assert counts == {"created": 8, "unprocessed": 4, "failed": 0}
     created = ("adapter", "recording"), ("kind", "create_issue")
     duration = "tracker_mail_tracker_request_duration_seconds_count"
-    assert samples[(duration, frozenset(created))] == 2
+    assert samples[(duration, frozenset(created))] == 8
     latency = ("tracker_mail_processing_latency_seconds_count", frozenset({("mailbox", "support")}))
-    assert samples[latency] == 2  # the files' times are the arrival
+    assert samples[latency] == 8  # the files' times are the arrival
 
 
 def test_readyz_follows_the_readiness_callable(tmp_path: Path) -> None:
