@@ -122,6 +122,8 @@ class _IPv6Server(_IPv4Server):
 
 def _handler(metrics: Metrics, readiness: Readiness) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = 10  # a client that connects and says nothing does not hold a thread forever
+
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
