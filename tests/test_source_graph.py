@@ -7,6 +7,7 @@ Every request is asserted: method, URL and query, the bearer token, the
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
@@ -30,7 +31,7 @@ ID1 = "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0AAAAAAAA="
 ID2 = "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0AAAAAAAB="
 ID3 = "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0AAAAAAAC="
 RAW = b"From: a@example.org\r\nTo: support@contoso.example\r\nSubject: hi\r\n\r\nbody\r\n"
-NEXT = f"{BASE}/mailFolders/inbox/messages?%24select=id%2CinternetMessageId&%24top=100&%24skip=100"
+NEXT = f"{BASE}/mailFolders/inbox/messages?%24select=id%2CinternetMessageId%2CreceivedDateTime&%24top=100&%24skip=100"
 
 
 class FakeBearer:
@@ -56,6 +57,7 @@ def item(id: str, n: int, size: int = 2048) -> dict[str, Any]:
         "@odata.etag": 'W/"CQAAABYAAAA"',
         "id": id,
         "internetMessageId": f"<m{n}@example.org>",
+        "receivedDateTime": f"2026-03-01T10:{n % 60:02d}:00Z",
         "singleValueExtendedProperties": [{"id": "Integer 0xe08", "value": str(size)}],
     }
 
@@ -100,14 +102,16 @@ def test_pending_pages_through_next_link_and_skips_done(rsps: responses.Requests
     rsps.get(f"{BASE}/mailFolders/inbox/messages", json=page([item(ID3, 3)]))
     source = opened()
     found = source.pending(lambda id: id == ID2)
-    assert found == [Envelope(ID1, 2048), Envelope(ID3, 2048)]
+    assert [(e.id, e.size) for e in found] == [(ID1, 2048), (ID3, 2048)]
+    # receivedDateTime travels on the envelope to the download: latency is measured from it
+    assert found[0].arrived == datetime(2026, 3, 1, 10, 1, tzinfo=UTC)
     assert source.identity() == f"graph:{USER}/Inbox"
     first = sent(rsps.calls[0])
     assert first == (
         "GET",
         f"{BASE}/mailFolders/inbox/messages",
         {
-            "$select": ["id,internetMessageId"],
+            "$select": ["id,internetMessageId,receivedDateTime"],
             "$expand": ["singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"],
             "$orderby": ["receivedDateTime asc"],
             "$top": ["100"],
@@ -122,14 +126,15 @@ def test_pending_pages_through_next_link_and_skips_done(rsps: responses.Requests
 
 def test_pending_stops_at_limit(rsps: responses.RequestsMock) -> None:
     rsps.get(f"{BASE}/mailFolders/inbox/messages", json=page([item(ID1, 1), item(ID2, 2)], NEXT))
-    assert opened().pending(lambda id: False, limit=1) == [Envelope(ID1, 2048)]
+    assert [e.id for e in opened().pending(lambda id: False, limit=1)] == [ID1]
     assert len(rsps.calls) == 1
 
 
 def test_fetch_downloads_mime(rsps: responses.RequestsMock) -> None:
     rsps.get(f"{BASE}/messages/{ID1}/$value", body=RAW, content_type="text/plain")
-    fetched = list(opened().fetch([Envelope(ID1, 0)]))
-    assert [(f.id, f.raw) for f in fetched] == [(ID1, RAW)]
+    when = datetime(2026, 3, 1, 10, 1, tzinfo=UTC)
+    fetched = list(opened().fetch([Envelope(ID1, 0, arrived=when)]))
+    assert [(f.id, f.raw, f.arrived) for f in fetched] == [(ID1, RAW, when)]
     assert sent(rsps.calls[0]) == ("GET", f"{BASE}/messages/{ID1}/$value", {}, None)
 
 
@@ -139,7 +144,8 @@ def test_a_message_over_max_message_size_is_listed_oversize_and_never_downloaded
     rsps.get(f"{BASE}/mailFolders/inbox/messages", json=page([item(ID1, 1, size=50_000_000)]))
     source = GraphSource(USER, FakeBearer(), max_message_size=25_000_000)
     source.open()
-    assert source.pending(lambda id: False) == [Envelope(ID1, 50_000_000, oversize=True)]
+    (found,) = source.pending(lambda id: False)
+    assert (found.id, found.size, found.oversize) == (ID1, 50_000_000, True)
     assert all("$value" not in call.request.url for call in rsps.calls)
 
 

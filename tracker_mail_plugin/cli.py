@@ -166,6 +166,15 @@ def _sync_parser(commands: Any) -> None:
             "journal from a backup; a journal less than a day old does it by itself)"
         ),
     )
+    sync.add_argument(
+        "--metrics-file",
+        type=Path,
+        metavar="PATH",
+        help=(
+            "write this run's metrics for node_exporter's textfile collector (replaced "
+            "atomically; also after a failed run; not with --dry-run)"
+        ),
+    )
     sync.add_argument("--log-format", choices=("text", "json"), default="text")
     sync.add_argument("-v", "--verbose", action="store_true", help="log every message")
 

@@ -14,6 +14,7 @@ with admin consent); no answer at all is :class:`Unreachable`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
 
@@ -163,7 +164,7 @@ class GraphSource(MailSource):
             f"{self._user_url()}/mailFolders/{quote(self._opened(), safe='=')}/messages"
         )
         params: dict[str, str] | None = {
-            "$select": "id,internetMessageId",
+            "$select": "id,internetMessageId,receivedDateTime",
             "$expand": f"singleValueExtendedProperties($filter=id eq '{SIZE_PROPERTY}')",
             "$orderby": "receivedDateTime asc",
             "$top": str(PAGE),
@@ -175,7 +176,8 @@ class GraphSource(MailSource):
                     return found
                 if not is_done(str(item["id"])):
                     size = _size(item)
-                    found.append(Envelope(str(item["id"]), size, is_oversize(size, self._max)))
+                    oversize = is_oversize(size, self._max)
+                    found.append(Envelope(str(item["id"]), size, oversize, _received(item)))
             url, params = page.get("@odata.nextLink"), None  # the link carries the query
         return found
 
@@ -185,7 +187,7 @@ class GraphSource(MailSource):
         for envelope in envelopes:
             url = f"{self._message_url(envelope.id)}/$value"
             raw = self._call("GET", url, what="download a message").content
-            yield Fetched(id=envelope.id, raw=raw)
+            yield Fetched(id=envelope.id, raw=raw, arrived=envelope.arrived)
 
     def dispose(self, id: str, disposition: Disposition) -> None:
         """Move, delete or mark read now (Graph has nothing to commit)."""
@@ -330,5 +332,14 @@ def _tag(property_id: str) -> int | None:
         return None
     try:
         return int(tag, 16)
+    except ValueError:
+        return None
+
+
+def _received(item: dict[str, object]) -> datetime | None:
+    """``receivedDateTime`` (ISO 8601, UTC); None when absent or not a date."""
+    value = item.get("receivedDateTime")
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
+from datetime import datetime
 from typing import Any
 
 from imapclient import IMAPClient  # type: ignore[import-untyped]  # ships no py.typed
@@ -126,12 +127,13 @@ class ImapSource(ServerSource):
         for batch in batches(envelopes):
             uids = [self._uid(envelope.id) for envelope in batch]
             with self._guard("downloading messages"):
-                found = self._session().fetch(uids, ["BODY.PEEK[]"])
+                found = self._session().fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
             for envelope, uid in zip(batch, uids, strict=True):
                 # Expunged by another client: absent, or (Dovecot) present with BODY[] NIL.
-                body = found.get(uid, {}).get(b"BODY[]")
+                item = found.get(uid, {})
+                body = item.get(b"BODY[]")
                 if body is not None:
-                    yield Fetched(envelope.id, bytes(body))
+                    yield Fetched(envelope.id, bytes(body), _arrived(item.get(b"INTERNALDATE")))
 
     def dispose(self, id: str, disposition: Disposition) -> None:
         """Flag, move or mark deleted now; deletions become final at ``commit``."""
@@ -309,3 +311,10 @@ class ImapSource(ServerSource):
 
     def _connection_broke(self, error: Exception) -> bool:
         return isinstance(error, IMAPClient.AbortError)
+
+
+def _arrived(internaldate: object) -> datetime | None:
+    """INTERNALDATE, which IMAPClient gives as a naive datetime in local time."""
+    if not isinstance(internaldate, datetime):
+        return None
+    return internaldate.astimezone() if internaldate.tzinfo is None else internaldate
