@@ -204,7 +204,7 @@ def test_live_check_names_an_adapter_that_is_not_installed(tmp_path, capsys):
     assert main(["check", "-c", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}:3:17: no tracker adapter named 'youtrack' is installed" in err
-    assert "pip install tracker-mail-plugin-youtrack" in err
+    assert "tracker-mail-plugin-youtrack" not in err
 
 
 def test_live_check_refuses_an_action_the_adapter_cannot_do(tmp_path, capsys):

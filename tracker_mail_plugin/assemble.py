@@ -188,7 +188,19 @@ def journal_path(loaded: LoadedConfig) -> Path:
     path = Path(os.path.expanduser(loaded.config.journal))
     if not path.is_absolute():  # relative to the configuration file, not to cron's cwd
         path = Path(loaded.path).resolve().parent / path
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the journal is private
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the journal is private
+    except OSError as exc:
+        raise ConfigurationError(
+            f"the journal {path} cannot be created: its folder {path.parent}: "
+            f"{exc.strerror or exc}; set journal: in {loaded.path} to a file in a folder the "
+            "user running tracker-mail can write"
+        ) from None
+    if not path.parent.is_dir():
+        raise ConfigurationError(
+            f"the journal {path} cannot be created: {path.parent} is not a folder; "
+            f"set journal: in {loaded.path} to another path"
+        )
     return path
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from tracker_mail_plugin import __version__
 from tracker_mail_plugin.commands import adapters, check, explain, login, receive, status, sync
 from tracker_mail_plugin.config.loader import CONFIG_ENV, DEFAULT_CONFIG
-from tracker_mail_plugin.errors import ExitCode
+from tracker_mail_plugin.errors import ConfigurationError, ExitCode
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], ExitCode]] = {
     "explain": explain.command,
@@ -185,7 +185,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         _parser().print_help(sys.stderr)
         return ExitCode.CONFIGURATION
-    return int(run(args))
+    try:
+        return int(run(args))
+    except ConfigurationError as exc:
+        # The last net for what no command reported itself (a journal folder that cannot be
+        # created, say): a sentence and exit 2, never a traceback.
+        for problem in exc.problems:
+            print(f"tracker-mail {args.command}: {problem}", file=sys.stderr)
+        return ExitCode.CONFIGURATION
 
 
 if __name__ == "__main__":
