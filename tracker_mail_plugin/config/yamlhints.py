@@ -46,7 +46,7 @@ def describe(error: yaml.MarkedYAMLError, text: str) -> tuple[Mark, str]:
         return _mapping_value(at_problem, lines)
     if "expected <block end>" in problem or "expected <block mapping start>" in problem:
         return Mark(at_problem.line, 1), (
-            f"not valid YAML: {problem}; this line's indentation does not line up with the "
+            "not valid YAML: this line's indentation does not line up with the "
             "lines above it (the keys of one mapping start in the same column, indented with "
             "spaces)"
         )
