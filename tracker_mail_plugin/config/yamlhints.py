@@ -34,7 +34,7 @@ def describe(error: yaml.MarkedYAMLError, text: str) -> tuple[Mark, str]:
         )
     if "unknown escape character" in problem:
         return at_problem, (
-            "not valid YAML: in double quotes a backslash starts an escape, so \"\\d\" is not "
+            'not valid YAML: in double quotes a backslash starts an escape, so "\\d" is not '
             "allowed; write regular expressions in single quotes ('ORD-\\d+'), where "
             "backslashes are kept as they are"
         )
