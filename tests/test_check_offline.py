@@ -47,9 +47,7 @@ def test_every_unset_variable_is_reported_at_once(tmp_path, capsys, monkeypatch)
     assert "valid" not in captured.out
 
 
-def test_sync_reports_every_unset_variable_before_touching_anything(
-    tmp_path, capsys, monkeypatch
-):
+def test_sync_reports_every_unset_variable_before_touching_anything(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("TM_TEST_TOKEN", raising=False)
     monkeypatch.delenv("TM_TEST_IMAP_PASSWORD", raising=False)
     path = write(tmp_path)
@@ -150,9 +148,7 @@ def test_a_list_like_address_that_drops_list_mail_is_pointed_out(tmp_path, capsy
     assert list_check(tmp_path, capsys, "dev@lists.example.org")[1]
 
 
-def test_no_list_warning_for_a_personal_address_or_a_written_policy(
-    tmp_path, capsys, monkeypatch
-):
+def test_no_list_warning_for_a_personal_address_or_a_written_policy(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TM_TEST_IMAP_PASSWORD", "x")
     assert list_check(tmp_path, capsys, "anna.schmidt@example.com")[1] == []
     for policy in ("    automated: {bulk: process}\n", "    automated: {bulk: drop}\n"):
