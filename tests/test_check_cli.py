@@ -349,3 +349,48 @@ def test_requirements_say_what_each_request_rule_sets_beyond_summary_and_descrip
         ("SD", "Hardware"): frozenset({"priority", "Order"}),
         ("SD", None): frozenset({"labels"}),
     }
+
+
+TYPES = """\
+version: 1
+trackers:
+  tp: TRACKER
+mailboxes:
+  inbox:
+    protocol: directory
+    path: /tmp/mail
+    tracker: tp
+    unknown_user: as_rule_owner
+    rules:
+      - when subject contains 'down' then create issue in project OPS as Incident
+      - then create bug in project OPS
+"""
+
+
+def test_online_check_verifies_issue_types_with_an_adapter_that_lists_them(tmp_path, capsys):
+    from tracker_mail_plugin.testing import RecordingAdapter, RecordingConfig
+
+    state = tmp_path / "tracker.json"
+    RecordingAdapter(RecordingConfig(state_file=state)).add_project("OPS", issue_types=["Bug"])
+    tracker = f"{{adapter: recording, state_file: {state}}}"
+    path = write(tmp_path, TYPES.replace("TRACKER", tracker))
+    assert main(["check", "-c", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert "tracker tp: project 'OPS' has no issue type 'Incident' (it has: Bug)\n" in captured.err
+    assert "not checked" not in captured.out
+    assert captured.err.endswith(
+        f"{path}: not ready: fix the problems above; nothing was touched\n"
+    )
+
+
+def test_online_check_says_when_issue_types_were_not_checked(tmp_path, capsys):
+    store = tmp_path / "template.json"
+    tracker = f"{{adapter: template, path: {store}, projects: [OPS]}}"
+    path = write(tmp_path, TYPES.replace("TRACKER", tracker))
+    assert main(["check", "-c", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "tracker tp: issue types Bug, Incident not checked: the template adapter cannot list "
+        "the tracker's types\n" in out
+    )
+    assert out.endswith(f"{path}: valid; every tracker and mailbox answered\n")

@@ -170,7 +170,9 @@ def test_registered_adapters_replace_entry_points_for_tests():
     with registered_adapter("scratch", ScratchTracker):
         assert load_adapter("scratch") is ScratchTracker
         assert AdapterInfo("scratch", None, None, None) in list_adapters()
-    with pytest.raises(ConfigurationError, match="no tracker adapter named .scratch. is installed"):
+    with pytest.raises(
+        ConfigurationError, match=r"no tracker adapter named 'scratch' is installed"
+    ):
         load_adapter("scratch")
     register_adapter("scratch", ScratchTracker)
     try:

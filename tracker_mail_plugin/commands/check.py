@@ -13,7 +13,7 @@ from typing import TextIO
 
 import yaml
 
-from tracker_mail_plugin.adapter import Requirements, TrackerAdapter
+from tracker_mail_plugin.adapter import Capability, Requirements, TrackerAdapter
 from tracker_mail_plugin.assemble import journal_path, open_source
 from tracker_mail_plugin.commands.offline import offline_problems
 from tracker_mail_plugin.config.loader import (
@@ -162,6 +162,13 @@ def _check_tracker(
     )
     for problem in report.problems:
         print(f"tracker {name}: {problem}", file=err)
+    types = sorted({kind for _, kind in needs.issues if kind})
+    if types and not adapter.supports(Capability.CHECK_ISSUE_TYPES):
+        print(
+            f"tracker {name}: issue types {', '.join(types)} not checked: the {adapter.name} "
+            "adapter cannot list the tracker's types",
+            file=out,
+        )
     return ExitCode.OK if report.ok else ExitCode.CONFIGURATION
 
 
