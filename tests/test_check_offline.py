@@ -1,5 +1,7 @@
 """`check --offline`: what can be known without connecting, and the verdict last."""
 
+import io
+
 from tracker_mail_plugin.cli import main
 
 CONFIG = """\
@@ -89,6 +91,21 @@ def test_a_journal_that_cannot_be_created_is_named_by_check_and_every_command(
         err = capsys.readouterr().err
         assert "Traceback" not in err
         assert f"the journal {journal} cannot be created" in err, command
+
+
+def test_a_journal_that_cannot_be_created_defers_piped_mail(tmp_path, capsys, monkeypatch):
+    (tmp_path / "afile").write_text("not a folder")
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "version: 1\ntrackers: {t: {adapter: recording}}\nmailboxes:\n"
+        f"  alias: {{protocol: pipe, path: {tmp_path / 'spool'}, tracker: t, "
+        "rules: [then ignore]}\njournal: afile/journal.sqlite3\n"
+    )
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"From: a@b.example\n\nhi\n")))
+    assert main(["receive", "-c", str(path), "--mailbox", "alias"]) == 75
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"the journal {tmp_path / 'afile' / 'journal.sqlite3'} cannot be created" in err
 
 
 def test_a_written_disposition_the_protocol_cannot_do_is_an_error(tmp_path, capsys):

@@ -264,7 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # created, say): a sentence and exit 2, never a traceback.
         for problem in exc.problems:
             print(f"tracker-mail {args.command}: {problem}", file=sys.stderr)
-        return ExitCode.CONFIGURATION
+        # A mail server keeps piped mail only on a temporary failure; 2 would bounce it.
+        return ExitCode.TEMPFAIL if args.command == "receive" else ExitCode.CONFIGURATION
 
 
 if __name__ == "__main__":
