@@ -1,8 +1,9 @@
-"""``tracker-mail check``: validate the configuration, then every adapter and connection.
+"""``tracker-mail check``: every problem first, then the verdict, which comes last.
 
-First the file (every problem at once, with line and column; nothing is touched), then,
-unless ``--offline``, each tracker's adapter and options, what the rules need from it, and
-a log-in to every tracker and mailbox before any mail is read.
+Offline (always): the file, each tracker's adapter and options, what the rules need from the
+adapter, the journal, local mailbox folders, dispositions, unset ``{env:}`` variables and the
+warnings (:mod:`~tracker_mail_plugin.commands.offline`). Then, unless ``--offline``, a log-in
+to every tracker, asking it about the names the rules use, and to every mailbox.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tracker_mail_plugin.config.loader import (
     load_config,
 )
 from tracker_mail_plugin.config.model import Mailbox, Trust
+from tracker_mail_plugin.config.problems import ConfigProblem
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
 from tracker_mail_plugin.needs import requirements
 from tracker_mail_plugin.rules.normal import rules_to_yaml
@@ -41,7 +43,7 @@ def command(args: argparse.Namespace) -> ExitCode:
     problems, adapters = offline_problems(loaded)
     for warning in [*loaded.warnings, *(p for p in problems if p.severity == "warning")]:
         print(warning, file=err)
-    errors = [p for p in problems if p.severity == "error"]
+    errors = sorted((p for p in problems if p.severity == "error"), key=_place)
     if errors:
         for problem in errors:
             print(problem, file=err)
@@ -54,7 +56,10 @@ def command(args: argparse.Namespace) -> ExitCode:
     if code == ExitCode.OK:
         print(f"{path}: valid; every tracker and mailbox answered", file=out)
     else:
-        print(f"{path}: not ready: {_NOT_READY[code]}", file=err)
+        print(
+            f"{path}: not ready: {_NOT_READY.get(code, _NOT_READY[ExitCode.CONFIGURATION])}",
+            file=err,
+        )
     return code
 
 
@@ -65,6 +70,10 @@ _NOT_READY = {
     ExitCode.CONFIGURATION: "fix the problems above; nothing was touched",
     ExitCode.UNREACHABLE: "a tracker or mailbox cannot be reached (above); nothing was touched",
 }
+
+
+def _place(problem: ConfigProblem) -> tuple[int, int]:
+    return problem.line, problem.column  # in file order: fixed from the top down
 
 
 def _count(path: str, count: int) -> str:

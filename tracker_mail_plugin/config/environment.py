@@ -25,13 +25,19 @@ ENVIRONMENT_HOW_TO = (
 def missing_variables(
     loaded: LoadedConfig, mailboxes: Collection[str] | None = None
 ) -> list[ConfigProblem]:
-    """The ``{env: NAME}`` references that are unset, for ``mailboxes`` (None: all).
+    """The ``{env: NAME}`` references that are unset, for ``mailboxes`` (None: everything).
 
-    Trackers count when a chosen mailbox feeds them; ``smtp`` and ``defaults`` always count.
+    With ``mailboxes``, a tracker counts when one of them feeds it; ``smtp`` and
+    ``defaults`` always count.
     """
     data = _raw(loaded)
-    wanted = set(loaded.config.mailboxes if mailboxes is None else mailboxes)
-    trackers = {loaded.config.mailboxes[name].tracker for name in wanted}
+    config = loaded.config
+    wanted = set(config.mailboxes if mailboxes is None else mailboxes)
+    trackers = (
+        set(config.trackers)
+        if mailboxes is None
+        else {config.mailboxes[name].tracker for name in wanted}
+    )
     problems = []
     for path, name in _references(data, ()):
         if _chosen(path, wanted, trackers) and name not in os.environ:
