@@ -186,12 +186,30 @@ def _positioned(loaded: LoadedConfig, tracker: str, problem: str) -> ConfigProbl
     return ConfigProblem(loaded.path, mark.line, mark.column, problem)
 
 
-def journal_path(loaded: LoadedConfig) -> Path:
-    """Where the journal lives (``journal:`` in the file), its folder created."""
+def journal_location(loaded: LoadedConfig) -> Path:
+    """Where the journal lives (``journal:`` in the file); nothing is created."""
     path = Path(os.path.expanduser(loaded.config.journal))
     if not path.is_absolute():  # relative to the configuration file, not to cron's cwd
         path = Path(loaded.path).resolve().parent / path
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the journal is private
+    return path
+
+
+def journal_path(loaded: LoadedConfig) -> Path:
+    """Where the journal lives (``journal:`` in the file), its folder created."""
+    path = journal_location(loaded)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the journal is private
+    except OSError as exc:
+        raise ConfigurationError(
+            f"the journal {path} cannot be created: its folder {path.parent}: "
+            f"{exc.strerror or exc}; set journal: in {loaded.path} to a file in a folder the "
+            "user running tracker-mail can write"
+        ) from None
+    if not path.parent.is_dir():
+        raise ConfigurationError(
+            f"the journal {path} cannot be created: {path.parent} is not a folder; "
+            f"set journal: in {loaded.path} to another path"
+        )
     return path
 
 

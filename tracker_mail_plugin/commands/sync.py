@@ -23,6 +23,7 @@ from tracker_mail_plugin.assemble import (
     open_source,
 )
 from tracker_mail_plugin.commands.common import load_or_report
+from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
 from tracker_mail_plugin.journal import Journal
@@ -84,6 +85,11 @@ def _command(args: argparse.Namespace, metrics: Metrics | None) -> ExitCode:
         print(
             f"tracker-mail sync: no mailbox {unknown[0]!r}; the file has: {known}", file=sys.stderr
         )
+        return ExitCode.CONFIGURATION
+    unset = missing_variables(loaded, names)
+    if unset:  # every one at once: cron's empty environment lacks them all, not just one
+        for problem in unset:
+            print(problem, file=sys.stderr)
         return ExitCode.CONFIGURATION
     setup_logging(args.log_format, args.verbose)
     options = SyncOptions(args.dry_run, args.limit, args.wait, args.look_up_first)
