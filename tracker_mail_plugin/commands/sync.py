@@ -2,7 +2,9 @@
 
 Mailboxes are independent: one that cannot be reached does not stop the others. The exit
 code is the most serious outcome (:meth:`~tracker_mail_plugin.errors.ExitCode.worst`):
-configuration, then unreachable, then "some messages will be retried", then all done.
+configuration, then unreachable, then "messages were quarantined", then "some messages
+will be retried", then all done. Only a mailbox where something happened prints its line,
+so that cron, which mails any output, stays quiet otherwise.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tracker_mail_plugin.commands.common import load_or_report
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
 from tracker_mail_plugin.journal import Journal
+from tracker_mail_plugin.journal.scratch import scratch_copy
 from tracker_mail_plugin.lock import MailboxLock
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.needs import workers_problem
@@ -63,9 +66,11 @@ def command(args: argparse.Namespace) -> ExitCode:
         loaded, names, SyncOptions(args.dry_run, args.limit, args.wait, args.look_up_first)
     )
     for summary in summaries:
-        for line in summary.planned:
-            print(f"{summary.mailbox}: would {line}" if args.dry_run else line)
-        print(summary.line())
+        # cron mails whatever is printed: a run where nothing happened stays silent.
+        if summary.eventful or args.verbose or args.dry_run:
+            for line in summary.planned:
+                print(f"{summary.mailbox}: would {line}")
+            print(summary.line())
     return code
 
 
@@ -97,20 +102,34 @@ def _prune(loaded: LoadedConfig, path: Path) -> None:
 
 
 def _one(loaded: LoadedConfig, name: str, options: SyncOptions, path: Path) -> Summary:
-    summary = Summary(name)
+    summary = Summary(name, dry_run=options.dry_run)
     start = time.monotonic()
-    with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
-        if not lock.acquired:
-            summary.busy = True
-            return summary
-        try:
-            _run(loaded, name, options, path, summary)
-        except TrackerMailError as exc:
-            summary.exit_code, summary.error = exc.exit_code, str(exc)
+    if options.dry_run:  # writes nothing, not even a lock file; a preview may overlap a run
+        _guarded(loaded, name, options, path, summary)
+    else:
+        with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
+            if not lock.acquired:
+                summary.busy = True
+                return summary
+            _guarded(loaded, name, options, path, summary)
     summary.seconds = time.monotonic() - start
-    if summary.exit_code == ExitCode.OK and summary.failed:
-        summary.exit_code = ExitCode.SOME_FAILED
+    summary.exit_code = ExitCode.worst(
+        (
+            summary.exit_code,
+            ExitCode.QUARANTINED if summary.quarantined else ExitCode.OK,
+            ExitCode.SOME_FAILED if summary.failed else ExitCode.OK,
+        )
+    )
     return summary
+
+
+def _guarded(
+    loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
+) -> None:
+    try:
+        _run(loaded, name, options, path, summary)
+    except TrackerMailError as exc:
+        summary.exit_code, summary.error = exc.exit_code, str(exc)
 
 
 def _run(
@@ -123,7 +142,8 @@ def _run(
     if problem:
         raise ConfigurationError(problem)
     source = open_source(mailbox, policies.max_message_size, path.parent, name)
-    with Journal.open(path) as journal, source:
+    journal_for = scratch_copy if options.dry_run else Journal.open
+    with journal_for(path) as journal, source:
         parts = MailboxParts(
             name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
             kill_if_asked, options.dry_run, options.look_up_first,

@@ -14,6 +14,14 @@ _COUNTS = (
 )  # fmt: skip
 
 
+# A dry run's counts, as what would have been done.
+_WOULD = (
+    ("would create", "created"), ("would comment", "commented"), ("would attach", "attached"),
+    ("would forward", "forwarded"), ("would leave unprocessed", "unprocessed"),
+    ("would drop", "dropped"), ("would fail", "failed"),
+)  # fmt: skip
+
+
 @dataclass
 class Summary:
     """What one mailbox's run did; one line of it goes to cron's mail."""
@@ -36,6 +44,7 @@ class Summary:
     # was left for a run after that.
     waiting: float | None = None
     planned: list[str] = field(default_factory=list)
+    dry_run: bool = False  # the counts are what would have been done
     _tally: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, counter: str, amount: int = 1) -> None:
@@ -43,15 +52,28 @@ class Summary:
         with self._tally:
             setattr(self, counter, getattr(self, counter) + amount)
 
+    @property
+    def eventful(self) -> bool:
+        """Whether anything happened that cron should mail: a message, or a stop."""
+        counts = (getattr(self, name) for name in _COUNTS)
+        return any(counts) or self.error is not None or self.waiting is not None
+
     def line(self) -> str:
         """``support: fetched 4, created 2, … in 1.3s``, or why the run stopped."""
         if self.busy:
             return f"{self.mailbox}: another sync of this mailbox is running; nothing done"
-        counts = ", ".join(f"{name} {getattr(self, name)}" for name in _COUNTS)
+        if self.dry_run:
+            counts = ", ".join(
+                [f"fetched {self.fetched}"]
+                + [f"{verb} {getattr(self, name)}" for verb, name in _WOULD]
+            )
+        else:
+            counts = ", ".join(f"{name} {getattr(self, name)}" for name in _COUNTS)
         tail = f"; stopped: {self.error}" if self.error else ""
         if self.waiting is not None:
             tail += f"; the tracker asked to wait {self.waiting:.0f}s, the rest is left for then"
-        return f"{self.mailbox}: {counts} in {self.seconds:.1f}s{tail}"
+        wrote = " (dry run: nothing written)" if self.dry_run else ""
+        return f"{self.mailbox}: {counts} in {self.seconds:.1f}s{wrote}{tail}"
 
 
 class Progress:
