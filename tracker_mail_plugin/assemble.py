@@ -183,12 +183,13 @@ def _positioned(loaded: LoadedConfig, tracker: str, problem: str) -> ConfigProbl
     return ConfigProblem(loaded.path, mark.line, mark.column, problem)
 
 
-def journal_path(loaded: LoadedConfig) -> Path:
-    """Where the journal lives (``journal:`` in the file), its folder created."""
+def journal_path(loaded: LoadedConfig, *, create: bool = True) -> Path:
+    """Where the journal lives (``journal:`` in the file), its folder created unless not to."""
     path = Path(os.path.expanduser(loaded.config.journal))
     if not path.is_absolute():  # relative to the configuration file, not to cron's cwd
         path = Path(loaded.path).resolve().parent / path
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the journal is private
+    if create:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the journal is private
     return path
 
 

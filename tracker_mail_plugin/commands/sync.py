@@ -78,7 +78,7 @@ def sync(
     loaded: LoadedConfig, mailboxes: Sequence[str], options: SyncOptions
 ) -> tuple[list[Summary], ExitCode]:
     """Run each mailbox; returns their summaries and the exit code."""
-    path = journal_path(loaded)
+    path = journal_path(loaded, create=not options.dry_run)
     summaries = [_one(loaded, name, options, path) for name in mailboxes]
     code = ExitCode.worst(s.exit_code for s in summaries)
     if not options.dry_run:

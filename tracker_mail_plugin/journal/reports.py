@@ -78,6 +78,16 @@ class JournalReports:
                         found.setdefault(item["message"], []).append(result)
         return found
 
+    def disposition(self, row: MessageRow) -> tuple[str | None, bool]:
+        """What was done with the row's copy of the mail (``move to 'X'``), and if it left."""
+        with self._read() as db:
+            found = db.execute(
+                "SELECT disposition, removed FROM locations"
+                " WHERE mailbox = ? AND source_identity = ? AND source_id = ?",
+                (row.mailbox, row.source_identity, row.source_id),
+            ).fetchone()
+        return (None, False) if found is None else (found[0], bool(found[1]))
+
     def failed(self) -> list[MessageRow]:
         """Messages that failed and will be tried again."""
         return self._in_state(MessageState.FAILED)
