@@ -39,9 +39,9 @@ _COLUMNS = (
     Column("STATE"),
     Column("ATTEMPTS"),
     Column("DATE (UTC)"),
-    Column("SENDER", shrinks=2, least=12),
+    Column("SENDER", shrinks=3, least=12),
     Column("SUBJECT", shrinks=1, least=10),
-    Column("RESULT", shrinks=3, least=20),
+    Column("RESULT", shrinks=2, least=20),
 )
 # Cells are cut to these before the terminal's width is considered: a row stays readable.
 _SENDER, _SUBJECT, _RESULT = 40, 60, 100
