@@ -54,9 +54,14 @@ class Summary:
 
     @property
     def eventful(self) -> bool:
-        """Whether anything happened that cron should mail: a message, or a stop."""
+        """Whether anything happened that cron should mail: a message, a stop, an overlap.
+
+        An overlapping run is said: runs that keep overlapping mean one is stuck or the
+        mailbox needs longer than cron's interval.
+        """
         counts = (getattr(self, name) for name in _COUNTS)
-        return any(counts) or self.error is not None or self.waiting is not None
+        stopped = self.error is not None or self.waiting is not None
+        return any(counts) or stopped or self.busy
 
     def line(self) -> str:
         """``support: fetched 4, created 2, … in 1.3s``, or why the run stopped."""
