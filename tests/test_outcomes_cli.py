@@ -191,6 +191,17 @@ def test_status_is_a_table_of_every_message_newest_first(tmp_path, capsys):
     )
 
 
+def test_status_before_any_run_creates_no_journal(tmp_path, capsys):
+    config = configure(tmp_path)
+    code, out, _ = run(capsys, "status", "-c", config)
+    assert (code, out) == (
+        0,
+        f"journal {tmp_path}/state/journal.sqlite3: empty (no sync has run yet)\n",
+    )
+    assert not (tmp_path / "state").exists()
+    assert run(capsys, "status", "-c", config, "--format", "json")[:2] == (0, "")
+
+
 def test_status_filters_by_state_and_mailbox(tmp_path, capsys):
     config = three_messages(tmp_path, capsys)
     _, out, _ = run(capsys, "status", "-c", config, "--state", "quarantined", "--state", "failed")

@@ -82,7 +82,11 @@ def show_status(
 
     ``width``: the terminal's; the subject is cut first to fit it. None: not a terminal.
     """
-    path = journal_path(loaded)
+    path = journal_path(loaded, create=False)
+    if not path.exists():  # no run yet: say so, without creating a journal to say it
+        if form == "text":
+            print(f"journal {path}: empty (no sync has run yet)", file=out)
+        return
     with Journal.open(path) as journal:
         counts = journal.status(0).counts
         rows = journal.listing(states or (), mailboxes, limit)
