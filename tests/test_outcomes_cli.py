@@ -122,6 +122,11 @@ def test_json_logs_carry_the_outcome_as_fields(tmp_path, capsys):
         "url": "recording://issues/1",
         "reason": None,
     }
+    deliver(tmp_path, "b", "see https://admin:hunter2@example.com/x")
+    _, _, err = run(capsys, "sync", "-v", "--log-format", "json", "-c", config)
+    (entry,) = [json.loads(line) for line in err.splitlines()]
+    assert entry["subject"] == "see https://***@example.com/x"
+    assert "hunter2" not in err
 
 
 def test_a_run_that_fetched_nothing_prints_nothing_unless_verbose(tmp_path, capsys):

@@ -13,6 +13,7 @@ import shutil
 import sys
 from typing import Any, TextIO
 
+from tracker_mail_plugin.adapter import CommentRef, IssueRef
 from tracker_mail_plugin.assemble import journal_path
 from tracker_mail_plugin.commands.common import load_or_report, quiet_on_closed_pipe
 from tracker_mail_plugin.commands.table import Column, render
@@ -105,14 +106,16 @@ def show_status(
         print(f"(the latest {limit}; --limit 0 shows all)", file=out)
 
 
-def _entry(loaded: LoadedConfig, row: MessageRow, results: list[Any]) -> dict[str, Any]:
+def _entry(
+    loaded: LoadedConfig, row: MessageRow, results: list[IssueRef | CommentRef]
+) -> dict[str, Any]:
     """What ``status`` says about one message (the JSON object; the table shows the same)."""
     mailbox = loaded.config.mailboxes.get(row.mailbox)
     decision = row.decision or {}
     issues = []
     for result in results:
-        issue = getattr(result, "issue", result)
-        issues.append({"key": issue.key, "url": issue.url, "comment": hasattr(result, "issue")})
+        issue = result.issue if isinstance(result, CommentRef) else result
+        issues.append({"key": issue.key, "url": issue.url, "comment": issue is not result})
     return {
         "id": row.id,
         "mailbox": row.mailbox,
