@@ -243,7 +243,7 @@ class Rig:
         assert result.returncode == 0, result.output
         head = result.stdout.splitlines()[0]
         counts = head.partition(": ")[2]
-        if counts == "empty":
+        if counts.startswith("empty"):  # "empty (no sync has run yet)" without a journal
             return {}, result.stdout
         pairs = (item.rsplit(" ", 1) for item in counts.split(", "))
         return {state: int(number) for state, number in pairs}, result.stdout
