@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -152,12 +153,13 @@ def _sync_parser(commands: Any) -> None:
     sync = commands.add_parser(
         "sync",
         help="fetch mail and turn it into tracker issues and comments (one run, for cron)",
-        description=(
+        description=textwrap.fill(
             "Fetch new mail from each mailbox, decide with the rules, create issues and "
             "comments, then move or flag the mail. Prints one summary line per mailbox where "
             "something happened, nothing otherwise (cron mails any output); -v adds a line "
-            "per message."
-        ),
+            "per message.",
+            79,
+        ),  # filled here: the raw formatter that keeps the exit code table would not
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
