@@ -41,7 +41,7 @@ def test_the_readme_first_import_creates_issues_in_the_recording_tracker(
     issues = json.loads((tmp_path / "tracker.json").read_text())["issues"]
     assert sorted(issue["project"] for issue in issues.values()) == ["SUP", "SUP", "SUP"]
     assert main(["status", "-c", str(config)]) == 0
-    assert "create_issue in project SUP" in capsys.readouterr().out
+    assert "recording://issues/1" in capsys.readouterr().out
     assert sorted(p.name for p in mail.iterdir()) == sorted(
         ["01-plain.eml", "03-alternative.eml", "08-attachments-rfc2231.eml"]
     )

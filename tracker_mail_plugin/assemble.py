@@ -194,17 +194,20 @@ def journal_location(loaded: LoadedConfig) -> Path:
     return path
 
 
-def journal_path(loaded: LoadedConfig) -> Path:
-    """Where the journal lives (``journal:`` in the file), its folder created."""
+def journal_path(loaded: LoadedConfig, *, create: bool = True) -> Path:
+    """Where the journal lives (``journal:`` in the file), its folder created unless not to."""
     path = journal_location(loaded)
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the journal is private
-    except OSError as exc:
-        raise ConfigurationError(
-            f"the journal {path} cannot be created: its folder {path.parent}: "
-            f"{exc.strerror or exc}; set journal: in {loaded.path} to a file in a folder the "
-            "user running tracker-mail can write"
-        ) from None
+    if create:
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the journal is private
+        except OSError as exc:
+            raise ConfigurationError(
+                f"the journal {path} cannot be created: its folder {path.parent}: "
+                f"{exc.strerror or exc}; set journal: in {loaded.path} to a file in a folder "
+                "the user running tracker-mail can write"
+            ) from None
+    elif not path.parent.exists():
+        return path  # nothing to read yet, and nothing is created
     if not path.parent.is_dir():
         raise ConfigurationError(
             f"the journal {path} cannot be created: {path.parent} is not a folder; "

@@ -2,22 +2,35 @@
 
 Exit codes (the contract cron and mail servers rely on, :class:`~.errors.ExitCode`): 0 all
 done; 1 some messages or inputs failed; 2 configuration or usage error (nothing touched);
-3 a mailbox or tracker cannot be reached; 75 temporary failure in pipe mode.
+3 a mailbox or tracker cannot be reached; 4 messages were quarantined; 75 temporary failure
+in pipe mode.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from tracker_mail_plugin import __version__
-from tracker_mail_plugin.commands import adapters, check, explain, login, receive, status, sync
+from tracker_mail_plugin.commands import (
+    adapters,
+    check,
+    explain,
+    login,
+    receive,
+    retry,
+    status,
+    sync,
+)
 from tracker_mail_plugin.commands.completion import completion_script
+from tracker_mail_plugin.commands.retry import RETRIABLE
 from tracker_mail_plugin.config.loader import CONFIG_ENV, DEFAULT_CONFIG, SYSTEM_CONFIG
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode
+from tracker_mail_plugin.journal.rows import MessageState
 from tracker_mail_plugin.logs import setup_logging
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], ExitCode]] = {
@@ -26,7 +39,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], ExitCode]] = {
     "sync": sync.command,
     "receive": receive.command,
     "status": status.status_command,
-    "retry": status.retry_command,
+    "retry": retry.command,
     "adapters": adapters.command,
     "login": login.command,
 }
@@ -36,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tracker-mail",
         description="Turn mailboxes into issues, requests and comments in your issue tracker.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _shared_options(parser, top=True)
@@ -130,19 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _config_option(receive)
     receive.add_argument("--mailbox", required=True, help="the profile whose rules apply")
-    status = commands.add_parser(
-        "status",
-        help="show the journal: counts, failures, quarantine",
-        description="Show what the journal holds: messages by state, the latest, failures.",
-    )
-    _config_option(status)
-    retry = commands.add_parser(
-        "retry",
-        help="process a journalled message again",
-        description="Process a journalled message again (one left unprocessed or failed).",
-    )
-    _config_option(retry)
-    retry.add_argument("id", type=int, help="the message number shown by `tracker-mail status`")
+    _status_parsers(commands)
     commands.add_parser(
         "adapters",
         help="list installed tracker adapters and load errors",
@@ -185,17 +188,25 @@ def _sync_parser(commands: Any) -> None:
     sync = commands.add_parser(
         "sync",
         help="fetch mail and turn it into tracker issues and comments (one run, for cron)",
-        description=(
+        description=textwrap.fill(
             "Fetch new mail from each mailbox, decide with the rules, create issues and "
-            "comments, then move or flag the mail. Exit codes: 0 all done; 1 some messages "
-            "failed and will be retried; 2 configuration error (nothing touched); 3 a mailbox "
-            "or tracker cannot be reached."
-        ),
+            "comments, then move or flag the mail. Prints one summary line per mailbox where "
+            "something happened, nothing otherwise (cron mails any output); -v adds a line "
+            "per message.",
+            79,
+        ),  # filled here: the raw formatter that keeps the exit code table would not
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _config_option(sync)
     sync.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
     sync.add_argument(
-        "--dry-run", action="store_true", help="decide and print; no tracker writes, no mail moved"
+        "--dry-run",
+        action="store_true",
+        help=(
+            "say what would be done, asking the tracker (read-only) whether each project "
+            "exists and the sender may act; writes nothing, not even the journal"
+        ),
     )
     sync.add_argument("--limit", type=int, help="process at most N messages per mailbox")
     sync.add_argument(
@@ -218,6 +229,67 @@ def _sync_parser(commands: Any) -> None:
             "atomically; also after a failed run; not with --dry-run)"
         ),
     )
+
+
+# Shown by `tracker-mail --help` and `sync --help`; the README has the same table.
+EXIT_CODES = """\
+exit codes (the most serious one wins, in this order: 2, 3, 4, 1, 0):
+  0  all done (or nothing to do)
+  1  some messages failed and will be tried again by the next run
+  2  configuration or usage error; nothing was touched
+  3  a mailbox or tracker cannot be reached
+  4  messages were quarantined: see `tracker-mail status --state quarantined`
+ 75  receive only: temporary failure, the mail server keeps the mail and retries"""
+
+
+def _status_parsers(commands: Any) -> None:
+    status = commands.add_parser(
+        "status",
+        help="show the journal: one row per message, what came of it",
+        description=(
+            "Count the journal's messages by state, then list them newest first: id, "
+            "mailbox, state in plain words, attempts of the mailbox's max_attempts, date, "
+            "sender, subject, and the issue created or commented (key and link) or why not "
+            "(the reason, or the last error). A narrow terminal cuts the subject first."
+        ),
+    )
+    _config_option(status)
+    status.add_argument(
+        "--state",
+        action="append",
+        choices=[state.value for state in MessageState],
+        help="only messages in this journal state (repeatable)",
+    )
+    status.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
+    status.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: a table (default); json: one object per message per line",
+    )
+    status.add_argument(
+        "--limit", type=int, default=50, help="show the latest N messages (default 50; 0: all)"
+    )
+    retry = commands.add_parser(
+        "retry",
+        help="queue messages to be processed again by the next sync",
+        description=(
+            "Make messages new again: their attempts start over and the next `tracker-mail "
+            "sync` (cron's, or one run by hand) processes them with the configuration as it "
+            "is then. Nothing is processed by retry itself. Writes the tracker already "
+            "confirmed are never repeated. Mail that was moved (to the quarantine folder, "
+            "say) must be moved back to the mailbox's folder for the sync to find it. After "
+            "fixing a rule: tracker-mail retry --state unprocessed && tracker-mail sync"
+        ),
+    )
+    _config_option(retry)
+    retry.add_argument(
+        "ids", nargs="*", type=int, metavar="ID", help="message ids from `tracker-mail status`"
+    )
+    retry.add_argument(
+        "--state", choices=RETRIABLE, help="every message in this state (instead of IDs)"
+    )
+    retry.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
 
 
 def _config_option(command: argparse.ArgumentParser) -> None:

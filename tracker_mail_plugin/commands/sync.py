@@ -2,7 +2,9 @@
 
 Mailboxes are independent: one that cannot be reached does not stop the others. The exit
 code is the most serious outcome (:meth:`~tracker_mail_plugin.errors.ExitCode.worst`):
-configuration, then unreachable, then "some messages will be retried", then all done.
+configuration, then unreachable, then "messages were quarantined", then "some messages
+will be retried", then all done. Only a mailbox where something happened prints its line,
+so that cron, which mails any output, stays quiet otherwise.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
 from tracker_mail_plugin.journal import Journal
+from tracker_mail_plugin.journal.scratch import scratch_copy
 from tracker_mail_plugin.lock import MailboxLock
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.needs import workers_problem
@@ -95,9 +98,11 @@ def _command(args: argparse.Namespace, metrics: Metrics | None) -> ExitCode:
     options = SyncOptions(args.dry_run, args.limit, args.wait, args.look_up_first)
     summaries, code = sync(loaded, names, options, metrics)
     for summary in summaries:
-        for line in summary.planned:
-            print(f"{summary.mailbox}: would {line}" if args.dry_run else line)
-        print(summary.line())
+        # cron mails whatever is printed: a run where nothing happened stays silent.
+        if summary.eventful or args.verbose or args.dry_run:
+            for line in summary.planned:
+                print(f"{summary.mailbox}: would {line}")
+            print(summary.line())
     return code
 
 
@@ -111,7 +116,7 @@ def sync(
 
     ``metrics``: counts what the runs do, then the journal's backlog; None measures nothing.
     """
-    path = journal_path(loaded)
+    path = journal_path(loaded, create=not options.dry_run)
     if metrics is not None:
         metrics.add_mailboxes(mailboxes)
     summaries = [_one(loaded, name, options, path, metrics) for name in mailboxes]
@@ -141,22 +146,36 @@ def _after_runs(loaded: LoadedConfig, path: Path, metrics: Metrics | None) -> No
 def _one(
     loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, metrics: Metrics | None
 ) -> Summary:
-    summary = Summary(name, observer=metrics)
+    summary = Summary(name, observer=metrics, dry_run=options.dry_run)
     start = time.monotonic()
-    with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
-        if not lock.acquired:
-            summary.busy = True
-            return summary
-        try:
-            _run(loaded, name, options, path, summary)
-        except TrackerMailError as exc:
-            summary.exit_code, summary.error = exc.exit_code, str(exc)
+    if options.dry_run:  # writes nothing, not even a lock file; a preview may overlap a run
+        _guarded(loaded, name, options, path, summary)
+    else:
+        with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
+            if not lock.acquired:
+                summary.busy = True
+                return summary
+            _guarded(loaded, name, options, path, summary)
     summary.seconds = time.monotonic() - start
-    if summary.exit_code == ExitCode.OK and summary.failed:
-        summary.exit_code = ExitCode.SOME_FAILED
+    summary.exit_code = ExitCode.worst(
+        (
+            summary.exit_code,
+            ExitCode.QUARANTINED if summary.quarantined else ExitCode.OK,
+            ExitCode.SOME_FAILED if summary.failed else ExitCode.OK,
+        )
+    )
     if metrics is not None:
         metrics.run_finished(summary)
     return summary
+
+
+def _guarded(
+    loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
+) -> None:
+    try:
+        _run(loaded, name, options, path, summary)
+    except TrackerMailError as exc:
+        summary.exit_code, summary.error = exc.exit_code, str(exc)
 
 
 def _run(
@@ -169,7 +188,8 @@ def _run(
     if problem:
         raise ConfigurationError(problem)
     source = open_source(mailbox, policies.max_message_size, path.parent, name)
-    with Journal.open(path) as journal, source:
+    journal_for = scratch_copy if options.dry_run else Journal.open
+    with journal_for(path) as journal, source:
         parts = MailboxParts(
             name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
             kill_if_asked, options.dry_run, options.look_up_first, summary.observer,
