@@ -12,7 +12,7 @@ ROOT = Path(__file__).parent.parent
 
 def readme_example() -> str:
     readme = (ROOT / "README.md").read_text()
-    section = readme.split("### A first import without a tracker", 1)[1]
+    section = readme.split("### Trying a configuration without a tracker", 1)[1]
     found = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
     assert found is not None
     return found.group(1)
