@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from tracker_mail_plugin.mail.charset import detection_budget
-from tracker_mail_plugin.mail.classify import classify
+from tracker_mail_plugin.mail.classify import Content, classify
 from tracker_mail_plugin.mail.headers import (
     header_text,
     normalise_id,
@@ -73,7 +73,11 @@ def _parse(raw: bytes, sha256: str) -> Message:
         full_body=full_body,
         attachments=tuple(contents.attachments),
         automated=classify(
-            lambda name: first.get(name.lower()), root.content_type, _report_type(root), from_
+            lambda name: first.get(name.lower()),
+            root.content_type,
+            _report_type(root),
+            from_,
+            Content(subject, full_body, _part_types(root)),
         ),
         reference_candidates=tuple(
             subject_references(subject) + id_references(in_reply_to, references)
@@ -98,6 +102,17 @@ def _one_address(root: Part, defects: list[str]) -> Address | None:
         root.header("sender"), defects
     )
     return found[0] if found else None
+
+
+def _part_types(root: Part) -> frozenset[str]:
+    """The content type of every part, the root included."""
+    found: set[str] = set()
+    pending = [root]
+    while pending:
+        part = pending.pop()
+        found.add(part.content_type)
+        pending.extend(part.children)
+    return frozenset(found)
 
 
 def _report_type(root: Part) -> str | None:

@@ -1,0 +1,153 @@
+"""Automated-mail detection scored on a labelled corpus: content signals against headers only.
+
+    python benchmarks/automated_score.py [--corpus tests/corpora/automated] [--markdown]
+
+Every ``.eml`` in the corpus has an expected class in ``expected.tsv`` (``none`` for mail a
+person wrote). Two classifiers read each message: tracker-mail's, and a copy of the
+header-only rules it used before content was read (kept below, unchanged, so the gain stays
+visible). Per kind: how many were caught (recall: classified automated at all, and in the
+right class) and, over the whole corpus, how many people's messages were wrongly classified
+automated (precision). No bounce-detection library on PyPI was installable here to compare
+with (flanker and bounce-email need Python 2-era dependencies); see benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from pathlib import Path
+
+from tracker_mail_plugin.mail import parse_message
+from tracker_mail_plugin.mail.model import Address, Automated, Message
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpora" / "automated"
+
+# --- the header-only rules, as they were ---------------------------------------------------
+
+_AUTO_REPLY_HEADERS = (
+    "x-autoreply",
+    "x-autorespond",
+    "x-autoresponse",
+    "x-autoreply-from",
+    "x-mail-autoreply",
+    "x-ag-autoreply",
+    "x-amazon-auto-reply",
+)
+_BULK_PRECEDENCE = frozenset({"bulk", "junk", "list"})
+_LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post", "mailing-list", "x-mailing-list")
+_DAEMON_LOCALPARTS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
+
+
+def headers_only(message: Message) -> Automated | None:
+    """The classifier before content signals (loop detection left out: not scored here)."""
+    header = message.header
+    ctype = (header("content-type") or "").lower()
+    if "multipart/report" in ctype and "delivery-status" in ctype:
+        return Automated.BOUNCE
+    if header("x-failed-recipients") is not None:
+        return Automated.BOUNCE
+    return_path = header("return-path")
+    null_return = return_path is not None and return_path.strip() in ("<>", "")
+    if null_return and _old_daemon(message.from_):
+        return Automated.BOUNCE
+    auto = header("auto-submitted")
+    if auto is not None:
+        keyword = auto.strip().split(";", 1)[0].split("(", 1)[0].strip().lower()
+        if keyword not in ("", "no"):
+            if keyword == "auto-replied":
+                return Automated.AUTO_REPLIED
+            return Automated.AUTO_GENERATED
+    if any(header(name) is not None for name in _AUTO_REPLY_HEADERS):
+        return Automated.AUTO_REPLIED
+    precedence = (header("precedence") or header("x-precedence") or "").strip().lower()
+    if precedence == "auto_reply":
+        return Automated.AUTO_REPLIED
+    if precedence in _BULK_PRECEDENCE or any(header(name) is not None for name in _LIST_HEADERS):
+        return Automated.BULK
+    return None
+
+
+def _old_daemon(sender: Address | None) -> bool:
+    return sender is not None and sender.address.split("@", 1)[0] in _DAEMON_LOCALPARTS
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+
+def load(corpus: Path) -> list[tuple[str, str, Message]]:
+    """(file name, expected class, parsed message) for every labelled file."""
+    rows = []
+    for line in (corpus / "expected.tsv").read_text().splitlines():
+        name, expected = line.split("\t")
+        rows.append((name, expected, parse_message((corpus / name).read_bytes())))
+    return rows
+
+
+def kind_of(name: str, expected: str) -> str:
+    """The table row a sample belongs to, from its file name."""
+    for prefix, kind in (
+        ("delay-", "delay notice"),
+        ("read-receipt-", "read receipt"),
+        ("arf-", "spam complaint (ARF)"),
+        ("autoreply-subject-", "auto-reply, subject only"),
+        ("autoreply-", "auto-reply, other marks"),
+        ("human-", "a person's mail"),
+    ):
+        if name.startswith(prefix):
+            return kind
+    return "bounce" if expected == "bounce" else expected
+
+
+def score(rows: list[tuple[str, str, Message]]) -> list[tuple[str, int, str, str]]:
+    """Per kind: count, then 'caught (right class)' for new and old classifiers."""
+    table: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for name, expected, message in rows:
+        row = table[kind_of(name, expected)]
+        row[0] += 1
+        for offset, got in ((1, message.automated), (3, headers_only(message))):
+            value = got.value if got else "none"
+            if expected == "none":
+                row[offset] += value == "none"
+                row[offset + 1] += value == "none"
+            else:
+                row[offset] += value != "none"
+                row[offset + 1] += value == expected
+    return [
+        (kind, n, f"{new} ({new_exact})", f"{old} ({old_exact})")
+        for kind, (n, new, new_exact, old, old_exact) in sorted(table.items())
+    ]
+
+
+def precision(rows: list[tuple[str, str, Message]], new: bool) -> tuple[int, int]:
+    """(true automated among those classified automated, classified automated)."""
+    flagged = correct = 0
+    for _, expected, message in rows:
+        got = message.automated if new else headers_only(message)
+        if got is not None:
+            flagged += 1
+            correct += expected != "none"
+    return correct, flagged
+
+
+def main() -> None:
+    """Print the per-kind table and the overall precision/recall of both classifiers."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    args = parser.parse_args()
+    rows = load(args.corpus)
+    print("| kind | samples | tracker-mail: caught (right class) | headers only |")
+    print("|---|---|---|---|")
+    for kind, n, new, old in score(rows):
+        print(f"| {kind} | {n} | {new} | {old} |")
+    automated = sum(expected != "none" for _, expected, _ in rows)
+    print()
+    print("| classifier | precision | recall |")
+    print("|---|---|---|")
+    for label, new in (("tracker-mail", True), ("headers only", False)):
+        correct, flagged = precision(rows, new)
+        print(f"| {label} | {correct}/{flagged} | {correct}/{automated} |")
+    print("\n(for a person's mail, 'caught' counts messages left unclassified, as they should be)")
+
+
+if __name__ == "__main__":
+    main()
