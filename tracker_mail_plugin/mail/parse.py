@@ -20,6 +20,7 @@ from tracker_mail_plugin.mail.parts import Contents, collect
 from tracker_mail_plugin.mail.quotes import strip_quotes
 from tracker_mail_plugin.mail.references import id_references, subject_references
 from tracker_mail_plugin.mail.safe_text import one_line
+from tracker_mail_plugin.mail.sniff import header_start
 
 SYNTHETIC_ID_DOMAIN = "tracker-mail.invalid"
 
@@ -46,7 +47,10 @@ def parse_message(raw: bytes) -> Message:
 
 def _parse(raw: bytes, sha256: str) -> Message:
     defects: list[str] = []
-    root = parse_entity(raw, 0, len(raw), defects)
+    start = header_start(raw)
+    if start:
+        defects.append(f"skipped {start} bytes of blank lines or spaces before the headers")
+    root = parse_entity(raw, start, len(raw), defects)
     headers = tuple((name, header_text(value, defects)) for name, value in root.headers)
     first = _first_values(headers)
     message_id = normalise_id(first.get("message-id", ""))
