@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from tracker_mail_plugin.mail.charset import detection_budget
+from tracker_mail_plugin.mail.charset import detection_budget, guess_header_charset, header_codec
 from tracker_mail_plugin.mail.classify import Content, classify
 from tracker_mail_plugin.mail.headers import (
     header_text,
@@ -51,6 +51,16 @@ def _parse(raw: bytes, sha256: str) -> Message:
     if start:
         defects.append(f"skipped {start} bytes of blank lines or spaces before the headers")
     root = parse_entity(raw, start, len(raw), defects)
+    found = guess_header_charset([value for _, value in root.headers], _declared_charset(root))
+    if found is None:
+        return _build(raw, sha256, root, defects)
+    codec, how = found
+    defects.append(f"headers with raw 8-bit bytes and no charset: read as {codec}, {how}")
+    with header_codec(codec):
+        return _build(raw, sha256, root, defects)
+
+
+def _build(raw: bytes, sha256: str, root: Part, defects: list[str]) -> Message:
     headers = tuple((name, header_text(value, defects)) for name, value in root.headers)
     first = _first_values(headers)
     message_id = normalise_id(first.get("message-id", ""))
@@ -106,6 +116,17 @@ def _one_address(root: Part, defects: list[str]) -> Address | None:
         root.header("sender"), defects
     )
     return found[0] if found else None
+
+
+def _declared_charset(root: Part) -> str | None:
+    """The charset the first text part declares (a hint for unlabelled 8-bit headers)."""
+    pending = [root]
+    while pending:
+        part = pending.pop(0)
+        if part.content_type.startswith("text/") and part.params.get("charset"):
+            return part.params["charset"]
+        pending.extend(part.children)
+    return None
 
 
 def _part_types(root: Part) -> frozenset[str]:
