@@ -122,6 +122,10 @@ def _unpack_winmail(content: bytes, contents: Contents, defects: list[str]) -> b
         contents.tnef_text.append(tnef.text_body)
     if tnef.html_body.strip():
         contents.tnef_html.append(tnef.html_body)
+    if tnef.from_rtf:
+        defects.append("the body was read from the RTF inside winmail.dat")
+    if tnef.problem:
+        defects.append(tnef.problem)
     return True
 
 
