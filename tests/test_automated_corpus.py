@@ -72,7 +72,13 @@ def test_wording_is_read_only_at_the_top_of_the_body():
 
 @pytest.mark.parametrize(
     "subject",
-    ["Re: Automatic reply: printer", "Fwd: Out of Office: printer", "Out of office rota 2027"],
+    [
+        "Re: Automatic reply: printer",
+        "Fwd: Out of Office: printer",
+        "Out of office rota 2027",
+        "Auto: Termin in der Werkstatt",
+        "AW: Abwesenheitsnotiz: Drucker",
+    ],
 )
 def test_a_person_naming_an_auto_reply_in_the_subject_is_not_one(subject):
     assert parse_message(raw_mail({"Subject": subject}, "Who covers?\n")).automated is None

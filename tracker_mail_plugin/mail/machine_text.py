@@ -106,8 +106,9 @@ _BOUNCE_SUBJECT = re2.compile(
 _AUTO_REPLY_SUBJECT = re2.compile(
     r"(?i)^\s*(?:"
     r"automatic reply|auto[- ]?reply|auto[- ]?response|automated (?:reply|response)|"
-    r"automatic response|out of (?:the )?office(?: auto[- ]?reply| reply)?|auto|"
-    r"abwesenheitsnotiz|automatische antwort|abwesend|"
+    r"automatic response|out of (?:the )?office(?: auto[- ]?reply| reply)?|"
+    # Not "Auto:" (Lotus Notes) nor "Abwesend:": a German subject "Auto: Termin" is a car.
+    r"abwesenheitsnotiz|automatische antwort|"
     r"réponse automatique|absence du bureau|"
     r"risposta automatica|fuori sede|"
     r"respuesta automática|fuera de la oficina|"
