@@ -142,18 +142,22 @@ def _control(reader: _Reader) -> None:
     if reader.pos >= len(data):
         return
     first = data[reader.pos]
-    if not (0x41 <= first <= 0x5A or 0x61 <= first <= 0x7A):
+    if not _is_letter(first):
         reader.pos += 1
         _symbol(reader, chr(first))
         return
     start = reader.pos
-    while reader.pos < len(data) and reader.pos - start < 32 and chr(data[reader.pos]).isalpha():
+    while reader.pos < len(data) and reader.pos - start < 32 and _is_letter(data[reader.pos]):
         reader.pos += 1
     word = data[start : reader.pos].decode("ascii")
     param = _parameter(reader)
     if reader.pos < len(data) and data[reader.pos] == 0x20:
         reader.pos += 1  # the space that ends a control word is not text
     _word(reader, word, param)
+
+
+def _is_letter(byte: int) -> bool:
+    return 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A  # ASCII only: "ÿ" is no control word
 
 
 def _parameter(reader: _Reader) -> int | None:
