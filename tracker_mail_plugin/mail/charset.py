@@ -264,6 +264,7 @@ def _short_cyrillic(data: bytes) -> str | None:
     rare in Western text ("Ïðèâåò"). Words are mostly lower case: lower case is 0xE0-0xFF in
     cp1251 and 0xC0-0xDF in KOI8-R, which tells the two apart.
     """
+    data = data[:4096]  # a few words is what this is for; the detector reads long text
     high = [byte for byte in data if byte >= 0x80]
     if len(high) < 3 or any(byte < 0xC0 for byte in high):
         return None

@@ -182,8 +182,10 @@ def _is_bounce(
     daemon = is_daemon(sender)
     if null_return and daemon:
         return True
-    worded = bounce_subject(content.subject) or bounce_wording(content.body)
-    if (daemon or null_return) and worded:
-        return True
+    # The body is read only when the sender or the subject already points to a report:
+    # most mail is a person's, and this runs for every message.
+    subject_says = bounce_subject(content.subject)
+    if daemon or null_return:
+        return subject_says or bounce_wording(content.body)
     # From an unusual sender, both the subject and the report's own first lines must say it.
-    return bounce_subject(content.subject) and bounce_wording(content.body)
+    return subject_says and bounce_wording(content.body)

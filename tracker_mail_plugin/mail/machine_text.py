@@ -121,13 +121,9 @@ _AUTO_REPLY_SUBJECT = re2.compile(
     r"automatikus válasz|otomatik yanıt|otomatik cevap|αυτόματη απάντηση|"
     r"自动回复|自動回覆|自動回复|自动答复|自動応答|自動返信|자동 회신|자동 응답"
     r")\s*(?:[:：]|$)"
+    # Lotus Notes names the person: "Jane Doe is out of the office." / "… ist außer Haus."
+    r"|^[^:：]* (?:is out of the office|ist außer haus|ist nicht im büro)\.?\s*$"
 )
-# Lotus Notes names the person: "Jane Doe is out of the office." / "… ist außer Haus."
-_NOTES_ABSENCE_SUBJECT = re2.compile(
-    r"(?i)^[^:：]* (?:is out of the office|ist außer haus|ist nicht im büro)\.?\s*$"
-)
-
-_AUTO_REPLY_PATTERNS = (_AUTO_REPLY_SUBJECT, _NOTES_ABSENCE_SUBJECT)
 
 _DAEMON_LOCALPARTS = frozenset(
     {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "mailer_daemon"}
@@ -161,8 +157,7 @@ def bounce_subject(subject: str) -> bool:
 
 def auto_reply_subject(subject: str) -> bool:
     """Whether the subject begins the way auto-responders begin theirs, in many languages."""
-    head = subject[:_MAX_LINE]
-    return any(pattern.search(head) is not None for pattern in _AUTO_REPLY_PATTERNS)
+    return _AUTO_REPLY_SUBJECT.search(subject[:_MAX_LINE]) is not None
 
 
 def bounce_wording(body: str) -> bool:
