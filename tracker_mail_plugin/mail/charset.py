@@ -21,7 +21,7 @@ reused, then UTF-8 and Windows-1252 as always.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -229,7 +229,9 @@ def _run_detector(sample: bytes) -> str | None:
 # --- unlabelled 8-bit headers ----------------------------------------------------------------
 
 
-def guess_header_charset(values: list[bytes], body_label: str | None) -> tuple[str, str] | None:
+def guess_header_charset(
+    values: list[bytes], body_label: Callable[[], str | None]
+) -> tuple[str, str] | None:
     """The codec a message's raw 8-bit (not UTF-8) headers were written in, and how it was found.
 
     Header values carry no charset label, and one subject is too short for a detector
@@ -242,14 +244,15 @@ def guess_header_charset(values: list[bytes], body_label: str | None) -> tuple[s
     if not eight_bit:
         return None
     joined = b"\n".join(eight_bit)
-    for codec in codecs_for(body_label):
+    label = body_label()
+    for codec in codecs_for(label):
         if codec in ("utf-8", "cp1252", "latin-1") or _is_seven_bit_encoding(codec):
             continue  # UTF-8 already failed; cp1252 is what the usual chain ends with anyway
         try:
             joined.decode(codec)
         except (UnicodeError, LookupError):
             continue
-        return codec, f"the charset the body declares ({body_label})"
+        return codec, f"the charset the body declares ({label})"
     guessed = _detect(joined)
     if guessed:
         return guessed, "guessed from the bytes"

@@ -51,7 +51,9 @@ def _parse(raw: bytes, sha256: str) -> Message:
     if start:
         defects.append(f"skipped {start} bytes of blank lines or spaces before the headers")
     root = parse_entity(raw, start, len(raw), defects)
-    found = guess_header_charset([value for _, value in root.headers], _declared_charset(root))
+    found = guess_header_charset(
+        [value for _, value in root.headers], lambda: _declared_charset(root)
+    )
     if found is None:
         return _build(raw, sha256, root, defects)
     codec, how = found
