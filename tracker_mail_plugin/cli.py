@@ -15,8 +15,10 @@ from typing import Any
 
 from tracker_mail_plugin import __version__
 from tracker_mail_plugin.commands import adapters, check, explain, login, receive, status, sync
-from tracker_mail_plugin.config.loader import CONFIG_ENV, DEFAULT_CONFIG
-from tracker_mail_plugin.errors import ExitCode
+from tracker_mail_plugin.commands.completion import completion_script
+from tracker_mail_plugin.config.loader import CONFIG_ENV, DEFAULT_CONFIG, SYSTEM_CONFIG
+from tracker_mail_plugin.errors import ConfigurationError, ExitCode
+from tracker_mail_plugin.logs import setup_logging
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], ExitCode]] = {
     "explain": explain.command,
@@ -36,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Turn mailboxes into issues, requests and comments in your issue tracker.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _shared_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     explain = commands.add_parser(
         "explain",
@@ -47,7 +50,13 @@ def _parser() -> argparse.ArgumentParser:
             "'From ' are read as mbox. Nothing is sent anywhere."
         ),
     )
-    explain.add_argument("paths", nargs="+", type=Path, metavar="FILE|DIR")
+    explain.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="FILE|DIR",
+        help="a .eml file, an mbox file, a Maildir, or a folder of them",
+    )
     explain.add_argument(
         "--format",
         choices=("text", "json"),
@@ -55,8 +64,12 @@ def _parser() -> argparse.ArgumentParser:
         help="text for people (default); json prints one object per message per line",
     )
     explain.add_argument(
-        "-c", "--config", help="rules.yaml to match against (without it, only parsing is shown)"
+        "-c",
+        "--config",
+        default=argparse.SUPPRESS,
+        help="rules.yaml to match against (without it, only parsing is shown)",
     )
+    _logging_options(explain)
     explain.add_argument("--mailbox", help="whose rules and policies to use (default: the first)")
     known = explain.add_mutually_exclusive_group()
     known.add_argument(
@@ -83,8 +96,11 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         help="validate rules.yaml and show what it sets up",
         description=(
-            "Validate the configuration: every error is reported at once with its line and "
-            "column, and nothing is touched (exit 2). On success, a summary is printed."
+            "Validate the configuration: a summary, then every problem at once with its line "
+            "and column, then the verdict, last. Offline too: the adapters' options, the "
+            "journal path, local mailbox folders, dispositions and unset {env:} variables; "
+            "without --offline, a log-in to every tracker (its projects and issue types) and "
+            "mailbox. Nothing is touched. Exit 0 valid, 2 problems, 3 unreachable."
         ),
     )
     _config_option(check)
@@ -94,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--offline",
         action="store_true",
-        help="only validate the file: do not load adapters or connect to anything",
+        help="connect to nothing (adapters' options, journal, folders are still checked)",
     )
     _sync_parser(commands)
     receive = commands.add_parser(
@@ -114,12 +130,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     _config_option(receive)
     receive.add_argument("--mailbox", required=True, help="the profile whose rules apply")
-    status = commands.add_parser("status", help="show the journal: counts, failures, quarantine")
+    status = commands.add_parser(
+        "status",
+        help="show the journal: counts, failures, quarantine",
+        description="Show what the journal holds: messages by state, the latest, failures.",
+    )
     _config_option(status)
-    retry = commands.add_parser("retry", help="process a journalled message again")
+    retry = commands.add_parser(
+        "retry",
+        help="process a journalled message again",
+        description="Process a journalled message again (one left unprocessed or failed).",
+    )
     _config_option(retry)
     retry.add_argument("id", type=int, help="the message number shown by `tracker-mail status`")
-    commands.add_parser("adapters", help="list installed tracker adapters and load errors")
+    commands.add_parser(
+        "adapters",
+        help="list installed tracker adapters and load errors",
+        description=(
+            "List every installed tracker adapter (the names to write as adapter: in "
+            "rules.yaml), its package and version, and why one fails to load. Exit 1 when one "
+            "does."
+        ),
+    )
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script (bash or zsh)",
+        description=(
+            "Print a completion script for the shell. bash: "
+            "`tracker-mail completion bash > /etc/bash_completion.d/tracker-mail`; zsh: "
+            '`tracker-mail completion zsh > "${fpath[1]}/_tracker-mail"`, then start a new '
+            "shell."
+        ),
+    )
+    completion.add_argument("shell", choices=("bash", "zsh"))
     login = commands.add_parser(
         "login",
         help="sign a user in once for a mailbox with flow: device_code",
@@ -166,26 +209,75 @@ def _sync_parser(commands: Any) -> None:
             "journal from a backup; a journal less than a day old does it by itself)"
         ),
     )
-    sync.add_argument("--log-format", choices=("text", "json"), default="text")
-    sync.add_argument("-v", "--verbose", action="store_true", help="log every message")
+    sync.add_argument(
+        "--metrics-file",
+        type=Path,
+        metavar="PATH",
+        help=(
+            "write this run's metrics for node_exporter's textfile collector (replaced "
+            "atomically; also after a failed run; not with --dry-run)"
+        ),
+    )
 
 
 def _config_option(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
+    _shared_options(command, top=False)
+
+
+def _shared_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``-c``, ``-v`` and ``--log-format``, before the command or after it.
+
+    The copies after the command default to "not given" so that they never overwrite a
+    value given before it.
+    """
+    parser.add_argument(
         "-c",
         "--config",
-        help=f"the configuration file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG})",
+        default=None if top else argparse.SUPPRESS,
+        help=(
+            f"the configuration file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG}, "
+            f"else {SYSTEM_CONFIG})"
+        ),
+    )
+    _logging_options(parser, top=top)
+
+
+def _logging_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="log every message",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text" if top else argparse.SUPPRESS,
+        help="text (default) or json: one object per line",
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "completion":
+        print(completion_script(_parser(), args.shell), end="")
+        return ExitCode.OK
     run = _COMMANDS.get(args.command or "")
     if run is None:
         _parser().print_help(sys.stderr)
         return ExitCode.CONFIGURATION
-    return int(run(args))
+    setup_logging(args.log_format, args.verbose)
+    try:
+        return int(run(args))
+    except ConfigurationError as exc:
+        # The last net for what no command reported itself (a journal folder that cannot be
+        # created, say): a sentence and exit 2, never a traceback.
+        for problem in exc.problems:
+            print(f"tracker-mail {args.command}: {problem}", file=sys.stderr)
+        # A mail server keeps piped mail only on a temporary failure; 2 would bounce it.
+        return ExitCode.TEMPFAIL if args.command == "receive" else ExitCode.CONFIGURATION
 
 
 if __name__ == "__main__":

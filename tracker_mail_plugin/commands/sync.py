@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker_mail_plugin.assemble import (
     build_adapter_or_raise,
@@ -22,6 +23,7 @@ from tracker_mail_plugin.assemble import (
     open_source,
 )
 from tracker_mail_plugin.commands.common import load_or_report
+from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
 from tracker_mail_plugin.journal import Journal
@@ -31,6 +33,9 @@ from tracker_mail_plugin.needs import workers_problem
 from tracker_mail_plugin.pipeline.checkpoints import kill_if_asked
 from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun
 from tracker_mail_plugin.pipeline.summary import Summary
+
+if TYPE_CHECKING:
+    from tracker_mail_plugin.metrics import Metrics
 
 logger = logging.getLogger("tracker_mail")
 
@@ -46,7 +51,30 @@ class SyncOptions:
 
 
 def command(args: argparse.Namespace) -> ExitCode:
-    """``tracker-mail sync``: run the mailboxes, print a line for each, exit with the worst."""
+    """``tracker-mail sync``: run the mailboxes, print a line for each, exit with the worst.
+
+    With ``--metrics-file``, the file is written whatever happened, even when the
+    configuration could not be read (the times of the last success are carried over).
+    """
+    path: Path | None = None if args.dry_run else args.metrics_file
+    if path is None:
+        return _command(args, None)
+    # Imported only when asked for: the client library takes a noticeable part of a second
+    # to import, which every piped message (`receive`) would pay otherwise.
+    from tracker_mail_plugin.metrics import Metrics, carry_over, write_textfile
+
+    metrics = Metrics()
+    carry_over(path, metrics)
+    code = _command(args, metrics)
+    try:
+        write_textfile(path, metrics)
+    except ConfigurationError as exc:
+        print(f"tracker-mail sync: {exc}", file=sys.stderr)
+        code = ExitCode.worst((code, exc.exit_code))
+    return code
+
+
+def _command(args: argparse.Namespace, metrics: Metrics | None) -> ExitCode:
     loaded = load_or_report(args.config)
     if loaded is None:
         return ExitCode.CONFIGURATION
@@ -58,10 +86,14 @@ def command(args: argparse.Namespace) -> ExitCode:
             f"tracker-mail sync: no mailbox {unknown[0]!r}; the file has: {known}", file=sys.stderr
         )
         return ExitCode.CONFIGURATION
+    unset = missing_variables(loaded, names)
+    if unset:  # every one at once: cron's empty environment lacks them all, not just one
+        for problem in unset:
+            print(problem, file=sys.stderr)
+        return ExitCode.CONFIGURATION
     setup_logging(args.log_format, args.verbose)
-    summaries, code = sync(
-        loaded, names, SyncOptions(args.dry_run, args.limit, args.wait, args.look_up_first)
-    )
+    options = SyncOptions(args.dry_run, args.limit, args.wait, args.look_up_first)
+    summaries, code = sync(loaded, names, options, metrics)
     for summary in summaries:
         for line in summary.planned:
             print(f"{summary.mailbox}: would {line}" if args.dry_run else line)
@@ -70,23 +102,33 @@ def command(args: argparse.Namespace) -> ExitCode:
 
 
 def sync(
-    loaded: LoadedConfig, mailboxes: Sequence[str], options: SyncOptions
+    loaded: LoadedConfig,
+    mailboxes: Sequence[str],
+    options: SyncOptions,
+    metrics: Metrics | None = None,
 ) -> tuple[list[Summary], ExitCode]:
-    """Run each mailbox; returns their summaries and the exit code."""
+    """Run each mailbox; returns their summaries and the exit code.
+
+    ``metrics``: counts what the runs do, then the journal's backlog; None measures nothing.
+    """
     path = journal_path(loaded)
-    summaries = [_one(loaded, name, options, path) for name in mailboxes]
+    if metrics is not None:
+        metrics.add_mailboxes(mailboxes)
+    summaries = [_one(loaded, name, options, path, metrics) for name in mailboxes]
     code = ExitCode.worst(s.exit_code for s in summaries)
     if not options.dry_run:
         try:
-            _prune(loaded, path)
+            _after_runs(loaded, path, metrics)
         except TrackerMailError as exc:  # the journal broke: the summaries still count
             logger.error("%s", exc)
             code = ExitCode.worst((code, exc.exit_code))
     return summaries, code
 
 
-def _prune(loaded: LoadedConfig, path: Path) -> None:
+def _after_runs(loaded: LoadedConfig, path: Path, metrics: Metrics | None) -> None:
     with Journal.open(path) as journal:
+        if metrics is not None:
+            metrics.read_backlog(journal, loaded.config.mailboxes)
         pruned = journal.prune(loaded.config.journal_keep_days)
     if pruned:
         logger.info(
@@ -96,8 +138,10 @@ def _prune(loaded: LoadedConfig, path: Path) -> None:
         )
 
 
-def _one(loaded: LoadedConfig, name: str, options: SyncOptions, path: Path) -> Summary:
-    summary = Summary(name)
+def _one(
+    loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, metrics: Metrics | None
+) -> Summary:
+    summary = Summary(name, observer=metrics)
     start = time.monotonic()
     with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
         if not lock.acquired:
@@ -110,6 +154,8 @@ def _one(loaded: LoadedConfig, name: str, options: SyncOptions, path: Path) -> S
     summary.seconds = time.monotonic() - start
     if summary.exit_code == ExitCode.OK and summary.failed:
         summary.exit_code = ExitCode.SOME_FAILED
+    if metrics is not None:
+        metrics.run_finished(summary)
     return summary
 
 
@@ -126,6 +172,6 @@ def _run(
     with Journal.open(path) as journal, source:
         parts = MailboxParts(
             name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
-            kill_if_asked, options.dry_run, options.look_up_first,
+            kill_if_asked, options.dry_run, options.look_up_first, summary.observer,
         )  # fmt: skip
         MailboxRun(parts, summary).run(options.limit)

@@ -10,6 +10,15 @@ from contextlib import AbstractContextManager
 from tracker_mail_plugin.journal.rows import JournalStatus, MessageRow, MessageState, message_row
 from tracker_mail_plugin.journal.schema import NEWEST_LOCATION, SELECT_MESSAGE
 
+# What each unfinished state counts as in the backlog.
+_BACKLOG = {
+    MessageState.FETCHED: "pending",
+    MessageState.DECIDED: "pending",
+    MessageState.ACTED: "pending",
+    MessageState.FAILED: "failed",
+    MessageState.QUARANTINED: "quarantined",
+}
+
 
 class JournalReports:
     """What ``status``, ``retry`` and pruning read; mixed into :class:`Journal`."""
@@ -33,6 +42,24 @@ class JournalReports:
                 limit,
             )
         return JournalStatus(counts, tuple(recent))
+
+    def backlog(self) -> dict[tuple[str, str], int]:
+        """Unfinished messages by (mailbox, ``pending``/``failed``/``quarantined``).
+
+        ``pending``: journalled, not yet finished (fetched, decided, acted: a run stopped
+        in between). One grouped count over the state index, cheap enough for each run.
+        """
+        with self._read() as db:
+            found = db.execute(
+                "SELECT mailbox, state, COUNT(*) FROM messages WHERE state IN (?, ?, ?, ?, ?)"
+                " GROUP BY mailbox, state",
+                [state.value for state in _BACKLOG],
+            ).fetchall()
+        counts: dict[tuple[str, str], int] = {}
+        for mailbox, state, count in found:
+            key = (mailbox, _BACKLOG[MessageState(state)])
+            counts[key] = counts.get(key, 0) + count
+        return counts
 
     def failed(self) -> list[MessageRow]:
         """Messages that failed and will be tried again."""

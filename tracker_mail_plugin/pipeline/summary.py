@@ -5,8 +5,12 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tracker_mail_plugin.errors import ExitCode
+
+if TYPE_CHECKING:
+    from tracker_mail_plugin.pipeline.observer import RunObserver
 
 _COUNTS = (
     "fetched", "created", "commented", "attached", "forwarded",
@@ -36,12 +40,16 @@ class Summary:
     # was left for a run after that.
     waiting: float | None = None
     planned: list[str] = field(default_factory=list)
+    # Told every count as it is made (metrics); None: nobody listens.
+    observer: RunObserver | None = field(default=None, repr=False, compare=False)
     _tally: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, counter: str, amount: int = 1) -> None:
         """Count ``amount`` more under ``counter``; workers count at the same time."""
         with self._tally:
             setattr(self, counter, getattr(self, counter) + amount)
+        if self.observer is not None and amount:
+            self.observer.counted(self.mailbox, counter, amount)
 
     def line(self) -> str:
         """``support: fetched 4, created 2, … in 1.3s``, or why the run stopped."""
