@@ -7,13 +7,19 @@ person wrote). Two classifiers read each message: tracker-mail's, and a copy of 
 header-only rules it used before content was read (kept below, unchanged, so the gain stays
 visible). Per kind: how many were caught (recall: classified automated at all, and in the
 right class) and, over the whole corpus, how many people's messages were wrongly classified
-automated (precision). No bounce-detection library on PyPI was installable here to compare
-with (flanker and bounce-email need Python 2-era dependencies); see benchmarks/README.md.
+automated (precision).
+
+With ``--flanker-python PATH`` (a Python that has ``flanker`` installed, Mailgun's parsing
+library; it is not a dependency of tracker-mail), flanker's bounce detector
+(``bounce.is_bounce()``) is scored too. It detects bounces only, so its column counts bounces
+and delay notices caught, and people's mail wrongly called a bounce.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 
@@ -99,6 +105,29 @@ def kind_of(name: str, expected: str) -> str:
     return "bounce" if expected == "bounce" else expected
 
 
+_FLANKER = """
+import json, sys
+from pathlib import Path
+from flanker import mime
+found = {}
+for path in sys.argv[1:]:
+    try:
+        found[Path(path).name] = bool(mime.from_string(Path(path).read_bytes()).bounce.is_bounce())
+    except Exception:
+        found[Path(path).name] = False
+print(json.dumps(found))
+"""
+
+
+def flanker_bounces(python: str, corpus: Path, names: list[str]) -> dict[str, bool]:
+    """Which files flanker's bounce detector calls a bounce, run in ``python``."""
+    paths = [str(corpus / name) for name in names]
+    done = subprocess.run(
+        [python, "-c", _FLANKER, *paths], capture_output=True, text=True, check=True
+    )
+    return {name: bool(value) for name, value in json.loads(done.stdout).items()}
+
+
 def score(rows: list[tuple[str, str, Message]]) -> list[tuple[str, int, str, str]]:
     """Per kind: count, then 'caught (right class)' for new and old classifiers."""
     table: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
@@ -138,6 +167,7 @@ def main() -> None:
     """Print the per-kind tables and the overall precision/recall of both classifiers."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--flanker-python", help="a Python with flanker installed")
     args = parser.parse_args()
     rows = load(args.corpus)
     real = [row for row in rows if row[0].startswith(REAL_PREFIXES)]
@@ -146,6 +176,31 @@ def main() -> None:
     print(f"\nOnly the {len(real)} samples taken from other projects' corpora:\n")
     table(real)
     print("\n(for a person's mail, 'caught' counts messages left unclassified, as they should be)")
+    if args.flanker_python:
+        names = [name for name, _, _ in rows]
+        flanker_table(rows, flanker_bounces(args.flanker_python, args.corpus, names))
+
+
+def flanker_table(rows: list[tuple[str, str, Message]], flanker: dict[str, bool]) -> None:
+    """Bounces (and delay notices) caught, and people's mail called a bounce, by each."""
+    print("\nBounces only, against flanker's bounce detector:\n")
+    print("| kind | samples | tracker-mail | headers only | flanker |")
+    print("|---|---|---|---|---|")
+    for kind, wanted in (
+        ("bounce", "bounce"),
+        ("delay notice", "bounce"),
+        ("a person's mail", "none"),
+    ):
+        picked = [row for row in rows if kind_of(row[0], row[1]) == kind]
+        ours = sum(_is_bounce(row[2].automated) for row in picked)
+        old = sum(_is_bounce(headers_only(row[2])) for row in picked)
+        theirs = sum(flanker[row[0]] for row in picked)
+        verb = "called a bounce" if wanted == "none" else "caught"
+        print(f"| {kind} ({verb}) | {len(picked)} | {ours} | {old} | {theirs} |")
+
+
+def _is_bounce(got: Automated | None) -> bool:
+    return got is Automated.BOUNCE
 
 
 def table(rows: list[tuple[str, str, Message]]) -> None:
