@@ -26,7 +26,8 @@ from tracker_mail_plugin.mail import LOOP_HEADER, Automated, parse_message
         ({"Auto-Submitted": "no"}, None),
         ({"X-Auto-Response-Suppress": "All"}, None),
         ({"X-Auto-Response-Suppress": "DR, RN, NRN, OOF, AutoReply"}, None),
-        ({"Return-Path": "<>"}, None),
+        # RFC 5321 sends only notifications with an empty return path (the product list too).
+        ({"Return-Path": "<>"}, Automated.AUTO_REPLIED),
         ({"Precedence": "first-class"}, None),
         ({}, None),
     ],

@@ -7,6 +7,7 @@ import pytest
 
 from tests.mailfactory import raw_mail
 from tracker_mail_plugin.cli import main
+from tracker_mail_plugin.mail import parse_message
 
 
 @pytest.fixture
@@ -80,6 +81,44 @@ def test_a_file_that_is_not_mail_is_reported_and_the_others_still_explained(caps
     assert (
         lines[2] == f"tracker-mail explain: {tmp_path / 'missing.eml'}: no such file or directory"
     )
+
+
+_GOOD = raw_mail({"Subject": "Printer broken", "From": "ann@example.com"}, "It jams.\n")
+
+
+@pytest.mark.parametrize(
+    ("case", "raw"),
+    [
+        ("blank lines first", b"\r\n\r\n" + _GOOD),
+        ("spaces and tabs first", b"  \t\n " + _GOOD),
+        ("one mangled header line first", b"this line is garbage\r\n" + _GOOD),
+        ("one NUL byte", _GOOD.replace(b"It jams.", b"It\x00jams.")),
+        ("a NUL in a header", _GOOD.replace(b"Printer", b"Print\x00er")),
+    ],
+)
+def test_explain_reads_damaged_mail_as_sync_does(capsys, tmp_path, case, raw):
+    path = tmp_path / "damaged.eml"
+    path.write_bytes(raw)
+    code, objects, err = run_json(capsys, path)
+    assert (code, err) == (0, ""), case
+    # Exactly what the parser reads, which is what sync processes.
+    assert objects[0]["subject"] == parse_message(raw).subject
+    assert objects[0]["subject"].replace("\x00", "") in ("Printer broken", "Print er")
+    assert objects[0]["from"]["address"] == "ann@example.com"
+
+
+def test_blank_lines_before_the_headers_are_skipped_and_said():
+    message = parse_message(b"\n\n" + _GOOD)
+    assert message.subject == "Printer broken"
+    assert any("blank lines or spaces before the headers" in d for d in message.defects)
+
+
+def test_mostly_text_with_one_colon_is_still_not_mail(capsys, tmp_path):
+    path = tmp_path / "note.eml"
+    path.write_text("Dear diary,\nToday: rain.\nMore rain.\nAnd more.\n")
+    code, objects, err = run_json(capsys, path)
+    assert (code, objects) == (1, [])
+    assert "does not start with a mail header" in err
 
 
 def test_maildir_and_mbox_are_read_as_such(capsys, tmp_path):

@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from tracker_mail_plugin.mail.model import Attachment
+from tracker_mail_plugin.mail.rtf import RtfBody, read_rtf
 from tracker_mail_plugin.mail.safe_text import without_format_characters
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"|?*\u2028\u2029]')
@@ -105,6 +106,8 @@ class TnefContents:
     files: tuple[tuple[str, bytes], ...]
     text_body: str
     html_body: str
+    from_rtf: bool = False
+    problem: str | None = None
 
 
 def unpack_tnef(data: bytes) -> TnefContents:
@@ -119,11 +122,27 @@ def unpack_tnef(data: bytes) -> TnefContents:
     for index, item in enumerate(tnef.attachments, start=1):
         name = _tnef_name(item) or f"attachment-{index}.bin"
         files.append((name, bytes(item.data or b"")))
-    return TnefContents(
-        tuple(files),
-        _as_text(getattr(tnef, "body", None)),
-        _as_text(getattr(tnef, "htmlbody", None)),
-    )
+    text = _as_text(getattr(tnef, "body", None))
+    html = _as_text(getattr(tnef, "htmlbody", None))
+    if text.strip() or html.strip():
+        return TnefContents(tuple(files), text, html)
+    rtf, problem = _rtf_body(tnef)
+    found = bool(rtf.text.strip() or rtf.html.strip())
+    return TnefContents(tuple(files), rtf.text, rtf.html, from_rtf=found, problem=problem)
+
+
+def _rtf_body(tnef: object) -> tuple[RtfBody, str | None]:
+    """The HTML or text of the compressed RTF body (used when that is the only body)."""
+    empty = RtfBody("", "")
+    if not getattr(tnef, "_rtfbody", None):
+        return empty, None  # winmail.dat carries no RTF body at all
+    try:
+        data = tnef.rtfbody  # type: ignore[attr-defined]  # decompressed by compressed_rtf
+    except Exception as exc:  # noqa: BLE001 - a damaged RTF stream must not lose the files
+        return empty, f"the RTF body inside winmail.dat is damaged ({type(exc).__name__})"
+    if not isinstance(data, bytes) or not data.lstrip().startswith(b"{\\rtf"):
+        return empty, "the RTF body inside winmail.dat could not be decompressed"
+    return read_rtf(data), None
 
 
 def _tnef_name(item: object) -> str:

@@ -21,7 +21,7 @@ reused, then UTF-8 and Windows-1252 as always.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -109,6 +109,7 @@ class _Budget:
 
 
 _BUDGET: ContextVar[_Budget | None] = ContextVar("charset_detection_budget", default=None)
+_HEADER_CODEC: ContextVar[str | None] = ContextVar("header_codec", default=None)
 
 
 @contextmanager
@@ -223,3 +224,76 @@ def _run_detector(sample: bytes) -> str | None:
     if best is None or best.encoding.startswith(("utf_16", "utf_32")):
         return None
     return str(best.encoding)
+
+
+# --- unlabelled 8-bit headers ----------------------------------------------------------------
+
+
+def guess_header_charset(
+    values: list[bytes], body_label: Callable[[], str | None]
+) -> tuple[str, str] | None:
+    """The codec a message's raw 8-bit (not UTF-8) headers were written in, and how it was found.
+
+    Header values carry no charset label, and one subject is too short for a detector
+    ("Привет" in KOI8-R is six bytes). Mail clients that write raw 8-bit headers use their
+    own charset throughout, so the body's declared charset is tried first; else the
+    detector reads all such header values together. ``None`` when no header needs it or
+    nothing better than the usual per-value chain is known.
+    """
+    eight_bit = [value for value in values if not value.isascii() and not _is_utf8(value)]
+    if not eight_bit:
+        return None
+    joined = b"\n".join(eight_bit)
+    label = body_label()
+    for codec in codecs_for(label):
+        if codec in ("utf-8", "cp1252", "latin-1") or _is_seven_bit_encoding(codec):
+            continue  # UTF-8 already failed; cp1252 is what the usual chain ends with anyway
+        try:
+            joined.decode(codec)
+        except (UnicodeError, LookupError):
+            continue
+        return codec, f"the charset the body declares ({label})"
+    guessed = _detect(joined)
+    if guessed:
+        return guessed, "guessed from the bytes"
+    cyrillic = _short_cyrillic(joined)
+    return (cyrillic, "guessed from the bytes (Cyrillic letters)") if cyrillic else None
+
+
+def _short_cyrillic(data: bytes) -> str | None:
+    """cp1251 or KOI8-R for a few words too short for the detector, else ``None``.
+
+    In both charsets Cyrillic letters are the bytes 0xC0-0xFF, and whole words of them are
+    rare in Western text ("Ïðèâåò"). Words are mostly lower case: lower case is 0xE0-0xFF in
+    cp1251 and 0xC0-0xDF in KOI8-R, which tells the two apart.
+    """
+    data = data[:4096]  # a few words is what this is for; the detector reads long text
+    high = [byte for byte in data if byte >= 0x80]
+    if len(high) < 3 or any(byte < 0xC0 for byte in high):
+        return None
+    words = data.split()
+    if not any(len(word) >= 3 and all(byte >= 0xC0 for byte in word) for word in words):
+        return None
+    upper_half = sum(byte >= 0xE0 for byte in high)
+    return "cp1251" if upper_half * 2 >= len(high) else "koi8_r"
+
+
+@contextmanager
+def header_codec(codec: str | None) -> Iterator[None]:
+    """Within this block, raw 8-bit header bytes that are not UTF-8 are read as ``codec``."""
+    token = _HEADER_CODEC.set(codec)
+    try:
+        yield
+    finally:
+        _HEADER_CODEC.reset(token)
+
+
+def decode_header_bytes(data: bytes) -> tuple[str, str | None]:
+    """Decode raw header bytes: the message's header codec if one was found, else the chain."""
+    codec = _HEADER_CODEC.get()
+    if codec and not data.isascii() and not _is_utf8(data):
+        try:
+            return data.decode(codec), None
+        except (UnicodeError, LookupError):
+            pass
+    return decode_text(data, None)

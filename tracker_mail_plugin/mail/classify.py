@@ -1,16 +1,30 @@
 """Tell machine-written mail from mail a person wrote, before any rule sees it.
 
 The order matters and follows what loops cost: our own mail coming back (a loop) is worst,
-then bounces, then auto-replies, then lists. ``X-Auto-Response-Suppress`` is deliberately not
-a signal: Outlook sets it on ordinary human mail, and it only asks *us* not to auto-reply
-(GLPI and sisimai both had to remove it from their detectors).
+then bounces, then auto-replies, then lists. An auto-reply that also says ``Precedence: bulk``
+is an auto-reply: the responder is answering one person, it is not list mail.
+
+Headers decide first; where they say nothing, what the mail says does
+(:mod:`~tracker_mail_plugin.mail.machine_text`): a delivery report from a daemon without a
+``multipart/report``, an auto-reply marked only by its subject.
+
+``X-Auto-Response-Suppress`` is deliberately not a signal: Outlook sets it on ordinary human
+mail, and it only asks *us* not to auto-reply (GLPI and sisimai both had to remove it from
+their detectors).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
+from tracker_mail_plugin.mail.machine_text import (
+    auto_reply_subject,
+    bounce_subject,
+    bounce_wording,
+    is_daemon,
+)
 from tracker_mail_plugin.mail.model import Address, Automated
 
 LOOP_HEADER = "X-Tracker-Mail-Loop"
@@ -36,7 +50,21 @@ _AUTO_REPLY_HEADERS = (
 )
 _BULK_PRECEDENCE = frozenset({"bulk", "junk", "list"})
 _LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post", "mailing-list", "x-mailing-list")
-_DAEMON_LOCALPARTS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
+# Report parts that only machines write: a delivery report, a read receipt, a spam complaint.
+_DELIVERY_STATUS = frozenset({"message/delivery-status", "message/global-delivery-status"})
+_READ_RECEIPT = frozenset(
+    {"message/disposition-notification", "message/global-disposition-notification"}
+)
+_SPAM_COMPLAINT = "message/feedback-report"
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What a message says, for the signals its headers do not give."""
+
+    subject: str = ""
+    body: str = ""
+    part_types: frozenset[str] = frozenset()
 
 
 def classify(
@@ -44,6 +72,7 @@ def classify(
     content_type: str,
     report_type: str | None,
     sender: Address | None,
+    content: Content | None = None,
 ) -> Automated | None:
     """Return the automated class of a message, or ``None`` when a person wrote it.
 
@@ -52,21 +81,51 @@ def classify(
         content_type: The top-level content type, lower-cased.
         report_type: The ``report-type`` parameter of a multipart/report, lower-cased.
         sender: The From address.
+        content: The subject, the body text and the types of every part; without it only
+            headers decide.
     """
+    content = content or Content()
     if header(LOOP_HEADER) is not None or _replies_to_our_forward(header):
         return Automated.LOOP
-    if _is_bounce(header, content_type, report_type, sender):
+    if _is_bounce(header, content_type, report_type, sender, content):
         return Automated.BOUNCE
+    report = _report_class(report_type, content.part_types)
+    if report is not None:
+        return report
     auto = _auto_submitted(header)
     if auto is not None:
         return auto
-    if any(header(name) is not None for name in _AUTO_REPLY_HEADERS):
+    if _is_auto_reply(header, content.subject):
         return Automated.AUTO_REPLIED
-    precedence = (header("precedence") or header("x-precedence") or "").strip().lower()
-    if precedence == "auto_reply":
-        return Automated.AUTO_REPLIED
-    if precedence in _BULK_PRECEDENCE or any(header(name) is not None for name in _LIST_HEADERS):
+    if _precedence(header) in _BULK_PRECEDENCE or any(header(n) is not None for n in _LIST_HEADERS):
         return Automated.BULK
+    return None
+
+
+def _precedence(header: HeaderLookup) -> str:
+    return (header("precedence") or header("x-precedence") or "").strip().lower()
+
+
+def _null_return_path(header: HeaderLookup) -> bool:
+    """RFC 5321: only notifications (reports, auto-replies) are sent with an empty return path."""
+    return_path = header("return-path")
+    return return_path is not None and return_path.strip() in ("<>", "")
+
+
+def _is_auto_reply(header: HeaderLookup, subject: str) -> bool:
+    if any(header(name) is not None for name in _AUTO_REPLY_HEADERS):
+        return True
+    if _precedence(header) == "auto_reply" or auto_reply_subject(subject):
+        return True
+    return _null_return_path(header)
+
+
+def _report_class(report_type: str | None, part_types: frozenset[str]) -> Automated | None:
+    """Read receipts answer one message automatically; spam complaints are generated."""
+    if report_type == "disposition-notification" or part_types & _READ_RECEIPT:
+        return Automated.AUTO_REPLIED
+    if report_type == "feedback-report" or _SPAM_COMPLAINT in part_types:
+        return Automated.AUTO_GENERATED
     return None
 
 
@@ -109,13 +168,24 @@ def _auto_submitted(header: HeaderLookup) -> Automated | None:
 
 
 def _is_bounce(
-    header: HeaderLookup, content_type: str, report_type: str | None, sender: Address | None
+    header: HeaderLookup,
+    content_type: str,
+    report_type: str | None,
+    sender: Address | None,
+    content: Content,
 ) -> bool:
     if content_type == "multipart/report" and report_type == "delivery-status":
         return True
-    if header("x-failed-recipients") is not None:
+    if header("x-failed-recipients") is not None or content.part_types & _DELIVERY_STATUS:
         return True
-    return_path = header("return-path")
-    null_return = return_path is not None and return_path.strip() in ("<>", "")
-    from_daemon = sender is not None and sender.address.split("@", 1)[0] in _DAEMON_LOCALPARTS
-    return null_return and from_daemon
+    null_return = _null_return_path(header)
+    daemon = is_daemon(sender)
+    if null_return and daemon:
+        return True
+    # The body is read only when the sender or the subject already points to a report:
+    # most mail is a person's, and this runs for every message.
+    subject_says = bounce_subject(content.subject)
+    if daemon or null_return:
+        return subject_says or bounce_wording(content.body)
+    # From an unusual sender, both the subject and the report's own first lines must say it.
+    return subject_says and bounce_wording(content.body)

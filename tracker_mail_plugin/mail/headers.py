@@ -19,7 +19,7 @@ import datetime as dt
 import email.utils
 import re
 
-from tracker_mail_plugin.mail.charset import decode_text
+from tracker_mail_plugin.mail.charset import decode_header_bytes, decode_text
 from tracker_mail_plugin.mail.model import Address
 from tracker_mail_plugin.mail.safe_text import one_line
 
@@ -106,7 +106,7 @@ def header_text(value: bytes, defects: list[str]) -> str:
         return _decode_words(value, defects)
     if value.isascii():
         return value.decode("ascii")
-    text, problem = decode_text(value, None)
+    text, problem = decode_header_bytes(value)
     if problem:
         defects.append(f"header with raw 8-bit bytes: {problem}")
     return text
@@ -138,7 +138,7 @@ def _decode_words(value: bytes, defects: list[str]) -> str:
 
 
 def _plain(value: bytes) -> str:
-    text, _ = decode_text(value, None)
+    text, _ = decode_header_bytes(value)
     return text
 
 
@@ -172,7 +172,7 @@ def parse_addresses(value: bytes | None, defects: list[str]) -> tuple[Address, .
     if value.isascii():
         text = value.decode("ascii")
     else:
-        text, _ = decode_text(value, None)
+        text, _ = decode_header_bytes(value)
     pairs = _simple_addresses(text)
     if pairs is None:
         try:

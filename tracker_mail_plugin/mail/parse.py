@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from tracker_mail_plugin.mail.charset import detection_budget
-from tracker_mail_plugin.mail.classify import classify
+from tracker_mail_plugin.mail.charset import detection_budget, guess_header_charset, header_codec
+from tracker_mail_plugin.mail.classify import Content, classify
 from tracker_mail_plugin.mail.headers import (
     header_text,
     normalise_id,
@@ -20,6 +20,7 @@ from tracker_mail_plugin.mail.parts import Contents, collect
 from tracker_mail_plugin.mail.quotes import strip_quotes
 from tracker_mail_plugin.mail.references import id_references, subject_references
 from tracker_mail_plugin.mail.safe_text import one_line
+from tracker_mail_plugin.mail.sniff import header_start
 
 SYNTHETIC_ID_DOMAIN = "tracker-mail.invalid"
 
@@ -46,7 +47,22 @@ def parse_message(raw: bytes) -> Message:
 
 def _parse(raw: bytes, sha256: str) -> Message:
     defects: list[str] = []
-    root = parse_entity(raw, 0, len(raw), defects)
+    start = header_start(raw)
+    if start:
+        defects.append(f"skipped {start} bytes of blank lines or spaces before the headers")
+    root = parse_entity(raw, start, len(raw), defects)
+    found = guess_header_charset(
+        [value for _, value in root.headers], lambda: _declared_charset(root)
+    )
+    if found is None:
+        return _build(raw, sha256, root, defects)
+    codec, how = found
+    defects.append(f"headers with raw 8-bit bytes and no charset: read as {codec}, {how}")
+    with header_codec(codec):
+        return _build(raw, sha256, root, defects)
+
+
+def _build(raw: bytes, sha256: str, root: Part, defects: list[str]) -> Message:
     headers = tuple((name, header_text(value, defects)) for name, value in root.headers)
     first = _first_values(headers)
     message_id = normalise_id(first.get("message-id", ""))
@@ -73,7 +89,11 @@ def _parse(raw: bytes, sha256: str) -> Message:
         full_body=full_body,
         attachments=tuple(contents.attachments),
         automated=classify(
-            lambda name: first.get(name.lower()), root.content_type, _report_type(root), from_
+            lambda name: first.get(name.lower()),
+            root.content_type,
+            _report_type(root),
+            from_,
+            Content(subject, full_body, _part_types(root)),
         ),
         reference_candidates=tuple(
             subject_references(subject) + id_references(in_reply_to, references)
@@ -98,6 +118,28 @@ def _one_address(root: Part, defects: list[str]) -> Address | None:
         root.header("sender"), defects
     )
     return found[0] if found else None
+
+
+def _declared_charset(root: Part) -> str | None:
+    """The charset the first text part declares (a hint for unlabelled 8-bit headers)."""
+    pending = [root]
+    while pending:
+        part = pending.pop(0)
+        if part.content_type.startswith("text/") and part.params.get("charset"):
+            return part.params["charset"]
+        pending.extend(part.children)
+    return None
+
+
+def _part_types(root: Part) -> frozenset[str]:
+    """The content type of every part, the root included."""
+    found: set[str] = set()
+    pending = [root]
+    while pending:
+        part = pending.pop()
+        found.add(part.content_type)
+        pending.extend(part.children)
+    return frozenset(found)
 
 
 def _report_type(root: Part) -> str | None:

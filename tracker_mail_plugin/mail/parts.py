@@ -6,6 +6,7 @@ import mimetypes
 from dataclasses import dataclass, field
 
 from tracker_mail_plugin.mail.attachments import make_attachment, safe_filename, unpack_tnef
+from tracker_mail_plugin.mail.embedded import extract_files
 from tracker_mail_plugin.mail.headers import (
     find_body_start,
     header_text,
@@ -47,9 +48,25 @@ def _walk(part: Part, contents: Contents, defects: list[str]) -> None:
         text = part.text(defects)
         if part.params.get("format", "").lower() == "flowed":
             text = unflow(text, part.params.get("delsp", "").lower() == "yes")
+        if part.content_type == "text/plain":
+            text = _take_embedded_files(text, contents, defects)
         (contents.plain if part.content_type == "text/plain" else contents.html).append(text)
         return
     _add_attachment(part, contents, defects)
+
+
+def _take_embedded_files(text: str, contents: Contents, defects: list[str]) -> str:
+    """Uuencoded and BinHex files in the text become attachments; the rest is the text."""
+    embedded = extract_files(text)
+    defects.extend(embedded.problems)
+    for name, data in embedded.files:
+        filename = safe_filename(name, "application/octet-stream", len(contents.attachments) + 1)
+        if not data:
+            defects.append(f"dropped the empty file {filename!r} found in the text (0 bytes)")
+            continue
+        contents.attachments.append(make_attachment(filename, _guess_type(filename), data))
+        defects.append(f"decoded the file {filename!r} that was written into the text")
+    return embedded.text
 
 
 def _is_body_text(part: Part) -> bool:
@@ -105,6 +122,10 @@ def _unpack_winmail(content: bytes, contents: Contents, defects: list[str]) -> b
         contents.tnef_text.append(tnef.text_body)
     if tnef.html_body.strip():
         contents.tnef_html.append(tnef.html_body)
+    if tnef.from_rtf:
+        defects.append("the body was read from the RTF inside winmail.dat")
+    if tnef.problem:
+        defects.append(tnef.problem)
     return True
 
 

@@ -7,12 +7,12 @@ label saying where it was found, so that an error names the exact file.
 from __future__ import annotations
 
 import mailbox
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-_HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
+from tracker_mail_plugin.mail.sniff import NotMail, not_mail
+
 _MAIL_SUFFIXES = (".eml", ".mbox", ".mail")
 
 
@@ -100,14 +100,14 @@ def _read_mbox(path: Path) -> Iterator[LocalMessage]:
 def not_mail_reason(raw: bytes) -> str | None:
     """Why ``raw`` is not a mail message, or ``None`` when it plausibly is one.
 
-    A message must start with a header line (``Name: value``); binary files and plain
-    text notes do not.
+    The rule the parser reads mail by (:mod:`tracker_mail_plugin.mail.sniff`), so that
+    ``explain`` reads whatever ``sync`` would process.
     """
-    if not raw.strip():
-        return "empty file, not a mail message"
-    head = raw[:4096]
-    if b"\x00" in head:
-        return "binary file, not a mail message"
-    if not _HEADER_LINE.match(head.lstrip(b"\r\n")):
-        return "does not start with a mail header (Name: value); not a mail message"
-    return None
+    return _REASONS[problem] if (problem := not_mail(raw)) else None
+
+
+_REASONS = {
+    NotMail.EMPTY: "empty file, not a mail message",
+    NotMail.BINARY: "binary file, not a mail message",
+    NotMail.NO_HEADER: "does not start with a mail header (Name: value); not a mail message",
+}

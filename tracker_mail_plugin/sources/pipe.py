@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tracker_mail_plugin.errors import RetryLater
+from tracker_mail_plugin.mail.sniff import NotMail
+from tracker_mail_plugin.mail.sniff import not_mail as sniff_not_mail
 from tracker_mail_plugin.sources.base import (
     Delete,
     Disposition,
@@ -34,18 +35,19 @@ from tracker_mail_plugin.sources.base import (
 
 KEPT = "Kept"
 
-# The first line of a message: a header field, or the "From sender date" line some mail
-# servers put in front (Postfix's pipe with flag F, procmail).
-_FIRST_LINE = re.compile(rb"[\r\n]*(?:From [^\n]*\n)?[!-9;-~]+:")
+_REASONS = {
+    NotMail.EMPTY: "standard input is empty",
+    NotMail.BINARY: "standard input is binary data, it does not start with a mail header",
+    NotMail.NO_HEADER: "standard input does not start with a mail header (Name: value)",
+}
 
 
 def not_mail(raw: bytes) -> str | None:
-    """Why ``raw`` cannot be a piped mail message (empty, no header block), or None."""
-    if not raw.strip():
-        return "standard input is empty"
-    if not _FIRST_LINE.match(raw):
-        return "standard input does not start with a mail header (Name: value)"
-    return None
+    """Why ``raw`` cannot be a piped mail message, or None: the parser's own rule.
+
+    A "From sender date" line in front (Postfix's pipe with flag F, procmail) is fine.
+    """
+    return _REASONS[problem] if (problem := sniff_not_mail(raw)) else None
 
 
 class PipeSource(MailSource):
