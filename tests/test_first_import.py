@@ -47,7 +47,8 @@ def test_the_readme_first_import_creates_issues_in_the_recording_tracker(
     )
 
 
-def test_a_project_the_recording_tracker_lacks_is_named_by_check(tmp_path, capsys):
+def test_a_project_the_recording_tracker_lacks_is_named_by_check(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the recording tracker's files are relative to where it runs
     mail = tmp_path / "mail"
     mail.mkdir()
     text = readme_example().replace("/home/me/mail-to-try", str(mail))
