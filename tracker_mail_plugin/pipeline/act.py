@@ -103,7 +103,9 @@ class Actor:
         earlier = {a.idempotency_key: a.state for a in self.journal.actions(delivery.row)}
         for index, planned in enumerate(delivery.decision.actions):
             key = idempotency_key(delivery.message.message_id, index)
-            started = self.journal.begin_action(delivery.row, index, key, planned.action.action)
+            started = self.journal.begin_action(
+                delivery.row, index, key, planned.action.action, durable=_unfindable(planned)
+            )
             if started.state == ActionState.DONE:
                 continue
             if self._may_exist(key, earlier, planned) and self._found_earlier(
@@ -289,6 +291,17 @@ class Actor:
         """Later replies to this message thread onto the same issue."""
         issue = result.issue if isinstance(result, CommentRef) else result
         self.journal.remember_thread(delivery.message.message_id, self.tracker, issue.key)
+
+
+def _unfindable(planned: PlannedAction) -> bool | None:
+    """True for a write ``find_by_key`` cannot find: its ``started`` row is fsynced first.
+
+    Issues and comments carry their key in the tracker, so a ``started`` row lost with a
+    power loss is made up for by looking them up (see ``Journal.begin_run``); a forward or
+    a file attached to a project cannot be looked up, so its row must be on disk before it
+    is sent. None: the journal's default (grouped within a run).
+    """
+    return None if isinstance(planned.action, (CreateAction, Comment)) else True
 
 
 def _issue_type(action: CreateAction) -> str | None:

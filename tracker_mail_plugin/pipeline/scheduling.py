@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Protocol
 
-from tracker_mail_plugin.errors import TrackerMailError
 from tracker_mail_plugin.mail import Message
 from tracker_mail_plugin.pipeline.disposal import Disposer
 from tracker_mail_plugin.pipeline.ordering import Ordering
@@ -42,21 +41,28 @@ class Handler(Protocol):
 
 
 class OneByOne:
-    """Each message finished before the next is fetched."""
+    """Each message finished before the next is fetched; dispositions applied in batches."""
 
-    def __init__(self, source: MailSource, handler: Handler, summary: Summary):
+    def __init__(self, source: MailSource, handler: Handler, summary: Summary, disposer: Disposer):
         self.source, self.handler, self.summary = source, handler, summary
+        self.disposer = disposer
 
     def run(self, wanted: Sequence[Envelope], progress: Progress) -> None:
         """Fetch, parse and handle ``wanted`` in order; stop early when paused."""
-        for fetched in self.source.fetch(wanted):
-            self.summary.add("fetched")
-            message = self.handler.read(fetched)
-            if message is not None:
-                self.handler.handle(fetched, message)
-            progress.step()
-            if self.handler.paused():
-                break
+        try:
+            for fetched in self.source.fetch(wanted):
+                self.summary.add("fetched")
+                message = self.handler.read(fetched)
+                if message is not None:
+                    self.handler.handle(fetched, message)
+                self.disposer.drain()  # a full batch goes to the source, between messages
+                progress.step()
+                if self.handler.paused():
+                    break
+        except Exception:
+            # What was finished before the error is disposed of now, as it would have been.
+            self.disposer.flush(quietly=True)
+            raise
 
 
 class InParallel:
@@ -139,17 +145,10 @@ class InParallel:
             wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
 
     def _wind_down(self, running: set[Future[None]], quietly: bool) -> None:
-        """Start nothing new, let what runs finish, apply the dispositions still queued.
+        """Start nothing new, let what runs finish, apply the dispositions still waiting.
 
-        ``quietly``: an error is already on its way up (a dropped connection, say); a
-        disposition that fails now is logged rather than raised over it. The message stays
-        journalled as acted on, and the next run disposes of it.
+        ``quietly``: an error is already on its way up (see :meth:`Disposer.flush`).
         """
         self._stopping = True  # whatever has not started yet stays in the mailbox
         wait(running)
-        try:
-            self.disposer.drain()
-        except TrackerMailError as exc:
-            if not quietly:
-                raise
-            logger.warning("%s: dispositions left for the next run: %s", self.disposer.mailbox, exc)
+        self.disposer.flush(quietly=quietly)
