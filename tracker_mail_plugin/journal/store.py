@@ -295,9 +295,18 @@ class Journal(JournalReports, JournalRuns):
             )
             return _action(db, key)
 
-    def finish_action(self, key: str, ref: IssueRef | CommentRef | str) -> ActionRow:
-        """Journal that the tracker confirmed the write, with what it returned."""
-        return self._settle(key, ActionState.DONE, ref_json(ref), None)
+    def finish_action(
+        self,
+        key: str,
+        ref: IssueRef | CommentRef | str,
+        thread: tuple[str, str, str] | None = None,
+    ) -> ActionRow:
+        """Journal that the tracker confirmed the write, with what it returned.
+
+        ``thread``: (Message-ID, tracker, issue key) to remember in the same transaction,
+        as :meth:`remember_thread` would.
+        """
+        return self._settle(key, ActionState.DONE, ref_json(ref), None, thread)
 
     def forget_action(self, key: str) -> None:
         """Drop a write that was refused before it happened (a rate limit, a 422).
@@ -335,12 +344,7 @@ class Journal(JournalReports, JournalRuns):
     def remember_thread(self, message_id: str, tracker: str, issue_key: str) -> None:
         """Remember that mail ``message_id`` created or commented on that issue."""
         with self._write() as db:
-            db.execute(
-                "INSERT INTO threads (message_id, tracker, issue_key, created_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (message_id, tracker)"
-                " DO UPDATE SET issue_key = excluded.issue_key",
-                (message_id, tracker, issue_key, time.time()),
-            )
+            _remember_thread(db, (message_id, tracker, issue_key))
 
     def find_thread(self, message_ids: Sequence[str], tracker: str | None = None) -> Thread | None:
         """The issue of the first of ``message_ids`` (nearest first) the journal knows."""
@@ -358,7 +362,12 @@ class Journal(JournalReports, JournalRuns):
     # -- internals -------------------------------------------------------------------------
 
     def _settle(
-        self, key: str, state: ActionState, result: str | None, error: str | None
+        self,
+        key: str,
+        state: ActionState,
+        result: str | None,
+        error: str | None,
+        thread: tuple[str, str, str] | None = None,
     ) -> ActionRow:
         with self._write() as db:
             db.execute(
@@ -366,7 +375,19 @@ class Journal(JournalReports, JournalRuns):
                 " finished_at = ? WHERE idempotency_key = ?",
                 (state.value, result, error, time.time(), key),
             )
+            if thread is not None:
+                _remember_thread(db, thread)
             return _action(db, key)
+
+
+def _remember_thread(db: sqlite3.Connection, thread: tuple[str, str, str]) -> None:
+    """Message-ID, tracker, issue key: later replies to the message thread onto the issue."""
+    db.execute(
+        "INSERT INTO threads (message_id, tracker, issue_key, created_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (message_id, tracker)"
+        " DO UPDATE SET issue_key = excluded.issue_key",
+        (*thread, time.time()),
+    )
 
 
 def _at(db: sqlite3.Connection, mailbox: str, identity: str, source_id: str) -> MessageRow | None:

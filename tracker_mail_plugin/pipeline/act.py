@@ -177,8 +177,7 @@ class Actor:
         found = self.adapter.find_by_key(key, issue=delivery.replies_to)
         if found is None:
             return False
-        self.journal.finish_action(key, found)
-        self._remember(delivery, found)
+        self.journal.finish_action(key, found, self._thread(delivery, found))
         return True
 
     def _write(
@@ -209,11 +208,10 @@ class Actor:
         else:  # pragma: no cover - decide() never plans anything else
             raise TypeError(f"cannot carry out {action!r}")
         self.checkpoint(Checkpoint.AFTER_WRITE)  # the crash window this module exists for
-        self.journal.finish_action(key, result)
+        thread = None if isinstance(result, str) else self._thread(delivery, result)
+        self.journal.finish_action(key, result, thread)
         with self._counting:
             self.confirmed += 1
-        if not isinstance(result, str):
-            self._remember(delivery, result)
 
     def _comment(
         self, planned: PlannedAction, key: str, delivery: Delivery, author: UserRef | None
@@ -287,10 +285,10 @@ class Actor:
             text += _over_cap_note(over_cap, self.policies.max_attachments)
         return text, tuple(uploads)
 
-    def _remember(self, delivery: Delivery, result: IssueRef | CommentRef) -> None:
-        """Later replies to this message thread onto the same issue."""
+    def _thread(self, delivery: Delivery, result: IssueRef | CommentRef) -> tuple[str, str, str]:
+        """What the journal remembers so that later replies thread onto the same issue."""
         issue = result.issue if isinstance(result, CommentRef) else result
-        self.journal.remember_thread(delivery.message.message_id, self.tracker, issue.key)
+        return (delivery.message.message_id, self.tracker, issue.key)
 
 
 def _unfindable(planned: PlannedAction) -> bool | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 from collections.abc import Callable
 
 from tracker_mail_plugin.config.model import DispositionPolicy, ForwardTo, MoveTo, Policies
@@ -95,6 +96,8 @@ class Disposer:
         self.policies = policies
         self.forward = forward
         self.checkpoint = checkpoint
+        # Held around every use of the source while a fetch runs on another thread.
+        self.source_lock = threading.Lock()
         self._ready: list[tuple[MessageRow, Disposition]] = []  # confirmed, not yet applied
         self._given: list[tuple[MessageRow, Disposition]] = []  # applied, not yet committed
         self._queued: queue.SimpleQueue[tuple[MessageRow, Disposition]] | None = None
@@ -216,6 +219,7 @@ class Disposer:
         for row, disposition in ready:
             alike.setdefault(disposition, []).append((row, disposition))
         for disposition, rows in alike.items():
-            self.source.dispose_many([row.source_id for row, _ in rows], disposition)
+            with self.source_lock:
+                self.source.dispose_many([row.source_id for row, _ in rows], disposition)
             self._given += rows
         self.checkpoint(Checkpoint.AFTER_DISPOSE)
