@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,11 +11,12 @@ import pytest
 
 from tests.mailfactory import raw_mail
 from tests.synchelpers import World
+from tracker_mail_plugin.adapter import IssueRef, NewIssue
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal import runs as runs_module
 from tracker_mail_plugin.pipeline.disposal import DISPOSE_BATCH
 from tracker_mail_plugin.sources.base import Disposition
-from tracker_mail_plugin.testing import FakeMailbox
+from tracker_mail_plugin.testing import FakeMailbox, RecordingAdapter
 
 FULL, NORMAL = 2, 1
 
@@ -236,3 +238,40 @@ def test_killed_around_a_full_batch_then_rerun_each_message_once(tmp_path, point
     assert world.mailbox.ids() == []
     assert len(world.mailbox.folders["Processed"]) == count
     assert world.journal.status().counts == {"disposed": count}
+
+
+# --- fetching ahead ------------------------------------------------------------------------
+
+
+class WaitsForTheFetch(RecordingAdapter):
+    """A tracker whose first create_issue waits (up to 10 s) for the mailbox to fetch on."""
+
+    def __init__(self, mailbox: FakeMailbox) -> None:
+        super().__init__()
+        self.mailbox = mailbox
+        self.fetched_meanwhile: list[int] = []
+
+    def create_issue(self, new: NewIssue) -> IssueRef:
+        if not self.fetched_meanwhile:
+            deadline = time.monotonic() + 10
+            while len(self.mailbox.fetched) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.fetched_meanwhile.append(len(self.mailbox.fetched))
+        return super().create_issue(new)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_next_messages_are_fetched_while_the_tracker_works(tmp_path, workers):
+    mailbox = FakeMailbox()
+    tracker = WaitsForTheFetch(mailbox)
+    world = World(tmp_path, mailbox=mailbox, tracker=tracker)
+    world.policies = f"    on_success: {{move: Processed}}\n    workers: {workers}"
+    for n in range(5):
+        world.mailbox.add(mail(f"Printer {n}", f"p{n}"))
+
+    summary = world.sync()
+
+    assert tracker.fetched_meanwhile[0] >= 3  # the fetch did not wait for the first issue
+    assert summary.created == 5
+    assert sorted(i.title for i in tracker.issues().values()) == [f"Printer {n}" for n in range(5)]
+    assert world.mailbox.ids() == []
