@@ -207,6 +207,15 @@ class Journal(JournalReports, JournalRuns):
                 (state.value, time.time(), to_json(decision), row.id),
             )
 
+    def mark_states(self, rows: Sequence[MessageRow], state: MessageState) -> None:
+        """Move every one of ``rows`` to ``state``, in one transaction."""
+        now = time.time()
+        with self._write() as db:
+            db.executemany(
+                "UPDATE messages SET state = ?, updated_at = ? WHERE id = ?",
+                [(state.value, now, row.id) for row in rows],
+            )
+
     def record_failure(self, row: MessageRow, error: BaseException | str) -> int:
         """Count a failed attempt (state ``failed``); returns the attempts so far."""
         with self._write() as db:

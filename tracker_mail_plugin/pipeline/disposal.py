@@ -49,6 +49,9 @@ Forwarder = Callable[[Message, bytes, str, str], None]
 # at most this many messages to dispose of again.
 DISPOSE_BATCH = 100
 
+# A message ready to be disposed of, how, and whether its "acted" state is still to write.
+_Ready = tuple[MessageRow, Disposition, bool]
+
 # Journalled messages whose disposal was under way when a run stopped.
 _DISPOSING = frozenset(
     {MessageState.DISPOSED, MessageState.UNPROCESSED, MessageState.QUARANTINED, MessageState.ACTED}
@@ -98,9 +101,9 @@ class Disposer:
         self.checkpoint = checkpoint
         # Held around every use of the source while a fetch runs on another thread.
         self.source_lock = threading.Lock()
-        self._ready: list[tuple[MessageRow, Disposition]] = []  # confirmed, not yet applied
+        self._ready: list[_Ready] = []  # confirmed, not yet applied
         self._given: list[tuple[MessageRow, Disposition]] = []  # applied, not yet committed
-        self._queued: queue.SimpleQueue[tuple[MessageRow, Disposition]] | None = None
+        self._queued: queue.SimpleQueue[_Ready] | None = None
 
     def queue_for_owner(self) -> None:
         """From now on, dispositions wait for :meth:`drain` on the thread owning the source."""
@@ -120,8 +123,13 @@ class Disposer:
         self.forward(message, raw, policy.forward, why)
         return True
 
-    def dispose(self, row: MessageRow, policy: DispositionPolicy) -> None:
-        """Move, flag, delete or leave the message as ``policy`` says (forwarding aside)."""
+    def dispose(self, row: MessageRow, policy: DispositionPolicy, *, acted: bool = False) -> None:
+        """Move, flag, delete or leave the message as ``policy`` says (forwarding aside).
+
+        ``acted``: the tracker confirmed every write of the message; its ``acted`` state is
+        journalled with its batch, in one write for all, before the fsync that precedes the
+        disposal (a run killed before that decides again, and finds every write done).
+        """
         disposition = disposition_for(policy)
         if not self.source.supports(disposition):
             logger.warning(
@@ -129,9 +137,9 @@ class Disposer:
             )
             disposition = Leave()
         if self._queued is not None:
-            self._queued.put((row, disposition))
+            self._queued.put((row, disposition, acted))
         else:
-            self._give(row, disposition)
+            self._ready.append((row, disposition, acted))
 
     def dispose_again(self, row: MessageRow) -> None:
         """A message handled before (a rerun after a crash, a new UIDVALIDITY): dispose only.
@@ -156,10 +164,9 @@ class Disposer:
         """Take what workers queued; apply a batch once one is full (on the owning thread)."""
         while self._queued is not None:
             try:
-                row, disposition = self._queued.get_nowait()
+                self._ready.append(self._queued.get_nowait())
             except queue.Empty:
                 break
-            self._give(row, disposition)
         if len(self._ready) >= DISPOSE_BATCH:
             self._apply()
 
@@ -205,18 +212,16 @@ class Disposer:
             if row.source_id not in present and row.state in _DISPOSING:
                 self.states.disposed(row, "left the folder", removed=True)
 
-    def _give(self, row: MessageRow, disposition: Disposition) -> None:
-        self._ready.append((row, disposition))
-
     def _apply(self) -> None:
         """Fsync the confirmations, then give the source each disposition's messages at once."""
         if not self._ready:
             return
         ready, self._ready = self._ready, []
+        self.states.all_acted([row for row, _, acted in ready if acted])
         self.states.journal.make_durable()
         self.checkpoint(Checkpoint.BEFORE_DISPOSE)
         alike: dict[Disposition, list[tuple[MessageRow, Disposition]]] = {}
-        for row, disposition in ready:
+        for row, disposition, _ in ready:
             alike.setdefault(disposition, []).append((row, disposition))
         for disposition, rows in alike.items():
             with self.source_lock:

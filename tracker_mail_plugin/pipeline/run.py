@@ -273,9 +273,9 @@ class MailboxRun:
             self._unprocessed(row, message, raw, delivered.denied)
             return
         self._count(delivered)
-        self.states.acted(row)
         self.parts.checkpoint(Checkpoint.AFTER_RECORD)
-        self.disposer.dispose(row, policies.on_success)
+        # "acted" is journalled with the disposal batch: one write for the batch, not one each.
+        self.disposer.dispose(row, policies.on_success, acted=True)
 
     def _look_up(self, message: Message) -> Lookup:
         parts = self.parts

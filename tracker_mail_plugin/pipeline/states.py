@@ -58,7 +58,17 @@ class StateKeeper:
 
     def acted(self, row: MessageRow) -> None:
         """Every write of the decision is confirmed by the tracker."""
-        self._move(row, MessageState.ACTED)
+        self.all_acted([row])
+
+    def all_acted(self, rows: Sequence[MessageRow]) -> None:
+        """:meth:`acted` for many messages, in one journal write."""
+        if not rows:
+            return
+        for row in rows:
+            self._check(row, MessageState.ACTED)
+        self.journal.mark_states(rows, MessageState.ACTED)
+        for row in rows:
+            self._now(row, MessageState.ACTED)
 
     def unprocessed(self, row: MessageRow, reason: str) -> None:
         """Deliberately not imported, for ``reason``; the mail goes to ``on_unprocessed``."""
