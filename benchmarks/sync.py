@@ -605,9 +605,12 @@ def report(results: dict[str, Any], markdown: bool) -> str:
     if batched and floors:
         ratio = min(r["seconds"] for r in floors) / min(r["seconds"] for r in batched)
         pairs = [f["seconds"] / b["seconds"] for f, b in zip(floors, batched, strict=False)]
+        median = statistics.median(r["seconds"] for r in floors) / statistics.median(
+            r["seconds"] for r in batched
+        )
         lines.append(
-            f"- full sync / floor throughput (best runs): **{ratio:.2f}**; "
-            f"per repetition: {', '.join(f'{x:.2f}' for x in pairs)}"
+            f"- full sync / floor throughput: best runs **{ratio:.2f}**, medians "
+            f"**{median:.2f}**; per repetition: {', '.join(f'{x:.2f}' for x in pairs)}"
         )
     naive = [r for r in results["runs"] if r["variant"] == "one-by-one"]
     if batched and naive:
