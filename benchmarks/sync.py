@@ -202,7 +202,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         return source
 
     runner.open_source = open_source  # type: ignore[assignment]
-    for name in ("pending", "dispose", "commit", "open", "close"):
+    for name in ("pending", "dispose", "dispose_many", "commit", "open", "close"):
         timer.wrap(source_class, name, f"IMAP {name}")
     timer.wrap_generator(source_class, "fetch", "IMAP fetch")
     for name in ("find_user", "can", "get_issue", "create_issue", "add_comment", "find_by_key"):
