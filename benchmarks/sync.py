@@ -35,6 +35,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import ssl
 import statistics
 import subprocess
@@ -45,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ("batched", "one-by-one")
+VARIANTS = ("floor", "batched", "one-by-one")
 MIB = 1024 * 1024
 
 
@@ -149,11 +150,10 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     from tracker_mail_plugin.config.loader import load_config_text
     from tracker_mail_plugin.journal import Journal
     from tracker_mail_plugin.pipeline import run as run_module
-    from tracker_mail_plugin.pipeline import scheduling
     from tracker_mail_plugin.registry import register_adapter
     from tracker_mail_plugin.sources.imap import ImapSource
     from tracker_mail_plugin.testing import RecordingAdapter
-    from tracker_mail_plugin.testing.state import StateStore
+    from tracker_mail_plugin.testing.store import StateStore
 
     tracker: list[RecordingAdapter] = []
 
@@ -162,10 +162,8 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
 
         @contextlib.contextmanager
         def transaction(self) -> Any:
-            yield self._memory
-
-        def snapshot(self) -> Any:
-            return self._memory
+            with self.reading() as state:  # no JSON copy of the whole state per call
+                yield state
 
     class BenchTracker(RecordingAdapter):
         """The recording tracker in memory, with the project the rules file into."""
@@ -204,15 +202,15 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         return source
 
     runner.open_source = open_source  # type: ignore[assignment]
-    for name in ("pending", "dispose", "commit", "open", "close"):
+    for name in ("pending", "dispose", "dispose_many", "commit", "open", "close"):
         timer.wrap(source_class, name, f"IMAP {name}")
     timer.wrap_generator(source_class, "fetch", "IMAP fetch")
     for name in ("find_user", "can", "get_issue", "create_issue", "add_comment", "find_by_key"):
         timer.wrap(BenchTracker, name, "tracker double")
     for name in [n for n in vars(Journal) if not n.startswith("_") and n not in ("open",)]:
         if callable(getattr(Journal, name)):
-            timer.wrap(Journal, name, "journal (SQLite, fsync per commit)")
-    timer.wrap(scheduling, "parse_message", "parse")
+            timer.wrap(Journal, name, "journal (SQLite)")
+    timer.wrap(run_module, "parse_message", "parse")
     timer.wrap(run_module, "decide", "decide")
 
     config = f"""
@@ -237,6 +235,8 @@ mailboxes:
 """
     os.environ["BENCH_IMAP_PASSWORD"] = spec["password"]
     loaded = load_config_text(config, "bench-rules.yaml")
+    if spec["variant"] == "floor":
+        return floor(spec, loaded, commands)
     rss_before = rss_now_mib()
     commands.clear()
     start = time.perf_counter()
@@ -253,6 +253,45 @@ mailboxes:
             key: getattr(summary, key)
             for key in ("fetched", "created", "commented", "unprocessed", "dropped", "failed")
         },
+        "commands": dict(commands),
+        "time": dict(timer.seconds),
+        "rss_before_mib": rss_before,
+        "peak_rss_mib": peak_rss_mib(),
+    }
+
+
+def floor(spec: dict[str, Any], loaded: Any, commands: collections.Counter[str]) -> dict[str, Any]:
+    """Only what any importer must do: list, fetch and parse the same messages.
+
+    The product's ImapSource and parser, opened as sync opens them; no journal, no rules, no
+    tracker, no disposal. The full sync's throughput is compared with this.
+    """
+    from tracker_mail_plugin.assemble import open_source
+    from tracker_mail_plugin.mail import parse_message
+
+    mailbox = loaded.config.mailboxes["bench"]
+    policies = loaded.policies("bench")
+    state = Path(spec["journal"]).parent
+    rss_before = rss_now_mib()
+    commands.clear()
+    timer = Timer()
+    start = time.perf_counter()
+    parsed = 0
+    with open_source(mailbox, policies.max_message_size, state, "bench") as source:
+        wanted = [e for e in source.pending(lambda id: False) if not e.oversize]
+        fetching = time.perf_counter()
+        for fetched in source.fetch(wanted):
+            timer.seconds["IMAP fetch"] += time.perf_counter() - fetching
+            parsing = time.perf_counter()
+            parse_message(fetched.raw)
+            timer.seconds["parse"] += time.perf_counter() - parsing
+            parsed += 1
+            fetching = time.perf_counter()
+    seconds = time.perf_counter() - start
+    return {
+        "variant": "floor",
+        "seconds": seconds,
+        "summary": {"fetched": parsed},
         "commands": dict(commands),
         "time": dict(timer.seconds),
         "rss_before_mib": rss_before,
@@ -380,15 +419,34 @@ def dovecot_counters(server: Any, account: Any, since: int) -> dict[str, int]:
     return {}
 
 
-def run_child(spec: dict[str, Any]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(spec)],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    return json.loads(done.stdout.splitlines()[-1])
+def run_child(spec: dict[str, Any], scratch: str) -> dict[str, Any]:
+    """One child run; its fsync/fdatasync calls counted by strace when it is installed.
+
+    ``--seccomp-bpf`` stops the child only at the traced calls, so the count costs little,
+    and every variant pays it alike.
+    """
+    command = [sys.executable, __file__, "--child", json.dumps(spec)]
+    counted = Path(scratch) / f"strace-{spec['variant']}.txt"
+    strace = shutil.which("strace")
+    if strace:
+        trace = "trace=fsync,fdatasync"
+        command = [strace, "-f", "--seccomp-bpf", "-c", "-e", trace, "-o", str(counted), *command]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    result["fsyncs"] = _syscalls(counted.read_text()) if strace else None
+    return result
+
+
+def _syscalls(summary: str) -> int:
+    """The number of calls on the "total" line of ``strace -c`` output.
+
+    Columns: % time, seconds, usecs/call, calls, errors (may be blank), syscall.
+    """
+    for line in summary.splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and fields[-1] == "total":
+            return int(fields[3])
+    return 0
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -405,7 +463,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         if args.rtt_ms:
             port = DelayProxy(server.ports.imap, args.rtt_ms / 1000).port
         for repetition in range(args.repeat):
-            order = VARIANTS if repetition % 2 == 0 else tuple(reversed(VARIANTS))
+            chosen = tuple(args.variants)
+            order = chosen if repetition % 2 == 0 else tuple(reversed(chosen))
             for variant in order:
                 account, append_seconds = seed_account(server, paths)
                 spec = {
@@ -418,11 +477,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 }
                 print(f"run {repetition + 1}/{args.repeat}: {variant} ...", file=sys.stderr)
                 since = len(server.log())
-                result = run_child(spec)
+                result = run_child(spec, scratch)
                 result["append_seconds"] = append_seconds
                 result["dovecot"] = dovecot_counters(server, account, since)
                 result["folders"] = folder_counts(server, account)
-                if result["folders"].get("INBOX", 0) != 0:
+                if variant != "floor" and result["folders"].get("INBOX", 0) != 0:
                     raise SystemExit(f"messages left in INBOX: {result['folders']}")
                 runs.append(result)
     return {
@@ -492,11 +551,12 @@ def report(results: dict[str, Any], markdown: bool) -> str:
         "",
     ]
     head = (
-        "fetching",
+        "variant",
         "msg/s (best)",
         "msg/s (median)",
         "seconds (best)",
         "IMAP round trips/msg",
+        "fsyncs/msg",
         "peak RSS",
         "RSS before sync",
     )
@@ -513,6 +573,7 @@ def report(results: dict[str, Any], markdown: bool) -> str:
                 f"{statistics.median(rates):,.0f}",
                 f"{best['seconds']:.2f}",
                 f"{best['commands']['(all)'] / count:.2f}",
+                "-" if best.get("fsyncs") is None else f"{best['fsyncs'] / count:.3f}",
                 f"{max(r['peak_rss_mib'] for r in runs):.0f} MiB",
                 f"{best['rss_before_mib']:.0f} MiB",
             )
@@ -540,6 +601,17 @@ def report(results: dict[str, Any], markdown: bool) -> str:
             f"{best['append_seconds']:.1f}s"
         )
     batched = [r for r in results["runs"] if r["variant"] == "batched"]
+    floors = [r for r in results["runs"] if r["variant"] == "floor"]
+    if batched and floors:
+        ratio = min(r["seconds"] for r in floors) / min(r["seconds"] for r in batched)
+        pairs = [f["seconds"] / b["seconds"] for f, b in zip(floors, batched, strict=False)]
+        median = statistics.median(r["seconds"] for r in floors) / statistics.median(
+            r["seconds"] for r in batched
+        )
+        lines.append(
+            f"- full sync / floor throughput: best runs **{ratio:.2f}**, medians "
+            f"**{median:.2f}**; per repetition: {', '.join(f'{x:.2f}' for x in pairs)}"
+        )
     naive = [r for r in results["runs"] if r["variant"] == "one-by-one"]
     if batched and naive:
         ratio = min(r["seconds"] for r in naive) / min(r["seconds"] for r in batched)
@@ -579,10 +651,18 @@ def main() -> None:
         action="store_true",
         help="keep the RecordingAdapter's copy-on-write in-memory store (O(state) per call)",
     )
+    parser.add_argument(
+        "--variants",
+        type=lambda text: [v for v in text.split(",") if v],
+        default=["floor", "batched"],
+        help=f"comma-separated, of {', '.join(VARIANTS)} (default floor,batched)",
+    )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if unknown := set(args.variants) - set(VARIANTS):
+        parser.error(f"no variant {', '.join(sorted(unknown))}; there are {', '.join(VARIANTS)}")
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
         return

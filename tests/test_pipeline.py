@@ -113,6 +113,8 @@ def test_checkpoints_keep_the_names_crash_tests_set(monkeypatch):
         "after_write",
         "after_record",
         "before_commit",
+        "before_dispose",
+        "after_dispose",
     ]
     monkeypatch.setenv(KILL_AT_ENV, "after_record")
     kill_if_asked(Checkpoint.AFTER_WRITE)  # another checkpoint: the process lives on

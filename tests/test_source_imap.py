@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import imaplib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,6 +183,57 @@ def test_move_creates_the_folder_and_moves_at_once_with_move(
         source.commit()
     assert bodies_in(dovecot, account, "Processed") == [raws[0]]
     assert bodies_in(dovecot, account, "INBOX") == [raws[1]]
+
+
+def sent_commands(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every command line the client sends from now on, tag removed."""
+    sent: list[bytes] = []
+    original = imaplib.IMAP4.send
+
+    def recording(self: imaplib.IMAP4, data: bytes) -> None:
+        tag, _, command = bytes(data).partition(b" ")
+        if tag.isalnum() and command:
+            sent.append(command.rstrip(b"\r\n"))
+        original(self, data)
+
+    monkeypatch.setattr(imaplib.IMAP4, "send", recording)
+    return sent
+
+
+def test_a_batch_is_moved_with_one_uid_move_over_its_uid_set(
+    dovecot: Dovecot, account: Account, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raws = [message(n) for n in range(1, 5)]
+    uids = dovecot.append(account, raws)
+    with make_source() as source:
+        envelopes = source.pending(nothing_done)
+        sent = sent_commands(monkeypatch)
+        source.dispose_many([e.id for e in envelopes[:3]], Move("Processed"))
+        source.commit()
+    moves = [line for line in sent if line.startswith(b"UID MOVE")]
+    assert moves == [
+        b"UID MOVE " + b",".join(str(uid).encode() for uid in uids[:3]) + b' "Processed"'
+    ]
+    assert bodies_in(dovecot, account, "Processed") == raws[:3]
+    assert bodies_in(dovecot, account, "INBOX") == raws[3:]
+
+
+def test_a_batch_without_move_is_one_copy_one_store_and_one_expunge(
+    dovecot: Dovecot, account: Account, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raws = [message(n) for n in range(1, 4)]
+    dovecot.append(account, raws)
+    with make_source(allow_move=False) as source:
+        ids = [e.id for e in source.pending(nothing_done)]
+        sent = sent_commands(monkeypatch)
+        source.dispose_many(ids, Move("Processed"))
+        source.commit()
+    verbs = [b" ".join(line.split(b" ")[:2]) for line in sent]
+    assert verbs.count(b"UID COPY") == 1
+    assert verbs.count(b"UID STORE") == 1
+    assert verbs.count(b"UID EXPUNGE") == 1
+    assert bodies_in(dovecot, account, "Processed") == raws
+    assert flags_of(dovecot, account) == {}
 
 
 def test_move_without_move_capability_copies_flags_and_uid_expunges_only_ours(

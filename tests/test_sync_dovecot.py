@@ -510,6 +510,30 @@ def test_killed_at_a_checkpoint_then_rerun_gives_exactly_one_issue_each(
     assert rig.sync().summary["fetched"] == 0
 
 
+@pytest.mark.parametrize("point", ["before_dispose", "after_dispose"])
+def test_killed_around_the_batch_move_then_rerun_gives_exactly_one_issue_each(
+    rig: Rig, point: str
+) -> None:
+    # before_dispose: confirmations fsynced, nothing moved; after_dispose: one UID MOVE moved
+    # the whole batch, and the journal does not know.
+    messages = [mail(f"Printer {n} broken") for n in range(3)]
+    rig.append(*messages)
+
+    killed = rig.killed_at(point)
+    assert killed.returncode == -signal.SIGKILL
+    moved = rig.folder("Processed")
+    assert moved == (messages if point == "after_dispose" else [])
+    rerun = rig.sync()
+
+    assert len(rig.issues()) == 3
+    assert len(rig.tracker.calls("create_issue")) == 3
+    assert rerun.summary["created"] == 0
+    assert rig.folder("INBOX") == []
+    assert rig.folder("Processed") == messages
+    counts, text = rig.status()
+    assert counts == {"disposed": 3}, text
+
+
 @pytest.mark.parametrize("point", ["after_fetch", "after_write", "after_record", "before_commit"])
 def test_with_workers_killed_at_a_checkpoint_then_rerun_gives_exactly_one_issue_each(
     rig: Rig, point: str
@@ -749,7 +773,8 @@ def test_imap_connection_dropped_mid_run_loses_nothing_and_duplicates_nothing(ri
 
     assert cut.returncode == 3, cut.output
     assert "connection to IMAP server 127.0.0.1" in cut.output
-    assert len(rig.issues()) == 1  # the first message reached the tracker, then the move failed
+    # Both reached the tracker (mail is moved in batches); then the batch's move failed.
+    assert len(rig.issues()) == 2
     assert rig.folder("INBOX") == messages
 
     rig.sync()

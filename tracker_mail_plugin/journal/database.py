@@ -1,9 +1,23 @@
-"""The journal's SQLite connection: WAL, ``synchronous=FULL``, one transaction per write.
+"""The journal's SQLite connection: WAL, fsync only where exactly-once needs it.
 
-SQLite runs in WAL mode (readers never wait for the writer), with ``synchronous=FULL``
-(a confirmed write survives power loss, not only a killed process: the price is one fsync
-per commit, small next to a tracker round trip) and a busy timeout, and every write is one
-``BEGIN IMMEDIATE`` transaction, so overlapping runs queue rather than fail or interleave.
+SQLite runs in WAL mode (readers never wait for the writer) with a busy timeout, and every
+write is one ``BEGIN IMMEDIATE`` transaction, so overlapping runs queue rather than fail or
+interleave.
+
+Two kinds of commit:
+
+- **durable** (``synchronous=FULL``): the commit returns after the WAL was fsynced. It
+  survives a killed process and a power loss (or an operating-system crash), and so does
+  every transaction committed before it: the WAL is one file, appended to in commit order,
+  and SQLite's recovery keeps a prefix of it (each frame's checksum chains the ones before).
+- **grouped** (``synchronous=NORMAL``, no fsync): the commit is in the WAL file, that is in
+  the operating system's cache, when it returns. It survives the process being killed at
+  any moment, not a power loss, until the next durable commit or :meth:`Database.sync`.
+
+Outside :meth:`Database.grouped` every write is durable, as a command that writes once
+(``retry``, ``receive``) expects. Inside it, writes are grouped unless the caller asks for
+a durable one; a mailbox run uses this and places its own fsyncs (see
+:mod:`tracker_mail_plugin.journal.store`).
 
 Any SQLite error (a damaged file, a read-only file or folder, a full disk) becomes one
 :class:`~tracker_mail_plugin.errors.ConfigurationError` naming the file and what to do: the
@@ -19,6 +33,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -41,6 +56,9 @@ class Database:
         self.path = path
         self._pid = os.getpid()
         self._lock = threading.RLock()
+        self._synchronous = "FULL"  # the connection's setting now
+        self._grouping = 0  # how many grouped() blocks are open
+        self._unsynced = False  # a grouped commit since the last fsync
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Database:
@@ -87,12 +105,12 @@ class Database:
                 raise journal_fault(self.path, exc) from exc
 
     @contextmanager
-    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+    def write(self, *, durable: bool | None = None) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction: committed on exit, rolled back on error.
 
-        ``durable=False`` commits without an fsync (``synchronous=NORMAL`` for this one
-        transaction): the change survives the process being killed, not a power loss. The
-        next durable commit makes it durable too.
+        ``durable``: True fsyncs at COMMIT (it and everything committed before it survive a
+        power loss); False does not (it survives a killed process); None (the default) is
+        durable except inside :meth:`grouped`.
 
         Raises:
             ConfigurationError: SQLite failed, at any statement or at COMMIT; nothing of the
@@ -100,22 +118,62 @@ class Database:
         """
         with self._lock:
             self._same_process()
+            fsync = durable if durable is not None else self._grouping == 0
             try:
-                if not durable:
-                    self.connection.execute("PRAGMA synchronous = NORMAL")
+                self._set_synchronous("FULL" if fsync else "NORMAL")
+                self.connection.execute("BEGIN IMMEDIATE")
                 try:
-                    self.connection.execute("BEGIN IMMEDIATE")
-                    try:
-                        yield self.connection
-                        self.connection.execute("COMMIT")
-                    except BaseException:
-                        self._roll_back()
-                        raise
+                    yield self.connection
+                    self.connection.execute("COMMIT")
+                except BaseException:
+                    self._roll_back()
+                    raise
                 finally:
-                    if not durable:
-                        self.connection.execute("PRAGMA synchronous = FULL")
+                    if self._grouping == 0:  # a lone write left the connection as it was
+                        self._set_synchronous("FULL")
             except sqlite3.Error as exc:
                 raise journal_fault(self.path, exc) from exc
+            self._unsynced = not fsync
+
+    @contextmanager
+    def grouped(self) -> Iterator[None]:
+        """Writes inside are grouped (no fsync) unless asked durable; synced on the way out.
+
+        Leaving by an exception syncs too: what was written stays written, as after a kill.
+        """
+        with self._lock:
+            self._grouping += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._grouping -= 1
+                last = self._grouping == 0
+            if last:
+                self.sync()
+
+    def sync(self) -> None:
+        """Make every commit so far survive a power loss (one fsync; none if nothing new).
+
+        Raises:
+            ConfigurationError: SQLite failed.
+        """
+        with self._lock:
+            if not self._unsynced:
+                return
+            # A commit with synchronous=FULL fsyncs the WAL, and with it every frame before
+            # it; an empty transaction writes no frame, so it records when it happened.
+            with self.write(durable=True) as db:
+                db.execute(
+                    "INSERT INTO meta (name, value) VALUES ('synced_at', ?)"
+                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    (repr(time.time()),),
+                )
+
+    def _set_synchronous(self, level: str) -> None:
+        if self._synchronous != level:
+            self.connection.execute(f"PRAGMA synchronous = {level}")
+            self._synchronous = level
 
     def _roll_back(self) -> None:
         # SQLite may have rolled back already (a full disk, an I/O error): then there is no

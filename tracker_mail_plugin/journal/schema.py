@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from tracker_mail_plugin.journal.rows import ActionState, MessageState
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _states(enum: type[StrEnum]) -> str:
@@ -113,8 +113,26 @@ ALTER TABLE messages ADD COLUMN sender TEXT;
 ALTER TABLE messages ADD COLUMN subject TEXT
 """
 
+# Version 4: the mailbox runs under way, and the boot of the machine each began in. A run
+# left behind from another boot may have lost its writes that were never fsynced (see
+# Journal.begin_run). ``inherited``: this run looked every write up because of such a one,
+# and did not get through the whole mailbox; the next run must look up again.
+_RUNS = """
+CREATE TABLE IF NOT EXISTS runs (
+    mailbox    TEXT NOT NULL,
+    pid        INTEGER NOT NULL,
+    boot_id    TEXT NOT NULL,
+    inherited  INTEGER NOT NULL DEFAULT 0,
+    started_at REAL NOT NULL,
+    PRIMARY KEY (mailbox, pid, boot_id)
+);
+"""
+
 # Step n turns schema version n into n + 1; version 0 is an empty file.
-_UPGRADES: tuple[str, ...] = (_SCHEMA, _ARRIVALS, _SENDER_AND_SUBJECT)
+_UPGRADES: tuple[str, ...] = (_SCHEMA, _ARRIVALS, _SENDER_AND_SUBJECT, _RUNS)
+
+
+assert len(_UPGRADES) == SCHEMA_VERSION  # noqa: S101 - one step per version, checked at import
 
 
 def migrate(db: sqlite3.Connection) -> None:

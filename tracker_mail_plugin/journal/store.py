@@ -16,7 +16,28 @@ Tables:
     actions: every tracker write, keyed by its idempotency key: started, done or unknown.
     threads: Message-ID to issue, for replies found by In-Reply-To/References.
 
-How each write is made durable: :mod:`tracker_mail_plugin.journal.database`.
+What is durable when. A mailbox run writes inside :meth:`Journal.grouped`: its commits
+reach the operating system at once (a killed process loses none of them) and the disk at
+these points only, each one fsync that also makes every commit before it durable:
+
+1. when the run begins (:meth:`Journal.begin_run`);
+2. before a tracker write that cannot be found again by its key (a forward, a file
+   attached to a project): its ``started`` row is written durably;
+3. before the source disposes of a batch of mail (:meth:`Journal.make_durable`), so the
+   confirmations that justify the disposal are on disk before the mail leaves;
+4. when the run ends (:meth:`Journal.end_run`).
+
+Against a killed process nothing changes: every row the pipeline wrote is there on the next
+run, and with it the exactly-once argument above. Against a power loss, the journal comes
+back as it was at one moment after the last fsync (SQLite keeps a prefix of its log): rows
+for issues and comments created since may be missing, so the tracker holds a write the
+journal does not know of. The run's durable row from step 1 says so on the next start
+(another boot), and that run asks the tracker with ``find_by_key`` before every issue or
+comment it writes, as a new journal does; writes that cannot be looked up were made durable
+in step 2. Mail is never disposed of on the strength of a confirmation that is not on disk
+(step 3).
+
+How each commit is made durable: :mod:`tracker_mail_plugin.journal.database`.
 """
 
 from __future__ import annotations
@@ -25,6 +46,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Self
 
@@ -43,6 +65,7 @@ from tracker_mail_plugin.journal.rows import (
     ref_json,
     to_json,
 )
+from tracker_mail_plugin.journal.runs import JournalRuns
 from tracker_mail_plugin.journal.schema import (
     NEWEST_LOCATION,
     SAYS_WHY_DISPOSED,
@@ -50,7 +73,7 @@ from tracker_mail_plugin.journal.schema import (
 )
 
 
-class Journal(JournalReports):
+class Journal(JournalReports, JournalRuns):
     """The journal of one machine: one instance, one connection per process.
 
     Thread-safe within the process; another process opens its own (``open`` refuses a
@@ -75,6 +98,14 @@ class Journal(JournalReports):
     def close(self) -> None:
         """Close the connection; the instance cannot be used afterwards."""
         self.database.close()
+
+    def grouped(self) -> AbstractContextManager[None]:
+        """Commits inside are not fsynced unless asked; all are fsynced on the way out."""
+        return self.database.grouped()
+
+    def make_durable(self) -> None:
+        """Fsync every commit so far (nothing to do if they were durable already)."""
+        self.database.sync()
 
     def __enter__(self) -> Self:
         return self
@@ -187,6 +218,15 @@ class Journal(JournalReports):
                 (state.value, time.time(), to_json(decision), row.id),
             )
 
+    def mark_states(self, rows: Sequence[MessageRow], state: MessageState) -> None:
+        """Move every one of ``rows`` to ``state``, in one transaction."""
+        now = time.time()
+        with self._write() as db:
+            db.executemany(
+                "UPDATE messages SET state = ?, updated_at = ? WHERE id = ?",
+                [(state.value, now, row.id) for row in rows],
+            )
+
     def record_failure(self, row: MessageRow, error: BaseException | str) -> int:
         """Count a failed attempt (state ``failed``); returns the attempts so far."""
         with self._write() as db:
@@ -212,17 +252,27 @@ class Journal(JournalReports):
         The state becomes ``disposed`` unless it says why it was disposed of
         (``unprocessed``, ``quarantined``).
         """
+        self.record_disposals([(row, disposition, removed)])
+
+    def record_disposals(self, disposals: Sequence[tuple[MessageRow, str, bool]]) -> None:
+        """:meth:`record_disposed` for many rows at once: ``(row, disposition, removed)``."""
         now = time.time()
         with self._write() as db:
-            db.execute(
+            db.executemany(
                 "UPDATE locations SET disposed_at = ?, disposition = ?, removed = ?"
                 " WHERE mailbox = ? AND source_identity = ? AND source_id = ?",
-                (now, disposition, int(removed), row.mailbox, row.source_identity, row.source_id),
+                [
+                    (now, what, int(gone), row.mailbox, row.source_identity, row.source_id)
+                    for row, what, gone in disposals
+                ],
             )
-            db.execute(
+            db.executemany(
                 "UPDATE messages SET state = ?, updated_at = ?"
                 " WHERE id = ? AND state NOT IN (?, ?)",
-                (MessageState.DISPOSED.value, now, row.id, *SAYS_WHY_DISPOSED),
+                [
+                    (MessageState.DISPOSED.value, now, row.id, *SAYS_WHY_DISPOSED)
+                    for row, _, _ in disposals
+                ],
             )
 
     def requeue(self, row: MessageRow) -> MessageRow:
@@ -248,13 +298,16 @@ class Journal(JournalReports):
 
     # -- actions ---------------------------------------------------------------------------
 
-    def begin_action(self, row: MessageRow, index: int, key: str, kind: str) -> ActionRow:
+    def begin_action(
+        self, row: MessageRow, index: int, key: str, kind: str, *, durable: bool | None = None
+    ) -> ActionRow:
         """Journal a tracker write about to be attempted; returns the existing one if any.
 
         An existing row in state ``done`` means: skip it; ``started`` or ``unknown`` means:
-        ask ``find_by_key`` before writing again.
+        ask ``find_by_key`` before writing again. ``durable=True``: fsynced before this
+        returns, for a write the tracker cannot find again by its key.
         """
-        with self._write() as db:
+        with self._write(durable=durable) as db:
             db.execute(
                 "INSERT INTO actions (message, idx, idempotency_key, kind, state, started_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
@@ -262,9 +315,18 @@ class Journal(JournalReports):
             )
             return _action(db, key)
 
-    def finish_action(self, key: str, ref: IssueRef | CommentRef | str) -> ActionRow:
-        """Journal that the tracker confirmed the write, with what it returned."""
-        return self._settle(key, ActionState.DONE, ref_json(ref), None)
+    def finish_action(
+        self,
+        key: str,
+        ref: IssueRef | CommentRef | str,
+        thread: tuple[str, str, str] | None = None,
+    ) -> ActionRow:
+        """Journal that the tracker confirmed the write, with what it returned.
+
+        ``thread``: (Message-ID, tracker, issue key) to remember in the same transaction,
+        as :meth:`remember_thread` would.
+        """
+        return self._settle(key, ActionState.DONE, ref_json(ref), None, thread)
 
     def forget_action(self, key: str) -> None:
         """Drop a write that was refused before it happened (a rate limit, a 422).
@@ -302,12 +364,7 @@ class Journal(JournalReports):
     def remember_thread(self, message_id: str, tracker: str, issue_key: str) -> None:
         """Remember that mail ``message_id`` created or commented on that issue."""
         with self._write() as db:
-            db.execute(
-                "INSERT INTO threads (message_id, tracker, issue_key, created_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (message_id, tracker)"
-                " DO UPDATE SET issue_key = excluded.issue_key",
-                (message_id, tracker, issue_key, time.time()),
-            )
+            _remember_thread(db, (message_id, tracker, issue_key))
 
     def find_thread(self, message_ids: Sequence[str], tracker: str | None = None) -> Thread | None:
         """The issue of the first of ``message_ids`` (nearest first) the journal knows."""
@@ -325,7 +382,12 @@ class Journal(JournalReports):
     # -- internals -------------------------------------------------------------------------
 
     def _settle(
-        self, key: str, state: ActionState, result: str | None, error: str | None
+        self,
+        key: str,
+        state: ActionState,
+        result: str | None,
+        error: str | None,
+        thread: tuple[str, str, str] | None = None,
     ) -> ActionRow:
         with self._write() as db:
             db.execute(
@@ -333,7 +395,19 @@ class Journal(JournalReports):
                 " finished_at = ? WHERE idempotency_key = ?",
                 (state.value, result, error, time.time(), key),
             )
+            if thread is not None:
+                _remember_thread(db, thread)
             return _action(db, key)
+
+
+def _remember_thread(db: sqlite3.Connection, thread: tuple[str, str, str]) -> None:
+    """Message-ID, tracker, issue key: later replies to the message thread onto the issue."""
+    db.execute(
+        "INSERT INTO threads (message_id, tracker, issue_key, created_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (message_id, tracker)"
+        " DO UPDATE SET issue_key = excluded.issue_key",
+        (*thread, time.time()),
+    )
 
 
 def _at(db: sqlite3.Connection, mailbox: str, identity: str, source_id: str) -> MessageRow | None:

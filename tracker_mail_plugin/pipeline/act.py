@@ -108,7 +108,9 @@ class Actor:
         earlier = {a.idempotency_key: a.state for a in self.journal.actions(delivery.row)}
         for index, planned in enumerate(delivery.decision.actions):
             key = idempotency_key(delivery.message.message_id, index)
-            started = self.journal.begin_action(delivery.row, index, key, planned.action.action)
+            started = self.journal.begin_action(
+                delivery.row, index, key, planned.action.action, durable=_unfindable(planned)
+            )
             if started.state == ActionState.DONE:
                 continue
             if self._may_exist(key, earlier, planned) and self._found_earlier(
@@ -182,8 +184,7 @@ class Actor:
         found = self.adapter.find_by_key(key, issue=delivery.replies_to)
         if found is None:
             return False
-        self.journal.finish_action(key, found)
-        self._remember(delivery, found)
+        self.journal.finish_action(key, found, self._thread(delivery, found))
         return True
 
     def _write(
@@ -214,11 +215,10 @@ class Actor:
         else:  # pragma: no cover - decide() never plans anything else
             raise TypeError(f"cannot carry out {action!r}")
         self.checkpoint(Checkpoint.AFTER_WRITE)  # the crash window this module exists for
-        self.journal.finish_action(key, result)
+        thread = None if isinstance(result, str) else self._thread(delivery, result)
+        self.journal.finish_action(key, result, thread)
         with self._counting:
             self.confirmed += 1
-        if not isinstance(result, str):
-            self._remember(delivery, result)
 
     def _comment(
         self, planned: PlannedAction, key: str, delivery: Delivery, author: UserRef | None
@@ -292,10 +292,21 @@ class Actor:
             text += _over_cap_note(over_cap, self.policies.max_attachments)
         return text, tuple(uploads)
 
-    def _remember(self, delivery: Delivery, result: IssueRef | CommentRef) -> None:
-        """Later replies to this message thread onto the same issue."""
+    def _thread(self, delivery: Delivery, result: IssueRef | CommentRef) -> tuple[str, str, str]:
+        """What the journal remembers so that later replies thread onto the same issue."""
         issue = result.issue if isinstance(result, CommentRef) else result
-        self.journal.remember_thread(delivery.message.message_id, self.tracker, issue.key)
+        return (delivery.message.message_id, self.tracker, issue.key)
+
+
+def _unfindable(planned: PlannedAction) -> bool | None:
+    """True for a write ``find_by_key`` cannot find: its ``started`` row is fsynced first.
+
+    Issues and comments carry their key in the tracker, so a ``started`` row lost with a
+    power loss is made up for by looking them up (see ``Journal.begin_run``); a forward or
+    a file attached to a project cannot be looked up, so its row must be on disk before it
+    is sent. None: the journal's default (grouped within a run).
+    """
+    return None if isinstance(planned.action, (CreateAction, Comment)) else True
 
 
 def _issue_type(action: CreateAction) -> str | None:

@@ -25,6 +25,10 @@ class Checkpoint(StrEnum):
     AFTER_RECORD = "after_record"
     # Dispositions were given to the source; it has not committed them.
     BEFORE_COMMIT = "before_commit"
+    # A batch of mail is ready to be disposed of, its confirmations fsynced; nothing moved.
+    BEFORE_DISPOSE = "before_dispose"
+    # The source was given a batch's dispositions (an IMAP move is done); nothing journalled.
+    AFTER_DISPOSE = "after_dispose"
 
 
 CheckpointHook = Callable[[Checkpoint], None]

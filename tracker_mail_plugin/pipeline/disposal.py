@@ -1,10 +1,15 @@
 """The last step: move, flag, delete or forward the mail, commit, then journal that it was done.
 
 The order is the exactly-once argument's tail: the mail is disposed of only after the
-tracker confirmed every write, and the journal records the disposal only after the source
-committed it (a POP3 delete is real only at QUIT, an IMAP move at once). A run that dies in
-between leaves mail whose disposal the next run finds already made (see
-:meth:`Disposer.settle_vanished`) or makes again.
+tracker confirmed every write and the journal holds those confirmations on disk, and the
+journal records the disposal only after the source committed it (a POP3 delete is real only
+at QUIT, an IMAP move at once). A run that dies in between leaves mail whose disposal the
+next run finds already made (see :meth:`Disposer.settle_vanished`) or makes again.
+
+Mail is disposed of in batches: the messages finished since the last batch wait until
+``DISPOSE_BATCH`` of them are ready (or the run commits), then one fsync makes their
+confirmations durable and the source applies each disposition to all of them at once (one
+IMAP ``UID MOVE`` over a UID set instead of one per message).
 
 With workers, only the thread that owns the source may touch it: workers queue their
 dispositions, and that thread applies them (:meth:`Disposer.drain`).
@@ -14,12 +19,14 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 from collections.abc import Callable
 
 from tracker_mail_plugin.config.model import DispositionPolicy, ForwardTo, MoveTo, Policies
+from tracker_mail_plugin.errors import TrackerMailError
 from tracker_mail_plugin.journal.rows import MessageRow, MessageState
 from tracker_mail_plugin.mail import Message
-from tracker_mail_plugin.pipeline.checkpoints import Checkpoint, CheckpointHook
+from tracker_mail_plugin.pipeline.checkpoints import Checkpoint, CheckpointHook, never
 from tracker_mail_plugin.pipeline.states import StateKeeper
 from tracker_mail_plugin.sources.base import (
     Delete,
@@ -36,6 +43,14 @@ logger = logging.getLogger("tracker_mail")
 
 # A message, its bytes, the address and the reason: sends the mail on (see forward.py).
 Forwarder = Callable[[Message, bytes, str, str], None]
+
+# How many finished messages wait to be disposed of together (one fsync, one IMAP command
+# per disposition): the round trip per message nearly disappears, and a run that dies has
+# at most this many messages to dispose of again.
+DISPOSE_BATCH = 100
+
+# A message ready to be disposed of, how, and whether its "acted" state is still to write.
+_Ready = tuple[MessageRow, Disposition, bool]
 
 # Journalled messages whose disposal was under way when a run stopped.
 _DISPOSING = frozenset(
@@ -66,6 +81,7 @@ class Disposer:
         states: the run's state keeper (the only writer of message states).
         policies: the mailbox's policies (which disposition for which outcome).
         forward: sends ``{forward: …}`` copies.
+        checkpoint: called around each batch (crash tests).
     """
 
     def __init__(
@@ -75,14 +91,19 @@ class Disposer:
         states: StateKeeper,
         policies: Policies,
         forward: Forwarder,
+        checkpoint: CheckpointHook = never,
     ):
         self.mailbox = mailbox
         self.source = source
         self.states = states
         self.policies = policies
         self.forward = forward
+        self.checkpoint = checkpoint
+        # Held around every use of the source while a fetch runs on another thread.
+        self.source_lock = threading.Lock()
+        self._ready: list[_Ready] = []  # confirmed, not yet applied
         self._given: list[tuple[MessageRow, Disposition]] = []  # applied, not yet committed
-        self._queued: queue.SimpleQueue[tuple[MessageRow, Disposition]] | None = None
+        self._queued: queue.SimpleQueue[_Ready] | None = None
 
     def queue_for_owner(self) -> None:
         """From now on, dispositions wait for :meth:`drain` on the thread owning the source."""
@@ -102,8 +123,13 @@ class Disposer:
         self.forward(message, raw, policy.forward, why)
         return True
 
-    def dispose(self, row: MessageRow, policy: DispositionPolicy) -> None:
-        """Move, flag, delete or leave the message as ``policy`` says (forwarding aside)."""
+    def dispose(self, row: MessageRow, policy: DispositionPolicy, *, acted: bool = False) -> None:
+        """Move, flag, delete or leave the message as ``policy`` says (forwarding aside).
+
+        ``acted``: the tracker confirmed every write of the message; its ``acted`` state is
+        journalled with its batch, in one write for all, before the fsync that precedes the
+        disposal (a run killed before that decides again, and finds every write done).
+        """
         disposition = disposition_for(policy)
         if not self.source.supports(disposition):
             logger.warning(
@@ -111,9 +137,9 @@ class Disposer:
             )
             disposition = Leave()
         if self._queued is not None:
-            self._queued.put((row, disposition))
+            self._queued.put((row, disposition, acted))
         else:
-            self._give(row, disposition)
+            self._ready.append((row, disposition, acted))
 
     def dispose_again(self, row: MessageRow) -> None:
         """A message handled before (a rerun after a crash, a new UIDVALIDITY): dispose only.
@@ -135,23 +161,42 @@ class Disposer:
             self.source.dispose(envelope.id, disposition)
 
     def drain(self) -> None:
-        """Apply the dispositions workers queued (on the thread that owns the source)."""
-        if self._queued is None:
-            return
-        while True:
+        """Take what workers queued; apply a batch once one is full (on the owning thread)."""
+        while self._queued is not None:
             try:
-                row, disposition = self._queued.get_nowait()
+                self._ready.append(self._queued.get_nowait())
             except queue.Empty:
-                return
-            self._give(row, disposition)
+                break
+        if len(self._ready) >= DISPOSE_BATCH:
+            self._apply()
+
+    def flush(self, *, quietly: bool = False) -> None:
+        """Apply every disposition waiting, however few (a run that stops early).
+
+        ``quietly``: an error is already on its way up (a dropped connection, say); a
+        disposition that fails now is logged rather than raised over it. The message stays
+        journalled as acted on, and the next run disposes of it.
+        """
+        try:
+            self.drain()
+            self._apply()
+        except TrackerMailError as exc:
+            if not quietly:
+                raise
+            logger.warning("%s: dispositions left for the next run: %s", self.mailbox, exc)
 
     def commit(self, checkpoint: CheckpointHook) -> None:
-        """Make the dispositions final at the source, then journal each of them."""
+        """Apply what is ready, make it final at the source, then journal it in one write."""
+        self.drain()
+        self._apply()
         checkpoint(Checkpoint.BEFORE_COMMIT)
         self.source.commit()
-        for row, disposition in self._given:
-            removed = isinstance(disposition, (Delete, Move))
-            self.states.disposed(row, describe(disposition), removed=removed)
+        self.states.all_disposed(
+            [
+                (row, describe(disposition), isinstance(disposition, (Delete, Move)))
+                for row, disposition in self._given
+            ]
+        )
         self._given.clear()
 
     def settle_vanished(self, identity: str, present: set[str]) -> None:
@@ -167,6 +212,19 @@ class Disposer:
             if row.source_id not in present and row.state in _DISPOSING:
                 self.states.disposed(row, "left the folder", removed=True)
 
-    def _give(self, row: MessageRow, disposition: Disposition) -> None:
-        self.source.dispose(row.source_id, disposition)
-        self._given.append((row, disposition))
+    def _apply(self) -> None:
+        """Fsync the confirmations, then give the source each disposition's messages at once."""
+        if not self._ready:
+            return
+        ready, self._ready = self._ready, []
+        self.states.all_acted([row for row, _, acted in ready if acted])
+        self.states.journal.make_durable()
+        self.checkpoint(Checkpoint.BEFORE_DISPOSE)
+        alike: dict[Disposition, list[tuple[MessageRow, Disposition]]] = {}
+        for row, disposition, _ in ready:
+            alike.setdefault(disposition, []).append((row, disposition))
+        for disposition, rows in alike.items():
+            with self.source_lock:
+                self.source.dispose_many([row.source_id for row, _ in rows], disposition)
+            self._given += rows
+        self.checkpoint(Checkpoint.AFTER_DISPOSE)

@@ -1,11 +1,12 @@
 """Handing a mailbox's messages out: one by one, or to workers in an order that keeps sense.
 
-Both schedulers fetch, have the run read (journal and parse) each message once, on this
-thread, and give it with its bytes to the run's handler. With workers, this thread alone
-talks to the mail source: it fetches, orders (see
-:mod:`tracker_mail_plugin.pipeline.ordering`), hands out, and applies the dispositions the
-workers queue. A configuration or connection error in any worker stops the hand-outs;
-messages not yet started are left untouched for the next run.
+Both schedulers fetch ahead on a thread of their own (:mod:`.prefetch`: the next batch is
+downloaded while this one is worked on), have the run read (journal and parse) each message
+once, on this thread, and give it with its bytes to the run's handler. With workers, only
+this thread and the fetching one talk to the mail source, one at a time: this one orders
+(see :mod:`tracker_mail_plugin.pipeline.ordering`), hands out, and applies the
+dispositions the workers queue. A configuration or connection error in any worker stops
+the hand-outs; messages not yet started are left untouched for the next run.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Protocol
 
-from tracker_mail_plugin.errors import TrackerMailError
 from tracker_mail_plugin.mail import Message
 from tracker_mail_plugin.pipeline.disposal import Disposer
 from tracker_mail_plugin.pipeline.ordering import Ordering
+from tracker_mail_plugin.pipeline.prefetch import Prefetch
 from tracker_mail_plugin.pipeline.summary import Progress, Summary
 from tracker_mail_plugin.sources.base import Envelope, Fetched, MailSource
 
@@ -42,21 +43,32 @@ class Handler(Protocol):
 
 
 class OneByOne:
-    """Each message finished before the next is fetched."""
+    """Each message finished before the next is fetched; dispositions applied in batches."""
 
-    def __init__(self, source: MailSource, handler: Handler, summary: Summary):
+    def __init__(self, source: MailSource, handler: Handler, summary: Summary, disposer: Disposer):
         self.source, self.handler, self.summary = source, handler, summary
+        self.disposer = disposer
 
     def run(self, wanted: Sequence[Envelope], progress: Progress) -> None:
         """Fetch, parse and handle ``wanted`` in order; stop early when paused."""
-        for fetched in self.source.fetch(wanted):
-            self.summary.add("fetched")
-            message = self.handler.read(fetched)
-            if message is not None:
-                self.handler.handle(fetched, message)
-            progress.step()
-            if self.handler.paused():
-                break
+        ahead = Prefetch(self.source, wanted, self.disposer.source_lock)
+        try:
+            try:
+                for fetched in ahead:
+                    self.summary.add("fetched")
+                    message = self.handler.read(fetched)
+                    if message is not None:
+                        self.handler.handle(fetched, message)
+                    self.disposer.drain()  # a full batch goes to the source, between messages
+                    progress.step()
+                    if self.handler.paused():
+                        break
+            finally:
+                ahead.close()
+        except Exception:
+            # What was finished before the error is disposed of now, as it would have been.
+            self.disposer.flush(quietly=True)
+            raise
 
 
 class InParallel:
@@ -88,9 +100,10 @@ class InParallel:
     def run(self, wanted: Sequence[Envelope], progress: Progress) -> None:
         """Hand ``wanted`` out; raise the first configuration or connection error."""
         running: set[Future[None]] = set()
+        ahead = Prefetch(self.source, wanted, self.disposer.source_lock)
         with ThreadPoolExecutor(self.workers, thread_name_prefix="tracker-mail") as pool:
             try:
-                for fetched in self.source.fetch(wanted):
+                for fetched in ahead:
                     self.summary.add("fetched")
                     message = self.handler.read(fetched)
                     if message is None:
@@ -105,8 +118,10 @@ class InParallel:
                         break
                 self._settle(running, 0, progress)
             except BaseException:
+                ahead.close()
                 self._wind_down(running, quietly=True)
                 raise
+            ahead.close()
             self._wind_down(running, quietly=False)
 
     def _handle_after(
@@ -139,17 +154,10 @@ class InParallel:
             wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
 
     def _wind_down(self, running: set[Future[None]], quietly: bool) -> None:
-        """Start nothing new, let what runs finish, apply the dispositions still queued.
+        """Start nothing new, let what runs finish, apply the dispositions still waiting.
 
-        ``quietly``: an error is already on its way up (a dropped connection, say); a
-        disposition that fails now is logged rather than raised over it. The message stays
-        journalled as acted on, and the next run disposes of it.
+        ``quietly``: an error is already on its way up (see :meth:`Disposer.flush`).
         """
         self._stopping = True  # whatever has not started yet stays in the mailbox
         wait(running)
-        try:
-            self.disposer.drain()
-        except TrackerMailError as exc:
-            if not quietly:
-                raise
-            logger.warning("%s: dispositions left for the next run: %s", self.disposer.mailbox, exc)
+        self.disposer.flush(quietly=quietly)

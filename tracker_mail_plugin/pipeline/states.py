@@ -9,7 +9,7 @@ a refusal is a bug in tracker-mail, never a property of the mail, and stops the 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tracker_mail_plugin.journal import Journal
@@ -63,7 +63,17 @@ class StateKeeper:
 
     def acted(self, row: MessageRow) -> None:
         """Every write of the decision is confirmed by the tracker."""
-        self._move(row, MessageState.ACTED)
+        self.all_acted([row])
+
+    def all_acted(self, rows: Sequence[MessageRow]) -> None:
+        """:meth:`acted` for many messages, in one journal write."""
+        if not rows:
+            return
+        for row in rows:
+            self._check(row, MessageState.ACTED)
+        self.journal.mark_states(rows, MessageState.ACTED)
+        for row in rows:
+            self._now(row, MessageState.ACTED)
 
     def unprocessed(self, row: MessageRow, reason: str) -> None:
         """Deliberately not imported, for ``reason``; the mail goes to ``on_unprocessed``."""
@@ -82,11 +92,20 @@ class StateKeeper:
 
     def disposed(self, row: MessageRow, disposition: str, *, removed: bool) -> None:
         """The source committed the disposition (see ``Journal.record_disposed``)."""
-        before = self._state(row)
-        after = before if before in _SAYS_WHY else MessageState.DISPOSED
-        self._check(row, after)
-        self.journal.record_disposed(row, disposition, removed=removed)
-        self._now(row, after)
+        self.all_disposed([(row, disposition, removed)])
+
+    def all_disposed(self, disposals: Sequence[tuple[MessageRow, str, bool]]) -> None:
+        """The source committed these ``(row, disposition, removed)``: one journal write."""
+        if not disposals:
+            return
+        after = {}
+        for row, _, _ in disposals:
+            before = self._state(row)
+            after[row.id] = before if before in _SAYS_WHY else MessageState.DISPOSED
+            self._check(row, after[row.id])
+        self.journal.record_disposals(disposals)
+        for row, _, _ in disposals:
+            self._now(row, after[row.id])
 
     def requeue(self, row: MessageRow) -> MessageRow:
         """``tracker-mail retry``: new again, attempts reset, written actions kept."""

@@ -97,8 +97,9 @@ class SourceCheck:
 class MailSource(ABC):
     """Where mail comes from; every source subclasses this (it is also the context manager).
 
-    The run calls ``open``, ``pending``, ``fetch``, then ``dispose`` for each message the
-    tracker has confirmed, then ``commit``, then ``close``. Nothing a source does before
+    The run calls ``open``, ``pending``, ``fetch``, then ``dispose_many`` (by default
+    ``dispose`` for each) for batches of messages the tracker has confirmed, then
+    ``commit``, then ``close``. Nothing a source does before
     ``commit`` loses mail: a run that dies in between leaves every message on the server.
     """
 
@@ -127,6 +128,11 @@ class MailSource(ABC):
     @abstractmethod
     def dispose(self, id: str, disposition: Disposition) -> None:
         """Apply ``disposition`` to one message; raises ConfigurationError if unsupported."""
+
+    def dispose_many(self, ids: Sequence[str], disposition: Disposition) -> None:
+        """Apply ``disposition`` to each of ``ids``; sources that can do it at once override."""
+        for id in ids:
+            self.dispose(id, disposition)
 
     @abstractmethod
     def commit(self) -> None:

@@ -14,7 +14,8 @@ between "the tracker wrote it" and "the journal knows"::
     harness.sync()
 
 The checkpoints are :class:`~tracker_mail_plugin.pipeline.checkpoints.Checkpoint`:
-``after_fetch``, ``after_write``, ``after_record`` and ``before_commit`` (a name or the enum).
+``after_fetch``, ``after_write``, ``after_record``, ``before_commit``, and around each batch
+of dispositions ``before_dispose`` and ``after_dispose`` (a name or the enum).
 """
 
 from __future__ import annotations
