@@ -19,6 +19,8 @@ from bisect import bisect_left
 from functools import lru_cache
 
 from tracker_mail_plugin.mail.quote_bounds import bound
+from tracker_mail_plugin.mail.reply_layout import split_reply
+from tracker_mail_plugin.mail.signatures import strip_signature
 
 _LANGUAGES = ("en", "de", "fr", "nl", "da", "pl", "sv", "ja", "it", "es", "cs", "ko", "zh")
 _QUOTED_LINE = re.compile(r"^[ \t]*>")
@@ -168,11 +170,25 @@ def _cut_at_sign_off(content: str, signature: re.Pattern[str]) -> str:
 def strip_quotes(text: str) -> str:
     """Return the newest reply in ``text``: no quoted history, no signature.
 
-    Falls back to ``text`` (with trailing quoted lines removed) when the library would
-    return nothing.
+    The reply's own lines are found first (above, below or between quotes; up to unmarked
+    history), then the library removes what it knows, then a signature without delimiter
+    goes. A forwarded message is kept whole after the new text. Falls back to ``text``
+    (with trailing quoted lines removed) when nothing would be left.
     """
     if not text.strip():
         return ""
+    layout = split_reply(text)
+    newest = _newest_own_text(layout.new_text) if layout.new_text.strip() else ""
+    if layout.forward:
+        newest = f"{newest}\n\n{layout.forward}".strip("\n")
+    if not newest.strip():
+        fallback = _drop_quoted_lines(text)
+        return fallback if fallback.strip() else text.strip()
+    return newest
+
+
+def _newest_own_text(text: str) -> str:
+    """What the library and the signature rules leave of the sender's own lines."""
     attribution = _ATTRIBUTION.search(text)
     if attribution and text[: attribution.start()].strip():
         text = text[: attribution.start()]
@@ -182,9 +198,8 @@ def strip_quotes(text: str) -> str:
         newest = ""
     newest = _drop_quoted_lines(newest)
     if not newest.strip():
-        fallback = _drop_quoted_lines(text)
-        return fallback if fallback.strip() else text.strip()
-    return _restore_indentation(text, newest)
+        return ""
+    return strip_signature(_restore_indentation(text, newest))
 
 
 def _drop_quoted_lines(text: str) -> str:

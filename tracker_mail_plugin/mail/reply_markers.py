@@ -1,0 +1,169 @@
+"""Lines that open quoted history or a forward in a reply, in many languages and clients.
+
+Each test looks at one line (or two, for an attribution a client wrapped) cut to
+``MAX_EXAMINED_LINE`` characters, with expressions compiled by RE2: the cost per line is
+bounded, so reading a message is linear in its length whatever it holds.
+
+- An *attribution* says who wrote what follows: "On … wrote:", "Am … schrieb …:",
+  "… пользователь … написал:", "Il giorno … ha scritto:", "… 在 … 写道：".
+- A *header block* is the sender's header copied above the history by Outlook, Lotus
+  Notes and many webmails: "From:/Sent:/To:/Subject:" in one of many languages, the labels
+  sometimes in bold (``**From:**`` once HTML is turned into text), sometimes below a
+  separator ("-----Original Message-----", a line of underscores) or a "Message du …" line.
+- A *forward* marker ("---------- Forwarded message ---------", Apple Mail's "Begin
+  forwarded message:") opens a message the sender passes on: that is substance, not history.
+"""
+
+from __future__ import annotations
+
+import re2
+
+MAX_EXAMINED_LINE = 300
+# How far below its first label a header block's other labels may be.
+_HEADER_WINDOW = 7
+_LABELS_IN_A_HEADER_BLOCK = 3
+
+_OPTIONS = re2.Options()
+_OPTIONS.case_sensitive = False
+
+
+def _compile(pattern: str) -> re2._Regexp:
+    return re2.compile(pattern, _OPTIONS)
+
+
+_VERBS = (
+    r"wrote|writes|schrieb|a\s+écrit|écrit|schreef|escribió|escreveu|ha\s+scritto|scrisse"
+    r"|skrev|skrifaði|napisał(?:\(a\))?|napisała|написал(?:\(а\))?|написала|пишет|написа"
+    r"|kirjoitti|írta|napsal(?:\(a\))?|napísal|yazdı|έγραψε|scrie|написав|rašė|rakstīja"
+    r"|kirjutas|je\s+napisal|napisao|写道|寫道|のメッセージ|님이\s+작성"
+)
+# The verb, then at most a name or address, then the colon that ends the line.
+_ATTRIBUTION = _compile(rf"(?:{_VERBS})[^\n]{{0,120}}[:：]\s*$")
+# Words an attribution starts with when it has no address in it.
+_OPENER = _compile(
+    r"^\s*(?:On|Am|Le|Op|El|Em|Il|Den|Dnia|W\s+dniu|Dne|Den|Στις|În|В|У|Pada|Vào|"
+    r"\d{1,4}[./年-])"
+)
+_DIGIT_OR_ADDRESS = _compile(r"\d|@")
+
+_FROM_LABELS = (
+    r"From|De|Von|Van|Da|Od|Från|Fra|Frá|Lähettäjä|Feladó|Kimden|Від|От|Kimden|Afzender"
+    r"|Remitente|Mittente|Expéditeur|Absender|Nadawca|Avsändare|差出人|发件人|發件人|寄件者"
+    r"|보낸\s*사람|Message\s+du|Von\s+meinem"
+)
+_OTHER_LABELS = (
+    r"Sent|Date|To|Cc|Bcc|Subject|Reply-To|Gesendet|Datum|An|Kopie|Betreff|Envoyé|À|A|Cc"
+    r"|Objet|Enviado|Enviada\s+em|Enviado\s+el|Para|Assunto|Asunto|Fecha|Inviato|Oggetto"
+    r"|Data|Wysłano|Wysłane|Do|DW|Temat|Skickat|Till|Ämne|Sendt|Til|Emne|Verzonden|Aan"
+    r"|Onderwerp|Verstuurd|Отправлено|Дата|Кому|Копия|Тема|Надіслано|Тема|Lähetetty"
+    r"|Vastaanottaja|Aihe|Elküldve|Címzett|Tárgy|Gönderildi|Kime|Konu|Odesláno|Komu|Předmět"
+    r"|送信日時|送信日|宛先|件名|发送时间|發送時間|日期|收件人|主题|主旨|时间|Time"
+    r"|Please\s+respond\s+to|bcc|Antwort\s+an|Répondre\s+à"
+)
+_LABEL_TAIL = r"\s*[*_]*\s*[:：]"
+_FROM_LINE = _compile(rf"^\s*[*_]*\s*(?:{_FROM_LABELS}){_LABEL_TAIL}")
+_OTHER_LINE = _compile(rf"^\s*[*_]*\s*(?:{_OTHER_LABELS}){_LABEL_TAIL}")
+# Lotus Notes puts "To" and "cc" without colons on lines of their own, or after a tab.
+_LOTUS_LABEL = _compile(r"^\s*(?:To|cc|bcc|Subject|An|Kopie|Thema|Betreff)(?:\s*:|\t|\s*$)")
+
+_SEPARATOR = _compile(
+    r"^\s*[-_=*>\s]*\s*(?:Original\s+Message|Reply\s+Message|Original\s+Nachricht"
+    r"|Ursprüngliche\s+Nachricht|Originalnachricht|Message\s+d'origine|Message\s+original"
+    r"|Mensaje\s+original|Messaggio\s+originale|Mensagem\s+original|Mensagem\s+Original"
+    r"|Oorspronkelijk\s+bericht|Origineel\s+bericht|Originalmeddelande|Ursprungligt\s+meddelande"
+    r"|Oprindelig\s+meddelelse|Opprinnelig\s+melding|Alkuperäinen\s+viesti|Oryginalna\s+wiadomość"
+    r"|Wiadomość\s+oryginalna|Исходное\s+сообщение|Původní\s+zpráva|Pôvodná\s+správa"
+    r"|Eredeti\s+üzenet|Orijinal\s+Mesaj|原始邮件|原始郵件|元のメッセージ|원본\s*메시지)"
+    r"\s*[-_=*\s]*$"
+)
+_RULE = _compile(r"^\s*(?:_{10,}|-{10,}|={10,})\s*$")
+
+_FORWARD = _compile(
+    r"^\s*[-_=*>\s]*\s*(?:Forwarded\s+message|Forwarded\s+Message|Begin\s+forwarded\s+message"
+    r"|Forwarded\s+by|Weitergeleitete\s+Nachricht|Anfang\s+der\s+weitergeleiteten\s+Nachricht"
+    r"|Weitergeleitet\s+von|Message\s+transféré|Début\s+du\s+message\s+(?:réexpédié|transféré)"
+    r"|Messaggio\s+inoltrato|Inizio\s+messaggio\s+inoltrato|Mensaje\s+reenviado"
+    r"|Comienzo\s+del\s+mensaje\s+reenviado|Mensagem\s+encaminhada|Início\s+da\s+mensagem"
+    r"|Doorgestuurd\s+bericht|Begin\s+doorgestuurd\s+bericht|Vidarebefordrat\s+meddelande"
+    r"|Videresendt\s+(?:meddelelse|melding)|Przekazana\s+wiadomość|Wiadomość\s+przekazana"
+    r"|Пересылаемое\s+сообщение|Пересланное\s+сообщение|Välitetty\s+viesti"
+    r"|Továbbított\s+üzenet|Přeposlaná\s+zpráva|İletilen\s+ileti|転送されたメッセージ"
+    r"|転送メッセージ|转发的邮件|轉寄的郵件|전달된\s*메시지)"
+)
+
+_QUOTE_PREFIX = ">"
+
+
+def examined(line: str) -> str:
+    """The part of a line the expressions look at: bounded, so each test costs a constant."""
+    return line[:MAX_EXAMINED_LINE]
+
+
+def is_quoted(line: str) -> bool:
+    """A ``>``-quoted line."""
+    return line.lstrip(" \t").startswith(_QUOTE_PREFIX)
+
+
+def is_forward(line: str) -> bool:
+    """A line opening a forwarded message."""
+    return _FORWARD.search(examined(line)) is not None
+
+
+def attribution_lines(lines: list[str], index: int, *, above_quote: bool = False) -> int:
+    """How many lines (1 or 2) make the attribution ending at ``lines[index]``, else 0.
+
+    ``lines[index]`` must end with the colon; a client that wrapped the attribution puts its
+    start on the line above ("Am Mo., 4. Juli 2022 um 08:13 Uhr schrieb Rick <" / "rick@…>:").
+    Right above a quote, "Bob wrote:" is enough; elsewhere it must name a date or address.
+    """
+    line = examined(lines[index]).strip()
+    if not line.endswith((":", "：")) or is_quoted(line):
+        return 0
+    alone = _ATTRIBUTION.search(line) is not None
+    if alone and _is_attribution_shaped(line):
+        return 1
+    above = examined(lines[index - 1]).strip() if index > 0 else ""
+    if _starts_an_attribution(above):
+        joined = f"{above} {line}"
+        if _ATTRIBUTION.search(joined) and _is_attribution_shaped(joined):
+            return 2
+    return 1 if alone and above_quote else 0
+
+
+def _starts_an_attribution(line: str) -> bool:
+    """The first half of a wrapped attribution: a name or address, a date, no sentence."""
+    if not line or is_quoted(line) or line.endswith((".", "!", "?", ":", "：")):
+        return False
+    return _OPENER.search(line) is not None or "@" in line or line.endswith("<")
+
+
+def _is_attribution_shaped(text: str) -> bool:
+    """An attribution names a date or an address; a sentence ending "… wrote:" does not."""
+    return _DIGIT_OR_ADDRESS.search(text) is not None or _OPENER.search(text) is not None
+
+
+def header_block_at(lines: list[str], index: int) -> bool:
+    """Whether an Outlook, Lotus Notes or webmail header block starts at ``lines[index]``."""
+    line = examined(lines[index])
+    if _FROM_LINE.search(line) is None and _OTHER_LINE.search(line) is None:
+        return False
+    labels = 0
+    seen = 0
+    for below in lines[index : index + _HEADER_WINDOW]:
+        text = examined(below)
+        if not text.strip():
+            continue
+        seen += 1
+        if _FROM_LINE.search(text) or _OTHER_LINE.search(text) or _LOTUS_LABEL.search(text):
+            labels += 1
+    return labels >= _LABELS_IN_A_HEADER_BLOCK and seen >= _LABELS_IN_A_HEADER_BLOCK
+
+
+def is_separator(line: str) -> bool:
+    """An "-----Original Message-----" line, in any of the languages above."""
+    return _SEPARATOR.search(examined(line)) is not None
+
+
+def is_rule(line: str) -> bool:
+    """A line of underscores or dashes, which Outlook puts above its header block."""
+    return _RULE.search(examined(line)) is not None

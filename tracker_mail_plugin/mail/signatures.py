@@ -1,0 +1,125 @@
+r"""Signatures without the ``-- `` delimiter: phone sign-offs and contact blocks at the end.
+
+Two kinds are removed from the end of a reply's text, and only those:
+
+- the line a phone or a webmail adds ("Sent from my iPhone", "Envoyé de mon iPhone",
+  "Von meinem iPhone gesendet", "Enviado desde mi…", "Inviato da…", "Get Outlook for iOS"…);
+- a contact block: the last lines, each short and either a contact line (a phone number, a
+  web address, a mail address, "Manager | Company" with bars) or a name, a job title or a
+  company, with at least one contact line among them.
+
+Conservative on purpose: a line of real text (long, or ending like a sentence, or neither
+a name, a title nor a contact) is never part of a block, so a person's last paragraph
+stays; a name alone, or "Thanks,\nJim", is left to the sign-off rules of the reply library.
+Lines are examined up to a bounded length with RE2 expressions: linear in the text.
+"""
+
+from __future__ import annotations
+
+import re2
+
+_LONGEST_SIGNATURE_LINE = 72
+_MOST_WORDS = 8
+
+_OPTIONS = re2.Options()
+_OPTIONS.case_sensitive = False
+
+
+def _compile(pattern: str) -> re2._Regexp:
+    return re2.compile(pattern, _OPTIONS)
+
+
+_MOBILE = _compile(
+    r"^\s*(?:Sent\s+from\s+(?:my\s+)?\S.{0,40}|Sent\s+via\s+\S.{0,40}"
+    r"|Get\s+Outlook\s+for\s+(?:iOS|Android)|Outlook\s+for\s+(?:iOS|Android)"
+    r"|Envoyé\s+(?:de\s+mon|depuis\s+(?:mon\s+)?)\S.{0,40}|Von\s+meinem\s+\S.{0,40}\s+gesendet"
+    r"|Gesendet\s+(?:von|mit)\s+(?:meinem\s+)?\S.{0,40}|Enviado\s+desde\s+(?:mi\s+)?\S.{0,40}"
+    r"|Enviado\s+do\s+(?:meu\s+)?\S.{0,40}|Inviato\s+da\s+\S.{0,40}"
+    r"|Verzonden\s+(?:vanaf|met)\s+\S.{0,40}|Verstuurd\s+vanaf\s+(?:mijn\s+)?\S.{0,40}"
+    r"|Skickat\s+från\s+(?:min\s+)?\S.{0,40}|Sendt\s+fra\s+(?:min\s+)?\S.{0,40}"
+    r"|Wysłane\s+z\s+\S.{0,40}|Отправлено\s+(?:с|из)\s+\S.{0,40}"
+    r"|Lähetetty\s+\S.{0,40}|iPhoneから送信|iPadから送信|从我的\s*iPhone\s*发送"
+    r"|發自我的\s*iPhone|发自我的\s*iPhone)\s*$"
+)
+_PHONE = _compile(
+    r"^\s*(?:(?:tel|phone|mobile|mob|cell|fax|direct|office|t|m|p|f|d|o|telefon|handy|mobil"
+    r"|tél|téléphone|portable|móvil|teléfono|cellulare|telefono|telefoon|тел)\.?\s*[:.]?\s*)?"
+    r"\+?[\d\s().\-/]{7,30}(?:\s*(?:ext|x)\.?\s*\d{1,5})?\s*$"
+)
+_WEB = _compile(r"^\s*(?:(?:web|www|site|w|internet)\s*[:.]?\s*)?(?:https?://|www\.)\S+\s*$")
+_MAIL = _compile(r"^\s*(?:(?:e-?mail|mail|e)\s*[:.]?\s*)?<?[^\s@]+@[^\s@]+\.[^\s@]+>?\s*$")
+_BARS = _compile(r"\S\s+[|•·]\s+\S")
+_TITLE = _compile(
+    r"\b(?:Manager|Director|Engineer|Officer|Head|Lead|Consultant|Specialist|Administrator"
+    r"|Support|Sales|Developer|President|CEO|CTO|CFO|COO|CIO|VP|Assistant|Coordinator|Analyst"
+    r"|Architect|Department|Dept|Team|Partner|Founder|Owner|Geschäftsführer|Geschäftsführerin"
+    r"|Leiter|Leiterin|Abteilung|Vertrieb|Responsable|Directeur|Directrice|Gerente|Direttore"
+    r"|Responsabile|Ingénieur|Ingeniero|Technician|Technicien|Accountant|Procurement)\b"
+)
+_COMPANY = _compile(
+    r"(?:\b(?:Ltd|Limited|GmbH|AG|Inc|Corp|Corporation|LLC|LLP|PLC|SA|SAS|SARL|SpA|BV|NV|Oy"
+    r"|AB|Pty|KG|Srl|S\.r\.l|S\.A|B\.V|N\.V|A/S|Co)\b\.?)"
+)
+_SENTENCE_END = (".", "?", "!", ";", ",", ":")
+
+
+def strip_signature(text: str) -> str:
+    """``text`` without a phone sign-off line or contact block at its end."""
+    lines = text.rstrip().split("\n")
+    _drop_mobile_lines(lines)
+    block = _contact_block_start(lines)
+    if block is not None and any(line.strip() for line in lines[:block]):
+        del lines[block:]
+        _drop_mobile_lines(lines)
+    if not any(line.strip() for line in lines):
+        return text.strip("\n")
+    return "\n".join(lines).rstrip()
+
+
+def _drop_mobile_lines(lines: list[str]) -> None:
+    while lines and (not lines[-1].strip() or _MOBILE.search(_bounded(lines[-1]))):
+        if lines[-1].strip() and not any(line.strip() for line in lines[:-1]):
+            return  # the whole text is that line: keep it
+        lines.pop()
+
+
+def _contact_block_start(lines: list[str]) -> int | None:
+    """Where the trailing run of signature lines starts, if it holds a contact line."""
+    start = len(lines)
+    contact = False
+    while start > 0:
+        line = lines[start - 1]
+        if not line.strip():
+            break
+        kind = _signature_kind(line)
+        if kind is None:
+            break
+        contact = contact or kind == "contact"
+        start -= 1
+    if not contact or start == len(lines):
+        return None
+    return start
+
+
+def _signature_kind(line: str) -> str | None:
+    """The kind of signature line: "contact", "identity" (name, title, company) or None."""
+    text = line.strip()
+    if len(text) > _LONGEST_SIGNATURE_LINE:
+        return None
+    if _PHONE.search(text) or _WEB.search(text) or _MAIL.search(text) or _BARS.search(text):
+        return "contact"
+    if len(text.split()) > _MOST_WORDS or text.endswith(_SENTENCE_END):
+        return None
+    if _TITLE.search(text) or _COMPANY.search(text) or _is_name(text):
+        return "identity"
+    return None
+
+
+def _is_name(text: str) -> bool:
+    """Two to four words, each capitalised: "Jim Smith", "Anna M. Smirnova"."""
+    words = text.split()
+    return 2 <= len(words) <= 4 and all(word[0].isupper() for word in words)
+
+
+def _bounded(line: str) -> str:
+    return line[: _LONGEST_SIGNATURE_LINE * 2]
