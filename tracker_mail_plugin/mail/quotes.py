@@ -198,7 +198,9 @@ def _newest_own_text(text: str) -> str:
         newest = ""
     newest = _drop_quoted_lines(newest)
     if not newest.strip():
-        return ""
+        # The library took all of it for a signature ("Thanks, that fixed it."): the
+        # sender's own lines are still better than the whole history.
+        return strip_signature(text.strip("\n"))
     return strip_signature(_restore_indentation(text, newest))
 
 

@@ -23,6 +23,7 @@ from tracker_mail_plugin.mail.reply_markers import (
     is_quoted,
     is_rule,
     is_separator,
+    wrapped_into_quote,
 )
 
 # A rule line may stand one or two lines above the header block it introduces.
@@ -94,7 +95,7 @@ def _without_quotes(lines: list[str]) -> str:
     for index, line in enumerate(lines):
         if is_quoted(line):
             if not removed_since_kept:
-                _drop_attribution_above(lines, kept)
+                _drop_attribution_above(lines, kept, line)
             removed_since_kept = True
             continue
         if not line.strip() and removed_since_kept and kept and not lines[kept[-1]].strip():
@@ -105,7 +106,7 @@ def _without_quotes(lines: list[str]) -> str:
     return "\n".join(lines[index] for index in kept).strip("\n")
 
 
-def _drop_attribution_above(lines: list[str], kept: list[int]) -> None:
+def _drop_attribution_above(lines: list[str], kept: list[int], quoted: str) -> None:
     """Remove the attribution line(s) just above a quote (blank lines may come between)."""
     last = len(kept) - 1
     while last >= 0 and not lines[kept[last]].strip():
@@ -113,6 +114,8 @@ def _drop_attribution_above(lines: list[str], kept: list[int]) -> None:
     if last < 0:
         return
     taken = attribution_lines(lines, kept[last], above_quote=True)
+    if not taken and wrapped_into_quote(lines[kept[last]], quoted):
+        taken = 1
     if taken == 2 and last >= 1 and kept[last - 1] == kept[last] - 1:
         del kept[last - 1 :]
     elif taken:

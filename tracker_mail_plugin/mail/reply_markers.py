@@ -33,7 +33,7 @@ def _compile(pattern: str) -> re2._Regexp:
 
 _VERBS = (
     r"wrote|writes|schrieb|a\s+écrit|écrit|schreef|escribió|escreveu|ha\s+scritto|scrisse"
-    r"|skrev|skrifaði|napisał(?:\(a\))?|napisała|написал(?:\(а\))?|написала|пишет|написа"
+    r"|skrev|skrifaði|napisał(?:\(a\))?|napisała|pisze|написал(?:\(а\))?|написала|пишет|написа"
     r"|kirjoitti|írta|napsal(?:\(a\))?|napísal|yazdı|έγραψε|scrie|написав|rašė|rakstīja"
     r"|kirjutas|je\s+napisal|napisao|写道|寫道|のメッセージ|님이\s+작성"
 )
@@ -45,6 +45,8 @@ _OPENER = _compile(
     r"\d{1,4}[./年-])"
 )
 _DIGIT_OR_ADDRESS = _compile(r"\d|@")
+# Gmail in Russian, Japanese and some other languages has no verb: "<date>, <name> <address>:".
+_ENDS_WITH_ADDRESS = _compile(r"\d.*@[^\s<>]+>?\)?\s*[:：]\s*$")
 
 _FROM_LABELS = (
     r"From|De|Von|Van|Da|Od|Från|Fra|Frá|Lähettäjä|Feladó|Kimden|Від|От|Kimden|Afzender"
@@ -122,12 +124,32 @@ def attribution_lines(lines: list[str], index: int, *, above_quote: bool = False
     alone = _ATTRIBUTION.search(line) is not None
     if alone and _is_attribution_shaped(line):
         return 1
+    if above_quote and _ENDS_WITH_ADDRESS.search(line):
+        return 1
     above = examined(lines[index - 1]).strip() if index > 0 else ""
     if _starts_an_attribution(above):
         joined = f"{above} {line}"
-        if _ATTRIBUTION.search(joined) and _is_attribution_shaped(joined):
+        if _is_attribution(joined, above_quote=above_quote):
             return 2
     return 1 if alone and above_quote else 0
+
+
+def wrapped_into_quote(above: str, quoted: str) -> bool:
+    """An attribution whose end the client wrapped onto a line starting with ``>``.
+
+    Gmail in French breaks "… <rick@example.com" / "> a écrit :" at the address's closing
+    bracket, so the second half looks like a quoted line.
+    """
+    above = examined(above).strip()
+    if not _starts_an_attribution(above):
+        return False
+    return _is_attribution(f"{above} {examined(quoted).strip()}", above_quote=True)
+
+
+def _is_attribution(text: str, *, above_quote: bool) -> bool:
+    if _ATTRIBUTION.search(text):
+        return _is_attribution_shaped(text)
+    return above_quote and _ENDS_WITH_ADDRESS.search(text) is not None
 
 
 def _starts_an_attribution(line: str) -> bool:

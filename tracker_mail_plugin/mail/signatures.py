@@ -32,7 +32,7 @@ def _compile(pattern: str) -> re2._Regexp:
 _MOBILE = _compile(
     r"^\s*(?:Sent\s+from\s+(?:my\s+)?\S.{0,40}|Sent\s+via\s+\S.{0,40}"
     r"|Get\s+Outlook\s+for\s+(?:iOS|Android)|Outlook\s+for\s+(?:iOS|Android)"
-    r"|Envoyé\s+(?:de\s+mon|depuis\s+(?:mon\s+)?)\S.{0,40}|Von\s+meinem\s+\S.{0,40}\s+gesendet"
+    r"|Envoyé\s+(?:de\s+mon|depuis\s+mon|depuis)\s+\S.{0,40}|Von\s+meinem\s+\S.{0,40}\s+gesendet"
     r"|Gesendet\s+(?:von|mit)\s+(?:meinem\s+)?\S.{0,40}|Enviado\s+desde\s+(?:mi\s+)?\S.{0,40}"
     r"|Enviado\s+do\s+(?:meu\s+)?\S.{0,40}|Inviato\s+da\s+\S.{0,40}"
     r"|Verzonden\s+(?:vanaf|met)\s+\S.{0,40}|Verstuurd\s+vanaf\s+(?:mijn\s+)?\S.{0,40}"
