@@ -94,11 +94,19 @@ _FORWARD = _compile(
 )
 
 _QUOTE_PREFIX = ">"
+_CUT = "\u2026"
 
 
 def examined(line: str) -> str:
-    """The part of a line the expressions look at: bounded, so each test costs a constant."""
-    return line[:MAX_EXAMINED_LINE]
+    """The part of a line the expressions look at: bounded, so each test costs a constant.
+
+    A longer line is cut and marked as cut, so that it can never end like a marker: no
+    attribution or separator is that long, and "On Mon wrote:" followed by a kilobyte of
+    spaces and text is text.
+    """
+    if len(line) <= MAX_EXAMINED_LINE:
+        return line
+    return line[:MAX_EXAMINED_LINE] + _CUT
 
 
 def is_quoted(line: str) -> bool:

@@ -77,9 +77,9 @@ def strip_signature(text: str) -> str:
 
 
 def _drop_mobile_lines(lines: list[str]) -> None:
-    while lines and (not lines[-1].strip() or _MOBILE.search(_bounded(lines[-1]))):
-        if lines[-1].strip() and not any(line.strip() for line in lines[:-1]):
-            return  # the whole text is that line: keep it
+    first = next((index for index, line in enumerate(lines) if line.strip()), len(lines))
+    # The first line of text stays even when it is such a line: it is then all there is.
+    while len(lines) > first + 1 and (not lines[-1].strip() or _MOBILE.search(_bounded(lines[-1]))):
         lines.pop()
 
 
