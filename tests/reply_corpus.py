@@ -26,14 +26,14 @@ class Case:
     sign_off: str
 
     def accepts(self, body: str) -> bool:
-        """Whether ``body`` is the new text: blank lines and trailing spaces aside."""
+        """Whether ``body`` is the new text: blank lines and spaces around lines aside."""
         got = _normalised(body)
         with_sign_off = _normalised(f"{self.required}\n{self.sign_off}")
         return got in (_normalised(self.required), with_sign_off)
 
 
 def _normalised(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.split("\n") if line.strip())
+    return "\n".join(line.strip() for line in text.split("\n") if line.strip())
 
 
 def load_cases() -> list[Case]:

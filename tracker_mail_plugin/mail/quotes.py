@@ -76,7 +76,7 @@ def _start_of_suspect_part(text: str) -> tuple[int, bool] | None:
     start = text.rfind("\n", 0, found.start()) + 1
     end = text.find("\n", found.start())
     line = text[start : end if end >= 0 else len(text)].strip()
-    plain = found.group("signoff") is not None and len(line) <= _LONGEST_SIGN_OFF
+    plain = found.group("signoff") is not None and _is_sign_off(line)
     return start, plain and bool(text[:start].strip())
 
 
@@ -142,9 +142,19 @@ def _newest_reply(text: str) -> str:
     if not parsed.replies:
         return ""
     reply = parsed.replies[0]
-    if len(_first_line(reply.signatures)) <= _LONGEST_SIGN_OFF:
+    if _is_sign_off(_first_line(reply.signatures)):
         return str(reply.body)
     return _cut_at_sign_off(str(reply.full_body), _signature_start())
+
+
+def _is_sign_off(line: str) -> bool:
+    """A closing formula ("Thanks,", "Mit freundlichen Grüßen"), not a sentence.
+
+    Danish "Tak for din mail. Det lyder godt." starts with a sign-off word, but two
+    sentences are text: a full stop inside, or a question or exclamation, says so.
+    """
+    line = line.strip()
+    return len(line) <= _LONGEST_SIGN_OFF and ". " not in line and not line.endswith(("?", "!"))
 
 
 def _first_line(text: str) -> str:
@@ -159,7 +169,7 @@ def _cut_at_sign_off(content: str, signature: re.Pattern[str]) -> str:
         line_start = match.start() + len(found) - len(found.lstrip())
         line_end = content.find("\n", line_start)
         line = content[line_start : line_end if line_end >= 0 else len(content)]
-        if len(line.strip()) <= _LONGEST_SIGN_OFF:
+        if _is_sign_off(line):
             return content[: match.start()]
         pos = line_end + 1
         if pos <= 0:

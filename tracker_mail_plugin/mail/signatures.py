@@ -48,6 +48,7 @@ _PHONE = _compile(
 )
 _WEB = _compile(r"^\s*(?:(?:web|www|site|w|internet)\s*[:.]?\s*)?(?:https?://|www\.)\S+\s*$")
 _MAIL = _compile(r"^\s*(?:(?:e-?mail|mail|e)\s*[:.]?\s*)?<?[^\s@]+@[^\s@]+\.[^\s@]+>?\s*$")
+_RULE_LINE = _compile(r"^[-_=]{10,}$")
 _BARS = _compile(r"\S\s+[|•·]\s+\S")
 _TITLE = _compile(
     r"\b(?:Manager|Director|Engineer|Officer|Head|Lead|Consultant|Specialist|Administrator"
@@ -61,11 +62,17 @@ _COMPANY = _compile(
     r"|AB|Pty|KG|Srl|S\.r\.l|S\.A|B\.V|N\.V|A/S|Co)\b\.?)"
 )
 _SENTENCE_END = (".", "?", "!", ";", ",", ":")
+# A mailing list's footer: "<list> mailing list", its address, its listinfo page.
+_LIST_FOOTER = _compile(
+    r"mailing\s+list|/listinfo|/mailman/|Mailingliste|liste\s+de\s+diffusion|lista\s+de\s+correo"
+)
+_LONGEST_FOOTER = 6
 
 
 def strip_signature(text: str) -> str:
     """``text`` without a phone sign-off line or contact block at its end."""
     lines = text.rstrip().split("\n")
+    _drop_list_footer(lines)
     _drop_mobile_lines(lines)
     block = _contact_block_start(lines)
     if block is not None and any(line.strip() for line in lines[:block]):
@@ -81,6 +88,26 @@ def _drop_mobile_lines(lines: list[str]) -> None:
     # The first line of text stays even when it is such a line: it is then all there is.
     while len(lines) > first + 1 and (not lines[-1].strip() or _MOBILE.search(_bounded(lines[-1]))):
         lines.pop()
+
+
+def _drop_list_footer(lines: list[str]) -> None:
+    """Remove a mailing list's footer paragraph: a list name, its address and its page."""
+    start = len(lines)
+    while start > 0 and lines[start - 1].strip() and len(lines) - start < _LONGEST_FOOTER:
+        start -= 1
+    block = [_bounded(line).strip() for line in lines[start:]]
+    if start == 0 or (start > 0 and lines[start - 1].strip()) or not block:
+        return
+    if not any(_LIST_FOOTER.search(line) for line in block):
+        return
+    if all(_is_footer_line(line) for line in block):
+        del lines[start:]
+
+
+def _is_footer_line(line: str) -> bool:
+    if _WEB.search(line) or _MAIL.search(line) or _RULE_LINE.search(line):
+        return True
+    return _LIST_FOOTER.search(line) is not None and not line.endswith(_SENTENCE_END)
 
 
 def _contact_block_start(lines: list[str]) -> int | None:
