@@ -45,6 +45,7 @@ _OPENER = _compile(
     r"\d{1,4}[./年-])"
 )
 _DIGIT_OR_ADDRESS = _compile(r"\d|@")
+_DIGIT = _compile(r"\d")
 # Gmail in Russian, Japanese and some other languages has no verb: "<date>, <name> <address>:".
 _ENDS_WITH_ADDRESS = _compile(r"\d.*@[^\s<>]+>?\)?\s*[:：]\s*$")
 
@@ -62,7 +63,8 @@ _OTHER_LABELS = (
     r"|送信日時|送信日|宛先|件名|发送时间|發送時間|日期|收件人|主题|主旨|时间|Time"
     r"|Please\s+respond\s+to|bcc|Antwort\s+an|Répondre\s+à"
 )
-_LABEL_TAIL = r"\s*[*_]*\s*[:：]"
+# Outlook in French writes "De :" with a no-break space, which RE2's \s does not match.
+_LABEL_TAIL = r"[\s\x{00A0}]*[*_]*[\s\x{00A0}]*[:：]"
 _FROM_LINE = _compile(rf"^\s*[*_]*\s*(?:{_FROM_LABELS}){_LABEL_TAIL}")
 _OTHER_LINE = _compile(rf"^\s*[*_]*\s*(?:{_OTHER_LABELS}){_LABEL_TAIL}")
 # Lotus Notes puts "To" and "cc" without colons on lines of their own, or after a tab.
@@ -130,7 +132,9 @@ def attribution_lines(lines: list[str], index: int, *, above_quote: bool = False
     if not line.endswith((":", "：")) or is_quoted(line):
         return 0
     alone = _ATTRIBUTION.search(line) is not None
-    if alone and _is_attribution_shaped(line):
+    # With its own date or opener the line is whole; "bob@example.com> wrote:" alone is
+    # the second half of one whose first half may be on the line above.
+    if alone and _has_date_or_opener(line):
         return 1
     if above_quote and _ENDS_WITH_ADDRESS.search(line):
         return 1
@@ -139,7 +143,13 @@ def attribution_lines(lines: list[str], index: int, *, above_quote: bool = False
         joined = f"{above} {line}"
         if _is_attribution(joined, above_quote=above_quote):
             return 2
-    return 1 if alone and above_quote else 0
+    if alone and (above_quote or _is_attribution_shaped(line)):
+        return 1
+    return 0
+
+
+def _has_date_or_opener(text: str) -> bool:
+    return _OPENER.search(text) is not None or _DIGIT.search(text) is not None
 
 
 def wrapped_into_quote(above: str, quoted: str) -> bool:
