@@ -61,6 +61,7 @@ _OTHER_LABELS = (
     r"|Onderwerp|Verstuurd|Отправлено|Дата|Кому|Копия|Тема|Надіслано|Тема|Lähetetty"
     r"|Vastaanottaja|Aihe|Elküldve|Címzett|Tárgy|Gönderildi|Kime|Konu|Odesláno|Komu|Předmět"
     r"|送信日時|送信日|宛先|件名|发送时间|發送時間|日期|收件人|主题|主旨|时间|Time"
+    r"|날짜|보낸\s*날짜|받는\s*사람|참조|제목"
     r"|Please\s+respond\s+to|bcc|Antwort\s+an|Répondre\s+à"
 )
 # Outlook in French writes "De :" with a no-break space, which RE2's \s does not match.
