@@ -117,3 +117,17 @@ def test_interleaved_answers_stay_and_questions_go():
 def test_bottom_posted_answer_stays():
     text = "Bob <b@example.com> wrote:\n> Model?\n\nAn HP 4050, on floor 3."
     assert strip_quotes(text) == "An HP 4050, on floor 3."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Questions from the call:\n\nQ: restart?\nA: yes\nQ: firmware?\nA: 2.1\nQ: cable?\nA: new",
+        "In the 2.1 release notes the vendor wrote:\n\nFixes the paper jam on tray 2.",
+        "It still fails.\n\nServer IP\n10.20.4.17",
+        "It still fails.\n\nThe logs are here:\nhttps://files.example.com/logs.zip",
+        "It still fails.\n\nPlease call Jim Smith\n+44 113 496 0000",
+    ],
+)
+def test_text_that_looks_like_history_or_a_signature_stays(text):
+    assert strip_quotes(text) == text

@@ -44,7 +44,6 @@ _OPENER = _compile(
     r"^\s*(?:On|Am|Le|Op|El|Em|Il|Den|Dnia|W\s+dniu|Dne|Den|Στις|În|В|У|Pada|Vào|"
     r"\d{1,4}[./年-])"
 )
-_DIGIT_OR_ADDRESS = _compile(r"\d|@")
 _DIGIT = _compile(r"\d")
 # Gmail in Russian, Japanese and some other languages has no verb: "<date>, <name> <address>:".
 _ENDS_WITH_ADDRESS = _compile(r"\d.*@[^\s<>]+>?\)?\s*[:：]\s*$")
@@ -67,9 +66,9 @@ _OTHER_LABELS = (
 # Outlook in French writes "De :" with a no-break space, which RE2's \s does not match.
 _LABEL_TAIL = r"[\s\x{00A0}]*[*_]*[\s\x{00A0}]*[:：]"
 _FROM_LINE = _compile(rf"^\s*[*_]*\s*(?:{_FROM_LABELS}){_LABEL_TAIL}")
-_OTHER_LINE = _compile(rf"^\s*[*_]*\s*(?:{_OTHER_LABELS}){_LABEL_TAIL}")
+_OTHER_LINE = _compile(rf"^\s*[*_]*\s*({_OTHER_LABELS}){_LABEL_TAIL}")
 # Lotus Notes puts "To" and "cc" without colons on lines of their own, or after a tab.
-_LOTUS_LABEL = _compile(r"^\s*(?:To|cc|bcc|Subject|An|Kopie|Thema|Betreff)(?:\s*:|\t|\s*$)")
+_LOTUS_LABEL = _compile(r"^\s*(To|cc|bcc|Subject|An|Kopie|Thema|Betreff)(?:\s*:|\t|\s*$)")
 
 _SEPARATOR = _compile(
     r"^\s*[-_=*>\s]*\s*(?:Original\s+Message|Reply\s+Message|Original\s+Nachricht"
@@ -179,25 +178,34 @@ def _starts_an_attribution(line: str) -> bool:
 
 
 def _is_attribution_shaped(text: str) -> bool:
-    """An attribution names a date or an address; a sentence ending "… wrote:" does not."""
-    return _DIGIT_OR_ADDRESS.search(text) is not None or _OPENER.search(text) is not None
+    """An attribution names an address, or opens with a date ("On 2 Nov …", "2026年…").
+
+    "In the 2.1 release notes the vendor wrote:" names neither: it is a sentence.
+    """
+    return "@" in text or (_OPENER.search(text) is not None and _DIGIT.search(text) is not None)
 
 
 def header_block_at(lines: list[str], index: int) -> bool:
-    """Whether an Outlook, Lotus Notes or webmail header block starts at ``lines[index]``."""
+    """Whether an Outlook, Lotus Notes or webmail header block starts at ``lines[index]``.
+
+    It takes a sender label ("From:", "Von:", "差出人:") and two other different labels
+    within a few lines: "A: yes" / "A: no" / "A: maybe" in a list of questions and answers
+    is text, however many lines it has.
+    """
     line = examined(lines[index])
     if _FROM_LINE.search(line) is None and _OTHER_LINE.search(line) is None:
         return False
-    labels = 0
-    seen = 0
+    sender = False
+    others: set[str] = set()
     for below in lines[index : index + _HEADER_WINDOW]:
         text = examined(below)
-        if not text.strip():
-            continue
-        seen += 1
-        if _FROM_LINE.search(text) or _OTHER_LINE.search(text) or _LOTUS_LABEL.search(text):
-            labels += 1
-    return labels >= _LABELS_IN_A_HEADER_BLOCK and seen >= _LABELS_IN_A_HEADER_BLOCK
+        if _FROM_LINE.search(text):
+            sender = True
+        elif other := _OTHER_LINE.search(text):
+            others.add(other.group(1).casefold())
+        elif lotus := _LOTUS_LABEL.search(text):
+            others.add(lotus.group(1).casefold())
+    return sender and len(others) >= _LABELS_IN_A_HEADER_BLOCK - 1
 
 
 def is_separator(line: str) -> bool:

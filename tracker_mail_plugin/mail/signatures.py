@@ -41,10 +41,12 @@ _MOBILE = _compile(
     r"|Lähetetty\s+\S.{0,40}|iPhoneから送信|iPadから送信|从我的\s*iPhone\s*发送"
     r"|發自我的\s*iPhone|发自我的\s*iPhone)\s*$"
 )
+# A number alone must look like a phone number ("+44 …", "(555) …", "0161 …"), not like an
+# IP address or a date; after a label ("Tel:", "M") any digits and separators will do.
 _PHONE = _compile(
     r"^\s*(?:(?:tel|phone|mobile|mob|cell|fax|direct|office|t|m|p|f|d|o|telefon|handy|mobil"
-    r"|tél|téléphone|portable|móvil|teléfono|cellulare|telefono|telefoon|тел)\.?\s*[:.]?\s*)?"
-    r"\+?[\d\s().\-/]{7,30}(?:\s*(?:ext|x)\.?\s*\d{1,5})?\s*$"
+    r"|tél|téléphone|portable|móvil|teléfono|cellulare|telefono|telefoon|тел)\.?\s*[:.]?\s*"
+    r"\+?[\d\s().\-/]{7,30}|[+(0][\d\s().\-/]{6,30})(?:\s*(?:ext|x)\.?\s*\d{1,5})?\s*$"
 )
 _WEB = _compile(r"^\s*(?:(?:web|www|site|w|internet)\s*[:.]?\s*)?(?:https?://|www\.)\S+\s*$")
 _MAIL = _compile(r"^\s*(?:(?:e-?mail|mail|e)\s*[:.]?\s*)?<?[^\s@]+@[^\s@]+\.[^\s@]+>?\s*$")
@@ -111,7 +113,11 @@ def _is_footer_line(line: str) -> bool:
 
 
 def _contact_block_start(lines: list[str]) -> int | None:
-    """Where the trailing run of signature lines starts, if it holds a contact line."""
+    """Where the trailing run of signature lines starts, if it is a contact block.
+
+    The run must start with a name, title, company or "Name | Title" line and hold a
+    contact line: a link or an address alone below "The logs are here:" is text.
+    """
     start = len(lines)
     contact = False
     while start > 0:
@@ -123,9 +129,13 @@ def _contact_block_start(lines: list[str]) -> int | None:
             break
         contact = contact or kind == "contact"
         start -= 1
-    if not contact or start == len(lines):
+    if not contact or start == len(lines) or not _opens_a_signature(lines[start]):
         return None
     return start
+
+
+def _opens_a_signature(line: str) -> bool:
+    return _signature_kind(line) == "identity" or _BARS.search(_bounded(line)) is not None
 
 
 def _signature_kind(line: str) -> str | None:
