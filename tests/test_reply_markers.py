@@ -124,6 +124,8 @@ def test_bottom_posted_answer_stays():
     [
         "Questions from the call:\n\nQ: restart?\nA: yes\nQ: firmware?\nA: 2.1\nQ: cable?\nA: new",
         "In the 2.1 release notes the vendor wrote:\n\nFixes the paper jam on tray 2.",
+        "Thanks.\n\nIn the 2.1 release notes the vendor wrote:\n\nFixes the paper jam on tray 2.",
+        "Спасибо.\n\nВ 2024 году поставщик написал:\n\nОшибка исправлена в версии 2.1.",
         "It still fails.\n\nServer IP\n10.20.4.17",
         "It still fails.\n\nThe logs are here:\nhttps://files.example.com/logs.zip",
         "It still fails.\n\nPlease call Jim Smith\n+44 113 496 0000",

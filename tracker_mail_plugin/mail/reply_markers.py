@@ -41,7 +41,7 @@ _VERBS = (
 _ATTRIBUTION = _compile(rf"(?:{_VERBS})[^\n]{{0,120}}[:：]\s*$")
 # Words an attribution starts with when it has no address in it.
 _OPENER = _compile(
-    r"^\s*(?:On|Am|Le|Op|El|Em|Il|Den|Dnia|W\s+dniu|Dne|Den|Στις|În|В|У|Pada|Vào|"
+    r"^\s*(?:On|Am|Le|Op|El|Em|Il|Den|Dnia|W\s+dniu|Dne|Στις|În|Pada|Vào|"
     r"\d{1,4}[./年-])"
 )
 _DIGIT = _compile(r"\d")
@@ -134,7 +134,7 @@ def attribution_lines(lines: list[str], index: int, *, above_quote: bool = False
     alone = _ATTRIBUTION.search(line) is not None
     # With its own date or opener the line is whole; "bob@example.com> wrote:" alone is
     # the second half of one whose first half may be on the line above.
-    if alone and _has_date_or_opener(line):
+    if alone and _has_date_or_opener(line) and (above_quote or _is_attribution_shaped(line)):
         return 1
     if above_quote and _ENDS_WITH_ADDRESS.search(line):
         return 1
