@@ -1,12 +1,15 @@
 """Remove quoted replies and signatures from a body, in many languages, never emptying it.
 
-mail-parser-reply finds reply headers ("On … wrote:", "Am … schrieb …:", Outlook's
-"From:/Sent:" and "Von:/Gesendet:" blocks, "-----Original Message-----") and signatures in
-Danish, Dutch, English, French, German, Italian, Japanese, Polish, Swedish, Czech, Spanish,
-Korean and Chinese. It was the best of three libraries on a shared fixture set (see
-``docs/research``). Two things we add: indentation is restored (the library strips every
-line, which would ruin code and logs in bug reports), and an empty result falls back to the
-full text (stripping must never lose what the sender wrote).
+Three passes. ``reply_layout`` first finds the sender's own lines: above, below and between
+``>`` quotes, up to history that is not quoted (Outlook's header block, separators,
+attributions, in many languages; ``reply_markers``), and keeps a forwarded message whole.
+mail-parser-reply then removes what it knows in what is left: reply headers and sign-offs
+in Danish, Dutch, English, French, German, Italian, Japanese, Polish, Swedish, Czech,
+Spanish, Korean and Chinese (it was the best of three libraries on a shared fixture set, see
+``docs/research``). Last, ``signatures`` removes phone sign-offs and contact blocks that
+have no ``-- `` delimiter. Indentation is restored (the library strips every line, which
+would ruin code and logs in bug reports), and an empty result falls back to the full text
+(stripping must never lose what the sender wrote).
 
 The library's expressions backtrack on long lines and long runs of blank lines; what it is
 shown is bounded first (``quote_bounds``), and everything here is linear in the text.
@@ -27,16 +30,6 @@ _QUOTED_LINE = re.compile(r"^[ \t]*>")
 # A "signature" whose first line is longer than this is a sentence that happens to start
 # with "Thanks," or "Regards,", not a sign-off: keep it.
 _LONGEST_SIGN_OFF = 40
-
-# Gmail's attribution line in languages where the library only knows another client's form
-# (it expects Dutch "Op … schreef:", Gmail writes "Op … schreef Naam <adres>:"). Cut there
-# when quoted lines follow, before the library runs.
-_ATTRIBUTION = re.compile(
-    r"^[ \t]*(?:On|Am|Le|Op|El|Il|Den|Dnia|W dniu)\b[^\n]{0,240}?"
-    r"(?:wrote|schrieb|a écrit|schreef|escribió|ha scritto|skrev|napisał\(a\)|napisał)"
-    r"[^\n]{0,160}?:[ \t]*\n(?:[ \t]*\n)*[ \t]*>",
-    re.MULTILINE,
-)
 
 
 @lru_cache(maxsize=1)
@@ -199,9 +192,6 @@ def strip_quotes(text: str) -> str:
 
 def _newest_own_text(text: str) -> str:
     """What the library and the signature rules leave of the sender's own lines."""
-    attribution = _ATTRIBUTION.search(text)
-    if attribution and text[: attribution.start()].strip():
-        text = text[: attribution.start()]
     try:
         newest = _newest_reply_fast(text)
     except Exception:  # noqa: BLE001 - a library bug must never cost the message

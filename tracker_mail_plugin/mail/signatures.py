@@ -20,6 +20,7 @@ import re2
 
 _LONGEST_SIGNATURE_LINE = 72
 _MOST_WORDS = 8
+_LONGEST_MOBILE_LINE = 80
 
 _OPTIONS = re2.Options()
 _OPTIONS.case_sensitive = False
@@ -69,6 +70,7 @@ _LIST_FOOTER = _compile(
     r"mailing\s+list|/listinfo|/mailman/|Mailingliste|liste\s+de\s+diffusion|lista\s+de\s+correo"
 )
 _LONGEST_FOOTER = 6
+_LIST_WORDS = ("list", "mailman")
 
 
 def strip_signature(text: str) -> str:
@@ -86,14 +88,20 @@ def strip_signature(text: str) -> str:
 
 
 def _drop_mobile_lines(lines: list[str]) -> None:
-    first = next((index for index, line in enumerate(lines) if line.strip()), len(lines))
-    # The first line of text stays even when it is such a line: it is then all there is.
-    while len(lines) > first + 1 and (not lines[-1].strip() or _MOBILE.search(_bounded(lines[-1]))):
+    while lines:
+        last = lines[-1]
+        if last.strip():
+            if len(last) > _LONGEST_MOBILE_LINE or not _MOBILE.search(last):
+                return
+            if not any(lines[at].strip() for at in range(len(lines) - 1)):
+                return  # the line is all the text there is: keep it
         lines.pop()
 
 
 def _drop_list_footer(lines: list[str]) -> None:
     """Remove a mailing list's footer paragraph: a list name, its address and its page."""
+    if not lines or not any(word in lines[-1].casefold() for word in _LIST_WORDS):
+        return  # a footer ends with the list's address or page, which names it
     start = len(lines)
     while start > 0 and lines[start - 1].strip() and len(lines) - start < _LONGEST_FOOTER:
         start -= 1
@@ -143,13 +151,20 @@ def _signature_kind(line: str) -> str | None:
     text = line.strip()
     if len(text) > _LONGEST_SIGNATURE_LINE:
         return None
-    if _PHONE.search(text) or _WEB.search(text) or _MAIL.search(text) or _BARS.search(text):
+    if _may_be_contact(text) and (
+        _PHONE.search(text) or _WEB.search(text) or _MAIL.search(text) or _BARS.search(text)
+    ):
         return "contact"
     if len(text.split()) > _MOST_WORDS or text.endswith(_SENTENCE_END):
         return None
-    if _TITLE.search(text) or _COMPANY.search(text) or _is_name(text):
+    if _is_name(text) or _TITLE.search(text) or _COMPANY.search(text):
         return "identity"
     return None
+
+
+def _may_be_contact(text: str) -> bool:
+    """A phone, address, link or bar line has one of these; most lines have none."""
+    return any(char.isdigit() or char in "@|•·" for char in text) or "www" in text
 
 
 def _is_name(text: str) -> bool:
