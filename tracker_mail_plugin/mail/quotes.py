@@ -201,7 +201,14 @@ def _newest_own_text(text: str) -> str:
         # The library took all of it for a signature ("Thanks, that fixed it."): the
         # sender's own lines are still better than the whole history.
         return strip_signature(text.strip("\n"))
-    return strip_signature(_restore_indentation(text, newest))
+    if _has_indented_line(text):
+        newest = _restore_indentation(text, newest)
+    return strip_signature(newest.strip("\n"))
+
+
+def _has_indented_line(text: str) -> bool:
+    """Whether any line starts with a space or tab: else there is nothing to restore."""
+    return text[:1] in (" ", "\t") or "\n " in text or "\n\t" in text
 
 
 def _drop_quoted_lines(text: str) -> str:
