@@ -54,13 +54,14 @@ def split_reply(text: str) -> Layout:
 
 def _end_of_new_text(lines: list[str]) -> tuple[int, int | None]:
     """Where unmarked history starts (or the text ends), and where a forward starts."""
+    labels: dict[int, str | None] = {}
     for index, line in enumerate(lines):
         shape = shape_of(line)
         if shape is None:
             continue
         if (shape.dashed or _short_colon_ended(line, shape)) and is_forward(line):
             return index, index
-        start = _history_start(lines, index, shape)
+        start = _history_start(lines, index, shape, labels)
         if start is not None and _text_before(lines, start):
             return start, None
     return len(lines), None
@@ -71,15 +72,17 @@ def _text_before(lines: list[str], end: int) -> bool:
     return any(lines[at].strip() for at in range(end))
 
 
-def _history_start(lines: list[str], index: int, shape: Shape) -> int | None:
+def _history_start(
+    lines: list[str], index: int, shape: Shape, labels: dict[int, str | None]
+) -> int | None:
     """The first line of unmarked history starting at ``lines[index]``, if one does."""
     line = lines[index]
     if shape.dashed and is_separator(line):
         return index
     if shape.dashed and is_rule(line):
         below = range(index + 1, min(index + _RULE_REACH, len(lines)))
-        return index if any(header_block_at(lines, at) for at in below) else None
-    if shape.labelled and header_block_at(lines, index):
+        return index if any(header_block_at(lines, at, labels) for at in below) else None
+    if shape.labelled and header_block_at(lines, index, labels):
         return index
     # An attribution above a quote is not unmarked history: ``_without_quotes`` takes it
     # away with its quote, and the text below the quote stays.

@@ -98,6 +98,9 @@ _FORWARD = _compile(
 )
 
 _QUOTE_PREFIX = ">"
+_SENDER = "\0from"  # the label every header block has, in whatever language
+# Lotus Notes' labels may stand alone on their line, without a colon.
+_BARE = frozenset({"To", "cc", "bcc", "Subject", "An", "Kopie", "Thema", "Betreff"})
 _MARKER_STARTS = frozenset("-_=*")
 # How far into a line a header label's colon can be ("Enviado el:", "**Verzonden:**").
 _LABEL_REACH = 32
@@ -221,27 +224,46 @@ def _is_attribution_shaped(text: str) -> bool:
     return "@" in text or (_OPENER.search(text) is not None and _DIGIT.search(text) is not None)
 
 
-def header_block_at(lines: list[str], index: int) -> bool:
+def header_block_at(
+    lines: list[str], index: int, labels: dict[int, str | None] | None = None
+) -> bool:
     """Whether an Outlook, Lotus Notes or webmail header block starts at ``lines[index]``.
 
     It takes a sender label ("From:", "Von:", "差出人:") and two other different labels
     within a few lines: "A: yes" / "A: no" / "A: maybe" in a list of questions and answers
-    is text, however many lines it has.
+    is text, however many lines it has. ``labels`` remembers each line's label between
+    calls, so that a run of label lines is read once, not once per window it falls in.
     """
-    line = examined(lines[index])
-    if _FROM_LINE.search(line) is None and _OTHER_LINE.search(line) is None:
+    labels = {} if labels is None else labels
+    if _label_at(lines, index, labels) is None:
         return False
-    sender = False
-    others: set[str] = set()
-    for below in lines[index : index + _HEADER_WINDOW]:
-        text = examined(below)
-        if _FROM_LINE.search(text):
-            sender = True
-        elif other := _OTHER_LINE.search(text):
-            others.add(other.group(1).casefold())
-        elif lotus := _LOTUS_LABEL.search(text):
-            others.add(lotus.group(1).casefold())
-    return sender and len(others) >= _LABELS_IN_A_HEADER_BLOCK - 1
+    found = {
+        _label_at(lines, at, labels) for at in range(index, min(index + _HEADER_WINDOW, len(lines)))
+    }
+    found.discard(None)
+    return _SENDER in found and len(found) >= _LABELS_IN_A_HEADER_BLOCK
+
+
+def _label_at(lines: list[str], index: int, labels: dict[int, str | None]) -> str | None:
+    if index not in labels:
+        labels[index] = _label(examined(lines[index]))
+    return labels[index]
+
+
+def _label(line: str) -> str | None:
+    """The header label a line starts with ("from" for any sender label), if any."""
+    head = line.strip()
+    near_start = head[:_LABEL_REACH]
+    has_separator = ":" in near_start or "：" in near_start or "\t" in near_start
+    if not has_separator and head not in _BARE:
+        return None  # no label without a colon, a tab or a line of its own
+    if _FROM_LINE.search(line):
+        return _SENDER
+    if other := _OTHER_LINE.search(line):
+        return str(other.group(1)).casefold()
+    if lotus := _LOTUS_LABEL.search(line):
+        return str(lotus.group(1)).casefold()
+    return None
 
 
 def is_separator(line: str) -> bool:
