@@ -133,3 +133,9 @@ def test_bottom_posted_answer_stays():
 )
 def test_text_that_looks_like_history_or_a_signature_stays(text):
     assert strip_quotes(text) == text
+
+
+def test_a_table_at_the_end_is_not_a_signature():
+    # An HTML table turned into text ends many Outlook mails; its rows have bars and digits.
+    text = "The numbers:\n\n| item | count |\n| --- | --- |\n| toner | 5234 |\n| paper | 4586 |"
+    assert strip_quotes(text) == text

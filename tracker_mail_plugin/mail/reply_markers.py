@@ -82,7 +82,7 @@ _SEPARATOR = _compile(
     r"|Eredeti\s+üzenet|Orijinal\s+Mesaj|原始邮件|原始郵件|元のメッセージ|원본\s*메시지)"
     r"\s*[-_=*\s]*$"
 )
-_RULE = _compile(r"^\s*(?:_{10,}|-{10,}|={10,})\s*$")  # _SHORTEST_RULE long at least
+_RULE = _compile(r"^\s*(?:_{10,}|-{10,}|={10,})\s*$")
 
 _FORWARD = _compile(
     r"^\s*[-_=*>\s]*\s*(?:Forwarded\s+message|Forwarded\s+Message|Begin\s+forwarded\s+message"
@@ -101,10 +101,9 @@ _QUOTE_PREFIX = ">"
 _SENDER = "\0from"  # the label every header block has, in whatever language
 # Lotus Notes' labels may stand alone on their line, without a colon.
 _BARE = frozenset({"To", "cc", "bcc", "Subject", "An", "Kopie", "Thema", "Betreff"})
-_MARKER_STARTS = frozenset("-_=*")
+_MARKER_STARTS = frozenset("-_=")
 # How far into a line a header label's colon can be ("Enviado el:", "**Verzonden:**").
 _LABEL_REACH = 32
-_SHORTEST_RULE = 10
 _CUT = "\u2026"
 
 
@@ -124,7 +123,7 @@ def examined(line: str) -> str:
 class Shape:
     """What a line could be, told without any expression (see ``shape_of``)."""
 
-    dashed: bool  # starts with a dash, underscore, equals sign or star: a separator or rule
+    dashed: bool  # starts with dashes, underscores or equals signs: a separator or rule
     labelled: bool  # a colon near the start: a header label ("From:", "差出人:")
     colon_ended: bool  # ends with a colon: an attribution, "Begin forwarded message:"
 
@@ -132,16 +131,15 @@ class Shape:
 def shape_of(line: str) -> Shape | None:
     """The kinds of marker a line could be, or None when it can be none (or is quoted).
 
-    Most lines of text have no dash in front, no colon near the start and none at the end:
+    Most lines of text have no dashes in front, no colon near the start and none at the end:
     they are skipped here, which saves the expression calls that cost far more per line.
     """
     head = (line if len(line) <= MAX_EXAMINED_LINE else line[:MAX_EXAMINED_LINE]).strip()
     if not head or head[0] == _QUOTE_PREFIX:
         return None
-    # "-- " and other short rules are neither separators nor Outlook's long line.
-    dashed = head[0] in _MARKER_STARTS and (
-        len(head) >= _SHORTEST_RULE or bool(head.strip("-_=* "))
-    )
+    # Separators, forward markers and rules start with two dashes, underscores or equals
+    # signs or more; "-- " is a signature's, and "- item" a list's.
+    dashed = len(head) > 2 and head[0] in _MARKER_STARTS and head[1] in _MARKER_STARTS
     near_start = head[:_LABEL_REACH]
     labelled = ":" in near_start or "：" in near_start
     colon_ended = head[-1] in ":："

@@ -21,6 +21,7 @@ import re2
 _LONGEST_SIGNATURE_LINE = 72
 _MOST_WORDS = 8
 _LONGEST_MOBILE_LINE = 80
+_TABLE_ROW = "|"
 
 _OPTIONS = re2.Options()
 _OPTIONS.case_sensitive = False
@@ -149,8 +150,8 @@ def _opens_a_signature(line: str) -> bool:
 def _signature_kind(line: str) -> str | None:
     """The kind of signature line: "contact", "identity" (name, title, company) or None."""
     text = line.strip()
-    if len(text) > _LONGEST_SIGNATURE_LINE:
-        return None
+    if len(text) > _LONGEST_SIGNATURE_LINE or text.startswith(_TABLE_ROW):
+        return None  # long lines are text; a table row (HTML made into text) is content
     if _may_be_contact(text) and (
         _PHONE.search(text) or _WEB.search(text) or _MAIL.search(text) or _BARS.search(text)
     ):
