@@ -139,3 +139,8 @@ def test_a_table_at_the_end_is_not_a_signature():
     # An HTML table turned into text ends many Outlook mails; its rows have bars and digits.
     text = "The numbers:\n\n| item | count |\n| --- | --- |\n| toner | 5234 |\n| paper | 4586 |"
     assert strip_quotes(text) == text
+
+
+def test_a_lone_surrogate_from_an_undecodable_byte_is_read():
+    text = "Caf\udce9 is open.\n\nFrom: Bob\nSent: Monday\nTo: Alice\nSubject: x\n\nold"
+    assert strip_quotes(text) == "Caf\ufffd is open."

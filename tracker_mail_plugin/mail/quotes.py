@@ -27,6 +27,7 @@ from tracker_mail_plugin.mail.signatures import strip_signature
 
 _LANGUAGES = ("en", "de", "fr", "nl", "da", "pl", "sv", "ja", "it", "es", "cs", "ko", "zh")
 _QUOTED_LINE = re.compile(r"^[ \t]*>")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # A "signature" whose first line is longer than this is a sentence that happens to start
 # with "Thanks," or "Regards,", not a sign-off: keep it.
 _LONGEST_SIGN_OFF = 40
@@ -180,6 +181,7 @@ def strip_quotes(text: str) -> str:
     """
     if not text.strip():
         return ""
+    text = _encodable(text)
     layout = split_reply(text)
     newest = _newest_own_text(layout.new_text) if layout.new_text.strip() else ""
     if layout.forward:
@@ -188,6 +190,19 @@ def strip_quotes(text: str) -> str:
         fallback = _drop_quoted_lines(text)
         return fallback if fallback.strip() else text.strip()
     return newest
+
+
+def _encodable(text: str) -> str:
+    """``text`` with a lone surrogate (an undecodable byte) as U+FFFD, one for one.
+
+    RE2 reads UTF-8, which a lone surrogate has no form in; ``full_body`` keeps it, and the
+    body, meant for a tracker, is better off with the replacement character anyway.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def _newest_own_text(text: str) -> str:
