@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.example_replies import REPLY_EXAMPLES, case_fields
 from tracker_mail_plugin.mail import Address, Automated, RefKind, parse_message
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -671,6 +672,7 @@ CASES: dict[str, Case] = {
         signoff="Olga Petrova",
     ),
 }
+CASES.update({name: Case(**case_fields(name)) for name in REPLY_EXAMPLES})
 NAMES = sorted(CASES)
 
 

@@ -1,12 +1,15 @@
 """Remove quoted replies and signatures from a body, in many languages, never emptying it.
 
-mail-parser-reply finds reply headers ("On … wrote:", "Am … schrieb …:", Outlook's
-"From:/Sent:" and "Von:/Gesendet:" blocks, "-----Original Message-----") and signatures in
-Danish, Dutch, English, French, German, Italian, Japanese, Polish, Swedish, Czech, Spanish,
-Korean and Chinese. It was the best of three libraries on a shared fixture set (see
-``docs/research``). Two things we add: indentation is restored (the library strips every
-line, which would ruin code and logs in bug reports), and an empty result falls back to the
-full text (stripping must never lose what the sender wrote).
+Three passes. ``reply_layout`` first finds the sender's own lines: above, below and between
+``>`` quotes, up to history that is not quoted (Outlook's header block, separators,
+attributions, in many languages; ``reply_markers``), and keeps a forwarded message whole.
+mail-parser-reply then removes what it knows in what is left: reply headers and sign-offs
+in Danish, Dutch, English, French, German, Italian, Japanese, Polish, Swedish, Czech,
+Spanish, Korean and Chinese (it was the best of three libraries on a shared fixture set, see
+``docs/research``). Last, ``signatures`` removes phone sign-offs and contact blocks that
+have no ``-- `` delimiter. Indentation is restored (the library strips every line, which
+would ruin code and logs in bug reports), and an empty result falls back to the full text
+(stripping must never lose what the sender wrote).
 
 The library's expressions backtrack on long lines and long runs of blank lines; what it is
 shown is bounded first (``quote_bounds``), and everything here is linear in the text.
@@ -19,22 +22,15 @@ from bisect import bisect_left
 from functools import lru_cache
 
 from tracker_mail_plugin.mail.quote_bounds import bound
+from tracker_mail_plugin.mail.reply_layout import split_reply
+from tracker_mail_plugin.mail.signatures import strip_signature
 
 _LANGUAGES = ("en", "de", "fr", "nl", "da", "pl", "sv", "ja", "it", "es", "cs", "ko", "zh")
 _QUOTED_LINE = re.compile(r"^[ \t]*>")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # A "signature" whose first line is longer than this is a sentence that happens to start
 # with "Thanks," or "Regards,", not a sign-off: keep it.
 _LONGEST_SIGN_OFF = 40
-
-# Gmail's attribution line in languages where the library only knows another client's form
-# (it expects Dutch "Op … schreef:", Gmail writes "Op … schreef Naam <adres>:"). Cut there
-# when quoted lines follow, before the library runs.
-_ATTRIBUTION = re.compile(
-    r"^[ \t]*(?:On|Am|Le|Op|El|Il|Den|Dnia|W dniu)\b[^\n]{0,240}?"
-    r"(?:wrote|schrieb|a écrit|schreef|escribió|ha scritto|skrev|napisał\(a\)|napisał)"
-    r"[^\n]{0,160}?:[ \t]*\n(?:[ \t]*\n)*[ \t]*>",
-    re.MULTILINE,
-)
 
 
 @lru_cache(maxsize=1)
@@ -74,7 +70,7 @@ def _start_of_suspect_part(text: str) -> tuple[int, bool] | None:
     start = text.rfind("\n", 0, found.start()) + 1
     end = text.find("\n", found.start())
     line = text[start : end if end >= 0 else len(text)].strip()
-    plain = found.group("signoff") is not None and len(line) <= _LONGEST_SIGN_OFF
+    plain = found.group("signoff") is not None and _is_sign_off(line)
     return start, plain and bool(text[:start].strip())
 
 
@@ -140,9 +136,19 @@ def _newest_reply(text: str) -> str:
     if not parsed.replies:
         return ""
     reply = parsed.replies[0]
-    if len(_first_line(reply.signatures)) <= _LONGEST_SIGN_OFF:
+    if _is_sign_off(_first_line(reply.signatures)):
         return str(reply.body)
     return _cut_at_sign_off(str(reply.full_body), _signature_start())
+
+
+def _is_sign_off(line: str) -> bool:
+    """A closing formula ("Thanks,", "Mit freundlichen Grüßen"), not a sentence.
+
+    Danish "Tak for din mail. Det lyder godt." starts with a sign-off word, but two
+    sentences are text: a full stop inside, or a question or exclamation, says so.
+    """
+    line = line.strip()
+    return len(line) <= _LONGEST_SIGN_OFF and ". " not in line and not line.endswith(("?", "!"))
 
 
 def _first_line(text: str) -> str:
@@ -157,7 +163,7 @@ def _cut_at_sign_off(content: str, signature: re.Pattern[str]) -> str:
         line_start = match.start() + len(found) - len(found.lstrip())
         line_end = content.find("\n", line_start)
         line = content[line_start : line_end if line_end >= 0 else len(content)]
-        if len(line.strip()) <= _LONGEST_SIGN_OFF:
+        if _is_sign_off(line):
             return content[: match.start()]
         pos = line_end + 1
         if pos <= 0:
@@ -168,23 +174,56 @@ def _cut_at_sign_off(content: str, signature: re.Pattern[str]) -> str:
 def strip_quotes(text: str) -> str:
     """Return the newest reply in ``text``: no quoted history, no signature.
 
-    Falls back to ``text`` (with trailing quoted lines removed) when the library would
-    return nothing.
+    The reply's own lines are found first (above, below or between quotes; up to unmarked
+    history), then the library removes what it knows, then a signature without delimiter
+    goes. A forwarded message is kept whole after the new text. Falls back to ``text``
+    (with trailing quoted lines removed) when nothing would be left.
     """
     if not text.strip():
         return ""
-    attribution = _ATTRIBUTION.search(text)
-    if attribution and text[: attribution.start()].strip():
-        text = text[: attribution.start()]
+    text = _encodable(text)
+    layout = split_reply(text)
+    newest = _newest_own_text(layout.new_text) if layout.new_text.strip() else ""
+    if layout.forward:
+        newest = f"{newest}\n\n{layout.forward}".strip("\n")
+    if not newest.strip():
+        fallback = _drop_quoted_lines(text)
+        return fallback if fallback.strip() else text.strip()
+    return newest
+
+
+def _encodable(text: str) -> str:
+    """``text`` with a lone surrogate (an undecodable byte) as U+FFFD, one for one.
+
+    RE2 reads UTF-8, which a lone surrogate has no form in; ``full_body`` keeps it, and the
+    body, meant for a tracker, is better off with the replacement character anyway.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _newest_own_text(text: str) -> str:
+    """What the library and the signature rules leave of the sender's own lines."""
     try:
         newest = _newest_reply_fast(text)
     except Exception:  # noqa: BLE001 - a library bug must never cost the message
         newest = ""
     newest = _drop_quoted_lines(newest)
     if not newest.strip():
-        fallback = _drop_quoted_lines(text)
-        return fallback if fallback.strip() else text.strip()
-    return _restore_indentation(text, newest)
+        # The library took all of it for a signature ("Thanks, that fixed it."): the
+        # sender's own lines are still better than the whole history.
+        return strip_signature(text.strip("\n"))
+    if _has_indented_line(text):
+        newest = _restore_indentation(text, newest)
+    return strip_signature(newest.strip("\n"))
+
+
+def _has_indented_line(text: str) -> bool:
+    """Whether any line starts with a space or tab: else there is nothing to restore."""
+    return text[:1] in (" ", "\t") or "\n " in text or "\n\t" in text
 
 
 def _drop_quoted_lines(text: str) -> str:
