@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 
 from tracker_mail_plugin.config.model import DispositionPolicy, ForwardTo, MoveTo, Policies
-from tracker_mail_plugin.errors import TrackerMailError
+from tracker_mail_plugin.errors import RetryLater, TrackerMailError, Unreachable
 from tracker_mail_plugin.journal.rows import MessageRow, MessageState
 from tracker_mail_plugin.mail import Message
 from tracker_mail_plugin.pipeline.checkpoints import Checkpoint, CheckpointHook, never
@@ -104,6 +104,9 @@ class Disposer:
         self._ready: list[_Ready] = []  # confirmed, not yet applied
         self._given: list[tuple[MessageRow, Disposition]] = []  # applied, not yet committed
         self._queued: queue.SimpleQueue[_Ready] | None = None
+        # Confirmed messages the source refused to dispose of for now (a 5xx): they stay
+        # journalled as acted on, and the next run disposes of them without a tracker call.
+        self.left = 0
 
     def queue_for_owner(self) -> None:
         """From now on, dispositions wait for :meth:`drain` on the thread owning the source."""
@@ -224,7 +227,17 @@ class Disposer:
         for row, disposition, _ in ready:
             alike.setdefault(disposition, []).append((row, disposition))
         for disposition, rows in alike.items():
-            with self.source_lock:
-                self.source.dispose_many([row.source_id for row, _ in rows], disposition)
+            try:
+                with self.source_lock:
+                    self.source.dispose_many([row.source_id for row, _ in rows], disposition)
+            except Unreachable:
+                raise  # the connection is gone: the run cannot go on
+            except RetryLater as exc:
+                logger.warning(
+                    "%s: %d confirmed message(s) stay in the mailbox for the next run: %s",
+                    self.mailbox, len(rows), exc,
+                )  # fmt: skip
+                self.left += len(rows)
+                continue
             self._given += rows
         self.checkpoint(Checkpoint.AFTER_DISPOSE)

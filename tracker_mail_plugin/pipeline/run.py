@@ -168,6 +168,8 @@ class MailboxRun:
         progress.done()
         if not parts.dry_run:
             self.disposer.commit(parts.checkpoint)
+            if self.disposer.left:  # in the tracker, not yet out of the mailbox: retried
+                self.summary.add("failed", self.disposer.left)
 
     def _scheduler(self) -> OneByOne | InParallel:
         workers = 1 if self.parts.dry_run else self.parts.policies.workers
