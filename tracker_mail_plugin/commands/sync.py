@@ -11,7 +11,8 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +30,9 @@ from tracker_mail_plugin.lock import MailboxLock
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.needs import workers_problem
 from tracker_mail_plugin.pipeline.checkpoints import kill_if_asked
-from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun
+from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun, never_stop
 from tracker_mail_plugin.pipeline.summary import Summary
+from tracker_mail_plugin.sources.base import MailSource
 
 logger = logging.getLogger("tracker_mail")
 
@@ -74,18 +76,19 @@ def sync(
 ) -> tuple[list[Summary], ExitCode]:
     """Run each mailbox; returns their summaries and the exit code."""
     path = journal_path(loaded)
-    summaries = [_one(loaded, name, options, path) for name in mailboxes]
+    summaries = [process_mailbox(loaded, name, options) for name in mailboxes]
     code = ExitCode.worst(s.exit_code for s in summaries)
     if not options.dry_run:
         try:
-            _prune(loaded, path)
+            prune_journal(loaded, path)
         except TrackerMailError as exc:  # the journal broke: the summaries still count
             logger.error("%s", exc)
             code = ExitCode.worst((code, exc.exit_code))
     return summaries, code
 
 
-def _prune(loaded: LoadedConfig, path: Path) -> None:
+def prune_journal(loaded: LoadedConfig, path: Path) -> None:
+    """Forget finished messages older than ``journal_keep_days``."""
     with Journal.open(path) as journal:
         pruned = journal.prune(loaded.config.journal_keep_days)
     if pruned:
@@ -96,7 +99,24 @@ def _prune(loaded: LoadedConfig, path: Path) -> None:
         )
 
 
-def _one(loaded: LoadedConfig, name: str, options: SyncOptions, path: Path) -> Summary:
+def process_mailbox(
+    loaded: LoadedConfig,
+    name: str,
+    options: SyncOptions,
+    source: MailSource | None = None,
+    stop: Callable[[], bool] = never_stop,
+) -> Summary:
+    """One mailbox's pending mail, under its lock; ``sync`` and ``watch`` both call this.
+
+    Args:
+        loaded: the configuration.
+        name: the mailbox.
+        options: the command-line choices.
+        source: a source the caller keeps open between runs (``watch`` on an IMAP
+            connection it idles on); None: one is opened for this run and closed after.
+        stop: asked between messages; True ends the run there (a stop signal).
+    """
+    path = journal_path(loaded)
     summary = Summary(name)
     start = time.monotonic()
     with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
@@ -104,7 +124,7 @@ def _one(loaded: LoadedConfig, name: str, options: SyncOptions, path: Path) -> S
             summary.busy = True
             return summary
         try:
-            _run(loaded, name, options, path, summary)
+            _run(loaded, name, options, path, summary, source, stop)
         except TrackerMailError as exc:
             summary.exit_code, summary.error = exc.exit_code, str(exc)
     summary.seconds = time.monotonic() - start
@@ -114,7 +134,13 @@ def _one(loaded: LoadedConfig, name: str, options: SyncOptions, path: Path) -> S
 
 
 def _run(
-    loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
+    loaded: LoadedConfig,
+    name: str,
+    options: SyncOptions,
+    path: Path,
+    summary: Summary,
+    source: MailSource | None,
+    stop: Callable[[], bool],
 ) -> None:
     mailbox = loaded.config.mailboxes[name]
     policies = loaded.policies(name)
@@ -122,10 +148,13 @@ def _run(
     problem = workers_problem(name, policies.workers, adapter)
     if problem:
         raise ConfigurationError(problem)
-    source = open_source(mailbox, policies.max_message_size, path.parent, name)
-    with Journal.open(path) as journal, source:
+    with ExitStack() as stack:
+        if source is None:
+            source = open_source(mailbox, policies.max_message_size, path.parent, name)
+            stack.enter_context(source)
+        journal = stack.enter_context(Journal.open(path))
         parts = MailboxParts(
             name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
-            kill_if_asked, options.dry_run, options.look_up_first,
+            kill_if_asked, options.dry_run, options.look_up_first, stop,
         )  # fmt: skip
         MailboxRun(parts, summary).run(options.limit)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tracker_mail_plugin.adapter import TrackerAdapter
@@ -50,6 +50,11 @@ _FINISHED = (MessageState.DISPOSED, MessageState.UNPROCESSED, MessageState.QUARA
 NEW_JOURNAL_HOURS = 24.0
 
 
+def never_stop() -> bool:
+    """The ``stop`` of a run nothing interrupts."""
+    return False
+
+
 @dataclass
 class MailboxParts:
     """The live objects one mailbox's run works with.
@@ -67,6 +72,8 @@ class MailboxParts:
         look_up_first: look each new write up in the tracker before making it (a journal
             restored from a backup); a journal less than ``NEW_JOURNAL_HOURS`` old does so
             on its own when processed mail stays in the mailbox.
+        stop: asked between messages; True (``watch`` got a stop signal) ends the run
+            there, the message in hand finished, the rest left for the next run.
     """
 
     name: str
@@ -79,6 +86,7 @@ class MailboxParts:
     checkpoint: CheckpointHook
     dry_run: bool = False
     look_up_first: bool = False
+    stop: Callable[[], bool] = never_stop
 
 
 class MailboxRun:
@@ -140,7 +148,9 @@ class MailboxRun:
         return self.parts.journal.find_thread(message_ids, tracker=self.tracker) is not None
 
     def paused(self) -> bool:
-        """True once the tracker asked to wait; the rest is left for the next run."""
+        """True once the tracker asked to wait, or a stop was asked; the rest is left."""
+        if self.parts.stop():
+            return True
         if self.paused_until is None:
             return False
         self.summary.waiting = max(0.0, self.paused_until - time.time())
