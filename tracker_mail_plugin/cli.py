@@ -15,6 +15,7 @@ from typing import Any
 
 from tracker_mail_plugin import __version__
 from tracker_mail_plugin.commands import adapters, check, explain, login, receive, status, sync
+from tracker_mail_plugin.commands import watch as watch_command
 from tracker_mail_plugin.config.loader import CONFIG_ENV, DEFAULT_CONFIG
 from tracker_mail_plugin.errors import ExitCode
 
@@ -22,6 +23,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], ExitCode]] = {
     "explain": explain.command,
     "check": check.command,
     "sync": sync.command,
+    "watch": watch_command.command,
     "receive": receive.command,
     "status": status.status_command,
     "retry": status.retry_command,
@@ -97,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         help="only validate the file: do not load adapters or connect to anything",
     )
     _sync_parser(commands)
+    _watch_parser(commands)
     receive = commands.add_parser(
         "receive",
         help="process one message from standard input (a mail server's pipe or alias)",
@@ -168,6 +171,30 @@ def _sync_parser(commands: Any) -> None:
     )
     sync.add_argument("--log-format", choices=("text", "json"), default="text")
     sync.add_argument("-v", "--verbose", action="store_true", help="log every message")
+
+
+def _watch_parser(commands: Any) -> None:
+    watch = commands.add_parser(
+        "watch",
+        help="keep running: turn mail into issues as it arrives (IMAP IDLE, else polling)",
+        description=(
+            "Run every (or the chosen) mailbox continuously, the way sync does once: IMAP "
+            "mailboxes wait for the server to announce mail (IDLE), others are looked at every "
+            "poll_interval seconds. SIGTERM or SIGINT finish the message in hand and exit 0; "
+            "SIGHUP reloads the configuration (a broken file is reported and the old one "
+            "keeps running). Exit 2 for a configuration error at start."
+        ),
+    )
+    _config_option(watch)
+    watch.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
+    watch.add_argument(
+        "--metrics-address",
+        type=watch_command.metrics_address,
+        metavar="HOST:PORT",
+        help="serve /metrics, /healthz and /readyz here (for example 127.0.0.1:9100)",
+    )
+    watch.add_argument("--log-format", choices=("text", "json"), default="text")
+    watch.add_argument("-v", "--verbose", action="store_true", help="log every message")
 
 
 def _config_option(command: argparse.ArgumentParser) -> None:
