@@ -13,7 +13,6 @@ import logging
 import os
 import select
 import signal
-import socket
 import time
 from collections.abc import Sequence
 from types import FrameType
@@ -127,11 +126,11 @@ class Watch:
 
     def _wait(self, wake_r: int) -> None:
         """Sleep until the next due run, a signal, or news on an idling connection."""
-        by_socket: dict[socket.socket, MailboxWatcher] = {}
+        by_fd: dict[int, MailboxWatcher] = {}
         for watcher in self.watchers.values():
             sock = watcher.socket()
             if sock is not None:
-                by_socket[sock] = watcher
+                by_fd[sock.fileno()] = watcher
         next_due = min((w.due for w in self.watchers.values()), default=time.monotonic())
         timeout = min(max(0.0, next_due - time.monotonic()), MAX_SLEEP)
         interval = self.notifier.watchdog_interval
@@ -139,12 +138,12 @@ class Watch:
             timeout = min(timeout, interval)
         if self.stopping or self._reload_asked:
             return
-        readable, _, _ = select.select([wake_r, *by_socket], [], [], timeout)
-        for ready in readable:
-            if isinstance(ready, socket.socket):
-                by_socket[ready].on_readable()
-            else:
+        readable, _, _ = select.select([wake_r, *by_fd], [], [], timeout)
+        for fd in readable:
+            if fd == wake_r:
                 _drain(wake_r)
+            else:
+                by_fd[fd].on_readable()
 
     # -- signals -----------------------------------------------------------------------------
 
@@ -180,8 +179,8 @@ class Watch:
         try:
             loaded = load_config(self.loaded.path)
         except ConfigFileError as exc:
-            for problem in exc.problems:
-                logger.error("%s", problem)
+            for found in exc.problems:
+                logger.error("%s", found)
             logger.error(
                 "tracker-mail watch: %s is broken; the old rules keep running", self.loaded.path
             )
