@@ -69,6 +69,7 @@ class MailboxWatcher:
         self.due = 0.0  # time.monotonic() of the next run; 0: now (mail that came while down)
         self.source: ImapSource | None = None
         self.idling = False
+        self.idling_announced = False
         self._failures = 0
         self._trouble: str | None = None
         health.watch(name, self._mode(), self.poll_interval)
@@ -174,6 +175,7 @@ class MailboxWatcher:
             raise TypeError(f"{self.name}: expected an IMAP source, got {source!r}")
         source.open()
         self.source = source
+        self.idling_announced = False
         self.health.watch(self.name, self._mode(), self.poll_interval)
         self.health.connection(self.name, connected=True)
 
@@ -185,6 +187,9 @@ class MailboxWatcher:
         except TrackerMailError as exc:
             self._drop(str(exc))
             return
+        if not self.idling_announced:  # once per connection: -v shows when watch is listening
+            logger.info("%s: waiting for new mail (IDLE)", self.name)
+            self.idling_announced = True
         self.idling = True
         self.health.connection(self.name, connected=True, idling=True)
         wait = BUSY_RETRY if retry_soon else idle_renew_seconds()
