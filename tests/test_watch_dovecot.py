@@ -157,7 +157,11 @@ def test_a_restarted_dovecot_is_reconnected_and_nothing_is_lost(
         assert titles(rig) == ["Printer after the restart"]
         watch.wait_log(IDLING, count=2)  # a fresh connection, idling again
         assert "working again" in watch.log
+        rig.append(mail("Printer on the new connection"))
+        wait_for(lambda: len(rig.issues()) == 2, f"mail on the new connection:\n{watch.log}")
         assert watch.stop() == 0
+        assert titles(rig) == ["Printer after the restart", "Printer on the new connection"]
+        assert rig.status()[0] == {"disposed": 2}
 
 
 # --- signals ------------------------------------------------------------------------------
@@ -278,3 +282,18 @@ def test_unknown_mailbox_is_a_configuration_error(rig: Rig) -> None:
     )
     assert done.returncode == 2
     assert "no mailbox 'nope'" in done.stderr
+
+
+# --- polling ------------------------------------------------------------------------------
+
+
+def test_pop3_is_polled_every_poll_interval(rig: Rig, watching: list[Watching]) -> None:
+    rig.configure(protocol="pop3", poll_interval=0.5, on_success="delete")
+    watch = start(rig, watching)
+    rig.append(mail("Printer polled"))
+    wait_for(lambda: len(rig.issues()) == 1, f"the POP3 mailbox to be polled:\n{watch.log}")
+    rig.append(mail("Printer polled again"))
+    wait_for(lambda: len(rig.issues()) == 2, f"a second poll:\n{watch.log}")
+    assert watch.stop() == 0
+    assert IDLING not in watch.log
+    assert rig.folder("INBOX") == []
