@@ -102,11 +102,27 @@ class MailboxWatcher:
         try:
             if self.source.idle_news():
                 self.due = 0.0
-        except TrackerMailError as exc:
+        except (
+            TrackerMailError,
+            ValueError,
+        ) as exc:  # ValueError: a response imapclient cannot parse
             self._drop(str(exc))
 
     def work(self, stop: Callable[[], bool]) -> None:
         """Run the mailbox now, then idle again or plan the next look."""
+        try:
+            self._work(stop)
+        except Exception as exc:  # a bug met in one mailbox must not stop the others
+            trouble = f"unexpected error: {exc!r}"
+            if trouble != self._trouble:
+                logger.exception("%s: %s (retrying with back-off)", self.name, trouble)
+                self._trouble = trouble
+            self.close()
+            self.health.ran(self.name, trouble, tracker_ok=None)
+            self._failures += 1
+            self.due = time.monotonic() + backoff(self._failures)
+
+    def _work(self, stop: Callable[[], bool]) -> None:
         if self.loaded.config.mailboxes[self.name].protocol == "imap":
             self._work_imap(stop)
             return
