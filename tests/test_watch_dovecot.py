@@ -131,6 +131,23 @@ def test_mail_appended_while_idling_becomes_an_issue_without_a_new_login(
     assert rig.status()[0] == {"disposed": 2}
 
 
+def test_mail_arriving_during_a_run_is_not_left_for_the_next_idle_renewal(
+    rig: Rig, watching: list[Watching]
+) -> None:
+    watch = start(rig, watching)
+    watch.wait_log(IDLING)
+    rig.tracker.fail("create_issue", FaultKind.HANG, times=1, seconds=1.5)
+    rig.append(mail("Printer first"))
+    wait_for(lambda: rig.tracker.calls("create_issue"), "the run to reach the tracker")
+    # announced while the run works (not idling): the server says so in a command's answer
+    rig.append(mail("Printer during the run"))
+
+    wait_for(
+        lambda: len(rig.issues()) == 2, f"the second mail, long before IDLE renews:\n{watch.log}"
+    )
+    assert watch.stop() == 0
+
+
 def test_idle_is_renewed_on_the_same_connection(rig: Rig, watching: list[Watching]) -> None:
     watch = start(rig, watching, env={IDLE_RENEW_ENV: "0.5"})
     watch.wait_log(IDLING)

@@ -186,6 +186,19 @@ class ImapSource(ServerSource):
         """The connection's socket, to wait on while idling."""
         return self._session().socket()  # type: ignore[no-any-return]
 
+    def mail_announced(self) -> bool:
+        """Whether the server announced new mail (EXISTS) since the folder was selected.
+
+        A message that arrives during a run is announced in the answer to whatever command
+        comes next; imaplib keeps such announcements aside, and IDLE would never repeat
+        them. Asked just before IDLE, so that such mail is not left waiting for the next.
+        """
+        # imapclient has no public way to the announcements; imaplib's response() pops them.
+        imap = self._session()._imap
+        exists = imap.response("EXISTS")[1]
+        recent = imap.response("RECENT")[1]
+        return any(item is not None for item in (*exists, *recent))
+
     def start_idle(self) -> None:
         """Ask the server to tell us about changes as they happen (RFC 2177)."""
         with self._guard("starting IDLE"):
@@ -217,7 +230,7 @@ class ImapSource(ServerSource):
         """NOOP and select the folder again: a new run sees what arrived since."""
         with self._guard("keeping the connection alive"):
             self._session().noop()
-        self._select()
+        self._select_again()  # the separator is known since open()
 
     def _url(self) -> str:
         endpoint = self._endpoint
@@ -259,9 +272,13 @@ class ImapSource(ServerSource):
             listed = self._session().list_folders("", "")
         separator = listed[0][1] if listed else None
         self._separator = separator.decode() if isinstance(separator, bytes) else None
+        self._select_again()
+
+    def _select_again(self) -> None:
         with self._guard("selecting the folder", refused=self._no_folder):
             self._selected = self._session().select_folder(self._server_name(self._folder))
         self._uidvalidity = int(self._selected[b"UIDVALIDITY"])
+        self.mail_announced()  # what SELECT itself said is known: forget it
 
     def _no_folder(self, text: str) -> TrackerMailError:
         return ConfigurationError(f"{self._label()}: cannot open folder {self._folder!r}: {text}")

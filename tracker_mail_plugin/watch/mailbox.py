@@ -199,6 +199,9 @@ class MailboxWatcher:
         if self.source is None:
             return
         try:
+            if self.source.mail_announced():  # mail came during the run: another run first
+                self.due = 0.0
+                return
             self.source.start_idle()
         except TrackerMailError as exc:
             self._drop(str(exc))
