@@ -16,6 +16,7 @@ from tests.mailfactory import raw_mail
 from tracker_mail_plugin.adapter import Permission
 from tracker_mail_plugin.cli import main
 from tracker_mail_plugin.commands.watch import metrics_address
+from tracker_mail_plugin.pipeline.summary import Summary
 from tracker_mail_plugin.testing import RecordingAdapter, RecordingConfig
 from tracker_mail_plugin.watch.health import Health
 from tracker_mail_plugin.watch.mailbox import BACKOFF_MAX, backoff
@@ -48,6 +49,15 @@ def test_health_ready_when_idling_or_polled_recently() -> None:
     assert snapshot.tracker_ok is False
     assert snapshot.last_tracker_success is not None  # the earlier success is kept
     assert not health.ready(now + 1)
+
+
+def test_health_passes_each_run_summary_to_its_listeners() -> None:
+    health = Health()
+    seen: list[Summary] = []
+    health.subscribe(seen.append)
+    done = Summary("support", fetched=2, created=2)
+    health.summary(done)
+    assert seen == [done]
 
 
 def test_health_forgets_mailboxes_a_reload_removed() -> None:

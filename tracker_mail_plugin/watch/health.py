@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
+
+from tracker_mail_plugin.pipeline.summary import Summary
 
 Mode = Literal["idle", "poll"]
 
@@ -61,6 +64,19 @@ class Health:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._boxes: dict[str, MailboxHealth] = {}
+        self._listeners: list[Callable[[Summary], None]] = []
+
+    def subscribe(self, listener: Callable[[Summary], None]) -> None:
+        """Call ``listener`` with every finished run's summary (counters for metrics).
+
+        It runs on the watch loop's thread, between two runs: it must be quick.
+        """
+        self._listeners.append(listener)
+
+    def summary(self, summary: Summary) -> None:
+        """A run finished (or found the mailbox busy): tell the listeners."""
+        for listener in self._listeners:
+            listener(summary)
 
     def watch(self, name: str, mode: Mode, poll_interval: float) -> None:
         """Start (or, after a reload, restart) following ``name``; its history is kept."""

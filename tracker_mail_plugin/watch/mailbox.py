@@ -232,6 +232,7 @@ class MailboxWatcher:
     # -- after a run -------------------------------------------------------------------------
 
     def _ran(self, summary: Summary) -> None:
+        self.health.summary(summary)
         if summary.busy:  # a cron sync has it: not a failure, just look again soon
             self.due = time.monotonic() + BUSY_RETRY
             return
