@@ -2,9 +2,11 @@
 
     python benchmarks/latency.py [--messages 500] [--rate 5] [--interval 60]
                                  [--idle-mailboxes 50] [--idle-window 60] [--skip ...]
+                                 [--tracker {recording,redmine}]
 
 Three measurements, each against a private Dovecot on 127.0.0.1 and the recording tracker
-(a JSON state file, as in the tests):
+(a JSON state file, as in the tests), or with ``--tracker redmine`` a private Redmine from
+the test rig (thin over SQLite, one request at a time; run as root):
 
 ``watch``
     One ``tracker-mail watch`` idles on the folder; the script appends ``--messages`` mails
@@ -37,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -47,30 +50,66 @@ sys.path.insert(0, str(ROOT))
 
 from tracker_mail_plugin.adapter import Permission  # noqa: E402 - after the path is set
 from tracker_mail_plugin.testing import RecordingAdapter, RecordingConfig  # noqa: E402
-from tracker_mail_plugin.testing.dovecot import Account, Dovecot  # noqa: E402
+from tracker_mail_plugin.testing.dovecot import Account, Dovecot, free_ports  # noqa: E402
 
 CLI = (sys.executable, "-m", "tracker_mail_plugin.cli")
 IDLING = "waiting for new mail (IDLE)"
-SENDER = "alice@example.com"
+SENDER = "reporter@example.net"  # unknown to the rig's Redmine: filed as the rule owner
 
 
 def message(index: int) -> bytes:
     return (
-        f"From: Alice <{SENDER}>\r\nTo: support@example.com\r\n"
+        f"From: Reporter <{SENDER}>\r\nTo: support@example.com\r\n"
         f"Subject: Printer {index}\r\nMessage-ID: <bench-{index}@example.com>\r\n"
         "Date: Sun, 6 Dec 2026 04:00:00 +0000\r\n\r\nThe printer is on fire.\r\n"
     ).encode()
 
 
-class World:
-    """A folder for the results: rules.yaml, the tracker's state file and the journal."""
+class Recording:
+    """The recording tracker, its state in a JSON file in each world's folder."""
 
-    def __init__(self, root: Path, dovecot: Dovecot, accounts: list[Account]):
+    name = "recording tracker"
+
+    def section(self, root: Path) -> tuple[dict[str, Any], str]:
+        """The ``trackers:`` entry for a world in ``root``, and the project to create in."""
+        tracker = RecordingAdapter(RecordingConfig(state_file=root / "tracker.json"))
+        tracker.add_project("it")
+        user = tracker.add_user(SENDER, "Reporter")
+        tracker.grant(user, "it", Permission.CREATE_ISSUE, Permission.COMMENT)
+        return {"adapter": "recording", "state_file": str(root / "tracker.json")}, "it"
+
+
+class RealRedmine:
+    """A private Redmine (the test suite's rig: thin over SQLite), a project per world."""
+
+    name = "Redmine (thin, SQLite)"
+
+    def __init__(self, redmine: Any):
+        self.redmine = redmine
+        self._projects = 0
+
+    def section(self, root: Path) -> tuple[dict[str, Any], str]:
+        self._projects += 1
+        identifier = f"latency-{self._projects}"
+        trackers = self.redmine.setup["trackers"]
+        self.redmine.api(
+            "POST",
+            "/projects.json",
+            json={"project": {"name": f"Latency {self._projects}", "identifier": identifier,
+                              "is_public": True, "tracker_ids": [trackers["bug"]],
+                              "enabled_module_names": ["issue_tracking"]}},
+        )  # fmt: skip
+        (root / "redmine-key").write_text(self.redmine.admin_key)
+        key = {"file": str(root / "redmine-key")}
+        return {"adapter": "redmine", "url": self.redmine.url, "api_key": key}, identifier
+
+
+class World:
+    """A folder for the results: rules.yaml, the tracker's state and the journal."""
+
+    def __init__(self, root: Path, dovecot: Dovecot, accounts: list[Account], tracker: Any = None):
         self.root = root
-        self.tracker = RecordingAdapter(RecordingConfig(state_file=root / "tracker.json"))
-        self.tracker.add_project("it")
-        user = self.tracker.add_user(SENDER, "Alice")
-        self.tracker.grant(user, "it", Permission.CREATE_ISSUE, Permission.COMMENT)
+        section, project = (tracker or Recording()).section(root)
         mailboxes: dict[str, Any] = {}
         for index, account in enumerate(accounts):
             secret = root / f"password-{index}"
@@ -79,13 +118,14 @@ class World:
                 "protocol": "imap", "host": "127.0.0.1", "port": dovecot.ports.imap,
                 "security": "none", "username": account.user, "password": {"file": str(secret)},
                 "tracker": "rec", "on_success": {"move": "Processed"},
+                "unknown_user": "as_rule_owner",
                 "rules": [{"name": "all", "when": {"subject_contains": "Printer"},
-                           "then": [{"create_issue": {"project": "it"}}]}],
+                           "then": [{"create_issue": {"project": project}}]}],
             }  # fmt: skip
         document = {
             "version": 1,
             "journal": "journal.sqlite3",
-            "trackers": {"rec": {"adapter": "recording", "state_file": str(root / "tracker.json")}},
+            "trackers": {"rec": section},
             "mailboxes": mailboxes,
         }
         self.config = root / "rules.yaml"
@@ -110,10 +150,10 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98], "max": max(values)}
 
 
-def watch_latency(dovecot: Dovecot, count: int, rate: float) -> dict[str, float]:
+def watch_latency(dovecot: Dovecot, count: int, rate: float, tracker: Any) -> dict[str, float]:
     account = dovecot.add_account()
     with tempfile.TemporaryDirectory(prefix="latency-watch-") as tmp:
-        world = World(Path(tmp), dovecot, [account])
+        world = World(Path(tmp), dovecot, [account], tracker)
         err = Path(tmp) / "watch.err"
         with err.open("wb") as log:
             watch = subprocess.Popen([*CLI, "watch", "-c", str(world.config), "-v"], stderr=log)
@@ -147,13 +187,15 @@ def _append_steadily(
     return appended
 
 
-def cron_latency(dovecot: Dovecot, count: int, rate: float, interval: float) -> dict[str, Any]:
+def cron_latency(
+    dovecot: Dovecot, count: int, rate: float, interval: float, tracker: Any
+) -> dict[str, Any]:
     account = dovecot.add_account()
     per_run = max(1, round(rate * interval))
     latencies: list[float] = []
     run_seconds: list[float] = []
     with tempfile.TemporaryDirectory(prefix="latency-cron-") as tmp:
-        world = World(Path(tmp), dovecot, [account])
+        world = World(Path(tmp), dovecot, [account], tracker)
         for first in range(0, count, per_run):
             indexes = range(first, min(count, first + per_run))
             dovecot.append(account, [message(i) for i in indexes])
@@ -228,19 +270,28 @@ def main() -> None:
     parser.add_argument("--idle-mailboxes", type=int, default=50)
     parser.add_argument("--idle-window", type=float, default=60.0)
     parser.add_argument("--skip", nargs="*", default=(), choices=("watch", "cron", "idle"))
-    args = parser.parse_args()
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    parser.add_argument(
+        "--tracker",
+        choices=("recording", "redmine"),
+        default="recording",
+        help="redmine: a private Redmine from the test rig (needs it installed; run as root)",
     )
-    with Dovecot() as dovecot:
+    args = parser.parse_args()
+    python = platform.python_version()
+    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {python}")
+    with ExitStack() as stack:
+        dovecot = stack.enter_context(Dovecot())
+        tracker: Any = Recording()
+        if args.tracker == "redmine":
+            tracker = RealRedmine(stack.enter_context(_redmine(stack)))
+        print(f"tracker: {tracker.name}")
         if "watch" not in args.skip:
-            found = watch_latency(dovecot, args.messages, args.rate)
+            found = watch_latency(dovecot, args.messages, args.rate, tracker)
             print(_row(f"watch (IDLE), {args.messages} at {args.rate:g}/s", found))
         if "cron" not in args.skip:
-            cron = cron_latency(dovecot, args.messages, args.rate, args.interval)
-            label = (
-                f"sync every {args.interval:g}s, {cron['runs']} runs (longest {cron['run_s']:.1f}s)"
-            )
+            cron = cron_latency(dovecot, args.messages, args.rate, args.interval, tracker)
+            longest = cron["run_s"]
+            label = f"sync every {args.interval:g}s, {cron['runs']} runs (longest {longest:.1f}s)"
             print(_row(label, cron))
         if "idle" not in args.skip:
             cost = idle_cost(dovecot, args.idle_mailboxes, args.idle_window)
@@ -249,6 +300,23 @@ def main() -> None:
                 f"RSS {cost['rss_mib']:.1f} MiB, CPU {cost['cpu_s_per_hour']:.2f} s/hour, "
                 f"{cost['connections']:.0f} TCP connections"
             )
+
+
+def _redmine(stack: ExitStack) -> Any:
+    """The test rig's Redmine, its notifications sent to an SMTP sink that drops them."""
+    from aiosmtpd.controller import Controller
+
+    from tests.servers.redmine import Redmine
+
+    class Drop:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            return "250 OK"
+
+    port = free_ports(1)[0]
+    controller = Controller(Drop(), hostname="127.0.0.1", port=port)
+    controller.start()
+    stack.callback(controller.stop)
+    return Redmine(smtp_port=port, settings_cache=True)
 
 
 def _row(label: str, found: dict[str, Any]) -> str:
