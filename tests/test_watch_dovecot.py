@@ -29,6 +29,7 @@ from tests.test_sync_dovecot import (
     smtp,
     wait_for,
 )
+from tracker_mail_plugin.pipeline.checkpoints import KILL_AT_ENV, Checkpoint
 from tracker_mail_plugin.testing import FaultKind
 from tracker_mail_plugin.watch.mailbox import IDLE_RENEW_ENV
 
@@ -314,3 +315,24 @@ def test_pop3_is_polled_every_poll_interval(rig: Rig, watching: list[Watching]) 
     assert watch.stop() == 0
     assert IDLING not in watch.log
     assert rig.folder("INBOX") == []
+
+
+# --- killed at any point ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("point", [c.value for c in Checkpoint])
+def test_watch_killed_at_any_checkpoint_and_restarted_does_each_message_once(
+    rig: Rig, watching: list[Watching], point: str
+) -> None:
+    rig.append(mail("Printer one"), mail("Printer two"))
+    killed = start(rig, watching, env={KILL_AT_ENV: point})
+    assert killed.process.wait(timeout=60) == -signal.SIGKILL, killed.log
+
+    again = start(rig, watching)
+    again.wait_log(IDLING)
+    assert again.stop() == 0
+
+    assert titles(rig) == ["Printer one", "Printer two"]
+    assert len(rig.folder("Processed")) == 2
+    assert rig.folder("INBOX") == []
+    assert rig.status()[0] == {"disposed": 2}
