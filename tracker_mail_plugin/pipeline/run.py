@@ -130,6 +130,8 @@ class MailboxRun:
         for envelope in [e for e in pending if e.oversize]:
             self._oversize(envelope)
         wanted = [e for e in pending if not e.oversize]
+        if parts.stop():  # asked to stop while listing: no message is in hand yet
+            wanted = []
         progress = Progress(parts.name, len(wanted))
         self._scheduler().run(wanted, progress)
         progress.done()
