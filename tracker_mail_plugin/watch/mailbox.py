@@ -72,6 +72,7 @@ class MailboxWatcher:
         self.idling_announced = False
         self._failures = 0
         self._trouble: str | None = None
+        self._not_before = 0.0  # time.monotonic() until which the tracker asked us to wait
         health.watch(name, self._mode(), self.poll_interval)
 
     @property
@@ -101,11 +102,8 @@ class MailboxWatcher:
             return
         try:
             if self.source.idle_news():
-                self.due = 0.0
-        except (
-            TrackerMailError,
-            ValueError,
-        ) as exc:  # ValueError: a response imapclient cannot parse
+                self.due = self._not_before  # now, unless the tracker asked us to wait
+        except TrackerMailError as exc:
             self._drop(str(exc))
 
     def work(self, stop: Callable[[], bool]) -> None:
@@ -129,7 +127,7 @@ class MailboxWatcher:
         summary = process_mailbox(self.loaded, self.name, SyncOptions(), stop=stop)
         self._ran(summary)
         if not self._failures and not summary.busy:
-            self.due = time.monotonic() + self.poll_interval
+            self.due = time.monotonic() + _next_look(summary, self.poll_interval)
 
     def close(self) -> None:
         """Leave IDLE and log out (on stopping, or when a reload changes the connection)."""
@@ -157,13 +155,15 @@ class MailboxWatcher:
             self.loaded, self.name, SyncOptions(), source=self.source, stop=stop
         )
         self._ran(summary)
+        waiting = summary.waiting
+        self._not_before = 0.0 if waiting is None else time.monotonic() + waiting
         if self._failures:
             self.close()  # whatever broke, the next attempt starts from a fresh connection
             return
         if self.source is not None and self.source.can_idle() and not stop():
-            self._idle(retry_soon=summary.busy or summary.waiting is not None)
+            self._idle(_next_look(summary, idle_renew_seconds()))
         elif not summary.busy:
-            self.due = time.monotonic() + self.poll_interval
+            self.due = time.monotonic() + _next_look(summary, self.poll_interval)
 
     def _ready_connection(self) -> None:
         """Open the connection, or bring the open one out of IDLE with a fresh view."""
@@ -195,7 +195,8 @@ class MailboxWatcher:
         self.health.watch(self.name, self._mode(), self.poll_interval)
         self.health.connection(self.name, connected=True)
 
-    def _idle(self, retry_soon: bool) -> None:
+    def _idle(self, wait: float) -> None:
+        """Idle until the server announces mail, or for ``wait`` seconds at most."""
         if self.source is None:
             return
         try:
@@ -211,7 +212,6 @@ class MailboxWatcher:
             self.idling_announced = True
         self.idling = True
         self.health.connection(self.name, connected=True, idling=True)
-        wait = BUSY_RETRY if retry_soon else idle_renew_seconds()
         self.due = time.monotonic() + wait
 
     def _drop(self, why: str) -> None:
@@ -266,6 +266,15 @@ class MailboxWatcher:
         if mailbox.protocol == "imap" and (self.source is None or self.source.can_idle()):
             return "idle"
         return "poll"
+
+
+def _next_look(summary: Summary, usual: float) -> float:
+    """Seconds until the next run: sooner when the lock was busy, later when rate-limited."""
+    if summary.busy:
+        return min(usual, BUSY_RETRY)
+    if summary.waiting is not None:  # the tracker said when to come back (Retry-After)
+        return max(summary.waiting, 1.0)
+    return usual
 
 
 def _tracker_ok(summary: Summary) -> bool | None:
