@@ -19,7 +19,7 @@ from tracker_mail_plugin.commands.watch import metrics_address
 from tracker_mail_plugin.pipeline.summary import Summary
 from tracker_mail_plugin.testing import RecordingAdapter, RecordingConfig
 from tracker_mail_plugin.watch.health import Health
-from tracker_mail_plugin.watch.mailbox import BACKOFF_MAX, backoff
+from tracker_mail_plugin.watch.mailbox import BACKOFF_MAX, BUSY_RETRY, _next_look, backoff
 from tracker_mail_plugin.watch.notify import Notifier
 
 
@@ -28,6 +28,13 @@ def test_backoff_doubles_with_jitter_and_is_bounded() -> None:
     assert backoff(3, rng=lambda: 0.0) == 2.0  # jitter takes off up to half
     assert backoff(100, rng=lambda: 1.0) == BACKOFF_MAX
     assert backoff(10_000, rng=lambda: 0.0) == BACKOFF_MAX / 2
+
+
+def test_next_look_sooner_when_busy_later_when_the_tracker_asks() -> None:
+    assert _next_look(Summary("a"), 60.0) == 60.0
+    assert _next_look(Summary("a", busy=True), 60.0) == BUSY_RETRY
+    assert _next_look(Summary("a", waiting=120.0), 60.0) == 120.0  # Retry-After wins
+    assert _next_look(Summary("a", waiting=0.0), 60.0) == 1.0
 
 
 def test_health_ready_when_idling_or_polled_recently() -> None:
