@@ -1,4 +1,6 @@
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,7 +32,8 @@ mailboxes:
 
 def write(tmp_path, text=CONFIG):
     path = tmp_path / "rules.yaml"
-    path.write_text(text)
+    (tmp_path / "mail").mkdir(exist_ok=True)
+    path.write_text(text.replace("/tmp/mail", str(tmp_path / "mail")))
     return path
 
 
@@ -39,7 +42,13 @@ def test_check_valid_file_prints_a_summary(tmp_path, capsys):
     assert main(["check", "--offline", "-c", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"{path}: valid" in out
-    assert "inbox: directory /tmp/mail -> tp; 3 own rule(s); unknown senders: reject" in out
+    assert (
+        f"inbox: directory {tmp_path / 'mail'} -> tp; 3 own rule(s); unknown senders: reject" in out
+    )
+    assert out.endswith(
+        f"{path}: valid (offline: nothing was connected to; projects, issue types and log-ins "
+        "are checked without --offline)\n"
+    )
 
 
 def test_check_show_prints_the_normalised_rules(tmp_path, capsys):
@@ -124,12 +133,20 @@ def test_explain_unknown_mailbox(tmp_path, capsys):
 
 
 def test_example_configuration_is_valid(tmp_path):
-    example = ROOT / "rules.yaml.example"
+    # Where it will run: its secrets in the environment, its Maildir in place.
+    text = (ROOT / "rules.yaml.example").read_text()
+    example = tmp_path / "rules.yaml"
+    example.write_text(text.replace("/var/mail/webshop/Maildir", str(tmp_path / "Maildir")))
+    (tmp_path / "Maildir").mkdir()
+    names = re.findall(r"\{env: (\w+)\}", text)
+    assert len(names) >= 5
+    environment = dict(os.environ) | dict.fromkeys(names, "x")
     result = subprocess.run(
         [sys.executable, "-m", "tracker_mail_plugin.cli", "check", "--offline", "-c", str(example)],
         capture_output=True,
         text=True,
         check=False,
+        env=environment,
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # not even a warning
@@ -188,15 +205,28 @@ def test_live_check_tests_the_tracker_and_the_mailbox(tmp_path, capsys):
     )
     assert "tracker tp: there is no project '2'" in captured.err
     assert f"mailbox inbox: ok; {tmp_path / 'mail'}: 1 message(s)" in captured.out
+    assert "valid" not in captured.out
+    assert captured.err.endswith(
+        f"{path}: not ready: fix the problems above; nothing was touched\n"
+    )
     tracker.add_project("2")
     assert main(["check", "-c", str(path)]) == 0
-    assert "tracker tp (recording): ok;" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "tracker tp (recording): ok;" in out
+    assert out.endswith(f"{path}: valid; every tracker and mailbox answered\n")
 
 
-def test_live_check_reports_a_missing_mailbox_folder(tmp_path, capsys):
+def test_check_reports_a_missing_mailbox_folder_even_offline(tmp_path, capsys):
     path = write(tmp_path, CONFIG.replace("/tmp/mail", str(tmp_path / "nowhere")))
-    assert main(["check", "-c", str(path)]) in (2, 3)
-    assert "mailbox inbox:" in capsys.readouterr().err
+    for offline in ([], ["--offline"]):
+        assert main(["check", *offline, "-c", str(path)]) == 2
+        captured = capsys.readouterr()
+        assert "valid" not in captured.out
+        assert captured.err.splitlines()[-2:] == [
+            f"{path}:9:11: mailbox 'inbox': {tmp_path / 'nowhere'} does not exist; a directory "
+            "mailbox reads a folder",
+            f"{path}: 1 error; nothing was touched",
+        ]
 
 
 def test_live_check_names_an_adapter_that_is_not_installed(tmp_path, capsys):
@@ -204,7 +234,7 @@ def test_live_check_names_an_adapter_that_is_not_installed(tmp_path, capsys):
     assert main(["check", "-c", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}:3:17: no tracker adapter named 'youtrack' is installed" in err
-    assert "pip install tracker-mail-plugin-youtrack" in err
+    assert "tracker-mail-plugin-youtrack" not in err
 
 
 def test_live_check_refuses_an_action_the_adapter_cannot_do(tmp_path, capsys):
@@ -223,6 +253,7 @@ def test_live_check_refuses_an_action_the_adapter_cannot_do(tmp_path, capsys):
     assert err == [
         f"{path}:12:9: rule 1: create_request is not supported by the norequests adapter of tracker 'tp'",
         f"{path}:14:9: rule 3: create_request is not supported by the norequests adapter of tracker 'tp'",
+        f"{path}: 2 errors; nothing was touched",
     ]
 
 
@@ -318,3 +349,48 @@ def test_requirements_say_what_each_request_rule_sets_beyond_summary_and_descrip
         ("SD", "Hardware"): frozenset({"priority", "Order"}),
         ("SD", None): frozenset({"labels"}),
     }
+
+
+TYPES = """\
+version: 1
+trackers:
+  tp: TRACKER
+mailboxes:
+  inbox:
+    protocol: directory
+    path: /tmp/mail
+    tracker: tp
+    unknown_user: as_rule_owner
+    rules:
+      - when subject contains 'down' then create issue in project OPS as Incident
+      - then create bug in project OPS
+"""
+
+
+def test_online_check_verifies_issue_types_with_an_adapter_that_lists_them(tmp_path, capsys):
+    from tracker_mail_plugin.testing import RecordingAdapter, RecordingConfig
+
+    state = tmp_path / "tracker.json"
+    RecordingAdapter(RecordingConfig(state_file=state)).add_project("OPS", issue_types=["Bug"])
+    tracker = f"{{adapter: recording, state_file: {state}}}"
+    path = write(tmp_path, TYPES.replace("TRACKER", tracker))
+    assert main(["check", "-c", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert "tracker tp: project 'OPS' has no issue type 'Incident' (it has: Bug)\n" in captured.err
+    assert "not checked" not in captured.out
+    assert captured.err.endswith(
+        f"{path}: not ready: fix the problems above; nothing was touched\n"
+    )
+
+
+def test_online_check_says_when_issue_types_were_not_checked(tmp_path, capsys):
+    store = tmp_path / "template.json"
+    tracker = f"{{adapter: template, path: {store}, projects: [OPS]}}"
+    path = write(tmp_path, TYPES.replace("TRACKER", tracker))
+    assert main(["check", "-c", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "tracker tp: issue types Bug, Incident not checked: the template adapter cannot list "
+        "the tracker's types\n" in out
+    )
+    assert out.endswith(f"{path}: valid; every tracker and mailbox answered\n")

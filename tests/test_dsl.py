@@ -256,3 +256,57 @@ def test_parse_normalise_parse_is_stable(words):
     again = Rule.model_validate(normal)
     assert again == rule
     assert rule_to_yaml(again) == normal
+
+
+@pytest.mark.parametrize(
+    ("line", "typed", "meant"),
+    [
+        ("then create requst in project SD", "requst", "request"),
+        ("then create isue in project SD", "isue", "issue"),
+        ("then create Isssues in project SD", "Isssues", "issue"),
+        ("then create comentt in project SD", "comentt", "comment"),
+        ("then create bgu report in project SD", None, None),
+    ],
+)
+def test_a_near_miss_after_create_is_an_error_not_a_new_issue_type(line, typed, meant):
+    if typed is None:  # three letters: too short to call a near miss
+        assert parse_rule_line(line)["then"][0]["create_issue"]["type"] == "Bgu Report"
+        return
+    with pytest.raises(RuleSyntaxError) as caught:
+        parse_rule_line(line)
+    assert caught.value.column == 13
+    assert caught.value.message == (
+        f"'{typed}' is not a word of the rule language; did you mean '{meant}'? (for an issue "
+        f"type with that name, quote it: create '{typed[0].upper() + typed[1:].rstrip('s')}' "
+        "in project …)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("then create Incident in project SD", "Incident"),
+        ("then create 'Requst' in project SD", "Requst"),
+        ("then create issue in project SD as Requst", "Requst"),
+        ("then create tests in project SD", "Test"),
+        ("then create user stories in project SD", "User Story"),
+    ],
+)
+def test_new_issue_types_are_still_allowed_where_the_grammar_allows_them(line, kind):
+    assert parse_rule_line(line)["then"][0]["create_issue"]["type"] == kind
+
+
+def test_a_near_miss_in_rules_yaml_is_reported_at_its_column(tmp_path, capsys):
+    from tracker_mail_plugin.cli import main
+
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "version: 1\ntrackers: {t: {adapter: recording}}\nmailboxes:\n"
+        "  m: {protocol: maildir, path: mail, tracker: t}\n"
+        "rules:\n  - then create requst in project SD\n"
+    )
+    assert main(["check", "--offline", "-c", str(path)]) == 2
+    assert (
+        f"{path}:6:17: rules[0]: 'requst' is not a word of the rule language; did you mean "
+        "'request'?" in capsys.readouterr().err
+    )

@@ -71,6 +71,17 @@ def cached_token(rig: Rig) -> str:
     return str(json.loads(cache_file(rig).read_text())["access_token"])
 
 
+def logged_in_with(rig: Rig, protocol: str) -> str:
+    """The SASL mechanism of the account's last successful login, from Dovecot's log."""
+    wanted = f"{protocol}-login: Info: Login: user=<{rig.account.user}>, method="
+    for _ in range(50):  # Dovecot's log process writes a moment after the login
+        lines = [line for line in rig.dovecot.log().splitlines() if wanted in line]
+        if lines:
+            return lines[-1].split("method=", 1)[1].split(",", 1)[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no {protocol} login of {rig.account.user} in Dovecot's log")
+
+
 def untouched(rig: Rig, subject: str) -> None:
     assert [m for m in rig.folder() if subject.encode() in m], "the message was moved"
     assert rig.issues() == []
@@ -105,6 +116,20 @@ def test_an_expired_cached_token_is_renewed(rig: Rig, tokens: TokenServer) -> No
     assert [r["grant_type"] for r in tokens.endpoint.requests] == ["refresh_token"] * 2
     assert cached_token(rig) != expired
     assert stat.S_IMODE(cache_file(rig).stat().st_mode) == 0o600
+
+
+def test_a_rotated_refresh_token_carries_the_next_run(rig: Rig, tokens: TokenServer) -> None:
+    tokens.endpoint.rotate = True  # each refresh token works once
+    use_oauth2(rig, tokens.url, flow="refresh_token")
+    rig.append(mail("printer one"))
+    rig.sync()
+    cache_file(rig).unlink()  # the access token expired: the next run must refresh
+    rig.append(mail("printer two"))
+    assert rig.sync().summary["created"] == 1
+    used = [r["refresh_token"] for r in tokens.endpoint.requests]
+    assert used[0] == REFRESH
+    assert used[1] != REFRESH
+    assert (rig.tmp / "refresh-token").read_text() == REFRESH
 
 
 def test_a_cached_token_the_server_no_longer_accepts_is_replaced(
@@ -199,3 +224,44 @@ def test_check_obtains_a_token_and_logs_in(rig: Rig, tokens: TokenServer) -> Non
     result = rig.run("check")
     assert f"mailbox {MAILBOX}: ok" in result.stdout, result.output
     assert len(tokens.endpoint.requests) == 1
+
+
+# --- OAUTHBEARER (RFC 7628) and XOAUTH2 ----------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_oauthbearer_is_used_where_the_server_offers_it(
+    rig: Rig, tokens: TokenServer, protocol: str
+) -> None:
+    rig.configure(protocol=protocol, on_success="delete")
+    use_oauth2(rig, tokens.url)
+    rig.append(mail(f"printer via {protocol}"))
+    assert rig.sync().summary["created"] == 1
+    assert logged_in_with(rig, protocol) == "OAUTHBEARER"
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_mechanism_xoauth2_forces_xoauth2(rig: Rig, tokens: TokenServer, protocol: str) -> None:
+    rig.configure(protocol=protocol, on_success="delete")
+    use_oauth2(rig, tokens.url, mechanism="xoauth2")
+    rig.append(mail(f"printer via {protocol}"))
+    assert rig.sync().summary["created"] == 1
+    assert logged_in_with(rig, protocol) == "XOAUTH2"
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+@pytest.mark.parametrize("mechanism", ["xoauth2", "oauthbearer"])
+def test_a_refused_token_ends_the_exchange_with_either_mechanism(
+    rig: Rig, tokens: TokenServer, protocol: str, mechanism: str
+) -> None:
+    # The server answers with a JSON error challenge; a client that does not reply (an
+    # empty line, or %x01 for OAUTHBEARER) waits until the deadline: exit 3, not this.
+    tokens.endpoint.key = b"not-the-dovecot-key" * 2
+    rig.configure(protocol=protocol)
+    use_oauth2(rig, tokens.url, mechanism=mechanism)
+    rig.append(mail("printer down"))
+    result = rig.run("sync")
+    assert result.returncode == 2, result.output
+    assert f"{protocol.upper()} server refused the OAuth2 token" in result.output
+    assert "did not answer" not in result.output
+    untouched(rig, "printer down")

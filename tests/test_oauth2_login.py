@@ -393,7 +393,8 @@ def test_check_before_login_exits_2_and_says_to_run_login(
         text = RULES.replace(
             "host: outlook.office365.com",
             f"host: 127.0.0.1\n    port: {server.port}\n    security: none",
-        )
+        ).replace("path: mail", f"path: {rules.parent / 'mail'}")
+        (rules.parent / "mail").mkdir(exist_ok=True)
         rules.write_text(text)
         with responses.RequestsMock():  # no request to Entra ID
             code = main(["check", "-c", str(rules)])
@@ -422,7 +423,8 @@ def test_sync_before_login_exits_2_and_touches_nothing(
         text = RULES.replace(
             "host: outlook.office365.com",
             f"host: 127.0.0.1\n    port: {server.port}\n    security: none",
-        )
+        ).replace("path: mail", f"path: {rules.parent / 'mail'}")
+        (rules.parent / "mail").mkdir(exist_ok=True)
         rules.write_text(text)
         with responses.RequestsMock():  # no request to Entra ID
             code = main(["sync", "-c", str(rules), "--mailbox", "support"])

@@ -136,6 +136,7 @@ def test_a_version_1_journal_is_upgraded_and_dated_by_its_oldest_message(tmp_pat
     db = sqlite3.connect(path)
     db.executescript(
         "DROP TABLE arrivals; DROP TABLE meta; UPDATE messages SET first_seen = 1000;"
+        "ALTER TABLE messages DROP COLUMN sender; ALTER TABLE messages DROP COLUMN subject;"
         "PRAGMA user_version = 1;"
     )
     db.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,21 @@ def test_fetch_returns_the_exact_bytes_in_batches_and_never_sets_seen(
 
     assert [sha(f.raw) for f in fetched] == [sha(raw) for raw in raws]
     assert all(b"\\Seen" not in flags for flags in flags_of(dovecot, account).values())
+
+
+def test_a_fetched_message_carries_its_internaldate(
+    dovecot: Dovecot, account: Account, make_source: MakeSource
+) -> None:
+    # The arrival the latency is measured from: the server's INTERNALDATE, with its zone.
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    client = dovecot.imap(account)
+    try:
+        client.append("INBOX", message(1), msg_time=when)
+    finally:
+        client.logout()
+    with make_source() as source:
+        (fetched,) = source.fetch(source.pending(nothing_done))
+    assert fetched.arrived == when  # aware: a naive datetime never equals an aware one
 
 
 def test_a_message_expunged_by_another_client_meanwhile_is_skipped(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from tracker_mail_plugin.sources import (
     read_paths,
 )
 from tracker_mail_plugin.sources.base import batches, describe, require_secure
+from tracker_mail_plugin.sources.pipe import PipeSource
 
 
 def nothing_done(_id: str) -> bool:
@@ -249,3 +251,21 @@ def test_dispositions_read_like_rules_yaml() -> None:
         "flag as seen",
         "leave",
     ]
+
+
+def test_file_sources_say_when_a_message_arrived_by_its_file_time(tmp_path: Path) -> None:
+    # The latency metric is measured from this, not from when tracker-mail first saw it.
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "a.eml").write_bytes(message(1))
+    os.utime(tmp_path / "dir" / "a.eml", (1_700_000_000, 1_700_000_000))
+    with DirectorySource(tmp_path / "dir") as source:
+        (fetched,) = source.fetch(source.pending(lambda _id: False))
+    assert fetched.arrived == datetime.fromtimestamp(1_700_000_000, UTC)
+
+
+def test_a_piped_message_arrived_when_it_was_read(tmp_path: Path) -> None:
+    before = datetime.now(UTC)
+    source = PipeSource(message(1), tmp_path / "spool")
+    (fetched,) = source.fetch(source.pending(lambda _id: False))
+    assert fetched.arrived is not None
+    assert before <= fetched.arrived <= datetime.now(UTC)

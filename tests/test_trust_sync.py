@@ -108,7 +108,8 @@ mailboxes:
 
 def files(tmp_path, trust, *results):
     config = tmp_path / "rules.yaml"
-    config.write_text(CONFIG % trust)
+    # check looks at a directory mailbox's folder: the test's own folder will do.
+    config.write_text((CONFIG % trust).replace("/unused", str(tmp_path)))
     mail = tmp_path / "m.eml"
     mail.write_bytes(admin_mail(*results))
     return config, mail
@@ -184,7 +185,7 @@ def test_check_is_quiet_with_the_gate_or_when_nobody_is_written_as(tmp_path, cap
     forward_only = (CONFIG % "    replies: {action: rules}").replace(
         "[{create_issue: {project: it}}]", "[{ignore: nothing is imported}]"
     )
-    config.write_text(forward_only)
+    config.write_text(forward_only.replace("/unused", str(tmp_path)))
     assert main(["check", "--offline", "-c", str(config)]) == 0
     assert capsys.readouterr().err == ""
 

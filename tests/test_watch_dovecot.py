@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
-from tests.servers.dovecot import Dovecot
+from tests.servers.dovecot import Dovecot, free_ports
 from tests.test_sync_dovecot import (
     CLI,
     MAILBOX,
@@ -261,13 +262,28 @@ def test_a_broken_mailbox_never_stops_the_others(rig: Rig, watching: list[Watchi
     document["mailboxes"]["broken"] = broken
     rig.config.write_text(yaml.safe_dump(document, sort_keys=False))
 
-    watch = start(rig, watching)
+    port = free_ports(1)[0]
+    watch = start(rig, watching, "--metrics-address", f"127.0.0.1:{port}")
     watch.wait_log(IDLING)
     rig.append(mail("Printer one"))
     wait_for(lambda: len(rig.issues()) == 1, "the good mailbox to keep flowing")
     time.sleep(3)  # a few back-off retries of the broken one
     rig.append(mail("Printer two"))
     wait_for(lambda: len(rig.issues()) == 2, "the good mailbox to keep flowing")
+
+    # the metrics endpoint, scraped over HTTP, shows what happened and who is not ready
+    def scraped() -> str:
+        return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+
+    # counted once the tracker answered, a moment after the issue exists
+    created = 'tracker_mail_messages_total{mailbox="support",outcome="created"} 2.0'
+    wait_for(lambda: created in scraped(), f"{created} in the metrics")
+    assert 'tracker_mail_messages_total{mailbox="broken",outcome="created"} 0.0' in scraped()
+    ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+    assert ready.status_code == 503
+    assert "broken: " in ready.text
+    assert "support" not in ready.text
+    assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
 
     assert watch.stop() == 0
     errors = [line for line in watch.log.splitlines() if "broken:" in line and "ERROR" in line]

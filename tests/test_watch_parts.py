@@ -67,6 +67,20 @@ def test_health_passes_each_run_summary_to_its_listeners() -> None:
     assert seen == [done]
 
 
+def test_health_readiness_says_which_mailbox_is_not_ready_and_why() -> None:
+    health = Health()
+    assert health.readiness() == (False, {})  # nothing watched yet
+    health.watch("good", "idle", 60)
+    health.watch("bad", "idle", 60)
+    health.connection("good", connected=True, idling=True)
+    health.ran("good", None, tracker_ok=True)
+    health.ran("bad", "login refused", tracker_ok=None)
+    assert health.readiness() == (False, {"bad": "login refused"})
+    health.ran("bad", None, tracker_ok=None)
+    health.connection("bad", connected=True, idling=True)
+    assert health.readiness() == (True, {})
+
+
 def test_health_forgets_mailboxes_a_reload_removed() -> None:
     health = Health()
     health.watch("a", "poll", 60)
@@ -103,10 +117,10 @@ def test_watchdog_meant_for_another_process_is_ignored() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("127.0.0.1:9100", ("127.0.0.1", 9100)), ("[::1]:9100", ("::1", 9100)),
-     ("localhost:1", ("localhost", 1))],
+    [("127.0.0.1:9100", "127.0.0.1:9100"), ("[::1]:9100", "[::1]:9100"),
+     ("localhost:1", "localhost:1")],
 )  # fmt: skip
-def test_metrics_address_accepts_host_port(text: str, expected: tuple[str, int]) -> None:
+def test_metrics_address_accepts_host_port(text: str, expected: str) -> None:
     assert metrics_address(text) == expected
 
 

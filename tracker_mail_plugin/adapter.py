@@ -214,7 +214,9 @@ class Capability(StrEnum):
 
     Those with a method of their own (``ATTACH_TO_PROJECT``, ``CREATE_USER``, ``REOPEN``)
     override it; the others are fields of :class:`NewIssue`/:class:`NewComment` the adapter
-    honours (see :func:`required_capabilities`).
+    honours (see :func:`required_capabilities`). ``CHECK_ISSUE_TYPES`` says that
+    :meth:`TrackerAdapter.check` compares the rules' issue types with the tracker's own list;
+    without it ``check`` says they were not checked.
     """
 
     CREATE_REQUEST = "create_request"
@@ -224,6 +226,7 @@ class Capability(StrEnum):
     WATCHERS = "watchers"
     PRIVATE_ISSUES = "private_issues"
     PRIVATE_COMMENTS = "private_comments"
+    CHECK_ISSUE_TYPES = "check_issue_types"
 
 
 class Permission(StrEnum):

@@ -101,10 +101,13 @@ def _graph_source(
     bearer = provider_for(
         settings, state_folder, protocol="graph", username=mailbox.username, name=name
     )
+    # Graph's documented default is its well-known name's spelling, not IMAP's INBOX (the
+    # mailbox model's default): the folder is part of the journal's name of the source.
+    folder = mailbox.folder if "folder" in mailbox.model_fields_set else "Inbox"
     return GraphSource(
         mailbox.username,
         bearer,
-        folder=mailbox.folder,
+        folder=folder,
         timeout=mailbox.timeout,
         max_message_size=max_message_size,
     )
@@ -183,12 +186,33 @@ def _positioned(loaded: LoadedConfig, tracker: str, problem: str) -> ConfigProbl
     return ConfigProblem(loaded.path, mark.line, mark.column, problem)
 
 
-def journal_path(loaded: LoadedConfig) -> Path:
-    """Where the journal lives (``journal:`` in the file), its folder created."""
+def journal_location(loaded: LoadedConfig) -> Path:
+    """Where the journal lives (``journal:`` in the file); nothing is created."""
     path = Path(os.path.expanduser(loaded.config.journal))
     if not path.is_absolute():  # relative to the configuration file, not to cron's cwd
         path = Path(loaded.path).resolve().parent / path
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the journal is private
+    return path
+
+
+def journal_path(loaded: LoadedConfig, *, create: bool = True) -> Path:
+    """Where the journal lives (``journal:`` in the file), its folder created unless not to."""
+    path = journal_location(loaded)
+    if create:
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the journal is private
+        except OSError as exc:
+            raise ConfigurationError(
+                f"the journal {path} cannot be created: its folder {path.parent}: "
+                f"{exc.strerror or exc}; set journal: in {loaded.path} to a file in a folder "
+                "the user running tracker-mail can write"
+            ) from None
+    elif not path.parent.exists():
+        return path  # nothing to read yet, and nothing is created
+    if not path.parent.is_dir():
+        raise ConfigurationError(
+            f"the journal {path} cannot be created: {path.parent} is not a folder; "
+            f"set journal: in {loaded.path} to another path"
+        )
     return path
 
 

@@ -2,22 +2,37 @@
 
 Exit codes (the contract cron and mail servers rely on, :class:`~.errors.ExitCode`): 0 all
 done; 1 some messages or inputs failed; 2 configuration or usage error (nothing touched);
-3 a mailbox or tracker cannot be reached; 75 temporary failure in pipe mode.
+3 a mailbox or tracker cannot be reached; 4 messages were quarantined; 75 temporary failure
+in pipe mode.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from tracker_mail_plugin import __version__
-from tracker_mail_plugin.commands import adapters, check, explain, login, receive, status, sync
+from tracker_mail_plugin.commands import (
+    adapters,
+    check,
+    explain,
+    login,
+    receive,
+    retry,
+    status,
+    sync,
+)
 from tracker_mail_plugin.commands import watch as watch_command
-from tracker_mail_plugin.config.loader import CONFIG_ENV, DEFAULT_CONFIG
-from tracker_mail_plugin.errors import ExitCode
+from tracker_mail_plugin.commands.completion import completion_script
+from tracker_mail_plugin.commands.retry import RETRIABLE
+from tracker_mail_plugin.config.loader import CONFIG_ENV, DEFAULT_CONFIG, SYSTEM_CONFIG
+from tracker_mail_plugin.errors import ConfigurationError, ExitCode
+from tracker_mail_plugin.journal.rows import MessageState
+from tracker_mail_plugin.logs import setup_logging
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], ExitCode]] = {
     "explain": explain.command,
@@ -26,7 +41,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], ExitCode]] = {
     "watch": watch_command.command,
     "receive": receive.command,
     "status": status.status_command,
-    "retry": status.retry_command,
+    "retry": retry.command,
     "adapters": adapters.command,
     "login": login.command,
 }
@@ -36,8 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tracker-mail",
         description="Turn mailboxes into issues, requests and comments in your issue tracker.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _shared_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     explain = commands.add_parser(
         "explain",
@@ -49,7 +67,13 @@ def _parser() -> argparse.ArgumentParser:
             "'From ' are read as mbox. Nothing is sent anywhere."
         ),
     )
-    explain.add_argument("paths", nargs="+", type=Path, metavar="FILE|DIR")
+    explain.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="FILE|DIR",
+        help="a .eml file, an mbox file, a Maildir, or a folder of them",
+    )
     explain.add_argument(
         "--format",
         choices=("text", "json"),
@@ -57,8 +81,12 @@ def _parser() -> argparse.ArgumentParser:
         help="text for people (default); json prints one object per message per line",
     )
     explain.add_argument(
-        "-c", "--config", help="rules.yaml to match against (without it, only parsing is shown)"
+        "-c",
+        "--config",
+        default=argparse.SUPPRESS,
+        help="rules.yaml to match against (without it, only parsing is shown)",
     )
+    _logging_options(explain)
     explain.add_argument("--mailbox", help="whose rules and policies to use (default: the first)")
     known = explain.add_mutually_exclusive_group()
     known.add_argument(
@@ -85,8 +113,11 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         help="validate rules.yaml and show what it sets up",
         description=(
-            "Validate the configuration: every error is reported at once with its line and "
-            "column, and nothing is touched (exit 2). On success, a summary is printed."
+            "Validate the configuration: a summary, then every problem at once with its line "
+            "and column, then the verdict, last. Offline too: the adapters' options, the "
+            "journal path, local mailbox folders, dispositions and unset {env:} variables; "
+            "without --offline, a log-in to every tracker (its projects and issue types) and "
+            "mailbox. Nothing is touched. Exit 0 valid, 2 problems, 3 unreachable."
         ),
     )
     _config_option(check)
@@ -96,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--offline",
         action="store_true",
-        help="only validate the file: do not load adapters or connect to anything",
+        help="connect to nothing (adapters' options, journal, folders are still checked)",
     )
     _sync_parser(commands)
     _watch_parser(commands)
@@ -117,12 +148,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     _config_option(receive)
     receive.add_argument("--mailbox", required=True, help="the profile whose rules apply")
-    status = commands.add_parser("status", help="show the journal: counts, failures, quarantine")
-    _config_option(status)
-    retry = commands.add_parser("retry", help="process a journalled message again")
-    _config_option(retry)
-    retry.add_argument("id", type=int, help="the message number shown by `tracker-mail status`")
-    commands.add_parser("adapters", help="list installed tracker adapters and load errors")
+    _status_parsers(commands)
+    commands.add_parser(
+        "adapters",
+        help="list installed tracker adapters and load errors",
+        description=(
+            "List every installed tracker adapter (the names to write as adapter: in "
+            "rules.yaml), its package and version, and why one fails to load. Exit 1 when one "
+            "does."
+        ),
+    )
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script (bash or zsh)",
+        description=(
+            "Print a completion script for the shell. bash: "
+            "`tracker-mail completion bash > /etc/bash_completion.d/tracker-mail`; zsh: "
+            '`tracker-mail completion zsh > "${fpath[1]}/_tracker-mail"`, then start a new '
+            "shell."
+        ),
+    )
+    completion.add_argument("shell", choices=("bash", "zsh"))
     login = commands.add_parser(
         "login",
         help="sign a user in once for a mailbox with flow: device_code",
@@ -145,17 +191,25 @@ def _sync_parser(commands: Any) -> None:
     sync = commands.add_parser(
         "sync",
         help="fetch mail and turn it into tracker issues and comments (one run, for cron)",
-        description=(
+        description=textwrap.fill(
             "Fetch new mail from each mailbox, decide with the rules, create issues and "
-            "comments, then move or flag the mail. Exit codes: 0 all done; 1 some messages "
-            "failed and will be retried; 2 configuration error (nothing touched); 3 a mailbox "
-            "or tracker cannot be reached."
-        ),
+            "comments, then move or flag the mail. Prints one summary line per mailbox where "
+            "something happened, nothing otherwise (cron mails any output); -v adds a line "
+            "per message.",
+            79,
+        ),  # filled here: the raw formatter that keeps the exit code table would not
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _config_option(sync)
     sync.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
     sync.add_argument(
-        "--dry-run", action="store_true", help="decide and print; no tracker writes, no mail moved"
+        "--dry-run",
+        action="store_true",
+        help=(
+            "say what would be done, asking the tracker (read-only) whether each project "
+            "exists and the sender may act; writes nothing, not even the journal"
+        ),
     )
     sync.add_argument("--limit", type=int, help="process at most N messages per mailbox")
     sync.add_argument(
@@ -169,8 +223,76 @@ def _sync_parser(commands: Any) -> None:
             "journal from a backup; a journal less than a day old does it by itself)"
         ),
     )
-    sync.add_argument("--log-format", choices=("text", "json"), default="text")
-    sync.add_argument("-v", "--verbose", action="store_true", help="log every message")
+    sync.add_argument(
+        "--metrics-file",
+        type=Path,
+        metavar="PATH",
+        help=(
+            "write this run's metrics for node_exporter's textfile collector (replaced "
+            "atomically; also after a failed run; not with --dry-run)"
+        ),
+    )
+
+
+# Shown by `tracker-mail --help` and `sync --help`; the README has the same table.
+EXIT_CODES = """\
+exit codes (the most serious one wins, in this order: 2, 3, 4, 1, 0):
+  0  all done (or nothing to do)
+  1  some messages failed and will be tried again by the next run
+  2  configuration or usage error; nothing was touched
+  3  a mailbox or tracker cannot be reached
+  4  messages were quarantined: see `tracker-mail status --state quarantined`
+ 75  receive only: temporary failure, the mail server keeps the mail and retries"""
+
+
+def _status_parsers(commands: Any) -> None:
+    status = commands.add_parser(
+        "status",
+        help="show the journal: one row per message, what came of it",
+        description=(
+            "Count the journal's messages by state, then list them newest first: id, "
+            "mailbox, state in plain words, attempts of the mailbox's max_attempts, date, "
+            "sender, subject, and the issue created or commented (key and link) or why not "
+            "(the reason, or the last error). A narrow terminal cuts the subject first."
+        ),
+    )
+    _config_option(status)
+    status.add_argument(
+        "--state",
+        action="append",
+        choices=[state.value for state in MessageState],
+        help="only messages in this journal state (repeatable)",
+    )
+    status.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
+    status.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: a table (default); json: one object per message per line",
+    )
+    status.add_argument(
+        "--limit", type=int, default=50, help="show the latest N messages (default 50; 0: all)"
+    )
+    retry = commands.add_parser(
+        "retry",
+        help="queue messages to be processed again by the next sync",
+        description=(
+            "Make messages new again: their attempts start over and the next `tracker-mail "
+            "sync` (cron's, or one run by hand) processes them with the configuration as it "
+            "is then. Nothing is processed by retry itself. Writes the tracker already "
+            "confirmed are never repeated. Mail that was moved (to the quarantine folder, "
+            "say) must be moved back to the mailbox's folder for the sync to find it. After "
+            "fixing a rule: tracker-mail retry --state unprocessed && tracker-mail sync"
+        ),
+    )
+    _config_option(retry)
+    retry.add_argument(
+        "ids", nargs="*", type=int, metavar="ID", help="message ids from `tracker-mail status`"
+    )
+    retry.add_argument(
+        "--state", choices=RETRIABLE, help="every message in this state (instead of IDs)"
+    )
+    retry.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
 
 
 def _watch_parser(commands: Any) -> None:
@@ -193,26 +315,66 @@ def _watch_parser(commands: Any) -> None:
         metavar="HOST:PORT",
         help="serve /metrics, /healthz and /readyz here (for example 127.0.0.1:9100)",
     )
-    watch.add_argument("--log-format", choices=("text", "json"), default="text")
-    watch.add_argument("-v", "--verbose", action="store_true", help="log every message")
 
 
 def _config_option(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
+    _shared_options(command, top=False)
+
+
+def _shared_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``-c``, ``-v`` and ``--log-format``, before the command or after it.
+
+    The copies after the command default to "not given" so that they never overwrite a
+    value given before it.
+    """
+    parser.add_argument(
         "-c",
         "--config",
-        help=f"the configuration file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG})",
+        default=None if top else argparse.SUPPRESS,
+        help=(
+            f"the configuration file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG}, "
+            f"else {SYSTEM_CONFIG})"
+        ),
+    )
+    _logging_options(parser, top=top)
+
+
+def _logging_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="log every message",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text" if top else argparse.SUPPRESS,
+        help="text (default) or json: one object per line",
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "completion":
+        print(completion_script(_parser(), args.shell), end="")
+        return ExitCode.OK
     run = _COMMANDS.get(args.command or "")
     if run is None:
         _parser().print_help(sys.stderr)
         return ExitCode.CONFIGURATION
-    return int(run(args))
+    setup_logging(args.log_format, args.verbose)
+    try:
+        return int(run(args))
+    except ConfigurationError as exc:
+        # The last net for what no command reported itself (a journal folder that cannot be
+        # created, say): a sentence and exit 2, never a traceback.
+        for problem in exc.problems:
+            print(f"tracker-mail {args.command}: {problem}", file=sys.stderr)
+        # A mail server keeps piped mail only on a temporary failure; 2 would bounce it.
+        return ExitCode.TEMPFAIL if args.command == "receive" else ExitCode.CONFIGURATION
 
 
 if __name__ == "__main__":

@@ -60,11 +60,17 @@ class ExitCode(IntEnum):
     SOME_FAILED = 1  # some messages (or inputs) failed; they are retried next time
     CONFIGURATION = 2  # configuration or usage error; nothing was touched
     UNREACHABLE = 3  # a mailbox or tracker cannot be reached
+    QUARANTINED = 4  # messages were given up on: someone must look (status, retry)
     TEMPFAIL = 75  # pipe mode (sysexits.h): the mail server keeps the mail and retries
 
     @property
     def severity(self) -> int:
-        """How much an operator must do: a broken configuration outranks an outage."""
+        """How much an operator must do: a broken configuration outranks an outage.
+
+        A quarantine outranks failures that retry by themselves (someone must look at those
+        messages) and is outranked by a stop: an outage or a broken configuration stops
+        every message, and fixing it comes first.
+        """
         return _SEVERITY[self]
 
     @classmethod
@@ -76,9 +82,10 @@ class ExitCode(IntEnum):
 _SEVERITY = {
     ExitCode.OK: 0,
     ExitCode.SOME_FAILED: 1,
-    ExitCode.UNREACHABLE: 2,
-    ExitCode.CONFIGURATION: 3,
-    ExitCode.TEMPFAIL: 4,
+    ExitCode.QUARANTINED: 2,
+    ExitCode.UNREACHABLE: 3,
+    ExitCode.CONFIGURATION: 4,
+    ExitCode.TEMPFAIL: 5,
 }
 
 

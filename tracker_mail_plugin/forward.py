@@ -42,7 +42,7 @@ from tracker_mail_plugin.mail.classify import (
 )
 from tracker_mail_plugin.mail.model import Automated, Message
 from tracker_mail_plugin.mail.parse import parse_message
-from tracker_mail_plugin.oauth2.sasl import xoauth2
+from tracker_mail_plugin.oauth2 import sasl
 from tracker_mail_plugin.sources.deadline import Deadline
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class SmtpForwarder:
     def __init__(self, settings: Smtp, mailbox: str, bearer: TokenProvider | None = None):
         self.settings = settings
         self.mailbox = mailbox
-        self.bearer = bearer  # set with smtp auth.oauth2: log in with XOAUTH2
+        self.bearer = bearer  # set with smtp auth.oauth2: log in with a token
 
     def __call__(self, message: Message, raw: bytes, to: str, reason: str) -> None:
         """Forward ``raw`` (parsed: ``message``) to ``to``; any failure is this message's.
@@ -194,26 +194,25 @@ class SmtpForwarder:
             server.login(self.settings.username, password)
 
     def _token_login(self, server: smtplib.SMTP, username: str, bearer: TokenProvider) -> None:
-        """AUTH XOAUTH2; a refused cached token is dropped and one new token tried."""
+        """AUTH OAUTHBEARER or XOAUTH2; a refused cached token is dropped, one new one tried."""
         server.ehlo_or_helo_if_needed()
+        offered = server.esmtp_features.get("auth", "").split()
+        mechanism = sasl.choose(bearer.mechanism, offered)
         while True:
             token = bearer.token()
-
-            def answer(challenge: bytes | None = None, token: str = token) -> str:
-                # After a refusal the server sends a JSON challenge and waits for an empty
-                # line before its final 535 (the XOAUTH2 protocol).
-                return xoauth2(username, token) if challenge is None else ""
-
+            initial = sasl.initial_response(
+                mechanism, username, token, self.settings.host, self.settings.port
+            )
             try:
-                server.auth("XOAUTH2", answer, initial_response_ok=True)
+                server.auth(mechanism, sasl.Exchange(mechanism, initial), initial_response_ok=True)
                 return
             except smtplib.SMTPAuthenticationError as exc:
                 bearer.forget()
                 if not bearer.from_cache:
+                    said = f"{exc.smtp_code} {_text(exc.smtp_error)}"
                     raise ConfigurationError(
                         f"SMTP server {self.settings.host}:{self.settings.port}: the OAuth2 "
-                        f"token was refused ({exc.smtp_code} {_text(exc.smtp_error)}); check "
-                        "smtp username and that the app may send as this account"
+                        f"token was refused ({said}); {bearer.refused_advice(said)}"
                     ) from None
 
 

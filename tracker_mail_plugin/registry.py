@@ -12,6 +12,7 @@ it; ``tracker-mail adapters`` imports all of them and shows each one's error ins
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,6 @@ from tracker_mail_plugin.adapter import Capability, TrackerAdapter
 from tracker_mail_plugin.errors import ConfigurationError
 
 ENTRY_POINT_GROUP = "tracker_mail_plugin.adapters"
-DISTRIBUTION_PREFIX = "tracker-mail-plugin-"
 
 # Adapters registered in code (tests, embedding applications); they shadow entry points.
 _registered: dict[str, type[TrackerAdapter]] = {}
@@ -40,9 +40,26 @@ class AdapterInfo:
     error: str | None = None
 
 
-def install_command(name: str) -> str:
-    """The command that installs the adapter users call ``name``."""
-    return f"pip install {DISTRIBUTION_PREFIX}{name}"
+def installed_names() -> list[str]:
+    """The names of every installed and registered adapter, without importing any."""
+    names = {point.name for point in entry_points(group=ENTRY_POINT_GROUP)}
+    return sorted(names | set(_registered))
+
+
+def not_installed(name: str) -> str:
+    """Why ``name`` cannot be loaded, with the installed adapter closest to it.
+
+    Never a package name made from what was typed: anyone could publish
+    ``tracker-mail-plugin-<typo>``, and pip would install it.
+    """
+    installed = installed_names()
+    close = difflib.get_close_matches(name.lower(), installed, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    listed = ", ".join(installed) if installed else "none"
+    return (
+        f"no tracker adapter named {name!r} is installed{hint} (installed: {listed}); "
+        "`tracker-mail adapters` lists them, and the adapters' READMEs say how to install one"
+    )
 
 
 def load_adapter(name: str) -> type[TrackerAdapter]:
@@ -56,10 +73,7 @@ def load_adapter(name: str) -> type[TrackerAdapter]:
         return _registered[name]
     found = _entry_points(name)
     if not found:
-        raise ConfigurationError(
-            f"no tracker adapter named {name!r} is installed; install it with: "
-            f"{install_command(name)}"
-        )
+        raise ConfigurationError(not_installed(name))
     if len(found) > 1:
         sources = ", ".join(sorted(_origin(point) for point in found))
         raise ConfigurationError(f"adapter {name!r} is provided twice ({sources}); uninstall one")

@@ -3,13 +3,16 @@
 ``POST /token`` with ``grant_type=client_credentials`` (``client_id`` and ``client_secret``
 in the form) or ``grant_type=refresh_token`` (plus ``refresh_token``) answers like RFC 6749:
 ``{"access_token", "token_type", "expires_in"}``, or 400/401 with ``invalid_client`` or
-``invalid_grant``. Tokens are HS256 JWTs with ``sub`` = the client's mailbox user, signed
+``invalid_grant``. With ``rotate``, a refresh grant revokes the refresh token it used and
+answers a new one in ``refresh_token`` (RFC 6749, 6), as providers that rotate them do.
+Tokens are HS256 JWTs with ``sub`` = the client's mailbox user, signed
 with the Dovecot's key (or another key, to make a token the mail server refuses).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 import urllib.parse
@@ -38,6 +41,7 @@ class TokenEndpoint:
     clients: dict[str, Client] = field(default_factory=dict)
     requests: list[dict[str, str]] = field(default_factory=list)
     status: int | None = None  # when set, every request gets this status (a failing server)
+    rotate: bool = False  # a refresh grant revokes its refresh token and issues a new one
 
     def issue(self, user: str, lifetime: int | None = None, key: bytes | None = None) -> str:
         """A token for ``user`` (expired when ``lifetime`` is negative)."""
@@ -60,7 +64,12 @@ class TokenEndpoint:
         if grant not in ("client_credentials", "refresh_token"):
             return 400, {"error": "unsupported_grant_type"}
         token = self.issue(client.user)
-        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime}
+        body = {"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime}
+        if grant == "refresh_token" and self.rotate:
+            client.refresh_tokens.discard(form["refresh_token"])
+            body["refresh_token"] = f"rotated-{secrets.token_urlsafe(16)}"
+            client.refresh_tokens.add(body["refresh_token"])
+        return 200, body
 
 
 class TokenServer:

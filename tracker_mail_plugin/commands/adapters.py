@@ -19,7 +19,11 @@ def show_adapters(out: TextIO) -> bool:
     """Every installed adapter with its distribution and version; False if one fails to load."""
     infos = list_adapters()
     if not infos:
-        print("no adapters installed; e.g. pip install tracker-mail-plugin-redmine", file=out)
+        print(
+            "no adapters installed; from a checkout of tracker-mail, e.g. "
+            "pip install ./adapters/redmine",
+            file=out,
+        )
     for info in infos:
         origin = (
             f"{info.distribution} {info.version}" if info.distribution else "registered in code"

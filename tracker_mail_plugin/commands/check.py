@@ -1,8 +1,9 @@
-"""``tracker-mail check``: validate the configuration, then every adapter and connection.
+"""``tracker-mail check``: every problem first, then the verdict, which comes last.
 
-First the file (every problem at once, with line and column; nothing is touched), then,
-unless ``--offline``, each tracker's adapter and options, what the rules need from it, and
-a log-in to every tracker and mailbox before any mail is read.
+Offline (always): the file, each tracker's adapter and options, what the rules need from the
+adapter, the journal, local mailbox folders, dispositions, unset ``{env:}`` variables and the
+warnings (:mod:`~tracker_mail_plugin.commands.offline`). Then, unless ``--offline``, a log-in
+to every tracker, asking it about the names the rules use, and to every mailbox.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ from typing import TextIO
 
 import yaml
 
-from tracker_mail_plugin.adapter import Requirements, TrackerAdapter
-from tracker_mail_plugin.assemble import (
-    adapter_option_problems,
-    build_adapter_or_raise,
-    journal_path,
-    open_source,
-)
+from tracker_mail_plugin.adapter import Capability, Requirements, TrackerAdapter
+from tracker_mail_plugin.assemble import journal_path, open_source
+from tracker_mail_plugin.commands.offline import offline_problems
 from tracker_mail_plugin.config.loader import (
     ConfigFileError,
     LoadedConfig,
@@ -27,42 +24,77 @@ from tracker_mail_plugin.config.loader import (
     load_config,
 )
 from tracker_mail_plugin.config.model import Mailbox, Trust
+from tracker_mail_plugin.config.problems import ConfigProblem
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
-from tracker_mail_plugin.needs import capability_problems, requirements
+from tracker_mail_plugin.needs import requirements
 from tracker_mail_plugin.rules.normal import rules_to_yaml
 
 
 def command(args: argparse.Namespace) -> ExitCode:
-    """``tracker-mail check [--show] [--offline]``."""
-    loaded = check_config(str(config_path(args.config)), args.show, sys.stdout, sys.stderr)
+    """``tracker-mail check [--show] [--offline]``: problems first, the verdict last."""
+    path = str(config_path(args.config))
+    out, err = sys.stdout, sys.stderr
+    loaded = load_reporting(path, err)
     if loaded is None:
         return ExitCode.CONFIGURATION
-    return ExitCode.OK if args.offline else check_live(loaded, sys.stdout, sys.stderr)
+    print(summary(loaded), file=out)
+    if args.show:
+        print(normalised_rules(loaded), file=out, end="")
+    problems, adapters = offline_problems(loaded)
+    for warning in [*loaded.warnings, *(p for p in problems if p.severity == "warning")]:
+        print(warning, file=err)
+    errors = sorted((p for p in problems if p.severity == "error"), key=_place)
+    if errors:
+        for problem in errors:
+            print(problem, file=err)
+        print(_count(path, len(errors)), file=err)
+        return ExitCode.CONFIGURATION
+    if args.offline:
+        print(f"{path}: valid (offline: {_NOT_CONNECTED})", file=out)
+        return ExitCode.OK
+    code = check_live(loaded, adapters, out, err)
+    if code == ExitCode.OK:
+        print(f"{path}: valid; every tracker and mailbox answered", file=out)
+    else:
+        print(
+            f"{path}: not ready: {_NOT_READY.get(code, _NOT_READY[ExitCode.CONFIGURATION])}",
+            file=err,
+        )
+    return code
 
 
-def check_config(path: str, show: bool, out: TextIO, err: TextIO) -> LoadedConfig | None:
-    """Print every problem (to ``err``) or a summary (to ``out``); None when invalid."""
+_NOT_CONNECTED = (
+    "nothing was connected to; projects, issue types and log-ins are checked without --offline"
+)
+_NOT_READY = {
+    ExitCode.CONFIGURATION: "fix the problems above; nothing was touched",
+    ExitCode.UNREACHABLE: "a tracker or mailbox cannot be reached (above); nothing was touched",
+}
+
+
+def _place(problem: ConfigProblem) -> tuple[int, int]:
+    return problem.line, problem.column  # in file order: fixed from the top down
+
+
+def _count(path: str, count: int) -> str:
+    return f"{path}: {count} error{'s' if count != 1 else ''}; nothing was touched"
+
+
+def load_reporting(path: str, err: TextIO) -> LoadedConfig | None:
+    """The configuration, or None after printing every problem and the verdict."""
     try:
-        loaded = load_config(path)
+        return load_config(path)
     except ConfigFileError as exc:
         for problem in exc.problems:
             print(problem, file=err)
-        count = len(exc.problems)
-        print(f"{path}: {count} error{'s' if count != 1 else ''}; nothing was touched", file=err)
+        print(_count(path, len(exc.problems)), file=err)
         return None
-    for warning in loaded.warnings:
-        print(warning, file=err)
-    print(summary(loaded), file=out)
-    if show:
-        print(normalised_rules(loaded), file=out, end="")
-    return loaded
 
 
 def summary(loaded: LoadedConfig) -> str:
     """A few lines saying what the file configures."""
     config = loaded.config
-    lines = [f"{loaded.path}: valid"]
-    lines.append(f"Trackers ({len(config.trackers)}):")
+    lines = [f"Trackers ({len(config.trackers)}):"]
     lines += [f"  {name}: adapter {tracker.adapter}" for name, tracker in config.trackers.items()]
     lines.append(f"Mailboxes ({len(config.mailboxes)}):")
     for name, mailbox in config.mailboxes.items():
@@ -110,16 +142,10 @@ def normalised_rules(loaded: LoadedConfig) -> str:
     return text
 
 
-def check_live(loaded: LoadedConfig, out: TextIO, err: TextIO) -> ExitCode:
-    """Load each adapter, match rules to capabilities, then test every connection."""
-    problems = [p for name in loaded.config.trackers for p in adapter_option_problems(loaded, name)]
-    if not problems:
-        adapters = {name: build_adapter_or_raise(loaded, name) for name in loaded.config.trackers}
-        problems = capability_problems(loaded, adapters)
-    if problems:
-        for problem in problems:
-            print(problem, file=err)
-        return ExitCode.CONFIGURATION
+def check_live(
+    loaded: LoadedConfig, adapters: dict[str, TrackerAdapter], out: TextIO, err: TextIO
+) -> ExitCode:
+    """Log in to every tracker (checking the names the rules use) and every mailbox."""
     codes = [
         _check_tracker(name, adapter, requirements(loaded, name), out, err)
         for name, adapter in adapters.items()
@@ -145,6 +171,13 @@ def _check_tracker(
     )
     for problem in report.problems:
         print(f"tracker {name}: {problem}", file=err)
+    types = sorted({kind for _, kind in needs.issues if kind})
+    if types and not adapter.supports(Capability.CHECK_ISSUE_TYPES):
+        print(
+            f"tracker {name}: issue types {', '.join(types)} not checked: the {adapter.name} "
+            "adapter cannot list the tracker's types",
+            file=out,
+        )
     return ExitCode.OK if report.ok else ExitCode.CONFIGURATION
 
 

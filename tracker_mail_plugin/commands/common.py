@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from tracker_mail_plugin.config.loader import (
     ConfigFileError,
@@ -24,3 +27,19 @@ def load_or_report(given: str | None) -> LoadedConfig | None:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return None
+
+
+@contextmanager
+def quiet_on_closed_pipe() -> Iterator[None]:
+    """End quietly when the reader of stdout goes away (``tracker-mail status | head -1``).
+
+    Python would print a traceback for the BrokenPipeError, and again when it flushes
+    stdout at exit; stdout is pointed at /dev/null so that the exit flush stays quiet.
+    """
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

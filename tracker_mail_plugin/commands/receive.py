@@ -42,7 +42,7 @@ logger = logging.getLogger("tracker_mail")
 
 def command(args: argparse.Namespace) -> ExitCode:
     """Pipe mode: even a configuration error is a temporary failure (the mail is kept)."""
-    setup_logging("text", verbose=False)
+    setup_logging(args.log_format, args.verbose)
     loaded = load_or_report(args.config)
     if loaded is None or args.mailbox not in loaded.config.mailboxes:
         print(f"tracker-mail receive: cannot use mailbox {args.mailbox!r}", file=sys.stderr)

@@ -1,18 +1,51 @@
-"""``tracker-mail status`` and ``retry``: what the journal says, and a message made new again."""
+"""``tracker-mail status``: what the journal says about each message, as a table or JSON.
+
+The first line counts messages by journal state (the names ``--state`` takes); the table
+below has one row per message, newest change first, with its state in plain words and
+what came of it: the issue created or commented, or why not.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
+from tracker_mail_plugin.adapter import CommentRef, IssueRef
 from tracker_mail_plugin.assemble import journal_path
-from tracker_mail_plugin.commands.common import load_or_report
+from tracker_mail_plugin.commands.common import load_or_report, quiet_on_closed_pipe
+from tracker_mail_plugin.commands.table import Column, render
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ExitCode
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal.rows import MessageRow, MessageState
-from tracker_mail_plugin.pipeline.states import StateKeeper
+from tracker_mail_plugin.mail.safe_text import bounded
+
+# A state as people say it; ``--state`` takes the journal's own names, shown in the counts.
+PLAIN_STATE = {
+    MessageState.FETCHED: "waiting",  # for the next sync: interrupted, or queued by retry
+    MessageState.DECIDED: "in progress",
+    MessageState.ACTED: "done, not yet moved",
+    MessageState.DISPOSED: "done",
+    MessageState.UNPROCESSED: "not imported",
+    MessageState.FAILED: "failed, will retry",
+    MessageState.QUARANTINED: "quarantined",
+}
+DEFAULT_LIMIT = 50
+_COLUMNS = (
+    Column("ID"),
+    Column("MAILBOX"),
+    Column("STATE"),
+    Column("ATTEMPTS"),
+    Column("DATE (UTC)"),
+    Column("SENDER", shrinks=3, least=12),
+    Column("SUBJECT", shrinks=1, least=10),
+    Column("RESULT", shrinks=2, least=20),
+)
+# Cells are cut to these before the terminal's width is considered: a row stays readable.
+_SENDER, _SUBJECT, _RESULT = 40, 60, 100
 
 
 def status_command(args: argparse.Namespace) -> ExitCode:
@@ -20,66 +53,110 @@ def status_command(args: argparse.Namespace) -> ExitCode:
     loaded = load_or_report(args.config)
     if loaded is None:
         return ExitCode.CONFIGURATION
-    show_status(loaded, sys.stdout)
+    unknown = [m for m in args.mailbox or () if m not in loaded.config.mailboxes]
+    if unknown:
+        known = ", ".join(loaded.config.mailboxes)
+        print(
+            f"tracker-mail status: no mailbox {unknown[0]!r}; the file has: {known}",
+            file=sys.stderr,
+        )
+        return ExitCode.CONFIGURATION
+    states = [MessageState(s) for s in args.state or ()]
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    with quiet_on_closed_pipe():
+        show_status(
+            loaded, sys.stdout, states, args.mailbox or (), args.limit or None, args.format, width
+        )
     return ExitCode.OK
 
 
-def retry_command(args: argparse.Namespace) -> ExitCode:
-    """``tracker-mail retry ID``."""
-    loaded = load_or_report(args.config)
-    if loaded is None:
-        return ExitCode.CONFIGURATION
-    ok = retry(loaded, args.id, sys.stdout, sys.stderr)
-    return ExitCode.OK if ok else ExitCode.CONFIGURATION
+def show_status(
+    loaded: LoadedConfig,
+    out: TextIO,
+    states: list[MessageState] | None = None,
+    mailboxes: tuple[str, ...] | list[str] = (),
+    limit: int | None = DEFAULT_LIMIT,
+    form: str = "text",
+    width: int | None = None,
+) -> None:
+    """Counts by state, then one row per message (newest change first), narrowed if asked.
 
-
-def show_status(loaded: LoadedConfig, out: TextIO, limit: int = 20) -> None:
-    """Counts by state, the messages that failed or were quarantined, the latest ones."""
-    path = journal_path(loaded)
+    ``width``: the terminal's; the subject is cut first to fit it. None: not a terminal.
+    """
+    path = journal_path(loaded, create=False)
+    if not path.exists():  # no run yet: say so, without creating a journal to say it
+        if form == "text":
+            print(f"journal {path}: empty (no sync has run yet)", file=out)
+        return
     with Journal.open(path) as journal:
-        status = journal.status(limit)
-        failed, quarantined = journal.failed(), journal.quarantined()
-    counts = ", ".join(f"{state.value} {count}" for state, count in sorted(status.counts.items()))
-    print(f"journal {path}: {counts or 'empty'}", file=out)
-    for title, rows in (
-        ("Quarantined (retry with: tracker-mail retry ID)", quarantined),
-        ("Failed, will be retried", failed),
-    ):
-        if rows:
-            print(f"{title}:", file=out)
-            for row in rows:
-                print(f"  {_line(row)}\n      last error: {row.last_error}", file=out)
-    if status.recent:
-        print("Recent:", file=out)
-        for row in status.recent:
-            print(f"  {_line(row)}", file=out)
+        counts = journal.status(0).counts
+        rows = journal.listing(states or (), mailboxes, limit)
+        results = journal.results([row.id for row in rows])
+    entries = [_entry(loaded, row, results.get(row.id, [])) for row in rows]
+    if form == "json":
+        for entry in entries:
+            print(json.dumps(entry, ensure_ascii=False), file=out)
+        return
+    shown = ", ".join(f"{state.value} {count}" for state, count in sorted(counts.items()))
+    print(f"journal {path}: {shown or 'empty'}", file=out)
+    if entries:
+        for line in render(_COLUMNS, [_cells(entry) for entry in entries], width):
+            print(line, file=out)
+    if limit is not None and len(rows) == limit:
+        print(f"(the latest {limit}; --limit 0 shows all)", file=out)
 
 
-def _line(row: MessageRow) -> str:
-    outcome = (row.decision or {}).get("actions") or (row.decision or {}).get("reason") or ""
-    shown = "; ".join(outcome) if isinstance(outcome, list) else str(outcome)
-    return (
-        f"#{row.id} {row.mailbox} {row.state.value} attempts {row.attempts} "
-        f"<{row.message_id}> {shown}".rstrip()
-    )
+def _entry(
+    loaded: LoadedConfig, row: MessageRow, results: list[IssueRef | CommentRef]
+) -> dict[str, Any]:
+    """What ``status`` says about one message (the JSON object; the table shows the same)."""
+    mailbox = loaded.config.mailboxes.get(row.mailbox)
+    decision = row.decision or {}
+    issues = []
+    for result in results:
+        issue = result.issue if isinstance(result, CommentRef) else result
+        issues.append({"key": issue.key, "url": issue.url, "comment": issue is not result})
+    return {
+        "id": row.id,
+        "mailbox": row.mailbox,
+        "state": row.state.value,
+        "state_text": PLAIN_STATE[row.state],
+        "attempts": row.attempts,
+        "max_attempts": loaded.policies(row.mailbox).max_attempts if mailbox else None,
+        "date": row.updated_at.isoformat(timespec="seconds"),
+        "sender": bounded(row.sender, 200),
+        "subject": bounded(row.subject, 200),
+        "message_id": bounded(row.message_id, 200),
+        "issues": issues,
+        "reason": decision.get("reason"),
+        "last_error": row.last_error,
+    }
 
 
-def retry(loaded: LoadedConfig, row_id: int, out: TextIO, err: TextIO) -> bool:
-    """Make a journalled message new again, so that the next sync processes it."""
-    with Journal.open(journal_path(loaded)) as journal:
-        row = journal.get(row_id)
-        if row is None:
-            print(f"tracker-mail retry: no message #{row_id} in the journal", file=err)
-            return False
-        StateKeeper(journal).requeue(row)
-    where = (
-        ""
-        if row.state != MessageState.QUARANTINED
-        else (" If it was moved to the quarantine folder, move it back to the mailbox's folder;")
-    )
-    print(
-        f"#{row_id} <{row.message_id}> will be processed by the next sync of {row.mailbox}."
-        f"{where} Writes already confirmed are not repeated.",
-        file=out,
-    )
-    return True
+def _cells(entry: dict[str, Any]) -> list[str]:
+    of = f"/{entry['max_attempts']}" if entry["max_attempts"] else ""
+    date = entry["date"][:16].replace("T", " ")
+    return [
+        str(entry["id"]),
+        entry["mailbox"],
+        entry["state_text"],
+        f"{entry['attempts']}{of}",
+        date,
+        bounded(entry["sender"], _SENDER) or "-",
+        bounded(entry["subject"], _SUBJECT) or "-",
+        bounded(_result(entry), _RESULT) or "-",
+    ]
+
+
+def _result(entry: dict[str, Any]) -> str:
+    """The issues made or commented, else why not: the reason, or the last error."""
+    if entry["state"] in ("fetched", "decided"):
+        return ""  # what an earlier attempt said no longer holds: it is tried again
+    if entry["issues"]:
+        seen = dict.fromkeys(
+            " ".join(part for part in (i["key"], i["url"]) if part) for i in entry["issues"]
+        )
+        return ", ".join(seen)
+    if entry["state"] in ("failed", "quarantined") and entry["last_error"]:
+        return str(entry["last_error"])
+    return str(entry["reason"] or "")

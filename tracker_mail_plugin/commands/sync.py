@@ -2,7 +2,9 @@
 
 Mailboxes are independent: one that cannot be reached does not stop the others. The exit
 code is the most serious outcome (:meth:`~tracker_mail_plugin.errors.ExitCode.worst`):
-configuration, then unreachable, then "some messages will be retried", then all done.
+configuration, then unreachable, then "messages were quarantined", then "some messages
+will be retried", then all done. Only a mailbox where something happened prints its line,
+so that cron, which mails any output, stays quiet otherwise.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker_mail_plugin.assemble import (
     build_adapter_or_raise,
@@ -23,9 +26,11 @@ from tracker_mail_plugin.assemble import (
     open_source,
 )
 from tracker_mail_plugin.commands.common import load_or_report
+from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
 from tracker_mail_plugin.journal import Journal
+from tracker_mail_plugin.journal.scratch import scratch_copy
 from tracker_mail_plugin.lock import MailboxLock
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.needs import workers_problem
@@ -33,6 +38,9 @@ from tracker_mail_plugin.pipeline.checkpoints import kill_if_asked
 from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun, never_stop
 from tracker_mail_plugin.pipeline.summary import Summary
 from tracker_mail_plugin.sources.base import MailSource
+
+if TYPE_CHECKING:
+    from tracker_mail_plugin.metrics import Metrics
 
 logger = logging.getLogger("tracker_mail")
 
@@ -48,7 +56,30 @@ class SyncOptions:
 
 
 def command(args: argparse.Namespace) -> ExitCode:
-    """``tracker-mail sync``: run the mailboxes, print a line for each, exit with the worst."""
+    """``tracker-mail sync``: run the mailboxes, print a line for each, exit with the worst.
+
+    With ``--metrics-file``, the file is written whatever happened, even when the
+    configuration could not be read (the times of the last success are carried over).
+    """
+    path: Path | None = None if args.dry_run else args.metrics_file
+    if path is None:
+        return _command(args, None)
+    # Imported only when asked for: the client library takes a noticeable part of a second
+    # to import, which every piped message (`receive`) would pay otherwise.
+    from tracker_mail_plugin.metrics import Metrics, carry_over, write_textfile
+
+    metrics = Metrics()
+    carry_over(path, metrics)
+    code = _command(args, metrics)
+    try:
+        write_textfile(path, metrics)
+    except ConfigurationError as exc:
+        print(f"tracker-mail sync: {exc}", file=sys.stderr)
+        code = ExitCode.worst((code, exc.exit_code))
+    return code
+
+
+def _command(args: argparse.Namespace, metrics: Metrics | None) -> ExitCode:
     loaded = load_or_report(args.config)
     if loaded is None:
         return ExitCode.CONFIGURATION
@@ -60,36 +91,52 @@ def command(args: argparse.Namespace) -> ExitCode:
             f"tracker-mail sync: no mailbox {unknown[0]!r}; the file has: {known}", file=sys.stderr
         )
         return ExitCode.CONFIGURATION
+    unset = missing_variables(loaded, names)
+    if unset:  # every one at once: cron's empty environment lacks them all, not just one
+        for problem in unset:
+            print(problem, file=sys.stderr)
+        return ExitCode.CONFIGURATION
     setup_logging(args.log_format, args.verbose)
-    summaries, code = sync(
-        loaded, names, SyncOptions(args.dry_run, args.limit, args.wait, args.look_up_first)
-    )
+    options = SyncOptions(args.dry_run, args.limit, args.wait, args.look_up_first)
+    summaries, code = sync(loaded, names, options, metrics)
     for summary in summaries:
-        for line in summary.planned:
-            print(f"{summary.mailbox}: would {line}" if args.dry_run else line)
-        print(summary.line())
+        # cron mails whatever is printed: a run where nothing happened stays silent.
+        if summary.eventful or args.verbose or args.dry_run:
+            for line in summary.planned:
+                print(f"{summary.mailbox}: would {line}")
+            print(summary.line())
     return code
 
 
 def sync(
-    loaded: LoadedConfig, mailboxes: Sequence[str], options: SyncOptions
+    loaded: LoadedConfig,
+    mailboxes: Sequence[str],
+    options: SyncOptions,
+    metrics: Metrics | None = None,
 ) -> tuple[list[Summary], ExitCode]:
-    """Run each mailbox; returns their summaries and the exit code."""
-    path = journal_path(loaded)
-    summaries = [process_mailbox(loaded, name, options) for name in mailboxes]
+    """Run each mailbox; returns their summaries and the exit code.
+
+    ``metrics``: counts what the runs do, then the journal's backlog; None measures nothing.
+    """
+    path = journal_path(loaded, create=not options.dry_run)
+    if metrics is not None:
+        metrics.add_mailboxes(mailboxes)
+    summaries = [process_mailbox(loaded, name, options, metrics) for name in mailboxes]
     code = ExitCode.worst(s.exit_code for s in summaries)
     if not options.dry_run:
         try:
-            prune_journal(loaded, path)
+            after_runs(loaded, path, metrics)
         except TrackerMailError as exc:  # the journal broke: the summaries still count
             logger.error("%s", exc)
             code = ExitCode.worst((code, exc.exit_code))
     return summaries, code
 
 
-def prune_journal(loaded: LoadedConfig, path: Path) -> None:
-    """Forget finished messages older than ``journal_keep_days``."""
+def after_runs(loaded: LoadedConfig, path: Path, metrics: Metrics | None) -> None:
+    """Read the journal's backlog into ``metrics``, and forget old finished messages."""
     with Journal.open(path) as journal:
+        if metrics is not None:
+            metrics.read_backlog(journal, loaded.config.mailboxes)
         pruned = journal.prune(loaded.config.journal_keep_days)
     if pruned:
         logger.info(
@@ -103,6 +150,7 @@ def process_mailbox(
     loaded: LoadedConfig,
     name: str,
     options: SyncOptions,
+    metrics: Metrics | None = None,
     source: MailSource | None = None,
     stop: Callable[[], bool] = never_stop,
 ) -> Summary:
@@ -112,49 +160,70 @@ def process_mailbox(
         loaded: the configuration.
         name: the mailbox.
         options: the command-line choices.
+        metrics: counts what the run does; None measures nothing.
         source: a source the caller keeps open between runs (``watch`` on an IMAP
             connection it idles on); None: one is opened for this run and closed after.
         stop: asked between messages; True ends the run there (a stop signal).
     """
-    path = journal_path(loaded)
-    summary = Summary(name)
+    path = journal_path(loaded, create=not options.dry_run)
+    summary = Summary(name, observer=metrics, dry_run=options.dry_run)
+    run = _Run(source, stop)
     start = time.monotonic()
-    with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
-        if not lock.acquired:
-            summary.busy = True
-            return summary
-        try:
-            _run(loaded, name, options, path, summary, source, stop)
-        except TrackerMailError as exc:
-            summary.exit_code, summary.error = exc.exit_code, str(exc)
+    if options.dry_run:  # writes nothing, not even a lock file; a preview may overlap a run
+        run.guarded(loaded, name, options, path, summary)
+    else:
+        with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
+            if not lock.acquired:
+                summary.busy = True
+                return summary
+            run.guarded(loaded, name, options, path, summary)
     summary.seconds = time.monotonic() - start
-    if summary.exit_code == ExitCode.OK and summary.failed:
-        summary.exit_code = ExitCode.SOME_FAILED
+    summary.exit_code = ExitCode.worst(
+        (
+            summary.exit_code,
+            ExitCode.QUARANTINED if summary.quarantined else ExitCode.OK,
+            ExitCode.SOME_FAILED if summary.failed else ExitCode.OK,
+        )
+    )
+    if metrics is not None:
+        metrics.run_finished(summary)
     return summary
 
 
-def _run(
-    loaded: LoadedConfig,
-    name: str,
-    options: SyncOptions,
-    path: Path,
-    summary: Summary,
-    source: MailSource | None,
-    stop: Callable[[], bool],
-) -> None:
-    mailbox = loaded.config.mailboxes[name]
-    policies = loaded.policies(name)
-    adapter = build_adapter_or_raise(loaded, mailbox.tracker)
-    problem = workers_problem(name, policies.workers, adapter)
-    if problem:
-        raise ConfigurationError(problem)
-    with ExitStack() as stack:
-        if source is None:
-            source = open_source(mailbox, policies.max_message_size, path.parent, name)
-            stack.enter_context(source)
-        journal = stack.enter_context(Journal.open(path))
-        parts = MailboxParts(
-            name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
-            kill_if_asked, options.dry_run, options.look_up_first, stop,
-        )  # fmt: skip
-        MailboxRun(parts, summary).run(options.limit)
+@dataclass(frozen=True)
+class _Run:
+    """What ``watch`` adds to a run: its own open source, and a stop check."""
+
+    source: MailSource | None
+    stop: Callable[[], bool]
+
+    def guarded(
+        self, loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
+    ) -> None:
+        try:
+            self._run(loaded, name, options, path, summary)
+        except TrackerMailError as exc:
+            summary.exit_code, summary.error = exc.exit_code, str(exc)
+
+    def _run(
+        self, loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
+    ) -> None:
+        mailbox = loaded.config.mailboxes[name]
+        policies = loaded.policies(name)
+        adapter = build_adapter_or_raise(loaded, mailbox.tracker)
+        problem = workers_problem(name, policies.workers, adapter)
+        if problem:
+            raise ConfigurationError(problem)
+        journal_for = scratch_copy if options.dry_run else Journal.open
+        with ExitStack() as stack:
+            source = self.source
+            if source is None:
+                source = open_source(mailbox, policies.max_message_size, path.parent, name)
+                stack.enter_context(source)
+            journal = stack.enter_context(journal_for(path))
+            parts = MailboxParts(
+                name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
+                kill_if_asked, options.dry_run, options.look_up_first, summary.observer,
+                self.stop,
+            )  # fmt: skip
+            MailboxRun(parts, summary).run(options.limit)

@@ -14,7 +14,7 @@ import logging
 import sys
 
 from tracker_mail_plugin.commands.common import load_or_report
-from tracker_mail_plugin.errors import ExitCode
+from tracker_mail_plugin.errors import ConfigurationError, ExitCode
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.watch.health import Health
 from tracker_mail_plugin.watch.loop import Watch, watchable
@@ -22,7 +22,7 @@ from tracker_mail_plugin.watch.loop import Watch, watchable
 logger = logging.getLogger("tracker_mail")
 
 
-def metrics_address(text: str) -> tuple[str, int]:
+def metrics_address(text: str) -> str:
     """``HOST:PORT`` (``[::1]:9100`` for IPv6) for ``--metrics-address``; argparse type."""
     host, colon, port = text.rpartition(":")
     if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -34,10 +34,9 @@ def metrics_address(text: str) -> tuple[str, int]:
             ipaddress.IPv6Address(host[1:-1])
         except ValueError:
             raise argparse.ArgumentTypeError(f"{host!r} is not an IPv6 address") from None
-        host = host[1:-1]
     elif ":" in host:
         raise argparse.ArgumentTypeError(f"write an IPv6 address in brackets: [{host}]:{port}")
-    return host, int(port)
+    return text
 
 
 def command(args: argparse.Namespace) -> ExitCode:
@@ -51,11 +50,17 @@ def command(args: argparse.Namespace) -> ExitCode:
         return ExitCode.CONFIGURATION
     setup_logging(args.log_format, args.verbose)
     health = Health()
-    if args.metrics_address is not None:
-        host, port = args.metrics_address
-        logger.warning(
-            "--metrics-address %s:%d: this build has no metrics server; nothing listens there",
-            host,
-            port,
-        )
-    return Watch(loaded, args.mailbox, health).run()
+    if args.metrics_address is None:
+        return Watch(loaded, args.mailbox, health).run()
+    # Imported only when asked for, as sync does: the client library is slow to import.
+    from tracker_mail_plugin.metrics import Metrics, serve
+
+    metrics = Metrics()
+    try:
+        server = serve(args.metrics_address, metrics, health.readiness)
+    except ConfigurationError as exc:
+        print(f"tracker-mail watch: {exc}", file=sys.stderr)
+        return ExitCode.CONFIGURATION
+    with server:
+        logger.info("tracker-mail watch: metrics at %s/metrics", server.url)
+        return Watch(loaded, args.mailbox, health, metrics=metrics).run()

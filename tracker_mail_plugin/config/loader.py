@@ -37,6 +37,7 @@ from tracker_mail_plugin.rules.model import Comment, CreateIssue, CreateRequest,
 from tracker_mail_plugin.trust.verify import VERIFY_NEEDS
 
 DEFAULT_CONFIG = "rules.yaml"
+SYSTEM_CONFIG = "/etc/tracker-mail/rules.yaml"
 CONFIG_ENV = "TRACKER_MAIL_CONFIG"
 
 
@@ -71,8 +72,18 @@ class LoadedConfig:
 
 
 def config_path(given: str | None) -> FilePath:
-    """``-c`` if given, else ``$TRACKER_MAIL_CONFIG``, else ``rules.yaml`` here."""
-    return FilePath(given or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    """``-c``, else ``$TRACKER_MAIL_CONFIG``, else ``rules.yaml`` here, else the system one.
+
+    When neither ``rules.yaml`` here nor the system file exists, ``rules.yaml``: the error
+    then names both places.
+    """
+    chosen = given or os.environ.get(CONFIG_ENV)
+    if chosen:
+        return FilePath(chosen)
+    for candidate in (FilePath(DEFAULT_CONFIG), FilePath(SYSTEM_CONFIG)):
+        if candidate.exists():
+            return candidate
+    return FilePath(DEFAULT_CONFIG)
 
 
 def load_config(path: str | FilePath) -> LoadedConfig:
@@ -81,8 +92,13 @@ def load_config(path: str | FilePath) -> LoadedConfig:
     try:
         text = FilePath(path).read_text(encoding="utf-8")
     except OSError as exc:
+        looked = (
+            f"; looked for ./{DEFAULT_CONFIG} and {SYSTEM_CONFIG}: give one with -c FILE"
+            if name == DEFAULT_CONFIG and isinstance(exc, FileNotFoundError)
+            else ""
+        )
         raise ConfigFileError(
-            [ConfigProblem(name, 1, 1, f"cannot read the file: {exc.strerror or exc}")]
+            [ConfigProblem(name, 1, 1, f"cannot read the file: {exc.strerror or exc}{looked}")]
         ) from None
     except UnicodeDecodeError:
         raise ConfigFileError([ConfigProblem(name, 1, 1, "the file is not UTF-8 text")]) from None

@@ -196,7 +196,20 @@ _DEFAULT_PORTS = {("imap", "ssl"): 993, ("imap", "starttls"): 143, ("imap", "non
 _DEFAULT_PORTS |= {("pop3", "ssl"): 995, ("pop3", "starttls"): 110, ("pop3", "none"): 110}
 
 
-class GenericOAuth2(_Strict):
+SaslMechanism = Literal["xoauth2", "oauthbearer"]
+
+
+class _OAuth2Login(_Strict):
+    """What every provider's section shares: which SASL mechanism carries the token.
+
+    Unset, OAUTHBEARER (RFC 7628) is used where the server offers it, else XOAUTH2; set,
+    that one is used (for a server that offers one it does not accept tokens with).
+    """
+
+    mechanism: SaslMechanism | None = None
+
+
+class GenericOAuth2(_OAuth2Login):
     """Any OAuth2 server: a token from ``token_url`` by client credentials or refresh token.
 
     The client authenticates in the form body (``client_secret_post``), which every major
@@ -230,7 +243,7 @@ GRAPH_SCOPE = "https://graph.microsoft.com/.default"  # protocol: graph, app-onl
 GOOGLE_SCOPE = "https://mail.google.com/"
 
 
-class MicrosoftOAuth2(_Strict):
+class MicrosoftOAuth2(_OAuth2Login):
     """Microsoft 365 (Entra ID) by msal: app-only client credentials, or a user's device code.
 
     ``flow: client_credentials``: the app proves itself with a client secret or with a
@@ -274,7 +287,7 @@ class MicrosoftOAuth2(_Strict):
         return self
 
 
-class GoogleOAuth2(_Strict):
+class GoogleOAuth2(_OAuth2Login):
     """Google Workspace by google-auth: a service account or an installed app's consent.
 
     ``flow: service_account`` (the default): a service account with domain-wide delegation
@@ -318,7 +331,7 @@ OAuth2 = Annotated[GenericOAuth2 | MicrosoftOAuth2 | GoogleOAuth2, Field(discrim
 
 
 class Auth(_Strict):
-    """How to log in instead of a password: an OAuth2 access token (SASL XOAUTH2)."""
+    """How to log in instead of a password: an OAuth2 access token (XOAUTH2/OAUTHBEARER)."""
 
     oauth2: OAuth2
 
@@ -398,6 +411,11 @@ def _graph_complete(box: Mailbox) -> None:
         missing.append("auth: {oauth2: {provider: microsoft, ...}}")
     if missing:
         raise ValueError(f"a graph mailbox needs {', '.join(missing)}")
+    if box.auth is not None and box.auth.oauth2.mechanism is not None:
+        raise ValueError(
+            "oauth2 mechanism is not used by a graph mailbox (Graph takes the token over "
+            "HTTPS, not by SASL); remove it"
+        )
     extra = [k for k in ("host", "port", "password", "path") if getattr(box, k) is not None]
     if extra:
         raise ValueError(f"{', '.join(extra)} is not used by a graph mailbox")

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from tracker_mail_plugin.config.yamlhints import describe
+
 Path = tuple[str | int, ...]
 
 
@@ -61,9 +63,8 @@ def load_with_marks(text: str) -> tuple[Any, Marks]:
         marks = Marks()
         data = _build(loader, node, (), marks) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        position = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
-        raise YamlSyntaxError(f"not valid YAML: {exc.problem or exc}", position) from None
+        where, message = describe(exc, text)
+        raise YamlSyntaxError(message, Mark(where.line, where.column)) from None
     finally:
         loader.dispose()
     return data, marks

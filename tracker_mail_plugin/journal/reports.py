@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 
-from tracker_mail_plugin.journal.rows import JournalStatus, MessageRow, MessageState, message_row
+from tracker_mail_plugin.adapter import CommentRef, IssueRef
+from tracker_mail_plugin.journal.rows import (
+    ActionState,
+    JournalStatus,
+    MessageRow,
+    MessageState,
+    action_row,
+    message_row,
+)
 from tracker_mail_plugin.journal.schema import NEWEST_LOCATION, SELECT_MESSAGE
+
+# What each unfinished state counts as in the backlog.
+_BACKLOG = {
+    MessageState.FETCHED: "pending",
+    MessageState.DECIDED: "pending",
+    MessageState.ACTED: "pending",
+    MessageState.FAILED: "failed",
+    MessageState.QUARANTINED: "quarantined",
+}
 
 
 class JournalReports:
@@ -33,6 +50,70 @@ class JournalReports:
                 limit,
             )
         return JournalStatus(counts, tuple(recent))
+
+    def backlog(self) -> dict[tuple[str, str], int]:
+        """Unfinished messages by (mailbox, ``pending``/``failed``/``quarantined``).
+
+        ``pending``: journalled, not yet finished (fetched, decided, acted: a run stopped
+        in between). One grouped count over the state index, cheap enough for each run.
+        """
+        with self._read() as db:
+            found = db.execute(
+                "SELECT mailbox, state, COUNT(*) FROM messages WHERE state IN (?, ?, ?, ?, ?)"
+                " GROUP BY mailbox, state",
+                [state.value for state in _BACKLOG],
+            ).fetchall()
+        counts: dict[tuple[str, str], int] = {}
+        for mailbox, state, count in found:
+            key = (mailbox, _BACKLOG[MessageState(state)])
+            counts[key] = counts.get(key, 0) + count
+        return counts
+
+    def listing(
+        self,
+        states: Collection[MessageState] = (),
+        mailboxes: Collection[str] = (),
+        limit: int | None = None,
+    ) -> list[MessageRow]:
+        """Messages, newest change first, narrowed to ``states`` and ``mailboxes`` when given."""
+        where = [NEWEST_LOCATION]
+        args: list[object] = []
+        for column, wanted in (("m.state", [s.value for s in states]), ("m.mailbox", mailboxes)):
+            if wanted:
+                where.append(f"{column} IN ({', '.join('?' * len(wanted))})")
+                args.extend(wanted)
+        sql = f"{SELECT_MESSAGE} WHERE {' AND '.join(where)} ORDER BY m.updated_at DESC, m.id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        with self._read() as db:
+            return _rows(db, sql, *args)
+
+    def results(self, message_ids: Collection[int]) -> dict[int, list[IssueRef | CommentRef]]:
+        """The issues and comments the tracker confirmed for each of these messages."""
+        found: dict[int, list[IssueRef | CommentRef]] = {}
+        with self._read() as db:
+            for chunk in _chunks(sorted(message_ids)):
+                marks = ", ".join("?" * len(chunk))
+                for item in db.execute(
+                    f"SELECT * FROM actions WHERE message IN ({marks}) AND state = ?"  # noqa: S608 - only ? marks
+                    " ORDER BY message, idx, id",
+                    (*chunk, ActionState.DONE.value),
+                ):
+                    result = action_row(item).result
+                    if isinstance(result, IssueRef | CommentRef):
+                        found.setdefault(item["message"], []).append(result)
+        return found
+
+    def disposition(self, row: MessageRow) -> tuple[str | None, bool]:
+        """What was done with the row's copy of the mail (``move to 'X'``), and if it left."""
+        with self._read() as db:
+            found = db.execute(
+                "SELECT disposition, removed FROM locations"
+                " WHERE mailbox = ? AND source_identity = ? AND source_id = ?",
+                (row.mailbox, row.source_identity, row.source_id),
+            ).fetchone()
+        return (None, False) if found is None else (found[0], bool(found[1]))
 
     def failed(self) -> list[MessageRow]:
         """Messages that failed and will be tried again."""
@@ -67,6 +148,11 @@ class JournalReports:
                 f"{SELECT_MESSAGE} WHERE m.state = ? AND {NEWEST_LOCATION} ORDER BY m.id",
                 state.value,
             )
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    """Under SQLite's limit on ``?`` marks in one statement."""
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 def _rows(db: sqlite3.Connection, sql: str, *args: object) -> list[MessageRow]:

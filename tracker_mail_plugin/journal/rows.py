@@ -92,6 +92,8 @@ class MessageRow:
     attempts: int
     last_error: str | None
     disposed_at: dt.datetime | None
+    sender: str = ""  # the From address as the mail gave it; empty when unknown
+    subject: str = ""
 
     @property
     def done(self) -> bool:
@@ -146,6 +148,8 @@ def message_row(found: sqlite3.Row) -> MessageRow:
         attempts=found["attempts"],
         last_error=found["last_error"],
         disposed_at=_maybe_moment(found["disposed_at"]),
+        sender=found["sender"] or "",
+        subject=found["subject"] or "",
     )
 
 

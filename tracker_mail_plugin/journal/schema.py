@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from tracker_mail_plugin.journal.rows import ActionState, MessageState
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _states(enum: type[StrEnum]) -> str:
@@ -72,7 +72,7 @@ CREATE TABLE threads (
 SELECT_MESSAGE = """
 SELECT m.id, m.mailbox, l.source_identity, l.source_id, m.message_id, m.sha256, m.size,
        m.first_seen, m.updated_at, m.state, m.decision, m.attempts, m.last_error,
-       l.disposed_at
+       l.disposed_at, m.sender, m.subject
 FROM messages m JOIN locations l ON l.message = m.id
 """
 NEWEST_LOCATION = """
@@ -106,8 +106,15 @@ INSERT INTO meta (name, value)
     FROM messages;
 """
 
+# Version 3: who sent a message and its subject, so that ``status`` can show people which
+# mail each row is without their looking the Message-ID up in the mailbox.
+_SENDER_AND_SUBJECT = """
+ALTER TABLE messages ADD COLUMN sender TEXT;
+ALTER TABLE messages ADD COLUMN subject TEXT
+"""
+
 # Step n turns schema version n into n + 1; version 0 is an empty file.
-_UPGRADES: tuple[str, ...] = (_SCHEMA, _ARRIVALS)
+_UPGRADES: tuple[str, ...] = (_SCHEMA, _ARRIVALS, _SENDER_AND_SUBJECT)
 
 
 def migrate(db: sqlite3.Connection) -> None:

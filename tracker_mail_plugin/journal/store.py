@@ -87,19 +87,30 @@ class Journal(JournalReports):
     # -- messages --------------------------------------------------------------------------
 
     def record_fetched(
-        self, mailbox: str, identity: str, source_id: str, message_id: str, sha256: str, size: int
+        self,
+        mailbox: str,
+        identity: str,
+        source_id: str,
+        message_id: str,
+        sha256: str,
+        size: int,
+        *,
+        sender: str = "",
+        subject: str = "",
     ) -> MessageRow:
         """Journal a downloaded message before anything is done with it; idempotent.
 
         The same location returns its row; so does the same (Message-ID, sha256) seen at a
         new location of this mailbox (a UIDVALIDITY change, a folder moved back), which is
-        then remembered as another location of the one message.
+        then remembered as another location of the one message. ``sender`` and
+        ``subject`` are kept for ``status``.
         """
         now = time.time()
         with self._write() as db:
             row = _at(db, mailbox, identity, source_id)
             if row is None:
-                message = _message_pk(db, (mailbox, message_id, sha256), size, now)
+                content = (mailbox, message_id, sha256)
+                message = _message_pk(db, content, size, now, (sender, subject))
                 db.execute(
                     "INSERT INTO locations (mailbox, source_identity, source_id, message, seen_at)"
                     " VALUES (?, ?, ?, ?, ?)",
@@ -343,18 +354,25 @@ def _action(db: sqlite3.Connection, key: str) -> ActionRow:
 
 
 def _message_pk(
-    db: sqlite3.Connection, content: tuple[str, str, str], size: int, now: float
+    db: sqlite3.Connection,
+    content: tuple[str, str, str],
+    size: int,
+    now: float,
+    about: tuple[str, str] = ("", ""),
 ) -> int:
-    """The id of the message (mailbox, Message-ID, sha256), inserted when new."""
+    """The id of the message (mailbox, Message-ID, sha256), inserted when new.
+
+    ``about``: its sender and subject, for ``status``.
+    """
     found = db.execute(
         "SELECT id FROM messages WHERE mailbox = ? AND message_id = ? AND sha256 = ?", content
     ).fetchone()
     if found is not None:
         return int(found[0])
     cursor = db.execute(
-        "INSERT INTO messages (mailbox, message_id, sha256, size, first_seen, updated_at, state)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (*content, size, now, now, MessageState.FETCHED.value),
+        "INSERT INTO messages (mailbox, message_id, sha256, size, first_seen, updated_at, state,"
+        " sender, subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*content, size, now, now, MessageState.FETCHED.value, *about),
     )
     assert cursor.lastrowid is not None  # noqa: S101 - set by every INSERT
     return cursor.lastrowid

@@ -23,6 +23,17 @@ def one_line(text: str) -> str:
     return _CONTROL.sub("", _LINE_SPACE.sub(" ", text))
 
 
+def bounded(text: str, limit: int) -> str:
+    """``text`` on one line, without controls or format characters, at most ``limit`` long.
+
+    For a subject or a sender shown in a log line or a table: hostile mail can make them
+    megabytes long or full of escape sequences, and a log line must stay one short line.
+    """
+    # Cut first (with room to spare) so that cleaning a huge header stays cheap.
+    cleaned = without_format_characters(one_line(text[: limit * 4])).strip()
+    return cleaned if len(cleaned) <= limit else cleaned[: max(limit - 1, 0)] + "…"
+
+
 def without_format_characters(text: str) -> str:
     """``text`` without invisible format characters (category Cf: bidi, zero-width, …)."""
     return "".join(c for c in text if unicodedata.category(c) != "Cf")

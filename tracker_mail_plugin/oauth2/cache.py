@@ -48,6 +48,31 @@ class TokenCache:
         """The same client's msal token cache (a user's sign-in, ``flow: device_code``)."""
         return self.path.with_name(self.path.name.replace("oauth2-token-", "oauth2-msal-"))
 
+    @property
+    def refresh_path(self) -> Path:
+        """Where a refresh token the server rotated is kept (not dropped with the access token)."""
+        return self.path.with_name(self.path.name.replace("oauth2-token-", "oauth2-refresh-"))
+
+    def load_refresh(self, configured: str) -> str:
+        """The newest refresh token: the rotated one, unless the configured one changed.
+
+        The rotated token remembers a digest of the configured one it replaced: a person
+        who puts a new refresh token in the configuration (after a revocation) means that
+        one, not an older rotation of the previous one.
+        """
+        try:
+            data = json.loads(self.refresh_path.read_text(encoding="utf-8"))
+            if data["replaces"] == _digest(configured):
+                return str(data["refresh_token"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # none kept, or unreadable: the configured token is all there is
+        return configured
+
+    def store_refresh(self, rotated: str, configured: str) -> None:
+        """Keep the refresh token the server issued in place of the one just used."""
+        data = {"refresh_token": rotated, "replaces": _digest(configured)}
+        write_private(self.refresh_path, json.dumps(data))
+
     def store(self, token: CachedToken) -> None:
         """Replace the cached token (0600 from creation, atomic rename)."""
         data = {"access_token": token.access_token, "expires_at": token.expires_at}
@@ -57,6 +82,10 @@ class TokenCache:
         """Delete the cached token (the server refused it)."""
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def write_private(path: Path, text: str) -> None:

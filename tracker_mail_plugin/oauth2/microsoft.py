@@ -232,13 +232,34 @@ def fetch_delegated(
     raise ConfigurationError(f"{where}: {_delegated_advice(error, result)}; {again}{said}")
 
 
-def refused_advice(text: str) -> str:
+# What Exchange Online answers a token it will not take, per protocol, as shown in
+# Microsoft's "Authenticate an IMAP, POP or SMTP connection using OAuth" (the sample
+# exchanges: IMAP "NO AUTHENTICATE failed.", POP "-ERR Authentication failure: unknown user
+# name or bad password.", SMTP "535 5.7.3 Authentication unsuccessful"; cited in
+# ../shared/docs/research/trackers-and-apis.md) and in "Enable or disable SMTP AUTH in
+# Exchange Online" (SMTP AUTH off for the tenant or the mailbox: "535 5.7.139
+# Authentication unsuccessful, SmtpClientAuthentication is disabled for the
+# Tenant/Mailbox").
+_SMTP_AUTH_OFF = ("SmtpClientAuthentication is disabled", "5.7.139")
+_CLASSIC = ("AUTHENTICATE failed", "Authentication failure", "5.7.3")
+
+
+def refused_advice(text: str, protocol: str = "imap") -> str:
     """What the operator checks when Exchange refused a token Entra ID issued."""
+    if protocol == "smtp":
+        return _smtp_advice(text)
     classic = (
-        'Exchange\'s plain "AUTHENTICATE failed" after Entra ID issued a token means the '
+        f'Exchange\'s plain "{_said(text)}" after Entra ID issued a token means the '
         "token was fine but Exchange does not let the app into this mailbox"
-        if "AUTHENTICATE failed" in text or "Authentication failure" in text
+        if any(said in text for said in _CLASSIC)
         else "Entra ID issued the token, so Exchange does not let the app into this mailbox"
+    )
+    permission = "POP.AccessAsApp" if protocol == "pop3" else "IMAP.AccessAsApp"
+    pop = (
+        "; POP is also off by default for Exchange Online mailboxes: turn it on with "
+        "Set-CASMailbox -Identity <mailbox> -PopEnabled $true"
+        if protocol == "pop3"
+        else ""
     )
     return (
         f"{classic}: the likely missing steps are the service principal registered in "
@@ -246,8 +267,35 @@ def refused_advice(text: str) -> str:
         "application's object ID>) and mailbox permission for it (Add-MailboxPermission "
         "-Identity <mailbox> -User <the service principal's ID> -AccessRights FullAccess); "
         "also check that username is the mailbox's address and that the app has "
-        "IMAP.AccessAsApp/POP.AccessAsApp with admin consent"
+        f"{permission} with admin consent{pop}"
     )
+
+
+def _smtp_advice(text: str) -> str:
+    if any(said in text for said in _SMTP_AUTH_OFF):
+        return (
+            "Exchange has SMTP AUTH (Authenticated SMTP) turned off for this tenant or "
+            "mailbox: turn it on for the sending mailbox (Microsoft 365 admin center > Users > "
+            "the user > Mail > Manage email apps > Authenticated SMTP, or Set-CASMailbox "
+            "-Identity <mailbox> -SmtpClientAuthenticationDisabled $false), or for the whole "
+            "tenant (Set-TransportConfig -SmtpClientAuthenticationDisabled $false); security "
+            "defaults in Entra ID also block it"
+        )
+    return (
+        "Entra ID issued the token, so Exchange does not let the app send as this mailbox: "
+        "check that smtp username is the mailbox's address, that the app has the Office 365 "
+        "Exchange Online permission SMTP.SendAsApp with admin consent, that its service "
+        "principal is registered in Exchange Online (New-ServicePrincipal) with mailbox "
+        "permission (Add-MailboxPermission -AccessRights FullAccess), and that Authenticated "
+        "SMTP is on for the mailbox (Set-CASMailbox -SmtpClientAuthenticationDisabled $false)"
+    )
+
+
+def _said(text: str) -> str:
+    for said in _CLASSIC:
+        if said in text:
+            return said
+    return text
 
 
 def _public_app(msal: Any, settings: MicrosoftOAuth2, cache: Any) -> Any:

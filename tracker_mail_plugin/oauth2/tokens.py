@@ -67,6 +67,7 @@ class TokenProvider:
         self._settings = settings
         self._clock = clock
         self._username = username
+        self._protocol = protocol
         self._name = name or "MAILBOX"
         self._scopes: list[str] = []
         if isinstance(settings, MicrosoftOAuth2) and settings.flow == "device_code":
@@ -86,6 +87,12 @@ class TokenProvider:
         return f"TokenProvider({settings.token_url}, client_id={settings.client_id})"
 
     @property
+    def mechanism(self) -> str | None:
+        """The SASL mechanism the configuration forces (``XOAUTH2``…), None to choose."""
+        forced = self._settings.mechanism
+        return forced.upper() if forced else None
+
+    @property
     def provider(self) -> str:
         """``generic``, ``microsoft`` or ``google``."""
         return self._settings.provider
@@ -95,7 +102,7 @@ class TokenProvider:
         if isinstance(self._settings, MicrosoftOAuth2):
             from tracker_mail_plugin.oauth2.microsoft import refused_advice
 
-            return refused_advice(text)
+            return refused_advice(text, self._protocol)
         if isinstance(self._settings, GoogleOAuth2):
             from tracker_mail_plugin.oauth2.google import refused_advice as google_advice
 
@@ -191,6 +198,7 @@ class TokenProvider:
         body = _json(response)
         if response.status_code != 200 or "access_token" not in body:
             raise ConfigurationError(self._refusal(response.status_code, body))
+        self._keep_rotated(body)
         return CachedToken(str(body["access_token"]), self._clock() + _lifetime(body))
 
     def _form(self) -> dict[str, str]:
@@ -200,10 +208,27 @@ class TokenProvider:
         if settings.client_secret is not None:
             form["client_secret"] = _reveal(settings.client_secret, "client_secret")
         if settings.flow == "refresh_token" and settings.refresh_token is not None:
-            form["refresh_token"] = _reveal(settings.refresh_token, "refresh_token")
+            configured = _reveal(settings.refresh_token, "refresh_token")
+            form["refresh_token"] = self._cache.load_refresh(configured)
         if settings.scope:
             form["scope"] = settings.scope
         return form
+
+    def _keep_rotated(self, body: dict[str, Any]) -> None:
+        """Store a new refresh token the endpoint issued (RFC 6749, 6): the old one may be dead.
+
+        Servers that rotate refresh tokens revoke the one just used, so the configured
+        token works only once; from then on the stored one is sent instead.
+        """
+        settings = self._settings
+        rotated = body.get("refresh_token")
+        if settings.flow != "refresh_token" or not isinstance(rotated, str) or not rotated:
+            return
+        assert isinstance(settings, GenericOAuth2)  # noqa: S101 - only the generic provider
+        assert settings.refresh_token is not None  # noqa: S101 - checked at load
+        configured = _reveal(settings.refresh_token, "refresh_token")
+        if rotated != self._cache.load_refresh(configured):
+            self._cache.store_refresh(rotated, configured)
 
     def _refusal(self, status: int, body: dict[str, Any]) -> str:
         settings = self._settings

@@ -55,6 +55,11 @@ class Delivered:
     forwarded: int = 0
     denied: str | None = None  # the sender may not do this: the message is unprocessed
 
+    @property
+    def results(self) -> list[IssueRef | CommentRef]:
+        """The issues created and the comments added, in that order."""
+        return [*self.created, *self.commented]
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -97,7 +102,7 @@ class Actor:
         """Carry out every planned action of ``delivery``; raises the adapter's errors."""
         delivered = Delivered()
         author = self._author(delivery)
-        delivered.denied = self._refusal(delivery, author)
+        delivered.denied = self.refusal(delivery.decision, delivery.replies_to, author)
         if delivered.denied:
             return delivered
         earlier = {a.idempotency_key: a.state for a in self.journal.actions(delivery.row)}
@@ -148,11 +153,13 @@ class Actor:
                 return self.adapter.create_user(sender.address, sender.name, project)
         return None
 
-    def _refusal(self, delivery: Delivery, author: UserRef | None) -> str | None:
-        """Why the sender may not do what the rules ask, if they may not."""
-        if delivery.decision.author != "sender":
+    def refusal(
+        self, decision: Decision, replies_to: IssueRef | None, author: UserRef | None
+    ) -> str | None:
+        """Why the sender may not do what the rules ask, if they may not (asks ``can``)."""
+        if decision.author != "sender":
             return None  # created as the configured account or a user made for this project
-        for planned in delivery.decision.actions:
+        for planned in decision.actions:
             action = planned.action
             if isinstance(action, CreateAction):
                 request = isinstance(action, CreateRequest)
@@ -162,10 +169,10 @@ class Actor:
                     what = "requests" if request else "issues"
                     what = f"{what} of type {issue_type}" if issue_type else what
                     return f"the sender may not create {what} in project {action.project}"
-            elif isinstance(action, Comment) and delivery.replies_to is not None:
-                project = delivery.replies_to.project or ""
+            elif isinstance(action, Comment) and replies_to is not None:
+                project = replies_to.project or ""
                 if not self.adapter.can(author, Permission.COMMENT, project):
-                    return f"the sender may not comment on issue {delivery.replies_to.key}"
+                    return f"the sender may not comment on issue {replies_to.key}"
         return None
 
     # -- writing ---------------------------------------------------------------------------

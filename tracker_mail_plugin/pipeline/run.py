@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from tracker_mail_plugin.adapter import TrackerAdapter
 from tracker_mail_plugin.config.loader import LoadedConfig
@@ -29,12 +30,22 @@ from tracker_mail_plugin.errors import (
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal.rows import MessageRow, MessageState
 from tracker_mail_plugin.mail import Message, parse_message, unparsed_message
+from tracker_mail_plugin.mail.safe_text import bounded
 from tracker_mail_plugin.pipeline.act import Actor, Delivered, Delivery
 from tracker_mail_plugin.pipeline.budget import OverBudget, time_budget
 from tracker_mail_plugin.pipeline.checkpoints import Checkpoint, CheckpointHook
 from tracker_mail_plugin.pipeline.disposal import Disposer, Forwarder
 from tracker_mail_plugin.pipeline.facts import Lookup, authentication_for, facts_for, look_up
+from tracker_mail_plugin.pipeline.observer import RunObserver, observed
 from tracker_mail_plugin.pipeline.ordering import Ordering
+from tracker_mail_plugin.pipeline.outcomes import (
+    SENDER_LENGTH,
+    SUBJECT_LENGTH,
+    issue_fields,
+    outcome_for,
+    report,
+)
+from tracker_mail_plugin.pipeline.preview import Preview
 from tracker_mail_plugin.pipeline.scheduling import InParallel, OneByOne
 from tracker_mail_plugin.pipeline.states import StateKeeper
 from tracker_mail_plugin.pipeline.summary import Progress, Summary
@@ -72,6 +83,8 @@ class MailboxParts:
         look_up_first: look each new write up in the tracker before making it (a journal
             restored from a backup); a journal less than ``NEW_JOURNAL_HOURS`` old does so
             on its own when processed mail stays in the mailbox.
+        observer: told the counts, latencies and tracker calls as they happen (metrics);
+            None costs nothing.
         stop: asked between messages; True (``watch`` got a stop signal) ends the run
             there, the message in hand finished, the rest left for the next run.
     """
@@ -86,6 +99,7 @@ class MailboxParts:
     checkpoint: CheckpointHook
     dry_run: bool = False
     look_up_first: bool = False
+    observer: RunObserver | None = None
     stop: Callable[[], bool] = never_stop
 
 
@@ -95,6 +109,9 @@ class MailboxRun:
     def __init__(self, parts: MailboxParts, summary: Summary):
         self.parts = parts
         self.summary = summary
+        if parts.observer is not None:
+            summary.observer = parts.observer
+        self.adapter = observed(parts.adapter, parts.observer)
         self.tracker = parts.loaded.config.mailboxes[parts.name].tracker
         self.states = StateKeeper(parts.journal)
         self.disposer = Disposer(
@@ -102,9 +119,10 @@ class MailboxRun:
         )
         look_up_first = parts.look_up_first or self._may_hold_handled_mail()
         self.actor = Actor(
-            parts.adapter, parts.journal, self.tracker, parts.policies, parts.forward,
+            self.adapter, parts.journal, self.tracker, parts.policies, parts.forward,
             parts.checkpoint, look_up_first,
         )  # fmt: skip
+        self.preview = Preview(parts.adapter, self.tracker)
         self.identity = ""
         # A rate limit: the time (``time.time()``) until which the tracker asked us to wait.
         self.paused_until: float | None = None
@@ -121,6 +139,8 @@ class MailboxRun:
     def run(self, limit: int | None) -> None:
         """Fetch what is pending, process it, dispose, commit, then journal the disposals."""
         parts = self.parts
+        if parts.dry_run:
+            self.preview.reachable()  # before any mail: a preview must not say "fine" then
         self.identity = parts.source.identity()
         pending = parts.source.pending(
             lambda id: parts.journal.is_done(parts.name, self.identity, id), limit
@@ -208,8 +228,7 @@ class MailboxRun:
             self.disposer.dispose_again(row)
             return
         self.states.failed(row, why)
-        logger.warning("quarantined unread: %s: %s", fetched.id, why)
-        self._quarantine(row, message, fetched.raw, why, why)
+        self._quarantine(row, message, fetched.raw, why, f"unread: {why}")
 
     def handle(self, fetched: Fetched, message: Message) -> None:
         """One message, start to finish; its failure never stops the ones behind it."""
@@ -223,7 +242,7 @@ class MailboxRun:
             self.disposer.dispose_again(row)
             return
         try:
-            self._handle(row, message, raw)
+            self._handle(row, message, raw, fetched.arrived)
         except (Unreachable, ConfigurationError):
             raise  # the whole mailbox stops: nothing else can succeed either
         except OverBudget as exc:
@@ -241,7 +260,9 @@ class MailboxRun:
             logger.exception("unexpected error on %s", message.message_id)
             self._failed(row, message, raw, exc, counts_toward_quarantine=True)
 
-    def _handle(self, row: MessageRow, message: Message, raw: bytes) -> None:
+    def _handle(
+        self, row: MessageRow, message: Message, raw: bytes, arrived: datetime | None
+    ) -> None:
         lookup = self._look_up(message)
         # The trust gate may ask DNS (trust: verify): outside the time budget, like lookups.
         verdict = authentication_for(message, raw, self.parts.loaded, self.parts.name)
@@ -251,6 +272,7 @@ class MailboxRun:
         policies = self.parts.policies
         if decision.outcome == "drop":
             self.summary.add("dropped")
+            self._report(row, message, "dropped", reason=decision.skipped_reason)
             self.disposer.dispose(row, policies.on_success)
             return
         if decision.outcome == "unprocessed":
@@ -264,13 +286,17 @@ class MailboxRun:
             self._unprocessed(row, message, raw, delivered.denied)
             return
         self._count(delivered)
+        found = issue_fields(delivered.results)
+        self._report(row, message, _done_words(delivered), logging.INFO, **found)
         self.states.acted(row)
+        if self.parts.observer is not None:
+            self.parts.observer.confirmed(self.parts.name, arrived)
         self.parts.checkpoint(Checkpoint.AFTER_RECORD)
         self.disposer.dispose(row, policies.on_success)
 
     def _look_up(self, message: Message) -> Lookup:
         parts = self.parts
-        return look_up(message, parts.adapter, parts.journal, parts.loaded, parts.name)
+        return look_up(message, self.adapter, parts.journal, parts.loaded, parts.name)
 
     def _decide(self, message: Message, lookup: Lookup, verdict: Verdict | None) -> Decision:
         parts = self.parts
@@ -294,7 +320,7 @@ class MailboxRun:
             return
         self.summary.add("unprocessed")
         self.states.unprocessed(row, reason)
-        logger.info("unprocessed: %s (%s)", row.message_id, reason)
+        self._report(row, message, "unprocessed", reason=reason)
         self.disposer.dispose(row, policy)
 
     def _failed(
@@ -306,9 +332,11 @@ class MailboxRun:
         counts_toward_quarantine: bool,
     ) -> None:
         attempts = self.states.failed(row, error)
-        logger.warning("failed (attempt %d): %s: %s", attempts, message.message_id, error)
         if not counts_toward_quarantine or attempts < self.parts.policies.max_attempts:
             self.summary.add("failed")
+            of = f" of {self.parts.policies.max_attempts}" if counts_toward_quarantine else ""
+            why = f"attempt {attempts}{of}, tried again next run: {error}"
+            self._report(row, message, "failed", logging.WARNING, reason=why)
             return
         self._quarantine(row, message, raw, str(error), f"failed {attempts} times: {error}")
 
@@ -320,6 +348,7 @@ class MailboxRun:
             return
         self.summary.add("quarantined")
         self.states.quarantined(row, reason)
+        self._report(row, message, "quarantined", logging.WARNING, reason=why)
         self.disposer.dispose(row, policy)
 
     def _forwarded(
@@ -353,15 +382,26 @@ class MailboxRun:
         """Never downloaded: only its size is known, so it can only be left or moved."""
         self.summary.add("unprocessed")
         limit = self.parts.policies.max_message_size
-        logger.warning(
-            "message %s is %d bytes, over max_message_size %d", envelope.id, envelope.size, limit
-        )
+        why = f"{envelope.id} is {envelope.size} bytes, over max_message_size {limit}"
+        self._report(None, None, "unprocessed", logging.WARNING, reason=why)
         if self.parts.dry_run:
             self.summary.planned.append(
                 f"{envelope.id}: too large ({envelope.size} bytes): unprocessed"
             )
             return
         self.disposer.dispose_oversize(envelope)
+
+    def _report(
+        self,
+        row: MessageRow | None,
+        message: Message | None,
+        outcome: str,
+        level: int = logging.INFO,
+        **details: str | None,
+    ) -> None:
+        """The message's line for ``sync -v`` (failures are shown without ``-v`` too)."""
+        row_id = row.id if row is not None else None
+        report(outcome_for(self.parts.name, row_id, message, outcome, **details), level)
 
     def _count(self, delivered: Delivered) -> None:
         self.summary.add("created", len(delivered.created))
@@ -370,10 +410,52 @@ class MailboxRun:
         self.summary.add("forwarded", delivered.forwarded)
 
     def _plan_only(self, message: Message, raw: bytes) -> None:
-        """--dry-run: decide and say what would be done; no writes, no journal, no moves."""
+        """--dry-run: decide, ask the tracker (read-only) and say what would be done."""
         verdict = authentication_for(message, raw, self.parts.loaded, self.parts.name)
-        decision = self._decide(message, self._look_up(message), verdict)
+        lookup = self._look_up(message)
+        decision = self._decide(message, lookup, verdict)
         what = "; ".join(p.describe() for p in decision.actions) or decision.skipped_reason or ""
-        self.summary.planned.append(
-            f"{message.subject!r} from {message.from_}: {decision.outcome}: {what}"
+        outcome, counter = {"drop": ("drop", "dropped")}.get(
+            decision.outcome, (decision.outcome, "unprocessed")
         )
+        if decision.outcome == "act":
+            outcome, what, counter = self._preview(decision, lookup, what)
+        if counter:
+            self.summary.add(counter)
+        sender = str(message.from_) if message.from_ else "(no sender)"
+        self.summary.planned.append(
+            f"{bounded(message.subject, SUBJECT_LENGTH)!r} from {bounded(sender, SENDER_LENGTH)}:"
+            f" {outcome}: {what}"
+        )
+
+    def _preview(self, decision: Decision, lookup: Lookup, what: str) -> tuple[str, str, str]:
+        """``(outcome, what, counter)`` of an ``act`` decision, as the tracker answers."""
+        problems = [p for planned in decision.actions for p in self.preview.problems(planned)]
+        if problems:
+            return "fails", f"{what}: {'; '.join(problems)}", "failed"
+        author = lookup.sender if decision.author == "sender" else None
+        denied = self.actor.refusal(decision, lookup.reply_to, author)
+        if denied:
+            return "unprocessed", denied, "unprocessed"
+        for planned in decision.actions:
+            self.summary.add(_WOULD.get(planned.action.action, "forwarded"))
+        return "act", what, ""
+
+
+_WOULD = {
+    "create_issue": "created",
+    "create_request": "created",
+    "comment": "commented",
+    "attach_to_project": "attached",
+}
+
+
+def _done_words(delivered: Delivered) -> str:
+    """``created``, ``created, commented``… for a message whose writes are all confirmed."""
+    done = (
+        ("created", delivered.created),
+        ("commented", delivered.commented),
+        ("attached", delivered.attached),
+        ("forwarded", delivered.forwarded),
+    )
+    return ", ".join(word for word, count in done if count) or "done"

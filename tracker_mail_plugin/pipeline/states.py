@@ -15,8 +15,11 @@ from typing import Any
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal.rows import TRANSITIONS, MessageRow, MessageState
 from tracker_mail_plugin.mail import Message
+from tracker_mail_plugin.mail.safe_text import bounded
 from tracker_mail_plugin.rules.decide import Decision
 
+# How much of a sender and a subject the journal keeps: enough to recognise the mail.
+KEPT_LENGTH = 200
 # Disposing of mail in these states keeps the state: it says why the mail was moved.
 _SAYS_WHY = frozenset({MessageState.UNPROCESSED, MessageState.QUARANTINED})
 
@@ -45,9 +48,11 @@ class StateKeeper:
         self, mailbox: str, identity: str, source_id: str, message: Message, size: int
     ) -> MessageRow:
         """Journal a downloaded message (idempotent); its row says where it stands."""
+        sender = message.from_.address if message.from_ is not None else ""
         row = self.journal.record_fetched(
-            mailbox, identity, source_id, message.message_id, message.sha256, size
-        )
+            mailbox, identity, source_id, message.message_id, message.sha256, size,
+            sender=bounded(sender, KEPT_LENGTH), subject=bounded(message.subject, KEPT_LENGTH),
+        )  # fmt: skip
         with self._lock:
             self._current[row.id] = row.state
         return row

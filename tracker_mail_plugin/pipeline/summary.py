@@ -5,12 +5,24 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tracker_mail_plugin.errors import ExitCode
+
+if TYPE_CHECKING:
+    from tracker_mail_plugin.pipeline.observer import RunObserver
 
 _COUNTS = (
     "fetched", "created", "commented", "attached", "forwarded",
     "unprocessed", "dropped", "failed", "quarantined",
+)  # fmt: skip
+
+
+# A dry run's counts, as what would have been done.
+_WOULD = (
+    ("would create", "created"), ("would comment", "commented"), ("would attach", "attached"),
+    ("would forward", "forwarded"), ("would leave unprocessed", "unprocessed"),
+    ("would drop", "dropped"), ("would fail", "failed"),
 )  # fmt: skip
 
 
@@ -36,22 +48,45 @@ class Summary:
     # was left for a run after that.
     waiting: float | None = None
     planned: list[str] = field(default_factory=list)
+    # Told every count as it is made (metrics); None: nobody listens.
+    observer: RunObserver | None = field(default=None, repr=False, compare=False)
+    dry_run: bool = False  # the counts are what would have been done
     _tally: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, counter: str, amount: int = 1) -> None:
         """Count ``amount`` more under ``counter``; workers count at the same time."""
         with self._tally:
             setattr(self, counter, getattr(self, counter) + amount)
+        if self.observer is not None and amount:
+            self.observer.counted(self.mailbox, counter, amount)
+
+    @property
+    def eventful(self) -> bool:
+        """Whether anything happened that cron should mail: a message, a stop, an overlap.
+
+        An overlapping run is said: runs that keep overlapping mean one is stuck or the
+        mailbox needs longer than cron's interval.
+        """
+        counts = (getattr(self, name) for name in _COUNTS)
+        stopped = self.error is not None or self.waiting is not None
+        return any(counts) or stopped or self.busy
 
     def line(self) -> str:
         """``support: fetched 4, created 2, … in 1.3s``, or why the run stopped."""
         if self.busy:
             return f"{self.mailbox}: another sync of this mailbox is running; nothing done"
-        counts = ", ".join(f"{name} {getattr(self, name)}" for name in _COUNTS)
+        if self.dry_run:
+            counts = ", ".join(
+                [f"fetched {self.fetched}"]
+                + [f"{verb} {getattr(self, name)}" for verb, name in _WOULD]
+            )
+        else:
+            counts = ", ".join(f"{name} {getattr(self, name)}" for name in _COUNTS)
         tail = f"; stopped: {self.error}" if self.error else ""
         if self.waiting is not None:
             tail += f"; the tracker asked to wait {self.waiting:.0f}s, the rest is left for then"
-        return f"{self.mailbox}: {counts} in {self.seconds:.1f}s{tail}"
+        wrote = " (dry run: nothing written)" if self.dry_run else ""
+        return f"{self.mailbox}: {counts} in {self.seconds:.1f}s{wrote}{tail}"
 
 
 class Progress:

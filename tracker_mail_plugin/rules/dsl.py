@@ -311,6 +311,7 @@ def _create(tokens: _Tokens) -> dict[str, Any]:
     while (token := tokens.peek()) is not None and token.word != "in":
         if token.word in ("and", "then") and not token.quoted:
             break
+        _refuse_near_miss(token)
         kind_words.append(tokens.next("what to create").text)
     if not kind_words:
         raise RuleSyntaxError(
@@ -325,6 +326,51 @@ def _create(tokens: _Tokens) -> dict[str, Any]:
         return {"create_request": _without_none({"project": project, "request_type": as_type})}
     issue_type = as_type if kind.lower() in _ISSUE_WORDS else _singular(kind)
     return {"create_issue": _without_none({"project": project, "type": issue_type})}
+
+
+# Words a person means after ``create``: the language's own, and the issue types most trackers
+# ship. A word one or two typing slips away from one of them is a mistake, not a new type.
+_CREATE_WORDS = (
+    "request", "issue", "bug", "task", "story", "epic", "feature", "incident", "improvement",
+    "question", "problem", "subtask", "defect", "support", "comment", "project",
+)  # fmt: skip
+
+
+def _refuse_near_miss(token: _Token) -> None:
+    """Refuse ``create requst``; a quoted word (``create 'Requst'``) is taken as written."""
+    if token.quoted:
+        return
+    word = token.word
+    singular = _singular(word).lower()
+    if word in _CREATE_WORDS or singular in _CREATE_WORDS or len(word) < 4:
+        return
+    allowed = 1 if len(word) < 6 else 2
+    close = [known for known in _CREATE_WORDS if _distance(singular, known) <= allowed]
+    if close:
+        raise RuleSyntaxError(
+            f"'{token.text}' is not a word of the rule language; did you mean '{close[0]}'? "
+            f"(for an issue type with that name, quote it: create '{_singular(token.text)}' "
+            "in project …)",
+            token.column,
+        )
+
+
+def _distance(first: str, second: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) from one word to the other.
+
+    Rule words are a few letters long and come from the configuration, not from mail.
+    """
+    previous2: list[int] = []
+    previous = list(range(len(second) + 1))
+    for i, a in enumerate(first, 1):
+        current = [i]
+        for j, b in enumerate(second, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b))
+            if i > 1 and j > 1 and a == second[j - 2] and first[i - 2] == b:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def _end(tokens: _Tokens) -> int:

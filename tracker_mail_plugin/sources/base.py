@@ -11,6 +11,8 @@ import ipaddress
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, Literal, Self
 
@@ -31,20 +33,29 @@ class Envelope:
     ``id`` is stable across runs (IMAP ``UIDVALIDITY:UID``, the POP3 UIDL, the Maildir key,
     the mbox index plus a hash, or a directory-relative path). ``oversize`` is set when
     ``size`` exceeds the source's ``max_message_size``: such a message is never downloaded,
-    so that the caller can apply its oversize policy instead.
+    so that the caller can apply its oversize policy instead. ``arrived``: when the mail
+    reached the mailbox, where the listing already says so (Graph's ``receivedDateTime``).
     """
 
     id: str
     size: int
     oversize: bool = False
+    arrived: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """A downloaded message: exactly the bytes the server holds."""
+    """A downloaded message: exactly the bytes the server holds.
+
+    ``arrived``: when the mail reached the mailbox (IMAP INTERNALDATE, Graph
+    ``receivedDateTime``, a file's modification time, the time a piped message was read),
+    timezone-aware; None where the source cannot tell (POP3, mbox). The processing latency
+    is measured from it, not from when tracker-mail first saw the message.
+    """
 
     id: str
     raw: bytes
+    arrived: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +224,11 @@ def batches(
         total += envelope.size
     if batch:
         yield batch
+
+
+def file_time(path: Path) -> datetime:
+    """When a file-stored message arrived: its modification time (delivery writes it once)."""
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
 def take(envelopes: Iterator[Envelope], limit: int | None) -> list[Envelope]:

@@ -14,6 +14,7 @@ with admin consent); no answer at all is :class:`Unreachable`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
 
@@ -110,7 +111,8 @@ class GraphSource(MailSource):
     Args:
         user: The mailbox's address (``username:``).
         bearer: Gives access tokens for Graph.
-        folder: A well-known folder name (``Inbox``) or a top-level folder's display name.
+        folder: A folder's path: a well-known name (``Inbox``) or a top-level folder's
+            display name, then subfolders' display names (``Inbox/Support``).
         timeout: Seconds to connect and to wait for each answer.
         max_message_size: Messages larger than this (bytes, from PR_MESSAGE_SIZE) are reported
             oversize when listed, and never downloaded.
@@ -162,7 +164,7 @@ class GraphSource(MailSource):
             f"{self._user_url()}/mailFolders/{quote(self._opened(), safe='=')}/messages"
         )
         params: dict[str, str] | None = {
-            "$select": "id,internetMessageId",
+            "$select": "id,internetMessageId,receivedDateTime",
             "$expand": f"singleValueExtendedProperties($filter=id eq '{SIZE_PROPERTY}')",
             "$orderby": "receivedDateTime asc",
             "$top": str(PAGE),
@@ -174,7 +176,8 @@ class GraphSource(MailSource):
                     return found
                 if not is_done(str(item["id"])):
                     size = _size(item)
-                    found.append(Envelope(str(item["id"]), size, is_oversize(size, self._max)))
+                    oversize = is_oversize(size, self._max)
+                    found.append(Envelope(str(item["id"]), size, oversize, _received(item)))
             url, params = page.get("@odata.nextLink"), None  # the link carries the query
         return found
 
@@ -184,7 +187,7 @@ class GraphSource(MailSource):
         for envelope in envelopes:
             url = f"{self._message_url(envelope.id)}/$value"
             raw = self._call("GET", url, what="download a message").content
-            yield Fetched(id=envelope.id, raw=raw)
+            yield Fetched(id=envelope.id, raw=raw, arrived=envelope.arrived)
 
     def dispose(self, id: str, disposition: Disposition) -> None:
         """Move, delete or mark read now (Graph has nothing to commit)."""
@@ -229,31 +232,50 @@ class GraphSource(MailSource):
     def _message_url(self, id: str) -> str:
         return f"{self._user_url()}/messages/{quote(id, safe='=')}"
 
-    def _resolve(self, name: str, *, create: bool) -> str:
-        """A folder's id: well-known names as they are, else found (or made) by display name."""
-        if name.lower() in WELL_KNOWN:
-            return name.lower()
-        if name.lower() in self._folders:
-            return self._folders[name.lower()]
-        url = f"{self._user_url()}/mailFolders"
-        escaped = name.replace("'", "''")
-        params = {"$filter": f"displayName eq '{escaped}'", "$select": "id,displayName"}
-        found = self._call("GET", url, what=f"find folder {name}", params=params).json()
-        values: list[dict[str, Any]] = found.get("value", [])
-        if values:
-            folder_id = str(values[0]["id"])
-        elif create:
-            made = self._call(
-                "POST", url, what=f"create folder {name}", json={"displayName": name}
-            ).json()
-            folder_id = str(made["id"])
-        else:
+    def _resolve(self, path: str, *, create: bool) -> str:
+        """A folder's id from its path (``Inbox/Support``): found, or made when ``create``.
+
+        The first name may be a well-known one (``inbox``, ``archive``…), used as it is;
+        every other name is a display name, looked up (case-insensitively, as Exchange
+        compares them) among the children of the folder before it.
+        """
+        names = [name.strip() for name in path.split("/") if name.strip()]
+        if not names:
+            raise ConfigurationError(f"folder {path!r}: give a folder name such as Inbox")
+        key = "/".join(names).lower()
+        if key in self._folders:
+            return self._folders[key]
+        head = names[0].lower()
+        parent = head if head in WELL_KNOWN else self._child(None, names[0], path, create)
+        for name in names[1:]:
+            parent = self._child(parent, name, path, create)
+        self._folders[key] = parent
+        return parent
+
+    def _child(self, parent: str | None, name: str, path: str, create: bool) -> str:
+        """The id of folder ``name`` under ``parent`` (None: the top level), paging through."""
+        url = (
+            f"{self._user_url()}/mailFolders"
+            if parent is None
+            else f"{self._user_url()}/mailFolders/{quote(parent, safe='=')}/childFolders"
+        )
+        listing: str | None = url
+        params: dict[str, str] | None = {"$select": "id,displayName", "$top": str(PAGE)}
+        while listing is not None:
+            found = self._call("GET", listing, what=f"find folder {path}", params=params).json()
+            for folder in found.get("value", []):
+                if str(folder.get("displayName", "")).lower() == name.lower():
+                    return str(folder["id"])
+            listing, params = found.get("@odata.nextLink"), None  # the link carries the query
+        if not create:
+            where = "at the top level" if parent is None else "in the folder before it"
             raise ConfigurationError(
-                f"mailbox {self.user} has no top-level folder {name!r} (folder:); give a "
-                "well-known name such as Inbox or an existing folder's display name"
+                f"mailbox {self.user} has no folder {path!r} (folder:): {name!r} is not "
+                f"{where}; give a well-known name such as Inbox, or an existing folder's "
+                "path of display names such as Inbox/Support"
             )
-        self._folders[name.lower()] = folder_id
-        return folder_id
+        made = self._call("POST", url, what=f"create folder {path}", json={"displayName": name})
+        return str(made.json()["id"])
 
     def _call(
         self,
@@ -310,5 +332,14 @@ def _tag(property_id: str) -> int | None:
         return None
     try:
         return int(tag, 16)
+    except ValueError:
+        return None
+
+
+def _received(item: dict[str, object]) -> datetime | None:
+    """``receivedDateTime`` (ISO 8601, UTC); None when absent or not a date."""
+    value = item.get("receivedDateTime")
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
+from datetime import datetime
 from typing import Any
 
 from imapclient import IMAPClient  # type: ignore[import-untyped]  # ships no py.typed
@@ -20,6 +21,7 @@ from tracker_mail_plugin.errors import (
     ConfigurationError,
     TrackerMailError,
 )
+from tracker_mail_plugin.oauth2 import sasl
 from tracker_mail_plugin.sources.base import (
     Delete,
     Disposition,
@@ -126,12 +128,13 @@ class ImapSource(ServerSource):
         for batch in batches(envelopes):
             uids = [self._uid(envelope.id) for envelope in batch]
             with self._guard("downloading messages"):
-                found = self._session().fetch(uids, ["BODY.PEEK[]"])
+                found = self._session().fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
             for envelope, uid in zip(batch, uids, strict=True):
                 # Expunged by another client: absent, or (Dovecot) present with BODY[] NIL.
-                body = found.get(uid, {}).get(b"BODY[]")
+                item = found.get(uid, {})
+                body = item.get(b"BODY[]")
                 if body is not None:
-                    yield Fetched(envelope.id, bytes(body))
+                    yield Fetched(envelope.id, bytes(body), _arrived(item.get(b"INTERNALDATE")))
 
     def dispose(self, id: str, disposition: Disposition) -> None:
         """Flag, move or mark deleted now; deletions become final at ``commit``."""
@@ -258,7 +261,7 @@ class ImapSource(ServerSource):
         client = self._session()
         self._log_in(
             lambda password: client.login(self._username, password),
-            lambda token: client.oauth2_login(self._username, token),
+            lambda token: self._token_login(client, token),
         )
         # imaplib keeps the list it got before login; imapclient answers from the CAPABILITY
         # the server sent with the login reply (or asks again), which is the list that
@@ -266,6 +269,18 @@ class ImapSource(ServerSource):
         with self._guard("reading capabilities"):
             caps = client.capabilities()
         self._capabilities = frozenset(bytes(c).decode("ascii").upper() for c in caps)
+
+    def _token_login(self, client: Any, token: str) -> None:
+        """AUTHENTICATE OAUTHBEARER or XOAUTH2: the configured one, else the best offered."""
+        assert self._bearer is not None  # noqa: S101 - only called for token logins
+        offered = [bytes(c).decode("ascii", "replace") for c in client.capabilities()]
+        auth = [c.removeprefix("AUTH=") for c in offered if c.upper().startswith("AUTH=")]
+        mechanism = sasl.choose(self._bearer.mechanism, auth)
+        endpoint = self._endpoint
+        initial = sasl.initial_response(
+            mechanism, self._username, token, endpoint.host, endpoint.port
+        )
+        client.sasl_login(mechanism, sasl.Exchange(mechanism, initial))
 
     def _select(self) -> None:
         with self._guard("reading the folder separator"):
@@ -357,3 +372,10 @@ class ImapSource(ServerSource):
 
     def _connection_broke(self, error: Exception) -> bool:
         return isinstance(error, IMAPClient.AbortError)
+
+
+def _arrived(internaldate: object) -> datetime | None:
+    """INTERNALDATE, which IMAPClient gives as a naive datetime in local time."""
+    if not isinstance(internaldate, datetime):
+        return None
+    return internaldate.astimezone() if internaldate.tzinfo is None else internaldate

@@ -24,6 +24,7 @@ from tracker_mail_plugin.sources.base import (
     MailSource,
     Move,
     SourceCheck,
+    file_time,
     is_oversize,
     refuse_oversize,
     require_supported,
@@ -76,7 +77,7 @@ class MaildirSource(MailSource):
         for envelope in envelopes:
             path = self._find(envelope.id)
             if path is not None:
-                yield Fetched(envelope.id, path.read_bytes())
+                yield Fetched(envelope.id, path.read_bytes(), file_time(path))
 
     def dispose(self, id: str, disposition: Disposition) -> None:
         """Rename into the subfolder, unlink, or add the ``S`` flag; Leave does nothing.
@@ -248,7 +249,7 @@ class DirectorySource(MailSource):
         for envelope in envelopes:
             path = self._root / envelope.id
             if path.is_file():
-                yield Fetched(envelope.id, path.read_bytes())
+                yield Fetched(envelope.id, path.read_bytes(), file_time(path))
 
     def dispose(self, id: str, disposition: Disposition) -> None:
         """Move into a subdirectory (never overwriting), delete, or leave."""

@@ -136,7 +136,7 @@ class ServerSource(MailSource):
         host: Server name or address.
         username: Login name.
         password: Login password (kept only in memory, never printed).
-        bearer: Instead of a password, where OAuth2 tokens come from (SASL XOAUTH2).
+        bearer: Instead of a password, where OAuth2 tokens come from (OAUTHBEARER, XOAUTH2).
         port: Defaults to the protocol's TLS port for ``ssl``, else its plain port.
         security: ``ssl`` (TLS from the first byte), ``starttls``, or ``none`` (loopback
             only). Certificates are always verified.

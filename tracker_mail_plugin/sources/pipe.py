@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tracker_mail_plugin.errors import RetryLater
@@ -57,6 +58,7 @@ class PipeSource(MailSource):
         self.spool = spool
         self.id = hashlib.sha256(raw).hexdigest()[:32]
         self._max_size = max_message_size
+        self.received = datetime.now(UTC)  # the mail server hands it over as it arrives
         self._staged: list[Disposition] = []
         self.kept: list[Path] = []
 
@@ -81,7 +83,7 @@ class PipeSource(MailSource):
         """The message's bytes."""
         refuse_oversize(envelopes)
         for envelope in envelopes:
-            yield Fetched(envelope.id, self.raw)
+            yield Fetched(envelope.id, self.raw, self.received)
 
     def dispose(self, id: str, disposition: Disposition) -> None:
         """Stage keeping a copy (leave, move) or none (delete)."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from typing import BinaryIO, Unpack
 
-from tracker_mail_plugin.oauth2.sasl import xoauth2_base64
+from tracker_mail_plugin.oauth2 import sasl
 from tracker_mail_plugin.sources.base import (
     Delete,
     Disposition,
@@ -109,13 +109,13 @@ class Pop3Source(ServerSource):
         return f"pop3://{self._username}@{self._endpoint.host}:{self._endpoint.port}"
 
     def open(self) -> None:
-        """Connect, verify TLS, log in with USER/PASS or AUTH XOAUTH2."""
+        """Connect, verify TLS, log in with USER/PASS or AUTH OAUTHBEARER/XOAUTH2."""
         self._conn = self._connect()
         conn = self._conn
         try:
             self._log_in(
                 lambda password: (conn.user(self._username), conn.pass_(password)),
-                lambda token: _xoauth2(conn, self._username, token),
+                lambda token: self._token_login(conn, token),
             )
         except BaseException:
             self.close()
@@ -218,6 +218,17 @@ class Pop3Source(ServerSource):
             raise RuntimeError("the Pop3Source is not open")
         return self._conn
 
+    def _token_login(self, conn: poplib.POP3, token: str) -> None:
+        """AUTH OAUTHBEARER or XOAUTH2: the configured one, else the best the server offers."""
+        assert self._bearer is not None  # noqa: S101 - only called for token logins
+        forced = self._bearer.mechanism
+        mechanism = forced or sasl.choose(None, _offered(conn))
+        endpoint = self._endpoint
+        initial = sasl.initial_response(
+            mechanism, self._username, token, endpoint.host, endpoint.port
+        )
+        _authenticate(conn, mechanism, initial)
+
     def _connection_broke(self, error: Exception) -> bool:
         # poplib's own "-ERR EOF", or the server ending the session (Dovecot says
         # "-ERR [SYS/TEMP] Server shutting down." when it is stopped or kicks us).
@@ -225,18 +236,28 @@ class Pop3Source(ServerSource):
         return not text.startswith("-ERR") or text == "-ERR EOF" or "[SYS/TEMP]" in text
 
 
-def _xoauth2(conn: poplib.POP3, username: str, token: str) -> None:
-    """AUTH XOAUTH2 (RFC 5034's AUTH command, which poplib does not have).
+def _offered(conn: poplib.POP3) -> list[str]:
+    """The SASL mechanisms of the server's CAPA answer (none when it has no CAPA)."""
+    try:
+        capabilities = conn.capa()
+    except poplib.error_proto:
+        return []
+    return list(capabilities.get("SASL", []))
+
+
+def _authenticate(conn: poplib.POP3, mechanism: str, initial: str) -> None:
+    """RFC 5034's AUTH command, which poplib does not have.
 
     The response goes on its own line after the server's ``+`` rather than on the command
     line: an initial response would make the line longer than many servers take.
     """
-    conn._shortcmd("AUTH XOAUTH2")  # type: ignore[attr-defined]  # the "+ " continuation
-    answer: bytes = conn._shortcmd(xoauth2_base64(username, token))  # type: ignore[attr-defined]
+    conn._shortcmd(f"AUTH {mechanism}")  # type: ignore[attr-defined]  # the "+ " continuation
+    encoded = sasl.base64_response(initial)
+    answer: bytes = conn._shortcmd(encoded)  # type: ignore[attr-defined]
     if not answer.startswith(b"+OK"):
         # A refusal comes as a "+ <base64 JSON>" challenge; the final -ERR (raised by
-        # poplib as error_proto) follows the empty line the client must send.
-        conn._shortcmd("")  # type: ignore[attr-defined]
+        # poplib as error_proto) follows the reply the client must send.
+        conn._shortcmd(sasl.base64_response(sasl.error_reply(mechanism)))  # type: ignore[attr-defined]
         raise poplib.error_proto(b"-ERR the server did not accept the token")
 
 

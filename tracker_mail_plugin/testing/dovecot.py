@@ -1,7 +1,8 @@
 """A private Dovecot (IMAP, IMAPS, POP3, POP3S) on 127.0.0.1, for the integration tests.
 
-Accounts log in with their password (PLAIN, LOGIN) or with an OAuth2 token (XOAUTH2): a
-JWT that Dovecot's ``oauth2`` passdb validates locally against :attr:`Dovecot.oauth2_key`.
+Accounts log in with their password (PLAIN, LOGIN) or with an OAuth2 token (XOAUTH2 or
+OAUTHBEARER): a JWT that Dovecot's ``oauth2`` passdb validates locally against
+:attr:`Dovecot.oauth2_key`.
 
 Needs the Debian packages ``dovecot-imapd dovecot-pop3d`` and the ``openssl`` command; the
 pytest fixture is in :mod:`tracker_mail_plugin.testing.fixtures`. Each instance has its own
@@ -61,18 +62,19 @@ default_internal_group = {group}
 default_login_user = {user}
 first_valid_uid = 1
 disable_plaintext_auth = no
-auth_mechanisms = plain login xoauth2
+auth_mechanisms = plain login xoauth2 oauthbearer
 auth_failure_delay = 0
 ssl = yes
 ssl_cert = <{root}/server.pem
 ssl_key = <{root}/server.key
 mail_location = maildir:{root}/mail/%n/Maildir
 pop3_uidl_format = %08Xu%08Xv
-# OAuth2 (SASL XOAUTH2): Dovecot validates the token itself, as a JWT signed with the key
-# in {root}/keys (introspection_mode = local, 2.3.11+); no token server is asked.
+# OAuth2 (SASL XOAUTH2 and OAUTHBEARER): Dovecot validates the token itself, as a JWT
+# signed with the key in {root}/keys (introspection_mode = local, 2.3.11+); no token
+# server is asked.
 passdb {{
   driver = oauth2
-  mechanisms = xoauth2
+  mechanisms = xoauth2 oauthbearer
   args = {root}/oauth2.conf
 }}
 passdb {{

@@ -193,8 +193,21 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
                 "issues": str(len(state.issues)),
             }
             missing = sorted(p for p in wanted if self._find_project(state, p) is None)
+            problems = [f"there is no project '{p}'" for p in missing]
+            problems += self._unknown_types(state, requirements)
         self._leave(fault)
-        return CheckReport(tuple(f"there is no project '{p}'" for p in missing), facts)
+        return CheckReport(tuple(problems), facts)
+
+    def _unknown_types(self, state: TrackerState, requirements: Requirements | None) -> list[str]:
+        """Issue types a project limits itself to (``add_project(issue_types=…)``) and lacks."""
+        problems = []
+        for project, kind in sorted(requirements.issues if requirements else (), key=str):
+            stored = self._find_project(state, project)
+            allowed = None if stored is None else stored.issue_types
+            if kind is not None and allowed is not None and kind not in allowed:
+                shown = ", ".join(allowed) or "none"
+                problems.append(f"project '{project}' has no issue type '{kind}' (it has: {shown})")
+        return problems
 
     def find_user(self, address: str) -> UserRef | None:
         """The account with this address, compared case-insensitively."""

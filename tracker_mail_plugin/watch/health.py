@@ -51,11 +51,20 @@ class MailboxHealth:
 
     def ready(self, now: float) -> bool:
         """Idling on a live connection, or polled successfully within twice the interval."""
-        if self.last_error is not None or self.tracker_ok is False:
-            return False
+        return self.not_ready(now) is None
+
+    def not_ready(self, now: float) -> str | None:
+        """Why the mailbox is not ready, in a few words; None when it is."""
+        if self.last_error is not None:
+            return self.last_error
+        if self.tracker_ok is False:
+            return "the tracker failed at the last try"
         if self.mode == "idle" and self.idling:
-            return True
-        return self.last_success is not None and now - self.last_success <= 2 * self.poll_interval
+            return None
+        if self.last_success is None:
+            return "not looked at yet"
+        late = now - self.last_success - 2 * self.poll_interval
+        return f"last looked at {now - self.last_success:.0f}s ago" if late > 0 else None
 
 
 class Health:
@@ -115,6 +124,13 @@ class Health:
         moment = time.time() if now is None else now
         boxes = self.snapshot()
         return bool(boxes) and all(box.ready(moment) for box in boxes.values())
+
+    def readiness(self) -> tuple[bool, dict[str, str]]:
+        """For ``/readyz``: whether every mailbox is ready, and why each other one is not."""
+        now = time.time()
+        why = {name: reason for name, box in self.snapshot().items()
+               if (reason := box.not_ready(now)) is not None}  # fmt: skip
+        return bool(self.snapshot()) and not why, why
 
     def _update(self, name: str, **changes: object) -> None:
         with self._lock:

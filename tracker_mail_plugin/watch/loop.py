@@ -16,20 +16,25 @@ import signal
 import time
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from tracker_mail_plugin.assemble import journal_path
-from tracker_mail_plugin.commands.sync import prune_journal
+from tracker_mail_plugin.commands.sync import after_runs
 from tracker_mail_plugin.config.loader import ConfigFileError, LoadedConfig, load_config
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.watch.health import Health
 from tracker_mail_plugin.watch.mailbox import MailboxWatcher
 from tracker_mail_plugin.watch.notify import Notifier
 
+if TYPE_CHECKING:
+    from tracker_mail_plugin.metrics import Metrics
+
 logger = logging.getLogger("tracker_mail")
 
 # The longest the loop sleeps without looking at its timers (a watchdog ping may be due).
 MAX_SLEEP = 60.0
-PRUNE_EVERY = 6 * 3600.0
+# How often the journal's backlog is read for the metrics (and old messages forgotten).
+JOURNAL_EVERY = 60.0
 
 
 def watchable(
@@ -58,6 +63,7 @@ class Watch:
         requested: the ``--mailbox`` names (None: all).
         health: where each mailbox's state goes (for readiness and metrics).
         notifier: systemd's notify socket (does nothing outside systemd).
+        metrics: counts what the runs do (``--metrics-address``); None measures nothing.
     """
 
     def __init__(
@@ -66,15 +72,17 @@ class Watch:
         requested: Sequence[str] | None,
         health: Health,
         notifier: Notifier | None = None,
+        metrics: Metrics | None = None,
     ):
         self.loaded = loaded
         self.requested = requested
         self.health = health
         self.notifier = notifier or Notifier()
+        self.metrics = metrics
         self.watchers: dict[str, MailboxWatcher] = {}
         self.stopping = False
         self._reload_asked = False
-        self._last_prune = 0.0
+        self._last_journal = 0.0
 
     def run(self) -> ExitCode:
         """Watch until SIGTERM or SIGINT; 0 after a clean stop."""
@@ -82,7 +90,8 @@ class Watch:
         if problem or not names:
             logger.error("tracker-mail watch: %s", problem or "no mailbox to watch")
             return ExitCode.CONFIGURATION
-        self.watchers = {name: MailboxWatcher(name, self.loaded, self.health) for name in names}
+        self._count(names)
+        self.watchers = {name: self._watcher(name, self.loaded) for name in names}
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         previous = self._install_signals(wake_w)
         try:
@@ -107,7 +116,7 @@ class Watch:
                 self.notifier.ready()  # every mailbox has been looked at once
                 self.notifier.status(f"watching {len(self.watchers)} mailboxes")
                 announced = True
-            self._prune_now_and_then()
+            self._journal_now_and_then()
             self._wait(wake_r)
             self.notifier.alive()
 
@@ -194,6 +203,7 @@ class Watch:
             )
             self.notifier.ready()
             return
+        self._count(names)
         self._apply(loaded, names)
         self.notifier.ready()
         logger.info("tracker-mail watch: reloaded %s", loaded.path)
@@ -202,7 +212,7 @@ class Watch:
         kept: dict[str, MailboxWatcher] = {}
         for name in names:
             old = self.watchers.pop(name, None)
-            fresh = MailboxWatcher(name, loaded, self.health)
+            fresh = self._watcher(name, loaded)
             if old is not None and old.connection_settings() == fresh.connection_settings():
                 old.reconfigure(loaded)
                 kept[name] = old
@@ -216,13 +226,21 @@ class Watch:
         self.health.forget_others(set(kept))
         self.loaded = loaded
 
-    def _prune_now_and_then(self) -> None:
+    def _watcher(self, name: str, loaded: LoadedConfig) -> MailboxWatcher:
+        return MailboxWatcher(name, loaded, self.health, self.metrics)
+
+    def _count(self, names: Sequence[str]) -> None:
+        if self.metrics is not None:
+            self.metrics.add_mailboxes(names)
+
+    def _journal_now_and_then(self) -> None:
+        """The backlog for the metrics, and old finished messages forgotten."""
         now = time.monotonic()
-        if self._last_prune and now - self._last_prune < PRUNE_EVERY:
+        if self._last_journal and now - self._last_journal < JOURNAL_EVERY:
             return
-        self._last_prune = now
+        self._last_journal = now
         try:
-            prune_journal(self.loaded, journal_path(self.loaded))
+            after_runs(self.loaded, journal_path(self.loaded), self.metrics)
         except TrackerMailError as exc:
             logger.error("%s", exc)
 

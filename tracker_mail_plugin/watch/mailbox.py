@@ -16,6 +16,7 @@ import random
 import socket
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tracker_mail_plugin.assemble import journal_path, open_source
 from tracker_mail_plugin.commands.sync import SyncOptions, process_mailbox
@@ -24,6 +25,9 @@ from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.pipeline.summary import Summary
 from tracker_mail_plugin.sources.imap import ImapSource
 from tracker_mail_plugin.watch.health import Health, Mode
+
+if TYPE_CHECKING:
+    from tracker_mail_plugin.metrics import Metrics
 
 logger = logging.getLogger("tracker_mail")
 
@@ -60,12 +64,16 @@ class MailboxWatcher:
         name: the mailbox in the configuration.
         loaded: the configuration (replaced by :meth:`reconfigure` on a reload).
         health: where the mailbox's state is reported.
+        metrics: counts what the runs do; None measures nothing.
     """
 
-    def __init__(self, name: str, loaded: LoadedConfig, health: Health):
+    def __init__(
+        self, name: str, loaded: LoadedConfig, health: Health, metrics: Metrics | None = None
+    ):
         self.name = name
         self.loaded = loaded
         self.health = health
+        self.metrics = metrics
         self.due = 0.0  # time.monotonic() of the next run; 0: now (mail that came while down)
         self.source: ImapSource | None = None
         self.idling = False
@@ -124,7 +132,7 @@ class MailboxWatcher:
         if self.loaded.config.mailboxes[self.name].protocol == "imap":
             self._work_imap(stop)
             return
-        summary = process_mailbox(self.loaded, self.name, SyncOptions(), stop=stop)
+        summary = process_mailbox(self.loaded, self.name, SyncOptions(), self.metrics, stop=stop)
         self._ran(summary)
         if not self._failures and not summary.busy:
             self.due = time.monotonic() + _next_look(summary, self.poll_interval)
@@ -152,7 +160,7 @@ class MailboxWatcher:
             self._failed_to_connect(exc)
             return
         summary = process_mailbox(
-            self.loaded, self.name, SyncOptions(), source=self.source, stop=stop
+            self.loaded, self.name, SyncOptions(), self.metrics, self.source, stop
         )
         self._ran(summary)
         waiting = summary.waiting

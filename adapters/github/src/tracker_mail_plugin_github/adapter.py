@@ -57,7 +57,7 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
     name: ClassVar[str] = "github"
     config_model: ClassVar[type[BaseModel]] = GitHubConfig
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.CREATE_REQUEST, Capability.REOPEN}
+        {Capability.CHECK_ISSUE_TYPES, Capability.CREATE_REQUEST, Capability.REOPEN}
     )
     # Shared state (pacing, rate gate, write budget, caches, tokens) is kept under locks;
     # writes and searches go one at a time, as GitHub asks, reads side by side.

@@ -64,6 +64,7 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
     config_model: ClassVar[type[BaseModel]] = JiraConfig
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
+            Capability.CHECK_ISSUE_TYPES,
             Capability.CREATE_REQUEST,
             Capability.ATTACH_TO_PROJECT,
             Capability.CREATE_USER,

@@ -69,6 +69,7 @@ class RedmineAdapter(TrackerAdapter[RedmineConfig]):
     config_model: ClassVar[type[BaseModel]] = RedmineConfig
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
+            Capability.CHECK_ISSUE_TYPES,
             Capability.CREATE_REQUEST,
             Capability.ATTACH_TO_PROJECT,
             Capability.CREATE_USER,

@@ -1,0 +1,65 @@
+"""``sync --dry-run``: what a run would do, asked of the tracker without writing anything.
+
+A preview that only ran the rules would promise issues in a project that does not exist,
+or from a sender the tracker refuses, and say "fine" when the tracker is down. So before
+the first message the tracker is asked to answer at all (unreachable: the run stops, exit
+3), and each planned write is checked with read-only questions: ``check`` for the project
+and type it names, ``can`` for a sender the rule acts as.
+"""
+
+from __future__ import annotations
+
+from tracker_mail_plugin.adapter import Requirements, TrackerAdapter
+from tracker_mail_plugin.errors import ConfigurationError
+from tracker_mail_plugin.rules.decide import PlannedAction
+from tracker_mail_plugin.rules.model import AttachToProject, CreateIssue, CreateRequest
+
+
+class Preview:
+    """The tracker's read-only answers for a dry run of one mailbox, asked once each.
+
+    Args:
+        adapter: the mailbox's tracker.
+        tracker: its name in the configuration, for messages.
+    """
+
+    def __init__(self, adapter: TrackerAdapter, tracker: str):
+        self.adapter = adapter
+        self.tracker = tracker
+        self._answers: dict[tuple[str, str, str | None], tuple[str, ...]] = {}
+
+    def reachable(self) -> None:
+        """Ask the tracker to answer at all.
+
+        Raises:
+            Unreachable: it cannot be reached (the dry run stops, exit 3).
+            ConfigurationError: it refuses the credentials, or reports another problem.
+        """
+        report = self.adapter.check()
+        if not report.ok:
+            raise ConfigurationError(
+                f"tracker {self.tracker}: {problem}" for problem in report.problems
+            )
+
+    def problems(self, planned: PlannedAction) -> tuple[str, ...]:
+        """What the tracker lacks for this write: a project, an issue or request type."""
+        action = planned.action
+        if isinstance(action, CreateIssue):
+            asked = ("issue", action.project, action.type)
+        elif isinstance(action, CreateRequest):
+            asked = ("request", action.project, action.request_type)
+        elif isinstance(action, AttachToProject):
+            asked = ("attach", action.project, None)
+        else:
+            return ()  # a comment's issue was looked up already; forwards need no tracker
+        if asked not in self._answers:
+            self._answers[asked] = self.adapter.check(_requirements(*asked)).problems
+        return self._answers[asked]
+
+
+def _requirements(kind: str, project: str, issue_type: str | None) -> Requirements:
+    if kind == "issue":
+        return Requirements(issues=frozenset({(project, issue_type)}))
+    if kind == "request":
+        return Requirements(requests=frozenset({(project, issue_type)}))
+    return Requirements(attach_to_project=frozenset({project}))
