@@ -120,7 +120,7 @@ def test_systemd_units_parse(unit: str) -> None:
     parser.read_string((DEPLOY / "systemd" / unit).read_text())
     if unit == "tracker-mail-watch.service":
         service = parser["Service"]
-        assert (service["Type"], service["WatchdogSec"]) == ("notify", "60")
+        assert (service["Type"], service["WatchdogSec"]) == ("notify", "600")
         assert " watch " in service["ExecStart"]
     elif unit == "tracker-mail-sync.service":
         assert "--metrics-file" in parser["Service"]["ExecStart"]

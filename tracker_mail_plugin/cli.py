@@ -26,6 +26,7 @@ from tracker_mail_plugin.commands import (
     status,
     sync,
 )
+from tracker_mail_plugin.commands import watch as watch_command
 from tracker_mail_plugin.commands.completion import completion_script
 from tracker_mail_plugin.commands.retry import RETRIABLE
 from tracker_mail_plugin.config.loader import CONFIG_ENV, DEFAULT_CONFIG, SYSTEM_CONFIG
@@ -37,6 +38,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], ExitCode]] = {
     "explain": explain.command,
     "check": check.command,
     "sync": sync.command,
+    "watch": watch_command.command,
     "receive": receive.command,
     "status": status.status_command,
     "retry": retry.command,
@@ -128,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
         help="connect to nothing (adapters' options, journal, folders are still checked)",
     )
     _sync_parser(commands)
+    _watch_parser(commands)
     receive = commands.add_parser(
         "receive",
         help="process one message from standard input (a mail server's pipe or alias)",
@@ -290,6 +293,28 @@ def _status_parsers(commands: Any) -> None:
         "--state", choices=RETRIABLE, help="every message in this state (instead of IDs)"
     )
     retry.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
+
+
+def _watch_parser(commands: Any) -> None:
+    watch = commands.add_parser(
+        "watch",
+        help="keep running: turn mail into issues as it arrives (IMAP IDLE, else polling)",
+        description=(
+            "Run every (or the chosen) mailbox continuously, the way sync does once: IMAP "
+            "mailboxes wait for the server to announce mail (IDLE), others are looked at every "
+            "poll_interval seconds. SIGTERM or SIGINT finish the message in hand and exit 0; "
+            "SIGHUP reloads the configuration (a broken file is reported and the old one "
+            "keeps running). Exit 2 for a configuration error at start."
+        ),
+    )
+    _config_option(watch)
+    watch.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
+    watch.add_argument(
+        "--metrics-address",
+        type=watch_command.metrics_address,
+        metavar="HOST:PORT",
+        help="serve /metrics, /healthz and /readyz here (for example 127.0.0.1:9100)",
+    )
 
 
 def _config_option(command: argparse.ArgumentParser) -> None:

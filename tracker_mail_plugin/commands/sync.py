@@ -13,7 +13,8 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,8 +35,9 @@ from tracker_mail_plugin.lock import MailboxLock
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.needs import workers_problem
 from tracker_mail_plugin.pipeline.checkpoints import kill_if_asked
-from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun
+from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun, never_stop
 from tracker_mail_plugin.pipeline.summary import Summary
+from tracker_mail_plugin.sources.base import MailSource
 
 if TYPE_CHECKING:
     from tracker_mail_plugin.metrics import Metrics
@@ -119,18 +121,19 @@ def sync(
     path = journal_path(loaded, create=not options.dry_run)
     if metrics is not None:
         metrics.add_mailboxes(mailboxes)
-    summaries = [_one(loaded, name, options, path, metrics) for name in mailboxes]
+    summaries = [process_mailbox(loaded, name, options, metrics) for name in mailboxes]
     code = ExitCode.worst(s.exit_code for s in summaries)
     if not options.dry_run:
         try:
-            _after_runs(loaded, path, metrics)
+            after_runs(loaded, path, metrics)
         except TrackerMailError as exc:  # the journal broke: the summaries still count
             logger.error("%s", exc)
             code = ExitCode.worst((code, exc.exit_code))
     return summaries, code
 
 
-def _after_runs(loaded: LoadedConfig, path: Path, metrics: Metrics | None) -> None:
+def after_runs(loaded: LoadedConfig, path: Path, metrics: Metrics | None) -> None:
+    """Read the journal's backlog into ``metrics``, and forget old finished messages."""
     with Journal.open(path) as journal:
         if metrics is not None:
             metrics.read_backlog(journal, loaded.config.mailboxes)
@@ -143,19 +146,37 @@ def _after_runs(loaded: LoadedConfig, path: Path, metrics: Metrics | None) -> No
         )
 
 
-def _one(
-    loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, metrics: Metrics | None
+def process_mailbox(
+    loaded: LoadedConfig,
+    name: str,
+    options: SyncOptions,
+    metrics: Metrics | None = None,
+    source: MailSource | None = None,
+    stop: Callable[[], bool] = never_stop,
 ) -> Summary:
+    """One mailbox's pending mail, under its lock; ``sync`` and ``watch`` both call this.
+
+    Args:
+        loaded: the configuration.
+        name: the mailbox.
+        options: the command-line choices.
+        metrics: counts what the run does; None measures nothing.
+        source: a source the caller keeps open between runs (``watch`` on an IMAP
+            connection it idles on); None: one is opened for this run and closed after.
+        stop: asked between messages; True ends the run there (a stop signal).
+    """
+    path = journal_path(loaded, create=not options.dry_run)
     summary = Summary(name, observer=metrics, dry_run=options.dry_run)
+    run = _Run(source, stop)
     start = time.monotonic()
     if options.dry_run:  # writes nothing, not even a lock file; a preview may overlap a run
-        _guarded(loaded, name, options, path, summary)
+        run.guarded(loaded, name, options, path, summary)
     else:
         with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
             if not lock.acquired:
                 summary.busy = True
                 return summary
-            _guarded(loaded, name, options, path, summary)
+            run.guarded(loaded, name, options, path, summary)
     summary.seconds = time.monotonic() - start
     summary.exit_code = ExitCode.worst(
         (
@@ -169,29 +190,40 @@ def _one(
     return summary
 
 
-def _guarded(
-    loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
-) -> None:
-    try:
-        _run(loaded, name, options, path, summary)
-    except TrackerMailError as exc:
-        summary.exit_code, summary.error = exc.exit_code, str(exc)
+@dataclass(frozen=True)
+class _Run:
+    """What ``watch`` adds to a run: its own open source, and a stop check."""
 
+    source: MailSource | None
+    stop: Callable[[], bool]
 
-def _run(
-    loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
-) -> None:
-    mailbox = loaded.config.mailboxes[name]
-    policies = loaded.policies(name)
-    adapter = build_adapter_or_raise(loaded, mailbox.tracker)
-    problem = workers_problem(name, policies.workers, adapter)
-    if problem:
-        raise ConfigurationError(problem)
-    source = open_source(mailbox, policies.max_message_size, path.parent, name)
-    journal_for = scratch_copy if options.dry_run else Journal.open
-    with journal_for(path) as journal, source:
-        parts = MailboxParts(
-            name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
-            kill_if_asked, options.dry_run, options.look_up_first, summary.observer,
-        )  # fmt: skip
-        MailboxRun(parts, summary).run(options.limit)
+    def guarded(
+        self, loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
+    ) -> None:
+        try:
+            self._run(loaded, name, options, path, summary)
+        except TrackerMailError as exc:
+            summary.exit_code, summary.error = exc.exit_code, str(exc)
+
+    def _run(
+        self, loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
+    ) -> None:
+        mailbox = loaded.config.mailboxes[name]
+        policies = loaded.policies(name)
+        adapter = build_adapter_or_raise(loaded, mailbox.tracker)
+        problem = workers_problem(name, policies.workers, adapter)
+        if problem:
+            raise ConfigurationError(problem)
+        journal_for = scratch_copy if options.dry_run else Journal.open
+        with ExitStack() as stack:
+            source = self.source
+            if source is None:
+                source = open_source(mailbox, policies.max_message_size, path.parent, name)
+                stack.enter_context(source)
+            journal = stack.enter_context(journal_for(path))
+            parts = MailboxParts(
+                name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
+                kill_if_asked, options.dry_run, options.look_up_first, summary.observer,
+                self.stop,
+            )  # fmt: skip
+            MailboxRun(parts, summary).run(options.limit)

@@ -343,6 +343,9 @@ def _url_host(url: str) -> str:
     return netloc.rsplit(":", 1)[0]
 
 
+DEFAULT_POLL_INTERVAL = 60.0
+
+
 class Mailbox(_Strict):
     """A profile: where mail comes from, which tracker it feeds, its policies and rules."""
 
@@ -359,6 +362,8 @@ class Mailbox(_Strict):
     path: str | None = None
     timeout: Annotated[float, Field(gt=0)] = 60.0  # connecting, and each read
     command_timeout: Annotated[float, Field(gt=0)] = DEFAULT_COMMAND_TIMEOUT  # each command
+    # `tracker-mail watch`: seconds between looks at a mailbox it cannot idle on.
+    poll_interval: Annotated[float, Field(gt=0)] = DEFAULT_POLL_INTERVAL
     rules: list[Rule] | None = None
     policies: dict[str, Any] = {}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,6 +61,11 @@ _FINISHED = (MessageState.DISPOSED, MessageState.UNPROCESSED, MessageState.QUARA
 NEW_JOURNAL_HOURS = 24.0
 
 
+def never_stop() -> bool:
+    """The ``stop`` of a run nothing interrupts."""
+    return False
+
+
 @dataclass
 class MailboxParts:
     """The live objects one mailbox's run works with.
@@ -80,6 +85,8 @@ class MailboxParts:
             on its own when processed mail stays in the mailbox.
         observer: told the counts, latencies and tracker calls as they happen (metrics);
             None costs nothing.
+        stop: asked between messages; True (``watch`` got a stop signal) ends the run
+            there, the message in hand finished, the rest left for the next run.
     """
 
     name: str
@@ -93,6 +100,7 @@ class MailboxParts:
     dry_run: bool = False
     look_up_first: bool = False
     observer: RunObserver | None = None
+    stop: Callable[[], bool] = never_stop
 
 
 class MailboxRun:
@@ -148,7 +156,8 @@ class MailboxRun:
                 self.actor.look_up_first = True
             self._run(limit)
             # Left in place after an error: a leftover of this boot is harmless (see runs.py).
-            parts.journal.end_run(parts.name, whole=limit is None and self.paused_until is None)
+            whole = limit is None and self.paused_until is None and not parts.stop()
+            parts.journal.end_run(parts.name, whole=whole)
 
     def _run(self, limit: int | None) -> None:
         parts = self.parts
@@ -163,6 +172,8 @@ class MailboxRun:
         for envelope in [e for e in pending if e.oversize]:
             self._oversize(envelope)
         wanted = [e for e in pending if not e.oversize]
+        if parts.stop():  # asked to stop while listing: no message is in hand yet
+            wanted = []
         progress = Progress(parts.name, len(wanted))
         self._scheduler().run(wanted, progress)
         progress.done()
@@ -183,7 +194,9 @@ class MailboxRun:
         return self.parts.journal.find_thread(message_ids, tracker=self.tracker) is not None
 
     def paused(self) -> bool:
-        """True once the tracker asked to wait; the rest is left for the next run."""
+        """True once the tracker asked to wait, or a stop was asked; the rest is left."""
+        if self.parts.stop():
+            return True
         if self.paused_until is None:
             return False
         self.summary.waiting = max(0.0, self.paused_until - time.time())

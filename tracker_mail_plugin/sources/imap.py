@@ -9,6 +9,7 @@ flags.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from datetime import datetime
@@ -36,7 +37,7 @@ from tracker_mail_plugin.sources.base import (
     require_supported,
 )
 from tracker_mail_plugin.sources.imapconn import WatchedClient
-from tracker_mail_plugin.sources.net import ServerSource, tls_version
+from tracker_mail_plugin.sources.net import ServerSource, lost, tls_version
 
 # imaplib refuses response lines over 1 MB (a module global we leave alone); a UID SEARCH
 # over this many messages stays well below that, so bigger folders are searched in windows.
@@ -188,6 +189,62 @@ class ImapSource(ServerSource):
             tls=tls_version(sock),
         )
 
+    # -- IDLE, for a long-running watch on one connection ----------------------------------
+
+    def can_idle(self) -> bool:
+        """Whether the server announced IDLE after login (the source must be open)."""
+        return "IDLE" in self._capabilities
+
+    def idle_socket(self) -> socket.socket:
+        """The connection's socket, to wait on while idling."""
+        return self._session().socket()  # type: ignore[no-any-return]
+
+    def mail_announced(self) -> bool:
+        """Whether the server announced new mail (EXISTS) since the folder was selected.
+
+        A message that arrives during a run is announced in the answer to whatever command
+        comes next; imaplib keeps such announcements aside, and IDLE would never repeat
+        them. Asked just before IDLE, so that such mail is not left waiting for the next.
+        """
+        # imapclient has no public way to the announcements; imaplib's response() pops them.
+        imap = self._session()._imap
+        exists = imap.response("EXISTS")[1]
+        recent = imap.response("RECENT")[1]
+        return any(item is not None for item in (*exists, *recent))
+
+    def start_idle(self) -> None:
+        """Ask the server to tell us about changes as they happen (RFC 2177)."""
+        with self._guard("starting IDLE"):
+            self._session().idle()
+
+    def idle_news(self) -> bool:
+        """What the server said while idling, read without waiting: True if mail arrived.
+
+        Also True when the socket was readable but held no whole response (the server may
+        have closed it): the caller ends IDLE, which then fails if the connection is gone.
+        """
+        with self._guard("reading IDLE responses"):
+            responses = self._session().idle_check(timeout=0)
+        if not responses:
+            return True
+        for response in responses:
+            if len(response) > 1 and response[1] in (b"EXISTS", b"RECENT"):
+                return True
+            if response[0] == b"BYE":
+                raise lost(self._endpoint, "idling", ConnectionError("the server said BYE"))
+        return False
+
+    def end_idle(self) -> None:
+        """Leave IDLE, so that commands can be sent again."""
+        with self._guard("ending IDLE"):
+            self._session().idle_done()
+
+    def refresh(self) -> None:
+        """NOOP and select the folder again: a new run sees what arrived since."""
+        with self._guard("keeping the connection alive"):
+            self._session().noop()
+        self._select_again()  # the separator is known since open()
+
     def _url(self) -> str:
         endpoint = self._endpoint
         return f"imap://{self._username}@{endpoint.host}:{endpoint.port}/{self._folder}"
@@ -240,9 +297,13 @@ class ImapSource(ServerSource):
             listed = self._session().list_folders("", "")
         separator = listed[0][1] if listed else None
         self._separator = separator.decode() if isinstance(separator, bytes) else None
+        self._select_again()
+
+    def _select_again(self) -> None:
         with self._guard("selecting the folder", refused=self._no_folder):
             self._selected = self._session().select_folder(self._server_name(self._folder))
         self._uidvalidity = int(self._selected[b"UIDVALIDITY"])
+        self.mail_announced()  # what SELECT itself said is known: forget it
 
     def _no_folder(self, text: str) -> TrackerMailError:
         return ConfigurationError(f"{self._label()}: cannot open folder {self._folder!r}: {text}")

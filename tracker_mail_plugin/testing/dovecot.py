@@ -207,6 +207,23 @@ class Dovecot(Lifecycle):
                 self.ports = Ports(*free_ports(4))
                 self._write_config()
 
+    def restart(self) -> None:
+        """Stop, then start again on the same ports with every account and its mail.
+
+        Clients see what a server restart does to them: their sessions end with BYE.
+        """
+        binary = dovecot_binary()
+        if binary is None:
+            raise RuntimeError(f"dovecot is not installed; run {INSTALL_HINT}")
+        self.stop()
+        with (self.root / "stderr.log").open("ab") as stderr:
+            self._process = subprocess.Popen(
+                [*_drop_privileges(self._run_as), binary, "-F", "-c", str(self.config_path)],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        self._wait_ready()
+
     def stop(self) -> None:
         """SIGTERM the master (Dovecot then ends every session) and wait for it."""
         if self._process is None or self._process.poll() is not None:
