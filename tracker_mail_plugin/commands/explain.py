@@ -2,21 +2,26 @@
 
 Nothing is written anywhere. With ``-c rules.yaml`` the message is decided as ``sync``
 would decide it: the tracker is asked (reads only) whether the sender has an account and
-which issue a reply answers, through the same look-ups ``sync`` uses.
+which issue a reply answers, through the same look-ups ``sync`` uses, and the journal (a
+scratch copy of it, when there is one) threads replies to the issues of earlier mail.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter
-from tracker_mail_plugin.assemble import build_adapter_or_raise
+from tracker_mail_plugin.assemble import build_adapter_or_raise, journal_path
 from tracker_mail_plugin.config.loader import ConfigFileError, LoadedConfig, load_config
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.explanation import as_json, as_text
+from tracker_mail_plugin.journal import Journal
+from tracker_mail_plugin.journal.scratch import scratch_copy
 from tracker_mail_plugin.mail import Message, parse_message
 from tracker_mail_plugin.pipeline.facts import (
     authentication_for,
@@ -43,6 +48,35 @@ def command(args: argparse.Namespace) -> ExitCode:
     setting = _setting(args) if args.config else None
     if isinstance(setting, ExitCode):
         return setting
+    with _threads(setting) as journal:
+        return _explain_all(args, setting, journal)
+
+
+@contextlib.contextmanager
+def _threads(setting: _Setting | None) -> Iterator[Journal | None]:
+    """A scratch copy of the journal, for threading replies as ``sync`` does; None: no file."""
+    if setting is None:
+        yield None
+        return
+    try:
+        path = journal_path(setting.loaded, create=False)
+    except TrackerMailError:
+        yield None
+        return
+    if not path.exists():
+        yield None
+        return
+    try:
+        with scratch_copy(path) as journal:
+            yield journal
+    except TrackerMailError as exc:
+        print(f"tracker-mail explain: journal not read: {exc}", file=sys.stderr)
+        yield None
+
+
+def _explain_all(
+    args: argparse.Namespace, setting: _Setting | None, journal: Journal | None
+) -> ExitCode:
     failed = 0
     first = True
     for item in read_paths(args.paths):
@@ -55,7 +89,7 @@ def command(args: argparse.Namespace) -> ExitCode:
         if setting is not None:
             decision = decide_offline(
                 setting.loaded, setting.mailbox, message, args.sender_known, args.company,
-                setting.adapter, raw=item.raw,
+                setting.adapter, raw=item.raw, journal=journal,
             )  # fmt: skip
         if args.format == "json":
             print(as_json(item.label, message, decision))
@@ -104,6 +138,7 @@ def decide_offline(
     *,
     raw: bytes | None = None,
     dnsfunc: DnsFunc | None = None,
+    journal: Journal | None = None,
 ) -> Decision:
     """Decide without changing anything.
 
@@ -111,15 +146,27 @@ def decide_offline(
     and which issue a reply answers; ``sender_known`` given on the command line wins.
     Without one, replies are recognised by ``#N`` and the sender is what the options say.
     The sender passes the trust gate as in ``sync`` (``raw`` and ``dnsfunc`` for
-    ``trust: verify``, which asks DNS as ``sync`` does).
+    ``trust: verify``, which asks DNS as ``sync`` does). ``journal``: earlier mail's threads
+    (read only); a reply to mail that made or answered an issue is threaded to it.
     """
     notes: list[str] = []
     reply_to: IssueRef | str | None = offline_reply_target(message)
-    in_conversation = False  # explain reads no journal
+    in_conversation = False
     if adapter is not None:
-        sender_known, reply_to = _ask_tracker(
-            loaded, mailbox, message, adapter, sender_known, notes
+        sender_known, reply_to, in_conversation = _ask_tracker(
+            loaded, mailbox, message, adapter, sender_known, notes, journal
         )
+    elif journal is not None:
+        tracker = loaded.config.mailboxes[mailbox].tracker
+        ids = [i for i in (message.in_reply_to, *reversed(message.references)) if i]
+        thread = journal.find_thread(ids, tracker=tracker)
+        if thread is not None:
+            adapter_name = loaded.config.trackers[tracker].adapter
+            reply_to, in_conversation = IssueRef(adapter_name, thread.issue_key), True
+            notes.append(
+                f"the journal threads this reply to issue {thread.issue_key} "
+                "(not checked against the tracker: offline)"
+            )
     verdict = authentication_for(message, raw, loaded, mailbox, dnsfunc)
     facts = facts_for(
         loaded,
@@ -142,7 +189,8 @@ def _ask_tracker(
     adapter: TrackerAdapter,
     sender_known: bool | None,
     notes: list[str],
-) -> tuple[bool | None, IssueRef | str | None]:
+    journal: Journal | None,
+) -> tuple[bool | None, IssueRef | str | None, bool]:
     tracker = loaded.config.mailboxes[mailbox].tracker
     try:
         if sender_known is None and message.from_ is not None:
@@ -150,8 +198,8 @@ def _ask_tracker(
             notes.append(
                 f"tracker {tracker}: the sender {'has' if sender_known else 'has no'} account"
             )
-        lookup = look_up(message, adapter, None, loaded, mailbox, ask_sender=False)
+        lookup = look_up(message, adapter, journal, loaded, mailbox, ask_sender=False)
     except TrackerMailError as exc:
         notes.append(f"tracker {tracker} not consulted ({exc}); facts from the options")
-        return sender_known, offline_reply_target(message)
-    return sender_known, lookup.reply_to
+        return sender_known, offline_reply_target(message), False
+    return sender_known, lookup.reply_to, lookup.in_conversation

@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import TextIO
 
+from tracker_mail_plugin.adapter import CommentRef, IssueRef
 from tracker_mail_plugin.assemble import journal_path
 from tracker_mail_plugin.commands.common import load_or_report
 from tracker_mail_plugin.config.loader import LoadedConfig
@@ -88,6 +89,11 @@ def _queue(journal: Journal, keeper: StateKeeper, row: MessageRow, out: TextIO) 
     if row.state in _IN_PROGRESS:
         print(f"{name}: in progress; the next sync finishes it", file=out)
         return 0
+    made = journal.results([row.id]).get(row.id, []) if row.state == MessageState.DISPOSED else []
+    if made:  # a run would find each write done and repeat none: say so instead of queueing
+        keys = ", ".join(dict.fromkeys(_key(result) for result in made))
+        print(f"{name}: done already ({keys}); nothing to retry", file=out)
+        return 0
     disposition, removed = journal.disposition(row)
     keeper.requeue(row)
     where = (
@@ -98,3 +104,10 @@ def _queue(journal: Journal, keeper: StateKeeper, row: MessageRow, out: TextIO) 
     )
     print(f"{name}: queued{where}", file=out)
     return 1
+
+
+def _key(result: IssueRef | CommentRef) -> str:
+    """``issue 12``, or ``comment on issue 12``."""
+    if isinstance(result, CommentRef):
+        return f"comment on issue {result.issue.key}"
+    return f"issue {result.key}"

@@ -11,6 +11,7 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from tracker_mail_plugin.adapter import CommentRef, IssueRef
@@ -120,7 +121,7 @@ def _entry(
         "id": row.id,
         "mailbox": row.mailbox,
         "state": row.state.value,
-        "state_text": PLAIN_STATE[row.state],
+        "state_text": _plain_state(row, decision),
         "attempts": row.attempts,
         "max_attempts": loaded.policies(row.mailbox).max_attempts if mailbox else None,
         "date": row.updated_at.isoformat(timespec="seconds"),
@@ -128,9 +129,17 @@ def _entry(
         "subject": bounded(row.subject, 200),
         "message_id": bounded(row.message_id, 200),
         "issues": issues,
-        "reason": decision.get("reason"),
+        # Unprocessed and quarantined mail keep "reason"; dropped mail its decision's reason.
+        "reason": decision.get("reason") or decision.get("skipped_reason"),
         "last_error": row.last_error,
     }
+
+
+def _plain_state(row: MessageRow, decision: Mapping[str, Any]) -> str:
+    """The state in people's words; mail that was dropped (automated, a rule) says so."""
+    if row.state == MessageState.DISPOSED and decision.get("outcome") == "drop":
+        return "dropped"
+    return PLAIN_STATE[row.state]
 
 
 def _cells(entry: dict[str, Any]) -> list[str]:
@@ -154,7 +163,9 @@ def _result(entry: dict[str, Any]) -> str:
         return ""  # what an earlier attempt said no longer holds: it is tried again
     if entry["issues"]:
         seen = dict.fromkeys(
-            " ".join(part for part in (i["key"], i["url"]) if part) for i in entry["issues"]
+            ("comment on " if i["comment"] else "")
+            + " ".join(part for part in (i["key"], i["url"]) if part)
+            for i in entry["issues"]
         )
         return ", ".join(seen)
     if entry["state"] in ("failed", "quarantined") and entry["last_error"]:

@@ -185,6 +185,8 @@ POLICY_KEYS = frozenset(Policies.model_fields)
 _PROTOCOL_DEFAULTS: dict[str, dict[str, Any]] = {
     "pop3": {"on_success": "leave", "on_failure": "leave"},
     "mbox": {"on_success": "leave", "on_failure": "leave"},
+    # Files have no "seen" flag: processed ones stay where they are (the journal remembers).
+    "directory": {"on_success": "leave"},
     "pipe": {
         "on_success": "delete",
         "on_unprocessed": {"move": "Unprocessed"},

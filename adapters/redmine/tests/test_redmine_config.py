@@ -116,3 +116,18 @@ def test_plain_http_to_a_remote_redmine_is_refused_because_the_key_would_travel_
 )
 def test_plain_http_on_loopback_is_accepted(url: str) -> None:
     assert RedmineConfig.model_validate(VALID | {"url": url}).url == url.rstrip("/")
+
+
+def test_check_says_whether_the_text_formatting_was_configured_or_assumed():
+    from tracker_mail_plugin import Secret
+    from tracker_mail_plugin_redmine.config import RedmineConfig
+    from tracker_mail_plugin_redmine.health import _formatting
+
+    assumed = RedmineConfig(url="http://127.0.0.1:9", api_key=Secret(value="k"))
+    assert _formatting(assumed) == (
+        "textile (the default; set text_formatting if your Redmine uses another)"
+    )
+    chosen = RedmineConfig(
+        url="http://127.0.0.1:9", api_key=Secret(value="k"), text_formatting="markdown"
+    )
+    assert _formatting(chosen) == "markdown (as configured)"

@@ -57,7 +57,7 @@ class Health:
             "identity": me.login,
             "admin": "yes" if me.admin else "no",
             "senders": self._senders_fact(me.admin, me.login),
-            "text formatting": f"{self._config.text_formatting} (as configured)",
+            "text formatting": _formatting(self._config),
         }
         if self._client.url.startswith("https:"):
             found.facts["tls"] = _tls(self._config)
@@ -191,3 +191,12 @@ def _version(trackers: list[Mapping[str, Any]]) -> str:
     if "description" in sample:
         return "4.2 (from the API's features; Redmine does not report its version)"
     return "older than 4.2 (from the API's features; Redmine does not report its version)"
+
+
+def _formatting(config: RedmineConfig) -> str:
+    """The text formatting used, and where it comes from (the REST API does not say)."""
+    if "text_formatting" in config.model_fields_set:
+        return f"{config.text_formatting} (as configured)"
+    return (
+        f"{config.text_formatting} (the default; set text_formatting if your Redmine uses another)"
+    )

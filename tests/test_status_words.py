@@ -1,0 +1,72 @@
+"""``status`` says what happened in plain words: dropped mail with its reason, comments as such."""
+
+import json
+
+from tests.mailfactory import raw_mail
+from tracker_mail_plugin.cli import main
+
+RULES = """\
+version: 1
+journal: ./journal.sqlite3
+trackers:
+  trial: {adapter: recording, state_file: ./tracker.json}
+mailboxes:
+  support:
+    protocol: maildir
+    path: ./mail
+    tracker: trial
+    unknown_user: as_rule_owner
+    rules:
+      - then: [{create_issue: {project: support}}]
+"""
+
+
+def test_dropped_mail_shows_why_and_a_comment_says_it_is_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "mail" / sub).mkdir(parents=True)
+    (tmp_path / "rules.yaml").write_text(RULES)
+    new = tmp_path / "mail" / "new"
+    (new / "1.eml").write_bytes(raw_mail({"Subject": "Printer", "Message-ID": "<a@example.com>"}))
+    (new / "2.eml").write_bytes(
+        raw_mail({"Subject": "Out of office", "Auto-Submitted": "auto-replied"})
+    )
+    assert main(["sync", "-c", "rules.yaml"]) == 0
+    (new / "3.eml").write_bytes(
+        raw_mail({"Subject": "Re: Printer", "In-Reply-To": "<a@example.com>"})
+    )
+    assert main(["sync", "-c", "rules.yaml"]) == 0
+    capsys.readouterr()
+
+    assert main(["status", "-c", "rules.yaml", "--format", "json"]) == 0
+    rows = {row["subject"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    dropped = rows["Out of office"]
+    assert dropped["state_text"] == "dropped"
+    assert "auto_replied" in dropped["reason"]
+    assert rows["Re: Printer"]["issues"] == [
+        {"key": "1", "url": "recording://issues/1", "comment": True}
+    ]
+
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["status", "-c", "rules.yaml"]) == 0
+    table = capsys.readouterr().out
+    assert "comment on 1 recording://issues/1" in table
+    assert "dropped" in table
+
+
+def test_retrying_a_message_that_is_done_says_so_and_queues_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "mail" / sub).mkdir(parents=True)
+    (tmp_path / "rules.yaml").write_text(RULES)
+    (tmp_path / "mail" / "new" / "1.eml").write_bytes(raw_mail({"Subject": "Printer"}))
+    (tmp_path / "mail" / "new" / "2.eml").write_bytes(
+        raw_mail({"Subject": "Out of office", "Auto-Submitted": "auto-replied"})
+    )
+    assert main(["sync", "-c", "rules.yaml"]) == 0
+    capsys.readouterr()
+    assert main(["retry", "-c", "rules.yaml", "1", "2"]) == 0
+    out = capsys.readouterr().out
+    assert '#1 support "Printer": done already (issue 1); nothing to retry' in out
+    assert '#2 support "Out of office": queued' in out  # dropped: a changed policy may take it
+    assert "1 message(s) will be processed by the next sync" in out
