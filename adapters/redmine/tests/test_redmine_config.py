@@ -119,9 +119,10 @@ def test_plain_http_on_loopback_is_accepted(url: str) -> None:
 
 
 def test_check_says_whether_the_text_formatting_was_configured_or_assumed():
-    from tracker_mail_plugin import Secret
     from tracker_mail_plugin_redmine.config import RedmineConfig
     from tracker_mail_plugin_redmine.health import _formatting
+
+    from tracker_mail_plugin import Secret
 
     assumed = RedmineConfig(url="http://127.0.0.1:9", api_key=Secret(value="k"))
     assert _formatting(assumed) == (
