@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tests.mailfactory import raw_mail
 from tracker_mail_plugin.cli import main
 
@@ -70,3 +72,22 @@ def test_retrying_a_message_that_is_done_says_so_and_queues_nothing(tmp_path, mo
     assert '#1 support "Printer": done already (issue 1); nothing to retry' in out
     assert '#2 support "Out of office": queued' in out  # dropped: a changed policy may take it
     assert "1 message(s) will be processed by the next sync" in out
+
+
+def test_status_state_takes_the_words_the_table_shows(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "mail" / sub).mkdir(parents=True)
+    (tmp_path / "rules.yaml").write_text(RULES)
+    (tmp_path / "mail" / "new" / "1.eml").write_bytes(raw_mail({"Subject": "Printer"}))
+    assert main(["sync", "-c", "rules.yaml"]) == 0
+    capsys.readouterr()
+    for word in ("done", "disposed", "Done"):
+        assert main(["status", "-c", "rules.yaml", "--state", word, "--format", "json"]) == 0
+        assert [json.loads(r)["subject"] for r in capsys.readouterr().out.splitlines()] == [
+            "Printer"
+        ]
+    with pytest.raises(SystemExit) as exit_:
+        main(["status", "-c", "rules.yaml", "--state", "finished"])
+    assert exit_.value.code == 2
+    assert "'finished' is not a state; use one of fetched" in capsys.readouterr().err

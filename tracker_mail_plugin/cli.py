@@ -260,8 +260,13 @@ def _status_parsers(commands: Any) -> None:
     status.add_argument(
         "--state",
         action="append",
-        choices=[state.value for state in MessageState],
-        help="only messages in this journal state (repeatable)",
+        type=_journal_state,
+        metavar="STATE",
+        help=(
+            "only messages in this state (repeatable): the journal's names ("
+            + ", ".join(state.value for state in MessageState)
+            + ") or the table's words (waiting, in-progress, done, not-imported)"
+        ),
     )
     status.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
     status.add_argument(
@@ -315,6 +320,26 @@ def _watch_parser(commands: Any) -> None:
         metavar="HOST:PORT",
         help="serve /metrics, /healthz and /readyz here (for example 127.0.0.1:9100)",
     )
+
+
+# The words the status table shows, for --state: people type what they read.
+_STATE_WORDS = {
+    "waiting": MessageState.FETCHED,
+    "in-progress": MessageState.DECIDED,
+    "done": MessageState.DISPOSED,
+    "not-imported": MessageState.UNPROCESSED,
+}
+
+
+def _journal_state(text: str) -> str:
+    """A journal state from its name or the status table's word for it."""
+    word = text.strip().lower().replace(" ", "-")
+    if word in _STATE_WORDS:
+        return _STATE_WORDS[word].value
+    if word in {state.value for state in MessageState}:
+        return word
+    known = [state.value for state in MessageState] + list(_STATE_WORDS)
+    raise argparse.ArgumentTypeError(f"{text!r} is not a state; use one of {', '.join(known)}")
 
 
 def _config_option(command: argparse.ArgumentParser) -> None:
