@@ -85,7 +85,7 @@ def test_no_config_anywhere_names_both_places(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["check"]) == 2
     assert capsys.readouterr().err.splitlines()[0] == (
-        "rules.yaml:1:1: cannot read the file: No such file or directory; looked for "
+        "rules.yaml: cannot read the file: No such file or directory; looked for "
         f"./rules.yaml and {tmp_path / 'etc' / 'rules.yaml'}: give one with -c FILE"
     )
 

@@ -98,7 +98,7 @@ def load_config(path: str | FilePath) -> LoadedConfig:
             else ""
         )
         raise ConfigFileError(
-            [ConfigProblem(name, 1, 1, f"cannot read the file: {exc.strerror or exc}{looked}")]
+            [ConfigProblem(name, 0, 0, f"cannot read the file: {exc.strerror or exc}{looked}")]
         ) from None
     except UnicodeDecodeError:
         raise ConfigFileError([ConfigProblem(name, 1, 1, "the file is not UTF-8 text")]) from None

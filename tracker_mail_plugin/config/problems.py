@@ -26,6 +26,8 @@ class ConfigProblem:
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity == "warning" else ""
+        if self.line == 0:  # about the whole file (it cannot be read): no position to give
+            return f"{self.file}: {prefix}{self.message}"
         return f"{self.file}:{self.line}:{self.column}: {prefix}{self.message}"
 
 
