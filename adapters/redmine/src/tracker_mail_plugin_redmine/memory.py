@@ -21,7 +21,7 @@ from typing import Any
 # note reuses that read if it is at most this old instead of asking Redmine again.
 READ_SECONDS = 30.0
 # An issue this run created answers the look-ups of replies to it this long: a person
-# closing, moving or re-typing it within this window is seen only after it.
+# closing, moving, re-typing or making it private meanwhile is seen only after it.
 CREATED_SECONDS = 120.0
 _ISSUES_MAX = 4096
 
