@@ -4,9 +4,10 @@ A reply used to cost four requests: read the issue (as the API account), read it
 the sender (Redmine 5.0 lets a user add notes to an issue they cannot see), the note, and
 reading the note back (Redmine drops a note silently when a role's per-tracker limits
 forbid it, and its REST API shows neither those limits nor the new note's id). Each of the
-three reads is answered here from what an earlier request of the same run showed, when
-that answer is certain to be the same; see "Fewer requests per reply" in the README for
-the argument.
+three reads is answered here from what an earlier request of the same run showed: a
+sender's sight and a kept note prove the same for their neighbours (same user, project and
+tracker); an issue this run created stands for itself for a short while, the one answer
+that may be out of date. "Fewer requests per reply" in the README has the argument.
 """
 
 from __future__ import annotations
