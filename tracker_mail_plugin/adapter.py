@@ -66,7 +66,11 @@ class IssueRef:
 
 @dataclass(frozen=True, slots=True)
 class CommentRef:
-    """A comment (note, journal entry) on an issue."""
+    """A comment (note, journal entry) on an issue.
+
+    ``id`` is ``""`` when the adapter knows the comment was saved but did not read its id
+    back (a request saved where nothing needs it; ``find_by_key`` gives it when asked).
+    """
 
     issue: IssueRef
     id: str
@@ -384,7 +388,10 @@ class TrackerAdapter(ABC, Generic[ConfigT]):
 
     @abstractmethod
     def add_comment(self, issue: IssueRef, new: NewComment) -> CommentRef:
-        """Add a comment (with its attachments) to ``issue``."""
+        """Add a comment (with its attachments) to ``issue``.
+
+        The answer's ``id`` may be ``""`` (not read back); its ``issue`` is always set.
+        """
 
     @abstractmethod
     def find_by_key(

@@ -145,6 +145,10 @@ commenter = role('Commenter', %i(view_issues add_issue_notes))
 bug_reporter = role('Bug reporter', %i(view_issues add_issues add_issue_notes),
   trackers: {add_issues: [bug.id]})
 own_only = role('Own issues only', %i(view_issues add_issues add_issue_notes), visibility: 'own')
+bug_notes = role('Bug notes only', %i(view_issues add_issue_notes),
+  trackers: {add_issue_notes: [bug.id]})
+bug_viewer = role('Sees bugs only', %i(view_issues add_issue_notes),
+  trackers: {view_issues: [bug.id]})
 
 users = {
   'alice' => person('alice', 'Alice', 'Example', 'alice@example.com', password),
@@ -157,6 +161,8 @@ users = {
   'manny' => person('manny', 'Manny', 'Manager', 'manny@example.com', password, notify: 'all'),
   'nora' => person('nora', 'Nora', 'Bot', 'nora@example.com', password),
   'lou' => person('lou', 'Lou', 'Locked', 'lou@example.com', password, status: User::STATUS_LOCKED),
+  'bea' => person('bea', 'Bea', 'Bugnotes', 'bea@example.com', password),
+  'vic' => person('vic', 'Vic', 'Bugview', 'vic@example.com', password),
 }
 
 def project(identifier, name, trackers, modules, **options)
@@ -187,6 +193,8 @@ member(desk, users['dave'], bug_reporter)
 member(desk, users['erin'], reporter)
 member(desk, users['olga'], own_only)
 member(desk, users['lou'], reporter)
+member(desk, users['bea'], bug_notes)
+member(desk, users['vic'], bug_viewer)
 closed.close
 
 order = IssueCustomField.create!(name: 'Order', field_format: 'string', is_for_all: true,
@@ -202,7 +210,8 @@ puts 'TRACKER-MAIL-SETUP ' + JSON.generate(
   projects: {contract: contract.id, support: desk.id, 'support-sub' => child.id,
              closed: closed.id, nofiles: nofiles.id},
   roles: {mail_user: mail_user.id, commenter: commenter.id, bug_reporter: bug_reporter.id,
-          reporter: reporter.id, manager: manager.id, own_only: own_only.id},
+          reporter: reporter.id, manager: manager.id, own_only: own_only.id,
+          bug_notes: bug_notes.id, bug_viewer: bug_viewer.id},
   fields: {order: order.id, mail_key: key_field.id},
   trackers: {bug: bug.id, feature: feature.id, support: support.id},
 )

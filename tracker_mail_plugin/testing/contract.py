@@ -313,7 +313,12 @@ class AdapterContract:
         comment = adapter.add_comment(ref, new)
         assert comment.issue.key == ref.key, f"{comment} is not on {ref}"
         self.prime_find_comment(adapter, key, comment)
-        assert adapter.find_by_key(key, issue=ref) == comment
+        found = adapter.find_by_key(key, issue=ref)
+        assert isinstance(found, CommentRef), f"{key} found {found}"
+        assert found.issue == comment.issue, f"{found} is not on {comment.issue}"
+        # add_comment may leave the id unread (""); find_by_key must give it.
+        assert found.id, f"find_by_key gave no id for {key}"
+        assert found.id == (comment.id or found.id), f"{found} is not {comment}"
 
     def test_created_issue_is_read_back(self, adapter: TrackerAdapter) -> None:
         """``get_issue`` of a created issue names it, open, in the project it was made in."""

@@ -221,6 +221,15 @@ def test_note_without_an_author_sends_no_switch_user_header() -> None:
 def test_find_user_asks_for_active_users_and_takes_only_the_exact_address() -> None:
     responses.get(f"{URL}/users/current.json", json={"user": ADMIN})
     similar = [ALICE | {"id": 6, "login": "xalice", "mail": "xalice@example.com"}, ALICE]
+    more = [
+        ALICE | {"id": 100 + n, "login": f"u{n}", "mail": f"u{n}@example.com"} for n in range(98)
+    ]
+    # Over a page of active accounts: each sender is looked up by address.
+    responses.get(
+        f"{URL}/users.json",
+        json={"users": similar + more, "total_count": 101},
+        match=[matchers.query_param_matcher({"status": "1", "limit": "100"})],
+    )
     responses.get(
         f"{URL}/users.json",
         json={"users": similar, "total_count": 2},
@@ -230,9 +239,33 @@ def test_find_user_asks_for_active_users_and_takes_only_the_exact_address() -> N
             )
         ],
     )
-    assert adapter().find_user("ALICE@example.com") == UserRef(
+    tracker = adapter()
+    assert tracker.find_user("ALICE@example.com") == UserRef(
         "5", "alice", "Alice Example", "alice@example.com"
     )
+    assert [c for c in calls() if c[1].startswith("/users.json")] == [
+        ("GET", "/users.json?status=1&limit=100"),  # the whole list, once: too long
+        ("GET", "/users.json?name=alice%40example.com&status=1&limit=100"),
+    ]
+
+
+@responses.activate
+def test_a_short_list_of_accounts_is_read_once_and_senders_found_in_it() -> None:
+    responses.get(f"{URL}/users/current.json", json={"user": ADMIN})
+    similar = [ALICE | {"id": 6, "login": "xalice", "mail": "xalice@example.com"}, ALICE]
+    responses.get(f"{URL}/users.json", json={"users": similar, "total_count": 2})
+    tracker = adapter()
+    assert tracker.find_user("ALICE@example.com") == UserRef(
+        "5", "alice", "Alice Example", "alice@example.com"
+    )
+    assert tracker.find_user("xalice@example.com") == UserRef(
+        "6", "xalice", "Alice Example", "xalice@example.com"
+    )
+    assert tracker.find_user("lice@example.com") is None  # a substring is no match
+    assert calls() == [
+        ("GET", "/users/current.json?include=memberships"),
+        ("GET", "/users.json?status=1&limit=100"),
+    ]
 
 
 @responses.activate
@@ -353,8 +386,7 @@ def test_a_sender_is_looked_up_once_per_run_found_or_not() -> None:
         assert tracker.find_user("Stranger@Example.org") is None
     assert calls() == [
         ("GET", "/users/current.json?include=memberships"),
-        ("GET", "/users.json?name=alice%40example.com&status=1&limit=100"),
-        ("GET", "/users.json?name=stranger%40example.org&status=1&limit=100"),
+        ("GET", "/users.json?status=1&limit=100"),  # all active accounts: one page
     ]
 
 
@@ -467,7 +499,7 @@ def test_threads_starting_together_read_the_api_account_once() -> None:
     assert [c for c in calls() if c[1].startswith("/users/current")] == [
         ("GET", "/users/current.json?include=memberships")
     ]
-    assert len([c for c in calls() if c[1].startswith("/users.json")]) == 4
+    assert len([c for c in calls() if c[1].startswith("/users.json")]) == 1
 
 
 @responses.activate

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -40,15 +38,18 @@ from tracker_mail_plugin_redmine.client import Forbidden, NotFound, RedmineClien
 from tracker_mail_plugin_redmine.config import RedmineConfig, TextFormatting
 from tracker_mail_plugin_redmine.fields import Fields
 from tracker_mail_plugin_redmine.keys import TRACKER, carries, issue_ref, with_marker
+from tracker_mail_plugin_redmine.memory import (
+    CREATED_SECONDS,
+    READ_SECONDS,
+    IssueMemory,
+    NoteConfirmations,
+    Sight,
+)
 from tracker_mail_plugin_redmine.people import People, Permissions
 from tracker_mail_plugin_redmine.references import pending_journal, resolve_journal
 
 logger = logging.getLogger("tracker_mail.redmine")
 _SUBJECT_MAX = 255
-# The core reads the issue a reply answers (get_issue) just before it adds the note; the
-# note reuses that read if it is at most this old instead of asking Redmine again.
-_REUSE_READ_SECONDS = 30.0
-_REUSE_READ_MAX = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class Author:
 
     login: str | None  # X-Redmine-Switch-User; None: the API key's own account
     permissions: Permissions
+    account_id: int  # the account that writes (the key's own when login is None)
     named: UserRef | None = None  # a sender who could not be acted as
 
     def text(self, text: str) -> str:
@@ -85,8 +87,10 @@ class Issues:
         self._config = config
         self._fields = Fields(client, catalog, people, config)
         self._field_id = field_id
-        self._recent: dict[int, tuple[float, dict[str, Any]]] = {}
-        self._recent_lock = threading.Lock()
+        self._created = IssueMemory(CREATED_SECONDS)
+        self._lately_read = IssueMemory(READ_SECONDS)
+        self._sight = Sight()
+        self._notes_kept = NoteConfirmations()
 
     # -- reading --------------------------------------------------------------------------
 
@@ -104,11 +108,13 @@ class Issues:
         issue_id = self._issue_id(ref)
         if issue_id is None:
             return None
-        try:
-            data = self._read(issue_id)
-        except (NotFound, Forbidden):
-            return None
-        self._keep(issue_id, data)
+        data = self._created.recall(issue_id)
+        if data is None:
+            try:
+                data = self._read(issue_id)
+            except (NotFound, Forbidden):
+                return None
+            self._lately_read.keep(data)
         project = self._catalog.project(str(data["project"]["id"]))
         found = IssueRef(
             TRACKER, str(issue_id), f"{self._client.url}/issues/{issue_id}", project.identifier
@@ -131,19 +137,13 @@ class Issues:
         issue: dict[str, Any] = data["issue"]
         return issue
 
-    def _keep(self, issue_id: int, data: dict[str, Any]) -> None:
-        with self._recent_lock:
-            if len(self._recent) >= _REUSE_READ_MAX:
-                self._recent.clear()
-            self._recent[issue_id] = (time.monotonic(), data)
-
     def _fresh(self, issue_id: int) -> dict[str, Any]:
-        """The issue as :meth:`get` read it moments ago, else as Redmine has it now."""
-        with self._recent_lock:
-            kept = self._recent.pop(issue_id, None)
-        if kept is not None and time.monotonic() - kept[0] <= _REUSE_READ_SECONDS:
-            return kept[1]
-        return self._read(issue_id)
+        """The issue as this run saw it moments ago, else as Redmine has it now."""
+        return (
+            self._lately_read.take(issue_id)
+            or self._created.recall(issue_id)
+            or self._read(issue_id)
+        )
 
     # -- who ------------------------------------------------------------------------------
 
@@ -151,14 +151,14 @@ class Issues:
         """Act as ``user`` when the key allows it; otherwise write as the key's account."""
         me = self._people.me()
         if user is None:
-            return Author(None, self._people.permissions(me, project))
+            return Author(None, self._people.permissions(me, project), me.id)
         if not self._people.can_act_as_senders:
-            return Author(None, self._people.permissions(me, project), named=user)
+            return Author(None, self._people.permissions(me, project), me.id, named=user)
         account = self._people.account(user)
         if account is None:
             raise PermanentError(f"Redmine has no active account for {user.login or user.id}")
         login = None if account.id == me.id else account.login
-        return Author(login, self._people.permissions(account, project))
+        return Author(login, self._people.permissions(account, project), account.id)
 
     # -- issues ---------------------------------------------------------------------------
 
@@ -192,6 +192,8 @@ class Issues:
             raise UnknownOutcome(f"Redmine answered no issue to: {what}")
         self._check_tracker(issue, attributes, new)
         self._complete(issue, attributes, new, [w for w in watchers if w not in early])
+        # Private if asked, even when making it so failed: the safe side for Sight.
+        self._created.keep(issue | {"is_private": new.private or issue.get("is_private")})
         ref = issue_ref(self._client.url, issue)
         return IssueRef(ref.adapter, ref.key, ref.url, project.identifier)
 
@@ -282,8 +284,8 @@ class Issues:
             raise PermanentError(f"Redmine has no issue #{issue_id}") from None
         project = self._catalog.project(str(data["project"]["id"]))
         author = self.author(new.author, project)
-        if author.login is not None:
-            self._visible_to(issue_id, author.login)
+        if author.login is not None and not self._sight.sees(author.account_id, data):
+            self._visible_to(issue_id, author)
         if new.private and not author.permissions.allows("set_notes_private"):
             raise NotPermitted(
                 f"{author.login or 'the API account'} may not write private notes in "
@@ -302,18 +304,23 @@ class Issues:
             what=f"add a note to issue #{issue_id}",
             as_user=author.login,
         )
-        return self._written_note(issue_id, new)
+        if not new.private and self._notes_kept.confirmed(author.account_id, data):
+            # Redmine kept this author's notes on this project's issues of this tracker
+            # before, so it kept this one: its id is not needed, so it is not read.
+            return CommentRef(issue_ref(self._client.url, data), "")
+        return self._written_note(issue_id, new, author)
 
-    def _visible_to(self, issue_id: int, login: str) -> None:
+    def _visible_to(self, issue_id: int, author: Author) -> None:
         """Redmine 5.0 lets a user add notes to an issue they cannot see; we do not."""
         try:
-            self._read(issue_id, as_user=login)
+            seen = self._read(issue_id, as_user=author.login)
         except PermanentError:
             raise NotPermitted(
-                f"{login} cannot see issue #{issue_id}, so may not answer it"
+                f"{author.login} cannot see issue #{issue_id}, so may not answer it"
             ) from None
+        self._sight.saw(author.account_id, seen)
 
-    def _written_note(self, issue_id: int, new: NewComment) -> CommentRef:
+    def _written_note(self, issue_id: int, new: NewComment, author: Author) -> CommentRef:
         try:
             data = self._read(issue_id, journals=True)
         except TrackerMailError as exc:
@@ -340,6 +347,7 @@ class Issues:
                 {"journal": {"private_notes": True}},
                 what=f"make note {journal['id']} private",
             )
+        self._notes_kept.confirm(author.account_id, data)
         return CommentRef(issue_ref(self._client.url, data), str(journal["id"]))
 
     # -- reopening ------------------------------------------------------------------------
@@ -349,6 +357,7 @@ class Issues:
         if not ref.key.isdigit():
             raise PermanentError(f"{ref.key!r} is not a Redmine issue number")
         issue_id = int(ref.key)
+        self._created.forget(issue_id)
         data = self._read(issue_id)
         if not data["status"].get("is_closed"):
             return

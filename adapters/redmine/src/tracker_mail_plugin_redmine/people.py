@@ -29,6 +29,9 @@ ACTIVE_USER = 1
 # times (568 look-ups for 42 senders in the benchmark); an account made or locked by a
 # person meanwhile is seen at the latest this much later.
 SENDER_CACHE_SECONDS = 600.0
+# A Redmine with at most this many active accounts (one page of GET /users.json) is read
+# whole once and senders are found in it, instead of one look-up per sender.
+_DIRECTORY_MAX = 100
 _LOGIN_UNSAFE = re.compile(r"[^a-z0-9_\-@.]")
 _LOGIN_MAX = 60
 # What each action needs in the project (Redmine's permission names).
@@ -123,6 +126,8 @@ class People:
         self._members: dict[int, Member] = {}
         self._senders: dict[str, tuple[float, UserRef | None]] = {}
         self._senders_lock = threading.Lock()
+        self._directory: tuple[float, tuple[Account, ...] | None] | None = None
+        self._directory_lock = threading.Lock()
         self._me_lock = threading.Lock()
 
     # -- who ------------------------------------------------------------------------------
@@ -164,7 +169,7 @@ class People:
 
     def _find(self, wanted: str) -> UserRef | None:
         if self.can_act_as_senders:
-            found = self._lookup(wanted, lambda a: (a.email or "").lower() == wanted)
+            found = self._active(wanted, lambda a: (a.email or "").lower() == wanted)
             if found is not None:
                 return found.ref()
         login = self._config.users.get(wanted)
@@ -173,7 +178,7 @@ class People:
         if not self.can_act_as_senders:
             # Cannot be checked without an administrator's key: the operator vouched for it.
             return UserRef(id=login, login=login, name=login, email=wanted)
-        account = self._lookup(login, lambda a: a.login.lower() == login.lower())
+        account = self._active(login, lambda a: a.login.lower() == login.lower())
         if account is None:
             logger.warning(
                 "users map: %s -> %s, but Redmine has no active %s", wanted, login, login
@@ -191,6 +196,30 @@ class People:
             return self.member(int(user.id)).account
         login = user.login or user.id
         return self._lookup(login, lambda a: a.login.lower() == login.lower())
+
+    def _active(self, term: str, exact: Any) -> Account | None:
+        """The one active account ``exact`` accepts: from the directory, else looked up."""
+        accounts = self._directory_accounts()
+        if accounts is None:
+            return self._lookup(term, exact)
+        matches = [a for a in accounts if exact(a)]
+        return matches[0] if len(matches) == 1 else None
+
+    def _directory_accounts(self) -> tuple[Account, ...] | None:
+        """Every active account, when Redmine has few enough to read at once (else None).
+
+        Read again after :data:`SENDER_CACHE_SECONDS`, like a look-up's answer.
+        """
+        with self._directory_lock:  # workers all start by finding a sender: one reads it
+            now = time.monotonic()
+            if self._directory is None or now - self._directory[0] >= SENDER_CACHE_SECONDS:
+                params = {"status": ACTIVE_USER, "limit": _DIRECTORY_MAX}
+                data = self._client.get("/users.json", params, what="look up users")
+                users = data.get("users", [])
+                whole = int(data.get("total_count", len(users))) <= len(users)
+                listed = tuple(map(Account.from_json, users)) if whole else None
+                self._directory = (now, listed)
+            return self._directory[1]
 
     def _lookup(self, term: str, exact: Any, status: int | str = ACTIVE_USER) -> Account | None:
         """``GET /users.json?name=`` (a substring match) narrowed to the exact account."""
