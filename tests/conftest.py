@@ -7,9 +7,6 @@ without Dovecot installed the ``servers`` tests are skipped with the install com
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 import pytest
 
 from tracker_mail_plugin.testing.dovecot import Account, Dovecot
@@ -22,13 +19,3 @@ __all__ = ["account", "dovecot", "servers_required"]
 def account(dovecot: Dovecot) -> Account:
     """A new, empty mailbox on the session's Dovecot."""
     return dovecot.add_account()
-
-
-@pytest.fixture(autouse=True)
-def _restore_tracker_mail_logging() -> Iterator[None]:
-    """Every command sets up the tracker_mail logger (handler, level, no propagation); put it
-    back, so that a later test's caplog still sees records."""
-    root = logging.getLogger("tracker_mail")
-    saved = (root.handlers[:], root.level, root.propagate)
-    yield
-    root.handlers[:], root.level, root.propagate = saved
