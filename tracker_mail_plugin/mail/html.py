@@ -19,9 +19,9 @@ plain text without markup. Each of these is listed as a defect.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lxml import etree
-from lxml import html as lxml_html
 
 _SKIP = frozenset(
     {"style", "script", "head", "title", "meta", "link", "noscript", "template", "xml", "object"}
@@ -49,6 +49,14 @@ _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:")
 # Browsers ignore ASCII whitespace and control characters inside a URL's scheme.
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")
 _TAG = re.compile(r"<[^<>]*>")  # not [^>]*: from every "<" that scanned to the end
+_SPACES_AROUND_LINE_END = re.compile(" *\n *")
+
+# XPath runs in C: only the few candidates for hiding become Python objects, instead of
+# every element of the tree.
+_MAYBE_HIDDEN = etree.XPath("//*[@hidden or @style]")
+# Something below an element at ``MAX_DEPTH`` (counting the root as 0): one C-level pass per
+# level, so almost all mail, which is far shallower, skips the Python walk of the tree.
+_TOO_DEEP = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + "/node()[not(self::text())])")
 
 
 def html_to_text(markup: str, defects: list[str] | None = None) -> str:
@@ -59,10 +67,14 @@ def html_to_text(markup: str, defects: list[str] | None = None) -> str:
         defects: Where to say what had to be repaired (hidden text, deep nesting).
     """
     found = defects if defects is not None else []
-    parser = lxml_html.HTMLParser(encoding="utf-8", huge_tree=True)
+    # lxml's plain parser, not lxml.html's: the latter looks up a Python class for every
+    # element that becomes a Python object, which cost more than the rest of the walk.
+    parser = etree.HTMLParser(encoding="utf-8", huge_tree=True)
     try:
-        root = lxml_html.document_fromstring(markup.encode("utf-8", "replace"), parser=parser)
+        root = etree.fromstring(markup.encode("utf-8", "replace"), parser=parser)
     except (etree.ParserError, ValueError):
+        return _flat_text(markup)
+    if root is None:  # no element at all (empty, or only a comment)
         return _flat_text(markup)
     if any("Excessive depth" in entry.message for entry in parser.error_log):
         found.append(
@@ -81,19 +93,33 @@ def _flat_text(markup: str) -> str:
 def _drop_hidden(root: etree._Element, defects: list[str]) -> None:
     hidden = [
         element
-        for element in root.iter()
-        if isinstance(element.tag, str)
-        and (element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", "")))
+        for element in _MAYBE_HIDDEN(root)
+        if element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", ""))
     ]
     for element in hidden:
-        if isinstance(element, lxml_html.HtmlElement):
-            element.drop_tree()  # keeps the tail: it is visible text after the hidden element
+        _drop_tree(element)
     if hidden:
         defects.append(f"dropped {len(hidden)} HTML elements hidden from the reader")
 
 
+def _drop_tree(element: etree._Element) -> None:
+    """Remove ``element`` but keep its tail: that is visible text after the hidden element."""
+    parent = element.getparent()
+    if parent is None:  # the root: nothing to attach the tail to, and nothing to drop it from
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + element.tail
+        else:
+            previous.tail = (previous.tail or "") + element.tail
+    parent.remove(element)
+
+
 def _flatten_deep(root: etree._Element, defects: list[str]) -> None:
     """Below ``MAX_DEPTH`` levels, replace an element's children by their text."""
+    if not _TOO_DEEP(root):
+        return
     flattened = 0
     stack: list[tuple[etree._Element, int]] = [(root, 0)]
     while stack:
@@ -116,10 +142,9 @@ def _unsafe_link(url: str) -> bool:
 
 
 def _tidy(text: str) -> str:
-    lines = [
-        line.strip(" ").replace(_INDENT, " ") for line in text.replace(_BREAK, "\n").split("\n")
-    ]
-    return _MANY_BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    """Lines stripped of spaces at both ends, at most one blank line in a row."""
+    lines = _SPACES_AROUND_LINE_END.sub("\n", text.replace(_BREAK, "\n"))
+    return _MANY_BLANK_LINES.sub("\n\n", lines.strip(" ").replace(_INDENT, " ")).strip()
 
 
 class _Writer:
@@ -153,10 +178,9 @@ class _Writer:
             tag = tag.rpartition(":")[2]
         if tag in _SKIP:
             return ""
-        method = getattr(self, f"tag_{tag}", None)
+        method = _TAG_METHODS.get(tag)
         if method is not None:
-            result: str = method(element)
-            return result
+            return method(self, element)
         if tag in _BLOCKS:
             return self.block(element)
         if tag in _HEADINGS:
@@ -270,6 +294,14 @@ class _Writer:
         lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in texts]
         lines.insert(1, "| " + " | ".join(["---"] * width) + " |")
         return "\n\n" + _BREAK.join(lines) + "\n\n"
+
+
+# tag -> its method, looked up once here rather than by name for every element
+_TAG_METHODS: dict[str, Callable[[_Writer, etree._Element], str]] = {
+    name.removeprefix("tag_"): method
+    for name, method in vars(_Writer).items()
+    if name.startswith("tag_")
+}
 
 
 def _wrap(text: str, mark: str) -> str:
