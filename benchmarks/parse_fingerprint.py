@@ -34,6 +34,10 @@ HTML_VARIANTS = (
     b"<a href='javascript:x'>js</a> <a href='mailto:a@b.c'>a@b.c</a> <a href='x y'>l</a>"
     b"<img src='cid:img1@x'><img alt='alt'><img src='https://e.com/p/i.png?x=1'><h2>t</h2>",
     b"<o:p>x</o:p><li>loose</li><!-- c --><script>s</script><style>y</style>tail",
+    b"<table><tr><td>a<table><tr><td>in</td></tr></table></td><td>b</td></tr></table>",
+    b"<table><caption><p>c1</p><p>c2</p></caption><tr><td><p>x</p></td><td>y</td></tr></table>",
+    b"<table><tr><td><div>x</div><div>y</div></td></tr><tr><th>h</th><td>z</td></tr></table>",
+    b"<p STYLE = 'color:red'>red</p><p Style='DISPLAY: NONE'>gone</p><P HIDDEN>h</P>t",
     b"<div>" * 70 + b"deep <b>b</b><!--c--><script>s</script>" + b"</div>" * 70 + b"after",
 )
 

@@ -36,7 +36,9 @@ _HEADINGS = {f"h{level}": "#" * level for level in range(1, 7)}
 _SPACE = re.compile(r"[ \t\r\n\f\u00a0]+")
 _BREAK = "\x00"  # a hard line break inside a block; survives whitespace collapsing
 _INDENT = "\x01"  # indentation that must survive the stripping of lines
-_MANY_BLANK_LINES = re.compile(r"\n{3,}")
+# not \n{3,}: a literal start lets the regex engine jump to candidates instead of trying
+# every position
+_MANY_BLANK_LINES = re.compile("\n\n\n+")
 _LINE_ENDS = re.compile(f"[\n{_BREAK}]+ *")
 _CONTINUATION = re.compile(f"{_BREAK}(?!{_INDENT})")
 
@@ -49,11 +51,14 @@ _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:")
 # Browsers ignore ASCII whitespace and control characters inside a URL's scheme.
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")
 _TAG = re.compile(r"<[^<>]*>")  # not [^>]*: from every "<" that scanned to the end
-_SPACES_AROUND_LINE_END = re.compile(" *\n *")
 
 # XPath runs in C: only the few candidates for hiding become Python objects, instead of
 # every element of the tree.
 _MAYBE_HIDDEN = etree.XPath("//*[@hidden or @style]")
+# Even that search costs more than a scan of the text: mail without either attribute name
+# (a superset of what the parser can read as one; it lowercases ASCII only) skips it.
+# (no alternation: a literal start lets the regex engine skip to candidates)
+_STYLE_ATTRIBUTE = re.compile(r"style\s*=")
 # Something below an element at ``MAX_DEPTH`` (counting the root as 0): one C-level pass per
 # level, so almost all mail, which is far shallower, skips the Python walk of the tree.
 _TOO_DEEP = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + "/node()[not(self::text())])")
@@ -81,7 +86,9 @@ def html_to_text(markup: str, defects: list[str] | None = None) -> str:
             f"HTML nested deeper than {PARSER_DEPTH} levels; read as plain text without markup"
         )
         return _flat_text(markup)
-    _drop_hidden(root, found)
+    lowered = markup.lower()
+    if "hidden" in lowered or _STYLE_ATTRIBUTE.search(lowered):
+        _drop_hidden(root, found)
     _flatten_deep(root, found)
     return _tidy(_Writer().block(root))
 
@@ -143,8 +150,11 @@ def _unsafe_link(url: str) -> bool:
 
 def _tidy(text: str) -> str:
     """Lines stripped of spaces at both ends, at most one blank line in a row."""
-    lines = _SPACES_AROUND_LINE_END.sub("\n", text.replace(_BREAK, "\n"))
-    return _MANY_BLANK_LINES.sub("\n\n", lines.strip(" ").replace(_INDENT, " ")).strip()
+    lines = [line.strip(" ") for line in text.replace(_BREAK, "\n").split("\n")]
+    joined = "\n".join(lines).replace(_INDENT, " ")
+    if "\n\n\n" in joined:
+        joined = _MANY_BLANK_LINES.sub("\n\n", joined)
+    return joined.strip()
 
 
 class _Writer:
@@ -280,7 +290,7 @@ class _Writer:
 
     def tag_table(self, element: etree._Element) -> str:
         """A data table as a Markdown table; a layout table as paragraphs."""
-        rows = [row for row in element.iter("tr") if _nearest_table(row) is element]
+        rows = _own_rows(element)
         cells = [
             [c for c in row if isinstance(c.tag, str) and c.tag.lower() in ("td", "th")]
             for row in rows
@@ -328,11 +338,22 @@ def _nearest_table(row: etree._Element) -> etree._Element | None:
     return None
 
 
+def _own_rows(table: etree._Element) -> list[etree._Element]:
+    """The rows of ``table`` itself, not of tables nested in it."""
+    rows = list(table.iter("tr"))
+    if any(inner is not table for inner in table.iter("table")):
+        rows = [row for row in rows if _nearest_table(row) is table]
+    return rows
+
+
 def _is_layout(table: etree._Element, cells: list[list[etree._Element]]) -> bool:
     """Tables used for page layout (nested tables, paragraphs in cells) are not data."""
     for inner in table.iter("table", "ul", "ol", "blockquote", "h1", "h2"):
         if inner is not table:
             return True
+    paragraphs = table.iter("p", "div")
+    if next(paragraphs, None) is None or next(paragraphs, None) is None:
+        return False  # fewer than two in the whole table: no cell can have several
     # Outlook wraps every data cell in one <p>; several paragraphs mean page layout.
     for row in cells:
         for cell in row:
