@@ -166,12 +166,12 @@ class _Writer:
     def inline(self, element: etree._Element) -> str:
         """The element's content as inline text (block children still break lines)."""
         text = element.text
-        parts = [_SPACE.sub(" ", text)] if text else []
+        parts = [_collapse(text)] if text else []
         for child in element:
             parts.append(self.node(child))
             tail = child.tail
             if tail:
-                parts.append(_SPACE.sub(" ", tail))
+                parts.append(_collapse(tail))
         return "".join(parts)
 
     def block(self, element: etree._Element) -> str:
@@ -312,6 +312,13 @@ _TAG_METHODS: dict[str, Callable[[_Writer, etree._Element], str]] = {
     for name, method in vars(_Writer).items()
     if name.startswith("tag_")
 }
+
+
+def _collapse(text: str) -> str:
+    """Runs of whitespace as one space; two C-level checks spare most text the regex."""
+    if text.isprintable() and "  " not in text:  # no tab, newline or no-break space either
+        return text
+    return _SPACE.sub(" ", text)
 
 
 def _wrap(text: str, mark: str) -> str:
