@@ -1,5 +1,7 @@
 """The pipeline's own rules: the state table, dispositions, exit codes, one parse per message."""
 
+import hashlib
+
 import pytest
 
 from tests.mailfactory import raw_mail
@@ -123,10 +125,12 @@ def test_checkpoints_keep_the_names_crash_tests_set(monkeypatch):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_each_message_is_parsed_once_even_when_forwarded(tmp_path, monkeypatch, workers):
     calls = []
+    digests = []
 
-    def counting(raw):
+    def counting(raw, sha256=None):
         calls.append(raw)
-        return parse_message(raw)
+        digests.append(sha256)
+        return parse_message(raw, sha256)
 
     monkeypatch.setattr(run, "parse_message", counting)
     monkeypatch.setattr("tracker_mail_plugin.forward.parse_message", counting)
@@ -146,3 +150,5 @@ def test_each_message_is_parsed_once_even_when_forwarded(tmp_path, monkeypatch, 
     assert (summary.created, summary.unprocessed, summary.forwarded) == (3, 1, 1)
     assert len(sent) == 1
     assert len(calls) == 4
+    # the digest journalled on arrival is handed to the parser: a message is hashed once
+    assert digests == [hashlib.sha256(raw).hexdigest() for raw in calls]

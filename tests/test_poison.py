@@ -32,12 +32,12 @@ def world(tmp_path):
 
 
 def hanging_parser(monkeypatch, calls):
-    def parse(raw):
+    def parse(raw, sha256=None):
         calls.append(raw)
         if raw.startswith(POISON):
             while True:  # a parser stuck on this message (checked for the timer's signal)
                 pass
-        return parse_message(raw)
+        return parse_message(raw, sha256)
 
     monkeypatch.setattr(run, "parse_message", parse)
 
@@ -65,11 +65,11 @@ def test_a_parser_that_kills_the_run_is_counted_and_the_message_quarantined_unre
 ):
     calls = []
 
-    def killing(raw):
+    def killing(raw, sha256=None):
         calls.append(raw)
         if raw.startswith(POISON):
             raise Crash("the parser took the process down")
-        return parse_message(raw)
+        return parse_message(raw, sha256)
 
     monkeypatch.setattr(run, "parse_message", killing)
     world.mailbox.add(mail("printer poison", poison=True))

@@ -19,9 +19,9 @@ plain text without markup. Each of these is listed as a defect.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lxml import etree
-from lxml import html as lxml_html
 
 _SKIP = frozenset(
     {"style", "script", "head", "title", "meta", "link", "noscript", "template", "xml", "object"}
@@ -36,7 +36,9 @@ _HEADINGS = {f"h{level}": "#" * level for level in range(1, 7)}
 _SPACE = re.compile(r"[ \t\r\n\f\u00a0]+")
 _BREAK = "\x00"  # a hard line break inside a block; survives whitespace collapsing
 _INDENT = "\x01"  # indentation that must survive the stripping of lines
-_MANY_BLANK_LINES = re.compile(r"\n{3,}")
+# not \n{3,}: a literal start lets the regex engine jump to candidates instead of trying
+# every position
+_MANY_BLANK_LINES = re.compile("\n\n\n+")
 _LINE_ENDS = re.compile(f"[\n{_BREAK}]+ *")
 _CONTINUATION = re.compile(f"{_BREAK}(?!{_INDENT})")
 
@@ -50,6 +52,17 @@ _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:")
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")
 _TAG = re.compile(r"<[^<>]*>")  # not [^>]*: from every "<" that scanned to the end
 
+# XPath runs in C: only the few candidates for hiding become Python objects, instead of
+# every element of the tree.
+_MAYBE_HIDDEN = etree.XPath("//*[@hidden or @style]")
+# Even that search costs more than a scan of the text: mail without either attribute name
+# (a superset of what the parser can read as one; it lowercases ASCII only) skips it.
+# (no alternation: a literal start lets the regex engine skip to candidates)
+_STYLE_ATTRIBUTE = re.compile(r"style\s*=")
+# Something below an element at ``MAX_DEPTH`` (counting the root as 0): one C-level pass per
+# level, so almost all mail, which is far shallower, skips the Python walk of the tree.
+_TOO_DEEP = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + "/node()[not(self::text())])")
+
 
 def html_to_text(markup: str, defects: list[str] | None = None) -> str:
     """Convert an HTML body to Markdown-like text: paragraphs, lists, links, tables kept.
@@ -59,17 +72,23 @@ def html_to_text(markup: str, defects: list[str] | None = None) -> str:
         defects: Where to say what had to be repaired (hidden text, deep nesting).
     """
     found = defects if defects is not None else []
-    parser = lxml_html.HTMLParser(encoding="utf-8", huge_tree=True)
+    # lxml's plain parser, not lxml.html's: the latter looks up a Python class for every
+    # element that becomes a Python object, which cost more than the rest of the walk.
+    parser = etree.HTMLParser(encoding="utf-8", huge_tree=True)
     try:
-        root = lxml_html.document_fromstring(markup.encode("utf-8", "replace"), parser=parser)
+        root = etree.fromstring(markup.encode("utf-8", "replace"), parser=parser)
     except (etree.ParserError, ValueError):
+        return _flat_text(markup)
+    if root is None:  # no element at all (empty, or only a comment)
         return _flat_text(markup)
     if any("Excessive depth" in entry.message for entry in parser.error_log):
         found.append(
             f"HTML nested deeper than {PARSER_DEPTH} levels; read as plain text without markup"
         )
         return _flat_text(markup)
-    _drop_hidden(root, found)
+    lowered = markup.lower()
+    if "hidden" in lowered or _STYLE_ATTRIBUTE.search(lowered):
+        _drop_hidden(root, found)
     _flatten_deep(root, found)
     return _tidy(_Writer().block(root))
 
@@ -81,19 +100,33 @@ def _flat_text(markup: str) -> str:
 def _drop_hidden(root: etree._Element, defects: list[str]) -> None:
     hidden = [
         element
-        for element in root.iter()
-        if isinstance(element.tag, str)
-        and (element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", "")))
+        for element in _MAYBE_HIDDEN(root)
+        if element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", ""))
     ]
     for element in hidden:
-        if isinstance(element, lxml_html.HtmlElement):
-            element.drop_tree()  # keeps the tail: it is visible text after the hidden element
+        _drop_tree(element)
     if hidden:
         defects.append(f"dropped {len(hidden)} HTML elements hidden from the reader")
 
 
+def _drop_tree(element: etree._Element) -> None:
+    """Remove ``element`` but keep its tail: that is visible text after the hidden element."""
+    parent = element.getparent()
+    if parent is None:  # the root: nothing to attach the tail to, and nothing to drop it from
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + element.tail
+        else:
+            previous.tail = (previous.tail or "") + element.tail
+    parent.remove(element)
+
+
 def _flatten_deep(root: etree._Element, defects: list[str]) -> None:
     """Below ``MAX_DEPTH`` levels, replace an element's children by their text."""
+    if not _TOO_DEEP(root):
+        return
     flattened = 0
     stack: list[tuple[etree._Element, int]] = [(root, 0)]
     while stack:
@@ -116,10 +149,12 @@ def _unsafe_link(url: str) -> bool:
 
 
 def _tidy(text: str) -> str:
-    lines = [
-        line.strip(" ").replace(_INDENT, " ") for line in text.replace(_BREAK, "\n").split("\n")
-    ]
-    return _MANY_BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    """Lines stripped of spaces at both ends, at most one blank line in a row."""
+    lines = [line.strip(" ") for line in text.replace(_BREAK, "\n").split("\n")]
+    joined = "\n".join(lines).replace(_INDENT, " ")
+    if "\n\n\n" in joined:
+        joined = _MANY_BLANK_LINES.sub("\n\n", joined)
+    return joined.strip()
 
 
 class _Writer:
@@ -131,12 +166,12 @@ class _Writer:
     def inline(self, element: etree._Element) -> str:
         """The element's content as inline text (block children still break lines)."""
         text = element.text
-        parts = [_SPACE.sub(" ", text)] if text else []
+        parts = [_collapse(text)] if text else []
         for child in element:
             parts.append(self.node(child))
             tail = child.tail
             if tail:
-                parts.append(_SPACE.sub(" ", tail))
+                parts.append(_collapse(tail))
         return "".join(parts)
 
     def block(self, element: etree._Element) -> str:
@@ -153,10 +188,9 @@ class _Writer:
             tag = tag.rpartition(":")[2]
         if tag in _SKIP:
             return ""
-        method = getattr(self, f"tag_{tag}", None)
+        method = _TAG_METHODS.get(tag)
         if method is not None:
-            result: str = method(element)
-            return result
+            return method(self, element)
         if tag in _BLOCKS:
             return self.block(element)
         if tag in _HEADINGS:
@@ -256,7 +290,7 @@ class _Writer:
 
     def tag_table(self, element: etree._Element) -> str:
         """A data table as a Markdown table; a layout table as paragraphs."""
-        rows = [row for row in element.iter("tr") if _nearest_table(row) is element]
+        rows = _own_rows(element)
         cells = [
             [c for c in row if isinstance(c.tag, str) and c.tag.lower() in ("td", "th")]
             for row in rows
@@ -270,6 +304,21 @@ class _Writer:
         lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in texts]
         lines.insert(1, "| " + " | ".join(["---"] * width) + " |")
         return "\n\n" + _BREAK.join(lines) + "\n\n"
+
+
+# tag -> its method, looked up once here rather than by name for every element
+_TAG_METHODS: dict[str, Callable[[_Writer, etree._Element], str]] = {
+    name.removeprefix("tag_"): method
+    for name, method in vars(_Writer).items()
+    if name.startswith("tag_")
+}
+
+
+def _collapse(text: str) -> str:
+    """Runs of whitespace as one space; two C-level checks spare most text the regex."""
+    if text.isprintable() and "  " not in text:  # no tab, newline or no-break space either
+        return text
+    return _SPACE.sub(" ", text)
 
 
 def _wrap(text: str, mark: str) -> str:
@@ -296,11 +345,22 @@ def _nearest_table(row: etree._Element) -> etree._Element | None:
     return None
 
 
+def _own_rows(table: etree._Element) -> list[etree._Element]:
+    """The rows of ``table`` itself, not of tables nested in it."""
+    rows = list(table.iter("tr"))
+    if any(inner is not table for inner in table.iter("table")):
+        rows = [row for row in rows if _nearest_table(row) is table]
+    return rows
+
+
 def _is_layout(table: etree._Element, cells: list[list[etree._Element]]) -> bool:
     """Tables used for page layout (nested tables, paragraphs in cells) are not data."""
     for inner in table.iter("table", "ul", "ol", "blockquote", "h1", "h2"):
         if inner is not table:
             return True
+    paragraphs = table.iter("p", "div")
+    if next(paragraphs, None) is None or next(paragraphs, None) is None:
+        return False  # fewer than two in the whole table: no cell can have several
     # Outlook wraps every data cell in one <p>; several paragraphs mean page layout.
     for row in cells:
         for cell in row:

@@ -25,11 +25,14 @@ from tracker_mail_plugin.mail.sniff import header_start
 SYNTHETIC_ID_DOMAIN = "tracker-mail.invalid"
 
 
-def parse_message(raw: bytes) -> Message:
+def parse_message(raw: bytes, sha256: str | None = None) -> Message:
     """Parse one message. Problems are repaired and listed in ``Message.defects``.
 
     Args:
         raw: The message exactly as fetched from the mailbox.
+        sha256: The hex sha256 of ``raw`` when the caller has already computed it (the
+            pipeline journals it before parsing); hashing a large message again costs about
+            as much as decoding its attachments.
 
     Returns:
         The parsed message. If the parser itself hits a bug, a minimal message carrying the
@@ -37,7 +40,7 @@ def parse_message(raw: bytes) -> Message:
         that a mail is never lost to a parser problem.
     """
     raw = bytes(raw)
-    sha256 = hashlib.sha256(raw).hexdigest()
+    sha256 = sha256 or hashlib.sha256(raw).hexdigest()
     try:
         with detection_budget():
             return _parse(raw, sha256)

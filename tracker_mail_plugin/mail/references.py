@@ -36,6 +36,10 @@ def subject_references(subject: str) -> list[ReferenceCandidate]:
     claimed: list[tuple[int, int]] = []
     found: list[tuple[int, ReferenceCandidate]] = []
     for kind, pattern in _SUBJECT_PATTERNS:
+        # Every form has a "#" but Jira's keys, which have a "-": most subjects have
+        # neither, and a substring test costs far less than running the expression.
+        if ("-" if kind is RefKind.JIRA_KEY else "#") not in subject:
+            continue
         for match in pattern.finditer(subject):
             if any(start < match.end() and match.start() < end for start, end in claimed):
                 continue

@@ -224,7 +224,7 @@ class MailboxRun:
         if attempts > policies.max_attempts:
             self._unreadable(fetched, f"reading it did not finish {attempts - 1} times")
             return None
-        message = self._parse(fetched.raw)
+        message = self._parse(fetched.raw, sha256)
         if message is not None:
             return message
         why = f"reading it took more than {policies.max_processing_seconds:g}s"
@@ -235,10 +235,10 @@ class MailboxRun:
             logger.warning("failed (attempt %d): %s: %s", attempts, fetched.id, why)
         return None
 
-    def _parse(self, raw: bytes) -> Message | None:
+    def _parse(self, raw: bytes, sha256: str | None = None) -> Message | None:
         try:
             with time_budget(self.parts.policies.max_processing_seconds, "reading the message"):
-                return parse_message(raw)
+                return parse_message(raw, sha256)  # the digest journalled: not hashed twice
         except OverBudget:
             return None
 
