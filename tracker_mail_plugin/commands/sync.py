@@ -23,14 +23,14 @@ from tracker_mail_plugin.assemble import (
     build_adapter_or_raise,
     forwarder_for,
     journal_path,
+    open_journal,
     open_source,
+    scratch_journal,
 )
 from tracker_mail_plugin.commands.common import load_or_report
 from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
-from tracker_mail_plugin.journal import Journal
-from tracker_mail_plugin.journal.scratch import scratch_copy
 from tracker_mail_plugin.lock import MailboxLock
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.needs import workers_problem
@@ -134,7 +134,7 @@ def sync(
 
 def after_runs(loaded: LoadedConfig, path: Path, metrics: Metrics | None) -> None:
     """Read the journal's backlog into ``metrics``, and forget old finished messages."""
-    with Journal.open(path) as journal:
+    with open_journal(loaded, path) as journal:
         if metrics is not None:
             metrics.read_backlog(journal, loaded.config.mailboxes)
         pruned = journal.prune(loaded.config.journal_keep_days)
@@ -214,13 +214,14 @@ class _Run:
         problem = workers_problem(name, policies.workers, adapter)
         if problem:
             raise ConfigurationError(problem)
-        journal_for = scratch_copy if options.dry_run else Journal.open
         with ExitStack() as stack:
             source = self.source
             if source is None:
                 source = open_source(mailbox, policies.max_message_size, path.parent, name)
                 stack.enter_context(source)
-            journal = stack.enter_context(journal_for(path))
+            journal = stack.enter_context(
+                scratch_journal(loaded, path) if options.dry_run else open_journal(loaded, path)
+            )
             parts = MailboxParts(
                 name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
                 kill_if_asked, options.dry_run, options.look_up_first, summary.observer,
