@@ -495,6 +495,9 @@ class PostgresJournal(_Strict):
 
     url: Annotated[str, Field(pattern=r"^postgres(ql)?://")]
     password: Secret | None = None
+    # How long a mailbox stays with a process that stopped renewing its lease (it died, or
+    # was paused or cut off) before another takes it over; renewed every third of it.
+    lease_seconds: Annotated[float, Field(ge=3, le=3600)] = 30
 
     @model_validator(mode="after")
     def _no_password_in_url(self) -> PostgresJournal:

@@ -51,6 +51,7 @@ from typing import Any, Self
 
 from tracker_mail_plugin.adapter import CommentRef, IssueRef
 from tracker_mail_plugin.journal.database import Database
+from tracker_mail_plugin.journal.leases import Lease
 from tracker_mail_plugin.journal.postgres import AnyConnection, PostgresDatabase
 from tracker_mail_plugin.journal.reports import JournalReports
 from tracker_mail_plugin.journal.rows import (
@@ -117,6 +118,16 @@ class Journal(JournalReports, JournalRuns):
     def grouped(self) -> AbstractContextManager[None]:
         """Commits inside are not fsynced unless asked; all are fsynced on the way out."""
         return self.database.grouped()
+
+    def hold(self, lease: Lease) -> None:
+        """Write only while ``lease`` holds: each write checks it (PostgreSQL journals only).
+
+        Raises:
+            TypeError: the journal is a SQLite file (its runs are kept apart by lock files).
+        """
+        if not isinstance(self.database, PostgresDatabase):
+            raise TypeError("mailbox leases need the journal in PostgreSQL")
+        self.database.fence = lease
 
     def make_durable(self) -> None:
         """Fsync every commit so far (nothing to do if they were durable already)."""
