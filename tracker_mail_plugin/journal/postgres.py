@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     import psycopg
 
 CONNECT_TIMEOUT_SECONDS = 10
+IDLE_IN_TRANSACTION_MS = 10_000
 # Any constant: the key of the advisory lock under which one host at a time migrates.
 _MIGRATION_LOCK = 0x74726B6D
 
@@ -227,7 +229,8 @@ class PostgresDatabase:
                 url,
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                application_name="tracker-mail",
+                # Which host and process each session is, in pg_stat_activity.
+                application_name=f"tracker-mail/{socket.gethostname()}/{os.getpid()}"[:63],
                 **extra,
             )
         except psycopg.ProgrammingError as exc:
@@ -237,6 +240,11 @@ class PostgresDatabase:
         database = cls(raw, url)
         try:
             raw.execute("SET synchronous_commit = on")
+            if not scratch:
+                # A client paused or cut off inside a transaction would keep its row locks
+                # (the lease row among them) and hold every other host up: the server ends
+                # such a session. Transactions here last milliseconds; a dry run's is long.
+                raw.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_MS}")
             if scratch:
                 database._scratch = raw.transaction(force_rollback=True)
                 database._scratch.__enter__()
