@@ -126,3 +126,16 @@ def test_sync_leaves_a_mailbox_another_process_holds_and_takes_it_after(url, tmp
     assert main(["sync", "-c", str(path)]) == 0
     assert count(url, "SELECT COUNT(*) FROM messages") == 1
     assert count(url, "SELECT generation FROM leases WHERE mailbox = 'good'") == 2
+
+
+def test_sync_wait_takes_the_mailbox_once_the_holder_stops_renewing(url, tmp_path, capsys):
+    (tmp_path / "good").mkdir()
+    (tmp_path / "good" / "a.eml").write_bytes(raw_mail({"Subject": "hello"}))
+    path = tmp_path / "rules.yaml"
+    path.write_text(CONFIG.format(url=url, tmp=tmp_path))
+    with Journal.open_postgres(url) as other:  # a holder that died: it never renews
+        assert LeaseKeeper(other.database, "good", seconds=2, holder="dead/1").acquire()
+    assert main(["sync", "--wait", "-c", str(path)]) == 0
+    assert "another sync" not in capsys.readouterr().out
+    assert count(url, "SELECT COUNT(*) FROM messages") == 1
+    assert count(url, "SELECT holder FROM leases WHERE mailbox = 'good'") != "dead/1"

@@ -214,7 +214,8 @@ class _Run:
         try:
             with open_journal(loaded, path) as own:
                 assert isinstance(own.database, PostgresDatabase)  # noqa: S101 - as configured
-                with LeaseKeeper(own.database, name, where.lease_seconds) as keeper:
+                keeper = LeaseKeeper(own.database, name, where.lease_seconds, wait=options.wait)
+                with keeper:
                     if keeper.held is None:
                         return False
                     replace(self, lease=keeper.held).guarded(loaded, name, options, path, summary)

@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from types import TracebackType
@@ -81,7 +82,8 @@ def check_fence(db: Connection, lease: Lease) -> None:
 class LeaseKeeper:
     """Take a mailbox's lease, renew it in a thread while the run works, release it after.
 
-    ``held`` is the lease, or None when another live holder has the mailbox. Uses its own
+    ``held`` is the lease, or None when another live holder has the mailbox (``wait``: try
+    again until it is free, as ``sync --wait`` does with the lock file). Uses its own
     connection (``database``), so renewals never wait behind the run's journal writes.
     """
 
@@ -91,17 +93,23 @@ class LeaseKeeper:
         mailbox: str,
         seconds: float = DEFAULT_LEASE_SECONDS,
         holder: str | None = None,
+        *,
+        wait: bool = False,
     ):
         self.database = database
         self.mailbox = mailbox
         self.seconds = seconds
         self.holder = holder or holder_id()
+        self.wait = wait  # until the mailbox is free (``sync --wait``), not give up at once
         self.held: Lease | None = None
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
     def __enter__(self) -> Self:
         self.held = self.acquire()
+        while self.held is None and self.wait:
+            time.sleep(min(1.0, self.seconds / 3))
+            self.held = self.acquire()
         if self.held is not None:
             self._renewer = threading.Thread(
                 target=self._renew_until_stopped, name=f"lease {self.mailbox}", daemon=True
