@@ -147,8 +147,8 @@ def throughput(server: Postgres, count: int, mailboxes: int, messages: int) -> f
     return mailboxes * messages / elapsed
 
 
-def takeover(server: Postgres, mailboxes: int, messages: int, lease: float) -> float:
-    """Seconds from killing a lease holder until another process holds its mailbox."""
+def takeover(server: Postgres, mailboxes: int, messages: int, lease: float) -> tuple[float, float]:
+    """Seconds from killing a lease holder until its lease expired, and until taken over."""
     with tempfile.TemporaryDirectory(prefix="tracker-mail-takeover-") as folder:
         root = Path(folder)
         url = fresh_database(server, f"takeover_{os.getpid()}")
@@ -169,10 +169,16 @@ def takeover(server: Postgres, mailboxes: int, messages: int, lease: float) -> f
                 mailbox, holder, generation = held[0]
                 by_pid[int(holder.split("/")[1])].send_signal(signal.SIGKILL)
                 killed = time.monotonic()
+                left = db.execute(
+                    "SELECT expires_at - extract(epoch FROM clock_timestamp()) FROM leases"
+                    " WHERE mailbox = %s",
+                    (mailbox,),
+                ).fetchone()
+                expiry = float(left[0]) if left else 0.0
                 taken = "SELECT 1 FROM leases WHERE mailbox = %s AND generation > %s"
                 while not db.execute(taken, (mailbox, generation)).fetchone():
                     time.sleep(0.02)
-                return time.monotonic() - killed
+                return expiry, time.monotonic() - killed
         finally:
             finish(config, processes)
 
@@ -197,8 +203,11 @@ def main() -> None:
             rate = throughput(server, count, args.mailboxes, args.messages)
             base = base or rate
             print(f"{count} process(es): {rate:.1f} messages/s ({rate / base:.2f}x one process)")
-        seconds = takeover(server, args.mailboxes, args.messages, args.lease)
-        print(f"takeover after SIGKILL, lease_seconds {args.lease:g}: {seconds:.1f} s")
+        expiry, seconds = takeover(server, args.mailboxes, args.messages, args.lease)
+        print(
+            f"takeover after SIGKILL, lease_seconds {args.lease:g}: lease expired after "
+            f"{expiry:.1f} s, mailbox taken over after {seconds:.1f} s"
+        )
 
 
 if __name__ == "__main__":

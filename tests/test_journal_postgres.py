@@ -136,7 +136,7 @@ def test_sync_status_and_check_use_the_postgres_journal(tmp_path, postgres_url, 
         assert main(["sync", "-c", str(path)]) == 0
         assert main(["status", "-c", str(path)]) == 0
         out = capsys.readouterr().out
-        assert "unprocessed" in out
+        assert f"journal {postgres_url}: unprocessed 1" in out
         assert main(["check", "-c", str(path)]) == 0
         assert f"journal {postgres_url}: ok" in capsys.readouterr().out
     stored = query(postgres_url, "SELECT state, subject FROM messages")

@@ -92,13 +92,14 @@ def show_status(
         counts = journal.status(0).counts
         rows = journal.listing(states or (), mailboxes, limit)
         results = journal.results([row.id for row in rows])
+        where = journal.path  # the file, or the PostgreSQL URL
     entries = [_entry(loaded, row, results.get(row.id, [])) for row in rows]
     if form == "json":
         for entry in entries:
             print(json.dumps(entry, ensure_ascii=False), file=out)
         return
     shown = ", ".join(f"{state.value} {count}" for state, count in sorted(counts.items()))
-    print(f"journal {path}: {shown or 'empty'}", file=out)
+    print(f"journal {where}: {shown or 'empty'}", file=out)
     if entries:
         for line in render(_COLUMNS, [_cells(entry) for entry in entries], width):
             print(line, file=out)
