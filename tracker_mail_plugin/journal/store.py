@@ -1,4 +1,4 @@
-"""The local SQLite journal: exactly-once bookkeeping and the reply-threading map.
+"""The journal: exactly-once bookkeeping and the reply-threading map.
 
 A message is written here before any tracker call, each action before it is attempted and
 again when the tracker confirms it, and each disposal after the source committed it. A run
@@ -37,7 +37,9 @@ comment it writes, as a new journal does; writes that cannot be looked up were m
 in step 2. Mail is never disposed of on the strength of a confirmation that is not on disk
 (step 3).
 
-How each commit is made durable: :mod:`tracker_mail_plugin.journal.database`.
+How each commit is made durable: :mod:`tracker_mail_plugin.journal.database` for SQLite;
+in PostgreSQL every commit is durable (:mod:`tracker_mail_plugin.journal.postgres`), and
+the fsync points above only check the mailbox's lease.
 """
 
 from __future__ import annotations
