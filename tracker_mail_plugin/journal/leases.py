@@ -34,7 +34,7 @@ from tracker_mail_plugin.errors import TrackerMailError, Unreachable
 if TYPE_CHECKING:
     from tracker_mail_plugin.journal.postgres import Connection, PostgresDatabase
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("tracker_mail")
 
 DEFAULT_LEASE_SECONDS = 30.0
 # The server's clock, as the epoch seconds the journal stores (clock_timestamp, not now():
