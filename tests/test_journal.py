@@ -29,10 +29,29 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@pytest.fixture
-def journal(tmp_path):
-    with Journal.open(tmp_path / "state" / "journal.sqlite3") as opened:
+@pytest.fixture(params=["sqlite", "postgres"])
+def journal(request, tmp_path):
+    """The journal in each backend: a SQLite file, and a new PostgreSQL database."""
+    if request.param == "sqlite":
+        opened = Journal.open(tmp_path / "state" / "journal.sqlite3")
+    else:
+        opened = Journal.open_postgres(request.getfixturevalue("postgres_url"))
+    with opened:
         yield opened
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def where(request, tmp_path):
+    """Where a journal is, in each backend: a SQLite file's path, a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return tmp_path / "journal.sqlite3"
+    return request.getfixturevalue("postgres_url")
+
+
+def open_at(where):
+    if isinstance(where, str) and where.startswith("postgresql://"):
+        return Journal.open_postgres(where)
+    return Journal.open(where)
 
 
 def fetch(journal, uid, message_id="<a@example.com>", body="a", identity=IMAP, mailbox="support"):
@@ -301,7 +320,7 @@ def test_a_connection_inherited_through_fork_is_refused(journal):
 
 
 def _writer(path, worker, count):
-    with Journal.open(path) as journal:
+    with open_at(path) as journal:
         for number in range(count):
             shared = fetch(journal, number, f"<shared-{number}@example.com>", str(number))
             key = idempotency_key(shared.message_id, 0)
@@ -312,26 +331,28 @@ def _writer(path, worker, count):
             journal.remember_thread(own.message_id, "recording", str(number))
 
 
-def test_two_processes_writing_at_once_neither_corrupt_nor_duplicate(tmp_path):
-    path = tmp_path / "journal.sqlite3"
-    Journal.open(path).close()
-    workers = [FORK.Process(target=_writer, args=(path, worker, 150)) for worker in "ab"]
+def test_two_processes_writing_at_once_neither_corrupt_nor_duplicate(where):
+    open_at(where).close()
+    workers = [FORK.Process(target=_writer, args=(where, worker, 150)) for worker in "ab"]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(120)
     assert [worker.exitcode for worker in workers] == [0, 0]
-    db = sqlite3.connect(path)
-    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    count = db.execute("SELECT COUNT(*) FROM messages WHERE message_id LIKE '<shared-%'")
-    assert count.fetchone()[0] == 150
-    assert db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 450
-    assert db.execute("SELECT COUNT(*) FROM actions WHERE state = 'done'").fetchone()[0] == 150
-    assert db.execute("SELECT COUNT(*) FROM threads").fetchone()[0] == 300
+    with open_at(where) as journal:
+        db = journal.database.connection
+        if not isinstance(where, str):
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        count = db.execute("SELECT COUNT(*) FROM messages WHERE message_id LIKE '<shared-%'")
+        assert count.fetchone()[0] == 150
+        assert db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 450
+        done = db.execute("SELECT COUNT(*) FROM actions WHERE state = 'done'").fetchone()[0]
+        assert done == 150
+        assert db.execute("SELECT COUNT(*) FROM threads").fetchone()[0] == 300
 
 
 def _endless_writer(path):
-    with Journal.open(path) as journal:
+    with open_at(path) as journal:
         number = 0
         while True:
             row = fetch(journal, number, f"<k{number}@example.com>", str(number))
@@ -342,14 +363,14 @@ def _endless_writer(path):
             number += 1
 
 
-def test_a_writer_killed_with_sigkill_leaves_a_consistent_journal(tmp_path):
-    path = tmp_path / "journal.sqlite3"
-    Journal.open(path).close()
-    writer = FORK.Process(target=_endless_writer, args=(path,))
+def test_a_writer_killed_with_sigkill_leaves_a_consistent_journal(where):
+    open_at(where).close()
+    writer = FORK.Process(target=_endless_writer, args=(where,))
     writer.start()
-    watcher = sqlite3.connect(path)
+    watcher = open_at(where)
     deadline = time.monotonic() + 60
-    while watcher.execute("SELECT COUNT(*) FROM messages").fetchone()[0] < 40:
+    count = "SELECT COUNT(*) FROM messages"
+    while watcher.database.connection.execute(count).fetchone()[0] < 40:
         assert time.monotonic() < deadline, "the writer made no progress"
         time.sleep(0.01)
     os.kill(writer.pid, signal.SIGKILL)
@@ -357,9 +378,10 @@ def test_a_writer_killed_with_sigkill_leaves_a_consistent_journal(tmp_path):
     assert writer.exitcode == -signal.SIGKILL
     watcher.close()
 
-    with Journal.open(path) as journal:
+    with open_at(where) as journal:
         db = journal.database.connection
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        if not isinstance(where, str):
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         orphans = db.execute(
             "SELECT COUNT(*) FROM messages m WHERE NOT EXISTS"
             " (SELECT 1 FROM locations l WHERE l.message = m.id)"

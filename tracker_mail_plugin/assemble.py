@@ -8,6 +8,8 @@ at their line in ``rules.yaml`` where one can be found.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypedDict
 
@@ -15,11 +17,20 @@ from pydantic import ValidationError
 
 from tracker_mail_plugin.adapter import TrackerAdapter
 from tracker_mail_plugin.config.loader import LoadedConfig
-from tracker_mail_plugin.config.model import GRAPH_SCOPE, Auth, Mailbox, MicrosoftOAuth2
+from tracker_mail_plugin.config.model import (
+    DEFAULT_JOURNAL,
+    GRAPH_SCOPE,
+    Auth,
+    Mailbox,
+    MicrosoftOAuth2,
+    PostgresJournal,
+)
 from tracker_mail_plugin.config.problems import ConfigProblem, from_validation_error
 from tracker_mail_plugin.config.secrets import Secret, SecretError
 from tracker_mail_plugin.errors import ConfigurationError
 from tracker_mail_plugin.forward import SmtpForwarder, no_forwarding
+from tracker_mail_plugin.journal import Journal
+from tracker_mail_plugin.journal.scratch import scratch_copy
 from tracker_mail_plugin.oauth2 import TokenProvider, provider_for
 from tracker_mail_plugin.pipeline.disposal import Forwarder
 from tracker_mail_plugin.registry import load_adapter
@@ -187,8 +198,13 @@ def _positioned(loaded: LoadedConfig, tracker: str, problem: str) -> ConfigProbl
 
 
 def journal_location(loaded: LoadedConfig) -> Path:
-    """Where the journal lives (``journal:`` in the file); nothing is created."""
-    path = Path(os.path.expanduser(loaded.config.journal))
+    """Where the journal lives (``journal:`` in the file); nothing is created.
+
+    With a journal in PostgreSQL, where the default SQLite journal would be: its folder
+    still holds this host's own state (lock files, OAuth2 tokens).
+    """
+    where = loaded.config.journal
+    path = Path(os.path.expanduser(where if isinstance(where, str) else DEFAULT_JOURNAL))
     if not path.is_absolute():  # relative to the configuration file, not to cron's cwd
         path = Path(loaded.path).resolve().parent / path
     return path
@@ -214,6 +230,50 @@ def journal_path(loaded: LoadedConfig, *, create: bool = True) -> Path:
             f"set journal: in {loaded.path} to another path"
         )
     return path
+
+
+def postgres_journal(loaded: LoadedConfig) -> PostgresJournal | None:
+    """The PostgreSQL journal ``journal:`` names, or None for a SQLite file."""
+    where = loaded.config.journal
+    return where if isinstance(where, PostgresJournal) else None
+
+
+def open_journal(loaded: LoadedConfig, path: Path, *, scratch: bool = False) -> Journal:
+    """Open the configured journal: in PostgreSQL when ``journal:`` says so, else at ``path``.
+
+    ``scratch``: changes are thrown away at close (``sync --dry-run``); SQLite's through
+    :func:`~tracker_mail_plugin.journal.scratch.scratch_copy`, not here.
+
+    Raises:
+        ConfigurationError: the journal cannot be used, or its password cannot be read.
+        Unreachable: the PostgreSQL server cannot be reached or refused the login.
+    """
+    where = postgres_journal(loaded)
+    if where is None:
+        return Journal.open(path)
+    password = None
+    if where.password is not None:
+        try:
+            password = where.password.reveal()
+        except SecretError as exc:
+            raise ConfigurationError(f"journal: password: {exc}") from None
+    return Journal.open_postgres(where.url, password, scratch=scratch)
+
+
+@contextmanager
+def scratch_journal(loaded: LoadedConfig, path: Path) -> Iterator[Journal]:
+    """The configured journal for a run that must write nothing (``sync --dry-run``)."""
+    if postgres_journal(loaded) is None:
+        with scratch_copy(path) as journal:
+            yield journal
+        return
+    with open_journal(loaded, path, scratch=True) as journal:
+        yield journal
+
+
+def journal_exists(loaded: LoadedConfig, path: Path) -> bool:
+    """Whether there is a journal to read: a database is always there, a file may not be."""
+    return postgres_journal(loaded) is not None or path.exists()
 
 
 def forwarder_for(loaded: LoadedConfig, mailbox: str) -> Forwarder:

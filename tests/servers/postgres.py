@@ -9,8 +9,9 @@ port, listening on 127.0.0.1 only, with its Unix socket in the same directory, r
 ended); the directory is removed at exit.
 
 Clients connect over TCP as ``postgres`` without a password (trust), from any local user:
-Redmine as www-data, :meth:`Postgres.query` as whoever runs the tests. Only the benchmark
-(``benchmarks/vs_redmine.py --server puma-postgres``) uses it; the test suite's Redmine
+Redmine as www-data, :meth:`Postgres.query` as whoever runs the tests. The tests of the
+journal in PostgreSQL use it (the ``postgres`` fixture in tests/conftest.py), and so does the
+benchmark ``benchmarks/vs_redmine.py --server puma-postgres``; the test suite's Redmine
 stays on SQLite.
 """
 
@@ -28,7 +29,7 @@ from pathlib import Path
 from tests.servers.dovecot import free_ports
 from tests.servers.lifecycle import Lifecycle, PortTaken
 
-INSTALL_HINT = "sudo .ci/install-servers redmine postgres"
+INSTALL_HINT = "sudo .ci/install-servers postgresql"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RUN_AS = "postgres"
 SUPERUSER = "postgres"

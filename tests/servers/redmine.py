@@ -63,7 +63,7 @@ from tests.servers.lifecycle import Lifecycle, PortTaken
 from tests.servers.postgres import Postgres
 
 INSTALL_HINT = "sudo .ci/install-servers redmine"
-PRODUCTION_INSTALL_HINT = postgres.INSTALL_HINT  # PostgreSQL, ruby-pg and puma as well
+PRODUCTION_INSTALL_HINT = "sudo .ci/install-servers redmine postgres"  # with ruby-pg and puma
 REDMINE_HOME = Path("/usr/share/redmine")
 INSTANCES = Path("/var/lib/redmine")
 INSTANCE_PREFIX = "tracker-mail-"

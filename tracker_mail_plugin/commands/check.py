@@ -3,7 +3,8 @@
 Offline (always): the file, each tracker's adapter and options, what the rules need from the
 adapter, the journal, local mailbox folders, dispositions, unset ``{env:}`` variables and the
 warnings (:mod:`~tracker_mail_plugin.commands.offline`). Then, unless ``--offline``, a log-in
-to every tracker, asking it about the names the rules use, and to every mailbox.
+to every tracker, asking it about the names the rules use, to every mailbox, and to the
+journal's database when it is in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TextIO
 import yaml
 
 from tracker_mail_plugin.adapter import Capability, Requirements, TrackerAdapter
-from tracker_mail_plugin.assemble import journal_path, open_source
+from tracker_mail_plugin.assemble import journal_path, open_journal, open_source, postgres_journal
 from tracker_mail_plugin.commands.offline import offline_problems
 from tracker_mail_plugin.config.loader import (
     ConfigFileError,
@@ -26,6 +27,7 @@ from tracker_mail_plugin.config.loader import (
 from tracker_mail_plugin.config.model import Mailbox, Trust
 from tracker_mail_plugin.config.problems import ConfigProblem
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
+from tracker_mail_plugin.journal import SCHEMA_VERSION
 from tracker_mail_plugin.needs import requirements
 from tracker_mail_plugin.rules.normal import rules_to_yaml
 
@@ -151,7 +153,26 @@ def check_live(
         for name, adapter in adapters.items()
     ]
     codes += [_check_mailbox(loaded, name, out, err) for name in loaded.config.mailboxes]
+    codes.append(_check_journal(loaded, out, err))
     return ExitCode.worst(codes)
+
+
+def _check_journal(loaded: LoadedConfig, out: TextIO, err: TextIO) -> ExitCode:
+    """A journal in PostgreSQL: log in, and create or upgrade its tables as ``sync`` would."""
+    where = postgres_journal(loaded)
+    if where is None:  # a SQLite file: checked offline, nothing to connect to
+        return ExitCode.OK
+    try:
+        with open_journal(loaded, journal_path(loaded)):
+            pass
+    except ConfigurationError as exc:
+        print(f"journal: {exc}", file=err)
+        return ExitCode.CONFIGURATION
+    except TrackerMailError as exc:
+        print(f"journal: cannot be reached: {exc}", file=err)
+        return ExitCode.UNREACHABLE
+    print(f"journal {where.url}: ok (PostgreSQL, schema version {SCHEMA_VERSION})", file=out)
+    return ExitCode.OK
 
 
 def _check_tracker(

@@ -16,12 +16,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter
-from tracker_mail_plugin.assemble import build_adapter_or_raise, journal_path
+from tracker_mail_plugin.assemble import (
+    build_adapter_or_raise,
+    journal_exists,
+    journal_path,
+    scratch_journal,
+)
 from tracker_mail_plugin.config.loader import ConfigFileError, LoadedConfig, load_config
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.explanation import as_json, as_text
 from tracker_mail_plugin.journal import Journal
-from tracker_mail_plugin.journal.scratch import scratch_copy
 from tracker_mail_plugin.mail import Message, parse_message
 from tracker_mail_plugin.pipeline.facts import (
     authentication_for,
@@ -63,11 +67,11 @@ def _threads(setting: _Setting | None) -> Iterator[Journal | None]:
     except TrackerMailError:
         yield None
         return
-    if not path.exists():
+    if not journal_exists(setting.loaded, path):
         yield None
         return
     try:
-        with scratch_copy(path) as journal:
+        with scratch_journal(setting.loaded, path) as journal:
             yield journal
     except TrackerMailError as exc:
         print(f"tracker-mail explain: journal not read: {exc}", file=sys.stderr)

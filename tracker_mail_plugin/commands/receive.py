@@ -25,11 +25,15 @@ import os
 import sys
 from pathlib import Path
 
-from tracker_mail_plugin.assemble import build_adapter_or_raise, forwarder_for, journal_path
+from tracker_mail_plugin.assemble import (
+    build_adapter_or_raise,
+    forwarder_for,
+    journal_path,
+    open_journal,
+)
 from tracker_mail_plugin.commands.common import load_or_report
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
-from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.pipeline.checkpoints import kill_if_asked
 from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun
@@ -83,7 +87,7 @@ def _receive(loaded: LoadedConfig, name: str, raw: bytes, summary: Summary) -> i
     spool = spool_path(loaded, name, path)
     source = PipeSource(raw, spool, max_message_size=policies.max_message_size)
     adapter = build_adapter_or_raise(loaded, mailbox.tracker)
-    with Journal.open(path) as journal, source:
+    with open_journal(loaded, path) as journal, source:
         parts = MailboxParts(
             name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
             kill_if_asked,

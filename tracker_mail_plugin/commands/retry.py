@@ -13,7 +13,7 @@ import sys
 from typing import TextIO
 
 from tracker_mail_plugin.adapter import CommentRef, IssueRef
-from tracker_mail_plugin.assemble import journal_path
+from tracker_mail_plugin.assemble import journal_path, open_journal
 from tracker_mail_plugin.commands.common import load_or_report
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ExitCode
@@ -57,7 +57,7 @@ def retry(
     """Queue the messages named by id, or every one in ``state``; False if an id is unknown."""
     all_found = True
     queued = 0
-    with Journal.open(journal_path(loaded)) as journal:
+    with open_journal(loaded, journal_path(loaded)) as journal:
         if state is not None:
             rows = journal.listing([MessageState(state)], mailboxes)
         else:

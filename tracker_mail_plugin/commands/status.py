@@ -15,12 +15,11 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from tracker_mail_plugin.adapter import CommentRef, IssueRef
-from tracker_mail_plugin.assemble import journal_path
+from tracker_mail_plugin.assemble import journal_exists, journal_path, open_journal
 from tracker_mail_plugin.commands.common import load_or_report, quiet_on_closed_pipe
 from tracker_mail_plugin.commands.table import Column, render
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ExitCode
-from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal.rows import MessageRow, MessageState
 from tracker_mail_plugin.mail.safe_text import bounded
 
@@ -85,21 +84,22 @@ def show_status(
     ``width``: the terminal's; the subject is cut first to fit it. None: not a terminal.
     """
     path = journal_path(loaded, create=False)
-    if not path.exists():  # no run yet: say so, without creating a journal to say it
+    if not journal_exists(loaded, path):  # no run yet: say so, without creating a journal to say it
         if form == "text":
             print(f"journal {path}: empty (no sync has run yet)", file=out)
         return
-    with Journal.open(path) as journal:
+    with open_journal(loaded, path) as journal:
         counts = journal.status(0).counts
         rows = journal.listing(states or (), mailboxes, limit)
         results = journal.results([row.id for row in rows])
+        where = journal.path  # the file, or the PostgreSQL URL
     entries = [_entry(loaded, row, results.get(row.id, [])) for row in rows]
     if form == "json":
         for entry in entries:
             print(json.dumps(entry, ensure_ascii=False), file=out)
         return
     shown = ", ".join(f"{state.value} {count}" for state, count in sorted(counts.items()))
-    print(f"journal {path}: {shown or 'empty'}", file=out)
+    print(f"journal {where}: {shown or 'empty'}", file=out)
     if entries:
         for line in render(_COLUMNS, [_cells(entry) for entry in entries], width):
             print(line, file=out)

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,14 +23,17 @@ from tracker_mail_plugin.assemble import (
     build_adapter_or_raise,
     forwarder_for,
     journal_path,
+    open_journal,
     open_source,
+    postgres_journal,
+    scratch_journal,
 )
 from tracker_mail_plugin.commands.common import load_or_report
 from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
-from tracker_mail_plugin.journal import Journal
-from tracker_mail_plugin.journal.scratch import scratch_copy
+from tracker_mail_plugin.journal.leases import Lease, LeaseKeeper
+from tracker_mail_plugin.journal.postgres import PostgresDatabase
 from tracker_mail_plugin.lock import MailboxLock
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.needs import workers_problem
@@ -134,7 +137,7 @@ def sync(
 
 def after_runs(loaded: LoadedConfig, path: Path, metrics: Metrics | None) -> None:
     """Read the journal's backlog into ``metrics``, and forget old finished messages."""
-    with Journal.open(path) as journal:
+    with open_journal(loaded, path) as journal:
         if metrics is not None:
             metrics.read_backlog(journal, loaded.config.mailboxes)
         pruned = journal.prune(loaded.config.journal_keep_days)
@@ -171,6 +174,10 @@ def process_mailbox(
     start = time.monotonic()
     if options.dry_run:  # writes nothing, not even a lock file; a preview may overlap a run
         run.guarded(loaded, name, options, path, summary)
+    elif postgres_journal(loaded) is not None:  # several hosts: a lease, not a lock file
+        if not run.leased(loaded, name, options, path, summary):
+            summary.busy = True
+            return summary
     else:
         with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
             if not lock.acquired:
@@ -196,6 +203,25 @@ class _Run:
 
     source: MailSource | None
     stop: Callable[[], bool]
+    lease: Lease | None = None
+
+    def leased(
+        self, loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
+    ) -> bool:
+        """The run under the mailbox's lease in the PostgreSQL journal; False: held elsewhere."""
+        where = postgres_journal(loaded)
+        assert where is not None  # noqa: S101 - called only with a PostgreSQL journal
+        try:
+            with open_journal(loaded, path) as own:
+                assert isinstance(own.database, PostgresDatabase)  # noqa: S101 - as configured
+                keeper = LeaseKeeper(own.database, name, where.lease_seconds, wait=options.wait)
+                with keeper:
+                    if keeper.held is None:
+                        return False
+                    replace(self, lease=keeper.held).guarded(loaded, name, options, path, summary)
+        except TrackerMailError as exc:  # the lease could not be taken or given back
+            summary.exit_code, summary.error = exc.exit_code, str(exc)
+        return True
 
     def guarded(
         self, loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
@@ -214,13 +240,16 @@ class _Run:
         problem = workers_problem(name, policies.workers, adapter)
         if problem:
             raise ConfigurationError(problem)
-        journal_for = scratch_copy if options.dry_run else Journal.open
         with ExitStack() as stack:
             source = self.source
             if source is None:
                 source = open_source(mailbox, policies.max_message_size, path.parent, name)
                 stack.enter_context(source)
-            journal = stack.enter_context(journal_for(path))
+            journal = stack.enter_context(
+                scratch_journal(loaded, path) if options.dry_run else open_journal(loaded, path)
+            )
+            if self.lease is not None:
+                journal.hold(self.lease)
             parts = MailboxParts(
                 name, loaded, policies, source, adapter, journal, forwarder_for(loaded, name),
                 kill_if_asked, options.dry_run, options.look_up_first, summary.observer,

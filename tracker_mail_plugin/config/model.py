@@ -483,6 +483,33 @@ class Smtp(_Strict):
         return self
 
 
+DEFAULT_JOURNAL = "~/.local/state/tracker-mail/journal.sqlite3"
+
+
+class PostgresJournal(_Strict):
+    """``journal: {url: postgresql://user@host/db, password: {env: PGPASSWORD}}``.
+
+    A journal in PostgreSQL, which several hosts can share; the password stays a reference
+    (never in the URL, which is printed in errors).
+    """
+
+    url: Annotated[str, Field(pattern=r"^postgres(ql)?://")]
+    password: Secret | None = None
+    # How long a mailbox stays with a process that stopped renewing its lease (it died, or
+    # was paused or cut off) before another takes it over; renewed every third of it.
+    lease_seconds: Annotated[float, Field(ge=3, le=3600)] = 30
+
+    @model_validator(mode="after")
+    def _no_password_in_url(self) -> PostgresJournal:
+        netloc = self.url.split("://", 1)[1].split("/", 1)[0]
+        if ":" in netloc.rsplit("@", 1)[0] and "@" in netloc:
+            raise ValueError(
+                "the journal url holds a password: remove it from url and write "
+                "password: {env: PGPASSWORD} instead"
+            )
+        return self
+
+
 class Config(_Strict):
     """The whole ``rules.yaml``."""
 
@@ -494,7 +521,7 @@ class Config(_Strict):
     users: dict[str, str] = {}
     smtp: Smtp | None = None
     defaults: Policies = Policies()
-    journal: str = "~/.local/state/tracker-mail/journal.sqlite3"
+    journal: str | PostgresJournal = DEFAULT_JOURNAL
     journal_keep_days: Annotated[float, Field(gt=0)] = 90
 
     def company_table(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:

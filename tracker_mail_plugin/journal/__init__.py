@@ -1,7 +1,9 @@
-"""The local SQLite journal: exactly-once bookkeeping and the reply-threading map.
+"""The journal: exactly-once bookkeeping and the reply-threading map.
 
 ``Journal`` is the store (see :mod:`tracker_mail_plugin.journal.store` for the tables and
-why they are shaped so); the rows it returns are plain frozen values.
+why they are shaped so); the rows it returns are plain frozen values. It lives in a local
+SQLite file, or in PostgreSQL for several hosts (:mod:`tracker_mail_plugin.journal.postgres`,
+with the mailbox leases of :mod:`tracker_mail_plugin.journal.leases`).
 """
 
 from tracker_mail_plugin.journal.database import BUSY_TIMEOUT_SECONDS

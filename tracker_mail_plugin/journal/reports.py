@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 
 from tracker_mail_plugin.adapter import CommentRef, IssueRef
+from tracker_mail_plugin.journal.postgres import AnyConnection
 from tracker_mail_plugin.journal.rows import (
     ActionState,
     JournalStatus,
@@ -31,8 +31,8 @@ _BACKLOG = {
 class JournalReports:
     """What ``status``, ``retry`` and pruning read; mixed into :class:`Journal`."""
 
-    _read: Callable[[], AbstractContextManager[sqlite3.Connection]]
-    _write: Callable[..., AbstractContextManager[sqlite3.Connection]]
+    _read: Callable[[], AbstractContextManager[AnyConnection]]
+    _write: Callable[..., AbstractContextManager[AnyConnection]]
 
     def status(self, limit: int = 20) -> JournalStatus:
         """Messages per state, and the ``limit`` most recently changed."""
@@ -151,9 +151,9 @@ class JournalReports:
 
 
 def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
-    """Under SQLite's limit on ``?`` marks in one statement."""
+    """Under SQLite's (and PostgreSQL's) limit on ``?`` marks in one statement."""
     return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
-def _rows(db: sqlite3.Connection, sql: str, *args: object) -> list[MessageRow]:
+def _rows(db: AnyConnection, sql: str, *args: object) -> list[MessageRow]:
     return [message_row(found) for found in db.execute(sql, args).fetchall()]

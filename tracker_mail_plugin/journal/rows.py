@@ -6,16 +6,22 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from tracker_mail_plugin.adapter import CommentRef, IssueRef
 from tracker_mail_plugin.errors import scrub
 
 KEY_PREFIX = "tm-"
+
+
+class Row(Protocol):
+    """A result row read by column name: SQLite's, or the PostgreSQL journal's."""
+
+    def __getitem__(self, key: str, /) -> Any:
+        """The value of column ``key``."""
 
 
 class MessageState(StrEnum):
@@ -131,7 +137,7 @@ class JournalStatus:
     recent: tuple[MessageRow, ...]
 
 
-def message_row(found: sqlite3.Row) -> MessageRow:
+def message_row(found: Row) -> MessageRow:
     """A MessageRow from a row of ``schema.SELECT_MESSAGE``."""
     return MessageRow(
         id=found["id"],
@@ -153,7 +159,7 @@ def message_row(found: sqlite3.Row) -> MessageRow:
     )
 
 
-def action_row(found: sqlite3.Row) -> ActionRow:
+def action_row(found: Row) -> ActionRow:
     """An ActionRow from a row of the ``actions`` table."""
     return ActionRow(
         message=found["message"],

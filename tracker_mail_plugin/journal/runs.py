@@ -14,11 +14,12 @@ operating system kept everything that process committed.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
+
+from tracker_mail_plugin.journal.postgres import AnyConnection
 
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
@@ -34,7 +35,7 @@ def boot_id() -> str:
 class JournalRuns:
     """``begin_run`` and ``end_run``; mixed into :class:`~tracker_mail_plugin.journal.Journal`."""
 
-    _write: Callable[..., AbstractContextManager[sqlite3.Connection]]
+    _write: Callable[..., AbstractContextManager[AnyConnection]]
 
     def begin_run(self, mailbox: str) -> bool:
         """Record that a run of ``mailbox`` starts (durably); True: look every write up.
@@ -67,6 +68,6 @@ class JournalRuns:
         with self._write(durable=True) as db:
             db.execute(
                 "DELETE FROM runs WHERE mailbox = ? AND pid = ? AND boot_id = ?"
-                " AND (inherited = 0 OR ?)",
+                " AND (inherited = 0 OR ? = 1)",
                 (mailbox, os.getpid(), boot_id(), int(whole)),
             )

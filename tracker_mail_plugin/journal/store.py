@@ -1,4 +1,4 @@
-"""The local SQLite journal: exactly-once bookkeeping and the reply-threading map.
+"""The journal: exactly-once bookkeeping and the reply-threading map.
 
 A message is written here before any tracker call, each action before it is attempted and
 again when the tracker confirms it, and each disposal after the source committed it. A run
@@ -37,13 +37,14 @@ comment it writes, as a new journal does; writes that cannot be looked up were m
 in step 2. Mail is never disposed of on the strength of a confirmation that is not on disk
 (step 3).
 
-How each commit is made durable: :mod:`tracker_mail_plugin.journal.database`.
+How each commit is made durable: :mod:`tracker_mail_plugin.journal.database` for SQLite;
+in PostgreSQL every commit is durable (:mod:`tracker_mail_plugin.journal.postgres`), and
+the fsync points above only check the mailbox's lease.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -52,6 +53,8 @@ from typing import Any, Self
 
 from tracker_mail_plugin.adapter import CommentRef, IssueRef
 from tracker_mail_plugin.journal.database import Database
+from tracker_mail_plugin.journal.leases import Lease
+from tracker_mail_plugin.journal.postgres import AnyConnection, PostgresDatabase
 from tracker_mail_plugin.journal.reports import JournalReports
 from tracker_mail_plugin.journal.rows import (
     ActionRow,
@@ -74,13 +77,14 @@ from tracker_mail_plugin.journal.schema import (
 
 
 class Journal(JournalReports, JournalRuns):
-    """The journal of one machine: one instance, one connection per process.
+    """The journal: one instance, one connection per process.
 
-    Thread-safe within the process; another process opens its own (``open`` refuses a
-    connection inherited through ``fork``, which SQLite cannot share).
+    In a SQLite file (one machine) or in PostgreSQL (:meth:`open_postgres`, several hosts),
+    with the same SQL. Thread-safe within the process; another process opens its own
+    (``open`` refuses a connection inherited through ``fork``, which neither can share).
     """
 
-    def __init__(self, database: Database):
+    def __init__(self, database: Database | PostgresDatabase):
         self.database = database
         self.path = database.path
         self._read = database.read
@@ -95,6 +99,20 @@ class Journal(JournalReports, JournalRuns):
         """
         return cls(Database.open(path))
 
+    @classmethod
+    def open_postgres(
+        cls, url: str, password: str | None = None, *, scratch: bool = False
+    ) -> Journal:
+        """Connect to the journal in the PostgreSQL database at ``url`` (creating its tables).
+
+        ``scratch``: every change is rolled back at :meth:`close` (``sync --dry-run``).
+
+        Raises:
+            Unreachable: the server cannot be reached, or refused the login.
+            ConfigurationError: a newer version wrote the journal, or psycopg is missing.
+        """
+        return cls(PostgresDatabase.open(url, password, scratch=scratch))
+
     def close(self) -> None:
         """Close the connection; the instance cannot be used afterwards."""
         self.database.close()
@@ -102,6 +120,16 @@ class Journal(JournalReports, JournalRuns):
     def grouped(self) -> AbstractContextManager[None]:
         """Commits inside are not fsynced unless asked; all are fsynced on the way out."""
         return self.database.grouped()
+
+    def hold(self, lease: Lease) -> None:
+        """Write only while ``lease`` holds: each write checks it (PostgreSQL journals only).
+
+        Raises:
+            TypeError: the journal is a SQLite file (its runs are kept apart by lock files).
+        """
+        if not isinstance(self.database, PostgresDatabase):
+            raise TypeError("mailbox leases need the journal in PostgreSQL")
+        self.database.fence = lease
 
     def make_durable(self) -> None:
         """Fsync every commit so far (nothing to do if they were durable already)."""
@@ -142,9 +170,11 @@ class Journal(JournalReports, JournalRuns):
             if row is None:
                 content = (mailbox, message_id, sha256)
                 message = _message_pk(db, content, size, now, (sender, subject))
+                # DO NOTHING: another process on PostgreSQL may have just written it.
                 db.execute(
                     "INSERT INTO locations (mailbox, source_identity, source_id, message, seen_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (mailbox, source_identity, source_id) DO NOTHING",
                     (mailbox, identity, source_id, message, now),
                 )
                 row = _at(db, mailbox, identity, source_id)
@@ -167,8 +197,9 @@ class Journal(JournalReports, JournalRuns):
             found = db.execute(
                 "INSERT INTO arrivals (mailbox, source_identity, source_id, sha256, size,"
                 " attempts, seen_at) VALUES (?, ?, ?, ?, ?, 1, ?)"
-                " ON CONFLICT (mailbox, source_identity, source_id) DO UPDATE SET"
-                " attempts = CASE WHEN sha256 = excluded.sha256 THEN attempts + 1 ELSE 1 END,"
+                " ON CONFLICT (mailbox, source_identity, source_id) DO UPDATE SET attempts ="
+                " CASE WHEN arrivals.sha256 = excluded.sha256 THEN arrivals.attempts + 1 ELSE 1"
+                " END,"
                 " sha256 = excluded.sha256, size = excluded.size, seen_at = excluded.seen_at"
                 " RETURNING attempts",
                 (mailbox, identity, source_id, sha256, size, time.time()),
@@ -370,11 +401,19 @@ class Journal(JournalReports, JournalRuns):
         """The issue of the first of ``message_ids`` (nearest first) the journal knows."""
         with self._read() as db:
             for message_id in message_ids:
-                found = db.execute(
-                    "SELECT tracker, issue_key FROM threads WHERE message_id = ?"
-                    " AND (? IS NULL OR tracker = ?) ORDER BY created_at DESC LIMIT 1",
-                    (message_id, tracker, tracker),
-                ).fetchone()
+                # Two statements rather than "? IS NULL": PostgreSQL cannot type that mark.
+                if tracker is None:
+                    found = db.execute(
+                        "SELECT tracker, issue_key FROM threads WHERE message_id = ?"
+                        " ORDER BY created_at DESC LIMIT 1",
+                        (message_id,),
+                    ).fetchone()
+                else:
+                    found = db.execute(
+                        "SELECT tracker, issue_key FROM threads WHERE message_id = ?"
+                        " AND tracker = ? ORDER BY created_at DESC LIMIT 1",
+                        (message_id, tracker),
+                    ).fetchone()
                 if found is not None:
                     return Thread(found[0], found[1])
         return None
@@ -400,7 +439,7 @@ class Journal(JournalReports, JournalRuns):
             return _action(db, key)
 
 
-def _remember_thread(db: sqlite3.Connection, thread: tuple[str, str, str]) -> None:
+def _remember_thread(db: AnyConnection, thread: tuple[str, str, str]) -> None:
     """Message-ID, tracker, issue key: later replies to the message thread onto the issue."""
     db.execute(
         "INSERT INTO threads (message_id, tracker, issue_key, created_at)"
@@ -410,7 +449,7 @@ def _remember_thread(db: sqlite3.Connection, thread: tuple[str, str, str]) -> No
     )
 
 
-def _at(db: sqlite3.Connection, mailbox: str, identity: str, source_id: str) -> MessageRow | None:
+def _at(db: AnyConnection, mailbox: str, identity: str, source_id: str) -> MessageRow | None:
     return _first(
         db,
         f"{SELECT_MESSAGE} WHERE l.mailbox = ? AND l.source_identity = ? AND l.source_id = ?",
@@ -420,7 +459,7 @@ def _at(db: sqlite3.Connection, mailbox: str, identity: str, source_id: str) -> 
     )
 
 
-def _action(db: sqlite3.Connection, key: str) -> ActionRow:
+def _action(db: AnyConnection, key: str) -> ActionRow:
     found = db.execute("SELECT * FROM actions WHERE idempotency_key = ?", (key,)).fetchone()
     if found is None:
         raise KeyError(f"no action with idempotency key {key} in the journal")
@@ -428,7 +467,7 @@ def _action(db: sqlite3.Connection, key: str) -> ActionRow:
 
 
 def _message_pk(
-    db: sqlite3.Connection,
+    db: AnyConnection,
     content: tuple[str, str, str],
     size: int,
     now: float,
@@ -436,26 +475,28 @@ def _message_pk(
 ) -> int:
     """The id of the message (mailbox, Message-ID, sha256), inserted when new.
 
-    ``about``: its sender and subject, for ``status``.
+    ``about``: its sender and subject, for ``status``. Insert first, then look up: SQLite
+    lets one writer in at a time, but PostgreSQL does not, and there a second process
+    inserting the same message waits for the first one's commit and then inserts nothing.
     """
+    inserted = db.execute(
+        "INSERT INTO messages (mailbox, message_id, sha256, size, first_seen, updated_at, state,"
+        " sender, subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (mailbox, message_id, sha256) DO NOTHING RETURNING id",
+        (*content, size, now, now, MessageState.FETCHED.value, *about),
+    ).fetchone()
+    if inserted is not None:
+        return int(inserted[0])
     found = db.execute(
         "SELECT id FROM messages WHERE mailbox = ? AND message_id = ? AND sha256 = ?", content
     ).fetchone()
-    if found is not None:
-        return int(found[0])
-    cursor = db.execute(
-        "INSERT INTO messages (mailbox, message_id, sha256, size, first_seen, updated_at, state,"
-        " sender, subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (*content, size, now, now, MessageState.FETCHED.value, *about),
-    )
-    assert cursor.lastrowid is not None  # noqa: S101 - set by every INSERT
-    return cursor.lastrowid
+    return int(found[0])
 
 
-def _first(db: sqlite3.Connection, sql: str, *args: object) -> MessageRow | None:
+def _first(db: AnyConnection, sql: str, *args: object) -> MessageRow | None:
     found = db.execute(sql, args).fetchone()
     return None if found is None else message_row(found)
 
 
-def _rows(db: sqlite3.Connection, sql: str, *args: object) -> list[MessageRow]:
+def _rows(db: AnyConnection, sql: str, *args: object) -> list[MessageRow]:
     return [message_row(found) for found in db.execute(sql, args).fetchall()]
