@@ -7,6 +7,8 @@ without Dovecot installed the ``servers`` tests are skipped with the install com
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.servers.postgres import Postgres, why_unavailable
