@@ -5,33 +5,16 @@ import json
 import pytest
 
 from tests.mailfactory import raw_mail
+from tests.trialbox import trial_mailbox
 from tracker_mail_plugin.cli import main
-
-RULES = """\
-version: 1
-journal: ./journal.sqlite3
-trackers:
-  trial: {adapter: recording, state_file: ./tracker.json}
-mailboxes:
-  support:
-    protocol: maildir
-    path: ./mail
-    tracker: trial
-    unknown_user: as_rule_owner
-    rules:
-      - then: [{create_issue: {project: support}}]
-"""
 
 
 @pytest.fixture
 def synced(tmp_path, monkeypatch, capsys):
     """One message synced into the recording tracker; a reply to it waiting on disk."""
-    monkeypatch.chdir(tmp_path)
-    for sub in ("cur", "new", "tmp"):
-        (tmp_path / "mail" / sub).mkdir(parents=True)
-    (tmp_path / "rules.yaml").write_text(RULES)
+    new = trial_mailbox(tmp_path, monkeypatch)
     first = raw_mail({"Subject": "Printer on fire", "Message-ID": "<first@example.com>"})
-    (tmp_path / "mail" / "new" / "1.eml").write_bytes(first)
+    (new / "1.eml").write_bytes(first)
     assert main(["sync", "-c", "rules.yaml"]) == 0
     reply = raw_mail(
         {

@@ -5,30 +5,12 @@ import json
 import pytest
 
 from tests.mailfactory import raw_mail
+from tests.trialbox import trial_mailbox
 from tracker_mail_plugin.cli import main
-
-RULES = """\
-version: 1
-journal: ./journal.sqlite3
-trackers:
-  trial: {adapter: recording, state_file: ./tracker.json}
-mailboxes:
-  support:
-    protocol: maildir
-    path: ./mail
-    tracker: trial
-    unknown_user: as_rule_owner
-    rules:
-      - then: [{create_issue: {project: support}}]
-"""
 
 
 def test_dropped_mail_shows_why_and_a_comment_says_it_is_one(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    for sub in ("cur", "new", "tmp"):
-        (tmp_path / "mail" / sub).mkdir(parents=True)
-    (tmp_path / "rules.yaml").write_text(RULES)
-    new = tmp_path / "mail" / "new"
+    new = trial_mailbox(tmp_path, monkeypatch)
     (new / "1.eml").write_bytes(raw_mail({"Subject": "Printer", "Message-ID": "<a@example.com>"}))
     (new / "2.eml").write_bytes(
         raw_mail({"Subject": "Out of office", "Auto-Submitted": "auto-replied"})
@@ -57,12 +39,9 @@ def test_dropped_mail_shows_why_and_a_comment_says_it_is_one(tmp_path, monkeypat
 
 
 def test_retrying_a_message_that_is_done_says_so_and_queues_nothing(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    for sub in ("cur", "new", "tmp"):
-        (tmp_path / "mail" / sub).mkdir(parents=True)
-    (tmp_path / "rules.yaml").write_text(RULES)
-    (tmp_path / "mail" / "new" / "1.eml").write_bytes(raw_mail({"Subject": "Printer"}))
-    (tmp_path / "mail" / "new" / "2.eml").write_bytes(
+    new = trial_mailbox(tmp_path, monkeypatch)
+    (new / "1.eml").write_bytes(raw_mail({"Subject": "Printer"}))
+    (new / "2.eml").write_bytes(
         raw_mail({"Subject": "Out of office", "Auto-Submitted": "auto-replied"})
     )
     assert main(["sync", "-c", "rules.yaml"]) == 0
@@ -75,11 +54,8 @@ def test_retrying_a_message_that_is_done_says_so_and_queues_nothing(tmp_path, mo
 
 
 def test_status_state_takes_the_words_the_table_shows(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    for sub in ("cur", "new", "tmp"):
-        (tmp_path / "mail" / sub).mkdir(parents=True)
-    (tmp_path / "rules.yaml").write_text(RULES)
-    (tmp_path / "mail" / "new" / "1.eml").write_bytes(raw_mail({"Subject": "Printer"}))
+    new = trial_mailbox(tmp_path, monkeypatch)
+    (new / "1.eml").write_bytes(raw_mail({"Subject": "Printer"}))
     assert main(["sync", "-c", "rules.yaml"]) == 0
     capsys.readouterr()
     for word in ("done", "disposed", "Done"):
