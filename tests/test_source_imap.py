@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import imaplib
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -431,3 +432,24 @@ def test_connection_dropped_by_the_server_is_unreachable(
         "messages: "
     )
     assert isinstance(caught.value, RetryLater)
+
+
+def test_no_protocol_trace_holds_a_message_or_the_password_even_at_debug_level(
+    dovecot: Dovecot,
+    account: Account,
+    make_source: MakeSource,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # imapclient switches imaplib's trace on, and imaplib formats a repr of every message
+    # it reads before a logger could drop it. Whatever logging is turned on, no mail text.
+    marker = "payload-" + "0123456789abcdef" * 8
+    raw = message(1, body=f"{marker}\r\n")
+    dovecot.append(account, [raw])
+    caplog.set_level(logging.DEBUG)  # every logger, imapclient's included
+    with make_source() as source:
+        (fetched,) = source.fetch(source.pending(nothing_done))
+    assert fetched.raw == raw
+    trace = "\n".join(record.getMessage() for record in caplog.records)
+    assert "LOGIN" in trace or "Logged in" in trace  # imapclient's own log lines still come
+    assert account.password not in trace
+    assert marker not in trace

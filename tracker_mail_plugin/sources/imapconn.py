@@ -24,6 +24,12 @@ class WatchedClient(IMAPClient):  # type: ignore[misc]  # IMAPClient is untyped
     def __init__(self, host: str, port: int, *, deadline: Deadline, **options: Any) -> None:
         self.deadline = deadline  # before connecting: the constructor reads the greeting
         super().__init__(host, port, **options)
+        # imapclient turns imaplib's protocol trace on (debug level 5, sent to its own
+        # logger). imaplib formats each trace line before any logger can drop it, including
+        # the repr of every fetched message: up to four characters per byte of a binary
+        # attachment, which cost as much CPU as the download itself and a transient copy
+        # several times the message's size, and would put mail text in a debug log. Off.
+        self._imap.debug = 0
 
     def _create_IMAP4(self) -> Any:  # noqa: N802 - imapclient's name
         timeout = self._timeout.connect
