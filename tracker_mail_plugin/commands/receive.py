@@ -36,7 +36,8 @@ from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.pipeline.checkpoints import kill_if_asked
-from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun
+from tracker_mail_plugin.pipeline.parts import MailboxParts
+from tracker_mail_plugin.pipeline.run import MailboxRun
 from tracker_mail_plugin.pipeline.summary import Summary
 from tracker_mail_plugin.sources.base import Move
 from tracker_mail_plugin.sources.pipe import PipeSource, not_mail

@@ -38,7 +38,8 @@ from tracker_mail_plugin.lock import MailboxLock
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.needs import workers_problem
 from tracker_mail_plugin.pipeline.checkpoints import kill_if_asked
-from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun, never_stop
+from tracker_mail_plugin.pipeline.parts import MailboxParts, never_stop
+from tracker_mail_plugin.pipeline.run import MailboxRun
 from tracker_mail_plugin.pipeline.summary import Summary
 from tracker_mail_plugin.sources.base import MailSource
 

@@ -11,8 +11,22 @@ from __future__ import annotations
 
 from tracker_mail_plugin.adapter import Requirements, TrackerAdapter
 from tracker_mail_plugin.errors import ConfigurationError
-from tracker_mail_plugin.rules.decide import PlannedAction
+from tracker_mail_plugin.mail import Message
+from tracker_mail_plugin.mail.safe_text import bounded
+from tracker_mail_plugin.pipeline.act import Actor
+from tracker_mail_plugin.pipeline.facts import Lookup
+from tracker_mail_plugin.pipeline.outcomes import SENDER_LENGTH, SUBJECT_LENGTH
+from tracker_mail_plugin.pipeline.summary import Summary
+from tracker_mail_plugin.rules.decide import Decision, PlannedAction
 from tracker_mail_plugin.rules.model import AttachToProject, CreateIssue, CreateRequest
+
+# What the summary counts for each planned write that the tracker would accept.
+_WOULD = {
+    "create_issue": "created",
+    "create_request": "created",
+    "comment": "commented",
+    "attach_to_project": "attached",
+}
 
 
 class Preview:
@@ -55,6 +69,39 @@ class Preview:
         if asked not in self._answers:
             self._answers[asked] = self.adapter.check(_requirements(*asked)).problems
         return self._answers[asked]
+
+    def plan(
+        self, message: Message, decision: Decision, lookup: Lookup, actor: Actor, summary: Summary
+    ) -> None:
+        """Count what ``decision`` would do and add the message's line to the summary."""
+        what = "; ".join(p.describe() for p in decision.actions) or decision.skipped_reason or ""
+        outcome, counter = {"drop": ("drop", "dropped")}.get(
+            decision.outcome, (decision.outcome, "unprocessed")
+        )
+        if decision.outcome == "act":
+            outcome, what, counter = self._act(decision, lookup, what, actor, summary)
+        if counter:
+            summary.add(counter)
+        sender = str(message.from_) if message.from_ else "(no sender)"
+        summary.planned.append(
+            f"{bounded(message.subject, SUBJECT_LENGTH)!r} from {bounded(sender, SENDER_LENGTH)}:"
+            f" {outcome}: {what}"
+        )
+
+    def _act(
+        self, decision: Decision, lookup: Lookup, what: str, actor: Actor, summary: Summary
+    ) -> tuple[str, str, str]:
+        """``(outcome, what, counter)`` of an ``act`` decision, as the tracker answers."""
+        problems = [p for planned in decision.actions for p in self.problems(planned)]
+        if problems:
+            return "fails", f"{what}: {'; '.join(problems)}", "failed"
+        author = lookup.sender if decision.author == "sender" else None
+        denied = actor.refusal(decision, lookup.reply_to, author)
+        if denied:
+            return "unprocessed", denied, "unprocessed"
+        for planned in decision.actions:
+            summary.add(_WOULD.get(planned.action.action, "forwarded"))
+        return "act", what, ""
 
 
 def _requirements(kind: str, project: str, issue_type: str | None) -> Requirements:

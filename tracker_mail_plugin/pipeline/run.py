@@ -12,13 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 
-from tracker_mail_plugin.adapter import TrackerAdapter
-from tracker_mail_plugin.config.loader import LoadedConfig
-from tracker_mail_plugin.config.model import DispositionPolicy, Policies
+from tracker_mail_plugin.config.model import DispositionPolicy
 from tracker_mail_plugin.errors import (
     ConfigurationError,
     NotPermitted,
@@ -27,80 +24,32 @@ from tracker_mail_plugin.errors import (
     UnknownOutcome,
     Unreachable,
 )
-from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal.rows import MessageRow, MessageState
 from tracker_mail_plugin.mail import Message, parse_message, unparsed_message
-from tracker_mail_plugin.mail.safe_text import bounded
 from tracker_mail_plugin.pipeline.act import Actor, Delivered, Delivery
 from tracker_mail_plugin.pipeline.budget import OverBudget, time_budget
-from tracker_mail_plugin.pipeline.checkpoints import Checkpoint, CheckpointHook
-from tracker_mail_plugin.pipeline.disposal import Disposer, Forwarder
+from tracker_mail_plugin.pipeline.checkpoints import Checkpoint
+from tracker_mail_plugin.pipeline.disposal import Disposer
 from tracker_mail_plugin.pipeline.facts import Lookup, authentication_for, facts_for, look_up
-from tracker_mail_plugin.pipeline.observer import RunObserver, observed
+from tracker_mail_plugin.pipeline.observer import observed
 from tracker_mail_plugin.pipeline.ordering import Ordering
 from tracker_mail_plugin.pipeline.outcomes import (
-    SENDER_LENGTH,
-    SUBJECT_LENGTH,
     issue_fields,
     outcome_for,
     report,
 )
+from tracker_mail_plugin.pipeline.parts import NEW_JOURNAL_HOURS, MailboxParts
 from tracker_mail_plugin.pipeline.preview import Preview
 from tracker_mail_plugin.pipeline.scheduling import InParallel, OneByOne
 from tracker_mail_plugin.pipeline.states import StateKeeper
 from tracker_mail_plugin.pipeline.summary import Progress, Summary
 from tracker_mail_plugin.rules.decide import Decision, decide
-from tracker_mail_plugin.sources.base import Envelope, Fetched, MailSource
+from tracker_mail_plugin.sources.base import Envelope, Fetched
 from tracker_mail_plugin.trust.verdict import Verdict
 
 logger = logging.getLogger("tracker_mail")
 
 _FINISHED = (MessageState.DISPOSED, MessageState.UNPROCESSED, MessageState.QUARANTINED)
-# For this long after a journal is created, every new write is looked up in the tracker
-# first: a lost journal must not turn the mail still in the mailbox into duplicates.
-NEW_JOURNAL_HOURS = 24.0
-
-
-def never_stop() -> bool:
-    """The ``stop`` of a run nothing interrupts."""
-    return False
-
-
-@dataclass
-class MailboxParts:
-    """The live objects one mailbox's run works with.
-
-    Attributes:
-        name: the mailbox's name in the configuration.
-        loaded: the configuration.
-        policies: the mailbox's effective policies.
-        source: the mail source, opened by the caller.
-        adapter: the mailbox's tracker adapter.
-        journal: the journal, opened by the caller.
-        forward: sends mail on (``forward`` actions and dispositions).
-        checkpoint: called at each :class:`Checkpoint` (crash tests).
-        dry_run: decide and report only; nothing is written anywhere.
-        look_up_first: look each new write up in the tracker before making it (a journal
-            restored from a backup); a journal less than ``NEW_JOURNAL_HOURS`` old does so
-            on its own when processed mail stays in the mailbox.
-        observer: told the counts, latencies and tracker calls as they happen (metrics);
-            None costs nothing.
-        stop: asked between messages; True (``watch`` got a stop signal) ends the run
-            there, the message in hand finished, the rest left for the next run.
-    """
-
-    name: str
-    loaded: LoadedConfig
-    policies: Policies
-    source: MailSource
-    adapter: TrackerAdapter
-    journal: Journal
-    forward: Forwarder
-    checkpoint: CheckpointHook
-    dry_run: bool = False
-    look_up_first: bool = False
-    observer: RunObserver | None = None
-    stop: Callable[[], bool] = never_stop
 
 
 class MailboxRun:
@@ -438,40 +387,7 @@ class MailboxRun:
         verdict = authentication_for(message, raw, self.parts.loaded, self.parts.name)
         lookup = self._look_up(message)
         decision = self._decide(message, lookup, verdict)
-        what = "; ".join(p.describe() for p in decision.actions) or decision.skipped_reason or ""
-        outcome, counter = {"drop": ("drop", "dropped")}.get(
-            decision.outcome, (decision.outcome, "unprocessed")
-        )
-        if decision.outcome == "act":
-            outcome, what, counter = self._preview(decision, lookup, what)
-        if counter:
-            self.summary.add(counter)
-        sender = str(message.from_) if message.from_ else "(no sender)"
-        self.summary.planned.append(
-            f"{bounded(message.subject, SUBJECT_LENGTH)!r} from {bounded(sender, SENDER_LENGTH)}:"
-            f" {outcome}: {what}"
-        )
-
-    def _preview(self, decision: Decision, lookup: Lookup, what: str) -> tuple[str, str, str]:
-        """``(outcome, what, counter)`` of an ``act`` decision, as the tracker answers."""
-        problems = [p for planned in decision.actions for p in self.preview.problems(planned)]
-        if problems:
-            return "fails", f"{what}: {'; '.join(problems)}", "failed"
-        author = lookup.sender if decision.author == "sender" else None
-        denied = self.actor.refusal(decision, lookup.reply_to, author)
-        if denied:
-            return "unprocessed", denied, "unprocessed"
-        for planned in decision.actions:
-            self.summary.add(_WOULD.get(planned.action.action, "forwarded"))
-        return "act", what, ""
-
-
-_WOULD = {
-    "create_issue": "created",
-    "create_request": "created",
-    "comment": "commented",
-    "attach_to_project": "attached",
-}
+        self.preview.plan(message, decision, lookup, self.actor, self.summary)
 
 
 def _done_words(delivered: Delivered) -> str:

@@ -30,7 +30,8 @@ from tracker_mail_plugin.mail import Message
 # The run's internals, imported in this one place so that they can move without the kit's
 # users noticing.
 from tracker_mail_plugin.pipeline.checkpoints import Checkpoint
-from tracker_mail_plugin.pipeline.run import MailboxParts, MailboxRun
+from tracker_mail_plugin.pipeline.parts import MailboxParts
+from tracker_mail_plugin.pipeline.run import MailboxRun
 from tracker_mail_plugin.pipeline.summary import Summary
 from tracker_mail_plugin.testing.mailbox import FakeMailbox
 
