@@ -87,4 +87,6 @@ def issue_fields(results: list[IssueRef | CommentRef]) -> dict[str, str | None]:
 
 def report(outcome: Outcome, level: int = logging.INFO) -> None:
     """Log the line; :mod:`tracker_mail_plugin.logs` turns the fields into JSON keys."""
+    if not logger.isEnabledFor(level):
+        return  # without -v: no line and no fields made, for each of thousands of messages
     logger.log(level, "%s", outcome.text(), extra={"outcome": asdict(outcome)})

@@ -373,6 +373,8 @@ class MailboxRun:
         **details: str | None,
     ) -> None:
         """The message's line for ``sync -v`` (failures are shown without ``-v`` too)."""
+        if not logger.isEnabledFor(level):
+            return
         row_id = row.id if row is not None else None
         report(outcome_for(self.parts.name, row_id, message, outcome, **details), level)
 
