@@ -612,6 +612,11 @@ def report(results: dict[str, Any], markdown: bool) -> str:
             f"- full sync / floor throughput: best runs **{ratio:.2f}**, medians "
             f"**{median:.2f}**; per repetition: {', '.join(f'{x:.2f}' for x in pairs)}"
         )
+        extra = (min(r["seconds"] for r in batched) - min(r["seconds"] for r in floors)) / count
+        lines.append(
+            f"- what the full sync adds to the floor, per message (best runs): "
+            f"**{extra * 1000:.2f} ms** (journal, rules, tracker calls, disposal)"
+        )
     naive = [r for r in results["runs"] if r["variant"] == "one-by-one"]
     if batched and naive:
         ratio = min(r["seconds"] for r in naive) / min(r["seconds"] for r in batched)
