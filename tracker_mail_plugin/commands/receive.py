@@ -10,6 +10,9 @@ failure: the server keeps the message and delivers it again later) when:
   delivery finishes the message without writing anything twice;
 - standard input is empty or does not start with a mail header: nothing is done at all (no
   empty issue); the mail server's log and queue show the message for a person to look at.
+- reading the message got stuck in a library call past its time budget, and the process
+  was ended (see :mod:`tracker_mail_plugin.pipeline.budget`): the attempt is counted, and
+  after ``max_attempts`` deliveries the message is quarantined in the spool directory.
 
 Never exit 1: a mail server bounces the message to its sender on that.
 
@@ -35,6 +38,7 @@ from tracker_mail_plugin.commands.common import load_or_report
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.logs import setup_logging
+from tracker_mail_plugin.pipeline.budget import set_hard_stop_exit
 from tracker_mail_plugin.pipeline.checkpoints import kill_if_asked
 from tracker_mail_plugin.pipeline.parts import MailboxParts
 from tracker_mail_plugin.pipeline.run import MailboxRun
@@ -59,6 +63,7 @@ def command(args: argparse.Namespace) -> ExitCode:
 
 def receive(loaded: LoadedConfig, name: str, raw: bytes) -> tuple[Summary, ExitCode]:
     """Process one piped message; see the module docstring for the exit codes."""
+    set_hard_stop_exit(ExitCode.TEMPFAIL)  # a message stuck in the parser: kept, retried
     summary = Summary(name)
     confirmed = 0
     refused = not_mail(raw)

@@ -165,7 +165,7 @@ class MailboxRun:
         """
         policies = self.parts.policies
         if self.parts.dry_run:
-            return self._parse(fetched.raw)
+            return self._parse(fetched)
         sha256 = hashlib.sha256(fetched.raw).hexdigest()
         attempts = self.parts.journal.arrive(
             self.parts.name, self.identity, fetched.id, sha256, len(fetched.raw)
@@ -173,7 +173,7 @@ class MailboxRun:
         if attempts > policies.max_attempts:
             self._unreadable(fetched, f"reading it did not finish {attempts - 1} times")
             return None
-        message = self._parse(fetched.raw, sha256)
+        message = self._parse(fetched, sha256)
         if message is not None:
             return message
         why = f"reading it took more than {policies.max_processing_seconds:g}s"
@@ -184,10 +184,14 @@ class MailboxRun:
             logger.warning("failed (attempt %d): %s: %s", attempts, fetched.id, why)
         return None
 
-    def _parse(self, raw: bytes, sha256: str | None = None) -> Message | None:
+    def _parse(self, fetched: Fetched, sha256: str | None = None) -> Message | None:
+        what = f"reading message {fetched.id} of mailbox {self.parts.name}"
+        seconds = self.parts.policies.max_processing_seconds
         try:
-            with time_budget(self.parts.policies.max_processing_seconds, "reading the message"):
-                return parse_message(raw, sha256)  # the digest journalled: not hashed twice
+            # hard: its arrival is journalled (or nothing is, in a dry run), so ending the
+            # process over a message stuck in C code loses nothing and counts the attempt.
+            with time_budget(seconds, what, hard=True):
+                return parse_message(fetched.raw, sha256)  # the digest journalled: not hashed twice
         except OverBudget:
             return None
 

@@ -9,6 +9,8 @@ exactly the characters the pattern would accept in Python.
 from __future__ import annotations
 
 import re
+import sys
+from array import array
 from functools import lru_cache
 
 Ranges = tuple[tuple[int, int], ...]
@@ -24,9 +26,17 @@ _ASCII = {
 @lru_cache(maxsize=1)
 def _every_character() -> tuple[str, str]:
     """All code points but the surrogates, in two runs (a str cannot hold a lone one)."""
-    low = "".join(map(chr, range(_SURROGATES[0])))
-    high = "".join(map(chr, range(_SURROGATES[1] + 1, _LAST + 1)))
-    return low, high
+    # Decoded from UTF-32 in one call: four times faster than joining a million chr()s,
+    # and paid by every process that matches a rule (one per message piped in).
+    return _text(0, _SURROGATES[0]), _text(_SURROGATES[1] + 1, _LAST + 1)
+
+
+def _text(start: int, end: int) -> str:
+    """The code points ``start`` .. ``end - 1`` as one str."""
+    codes = array("I", range(start, end))
+    if codes.itemsize != 4:  # pragma: no cover - 4 on every platform CPython supports
+        return "".join(map(chr, range(start, end)))
+    return codes.tobytes().decode(f"utf-32-{'le' if sys.byteorder == 'little' else 'be'}")
 
 
 @lru_cache(maxsize=8)

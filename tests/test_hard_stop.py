@@ -1,0 +1,131 @@
+"""A message stuck inside a C call past its budget ends the process; the next runs count it.
+
+The time budget's timer cannot interrupt one long call into a C library. These tests stand
+such a call in with a sleep during which the timer's signal is blocked, in a real
+``tracker-mail`` process (a ``sitecustomize`` on its path installs the stuck parser).
+"""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from tests.mailfactory import raw_mail
+
+STUCK = textwrap.dedent(
+    """
+    import signal, time
+    from tracker_mail_plugin.pipeline import budget, run
+
+    budget.HARD_STOP_GRACE = 0.5
+    real = run.parse_message
+
+    def parse_message(raw, sha256=None):
+        if b"X-Stuck: yes" in raw:
+            # A C call that never returns to Python: the timer's signal cannot get in.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+            time.sleep(120)
+        return real(raw, sha256)
+
+    run.parse_message = parse_message
+    """
+)
+
+RULES = """
+version: 1
+journal: ./journal.sqlite3
+trackers:
+  trial: {adapter: recording, state_file: ./tracker.json}
+mailboxes:
+  support:
+    protocol: maildir
+    path: ./mail
+    tracker: trial
+    unknown_user: as_rule_owner
+    max_processing_seconds: 0.2
+    max_attempts: 2
+    rules:
+      - then: [{create_issue: {project: support}}]
+"""
+
+
+def _mail(subject: str, stuck: bool = False) -> bytes:
+    fields = {"From": "Alice <alice@example.com>", "Subject": subject}
+    fields["Message-ID"] = f"<{subject.replace(' ', '.')}@example.com>"
+    if stuck:
+        fields["X-Stuck"] = "yes"
+    return raw_mail(fields, "The printer smokes.")
+
+
+def _setup(tmp_path: Path, *messages: bytes) -> Path:
+    (tmp_path / "rules.yaml").write_text(RULES)
+    box = mailbox.Maildir(tmp_path / "mail", create=True)
+    for raw in messages:
+        box.add(raw)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(STUCK)
+    return site
+
+
+def _tracker_mail(tmp_path: Path, site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "tracker_mail_plugin", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=100,  # far below the stuck call's 120 s: only the watchdog ends it in time
+    )
+
+
+def test_sync_ends_on_a_stuck_message_then_counts_it_and_quarantines_it_unread(
+    tmp_path: Path,
+) -> None:
+    site = _setup(tmp_path, _mail("stuck printer", stuck=True), _mail("fine printer"))
+
+    first = _tracker_mail(tmp_path, site, "sync")
+    assert first.returncode == 1, first.stderr
+    assert "did not finish 0.5s past its time budget" in first.stderr
+    assert "reading message" in first.stderr
+    assert "of mailbox support" in first.stderr
+
+    runs = [_tracker_mail(tmp_path, site, "sync") for _ in range(2)]
+    # The second run dies on it again (attempt 2 of 2); the third quarantines it unread
+    # and imports the other message.
+    assert runs[0].returncode == 1
+    assert runs[1].returncode == 4, runs[1].stdout + runs[1].stderr
+    issues = json.loads((tmp_path / "tracker.json").read_text())["issues"]
+    assert [issue["title"] for issue in issues.values()] == ["fine printer"]
+    status = _tracker_mail(tmp_path, site, "status", "--format", "json")
+    rows = [json.loads(line) for line in status.stdout.splitlines()]
+    (unread,) = [row for row in rows if row["subject"] != "fine printer"]
+    assert unread["state"] == "quarantined"
+    assert unread["reason"] == "reading it did not finish 2 times"
+
+
+def test_receive_exits_with_a_temporary_failure_so_the_mail_server_keeps_the_message(
+    tmp_path: Path,
+) -> None:
+    site = _setup(tmp_path)
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "tracker_mail_plugin", "receive", "--mailbox", "support"],
+        cwd=tmp_path,
+        env=env,
+        input=_mail("stuck printer", stuck=True),
+        capture_output=True,
+        timeout=100,
+    )
+    assert done.returncode == 75
+    assert b"did not finish 0.5s past its time budget" in done.stderr
