@@ -83,6 +83,24 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def every_record(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Capture every log record of the block, at DEBUG, in ``caplog``.
+
+    A command run earlier in the same test session (``tracker_mail_plugin.cli.main``) leaves
+    the ``tracker_mail`` logger at WARNING and not propagating: ``caplog`` alone would then
+    see nothing, and a test looking for a leaked secret in the log would pass on no log.
+    """
+    core = logging.getLogger("tracker_mail")
+    propagated = core.propagate
+    core.propagate = True
+    try:
+        with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, core.name):
+            yield
+    finally:
+        core.propagate = propagated
+
+
 class AdapterContract:
     """The behaviour the core relies on, checked for one adapter class.
 
@@ -218,12 +236,19 @@ class AdapterContract:
 
     def test_wrong_types_are_named(self) -> None:
         """A value of the wrong type is reported with the option's name."""
-        wrong = self.wrong_types()
-        assert wrong, "wrong_types() must give at least one option with a wrong value"
-        for key, value in wrong.items():
+        self._one_wrong_type()
+        for key, value in self.wrong_types().items():
             with pytest.raises(ValidationError) as caught:
                 self.adapter_class.config_model.model_validate(self.valid_config() | {key: value})
             assert (key,) in [error["loc"][:1] for error in caught.value.errors()]
+
+    def _one_wrong_type(self) -> tuple[str, object]:
+        wrong = self.wrong_types()
+        assert wrong, (
+            "wrong_types() must give at least one option with a wrong value; the default "
+            "finds none when valid_config() has no str, int, float or bool option: override it"
+        )
+        return next(iter(wrong.items()))
 
     # -- secrets ---------------------------------------------------------------------------
 
@@ -235,11 +260,11 @@ class AdapterContract:
         shown = [repr(adapter), str(adapter), repr(config), str(config)]
         shown.append(config.model_dump_json())
         self.prime_check(adapter)
-        with caplog.at_level(logging.DEBUG):
+        with every_record(caplog):
             shown.append(repr(adapter.check()))
         shown.append(caplog.text)
         shown += [record.getMessage() for record in caplog.records]
-        key, value = next(iter(self.wrong_types().items()))
+        key, value = self._one_wrong_type()
         with pytest.raises(ValidationError) as caught:
             type(config).model_validate(self.valid_config() | {key: value})
         shown.append(str(caught.value))
