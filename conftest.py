@@ -1,21 +1,10 @@
-"""Shared by every test of this checkout: the core's (tests/) and the adapters' (adapters/)."""
+"""Shared by every test of this checkout: the core's (tests/) and the adapters' (adapters/).
 
-from __future__ import annotations
+Every command sets tracker-mail's logging up for the process (handler, level, no
+propagation); the kit's ``tracker_mail_logging`` puts it back after each test, so that a
+later test's caplog still sees records, whichever folder ran first.
+"""
 
-import logging
-from collections.abc import Iterator
+from tracker_mail_plugin.testing.fixtures import tracker_mail_logging
 
-import pytest
-
-
-@pytest.fixture(autouse=True)
-def _restore_tracker_mail_logging() -> Iterator[None]:
-    """Put the tracker_mail logger back after each test.
-
-    Every command sets it up (handler, level, no propagation); a later test's caplog must
-    still see records, whichever folder ran first.
-    """
-    root = logging.getLogger("tracker_mail")
-    saved = (root.handlers[:], root.level, root.propagate)
-    yield
-    root.handlers[:], root.level, root.propagate = saved
+__all__ = ["tracker_mail_logging"]

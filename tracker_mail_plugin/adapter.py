@@ -318,7 +318,10 @@ class Requirements:
 
 
 # The default keeps a bare ``TrackerAdapter`` (any adapter, as the core holds them) valid.
-ConfigT = TypeVar("ConfigT", bound=BaseModel, default=BaseModel)
+# Covariant, so that a ``TrackerAdapter[MyConfig]`` is one: an author's adapter passes where
+# the core and the test kit take any adapter (``CrashHarness``, ``AdapterContract``). Sound
+# enough: ``config`` is set by the constructor and only read after.
+ConfigT = TypeVar("ConfigT", bound=BaseModel, default=BaseModel, covariant=True)
 
 
 class TrackerAdapter(ABC, Generic[ConfigT]):

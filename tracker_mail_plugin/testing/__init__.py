@@ -43,11 +43,12 @@ from tracker_mail_plugin.testing.state import (
 )
 
 if TYPE_CHECKING:
-    from tracker_mail_plugin.testing.contract import AdapterContract, no_network
+    from tracker_mail_plugin.testing.contract import AdapterContract, every_record, no_network
     from tracker_mail_plugin.testing.harness import CHECKPOINTS, Crash, CrashHarness
 
 _LAZY = {
     "AdapterContract": "contract",
+    "every_record": "contract",
     "no_network": "contract",
     "CHECKPOINTS": "harness",
     "Crash": "harness",
@@ -74,6 +75,7 @@ __all__ = [
     "TrackerFailure",
     "TrackerState",
     "answer_lost_proxy",
+    "every_record",
     "failing_server",
     "no_network",
 ]

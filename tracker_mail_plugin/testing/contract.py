@@ -29,10 +29,11 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, cast
 
 import pytest
 from pydantic import ValidationError
+from typing_extensions import TypeVar
 
 from tracker_mail_plugin.adapter import (
     CAPABILITY_METHODS,
@@ -59,6 +60,11 @@ from tracker_mail_plugin.mail import ReferenceCandidate, RefKind, parse_message
 from tracker_mail_plugin.registry import adapter_class_problems
 from tracker_mail_plugin.testing.failing import TrackerFailure
 
+# The adapter class under test, so that the hooks of ``AdapterContract[MyAdapter]`` take and
+# give ``MyAdapter`` (its own attributes type-check in them); plain ``AdapterContract`` is
+# ``AdapterContract[TrackerAdapter]``.
+AdapterT = TypeVar("AdapterT", bound=TrackerAdapter, default=TrackerAdapter)
+
 _EXPECTED: dict[tuple[TrackerFailure, str], type[TrackerMailError]] = {
     (TrackerFailure.SERVER_ERROR, "read"): RetryLater,
     (TrackerFailure.TIMEOUT, "read"): RetryLater,
@@ -83,8 +89,29 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-class AdapterContract:
+@contextmanager
+def every_record(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Capture every log record of the block, at DEBUG, in ``caplog``.
+
+    A command run earlier in the same test session (``tracker_mail_plugin.cli.main``) leaves
+    the ``tracker_mail`` logger at WARNING and not propagating: ``caplog`` alone would then
+    see nothing, and a test looking for a leaked secret in the log would pass on no log.
+    """
+    core = logging.getLogger("tracker_mail")
+    propagated = core.propagate
+    core.propagate = True
+    try:
+        with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, core.name):
+            yield
+    finally:
+        core.propagate = propagated
+
+
+class AdapterContract(Generic[AdapterT]):
     """The behaviour the core relies on, checked for one adapter class.
+
+    Subclass ``AdapterContract[MyAdapter]`` to have the hooks typed with your class (the
+    ``adapter`` the tests and hooks get is built by ``make_adapter``).
 
     Attributes:
         adapter_class: the adapter under test.
@@ -104,13 +131,11 @@ class AdapterContract:
         """The plain secret values inside ``valid_config()``, which must never be shown."""
         raise NotImplementedError("AdapterContract subclasses implement secret_values()")
 
-    def failing(self, failure: TrackerFailure) -> AbstractContextManager[TrackerAdapter]:
+    def failing(self, failure: TrackerFailure) -> AbstractContextManager[AdapterT]:
         """A context manager yielding an adapter whose tracker fails as ``failure`` says."""
         raise NotImplementedError("AdapterContract subclasses implement failing()")
 
-    def lose_answer(
-        self, adapter: TrackerAdapter, new: NewIssue
-    ) -> AbstractContextManager[TrackerAdapter]:
+    def lose_answer(self, adapter: AdapterT, new: NewIssue) -> AbstractContextManager[AdapterT]:
         """Yield an adapter whose tracker creates ``new`` but whose answer never arrives.
 
         ``create_issue(new)`` on it must raise ``UnknownOutcome``. On exit, ``adapter``'s
@@ -126,10 +151,10 @@ class AdapterContract:
 
     # -- hooks with defaults ---------------------------------------------------------------
 
-    def make_adapter(self) -> TrackerAdapter:
+    def make_adapter(self) -> AdapterT:
         """A configured adapter for one test (by default from ``valid_config()``)."""
         model = self.adapter_class.config_model
-        return self.adapter_class(model.model_validate(self.valid_config()))
+        return cast(AdapterT, self.adapter_class(model.model_validate(self.valid_config())))
 
     def wrong_types(self) -> dict[str, object]:
         """Option name to a value of the wrong type (by default: a mapping for each scalar)."""
@@ -140,28 +165,28 @@ class AdapterContract:
             if isinstance(value, scalars)
         }
 
-    def prime_check(self, adapter: TrackerAdapter) -> None:
+    def prime_check(self, adapter: AdapterT) -> None:
         """Make the fake tracker answer ``check()`` (nothing to do for a real one)."""
 
-    def prime_create(self, adapter: TrackerAdapter, new: NewIssue) -> None:
+    def prime_create(self, adapter: AdapterT, new: NewIssue) -> None:
         """Make the fake tracker accept ``create_issue(new)``."""
 
-    def prime_find(self, adapter: TrackerAdapter, key: str, found: IssueRef | None) -> None:
+    def prime_find(self, adapter: AdapterT, key: str, found: IssueRef | None) -> None:
         """Make the fake tracker answer ``find_by_key(key)`` with ``found``."""
 
-    def prime_comment(self, adapter: TrackerAdapter, issue: IssueRef, new: NewComment) -> None:
+    def prime_comment(self, adapter: AdapterT, issue: IssueRef, new: NewComment) -> None:
         """Make the fake tracker accept ``add_comment(issue, new)``."""
 
-    def prime_find_comment(self, adapter: TrackerAdapter, key: str, found: CommentRef) -> None:
+    def prime_find_comment(self, adapter: AdapterT, key: str, found: CommentRef) -> None:
         """Make the fake tracker answer ``find_by_key(key, issue=found.issue)`` with ``found``."""
 
-    def prime_get_issue(self, adapter: TrackerAdapter, ref: IssueRef) -> None:
+    def prime_get_issue(self, adapter: AdapterT, ref: IssueRef) -> None:
         """Make the fake tracker answer ``get_issue(ref)`` with the open issue ``ref``."""
 
-    def prime_no_project(self, adapter: TrackerAdapter, project: str) -> None:
+    def prime_no_project(self, adapter: AdapterT, project: str) -> None:
         """Make the fake tracker answer that ``project`` does not exist."""
 
-    def project_member(self, adapter: TrackerAdapter) -> UserRef | None:
+    def project_member(self, adapter: AdapterT) -> UserRef | None:
         """A user allowed to create issues in ``project`` (by default: nobody known).
 
         The unknown-project scenario asks about this user, so that ``False`` there means
@@ -184,7 +209,7 @@ class AdapterContract:
         return f"Re: {shown} tracker-mail contract test"
 
     @pytest.fixture
-    def adapter(self) -> TrackerAdapter:
+    def adapter(self) -> AdapterT:
         """The adapter under test."""
         return self.make_adapter()
 
@@ -218,28 +243,33 @@ class AdapterContract:
 
     def test_wrong_types_are_named(self) -> None:
         """A value of the wrong type is reported with the option's name."""
-        wrong = self.wrong_types()
-        assert wrong, "wrong_types() must give at least one option with a wrong value"
-        for key, value in wrong.items():
+        self._one_wrong_type()
+        for key, value in self.wrong_types().items():
             with pytest.raises(ValidationError) as caught:
                 self.adapter_class.config_model.model_validate(self.valid_config() | {key: value})
             assert (key,) in [error["loc"][:1] for error in caught.value.errors()]
 
+    def _one_wrong_type(self) -> tuple[str, object]:
+        wrong = self.wrong_types()
+        assert wrong, (
+            "wrong_types() must give at least one option with a wrong value; the default "
+            "finds none when valid_config() has no str, int, float or bool option: override it"
+        )
+        return next(iter(wrong.items()))
+
     # -- secrets ---------------------------------------------------------------------------
 
-    def test_secrets_never_shown(
-        self, adapter: TrackerAdapter, caplog: pytest.LogCaptureFixture
-    ) -> None:
+    def test_secrets_never_shown(self, adapter: AdapterT, caplog: pytest.LogCaptureFixture) -> None:
         """No secret in the adapter's or config's text, in check's logs, or in errors."""
         config = adapter.config
         shown = [repr(adapter), str(adapter), repr(config), str(config)]
         shown.append(config.model_dump_json())
         self.prime_check(adapter)
-        with caplog.at_level(logging.DEBUG):
+        with every_record(caplog):
             shown.append(repr(adapter.check()))
         shown.append(caplog.text)
         shown += [record.getMessage() for record in caplog.records]
-        key, value = next(iter(self.wrong_types().items()))
+        key, value = self._one_wrong_type()
         with pytest.raises(ValidationError) as caught:
             type(config).model_validate(self.valid_config() | {key: value})
         shown.append(str(caught.value))
@@ -253,7 +283,7 @@ class AdapterContract:
 
     # -- behaviour -------------------------------------------------------------------------
 
-    def test_check_reports_a_working_tracker(self, adapter: TrackerAdapter) -> None:
+    def test_check_reports_a_working_tracker(self, adapter: AdapterT) -> None:
         """``check`` succeeds against a working tracker and reports facts as text."""
         self.prime_check(adapter)
         report = adapter.check()
@@ -265,7 +295,7 @@ class AdapterContract:
     def test_failures_become_the_right_errors(self, failure: TrackerFailure, call: str) -> None:
         """500, timeouts and 401 map onto the error tree (see TrackerFailure)."""
         expected = _EXPECTED[(failure, call)]
-        attempt: Callable[[TrackerAdapter], object] = (
+        attempt: Callable[[AdapterT], object] = (
             (lambda a: a.find_user("contract-nobody@example.com"))
             if call == "read"
             else (lambda a: a.create_issue(self.new_issue(_fresh_key())))
@@ -275,7 +305,7 @@ class AdapterContract:
         assert isinstance(caught.value, expected), f"{failure} on a {call}: {caught.value!r}"
         self._assert_no_secret([str(caught.value), repr(caught.value)])
 
-    def test_capabilities_are_declared_honestly(self, adapter: TrackerAdapter) -> None:
+    def test_capabilities_are_declared_honestly(self, adapter: AdapterT) -> None:
         """Declared optional methods are implemented; undeclared ones raise UnsupportedAction."""
         calls: dict[Capability, Callable[[], object]] = {
             Capability.ATTACH_TO_PROJECT: lambda: adapter.attach_to_project(
@@ -294,7 +324,7 @@ class AdapterContract:
                 with pytest.raises(UnsupportedAction):
                     calls[capability]()
 
-    def test_created_issue_is_found_by_its_key(self, adapter: TrackerAdapter) -> None:
+    def test_created_issue_is_found_by_its_key(self, adapter: AdapterT) -> None:
         """``find_by_key`` finds what ``create_issue`` made with the same key."""
         key = _fresh_key()
         new = self.new_issue(key)
@@ -304,7 +334,7 @@ class AdapterContract:
         self.prime_find(adapter, key, ref)
         assert adapter.find_by_key(key) == ref
 
-    def test_comment_is_found_by_its_key_on_its_issue(self, adapter: TrackerAdapter) -> None:
+    def test_comment_is_found_by_its_key_on_its_issue(self, adapter: AdapterT) -> None:
         """``find_by_key(key, issue=…)`` finds what ``add_comment`` wrote with that key."""
         ref = self._created(adapter)
         key = _fresh_key()
@@ -320,7 +350,7 @@ class AdapterContract:
         assert found.id, f"find_by_key gave no id for {key}"
         assert found.id == (comment.id or found.id), f"{found} is not {comment}"
 
-    def test_created_issue_is_read_back(self, adapter: TrackerAdapter) -> None:
+    def test_created_issue_is_read_back(self, adapter: AdapterT) -> None:
         """``get_issue`` of a created issue names it, open, in the project it was made in."""
         ref = self._created(adapter)
         self.prime_get_issue(adapter, ref)
@@ -330,15 +360,13 @@ class AdapterContract:
         assert isinstance(state, IssueState), state
         assert state.project, state
 
-    def test_unknown_project_is_not_permitted(self, adapter: TrackerAdapter) -> None:
+    def test_unknown_project_is_not_permitted(self, adapter: AdapterT) -> None:
         """``can`` answers False, not an error, for a project the tracker does not have."""
         project = f"tm-contract-none-{uuid.uuid4().hex[:8]}"
         self.prime_no_project(adapter, project)
         assert adapter.can(self.project_member(adapter), Permission.CREATE_ISSUE, project) is False
 
-    def test_a_create_whose_answer_was_lost_is_found_on_retry(
-        self, adapter: TrackerAdapter
-    ) -> None:
+    def test_a_create_whose_answer_was_lost_is_found_on_retry(self, adapter: AdapterT) -> None:
         """A create whose answer was lost raises UnknownOutcome; the look-up finds it.
 
         The core looks a write up by its key before retrying it, so the issue is made once.
@@ -350,20 +378,18 @@ class AdapterContract:
         assert isinstance(found, IssueRef), f"the lost create was not found: {found!r}"
         assert found.adapter == adapter.name
 
-    def _created(self, adapter: TrackerAdapter) -> IssueRef:
+    def _created(self, adapter: AdapterT) -> IssueRef:
         new = self.new_issue(_fresh_key())
         self.prime_create(adapter, new)
         return adapter.create_issue(new)
 
-    def test_unknown_key_is_not_found(self, adapter: TrackerAdapter) -> None:
+    def test_unknown_key_is_not_found(self, adapter: AdapterT) -> None:
         """A key nothing was created with finds nothing."""
         key = _fresh_key()
         self.prime_find(adapter, key, None)
         assert adapter.find_by_key(key) is None
 
-    def test_reference_round_trip(
-        self, adapter: TrackerAdapter, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_reference_round_trip(self, adapter: AdapterT, monkeypatch: pytest.MonkeyPatch) -> None:
         """A created issue, written in a reply subject, is parsed back to the same issue."""
         new = self.new_issue(_fresh_key())
         self.prime_create(adapter, new)
@@ -378,7 +404,7 @@ class AdapterContract:
             parsed = [adapter.parse_reference(candidate) for candidate in candidates]
         assert ref in parsed, f"{subject!r} gave {parsed}"
 
-    def test_foreign_message_ids_are_not_references(self, adapter: TrackerAdapter) -> None:
+    def test_foreign_message_ids_are_not_references(self, adapter: AdapterT) -> None:
         """A Message-ID that is not this tracker's names no issue."""
         candidate = ReferenceCandidate(
             kind=RefKind.MESSAGE_ID, source="in_reply_to", text="CAF=x1y2z3@mail.example.org"

@@ -5,15 +5,16 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
-from tracker_mail_plugin_template import TemplateAdapter, TemplateConfig
-from tracker_mail_plugin_template.store import FileStore
-
-from tracker_mail_plugin import NewIssue, Secret, TrackerAdapter
+from tracker_mail_plugin import NewIssue, Secret, UserRef
 from tracker_mail_plugin.testing import CHECKPOINTS, AdapterContract, CrashHarness, TrackerFailure
 from tracker_mail_plugin.testing.mailfactory import raw_mail
+
+from tracker_mail_plugin_template import TemplateAdapter, TemplateConfig
+from tracker_mail_plugin_template.store import FileStore
 
 TOKEN = "template-token-never-shown"  # noqa: S105 - a fake, asserted never shown
 # What the store raises for each failure the contract asks for (a real adapter's tests make
@@ -46,12 +47,14 @@ class BrokenStore(FileStore):
         raise self.error  # written; the answer is lost
 
 
-class TestTemplateContract(AdapterContract):
+# AdapterContract[TemplateAdapter]: the hooks take and give a TemplateAdapter, so that its
+# own attributes (``store``) type-check in them.
+class TestTemplateContract(AdapterContract[TemplateAdapter]):
     adapter_class = TemplateAdapter
     project = "contract"
 
     @pytest.fixture(autouse=True)
-    def _tracker_file(self, tmp_path):
+    def _tracker_file(self, tmp_path: Path) -> None:
         self.path = tmp_path / "tracker.json"
 
     def valid_config(self) -> dict[str, Any]:
@@ -65,18 +68,18 @@ class TestTemplateContract(AdapterContract):
         return [TOKEN]
 
     @contextmanager
-    def failing(self, failure: TrackerFailure) -> Iterator[TrackerAdapter]:
+    def failing(self, failure: TrackerFailure) -> Iterator[TemplateAdapter]:
         adapter = self.make_adapter()
         adapter.store = BrokenStore(adapter.store, RAISES[failure])
         yield adapter
 
     @contextmanager
-    def lose_answer(self, adapter: TrackerAdapter, new: NewIssue) -> Iterator[TrackerAdapter]:
+    def lose_answer(self, adapter: TemplateAdapter, new: NewIssue) -> Iterator[TemplateAdapter]:
         lossy = self.make_adapter()
         lossy.store = BrokenStore(lossy.store, TimeoutError("timed out"), after_write=True)
         yield lossy
 
-    def project_member(self, adapter: TrackerAdapter):
+    def project_member(self, adapter: TemplateAdapter) -> UserRef | None:
         adapter.store.add_user("member@example.com", "member")
         return adapter.find_user("member@example.com")
 
@@ -96,7 +99,7 @@ mailboxes:
 
 
 @pytest.mark.parametrize("checkpoint", CHECKPOINTS)
-def test_a_run_killed_at_any_checkpoint_makes_one_issue(tmp_path, checkpoint):
+def test_a_run_killed_at_any_checkpoint_makes_one_issue(tmp_path: Path, checkpoint: str) -> None:
     adapter = TemplateAdapter(TemplateConfig(path=tmp_path / "tracker.json", projects=("support",)))
     adapter.store.add_user("alice@example.com", "alice")
     harness = CrashHarness(adapter, RULES, tmp_path / "journal.sqlite3")

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
-from tracker_mail_plugin_template.store import FileStore
-
 from tracker_mail_plugin.cli import main
+from tracker_mail_plugin.testing.dovecot import Account, Dovecot
 from tracker_mail_plugin.testing.mailfactory import raw_mail
+
+from tracker_mail_plugin_template.store import FileStore
 
 pytestmark = pytest.mark.servers
 
 
-def test_a_mail_in_dovecot_becomes_one_issue(dovecot, dovecot_account, tmp_path, monkeypatch):
+def test_a_mail_in_dovecot_becomes_one_issue(
+    dovecot: Dovecot, dovecot_account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TM_TEST_IMAP_PASSWORD", dovecot_account.password)
     tracker = tmp_path / "tracker.json"
     FileStore(tracker).add_user("alice@example.com", "alice")

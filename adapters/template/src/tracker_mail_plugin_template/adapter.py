@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
-
 from tracker_mail_plugin import (
     CheckReport,
     CommentRef,
@@ -38,6 +37,7 @@ from tracker_mail_plugin import (
     UserRef,
 )
 from tracker_mail_plugin.adapter import required_capabilities
+
 from tracker_mail_plugin_template.store import Data, FileStore
 
 # Under the core's logger, so that its secret-scrubbing formatter sees every record.

@@ -1,0 +1,45 @@
+"""docs/writing-an-adapter.md's HTTP client, run as written: the public API it shows exists."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tracker_mail_plugin import ConfigurationError, RetryLater, Secret, UnknownOutcome
+from tracker_mail_plugin.testing import TrackerFailure, failing_server
+
+DOC = Path(__file__).parent.parent / "docs" / "writing-an-adapter.md"
+
+
+@pytest.fixture(scope="module")
+def shown() -> dict[str, object]:
+    """The names the doc's "Over HTTP" example defines."""
+    section = DOC.read_text(encoding="utf-8").split("## Over HTTP", 1)[1]
+    [code] = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    names: dict[str, object] = {}
+    exec(compile(code, str(DOC), "exec"), names)  # noqa: S102 - our own documentation
+    return names
+
+
+def client(shown, url, **token):
+    config = shown["YouTrackConfig"](url=url, token=Secret(**(token or {"value": "t0k"})))
+    return shown["YouTrackClient"](config)
+
+
+@pytest.mark.parametrize(
+    ("failure", "write", "error", "words"),
+    [
+        (TrackerFailure.UNAUTHORIZED, False, ConfigurationError, "YouTrack refused"),
+        (TrackerFailure.SERVER_ERROR, False, RetryLater, "answered 500 while reading"),
+        (TrackerFailure.SERVER_ERROR, True, UnknownOutcome, "may have been done"),
+    ],
+)
+def test_the_example_client_translates_failures(shown, failure, write, error, words):
+    with failing_server(failure) as url, pytest.raises(error, match=words):
+        client(shown, url).send("GET", "/issues", "reading", write=write)
+
+
+def test_the_example_client_says_which_secret_is_missing(shown, monkeypatch):
+    monkeypatch.delenv("TM_DOC_TOKEN", raising=False)
+    with pytest.raises(ConfigurationError, match=r"YouTrack token: .*TM_DOC_TOKEN"):
+        client(shown, "http://127.0.0.1:9", env="TM_DOC_TOKEN").session()
