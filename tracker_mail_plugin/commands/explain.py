@@ -27,6 +27,7 @@ from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.explanation import as_json, as_text
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.mail import Message, parse_message
+from tracker_mail_plugin.mail.model import RefKind
 from tracker_mail_plugin.pipeline.facts import (
     authentication_for,
     facts_for,
@@ -45,6 +46,8 @@ class _Setting:
     loaded: LoadedConfig
     mailbox: str
     adapter: TrackerAdapter | None
+    # Offline: the adapter built but never asked, for its own reference forms (pure).
+    forms: TrackerAdapter | None = None
 
 
 def command(args: argparse.Namespace) -> ExitCode:
@@ -93,7 +96,7 @@ def _explain_all(
         if setting is not None:
             decision = decide_offline(
                 setting.loaded, setting.mailbox, message, args.sender_known, args.company,
-                setting.adapter, raw=item.raw, journal=journal,
+                setting.adapter, raw=item.raw, journal=journal, forms=setting.forms,
             )  # fmt: skip
         if args.format == "json":
             print(as_json(item.label, message, decision))
@@ -119,8 +122,10 @@ def _setting(args: argparse.Namespace) -> _Setting | ExitCode:
             file=sys.stderr,
         )
         return ExitCode.CONFIGURATION
-    adapter = None if args.offline else _reader(loaded, loaded.config.mailboxes[mailbox].tracker)
-    return _Setting(loaded, mailbox, adapter)
+    tracker = loaded.config.mailboxes[mailbox].tracker
+    if args.offline:
+        return _Setting(loaded, mailbox, None, _forms_reader(loaded, tracker))
+    return _Setting(loaded, mailbox, _reader(loaded, tracker))
 
 
 def _reader(loaded: LoadedConfig, tracker: str) -> TrackerAdapter | None:
@@ -129,6 +134,18 @@ def _reader(loaded: LoadedConfig, tracker: str) -> TrackerAdapter | None:
         return build_adapter_or_raise(loaded, tracker)
     except TrackerMailError as exc:
         print(f"tracker-mail explain: tracker {tracker} not consulted: {exc}", file=sys.stderr)
+        return None
+
+
+def _forms_reader(loaded: LoadedConfig, tracker: str) -> TrackerAdapter | None:
+    """The adapter, built without a connection, to read references its own way; or None.
+
+    Building reads the options (an unset secret fails it): then the generic ``#N`` reading
+    stands in, as it always did offline.
+    """
+    try:
+        return build_adapter_or_raise(loaded, tracker)
+    except (TrackerMailError, ValueError):
         return None
 
 
@@ -143,6 +160,7 @@ def decide_offline(
     raw: bytes | None = None,
     dnsfunc: DnsFunc | None = None,
     journal: Journal | None = None,
+    forms: TrackerAdapter | None = None,
 ) -> Decision:
     """Decide without changing anything.
 
@@ -152,6 +170,8 @@ def decide_offline(
     The sender passes the trust gate as in ``sync`` (``raw`` and ``dnsfunc`` for
     ``trust: verify``, which asks DNS as ``sync`` does). ``journal``: earlier mail's threads
     (read only); a reply to mail that made or answered an issue is threaded to it.
+    ``forms``: without an adapter to ask, one whose ``parse_reference`` reads the references
+    (its own forms: Jira keys, ``owner/repo#12``, notification Message-IDs), unchecked.
     """
     notes: list[str] = []
     reply_to: IssueRef | str | None = offline_reply_target(message)
@@ -171,6 +191,8 @@ def decide_offline(
                 f"the journal threads this reply to issue {thread.issue_key} "
                 "(not checked against the tracker: offline)"
             )
+    if adapter is None and not in_conversation and forms is not None:
+        reply_to = _by_form(message, forms, notes) or reply_to
     verdict = authentication_for(message, raw, loaded, mailbox, dnsfunc)
     facts = facts_for(
         loaded,
@@ -207,3 +229,17 @@ def _ask_tracker(
         notes.append(f"tracker {tracker} not consulted ({exc}); facts from the options")
         return sender_known, offline_reply_target(message), False
     return sender_known, lookup.reply_to, lookup.in_conversation
+
+
+def _by_form(message: Message, forms: TrackerAdapter, notes: list[str]) -> IssueRef | None:
+    """The first reference the adapter reads as an issue, Message-IDs first, as sync asks."""
+    ordered = sorted(message.reference_candidates, key=lambda c: c.kind != RefKind.MESSAGE_ID)
+    for candidate in ordered:
+        ref = forms.parse_reference(candidate)
+        if ref is not None:
+            notes.append(
+                f"a reply to issue {ref.key} by the form of its reference "
+                "(not checked against the tracker: offline)"
+            )
+            return ref
+    return None
