@@ -272,8 +272,11 @@ def _status_parsers(commands: Any) -> None:
     status.add_argument(
         "--format",
         choices=("text", "json"),
-        default="text",
-        help="text: a table (default); json: one object per message per line",
+        default=None,
+        help=(
+            "text: a table (default; json with --log-format json); json: one object per "
+            "message per line"
+        ),
     )
     status.add_argument(
         "--limit", type=int, default=50, help="show the latest N messages (default 50; 0: all)"

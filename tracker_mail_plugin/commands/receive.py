@@ -32,6 +32,7 @@ from tracker_mail_plugin.assemble import (
     open_journal,
 )
 from tracker_mail_plugin.commands.common import load_or_report
+from tracker_mail_plugin.commands.output import print_summary
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.logs import setup_logging
@@ -53,7 +54,7 @@ def command(args: argparse.Namespace) -> ExitCode:
         print(f"tracker-mail receive: cannot use mailbox {args.mailbox!r}", file=sys.stderr)
         return ExitCode.TEMPFAIL
     summary, code = receive(loaded, args.mailbox, sys.stdin.buffer.read())
-    print(summary.line(), file=sys.stderr)
+    print_summary(summary, args.log_format, sys.stderr)
     return code
 
 

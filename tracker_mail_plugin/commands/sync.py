@@ -29,6 +29,7 @@ from tracker_mail_plugin.assemble import (
     scratch_journal,
 )
 from tracker_mail_plugin.commands.common import load_or_report
+from tracker_mail_plugin.commands.output import print_summary
 from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
@@ -106,9 +107,7 @@ def _command(args: argparse.Namespace, metrics: Metrics | None) -> ExitCode:
     for summary in summaries:
         # cron mails whatever is printed: a run where nothing happened stays silent.
         if summary.eventful or args.verbose or args.dry_run:
-            for line in summary.planned:
-                print(f"{summary.mailbox}: would {line}")
-            print(summary.line())
+            print_summary(summary, args.log_format, sys.stdout)
     return code
 
 
