@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -102,7 +102,25 @@ def load_config(path: str | FilePath) -> LoadedConfig:
         ) from None
     except UnicodeDecodeError:
         raise ConfigFileError([ConfigProblem(name, 1, 1, "the file is not UTF-8 text")]) from None
-    return load_config_text(text, name)
+    return _anchored(load_config_text(text, name), FilePath(path).resolve().parent)
+
+
+def _anchored(loaded: LoadedConfig, folder: FilePath) -> LoadedConfig:
+    """Mailbox paths made relative to the configuration's folder, as the journal's is.
+
+    cron starts commands in the home folder and a mail server pipes from its own: a
+    ``path: ./mail`` that followed the working folder would name another folder there.
+    """
+    mailboxes = dict(loaded.config.mailboxes)
+    for name, box in mailboxes.items():
+        if box.path is None or box.protocol in ("imap", "pop3", "graph"):
+            continue
+        given = FilePath(os.path.expanduser(box.path))
+        if not given.is_absolute():
+            mailboxes[name] = box.model_copy(update={"path": str(folder / given)})
+    if mailboxes == loaded.config.mailboxes:
+        return loaded
+    return replace(loaded, config=loaded.config.model_copy(update={"mailboxes": mailboxes}))
 
 
 def load_config_text(text: str, name: str = DEFAULT_CONFIG) -> LoadedConfig:

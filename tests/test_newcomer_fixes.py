@@ -1,0 +1,69 @@
+"""What a newcomer ran into: commands run from another folder, and messages that misled."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from tests.mailfactory import raw_mail
+from tests.trialbox import trial_mailbox
+from tracker_mail_plugin.cli import main
+from tracker_mail_plugin.config.loader import load_config
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored():
+    """Commands set the tool's logger up for their run; later tests expect it as it was."""
+    logger = logging.getLogger("tracker_mail")
+    kept = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = kept
+
+
+def test_a_relative_mailbox_path_is_relative_to_the_file(tmp_path, monkeypatch, capsys) -> None:
+    """cron runs in the home folder: ``path: ./mail`` must still be the file's neighbour."""
+    new = trial_mailbox(tmp_path, monkeypatch)
+    headers = {"From": "a@example.com", "Subject": "From cron", "Message-ID": "<c@x>"}
+    (new / "c.eml").write_bytes(raw_mail(headers, "hi"))
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    code = main(["sync", "-c", "../rules.yaml"])
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.startswith("support: fetched 1, created 1")
+
+
+def test_absolute_and_remote_mailboxes_are_left_as_written(tmp_path: Path) -> None:
+    config = tmp_path / "rules.yaml"
+    config.write_text(
+        "version: 1\n"
+        "trackers: {t: {adapter: recording}}\n"
+        "rules: [{then: [{create_issue: {project: it}}]}]\n"
+        "mailboxes:\n"
+        "  here: {protocol: directory, path: /srv/mail, tracker: t}\n"
+        "  home: {protocol: mbox, path: ~/mail.mbox, tracker: t}\n"
+        "  near: {protocol: maildir, path: Maildir, tracker: t}\n"
+    )
+
+    boxes = load_config(config).config.mailboxes
+
+    assert boxes["here"].path == "/srv/mail"
+    assert boxes["home"].path == "~/mail.mbox"  # expanded where it is opened
+    assert boxes["near"].path == str(tmp_path.resolve() / "Maildir")
+
+
+def test_check_names_the_missing_folder_by_its_full_path(tmp_path, monkeypatch, capsys) -> None:
+    trial_mailbox(tmp_path, monkeypatch)
+    text = (tmp_path / "rules.yaml").read_text().replace("path: ./mail", "path: ./mial")
+    (tmp_path / "rules.yaml").write_text(text)
+    monkeypatch.chdir("/")
+
+    assert main(["check", "--offline", "-c", str(tmp_path / "rules.yaml")]) == 2
+
+    err = capsys.readouterr().err
+    assert f"{tmp_path.resolve() / 'mial'} does not exist" in err
