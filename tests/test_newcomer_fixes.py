@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,16 @@ def test_check_names_the_missing_folder_by_its_full_path(tmp_path, monkeypatch, 
 
     err = capsys.readouterr().err
     assert f"{tmp_path.resolve() / 'mial'} does not exist" in err
+
+
+def test_explain_into_a_closed_pipe_ends_quietly() -> None:
+    """``tracker-mail explain examples/ | head``: no traceback when the reader is gone."""
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    command = [sys.executable, "-m", "tracker_mail_plugin", "explain", str(examples)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None
+    assert child.stderr is not None
+    child.stdout.close()
+    err = child.stderr.read()
+    child.stderr.close()
+    assert (child.wait(), err) == (0, b"")
