@@ -11,6 +11,7 @@ import pytest
 
 from tests.mailfactory import raw_mail
 from tests.trialbox import trial_mailbox
+from tracker_mail_plugin import registry
 from tracker_mail_plugin.cli import main
 from tracker_mail_plugin.config.loader import load_config
 
@@ -82,3 +83,32 @@ def test_explain_into_a_closed_pipe_ends_quietly() -> None:
     err = child.stderr.read()
     child.stderr.close()
     assert (child.wait(), err) == (0, b"")
+
+
+def test_a_bundled_adapter_not_installed_gets_its_install_command(monkeypatch) -> None:
+    monkeypatch.setattr(registry, "installed_names", lambda: ["recording"])
+
+    message = registry.not_installed("redmine")
+
+    assert message.startswith("no tracker adapter named 'redmine' is installed (installed: ")
+    assert "pip install ./adapters/redmine" in message
+    assert "did you mean 'recording'" not in message  # the closest installed is not meant
+
+
+def test_a_misspelt_bundled_adapter_is_recognised(monkeypatch) -> None:
+    monkeypatch.setattr(registry, "installed_names", lambda: ["recording"])
+
+    message = registry.not_installed("Redmin")
+
+    assert "did you mean 'redmine'?" in message
+    assert "pip install ./adapters/redmine" in message
+    assert "adapters/Redmin" not in message  # never a path or package from what was typed
+
+
+def test_an_unknown_adapter_is_not_given_an_install_command(monkeypatch) -> None:
+    monkeypatch.setattr(registry, "installed_names", lambda: ["recording"])
+
+    message = registry.not_installed("youtrack")
+
+    assert "pip install" not in message
+    assert "did you mean" not in message
