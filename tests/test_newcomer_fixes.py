@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from wcwidth import wcswidth
 
 from tests.mailfactory import raw_mail
 from tests.trialbox import trial_mailbox
 from tracker_mail_plugin import registry
 from tracker_mail_plugin.cli import main
+from tracker_mail_plugin.commands.table import Column, render
 from tracker_mail_plugin.config.loader import load_config
 
 
@@ -112,3 +114,25 @@ def test_an_unknown_adapter_is_not_given_an_install_command(monkeypatch) -> None
 
     assert "pip install" not in message
     assert "did you mean" not in message
+
+
+def test_status_columns_stay_in_line_after_a_japanese_subject() -> None:
+    columns = (Column("SUBJECT", shrinks=1, least=4), Column("RESULT"))
+    rows = [["請求書の再発行について", "7"], ["Invoice", "8"]]
+
+    lines = render(columns, rows, None)
+
+    # The result starts in the same terminal cell on every line.
+    starts = {wcswidth(line[: line.rindex(" ") + 1]) for line in lines}
+    assert starts == {24}
+
+
+def test_a_wide_subject_is_cut_to_the_cells_it_may_take() -> None:
+    columns = (Column("ID"), Column("SUBJECT", shrinks=1, least=4), Column("RESULT"))
+    rows = [["1", "請求書の再発行について", "7"]]
+
+    header, row = render(columns, rows, 20)
+
+    assert row.startswith("1   請求書… ")  # 7 cells of the 8 the subject may take
+    assert wcswidth(row) <= 20
+    assert wcswidth(header[: header.index("RESULT")]) == wcswidth(row[: row.rindex(" ") + 1])
