@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import subprocess
 import sys
@@ -136,3 +137,51 @@ def test_a_wide_subject_is_cut_to_the_cells_it_may_take() -> None:
     assert row.startswith("1   請求書… ")  # 7 cells of the 8 the subject may take
     assert wcswidth(row) <= 20
     assert wcswidth(header[: header.index("RESULT")]) == wcswidth(row[: row.rindex(" ") + 1])
+
+
+MICROSOFT = """\
+version: 1
+trackers: {t: {adapter: recording}}
+mailboxes:
+  helpdesk:
+    protocol: imap
+    host: outlook.office365.com
+    username: helpdesk@contoso.example
+    auth:
+      oauth2:
+        provider: microsoft
+        tenant: contoso.example
+        client_id: 00000000-0000-0000-0000-000000000000
+        client_secret: {file: /dev/null}
+    tracker: t
+    rules: [{then: [{create_issue: {project: it}}]}]
+"""
+
+
+def test_offline_check_says_when_the_oauth2_library_is_missing(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "msal" else real(name, *a)
+    )
+    config = tmp_path / "rules.yaml"
+    config.write_text(MICROSOFT)
+
+    assert main(["check", "--offline", "-c", str(config)]) == 2
+
+    err = capsys.readouterr().err
+    assert (
+        f"{config}:10:19: mailbox 'helpdesk': provider: microsoft needs the msal package, "
+        "which is not installed here: pip install 'tracker-mail-plugin[oauth2]'"
+    ) in err
+
+
+def test_offline_check_is_content_when_the_library_is_there(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    config = tmp_path / "rules.yaml"
+    config.write_text(MICROSOFT)
+
+    main(["check", "--offline", "-c", str(config)])
+
+    assert "needs the msal package" not in capsys.readouterr().err
