@@ -185,3 +185,15 @@ def test_offline_check_is_content_when_the_library_is_there(tmp_path, monkeypatc
     main(["check", "--offline", "-c", str(config)])
 
     assert "needs the msal package" not in capsys.readouterr().err
+
+
+def test_receive_without_mailbox_defers_the_mail(capsys) -> None:
+    """An alias line missing --mailbox is the operator's mistake: keep the mail (75)."""
+    assert main(["receive", "-c", "/etc/tracker-mail/rules.yaml"]) == 75
+    assert "the following arguments are required: --mailbox" in capsys.readouterr().err
+
+
+def test_other_usage_errors_stay_exit_2(capsys) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["sync", "--no-such-option"])
+    assert caught.value.code == 2

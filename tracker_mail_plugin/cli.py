@@ -385,7 +385,15 @@ def _logging_options(parser: argparse.ArgumentParser, *, top: bool = False) -> N
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        # A mistake in the mail server's alias line (`receive` without --mailbox) must
+        # defer the mail, as a configuration error does: 2 would bounce it to its sender.
+        words = sys.argv[1:] if argv is None else argv
+        if exc.code == ExitCode.CONFIGURATION and "receive" in words:
+            return ExitCode.TEMPFAIL
+        raise
     if args.command == "completion":
         print(completion_script(_parser(), args.shell), end="")
         return ExitCode.OK
