@@ -197,3 +197,19 @@ def test_other_usage_errors_stay_exit_2(capsys) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["sync", "--no-such-option"])
     assert caught.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["sync", "--limit", "-1"], "argument --limit: -1 is below 1"),
+        (["sync", "--limit", "0"], "argument --limit: 0 is below 1"),
+        (["status", "--limit", "-3"], "argument --limit: -3 is below 0"),
+        (["status", "--limit", "ten"], "argument --limit: 'ten' is not a whole number"),
+    ],
+)
+def test_a_limit_that_would_do_nothing_is_refused(argv, said, capsys) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    assert said in capsys.readouterr().err

@@ -211,7 +211,9 @@ def _sync_parser(commands: Any) -> None:
             "exists and the sender may act; writes nothing, not even the journal"
         ),
     )
-    sync.add_argument("--limit", type=int, help="process at most N messages per mailbox")
+    sync.add_argument(
+        "--limit", type=_at_least(1), help="process at most N messages per mailbox (1 or more)"
+    )
     sync.add_argument(
         "--wait", action="store_true", help="wait for a running sync of the mailbox to finish"
     )
@@ -279,7 +281,10 @@ def _status_parsers(commands: Any) -> None:
         ),
     )
     status.add_argument(
-        "--limit", type=int, default=50, help="show the latest N messages (default 50; 0: all)"
+        "--limit",
+        type=_at_least(0),
+        default=50,
+        help="show the latest N messages (default 50; 0: all)",
     )
     retry = commands.add_parser(
         "retry",
@@ -332,6 +337,21 @@ _STATE_WORDS = {
     "done": MessageState.DISPOSED,
     "not-imported": MessageState.UNPROCESSED,
 }
+
+
+def _at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number not below ``least`` (``--limit -1`` did nothing)."""
+
+    def number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is below {least}")
+        return value
+
+    return number
 
 
 def _journal_state(text: str) -> str:
