@@ -170,3 +170,36 @@ def test_watch_logs_each_run_with_its_counts(tmp_path: Path) -> None:
     assert (summary["mailbox"], summary["fetched"], summary["created"]) == ("local", 1, 1)
     assert summary["message"].startswith("local: fetched 1, created 1")
     assert out == ""
+
+
+def test_a_broken_file_is_said_in_json_with_its_place(tmp_path, monkeypatch, capsys) -> None:
+    trial_mailbox(tmp_path, monkeypatch)
+    text = (tmp_path / "rules.yaml").read_text().replace("unknown_user:", "unknwon_user:")
+    (tmp_path / "rules.yaml").write_text(text)
+
+    assert main(["sync", "--log-format", "json"]) == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [problem] = _objects(captured.err)
+    assert problem["level"] == "error"
+    assert problem["event"] == "configuration"
+    assert (problem["file"], problem["line"], problem["column"]) == ("rules.yaml", 10, 5)
+    assert "did you mean 'unknown_user'?" in problem["message"]
+
+
+def test_unset_variables_and_unknown_mailboxes_are_json_too(tmp_path, monkeypatch, capsys) -> None:
+    trial_mailbox(tmp_path, monkeypatch)
+    assert main(["sync", "--log-format", "json", "--mailbox", "sales"]) == 2
+    [unknown] = _objects(capsys.readouterr().err)
+    assert unknown["message"] == "tracker-mail sync: no mailbox 'sales'; the file has: support"
+
+    monkeypatch.delenv("TM_TEST_UNSET_KEY", raising=False)
+    text = (tmp_path / "rules.yaml").read_text()
+    text = text.replace("state_file: ./tracker.json}", "state_file: ./tracker.json}\n  other: "
+                        "{adapter: recording, identity: {env: TM_TEST_UNSET_KEY}}")  # fmt: skip
+    (tmp_path / "rules.yaml").write_text(text.replace("tracker: trial", "tracker: other"))
+    assert main(["sync", "--log-format", "json"]) == 2
+    [unset] = _objects(capsys.readouterr().err)
+    assert "TM_TEST_UNSET_KEY is not set" in unset["message"]
+    assert unset["line"] == 5

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from typing import Any, TextIO
 
+from tracker_mail_plugin.config.problems import ConfigProblem
 from tracker_mail_plugin.errors import scrub
 from tracker_mail_plugin.pipeline.summary import Summary
 
@@ -50,6 +52,25 @@ def print_summary(summary: Summary, log_format: str, out: TextIO) -> None:
         level = "error" if summary.error else "info"
         text = _json_line(text, level, summary_fields(summary))
     print(text, file=out)
+
+
+def say_problems(problems: Iterable[ConfigProblem | str], log_format: str, out: TextIO) -> None:
+    """What stopped a command before its run (the file, an unset variable), one per line.
+
+    As JSON, a problem in the file keeps its place as fields: ``file``, ``line``, ``column``.
+    """
+    for problem in problems:
+        if log_format != "json":
+            print(problem, file=out)
+            continue
+        fields: dict[str, Any] = {"event": "configuration"}
+        level = "error"
+        if isinstance(problem, ConfigProblem):
+            fields["file"] = problem.file
+            if problem.line:  # 0: about the whole file (it cannot be read)
+                fields |= {"line": problem.line, "column": problem.column}
+            level = problem.severity
+        print(_json_line(str(problem), level, fields), file=out)
 
 
 def _json_line(message: str, level: str, fields: dict[str, Any]) -> str:

@@ -32,7 +32,7 @@ from tracker_mail_plugin.assemble import (
     open_journal,
 )
 from tracker_mail_plugin.commands.common import load_or_report
-from tracker_mail_plugin.commands.output import print_summary
+from tracker_mail_plugin.commands.output import print_summary, say_problems
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.logs import setup_logging
@@ -49,9 +49,10 @@ logger = logging.getLogger("tracker_mail")
 def command(args: argparse.Namespace) -> ExitCode:
     """Pipe mode: even a configuration error is a temporary failure (the mail is kept)."""
     setup_logging(args.log_format, args.verbose)
-    loaded = load_or_report(args.config)
+    loaded = load_or_report(args.config, args.log_format)
     if loaded is None or args.mailbox not in loaded.config.mailboxes:
-        print(f"tracker-mail receive: cannot use mailbox {args.mailbox!r}", file=sys.stderr)
+        said = f"tracker-mail receive: cannot use mailbox {args.mailbox!r}"
+        say_problems([said], args.log_format, sys.stderr)
         return ExitCode.TEMPFAIL
     summary, code = receive(loaded, args.mailbox, sys.stdin.buffer.read())
     print_summary(summary, args.log_format, sys.stderr)

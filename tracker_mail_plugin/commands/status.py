@@ -50,7 +50,7 @@ _SENDER, _SUBJECT, _RESULT = 40, 60, 100
 
 def status_command(args: argparse.Namespace) -> ExitCode:
     """``tracker-mail status``."""
-    loaded = load_or_report(args.config)
+    loaded = load_or_report(args.config, args.log_format)
     if loaded is None:
         return ExitCode.CONFIGURATION
     unknown = [m for m in args.mailbox or () if m not in loaded.config.mailboxes]
