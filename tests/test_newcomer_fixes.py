@@ -213,3 +213,11 @@ def test_a_limit_that_would_do_nothing_is_refused(argv, said, capsys) -> None:
         main(argv)
     assert caught.value.code == 2
     assert said in capsys.readouterr().err
+
+
+def test_sync_help_lists_only_the_exit_codes_sync_has(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["sync", "--help"])
+    out = capsys.readouterr().out
+    assert "4  messages were quarantined" in out
+    assert "receive only" not in out

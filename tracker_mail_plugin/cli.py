@@ -198,7 +198,7 @@ def _sync_parser(commands: Any) -> None:
             "per message.",
             79,
         ),  # filled here: the raw formatter that keeps the exit code table would not
-        epilog=EXIT_CODES,
+        epilog=EXIT_CODES.rsplit("\n", 1)[0],  # 75 is receive's alone
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _config_option(sync)
