@@ -166,6 +166,7 @@ def test_watch_logs_each_run_with_its_counts(tmp_path: Path) -> None:
         out, err = watch.communicate(timeout=60)
     assert watch.returncode == 0, err
     records = _objects(err)
+    assert (records[0]["event"], records[0]["mailboxes"]) == ("watching", ["local"])
     [summary] = [r for r in records if r.get("event") == "summary"]
     assert (summary["mailbox"], summary["fetched"], summary["created"]) == ("local", 1, 1)
     assert summary["message"].startswith("local: fetched 1, created 1")

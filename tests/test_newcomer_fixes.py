@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from tracker_mail_plugin import registry
 from tracker_mail_plugin.cli import main
 from tracker_mail_plugin.commands.table import Column, render
 from tracker_mail_plugin.config.loader import load_config
+from tracker_mail_plugin.testing import RecordingAdapter, RecordingConfig
 
 
 @pytest.fixture(autouse=True)
@@ -221,3 +224,33 @@ def test_sync_help_lists_only_the_exit_codes_sync_has(capsys) -> None:
     out = capsys.readouterr().out
     assert "4  messages were quarantined" in out
     assert "receive only" not in out
+
+
+def test_watch_says_that_it_runs_even_without_v(tmp_path: Path) -> None:
+    """Without -v a quiet watch printed nothing at all: a newcomer could not tell it ran."""
+    (tmp_path / "mail").mkdir()
+    headers = {"From": "a@example.com", "Subject": "Watched", "Message-ID": "<w@x>"}
+    (tmp_path / "mail" / "w.eml").write_bytes(raw_mail(headers, "hi"))
+    state = tmp_path / "tracker.json"
+    (tmp_path / "rules.yaml").write_text(
+        "version: 1\n"
+        f"trackers: {{t: {{adapter: recording, state_file: {state}}}}}\n"
+        "mailboxes:\n"
+        "  local: {protocol: directory, path: mail, tracker: t, poll_interval: 30,\n"
+        "          unknown_user: as_rule_owner,\n"
+        "          rules: [{then: [{create_issue: {project: it}}]}]}\n"
+    )
+    command = [sys.executable, "-m", "tracker_mail_plugin", "watch", "-c", "rules.yaml"]
+    watch = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    tracker = RecordingAdapter(RecordingConfig(state_file=state))
+    try:
+        deadline = time.monotonic() + 60
+        while not tracker.issues() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the first look is made once the stop signals are handled
+    finally:
+        watch.send_signal(signal.SIGTERM)
+        err = watch.communicate(timeout=60)[1]
+    assert watch.returncode == 0, err
+    assert err == (
+        "tracker-mail watch: watching local (SIGTERM or Ctrl-C stops); -v logs every run\n"
+    )

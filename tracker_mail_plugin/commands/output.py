@@ -73,6 +73,11 @@ def say_problems(problems: Iterable[ConfigProblem | str], log_format: str, out: 
         print(_json_line(str(problem), level, fields), file=out)
 
 
+def say(text: str, log_format: str, out: TextIO, **fields: Any) -> None:
+    """One line of what a command is doing, as text or as a JSON object with ``fields``."""
+    print(_json_line(text, "info", fields) if log_format == "json" else text, file=out)
+
+
 def _json_line(message: str, level: str, fields: dict[str, Any]) -> str:
     """One object shaped as the JSON log's records are: time, level, message, then fields."""
     entry: dict[str, Any] = {

@@ -14,7 +14,7 @@ import logging
 import sys
 
 from tracker_mail_plugin.commands.common import load_or_report
-from tracker_mail_plugin.commands.output import say_problems
+from tracker_mail_plugin.commands.output import say, say_problems
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.watch.health import Health
@@ -45,11 +45,15 @@ def command(args: argparse.Namespace) -> ExitCode:
     loaded = load_or_report(args.config, args.log_format)
     if loaded is None:
         return ExitCode.CONFIGURATION
-    _, problem = watchable(loaded, args.mailbox)
+    names, problem = watchable(loaded, args.mailbox)
     if problem:
         say_problems([f"tracker-mail watch: {problem}"], args.log_format, sys.stderr)
         return ExitCode.CONFIGURATION
     setup_logging(args.log_format, args.verbose)
+    if names:  # without -v nothing else is said while all is well: say that it runs
+        hint = "" if args.verbose else "; -v logs every run"
+        text = f"tracker-mail watch: watching {', '.join(names)} (SIGTERM or Ctrl-C stops){hint}"
+        say(text, args.log_format, sys.stderr, event="watching", mailboxes=names)
     health = Health()
     if args.metrics_address is None:
         return Watch(loaded, args.mailbox, health).run()
