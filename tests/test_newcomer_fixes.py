@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import logging
 import signal
 import subprocess
@@ -254,3 +255,21 @@ def test_watch_says_that_it_runs_even_without_v(tmp_path: Path) -> None:
     assert err == (
         "tracker-mail watch: watching local (SIGTERM or Ctrl-C stops); -v logs every run\n"
     )
+
+
+def test_receive_says_once_why_it_kept_the_mail(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules.yaml").write_text(
+        "version: 1\n"
+        "trackers: {trial: {adapter: recording}}\n"
+        "mailboxes:\n"
+        "  alias: {protocol: pipe, tracker: trial,\n"
+        "          rules: [{then: [{create_issue: {project: support}}]}]}\n"
+    )
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+
+    assert main(["receive", "--mailbox", "alias"]) == 75
+
+    err = capsys.readouterr().err
+    assert err.count("standard input is empty") == 1, err
+    assert err.startswith("alias: fetched 0,")

@@ -64,15 +64,14 @@ def receive(loaded: LoadedConfig, name: str, raw: bytes) -> tuple[Summary, ExitC
     summary = Summary(name)
     confirmed = 0
     refused = not_mail(raw)
+    # Why a message was not received is said once, in the summary line ("stopped: …").
     if refused:
         summary.error = f"{refused}; nothing was done"
-        logger.error("not received: %s", summary.error)
         return summary, ExitCode.TEMPFAIL
     try:
         confirmed = _receive(loaded, name, raw, summary)
     except TrackerMailError as exc:  # configuration, journal, spool: the mail server retries
         summary.error = str(exc)
-        logger.error("not received: %s", exc)
         return summary, ExitCode.TEMPFAIL
     except Exception as exc:  # a bug: still no bounce, which hands the mail back to its sender
         summary.error = f"{type(exc).__name__}: {exc}"
