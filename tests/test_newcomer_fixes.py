@@ -46,6 +46,9 @@ def test_a_relative_mailbox_path_is_relative_to_the_file(tmp_path, monkeypatch, 
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.startswith("support: fetched 1, created 1")
+    # The recording tracker's ./tracker.json too: beside the file, not in cron's folder.
+    assert (tmp_path / "tracker.json").exists()
+    assert not (elsewhere / "tracker.json").exists()
 
 
 def test_absolute_and_remote_mailboxes_are_left_as_written(tmp_path: Path) -> None:

@@ -113,14 +113,25 @@ def _anchored(loaded: LoadedConfig, folder: FilePath) -> LoadedConfig:
     """
     mailboxes = dict(loaded.config.mailboxes)
     for name, box in mailboxes.items():
-        if box.path is None or box.protocol in ("imap", "pop3", "graph"):
-            continue
-        given = FilePath(os.path.expanduser(box.path))
-        if not given.is_absolute():
-            mailboxes[name] = box.model_copy(update={"path": str(folder / given)})
-    if mailboxes == loaded.config.mailboxes:
+        if box.path is not None and box.protocol not in ("imap", "pop3", "graph"):
+            mailboxes[name] = box.model_copy(update={"path": _near(folder, box.path)})
+    trackers = dict(loaded.config.trackers)
+    for name, tracker in trackers.items():
+        # The built-in recording tracker's file, as Getting started writes it (./tracker.json).
+        state = tracker.options.get("state_file")
+        if tracker.adapter == "recording" and isinstance(state, str):
+            trackers[name] = tracker.model_copy(update={"state_file": _near(folder, state)})
+    if mailboxes == loaded.config.mailboxes and trackers == loaded.config.trackers:
         return loaded
-    return replace(loaded, config=loaded.config.model_copy(update={"mailboxes": mailboxes}))
+    anchored = loaded.config.model_copy(update={"mailboxes": mailboxes, "trackers": trackers})
+    return replace(loaded, config=anchored)
+
+
+def _near(folder: FilePath, path: str) -> str:
+    """``path`` as written when absolute (or ``~/…``), else inside ``folder``."""
+    if FilePath(os.path.expanduser(path)).is_absolute():
+        return path
+    return str(folder / path)
 
 
 def load_config_text(text: str, name: str = DEFAULT_CONFIG) -> LoadedConfig:
