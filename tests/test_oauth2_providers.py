@@ -23,7 +23,9 @@ from urllib.parse import parse_qs
 
 import jwt
 import pytest
+import requests
 import responses
+import urllib3
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -285,6 +287,22 @@ def test_entra_failing_is_unreachable(tmp_path: Path) -> None:
         with pytest.raises(Unreachable):
             TokenProvider(microsoft(tmp_path), tmp_path).token()
         assert_entra_requests(rsps)
+
+
+def test_entra_out_of_reach_is_said_with_the_innermost_reason(tmp_path: Path) -> None:
+    refused = requests.exceptions.ConnectionError(
+        urllib3.exceptions.MaxRetryError(
+            None, "/", urllib3.exceptions.NewConnectionError(None, "Connection refused")
+        )
+    )
+    with responses.RequestsMock() as rsps:
+        rsps.get(DISCOVERY, body=refused)
+        with pytest.raises(Unreachable) as caught:
+            TokenProvider(microsoft(tmp_path), tmp_path).token()
+    said = str(caught.value)
+    assert said.startswith("cannot get a token from Microsoft Entra ID")
+    assert said.endswith("Connection refused")
+    assert "Max retries" not in said  # urllib3's wrapper around the reason
 
 
 class ExchangeWithoutPermission:

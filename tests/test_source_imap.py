@@ -409,6 +409,28 @@ def test_missing_folder_is_a_configuration_error(make_source: MakeSource) -> Non
         make_source(folder="Nope").open()
 
 
+def test_a_missing_folder_is_named_with_the_folders_there_are(
+    dovecot: Dovecot, account: Account, make_source: MakeSource
+) -> None:
+    client = dovecot.imap(account)
+    try:
+        separator = client.list_folders("", "")[0][1].decode()
+        for folder in ("Archive", "Support", f"Support{separator}EMEA"):
+            client.create_folder(folder)
+    finally:
+        client.logout()
+
+    with pytest.raises(ConfigurationError) as caught:
+        make_source(folder="Suport/EMEA").open()
+
+    message = str(caught.value)
+    assert "cannot open folder 'Suport/EMEA'" in message
+    assert "did you mean 'Support/EMEA'?" in message  # written as folder: takes it, with /
+    assert "the server has: INBOX, Archive, Support, Support/EMEA; set folder: to one of them" in (
+        message
+    )
+
+
 # --- connections that fail ---------------------------------------------------------------
 
 

@@ -198,7 +198,7 @@ def _sync_parser(commands: Any) -> None:
             "per message.",
             79,
         ),  # filled here: the raw formatter that keeps the exit code table would not
-        epilog=EXIT_CODES,
+        epilog=EXIT_CODES.rsplit("\n", 1)[0],  # 75 is receive's alone
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _config_option(sync)
@@ -211,7 +211,9 @@ def _sync_parser(commands: Any) -> None:
             "exists and the sender may act; writes nothing, not even the journal"
         ),
     )
-    sync.add_argument("--limit", type=int, help="process at most N messages per mailbox")
+    sync.add_argument(
+        "--limit", type=_at_least(1), help="process at most N messages per mailbox (1 or more)"
+    )
     sync.add_argument(
         "--wait", action="store_true", help="wait for a running sync of the mailbox to finish"
     )
@@ -272,11 +274,17 @@ def _status_parsers(commands: Any) -> None:
     status.add_argument(
         "--format",
         choices=("text", "json"),
-        default="text",
-        help="text: a table (default); json: one object per message per line",
+        default=None,
+        help=(
+            "text: a table (default; json with --log-format json); json: one object per "
+            "message per line"
+        ),
     )
     status.add_argument(
-        "--limit", type=int, default=50, help="show the latest N messages (default 50; 0: all)"
+        "--limit",
+        type=_at_least(0),
+        default=50,
+        help="show the latest N messages (default 50; 0: all)",
     )
     retry = commands.add_parser(
         "retry",
@@ -331,6 +339,21 @@ _STATE_WORDS = {
 }
 
 
+def _at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number not below ``least`` (``--limit -1`` did nothing)."""
+
+    def number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is below {least}")
+        return value
+
+    return number
+
+
 def _journal_state(text: str) -> str:
     """A journal state from its name or the status table's word for it."""
     word = text.strip().lower().replace(" ", "-")
@@ -382,7 +405,15 @@ def _logging_options(parser: argparse.ArgumentParser, *, top: bool = False) -> N
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        # A mistake in the mail server's alias line (`receive` without --mailbox) must
+        # defer the mail, as a configuration error does: 2 would bounce it to its sender.
+        words = sys.argv[1:] if argv is None else argv
+        if exc.code == ExitCode.CONFIGURATION and "receive" in words:
+            return ExitCode.TEMPFAIL
+        raise
     if args.command == "completion":
         print(completion_script(_parser(), args.shell), end="")
         return ExitCode.OK

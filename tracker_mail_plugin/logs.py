@@ -29,10 +29,12 @@ class _Json(logging.Formatter):
         }
         if record.exc_info:
             entry["error"] = scrub(self.formatException(record.exc_info))
-        # A message's outcome (pipeline.outcomes) as fields of their own, for filtering.
-        fields = getattr(record, "outcome", None)
-        if isinstance(fields, dict):
-            entry.update({k: scrub(v) if isinstance(v, str) else v for k, v in fields.items()})
+        # A message's outcome (pipeline.outcomes), or a run's summary (``fields``), as
+        # fields of their own, for filtering.
+        for extra in ("outcome", "fields"):
+            fields = getattr(record, extra, None)
+            if isinstance(fields, dict):
+                entry.update({k: scrub(v) if isinstance(v, str) else v for k, v in fields.items()})
         return json.dumps(entry, ensure_ascii=False)
 
 

@@ -46,16 +46,33 @@ def installed_names() -> list[str]:
     return sorted(names | set(_registered))
 
 
+# The adapters of tracker-mail's own repository, each a package of its own (adapters/NAME):
+# a user who writes `adapter: redmine` before installing it is told the command, not
+# offered the closest name that happens to be installed.
+BUNDLED_ADAPTERS = ("redmine", "jira", "github")
+
+
 def not_installed(name: str) -> str:
-    """Why ``name`` cannot be loaded, with the installed adapter closest to it.
+    """Why ``name`` cannot be loaded, with the installed or bundled adapter closest to it.
 
     Never a package name made from what was typed: anyone could publish
-    ``tracker-mail-plugin-<typo>``, and pip would install it.
+    ``tracker-mail-plugin-<typo>``, and pip would install it. The install command is given
+    only for the bundled adapters, whose folders are fixed.
     """
     installed = installed_names()
-    close = difflib.get_close_matches(name.lower(), installed, n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
     listed = ", ".join(installed) if installed else "none"
+    known = sorted(set(installed) | set(BUNDLED_ADAPTERS))
+    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
+    meant = name.lower() if name.lower() in BUNDLED_ADAPTERS else (close[0] if close else None)
+    if meant in BUNDLED_ADAPTERS and meant not in installed:
+        guess = "" if meant == name else f"; did you mean '{meant}'?"
+        return (
+            f"no tracker adapter named {name!r} is installed{guess} (installed: {listed}); "
+            f"the {meant} adapter is a package of its own: install it from a checkout of "
+            f"tracker-mail with `pip install ./adapters/{meant}` (or its wheel), "
+            "in the environment tracker-mail runs in"
+        )
+    hint = f"; did you mean '{close[0]}'?" if close else ""
     return (
         f"no tracker adapter named {name!r} is installed{hint} (installed: {listed}); "
         "`tracker-mail adapters` lists them, and the adapters' READMEs say how to install one"

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tracker_mail_plugin.commands.output import say_problems
 from tracker_mail_plugin.config.loader import (
     ConfigFileError,
     LoadedConfig,
@@ -15,17 +16,16 @@ from tracker_mail_plugin.config.loader import (
 )
 
 
-def load_or_report(given: str | None) -> LoadedConfig | None:
+def load_or_report(given: str | None, log_format: str = "text") -> LoadedConfig | None:
     """The configuration (``-c``, else the environment, else ./rules.yaml), or None.
 
-    Every problem goes to stderr with its line and column; the caller exits with
-    :attr:`~tracker_mail_plugin.errors.ExitCode.CONFIGURATION`.
+    Every problem goes to stderr with its line and column (JSON lines with ``--log-format
+    json``); the caller exits with :attr:`~tracker_mail_plugin.errors.ExitCode.CONFIGURATION`.
     """
     try:
         return load_config(config_path(given))
     except ConfigFileError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        say_problems(exc.problems, log_format, sys.stderr)
         return None
 
 

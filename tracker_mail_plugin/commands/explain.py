@@ -22,6 +22,7 @@ from tracker_mail_plugin.assemble import (
     journal_path,
     scratch_journal,
 )
+from tracker_mail_plugin.commands.common import quiet_on_closed_pipe
 from tracker_mail_plugin.config.loader import ConfigFileError, LoadedConfig, load_config
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.explanation import as_json, as_text
@@ -55,8 +56,9 @@ def command(args: argparse.Namespace) -> ExitCode:
     setting = _setting(args) if args.config else None
     if isinstance(setting, ExitCode):
         return setting
-    with _threads(setting) as journal:
+    with _threads(setting) as journal, quiet_on_closed_pipe():
         return _explain_all(args, setting, journal)
+    return ExitCode.OK  # the reader went away (`explain … | head`): nothing more to say
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from tracker_mail_plugin.oauth2 import provider_for
 
 def command(args: argparse.Namespace) -> ExitCode:
     """``tracker-mail login [-c rules.yaml] MAILBOX``."""
-    loaded = load_or_report(args.config)
+    loaded = load_or_report(args.config, args.log_format)
     if loaded is None:
         return ExitCode.CONFIGURATION
     return login(loaded, args.mailbox, sys.stdout, sys.stderr)

@@ -6,6 +6,7 @@ its verdict. Nothing here writes: the journal's folder is looked at, never creat
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from tracker_mail_plugin.adapter import TrackerAdapter
 from tracker_mail_plugin.assemble import adapter_option_problems, build_adapter, journal_location
 from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
-from tracker_mail_plugin.config.model import Mailbox
+from tracker_mail_plugin.config.model import Auth, Mailbox
 from tracker_mail_plugin.config.problems import ConfigProblem, at
 from tracker_mail_plugin.config.yamlmarks import Path as DataPath
 from tracker_mail_plugin.needs import capability_problems
@@ -49,8 +50,49 @@ def offline_problems(
         problems += _folder_problems(loaded, name, mailbox)
         problems += _disposal_problems(loaded, name, mailbox)
         problems += list_mail_warnings(loaded, name)
+    problems += oauth2_library_problems(loaded)
     problems += missing_variables(loaded)
     return problems, adapters
+
+
+# The oauth2 extra's libraries are imported only when a mailbox logs in; without this, a
+# missing one showed first in the run after `check --offline` called the file valid.
+_PROVIDER_LIBRARIES = {"microsoft": ("msal", "msal"), "google": ("google.auth", "google-auth")}
+
+
+def oauth2_library_problems(loaded: LoadedConfig) -> list[ConfigProblem]:
+    """A mailbox (or ``smtp``) signing in with Microsoft or Google without their library."""
+    logins: list[tuple[DataPath, str, Auth | None]] = [
+        (("mailboxes", name), f"mailbox '{name}'", box.auth)
+        for name, box in loaded.config.mailboxes.items()
+    ]
+    if loaded.config.smtp is not None:
+        logins.append((("smtp",), "smtp", loaded.config.smtp.auth))
+    problems = []
+    for where, label, auth in logins:
+        if auth is None or auth.oauth2.provider not in _PROVIDER_LIBRARIES:
+            continue
+        module, package = _PROVIDER_LIBRARIES[auth.oauth2.provider]
+        if _installed(module):
+            continue
+        problems.append(
+            at(
+                loaded.path,
+                loaded.marks,
+                (*where, "auth", "oauth2", "provider"),
+                f"{label}: provider: {auth.oauth2.provider} needs the {package} package, "
+                "which is not installed here: pip install 'tracker-mail-plugin[oauth2]' "
+                "(from a checkout of tracker-mail: pip install './[oauth2]')",
+            )
+        )
+    return problems
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # the parent package (google) is missing too
+        return False
 
 
 def journal_problems(loaded: LoadedConfig) -> list[ConfigProblem]:

@@ -35,6 +35,7 @@ from tracker_mail_plugin.assemble import (
     open_journal,
 )
 from tracker_mail_plugin.commands.common import load_or_report
+from tracker_mail_plugin.commands.output import print_summary, say_problems
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.logs import setup_logging
@@ -52,12 +53,13 @@ logger = logging.getLogger("tracker_mail")
 def command(args: argparse.Namespace) -> ExitCode:
     """Pipe mode: even a configuration error is a temporary failure (the mail is kept)."""
     setup_logging(args.log_format, args.verbose)
-    loaded = load_or_report(args.config)
+    loaded = load_or_report(args.config, args.log_format)
     if loaded is None or args.mailbox not in loaded.config.mailboxes:
-        print(f"tracker-mail receive: cannot use mailbox {args.mailbox!r}", file=sys.stderr)
+        said = f"tracker-mail receive: cannot use mailbox {args.mailbox!r}"
+        say_problems([said], args.log_format, sys.stderr)
         return ExitCode.TEMPFAIL
     summary, code = receive(loaded, args.mailbox, sys.stdin.buffer.read())
-    print(summary.line(), file=sys.stderr)
+    print_summary(summary, args.log_format, sys.stderr)
     return code
 
 
@@ -67,15 +69,14 @@ def receive(loaded: LoadedConfig, name: str, raw: bytes) -> tuple[Summary, ExitC
     summary = Summary(name)
     confirmed = 0
     refused = not_mail(raw)
+    # Why a message was not received is said once, in the summary line ("stopped: …").
     if refused:
         summary.error = f"{refused}; nothing was done"
-        logger.error("not received: %s", summary.error)
         return summary, ExitCode.TEMPFAIL
     try:
         confirmed = _receive(loaded, name, raw, summary)
     except TrackerMailError as exc:  # configuration, journal, spool: the mail server retries
         summary.error = str(exc)
-        logger.error("not received: %s", exc)
         return summary, ExitCode.TEMPFAIL
     except Exception as exc:  # a bug: still no bounce, which hands the mail back to its sender
         summary.error = f"{type(exc).__name__}: {exc}"

@@ -39,7 +39,7 @@ def command(args: argparse.Namespace) -> ExitCode:
     if args.ids and args.state:
         print("tracker-mail retry: give IDs or --state, not both", file=sys.stderr)
         return ExitCode.CONFIGURATION
-    loaded = load_or_report(args.config)
+    loaded = load_or_report(args.config, args.log_format)
     if loaded is None:
         return ExitCode.CONFIGURATION
     found = retry(loaded, args.ids, args.state, args.mailbox or (), sys.stdout, sys.stderr)

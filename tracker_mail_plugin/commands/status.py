@@ -50,7 +50,7 @@ _SENDER, _SUBJECT, _RESULT = 40, 60, 100
 
 def status_command(args: argparse.Namespace) -> ExitCode:
     """``tracker-mail status``."""
-    loaded = load_or_report(args.config)
+    loaded = load_or_report(args.config, args.log_format)
     if loaded is None:
         return ExitCode.CONFIGURATION
     unknown = [m for m in args.mailbox or () if m not in loaded.config.mailboxes]
@@ -63,10 +63,10 @@ def status_command(args: argparse.Namespace) -> ExitCode:
         return ExitCode.CONFIGURATION
     states = [MessageState(s) for s in args.state or ()]
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    # Whoever asked for JSON logs reads stdout with the same collector: JSON rows too.
+    form = args.format or ("json" if args.log_format == "json" else "text")
     with quiet_on_closed_pipe():
-        show_status(
-            loaded, sys.stdout, states, args.mailbox or (), args.limit or None, args.format, width
-        )
+        show_status(loaded, sys.stdout, states, args.mailbox or (), args.limit or None, form, width)
     return ExitCode.OK
 
 

@@ -29,6 +29,7 @@ from tracker_mail_plugin.assemble import (
     scratch_journal,
 )
 from tracker_mail_plugin.commands.common import load_or_report
+from tracker_mail_plugin.commands.output import print_summary, say_problems
 from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
@@ -78,27 +79,25 @@ def command(args: argparse.Namespace) -> ExitCode:
     try:
         write_textfile(path, metrics)
     except ConfigurationError as exc:
-        print(f"tracker-mail sync: {exc}", file=sys.stderr)
+        say_problems([f"tracker-mail sync: {exc}"], args.log_format, sys.stderr)
         code = ExitCode.worst((code, exc.exit_code))
     return code
 
 
 def _command(args: argparse.Namespace, metrics: Metrics | None) -> ExitCode:
-    loaded = load_or_report(args.config)
+    loaded = load_or_report(args.config, args.log_format)
     if loaded is None:
         return ExitCode.CONFIGURATION
     names = args.mailbox or list(loaded.config.mailboxes)
     unknown = [n for n in names if n not in loaded.config.mailboxes]
     if unknown:
         known = ", ".join(loaded.config.mailboxes)
-        print(
-            f"tracker-mail sync: no mailbox {unknown[0]!r}; the file has: {known}", file=sys.stderr
-        )
+        said = f"tracker-mail sync: no mailbox {unknown[0]!r}; the file has: {known}"
+        say_problems([said], args.log_format, sys.stderr)
         return ExitCode.CONFIGURATION
     unset = missing_variables(loaded, names)
     if unset:  # every one at once: cron's empty environment lacks them all, not just one
-        for problem in unset:
-            print(problem, file=sys.stderr)
+        say_problems(unset, args.log_format, sys.stderr)
         return ExitCode.CONFIGURATION
     setup_logging(args.log_format, args.verbose)
     options = SyncOptions(args.dry_run, args.limit, args.wait, args.look_up_first)
@@ -106,9 +105,7 @@ def _command(args: argparse.Namespace, metrics: Metrics | None) -> ExitCode:
     for summary in summaries:
         # cron mails whatever is printed: a run where nothing happened stays silent.
         if summary.eventful or args.verbose or args.dry_run:
-            for line in summary.planned:
-                print(f"{summary.mailbox}: would {line}")
-            print(summary.line())
+            print_summary(summary, args.log_format, sys.stdout)
     return code
 
 

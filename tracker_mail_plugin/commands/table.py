@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from wcwidth import wcswidth, wcwidth
+
 _GAP = "  "
 
 
@@ -27,7 +29,7 @@ def render(
 ) -> list[str]:
     """The header line and one line per row; ``width`` None: no limit (not a terminal)."""
     widths = [
-        max([len(column.header), *(len(row[i]) for row in rows)])
+        max([_width(column.header), *(_width(row[i]) for row in rows)])
         for i, column in enumerate(columns)
     ]
     if width is not None:
@@ -49,8 +51,28 @@ def _fit(columns: Sequence[Column], widths: list[int], width: int) -> None:
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return _GAP.join(_cut(cell, w).ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()
+    return _GAP.join(_pad(_cut(cell, w), w) for cell, w in zip(cells, widths, strict=True)).rstrip()
+
+
+# Columns are counted in terminal cells, not characters: a Japanese or Chinese subject takes
+# two cells a character, and with len() every column after it would be pushed out of line.
+def _width(text: str) -> int:
+    cells = wcswidth(text)
+    return cells if cells >= 0 else len(text)  # a control character: count it as one
+
+
+def _pad(cell: str, width: int) -> str:
+    return cell + " " * max(0, width - _width(cell))
 
 
 def _cut(cell: str, width: int) -> str:
-    return cell if len(cell) <= width else cell[: width - 1] + "…"
+    if _width(cell) <= width:
+        return cell
+    kept, used = [], 0
+    for char in cell:
+        cells = max(wcwidth(char), 0)
+        if used + cells > width - 1:  # one cell is left for the ellipsis
+            break
+        kept.append(char)
+        used += cells
+    return "".join(kept) + "…"

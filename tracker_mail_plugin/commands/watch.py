@@ -14,6 +14,7 @@ import logging
 import sys
 
 from tracker_mail_plugin.commands.common import load_or_report
+from tracker_mail_plugin.commands.output import say, say_problems
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode
 from tracker_mail_plugin.logs import setup_logging
 from tracker_mail_plugin.watch.health import Health
@@ -41,14 +42,18 @@ def metrics_address(text: str) -> str:
 
 def command(args: argparse.Namespace) -> ExitCode:
     """``tracker-mail watch``: run until SIGTERM/SIGINT; exit 0 after a clean stop."""
-    loaded = load_or_report(args.config)
+    loaded = load_or_report(args.config, args.log_format)
     if loaded is None:
         return ExitCode.CONFIGURATION
-    _, problem = watchable(loaded, args.mailbox)
+    names, problem = watchable(loaded, args.mailbox)
     if problem:
-        print(f"tracker-mail watch: {problem}", file=sys.stderr)
+        say_problems([f"tracker-mail watch: {problem}"], args.log_format, sys.stderr)
         return ExitCode.CONFIGURATION
     setup_logging(args.log_format, args.verbose)
+    if names:  # without -v nothing else is said while all is well: say that it runs
+        hint = "" if args.verbose else "; -v logs every run"
+        text = f"tracker-mail watch: watching {', '.join(names)} (SIGTERM or Ctrl-C stops){hint}"
+        say(text, args.log_format, sys.stderr, event="watching", mailboxes=names)
     health = Health()
     if args.metrics_address is None:
         return Watch(loaded, args.mailbox, health).run()
@@ -59,7 +64,7 @@ def command(args: argparse.Namespace) -> ExitCode:
     try:
         server = serve(args.metrics_address, metrics, health.readiness)
     except ConfigurationError as exc:
-        print(f"tracker-mail watch: {exc}", file=sys.stderr)
+        say_problems([f"tracker-mail watch: {exc}"], args.log_format, sys.stderr)
         return ExitCode.CONFIGURATION
     with server:
         logger.info("tracker-mail watch: metrics at %s/metrics", server.url)

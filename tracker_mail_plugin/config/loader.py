@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -102,7 +102,36 @@ def load_config(path: str | FilePath) -> LoadedConfig:
         ) from None
     except UnicodeDecodeError:
         raise ConfigFileError([ConfigProblem(name, 1, 1, "the file is not UTF-8 text")]) from None
-    return load_config_text(text, name)
+    return _anchored(load_config_text(text, name), FilePath(path).resolve().parent)
+
+
+def _anchored(loaded: LoadedConfig, folder: FilePath) -> LoadedConfig:
+    """Mailbox paths made relative to the configuration's folder, as the journal's is.
+
+    cron starts commands in the home folder and a mail server pipes from its own: a
+    ``path: ./mail`` that followed the working folder would name another folder there.
+    """
+    mailboxes = dict(loaded.config.mailboxes)
+    for name, box in mailboxes.items():
+        if box.path is not None and box.protocol not in ("imap", "pop3", "graph"):
+            mailboxes[name] = box.model_copy(update={"path": _near(folder, box.path)})
+    trackers = dict(loaded.config.trackers)
+    for name, tracker in trackers.items():
+        # The built-in recording tracker's file, as Getting started writes it (./tracker.json).
+        state = tracker.options.get("state_file")
+        if tracker.adapter == "recording" and isinstance(state, str):
+            trackers[name] = tracker.model_copy(update={"state_file": _near(folder, state)})
+    if mailboxes == loaded.config.mailboxes and trackers == loaded.config.trackers:
+        return loaded
+    anchored = loaded.config.model_copy(update={"mailboxes": mailboxes, "trackers": trackers})
+    return replace(loaded, config=anchored)
+
+
+def _near(folder: FilePath, path: str) -> str:
+    """``path`` as written when absolute (or ``~/…``), else inside ``folder``."""
+    if FilePath(os.path.expanduser(path)).is_absolute():
+        return path
+    return str(folder / path)
 
 
 def load_config_text(text: str, name: str = DEFAULT_CONFIG) -> LoadedConfig:

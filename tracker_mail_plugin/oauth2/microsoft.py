@@ -26,6 +26,7 @@ import requests
 from tracker_mail_plugin.config.model import MICROSOFT_SCOPE, MicrosoftOAuth2
 from tracker_mail_plugin.config.secrets import SecretError
 from tracker_mail_plugin.errors import ConfigurationError, Unreachable, scrub
+from tracker_mail_plugin.http.translate import describe
 from tracker_mail_plugin.oauth2.cache import CachedToken, write_private
 
 AUTHORITY_HOST = "https://login.microsoftonline.com"
@@ -106,7 +107,7 @@ def fetch(settings: MicrosoftOAuth2, clock: Callable[[], float]) -> CachedToken:
         result = app.acquire_token_for_client(scopes=[settings.scope])
     except (requests.RequestException, msal.exceptions.MsalError) as exc:
         # msal raises its own MsalServiceError for an HTTP error status (a 5xx).
-        raise Unreachable(scrub(f"cannot get a token from {where}: {exc}")) from None
+        raise Unreachable(scrub(f"cannot get a token from {where}: {describe(exc)}")) from None
     except ValueError as exc:
         raise ConfigurationError(_construction_error(settings, str(exc))) from None
     if not isinstance(result, dict):
@@ -158,7 +159,7 @@ def sign_in(
         show(str(flow["message"]))
         result = app.acquire_token_by_device_flow(flow)
     except (requests.RequestException, msal.exceptions.MsalError) as exc:
-        raise Unreachable(scrub(f"cannot sign in with {where}: {exc}")) from None
+        raise Unreachable(scrub(f"cannot sign in with {where}: {describe(exc)}")) from None
     except ValueError as exc:
         raise ConfigurationError(_construction_error(settings, str(exc))) from None
     if not isinstance(result, dict) or "access_token" not in result:
@@ -212,7 +213,7 @@ def fetch_delegated(
             scopes, account=(wanted or accounts)[0], force_refresh=True
         )
     except (requests.RequestException, msal.exceptions.MsalError) as exc:
-        raise Unreachable(scrub(f"cannot get a token from {where}: {exc}")) from None
+        raise Unreachable(scrub(f"cannot get a token from {where}: {describe(exc)}")) from None
     except ValueError as exc:
         raise ConfigurationError(_construction_error(settings, str(exc))) from None
     if cache.has_state_changed:

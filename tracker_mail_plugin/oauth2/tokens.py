@@ -22,6 +22,7 @@ import requests
 from tracker_mail_plugin.config.model import GenericOAuth2, GoogleOAuth2, MicrosoftOAuth2, OAuth2
 from tracker_mail_plugin.config.secrets import Secret, SecretError
 from tracker_mail_plugin.errors import ConfigurationError, Unreachable, scrub
+from tracker_mail_plugin.http.translate import describe
 from tracker_mail_plugin.oauth2.cache import CachedToken, TokenCache
 
 MARGIN = 60.0  # seconds before expiry at which a cached token is renewed
@@ -188,7 +189,8 @@ class TokenProvider:
         try:
             response = requests.post(url, data=self._form(), timeout=TIMEOUT)
         except requests.RequestException as exc:
-            reason = scrub(f"cannot reach the OAuth2 token endpoint {url}: {exc}")
+            # The innermost reason ("Connection refused"), not urllib3's retry wrapper.
+            reason = scrub(f"cannot reach the OAuth2 token endpoint {url}: {describe(exc)}")
             raise Unreachable(reason) from None
         if response.status_code == 429 or response.status_code >= 500:
             raise Unreachable(

@@ -9,6 +9,7 @@ flags.
 
 from __future__ import annotations
 
+import difflib
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
@@ -43,6 +44,10 @@ from tracker_mail_plugin.sources.net import ServerSource, lost, tls_version
 # over this many messages stays well below that, so bigger folders are searched in windows.
 SEARCH_WINDOW = 50_000
 SIZE_CHUNK = 1_000  # UIDs per "UID FETCH ... RFC822.SIZE" command line
+# A folder that does not exist is named with the server's folders: the first few, and the
+# closest among a bounded number (a shared server can list thousands).
+_FOLDERS_SHOWN = 20
+_FOLDERS_COMPARED = 2_000
 
 
 class ImapSource(ServerSource):
@@ -306,7 +311,30 @@ class ImapSource(ServerSource):
         self.mail_announced()  # what SELECT itself said is known: forget it
 
     def _no_folder(self, text: str) -> TrackerMailError:
-        return ConfigurationError(f"{self._label()}: cannot open folder {self._folder!r}: {text}")
+        message = f"{self._label()}: cannot open folder {self._folder!r}: {text}"
+        names = self._folder_names()
+        if names:  # a typo or a localised name ("Posteingang"): show what there is to choose
+            close = difflib.get_close_matches(self._folder, names[:_FOLDERS_COMPARED], n=1)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+            shown = ", ".join(names[:_FOLDERS_SHOWN])
+            more = f" and {len(names) - _FOLDERS_SHOWN} more" if len(names) > _FOLDERS_SHOWN else ""
+            message += f"; the server has: {shown}{more}; set folder: to one of them"
+        return ConfigurationError(message)
+
+    def _folder_names(self) -> list[str]:
+        """The server's folders as ``folder:`` is written (``/`` between levels); [] unknown."""
+        try:
+            with self._guard("listing folders"):
+                listed = self._session().list_folders()
+        except TrackerMailError:
+            return []
+        names = []
+        for _flags, separator, name in listed:
+            text = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+            sep = separator.decode() if isinstance(separator, bytes) else separator
+            names.append(text.replace(sep, "/") if sep and sep != "/" else text)
+        return sorted(names, key=lambda n: (n.upper() != "INBOX", n.casefold()))
 
     def _search_all(self) -> list[int]:
         exists = int(self._selected.get(b"EXISTS", 0))

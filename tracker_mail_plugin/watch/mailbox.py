@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tracker_mail_plugin.assemble import journal_path, open_source
+from tracker_mail_plugin.commands.output import summary_fields
 from tracker_mail_plugin.commands.sync import SyncOptions, process_mailbox
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
@@ -245,7 +246,12 @@ class MailboxWatcher:
             self.due = time.monotonic() + BUSY_RETRY
             return
         if summary.fetched or summary.error is None:
-            logger.log(logging.INFO if summary.fetched else logging.DEBUG, "%s", summary.line())
+            logger.log(
+                logging.INFO if summary.fetched else logging.DEBUG,
+                "%s",
+                summary.line(),
+                extra={"fields": summary_fields(summary)},  # the counts, for JSON logs
+            )
         tracker_ok = _tracker_ok(summary)
         self.health.ran(self.name, summary.error, tracker_ok)
         if summary.error is None:
