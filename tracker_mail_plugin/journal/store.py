@@ -270,6 +270,19 @@ class Journal(JournalReports, JournalRuns):
             raise KeyError(f"no message {row.id} in the journal")
         return int(found[0])
 
+    def record_stop(self, row: MessageRow, error: BaseException | str) -> None:
+        """The message stopped its mailbox's run (``failed``, the attempt not counted).
+
+        A broken configuration or an unreachable server is no fault of the message: it is
+        tried again once that is fixed, however often it stopped a run, and ``status`` says
+        why it waits.
+        """
+        with self._write() as db:
+            db.execute(
+                "UPDATE messages SET last_error = ?, state = ?, updated_at = ? WHERE id = ?",
+                (error_text(error), MessageState.FAILED.value, time.time(), row.id),
+            )
+
     def record_disposed(
         self, row: MessageRow, disposition: str = "", *, removed: bool = False
     ) -> None:

@@ -188,8 +188,21 @@ class Disposer:
                 raise
             logger.warning("%s: dispositions left for the next run: %s", self.mailbox, exc)
 
-    def commit(self, checkpoint: CheckpointHook) -> None:
-        """Apply what is ready, make it final at the source, then journal it in one write."""
+    def commit(self, checkpoint: CheckpointHook, *, quietly: bool = False) -> None:
+        """Apply what is ready, make it final at the source, then journal it in one write.
+
+        ``quietly``: the run is stopping over another error (a broken configuration, the
+        tracker unreachable: the mail source still works); a failure here is logged, not
+        raised over it, and the next run disposes of what is left.
+        """
+        try:
+            self._commit(checkpoint)
+        except TrackerMailError as exc:
+            if not quietly:
+                raise
+            logger.warning("%s: dispositions left for the next run: %s", self.mailbox, exc)
+
+    def _commit(self, checkpoint: CheckpointHook) -> None:
         self.drain()
         self._apply()
         checkpoint(Checkpoint.BEFORE_COMMIT)

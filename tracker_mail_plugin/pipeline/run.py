@@ -9,6 +9,7 @@ run from what the journal says, never redone blindly.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -21,6 +22,7 @@ from tracker_mail_plugin.errors import (
     NotPermitted,
     PermanentError,
     RetryLater,
+    TrackerMailError,
     UnknownOutcome,
     Unreachable,
 )
@@ -124,7 +126,12 @@ class MailboxRun:
         if parts.stop():  # asked to stop while listing: no message is in hand yet
             wanted = []
         progress = Progress(parts.name, len(wanted))
-        self._scheduler().run(wanted, progress)
+        try:
+            self._scheduler().run(wanted, progress)
+        except TrackerMailError:
+            if not parts.dry_run:  # what was finished leaves the mailbox all the same
+                self.disposer.commit(parts.checkpoint, quietly=True)
+            raise
         progress.done()
         if not parts.dry_run:
             self.disposer.commit(parts.checkpoint)
@@ -220,8 +227,12 @@ class MailboxRun:
             return
         try:
             self._handle(row, message, raw, fetched.arrived)
-        except (Unreachable, ConfigurationError):
-            raise  # the whole mailbox stops: nothing else can succeed either
+        except (Unreachable, ConfigurationError) as exc:
+            # The whole mailbox stops: nothing else can succeed either. The message says why
+            # in `status`, and is tried again next run without an attempt counted.
+            with contextlib.suppress(TrackerMailError):  # the journal itself may be what failed
+                self.states.stopped(row, exc)
+            raise
         except OverBudget as exc:
             self._failed(row, message, raw, exc, counts_toward_quarantine=True)
         except (RetryLater, UnknownOutcome) as exc:

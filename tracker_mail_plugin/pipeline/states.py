@@ -86,6 +86,12 @@ class StateKeeper:
         self._now(row, MessageState.FAILED)
         return attempts
 
+    def stopped(self, row: MessageRow, error: BaseException) -> None:
+        """The message stopped the run (configuration, connection): no attempt counted."""
+        self._check(row, MessageState.FAILED)
+        self.journal.record_stop(row, error)
+        self._now(row, MessageState.FAILED)
+
     def quarantined(self, row: MessageRow, reason: str) -> None:
         """Failed too often; the mail goes to ``on_failure``."""
         self._move(row, MessageState.QUARANTINED, {"reason": reason})
