@@ -60,3 +60,13 @@ def test_the_mail_finished_before_the_stop_leaves_and_the_stopping_one_says_why(
     again = world.sync()
     assert (again.created, again.failed) == (2, 0)
     assert sorted(world.mailbox.ids()) == []
+
+
+def test_the_summary_line_of_a_stopped_run_says_why_before_the_counts() -> None:
+    from tracker_mail_plugin.pipeline.summary import Summary
+
+    summary = Summary("helpdesk")
+    summary.fetched, summary.created = 3, 2
+    summary.error = "Redmine has no project 'sales'"
+    assert summary.line().startswith("helpdesk: stopped: Redmine has no project 'sales'; so far:")
+    assert "fetched 3, created 2" in summary.line()

@@ -332,6 +332,18 @@ def test_state_file_is_shared_and_outlives_the_adapter(tmp_path):
     assert json.loads(path.read_text())["issues"]["1"]["idempotency_key"] == "tm-p"
 
 
+def test_the_state_its_calls_and_its_lock_are_private_to_their_owner(tmp_path):
+    # The calls log holds what the mail said (texts, attachments' names): 0600, as the state.
+    path = tmp_path / "tracker.json"
+    tracker = RecordingAdapter(RecordingConfig(state_file=path))
+    tracker.add_project("support")
+    tracker.create_issue(new_issue(key="tm-private"))
+    files = [path, path.with_name("tracker.json.calls"), path.with_name("tracker.json.lock")]
+    assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {
+        f.name: "0o600" for f in files
+    }
+
+
 def test_memory_state_is_unchanged_by_a_failed_call(tracker):
     tracker.create_issue(new_issue(key="tm-ok"))
     with pytest.raises(PermanentError):

@@ -82,11 +82,13 @@ class Summary:
             )
         else:
             counts = ", ".join(f"{name} {getattr(self, name)}" for name in _COUNTS)
-        tail = f"; stopped: {self.error}" if self.error else ""
+        tail = ""
         if self.waiting is not None:
             tail += f"; the tracker asked to wait {self.waiting:.0f}s, the rest is left for then"
         wrote = " (dry run: nothing written)" if self.dry_run else ""
-        return f"{self.mailbox}: {counts} in {self.seconds:.1f}s{wrote}{tail}"
+        # Why it stopped comes first: after the counts (mostly zeros) it is easily missed.
+        head = f"{self.mailbox}: stopped: {self.error}; so far" if self.error else self.mailbox
+        return f"{head}: {counts} in {self.seconds:.1f}s{wrote}{tail}"
 
 
 class Progress:
