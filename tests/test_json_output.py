@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import shutil
 import signal
 import subprocess
@@ -13,21 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.mailfactory import raw_mail
 from tests.trialbox import trial_mailbox
 from tracker_mail_plugin.cli import main
 from tracker_mail_plugin.testing import RecordingAdapter, RecordingConfig
-
-
-@pytest.fixture(autouse=True)
-def _logging_restored():
-    """Commands set the tool's logger up for their run; later tests expect it as it was."""
-    logger = logging.getLogger("tracker_mail")
-    kept = (logger.handlers[:], logger.level, logger.propagate)
-    yield
-    logger.handlers[:], logger.level, logger.propagate = kept
 
 
 def _deliver(new: Path, name: str, subject: str) -> None:

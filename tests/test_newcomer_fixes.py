@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import logging
 import signal
 import subprocess
 import sys
@@ -21,15 +20,6 @@ from tracker_mail_plugin.cli import main
 from tracker_mail_plugin.commands.table import Column, render
 from tracker_mail_plugin.config.loader import load_config
 from tracker_mail_plugin.testing import RecordingAdapter, RecordingConfig
-
-
-@pytest.fixture(autouse=True)
-def _logging_restored():
-    """Commands set the tool's logger up for their run; later tests expect it as it was."""
-    logger = logging.getLogger("tracker_mail")
-    kept = (logger.handlers[:], logger.level, logger.propagate)
-    yield
-    logger.handlers[:], logger.level, logger.propagate = kept
 
 
 def test_a_relative_mailbox_path_is_relative_to_the_file(tmp_path, monkeypatch, capsys) -> None:
@@ -275,4 +265,4 @@ def test_receive_says_once_why_it_kept_the_mail(tmp_path, monkeypatch, capsys) -
 
     err = capsys.readouterr().err
     assert err.count("standard input is empty") == 1, err
-    assert err.startswith("alias: fetched 0,")
+    assert err.startswith("alias: stopped: standard input is empty")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 import sqlite3
 import subprocess
@@ -42,15 +41,6 @@ PRINTERS = """\
   then: [{create_issue: {project: nowhere}}]
 """
 LOG_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.M)
-
-
-@pytest.fixture(autouse=True)
-def _logging_restored():
-    """``sync`` sets the tool's logger up for its run; later tests expect it as it was."""
-    logger = logging.getLogger("tracker_mail")
-    kept = (logger.handlers[:], logger.level, logger.propagate)
-    yield
-    logger.handlers[:], logger.level, logger.propagate = kept
 
 
 def configure(
