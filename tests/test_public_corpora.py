@@ -1,0 +1,106 @@
+"""Other projects' mail test sets, run through our parser with Python's ``email`` as a check.
+
+The messages (tests/corpora/cpython-email, mail-parser, flufl-bounce; sources and licences in
+each folder's NOTICE.md) were written by the authors of CPython's email package, SpamScope's
+mail-parser and Mailman's flufl.bounce, and include the odd and broken mail those projects
+collected. For every one: the parser answers without falling back to the raw text, the body
+is text without NUL or U+FFFD (unless the source's bytes are broken in their own charset, which
+is then reported), and every attachment has exactly the size ``email`` decodes for that part.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections import Counter
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from tracker_mail_plugin.mail import Message, parse_message
+
+CORPORA = Path(__file__).parent / "corpora"
+SOURCES = ("cpython-email", "mail-parser", "flufl-bounce")
+MESSAGES = sorted(
+    path
+    for source in SOURCES
+    for path in (CORPORA / source).iterdir()
+    if path.name not in ("NOTICE.md", "README.md")
+)
+
+# Messages whose bytes are not valid in the charset they declare (or name none and are not
+# text at all): U+FFFD there is honest, as long as a defect says so.
+BROKEN_CHARSET: set[str] = set()
+
+# Attachments whose decoded size ``email`` and we legitimately disagree on: ours, and why.
+SIZE_DIFFERS = {
+    # "[Removed part]" stands where base64 was, twice: email keeps the bytes its lenient
+    # decoder makes of it (8), we decode whole groups of valid characters only (6).
+    "groupwise_03.txt": [6, 6],
+}
+
+
+def _id(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def _email_leaf_sizes(message: EmailMessage) -> Counter[int]:
+    """Decoded sizes of the leaves email sees outside forwarded messages (kept whole by us)."""
+    sizes: Counter[int] = Counter()
+    pending = [message]
+    while pending:
+        part = pending.pop()
+        if part.get_content_maintype() == "message":
+            continue
+        if part.is_multipart():
+            pending.extend(part.iter_parts())  # type: ignore[arg-type]
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            sizes[len(payload)] += 1
+    return sizes
+
+
+def _from_mime_part(message: Message, name: str) -> bool:
+    """False for files we found inside text or inside winmail.dat, where email sees none."""
+    return not any(
+        (f"{name!r} that was written into the text" in defect) or "winmail.dat" in defect
+        for defect in message.defects
+    )
+
+
+@pytest.mark.parametrize("path", MESSAGES, ids=_id)
+def test_message_parses_to_readable_text(path: Path) -> None:
+    message = parse_message(path.read_bytes())
+    assert not any("the parser failed" in defect for defect in message.defects)
+    assert isinstance(message.full_body, str)
+    assert "\x00" not in message.full_body
+    assert "\x00" not in message.subject
+    if path.name in BROKEN_CHARSET:
+        assert any("U+FFFD" in defect or "replacement" in defect for defect in message.defects)
+    else:
+        assert "\ufffd" not in message.full_body
+        assert "\ufffd" not in message.subject
+
+
+@pytest.mark.parametrize("path", MESSAGES, ids=_id)
+def test_attachment_sizes_match_what_email_decodes(path: Path) -> None:
+    raw = path.read_bytes()
+    message = parse_message(raw)
+    expected = _email_leaf_sizes(email.message_from_bytes(raw, policy=email.policy.default))  # type: ignore[arg-type]
+    ours = Counter(
+        attachment.size
+        for attachment in message.attachments
+        if not attachment.content_type.startswith("message/")
+        and _from_mime_part(message, attachment.filename)
+    )
+    if path.name in SIZE_DIFFERS:
+        assert sorted(ours.elements()) == SIZE_DIFFERS[path.name]
+        return
+    assert ours <= expected, f"sizes email does not decode: {ours - expected}"
+
+
+def test_corpus_is_not_empty() -> None:
+    counts = Counter(path.parent.name for path in MESSAGES)
+    assert all(counts[source] >= 10 for source in SOURCES), counts
