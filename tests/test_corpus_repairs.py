@@ -78,7 +78,10 @@ def test_uuencoded_mime_part_is_decoded():
     assert message.subject == "Urgent Request for Order Quotation"
     assert message.full_body.startswith("Dear Sirs/Madame\n")
     [attachment] = message.attachments
-    assert (attachment.filename, attachment.content_type) == ("REQUEST FOR QUOTE.zip", "application/zip")
+    assert (attachment.filename, attachment.content_type) == (
+        "REQUEST FOR QUOTE.zip",
+        "application/zip",
+    )
     assert attachment.size == len(attachment.content) == 202
     archive = zipfile.ZipFile(io.BytesIO(attachment.content))
     assert archive.read("REQUEST FOR QUOTE.txt").startswith(b"Quotation request: 12 pallets")
