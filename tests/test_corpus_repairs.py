@@ -105,6 +105,34 @@ def test_unlabelled_italian_html_is_windows_1252_not_vietnamese():
     assert "text/html part: no charset declared; decoded as cp1252" in message.defects
 
 
+def test_text_after_the_content_type_does_not_turn_the_body_into_an_attachment():
+    message = corpus("mail-gem/content_type_crlf-shortened.eml")
+    assert message.subject == "PayPal Account Suspension Notice - PayPal Account Limited"
+    assert message.attachments == ()
+    assert "It has come to our attention that your **PayPal®** account" in message.full_body
+    assert "<font" not in message.full_body  # read as HTML, not as text
+    assert any("after the type text/html" in defect for defect in message.defects)
+
+
+def test_transfer_encoding_with_a_semicolon_or_a_space_is_still_decoded():
+    for label in ("quoted-printable;", "Quoted Printable"):
+        part = (
+            "--B\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+            f"Content-Transfer-Encoding: {label}\r\n\r\nCaf=E9 au lait, s'il vous pla=\r\nit\r\n--B--\r\n"
+        )
+        raw = raw_mail({"Content-Type": 'multipart/mixed; boundary="B"'}, part)
+        assert parse_message(raw).full_body == "Café au lait, s'il vous plait", label
+
+
+def test_empty_uuencoded_part_is_dropped_as_empty():
+    message = corpus("mail-gem/content_transfer_encoding_x_uuencode.eml")
+    assert message.attachments == ()
+    assert message.defects == (
+        "dropped the empty attachment 'PGP_Cmts_on_12-14-01_Pkg.doc' (0 bytes)",
+    )
+    assert message.full_body.startswith("Attached are the comments of the Public Generating Pool.")
+
+
 # --- the limits of each repair ----------------------------------------------------------------
 
 

@@ -126,7 +126,8 @@ def _make_part(
     disp_raw = _first(headers, "content-disposition")
     disposition, disp_params = parse_content_header(disp_raw, defects) if disp_raw else (None, {})
     cte_raw = _first(headers, "content-transfer-encoding") or b"7bit"
-    cte = cte_raw.decode("ascii", "replace").strip().lower()
+    # "quoted-printable;" and "quoted printable" are seen in the wild; the token is what counts.
+    cte = cte_raw.decode("ascii", "replace").partition(";")[0].strip().lower().replace(" ", "-")
     return Part(headers, ctype, params, disposition, disp_params, cte, raw, start, end)
 
 
@@ -252,7 +253,21 @@ def parse_content_header(value: bytes, defects: list[str]) -> tuple[str, dict[st
                 r"\\(.)", r"\1", val[1:-1] if val.endswith('"') and len(val) > 1 else val[1:]
             )
         raw_params.append((name, val))
-    return main.strip().lower(), _join_rfc2231(raw_params, defects)
+    return _media_type(main, defects), _join_rfc2231(raw_params, defects)
+
+
+def _media_type(main: str, defects: list[str]) -> str:
+    """``type/subtype`` lower-cased, also from ``text / html`` or with text after it.
+
+    A phishing kit wrote ``Content-Type: text/html Content-Transfer-Encoding: 8bit``; read as
+    one type, its body became a nameless attachment.
+    """
+    words = main.replace("/", " / ").split()
+    if len(words) < 3 or words[1] != "/":
+        return main.strip().lower()
+    if len(words) > 3:
+        defects.append(f"ignored {' '.join(words[3:])[:60]!r} after the type {words[0]}/{words[2]}")
+    return f"{words[0]}/{words[2]}".lower()
 
 
 def _join_rfc2231(raw_params: list[tuple[str, str]], defects: list[str]) -> dict[str, str]:
@@ -297,6 +312,8 @@ _UUENCODE = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
 
 
 def _uudecode(view: memoryview, defects: list[str]) -> bytes:
+    if not bytes(view).strip():
+        return b""  # an empty part; dropped and reported as such by the caller
     found = extract_files(bytes(view).decode("latin-1"))
     if found.files:
         return found.files[0][1]
