@@ -111,6 +111,7 @@ def test_text_after_the_content_type_does_not_turn_the_body_into_an_attachment()
     assert message.attachments == ()
     assert "It has come to our attention that your **PayPal®** account" in message.full_body
     assert "<font" not in message.full_body  # read as HTML, not as text
+    assert "Dear valued **PayPal®** member:" in message.full_body  # <strong><strong>: bold once
     assert any("after the type text/html" in defect for defect in message.defects)
 
 
