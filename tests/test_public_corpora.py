@@ -6,6 +6,8 @@ email package, SpamScope's mail-parser, Mailman's flufl.bounce and Ruby's mail g
 include the odd and broken mail those projects met. For every one: the parser answers without falling back to the raw text, the body
 is text without NUL or U+FFFD (unless the source's bytes are broken in their own charset, which
 is then reported), and every attachment has exactly the size ``email`` decodes for that part.
+flufl.bounce's delivery reports, from servers of every kind, must all be told from people's
+mail.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker_mail_plugin.mail import Message, parse_message
+from tracker_mail_plugin.mail import Automated, Message, parse_message
 
 CORPORA = Path(__file__).parent / "corpora"
 SOURCES = ("cpython-email", "mail-parser", "flufl-bounce", "mail-gem")
@@ -104,3 +106,28 @@ def test_attachment_sizes_match_what_email_decodes(path: Path) -> None:
 def test_corpus_is_not_empty() -> None:
     counts = Counter(path.parent.name for path in MESSAGES)
     assert all(counts[source] >= 8 for source in SOURCES), counts
+
+
+# flufl.bounce's set holds Mailman's delivery reports and two people's replies to list mail.
+PEOPLES_REPLIES = {"groupwise_03.txt", "simple_20.txt"}
+FLUFL = sorted((CORPORA / "flufl-bounce").glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", FLUFL, ids=_id)
+def test_delivery_reports_are_never_taken_for_a_persons_mail(path: Path) -> None:
+    message = parse_message(path.read_bytes())
+    if path.name in PEOPLES_REPLIES:
+        assert message.automated is None
+    else:
+        # Some reports also say Precedence: bulk or Auto-Submitted: auto-replied: any of
+        # these keeps them from opening issues; most must be recognised as bounces.
+        assert message.automated is not None
+
+
+def test_most_delivery_reports_are_recognised_as_bounces() -> None:
+    kinds = Counter(
+        parse_message(path.read_bytes()).automated
+        for path in FLUFL
+        if path.name not in PEOPLES_REPLIES
+    )
+    assert kinds[Automated.BOUNCE] >= 100, kinds
