@@ -50,6 +50,22 @@ def test_spam_with_mismatched_boundary_shows_its_html_text_not_base64():
     assert any("does not use; split at '----=_GlSzQZUbRbpVOpy'" in d for d in message.defects)
 
 
+def test_attachment_after_a_nested_part_that_reused_the_boundary_is_kept():
+    message = corpus("cpython-email/msg_15.txt")  # Outlook Express for Mac
+    assert message.full_body == "Some removed test."
+    [attachment] = message.attachments  # its base64 was replaced by words in the sample
+    assert (attachment.filename, attachment.content_type) == ("xx.gif", "image/gif")
+    assert "parts after the final boundary (a nested part reused it); kept" in message.defects
+
+
+def test_text_after_the_last_final_boundary_is_still_the_epilogue():
+    body = "--B\r\nContent-Type: text/plain\r\n\r\nthe text\r\n--B--\r\nepilogue --B\r\n"
+    message = parse_message(raw_mail({"Content-Type": 'multipart/mixed; boundary="B"'}, body))
+    assert message.full_body == "the text"
+    assert message.attachments == ()
+    assert message.defects == ()
+
+
 def test_text_right_after_the_headers_is_the_body():
     message = corpus("cpython-email/msg_35.txt")
     assert message.subject == "here's something interesting"

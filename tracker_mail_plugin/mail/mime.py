@@ -166,10 +166,16 @@ def _split_children(part: Part, defects: list[str], depth: int) -> None:
 def _boundary_spans(
     raw: bytes, start: int, end: int, boundary: bytes, defects: list[str]
 ) -> list[tuple[int, int]]:
-    """Offsets of each body part between ``--boundary`` delimiter lines."""
+    """Offsets of each body part between ``--boundary`` delimiter lines.
+
+    Parts after the final delimiter are kept too: Outlook Express for Mac and spam kits
+    give a nested multipart its parent's boundary, so the nested part's final delimiter
+    comes first and the attachments after it would be lost as the epilogue.
+    """
     marker = b"--" + boundary
     spans: list[tuple[int, int]] = []
     part_start: int | None = None
+    closed = False
     pos = raw.find(marker, start, end)
     while pos >= 0:
         line_end = raw.find(b"\n", pos, end)
@@ -179,9 +185,12 @@ def _boundary_spans(
         if at_line_start and rest in (b"", b"--"):
             if part_start is not None:
                 spans.append((part_start, _strip_newline_before(raw, part_start, pos)))
-            if rest == b"--":
-                return spans
-            part_start = min(line_end + 1, end)
+            if closed and rest == b"":
+                closed = False
+                defects.append("parts after the final boundary (a nested part reused it); kept")
+            elif rest == b"--":
+                closed = True
+            part_start = None if closed else min(line_end + 1, end)
         pos = raw.find(marker, pos + len(marker), end)
     if part_start is not None:
         spans.append((part_start, end))
