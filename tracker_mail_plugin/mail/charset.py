@@ -147,6 +147,10 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
         return text, (
             f"declared {label} but the bytes are {codec}" if index and codec == "cp1252" else None
         )
+    if candidates and _is_utf8(raw):
+        # Not valid in the declared charset yet valid UTF-8: a sender's template declaring
+        # GB2312 or Shift_JIS around UTF-8 text (read as declared, it is all mojibake).
+        return raw.decode("utf-8"), f"declared {label} but the bytes are UTF-8"
     if candidates:
         # The label is right for most of the text; a few broken bytes become U+FFFD.
         try:
@@ -218,11 +222,20 @@ def _run_detector(sample: bytes) -> str | None:
     try:
         from charset_normalizer import from_bytes
 
-        best = from_bytes(sample).best()
+        matches = from_bytes(sample)
+        best = matches.best()
     except Exception:  # noqa: BLE001 - a detector bug must not lose a message
         return None
     if best is None or best.encoding.startswith(("utf_16", "utf_32")):
         return None
+    # On mostly-ASCII text (HTML above all) several Latin code pages read equally clean and
+    # the detector picks among them by a language score that favours English-looking
+    # letters: Italian "martedì" came out as Vietnamese cp1258 (a combining accent) and
+    # Spanish "¡" as cp1250 "ˇ". Windows-1252 is the likeliest when it reads as clean.
+    if any(
+        match.chaos <= best.chaos and "cp1252" in match.could_be_from_charset for match in matches
+    ):
+        return "cp1252"
     return str(best.encoding)
 
 

@@ -88,6 +88,28 @@ def _bounded_value(name: str, pieces: list[bytes], defects: list[str]) -> bytes:
     return value[:MAX_HEADER_BYTES]
 
 
+def text_after_fields(block: bytes) -> int | None:
+    """Where body text starts inside ``block`` when its sender left out the blank line.
+
+    Lines closing the block that are neither ``Name: value`` fields nor their continuations
+    begin the body, as Python's ``email`` reads them; otherwise that text would be dropped as
+    bad header lines. A stray line between two fields is still just ignored. Read backwards
+    from the end, so a normal block costs one line.
+    """
+    text_start = None
+    end = len(block)
+    while end > 0:
+        start = block.rfind(b"\n", 0, end) + 1
+        line = block[start:end].rstrip(b"\r")
+        name, sep, _ = line.partition(b":")
+        if (sep and _FIELD_NAME.match(name.strip())) or (start == 0 and line.startswith(b"From ")):
+            break  # a field, or the mbox separator split_header_lines skips
+        if line and line[:1] not in (b" ", b"\t"):
+            text_start = start
+        end = start - 1
+    return text_start
+
+
 def looks_like_header_block(data: bytes) -> bool:
     """True when ``data`` begins with a ``Name: value`` line (used for MIME part headers)."""
     first = data.split(b"\n", 1)[0].rstrip(b"\r")

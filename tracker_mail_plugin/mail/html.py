@@ -323,11 +323,23 @@ def _collapse(text: str) -> str:
 
 def _wrap(text: str, mark: str) -> str:
     core = text.strip()
-    if not core:
-        return text
+    if not core or _already_marked(core, mark):
+        return text  # <b><strong>x</strong></b> (Word, phishing kits) is **x**, not ****x****
     lead = " " if text[:1] == " " else ""
     trail = " " if text[-1:] == " " else ""
     return f"{lead}{mark}{core}{mark}{trail}"
+
+
+def _already_marked(core: str, mark: str) -> bool:
+    """True when ``core`` is wholly wrapped in ``mark`` already (and not in a longer mark)."""
+    size = len(mark)
+    return (
+        len(core) > 2 * size
+        and core.startswith(mark)
+        and core.endswith(mark)
+        and core[size] != mark[0]
+        and core[-size - 1] != mark[0]
+    )
 
 
 def _image_name(src: str) -> str:

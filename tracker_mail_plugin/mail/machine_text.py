@@ -79,6 +79,16 @@ _BOUNCE_PHRASES = (
     "message delivery has been delayed",
     "this is an automatically generated delivery status notification",
     "this is an automatically generated delivery status notification.",
+    "this is an automated message created by mail delivery software",
+    "this is a delivery failure notification message",
+    "your mail was not delivered to the following address",  # NetZero, Juno
+    "unable to deliver message to",  # Yahoo's qmail, InterScan
+    "i wasn't able to deliver the following message",
+    "did not reach the following recipient",  # Exchange 5.5
+    "could not deliver message to the following recipient",
+    "your message has not been delivered",
+    "------ failed recipients ------",
+    "we will continue to try to deliver your message",
 )
 
 # A forwarded or quoted copy begins: the report's own text is above it.
@@ -94,9 +104,10 @@ _BOUNCE_SUBJECT = re.compile(
     r"(?i)^\s*(?:"
     r"undeliver(?:ed|able)(?: mail| message)?|undelivered mail returned to sender|"
     r"mail delivery failed|delivery status notification|returned mail|failure notice|"
-    r"delivery failure|delivery (?:has )?failed|message delivery failure|"
+    r"delivery failure(?: notification)?|delivery (?:has )?failed|message delivery failure|"
+    r"mail could not be delivered|"
     r"mail system error|non[- ]?deliver(?:y|able)|warning: could not send message for past|"
-    r"delivery delayed|delayed mail|mail delivery (?:delayed|problem|failure)|"
+    r"delivery delayed|delayed mail|mail delivery (?:delayed|problem|failure|warning)|"
     r"delivery notification: delivery has failed|message not delivered|"
     r"unzustellbar|nicht zustellbar|non remis|non recapitabile|no se puede entregar|"
     r"onbestelbaar|niedostarczalne|não é possível entregar|impossible de remettre|"

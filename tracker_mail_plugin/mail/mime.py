@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes
 
 from tracker_mail_plugin.mail.charset import decode_text
+from tracker_mail_plugin.mail.embedded import extract_files
 from tracker_mail_plugin.mail.headers import (
     RawHeaders,
     find_body_start,
     header_text,
     looks_like_header_block,
     split_header_lines,
+    text_after_fields,
 )
 
 try:
@@ -71,6 +73,8 @@ class Part:
             return _base64(view, defects)
         if self.transfer_encoding == "quoted-printable":
             return binascii.a2b_qp(view)
+        if self.transfer_encoding in _UUENCODE:
+            return _uudecode(view, defects)
         return bytes(view)
 
     def text(self, defects: list[str]) -> str:
@@ -101,6 +105,9 @@ def parse_entity(
         head_end, body_start = start, start  # a part with no header block at all
     else:
         head_end, body_start = find_body_start(raw, start, end)
+    if head_end > start and (text_at := text_after_fields(raw[start:head_end])) is not None:
+        defects.append("no blank line after the headers; the body starts at the first other line")
+        head_end = body_start = start + text_at
     headers = split_header_lines(raw[start:head_end], defects) if head_end > start else []
     part = _make_part(raw, headers, body_start, end, defects, default_type)
     if part.content_type.startswith("multipart/"):
@@ -119,7 +126,8 @@ def _make_part(
     disp_raw = _first(headers, "content-disposition")
     disposition, disp_params = parse_content_header(disp_raw, defects) if disp_raw else (None, {})
     cte_raw = _first(headers, "content-transfer-encoding") or b"7bit"
-    cte = cte_raw.decode("ascii", "replace").strip().lower()
+    # "quoted-printable;" and "quoted printable" are seen in the wild; the token is what counts.
+    cte = cte_raw.decode("ascii", "replace").partition(";")[0].strip().lower().replace(" ", "-")
     return Part(headers, ctype, params, disposition, disp_params, cte, raw, start, end)
 
 
@@ -143,6 +151,13 @@ def _split_children(part: Part, defects: list[str], depth: int) -> None:
     spans = _boundary_spans(
         part.raw, part.start, part.end, boundary.encode("utf-8", "replace"), defects
     )
+    if not spans:
+        spans = _spans_of_used_boundary(part, defects)
+    if not spans:
+        # Mail whose parts a list or a filter stripped, leaving only text: keep that text.
+        defects.append(f"{part.content_type} without any boundary line; read as text")
+        part.content_type, part.params = "text/plain", {}
+        return
     child_type = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
     for start, end in spans:
         part.children.append(parse_entity(part.raw, start, end, defects, child_type, depth + 1))
@@ -151,10 +166,16 @@ def _split_children(part: Part, defects: list[str], depth: int) -> None:
 def _boundary_spans(
     raw: bytes, start: int, end: int, boundary: bytes, defects: list[str]
 ) -> list[tuple[int, int]]:
-    """Offsets of each body part between ``--boundary`` delimiter lines."""
+    """Offsets of each body part between ``--boundary`` delimiter lines.
+
+    Parts after the final delimiter are kept too: Outlook Express for Mac and spam kits
+    give a nested multipart its parent's boundary, so the nested part's final delimiter
+    comes first and the attachments after it would be lost as the epilogue.
+    """
     marker = b"--" + boundary
     spans: list[tuple[int, int]] = []
     part_start: int | None = None
+    closed = False
     pos = raw.find(marker, start, end)
     while pos >= 0:
         line_end = raw.find(b"\n", pos, end)
@@ -164,18 +185,53 @@ def _boundary_spans(
         if at_line_start and rest in (b"", b"--"):
             if part_start is not None:
                 spans.append((part_start, _strip_newline_before(raw, part_start, pos)))
-            if rest == b"--":
-                return spans
-            part_start = min(line_end + 1, end)
+            if closed and rest == b"":
+                closed = False
+                defects.append("parts after the final boundary (a nested part reused it); kept")
+            elif rest == b"--":
+                closed = True
+            part_start = None if closed else min(line_end + 1, end)
         pos = raw.find(marker, pos + len(marker), end)
     if part_start is not None:
         spans.append((part_start, end))
         defects.append(
             "multipart body not closed by its final boundary; kept the last part as it was"
         )
-    else:
-        defects.append("multipart body without any boundary line; nothing could be split")
     return spans
+
+
+def _spans_of_used_boundary(part: Part, defects: list[str]) -> list[tuple[int, int]]:
+    """Split at the delimiter the body does use when it is not the declared one.
+
+    Spam kits and broken mailers declare one boundary and write another. The first line that
+    starts with ``--`` and is followed by a ``Content-`` header is taken as the delimiter
+    actually used.
+    """
+    raw, end = part.raw, part.end
+    pos = (
+        part.start
+        if raw.startswith(b"--", part.start, end)
+        else _next_dash_line(part.raw, part.start, end)
+    )
+    while pos >= 0:
+        line_end = raw.find(b"\n", pos, end)
+        if line_end < 0:
+            return []
+        line = raw[pos:line_end].rstrip(b"\r \t")
+        if 2 < len(line) <= 72 and raw[line_end + 1 : line_end + 9].lower() == b"content-":
+            defects.append(
+                f"{part.content_type} declares a boundary its body does not use;"
+                f" split at {line.decode('ascii', 'replace')!r}"
+            )
+            return _boundary_spans(raw, pos, end, line[2:], defects)
+        pos = _next_dash_line(raw, line_end, end)
+    return []
+
+
+def _next_dash_line(raw: bytes, start: int, end: int) -> int:
+    """Where the next line starting with ``--`` begins, or -1."""
+    found = raw.find(b"\n--", start, end)
+    return found + 1 if found >= 0 else -1
 
 
 def _strip_newline_before(raw: bytes, floor: int, pos: int) -> int:
@@ -206,7 +262,21 @@ def parse_content_header(value: bytes, defects: list[str]) -> tuple[str, dict[st
                 r"\\(.)", r"\1", val[1:-1] if val.endswith('"') and len(val) > 1 else val[1:]
             )
         raw_params.append((name, val))
-    return main.strip().lower(), _join_rfc2231(raw_params, defects)
+    return _media_type(main, defects), _join_rfc2231(raw_params, defects)
+
+
+def _media_type(main: str, defects: list[str]) -> str:
+    """``type/subtype`` lower-cased, also from ``text / html`` or with text after it.
+
+    A phishing kit wrote ``Content-Type: text/html Content-Transfer-Encoding: 8bit``; read as
+    one type, its body became a nameless attachment.
+    """
+    words = main.replace("/", " / ").split()
+    if len(words) < 3 or words[1] != "/":
+        return main.strip().lower()
+    if len(words) > 3:
+        defects.append(f"ignored {' '.join(words[3:])[:60]!r} after the type {words[0]}/{words[2]}")
+    return f"{words[0]}/{words[2]}".lower()
 
 
 def _join_rfc2231(raw_params: list[tuple[str, str]], defects: list[str]) -> dict[str, str]:
@@ -244,6 +314,21 @@ def _extended_value(parts: list[tuple[int, bool, str]], defects: list[str]) -> s
     if problem:
         defects.append(f"file name: {problem}")
     return text
+
+
+# Not in any RFC, but Outlook Express, Eudora and Mac mailers label parts with these.
+_UUENCODE = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
+
+
+def _uudecode(view: memoryview, defects: list[str]) -> bytes:
+    if not bytes(view).strip():
+        return b""  # an empty part; dropped and reported as such by the caller
+    found = extract_files(bytes(view).decode("latin-1"))
+    if found.files:
+        return found.files[0][1]
+    defects.extend(found.problems)
+    defects.append("uuencoded part without a complete begin/end block; kept as it was")
+    return bytes(view)
 
 
 def _base64(view: memoryview, defects: list[str]) -> bytes:
