@@ -107,7 +107,8 @@ def test_sync_ends_on_a_stuck_message_then_counts_it_and_quarantines_it_unread(
     assert [issue["title"] for issue in issues.values()] == ["fine printer"]
     status = _tracker_mail(tmp_path, site, "status", "--format", "json")
     rows = [json.loads(line) for line in status.stdout.splitlines()]
-    (unread,) = [row for row in rows if row["subject"] != "fine printer"]
+    (unread,) = [row for row in rows if row["subject"] == "stuck printer"]
+    assert unread["sender"] == "alice@example.com"  # peeked at, though never parsed
     assert unread["state"] == "quarantined"
     assert unread["reason"] == "reading it did not finish 2 times"
 

@@ -17,6 +17,7 @@ from tracker_mail_plugin.mail.html import html_to_text
 from tracker_mail_plugin.mail.mime import Part, parse_entity
 from tracker_mail_plugin.mail.model import Address, Message
 from tracker_mail_plugin.mail.parts import Contents, collect
+from tracker_mail_plugin.mail.peek import peek
 from tracker_mail_plugin.mail.quotes import strip_quotes
 from tracker_mail_plugin.mail.references import id_references, subject_references
 from tracker_mail_plugin.mail.safe_text import one_line
@@ -178,14 +179,15 @@ def unparsed_message(raw: bytes, why: str, sha256: str | None = None) -> Message
     """A message for bytes that were not (or could not be) parsed: the raw text is the body.
 
     Nothing is lost and ``why`` is the one defect; the Message-ID is made from the bytes'
-    sha256, as for mail without one.
+    sha256, as for mail without one. Sender and subject are peeked at (:mod:`.peek`).
     """
     sha256 = sha256 or hashlib.sha256(raw).hexdigest()
     text = raw.decode("utf-8", errors="replace")
+    sender, subject = peek(raw)  # a bounded look, so that status can name it
     return Message(
         message_id=f"sha256-{sha256}@{SYNTHETIC_ID_DOMAIN}",
-        subject="",
-        from_=None,
+        subject=subject,
+        from_=sender,
         to=(),
         cc=(),
         reply_to=(),
