@@ -33,7 +33,8 @@ _BLOCKS = frozenset(
     }
 )  # fmt: skip
 _HEADINGS = {f"h{level}": "#" * level for level in range(1, 7)}
-_SPACE = re.compile(r"[ \t\r\n\f\u00a0]+")
+_SPACE_CHARACTERS = " \t\r\n\f\u00a0"
+_SPACE = re.compile(f"[{_SPACE_CHARACTERS}]+")
 _BREAK = "\x00"  # a hard line break inside a block; survives whitespace collapsing
 _INDENT = "\x01"  # indentation that must survive the stripping of lines
 # not \n{3,}: a literal start lets the regex engine jump to candidates instead of trying
@@ -186,21 +187,19 @@ class _Writer:
     def node(self, element: etree._Element) -> str:
         """Render one child element."""
         tag = element.tag
-        if not isinstance(tag, str):
-            return ""  # comments, processing instructions
-        if ":" in tag:  # Outlook's <o:p> is a <p> in a namespace
-            tag = tag.rpartition(":")[2]
-        if tag in _SKIP:
-            return ""
-        method = _TAG_METHODS.get(tag)
-        if method is not None:
-            return method(self, element)
-        if tag in _BLOCKS:
-            return self.block(element)
-        if tag in _HEADINGS:
-            content = self.inline(element).strip()
-            return f"\n\n{_HEADINGS[tag]} {content}\n\n" if content else ""
-        return self.inline(element)
+        render = _RENDERERS.get(tag)
+        if render is None:
+            if not isinstance(tag, str):
+                return ""  # comments, processing instructions
+            # Outlook's <o:p> is a <p> in a namespace
+            render = _RENDERERS.get(tag.rpartition(":")[2], _Writer.inline)
+        return render(self, element)
+
+    def heading(self, element: etree._Element) -> str:
+        """A heading, ``#`` as many times as its level."""
+        content = self.inline(element).strip()
+        marks = _HEADINGS[str(element.tag).rpartition(":")[2]]
+        return f"\n\n{marks} {content}\n\n" if content else ""
 
     def tag_p(self, element: etree._Element) -> str:
         """A paragraph; Outlook's empty ``<o:p>`` spacers disappear."""
@@ -310,11 +309,21 @@ class _Writer:
         return "\n\n" + _BREAK.join(lines) + "\n\n"
 
 
-# tag -> its method, looked up once here rather than by name for every element
-_TAG_METHODS: dict[str, Callable[[_Writer, etree._Element], str]] = {
-    name.removeprefix("tag_"): method
-    for name, method in vars(_Writer).items()
-    if name.startswith("tag_")
+def _skipped(writer: _Writer, element: etree._Element) -> str:
+    return ""
+
+
+# tag -> how it is written, looked up once per element (the few tags not in here are
+# written as inline text)
+_RENDERERS: dict[object, Callable[[_Writer, etree._Element], str]] = {
+    **dict.fromkeys(_BLOCKS, _Writer.block),
+    **dict.fromkeys(_HEADINGS, _Writer.heading),
+    **{
+        name.removeprefix("tag_"): method
+        for name, method in vars(_Writer).items()
+        if name.startswith("tag_")
+    },
+    **dict.fromkeys(_SKIP, _skipped),
 }
 
 
@@ -322,6 +331,8 @@ def _collapse(text: str) -> str:
     """Runs of whitespace as one space; two C-level checks spare most text the regex."""
     if text.isprintable() and "  " not in text:  # no tab, newline or no-break space either
         return text
+    if not text.strip(_SPACE_CHARACTERS):  # the line breaks between tags, mostly
+        return " "
     return _SPACE.sub(" ", text)
 
 
