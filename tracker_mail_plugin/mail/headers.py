@@ -154,8 +154,8 @@ def _flush(out: list[str], pending: list[bytes], charset: str, defects: list[str
 def _word_bytes(encoding: bytes, payload: bytes, defects: list[str]) -> bytes:
     if encoding in (b"q", b"Q"):
         return binascii.a2b_qp(payload.replace(b"_", b" "), header=False)
-    try:
-        return base64.b64decode(payload + b"=" * (-len(payload) % 4))
+    try:  # what base64.b64decode does, without its argument conversions
+        return binascii.a2b_base64(payload + b"=" * (-len(payload) % 4))
     except (binascii.Error, ValueError):
         defects.append("a base64 encoded header word was damaged; kept what could be read")
         cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", payload)
@@ -288,7 +288,39 @@ def parse_date(value: str | None, defects: list[str]) -> dt.datetime | None:
     return None
 
 
+# The form nearly every mailer writes ("Fri, 19 Jul 2024 08:20:28 +0200"), read without
+# the stdlib's general parser; only for what that parser reads the same way: a four-digit
+# year (two digits would be shifted into a century), an offset within a day.
+_COMMON_DATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov"
+    r"|Dec) ([1-9][0-9]{3}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([01][0-9]|2[0-3])([0-5][0-9])"
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
+def _try_common_date(found: re.Match[str]) -> dt.datetime | None:
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = found.groups()
+    offset = int(zone_hours) * 3600 + int(zone_minutes) * 60
+    # "-0000" (the sender's zone unknown) is UTC as well, as the stdlib reads it
+    zone = (
+        dt.timezone(dt.timedelta(seconds=-offset if sign == "-" else offset)) if offset else dt.UTC
+    )
+    try:
+        when = (int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
+        return dt.datetime(*when, tzinfo=zone)
+    except ValueError:  # the 31st of a short month, the 60th second
+        return None
+
+
 def _try_rfc_date(value: str) -> dt.datetime | None:
+    common = _COMMON_DATE.fullmatch(value)
+    if common is not None:
+        return _try_common_date(common)
     try:
         parts = email.utils.parsedate_tz(value)
     except Exception:  # noqa: BLE001 - parsedate_tz raises on some garbage
