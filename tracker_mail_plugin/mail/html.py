@@ -386,4 +386,8 @@ def _is_layout(table: etree._Element, cells: list[list[etree._Element]]) -> bool
 
 
 def _cell_text(text: str) -> str:
-    return _SPACE.sub(" ", text.replace(_BREAK, " ")).strip().replace("|", "\\|")
+    # A hard break is not printable either: text that is, without two spaces in a row,
+    # has nothing to collapse.
+    if not text.isprintable() or "  " in text:
+        text = _SPACE.sub(" ", text.replace(_BREAK, " "))
+    return text.strip().replace("|", "\\|")
