@@ -26,7 +26,6 @@ from tracker_mail_plugin.mail.safe_text import one_line
 RawHeaders = list[tuple[str, bytes]]
 
 _ENCODED_WORD = re.compile(rb"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
-_BETWEEN_WORDS = re.compile(rb"[ \t\r\n]*")
 _ANGLE_ID = re.compile(r"<([^<>]*)>")
 _FIELD_NAME = re.compile(rb"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ':'
 
@@ -124,7 +123,9 @@ def _decode_words(value: bytes, defects: list[str]) -> str:
     for match in _ENCODED_WORD.finditer(value):
         gap = value[pos : match.start()]
         charset = match.group(1).decode("ascii", "replace").lower()
-        if not (pos and pending and _BETWEEN_WORDS.fullmatch(gap) and charset == pending_charset):
+        # words of one charset with only folding whitespace between them are joined
+        between_words = not gap.strip(b" \t\r\n")
+        if not (pos and pending and between_words and charset == pending_charset):
             _flush(out, pending, pending_charset, defects)
             pending = []
             if gap:
@@ -138,6 +139,8 @@ def _decode_words(value: bytes, defects: list[str]) -> str:
 
 
 def _plain(value: bytes) -> str:
+    if value.isascii():  # what the charset chain makes of it too, without its calls
+        return value.decode("ascii")
     text, _ = decode_header_bytes(value)
     return text
 
