@@ -74,6 +74,7 @@ def test_blank_lines_collapse_and_documents_without_elements_are_empty() -> None
 def test_nesting_past_the_walker_limit_is_flattened_only_when_present() -> None:
     shallow: list[str] = []
     assert html_to_text("<div>" * 60 + "x" + "</div>" * 60, shallow) == "x"
+    assert html_to_text("<div>" * 10 + "<b>y</b>" + "</div>" * 10, shallow) == "**y**"
     assert shallow == []
     deep: list[str] = []
     text = html_to_text("<div>" * 70 + "deep <b>b</b>" + "</div>" * 70, deep)
