@@ -171,6 +171,8 @@ class _Writer:
     def inline(self, element: etree._Element) -> str:
         """The element's content as inline text (block children still break lines)."""
         text = element.text
+        if not len(element):  # a leaf, most elements: no list to build and join
+            return _collapse(text) if text else ""
         parts = [_collapse(text)] if text else []
         for child in element:
             parts.append(self.node(child))
@@ -294,10 +296,8 @@ class _Writer:
     def tag_table(self, element: etree._Element) -> str:
         """A data table as a Markdown table; a layout table as paragraphs."""
         rows = _own_rows(element)
-        cells = [
-            [c for c in row if isinstance(c.tag, str) and c.tag.lower() in ("td", "th")]
-            for row in rows
-        ]
+        # lxml picks the cells in C; the HTML parser writes every tag name in lower case
+        cells = [list(row.iterchildren("td", "th")) for row in rows]
         if _is_layout(element, cells):
             return "".join(self.block(cell) for row in cells for cell in row)
         texts = [[_cell_text(self.inline(cell)) for cell in row] for row in cells if row]
