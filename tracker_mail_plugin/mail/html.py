@@ -203,10 +203,6 @@ class _Writer:
         marks = _HEADINGS[str(element.tag).rpartition(":")[2]]
         return f"\n\n{marks} {content}\n\n" if content else ""
 
-    def tag_p(self, element: etree._Element) -> str:
-        """A paragraph; Outlook's empty ``<o:p>`` spacers disappear."""
-        return self.block(element)
-
     def tag_br(self, element: etree._Element) -> str:
         """A hard line break."""
         return _BREAK
@@ -274,14 +270,13 @@ class _Writer:
         self.list_depth += 1
         items: list[str] = []
         try:
-            for child in element:
-                if isinstance(child.tag, str) and child.tag.lower() == "li":
-                    marker = f"{len(items) + 1}." if ordered else "-"
-                    indent = _INDENT * 2 * (self.list_depth - 1)
-                    text = _LINE_ENDS.sub(_BREAK, self.inline(child).strip(" \n" + _BREAK))
-                    # continuation lines line up under the text; nested items carry their own
-                    text = _CONTINUATION.sub(_BREAK + indent + _INDENT * 2, text)
-                    items.append(f"{indent}{marker} {text}")
+            for child in element.iterchildren("li"):  # the parser lower-cases tag names
+                marker = f"{len(items) + 1}." if ordered else "-"
+                indent = _INDENT * 2 * (self.list_depth - 1)
+                text = _LINE_ENDS.sub(_BREAK, self.inline(child).strip(" \n" + _BREAK))
+                # continuation lines line up under the text; nested items carry their own
+                text = _CONTINUATION.sub(_BREAK + indent + _INDENT * 2, text)
+                items.append(f"{indent}{marker} {text}")
         finally:
             self.list_depth -= 1
         if not items:
