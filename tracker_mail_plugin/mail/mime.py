@@ -191,6 +191,7 @@ def _strip_newline_before(raw: bytes, floor: int, pos: int) -> int:
 
 _PARAM = re.compile(r"""\s*;?\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)""", re.DOTALL)
 _SECTION = re.compile(r"^(.*?)\*(\d+)(\*?)$")
+_QUOTED_PAIR = re.compile(r"\\(.)")
 
 
 def parse_content_header(value: bytes, defects: list[str]) -> tuple[str, dict[str, str]]:
@@ -202,9 +203,9 @@ def parse_content_header(value: bytes, defects: list[str]) -> tuple[str, dict[st
     for match in _PARAM.finditer(";" + rest):
         name, val = match.group(1).lower(), match.group(2).strip()
         if val.startswith('"'):
-            val = re.sub(
-                r"\\(.)", r"\1", val[1:-1] if val.endswith('"') and len(val) > 1 else val[1:]
-            )
+            val = val[1:-1] if val.endswith('"') and len(val) > 1 else val[1:]
+            if "\\" in val:
+                val = _QUOTED_PAIR.sub(r"\1", val)
         raw_params.append((name, val))
     return main.strip().lower(), _join_rfc2231(raw_params, defects)
 
@@ -213,6 +214,10 @@ def _join_rfc2231(raw_params: list[tuple[str, str]], defects: list[str]) -> dict
     params: dict[str, str] = {}
     sections: dict[str, list[tuple[int, bool, str]]] = {}
     for name, value in raw_params:
+        if "*" not in name:  # the usual parameter: no RFC 2231 section or charset
+            if name not in params:
+                params[name] = _rfc2047_param(value, defects)
+            continue
         section = _SECTION.match(name)
         if section:
             sections.setdefault(section.group(1), []).append(
