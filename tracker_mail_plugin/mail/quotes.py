@@ -51,7 +51,8 @@ def _suspect_pattern() -> tuple[re.Pattern[str], re.Pattern[str]]:
         phrases += [p for p in table.get("signatures", []) if p]
         phrases += [table["sent_from"]] if table.get("sent_from") else []
     sign_offs = "|".join(f"(?:{phrase})" for phrase in phrases)
-    line_start = rf"[ \t>*]*(?:>|[-_]{{2}}|[^\W\d_][^\n:：]{{0,40}}[:：]|(?P<signoff>{sign_offs}))"
+    # "{0,40}+" keeps what it took: a shorter run cannot end before a colon it excludes.
+    line_start = rf"[ \t>*]*(?:>|[-_]{{2}}|[^\W\d_][^\n:：]{{0,40}}+[:：]|(?P<signoff>{sign_offs}))"
     # Each line starts after a "\n" (the first line is tried apart, with ``match``) and the
     # other branches start with a colon: every branch starts with a literal character, so
     # the regex engine skips to those characters instead of trying the whole expression,
