@@ -80,7 +80,7 @@ def split_header_lines(block: bytes, defects: list[str]) -> RawHeaders:
 
 
 def _bounded_value(name: str, pieces: list[bytes], defects: list[str]) -> bytes:
-    value = b" ".join(pieces)
+    value = pieces[0] if len(pieces) == 1 else b" ".join(pieces)
     if len(value) <= MAX_HEADER_BYTES:
         return value
     defects.append(f"the {name} header is longer than {MAX_HEADER_BYTES // 1024} KiB; cut there")
@@ -231,7 +231,10 @@ _ADDR_SPEC = re.compile(r"[^\s<>,;:\"()\[\]@]+@[^\s<>,;:\"()@]+")
 
 
 def _address(name: str, addr: str, defects: list[str]) -> Address:
-    display = one_line(header_text(name.encode("utf-8"), defects)).strip() if name else ""
+    if name.isascii() and "=?" not in name:
+        display = one_line(name).strip()  # what header_text gives back for such a name
+    else:
+        display = one_line(header_text(name.encode("utf-8"), defects)).strip()
     local, _, domain = addr.strip().strip("<>").rpartition("@")
     return Address(
         name=display.strip('"').strip(), address=f"{local.lower()}@{_unicode_domain(domain)}"

@@ -111,23 +111,19 @@ def parse_entity(
 def _make_part(
     raw: bytes, headers: RawHeaders, start: int, end: int, defects: list[str], default_type: str
 ) -> Part:
-    ctype_raw = _first(headers, "content-type")
+    first: dict[str, bytes] = {}
+    for key, value in headers:  # one pass for the three fields read here
+        first.setdefault(key.lower(), value)
+    ctype_raw = first.get("content-type")
     ctype, params = parse_content_header(ctype_raw, defects) if ctype_raw else (default_type, {})
     if "/" not in ctype:
         defects.append(f"invalid Content-Type {ctype!r}; read as {default_type}")
         ctype = default_type
-    disp_raw = _first(headers, "content-disposition")
+    disp_raw = first.get("content-disposition")
     disposition, disp_params = parse_content_header(disp_raw, defects) if disp_raw else (None, {})
-    cte_raw = _first(headers, "content-transfer-encoding") or b"7bit"
+    cte_raw = first.get("content-transfer-encoding") or b"7bit"
     cte = cte_raw.decode("ascii", "replace").strip().lower()
     return Part(headers, ctype, params, disposition, disp_params, cte, raw, start, end)
-
-
-def _first(headers: RawHeaders, name: str) -> bytes | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return None
 
 
 def _split_children(part: Part, defects: list[str], depth: int) -> None:
