@@ -1,9 +1,11 @@
 import datetime as dt
+import email.utils
+import itertools
 
 import pytest
 
 from tests.mailfactory import raw_mail
-from tracker_mail_plugin.mail import Address, parse_message
+from tracker_mail_plugin.mail import Address, headers, parse_message
 
 
 def test_subject_encoded_words_are_decoded_and_unfolded():
@@ -140,3 +142,46 @@ def test_garbage_header_line_is_skipped_and_reported():
     message = parse_message(raw)
     assert message.subject == "still read"
     assert any("not 'Name: value'" in d for d in message.defects)
+
+
+def _stdlib_date(value: str) -> dt.datetime | None:
+    """How a Date is read without the fast path for the common form."""
+    parts = email.utils.parsedate_tz(value)
+    if not parts:
+        return None
+    offset = parts[9]
+    zone = dt.UTC if offset is None else dt.timezone(dt.timedelta(seconds=offset))
+    try:
+        return dt.datetime(*parts[:6], tzinfo=zone)  # type: ignore[misc]
+    except ValueError:
+        return None
+
+
+def test_common_date_form_is_read_as_the_stdlib_reads_it() -> None:
+    days = ("0", "1", "09", "28", "29", "30", "31", "32")
+    months = ("Jan", "Feb", "Apr", "Dec")
+    years = ("1000", "1999", "2024", "2023", "9999")
+    times = ("00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "07:05:09")
+    zones = ("+0000", "-0000", "+0530", "-0800", "+2359", "-2359", "+0100", "-0001")
+    checked = 0
+    for day, month, year, time, zone in itertools.product(days, months, years, times, zones):
+        value = f"Tue, {day} {month} {year} {time} {zone}"
+        assert headers._COMMON_DATE.fullmatch(value), value
+        assert headers._try_rfc_date(value) == _stdlib_date(value), value
+        found = headers.parse_date(value, [])
+        if found is not None:
+            assert found.utcoffset() == (_stdlib_date(value) or found).utcoffset()
+        checked += 1
+    assert checked > 1000
+
+
+def test_other_date_forms_still_go_to_the_stdlib_parser() -> None:
+    for value in (
+        "Tue, 2 Jan 2024 10:00:00 GMT",
+        "2 Jan 24 10:00 +0100",
+        "Tue, 2 Jan 2024 10:00:00 +9900",
+    ):
+        assert headers._COMMON_DATE.fullmatch(value) is None
+    assert headers.parse_date("2 Jan 24 10:00 +0100", []) == dt.datetime(
+        2024, 1, 2, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1))
+    )

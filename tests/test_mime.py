@@ -3,6 +3,7 @@ import hashlib
 
 from tests.mailfactory import multipart, part, raw_mail
 from tracker_mail_plugin.mail import parse_message
+from tracker_mail_plugin.mail.mime import parse_content_header
 
 
 def mixed(*parts: bytes, subtype: str = "mixed") -> bytes:
@@ -243,3 +244,11 @@ def test_smime_signature_is_kept_as_attachment():
 def test_nul_bytes_are_removed_from_text():
     message = parse_message(raw_mail({}, b"null\x00byte"))
     assert message.full_body == "nullbyte"
+
+
+def test_quoted_parameters_lose_their_quotes_and_escapes() -> None:
+    ctype, params = parse_content_header(
+        b'Application/PDF; name="a\\"b\\\\c.pdf"; charset="utf-8"; x=plain; X=again', []
+    )
+    assert ctype == "application/pdf"
+    assert params == {"name": 'a"b\\c.pdf', "charset": "utf-8", "x": "plain"}

@@ -35,6 +35,9 @@ def test_a_given_digest_gives_the_same_message(path: Path) -> None:
         ("<p>a <span style='visibility:hidden'>x</span> b</p>", "a b", 1),
         # a <style> element is not a style attribute: nothing is hidden
         ("<style>p {display:none}</style><p>shown</p>", "shown", 0),
+        # found among non-ASCII text too, with line breaks and tabs around "="
+        ("<p>Grüße</p><p STYLE\n=\t'display:none'>weg</p><p>ünd</p>", "Grüße\n\nünd", 1),
+        ("<p>Grüße</p><p HIDDEN>weg</p><p>ünd</p>", "Grüße\n\nünd", 1),
     ],
 )  # fmt: skip
 def test_hidden_elements_are_dropped_whatever_the_spelling(
@@ -74,6 +77,7 @@ def test_blank_lines_collapse_and_documents_without_elements_are_empty() -> None
 def test_nesting_past_the_walker_limit_is_flattened_only_when_present() -> None:
     shallow: list[str] = []
     assert html_to_text("<div>" * 60 + "x" + "</div>" * 60, shallow) == "x"
+    assert html_to_text("<div>" * 10 + "<b>y</b>" + "</div>" * 10, shallow) == "**y**"
     assert shallow == []
     deep: list[str] = []
     text = html_to_text("<div>" * 70 + "deep <b>b</b>" + "</div>" * 70, deep)

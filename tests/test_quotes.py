@@ -1,5 +1,6 @@
 import pytest
 
+from tracker_mail_plugin.mail import quotes
 from tracker_mail_plugin.mail.quotes import strip_quotes
 
 NEW = "The printer on floor 3 is still broken."
@@ -108,3 +109,23 @@ def test_never_returns_empty_when_there_is_text(text):
 
 def test_empty_stays_empty():
     assert strip_quotes("  \n ") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "suspect"),
+    [
+        ("Hello\nBest regards\nJane", (6, True)),  # a plain sign-off: cut without the library
+        ("Best regards\nJane", (0, False)),  # the first line is never a sign-off
+        ("Hello there\n" + "a" * 41 + ": x", (12, False)),  # a label up to 41 characters
+        ("Hello there\n" + "a" * 42 + ": x", None),  # longer: text with a colon in it
+        ("Text\nsee below :  \nmore", (5, False)),  # a line ending with a colon
+        ("：\nx", (0, False)),
+        ("Text\n> quoted", (5, False)),
+        ("Text\n-- \nsig", (5, False)),
+        ("Text\n  **Von:** x", (5, False)),
+        ("Fine\nThanks, that fixed it for all of us in the office today\nJane", (5, False)),
+        ("plain text only\nno markers", None),
+    ],
+)
+def test_where_the_library_could_start_cutting(text: str, suspect: tuple[int, bool] | None) -> None:
+    assert quotes._start_of_suspect_part(text) == suspect

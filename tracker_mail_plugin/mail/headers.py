@@ -26,7 +26,6 @@ from tracker_mail_plugin.mail.safe_text import one_line
 RawHeaders = list[tuple[str, bytes]]
 
 _ENCODED_WORD = re.compile(rb"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
-_BETWEEN_WORDS = re.compile(rb"[ \t\r\n]*")
 _ANGLE_ID = re.compile(r"<([^<>]*)>")
 _FIELD_NAME = re.compile(rb"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ':'
 
@@ -81,7 +80,7 @@ def split_header_lines(block: bytes, defects: list[str]) -> RawHeaders:
 
 
 def _bounded_value(name: str, pieces: list[bytes], defects: list[str]) -> bytes:
-    value = b" ".join(pieces)
+    value = pieces[0] if len(pieces) == 1 else b" ".join(pieces)
     if len(value) <= MAX_HEADER_BYTES:
         return value
     defects.append(f"the {name} header is longer than {MAX_HEADER_BYTES // 1024} KiB; cut there")
@@ -146,7 +145,9 @@ def _decode_words(value: bytes, defects: list[str]) -> str:
     for match in _ENCODED_WORD.finditer(value):
         gap = value[pos : match.start()]
         charset = match.group(1).decode("ascii", "replace").lower()
-        if not (pos and pending and _BETWEEN_WORDS.fullmatch(gap) and charset == pending_charset):
+        # words of one charset with only folding whitespace between them are joined
+        between_words = not gap.strip(b" \t\r\n")
+        if not (pos and pending and between_words and charset == pending_charset):
             _flush(out, pending, pending_charset, defects)
             pending = []
             if gap:
@@ -160,6 +161,8 @@ def _decode_words(value: bytes, defects: list[str]) -> str:
 
 
 def _plain(value: bytes) -> str:
+    if value.isascii():  # what the charset chain makes of it too, without its calls
+        return value.decode("ascii")
     text, _ = decode_header_bytes(value)
     return text
 
@@ -176,8 +179,8 @@ def _flush(out: list[str], pending: list[bytes], charset: str, defects: list[str
 def _word_bytes(encoding: bytes, payload: bytes, defects: list[str]) -> bytes:
     if encoding in (b"q", b"Q"):
         return binascii.a2b_qp(payload.replace(b"_", b" "), header=False)
-    try:
-        return base64.b64decode(payload + b"=" * (-len(payload) % 4))
+    try:  # what base64.b64decode does, without its argument conversions
+        return binascii.a2b_base64(payload + b"=" * (-len(payload) % 4))
     except (binascii.Error, ValueError):
         defects.append("a base64 encoded header word was damaged; kept what could be read")
         cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", payload)
@@ -250,7 +253,10 @@ _ADDR_SPEC = re.compile(r"[^\s<>,;:\"()\[\]@]+@[^\s<>,;:\"()@]+")
 
 
 def _address(name: str, addr: str, defects: list[str]) -> Address:
-    display = one_line(header_text(name.encode("utf-8"), defects)).strip() if name else ""
+    if name.isascii() and "=?" not in name:
+        display = one_line(name).strip()  # what header_text gives back for such a name
+    else:
+        display = one_line(header_text(name.encode("utf-8"), defects)).strip()
     local, _, domain = addr.strip().strip("<>").rpartition("@")
     return Address(
         name=display.strip('"').strip(), address=f"{local.lower()}@{_unicode_domain(domain)}"
@@ -310,7 +316,39 @@ def parse_date(value: str | None, defects: list[str]) -> dt.datetime | None:
     return None
 
 
+# The form nearly every mailer writes ("Fri, 19 Jul 2024 08:20:28 +0200"), read without
+# the stdlib's general parser; only for what that parser reads the same way: a four-digit
+# year (two digits would be shifted into a century), an offset within a day.
+_COMMON_DATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov"
+    r"|Dec) ([1-9][0-9]{3}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([01][0-9]|2[0-3])([0-5][0-9])"
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
+def _try_common_date(found: re.Match[str]) -> dt.datetime | None:
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = found.groups()
+    offset = int(zone_hours) * 3600 + int(zone_minutes) * 60
+    # "-0000" (the sender's zone unknown) is UTC as well, as the stdlib reads it
+    zone = (
+        dt.timezone(dt.timedelta(seconds=-offset if sign == "-" else offset)) if offset else dt.UTC
+    )
+    try:
+        when = (int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
+        return dt.datetime(*when, tzinfo=zone)
+    except ValueError:  # the 31st of a short month, the 60th second
+        return None
+
+
 def _try_rfc_date(value: str) -> dt.datetime | None:
+    common = _COMMON_DATE.fullmatch(value)
+    if common is not None:
+        return _try_common_date(common)
     try:
         parts = email.utils.parsedate_tz(value)
     except Exception:  # noqa: BLE001 - parsedate_tz raises on some garbage

@@ -33,7 +33,8 @@ _BLOCKS = frozenset(
     }
 )  # fmt: skip
 _HEADINGS = {f"h{level}": "#" * level for level in range(1, 7)}
-_SPACE = re.compile(r"[ \t\r\n\f\u00a0]+")
+_SPACE_CHARACTERS = " \t\r\n\f\u00a0"
+_SPACE = re.compile(f"[{_SPACE_CHARACTERS}]+")
 _BREAK = "\x00"  # a hard line break inside a block; survives whitespace collapsing
 _INDENT = "\x01"  # indentation that must survive the stripping of lines
 # not \n{3,}: a literal start lets the regex engine jump to candidates instead of trying
@@ -56,9 +57,12 @@ _TAG = re.compile(r"<[^<>]*>")  # not [^>]*: from every "<" that scanned to the 
 # every element of the tree.
 _MAYBE_HIDDEN = etree.XPath("//*[@hidden or @style]")
 # Even that search costs more than a scan of the text: mail without either attribute name
-# (a superset of what the parser can read as one; it lowercases ASCII only) skips it.
+# skips it. The scan reads the UTF-8 bytes handed to the parser, lowered by ``bytes.lower``:
+# ASCII only, as the parser folds attribute names, and far cheaper than ``str.lower`` on
+# non-ASCII text. Any whitespace, ASCII or not, may stand between name and "=": the scan
+# finds every style attribute the parser can read, and a few more.
 # (no alternation: a literal start lets the regex engine skip to candidates)
-_STYLE_ATTRIBUTE = re.compile(r"style\s*=")
+_STYLE_ATTRIBUTE = re.compile(rb"style[\s\x1c-\x1f\x80-\xff]*=")  # str's \s has \x1c-\x1f
 # Something below an element at ``MAX_DEPTH`` (counting the root as 0): one C-level pass per
 # level, so almost all mail, which is far shallower, skips the Python walk of the tree.
 _TOO_DEEP = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + "/node()[not(self::text())])")
@@ -75,8 +79,9 @@ def html_to_text(markup: str, defects: list[str] | None = None) -> str:
     # lxml's plain parser, not lxml.html's: the latter looks up a Python class for every
     # element that becomes a Python object, which cost more than the rest of the walk.
     parser = etree.HTMLParser(encoding="utf-8", huge_tree=True)
+    data = markup.encode("utf-8", "replace")
     try:
-        root = etree.fromstring(markup.encode("utf-8", "replace"), parser=parser)
+        root = etree.fromstring(data, parser=parser)
     except (etree.ParserError, ValueError):
         return _flat_text(markup)
     if root is None:  # no element at all (empty, or only a comment)
@@ -86,8 +91,8 @@ def html_to_text(markup: str, defects: list[str] | None = None) -> str:
             f"HTML nested deeper than {PARSER_DEPTH} levels; read as plain text without markup"
         )
         return _flat_text(markup)
-    lowered = markup.lower()
-    if "hidden" in lowered or _STYLE_ATTRIBUTE.search(lowered):
+    lowered = data.lower()
+    if b"hidden" in lowered or _STYLE_ATTRIBUTE.search(lowered):
         _drop_hidden(root, found)
     _flatten_deep(root, found)
     return _tidy(_Writer().block(root))
@@ -166,6 +171,8 @@ class _Writer:
     def inline(self, element: etree._Element) -> str:
         """The element's content as inline text (block children still break lines)."""
         text = element.text
+        if not len(element):  # a leaf, most elements: no list to build and join
+            return _collapse(text) if text else ""
         parts = [_collapse(text)] if text else []
         for child in element:
             parts.append(self.node(child))
@@ -182,25 +189,19 @@ class _Writer:
     def node(self, element: etree._Element) -> str:
         """Render one child element."""
         tag = element.tag
-        if not isinstance(tag, str):
-            return ""  # comments, processing instructions
-        if ":" in tag:  # Outlook's <o:p> is a <p> in a namespace
-            tag = tag.rpartition(":")[2]
-        if tag in _SKIP:
-            return ""
-        method = _TAG_METHODS.get(tag)
-        if method is not None:
-            return method(self, element)
-        if tag in _BLOCKS:
-            return self.block(element)
-        if tag in _HEADINGS:
-            content = self.inline(element).strip()
-            return f"\n\n{_HEADINGS[tag]} {content}\n\n" if content else ""
-        return self.inline(element)
+        render = _RENDERERS.get(tag)
+        if render is None:
+            if not isinstance(tag, str):
+                return ""  # comments, processing instructions
+            # Outlook's <o:p> is a <p> in a namespace
+            render = _RENDERERS.get(tag.rpartition(":")[2], _Writer.inline)
+        return render(self, element)
 
-    def tag_p(self, element: etree._Element) -> str:
-        """A paragraph; Outlook's empty ``<o:p>`` spacers disappear."""
-        return self.block(element)
+    def heading(self, element: etree._Element) -> str:
+        """A heading, ``#`` as many times as its level."""
+        content = self.inline(element).strip()
+        marks = _HEADINGS[str(element.tag).rpartition(":")[2]]
+        return f"\n\n{marks} {content}\n\n" if content else ""
 
     def tag_br(self, element: etree._Element) -> str:
         """A hard line break."""
@@ -269,14 +270,13 @@ class _Writer:
         self.list_depth += 1
         items: list[str] = []
         try:
-            for child in element:
-                if isinstance(child.tag, str) and child.tag.lower() == "li":
-                    marker = f"{len(items) + 1}." if ordered else "-"
-                    indent = _INDENT * 2 * (self.list_depth - 1)
-                    text = _LINE_ENDS.sub(_BREAK, self.inline(child).strip(" \n" + _BREAK))
-                    # continuation lines line up under the text; nested items carry their own
-                    text = _CONTINUATION.sub(_BREAK + indent + _INDENT * 2, text)
-                    items.append(f"{indent}{marker} {text}")
+            for child in element.iterchildren("li"):  # the parser lower-cases tag names
+                marker = f"{len(items) + 1}." if ordered else "-"
+                indent = _INDENT * 2 * (self.list_depth - 1)
+                text = _LINE_ENDS.sub(_BREAK, self.inline(child).strip(" \n" + _BREAK))
+                # continuation lines line up under the text; nested items carry their own
+                text = _CONTINUATION.sub(_BREAK + indent + _INDENT * 2, text)
+                items.append(f"{indent}{marker} {text}")
         finally:
             self.list_depth -= 1
         if not items:
@@ -291,10 +291,8 @@ class _Writer:
     def tag_table(self, element: etree._Element) -> str:
         """A data table as a Markdown table; a layout table as paragraphs."""
         rows = _own_rows(element)
-        cells = [
-            [c for c in row if isinstance(c.tag, str) and c.tag.lower() in ("td", "th")]
-            for row in rows
-        ]
+        # lxml picks the cells in C; the HTML parser writes every tag name in lower case
+        cells = [list(row.iterchildren("td", "th")) for row in rows]
         if _is_layout(element, cells):
             return "".join(self.block(cell) for row in cells for cell in row)
         texts = [[_cell_text(self.inline(cell)) for cell in row] for row in cells if row]
@@ -306,11 +304,21 @@ class _Writer:
         return "\n\n" + _BREAK.join(lines) + "\n\n"
 
 
-# tag -> its method, looked up once here rather than by name for every element
-_TAG_METHODS: dict[str, Callable[[_Writer, etree._Element], str]] = {
-    name.removeprefix("tag_"): method
-    for name, method in vars(_Writer).items()
-    if name.startswith("tag_")
+def _skipped(writer: _Writer, element: etree._Element) -> str:
+    return ""
+
+
+# tag -> how it is written, looked up once per element (the few tags not in here are
+# written as inline text)
+_RENDERERS: dict[object, Callable[[_Writer, etree._Element], str]] = {
+    **dict.fromkeys(_BLOCKS, _Writer.block),
+    **dict.fromkeys(_HEADINGS, _Writer.heading),
+    **{
+        name.removeprefix("tag_"): method
+        for name, method in vars(_Writer).items()
+        if name.startswith("tag_")
+    },
+    **dict.fromkeys(_SKIP, _skipped),
 }
 
 
@@ -318,6 +326,8 @@ def _collapse(text: str) -> str:
     """Runs of whitespace as one space; two C-level checks spare most text the regex."""
     if text.isprintable() and "  " not in text:  # no tab, newline or no-break space either
         return text
+    if not text.strip(_SPACE_CHARACTERS):  # the line breaks between tags, mostly
+        return " "
     return _SPACE.sub(" ", text)
 
 
@@ -383,4 +393,8 @@ def _is_layout(table: etree._Element, cells: list[list[etree._Element]]) -> bool
 
 
 def _cell_text(text: str) -> str:
-    return _SPACE.sub(" ", text.replace(_BREAK, " ")).strip().replace("|", "\\|")
+    # A hard break is not printable either: text that is, without two spaces in a row,
+    # has nothing to collapse.
+    if not text.isprintable() or "  " in text:
+        text = _SPACE.sub(" ", text.replace(_BREAK, " "))
+    return text.strip().replace("|", "\\|")

@@ -118,24 +118,20 @@ def parse_entity(
 def _make_part(
     raw: bytes, headers: RawHeaders, start: int, end: int, defects: list[str], default_type: str
 ) -> Part:
-    ctype_raw = _first(headers, "content-type")
+    first: dict[str, bytes] = {}
+    for key, value in headers:  # one pass for the three fields read here
+        first.setdefault(key.lower(), value)
+    ctype_raw = first.get("content-type")
     ctype, params = parse_content_header(ctype_raw, defects) if ctype_raw else (default_type, {})
     if "/" not in ctype:
         defects.append(f"invalid Content-Type {ctype!r}; read as {default_type}")
         ctype = default_type
-    disp_raw = _first(headers, "content-disposition")
+    disp_raw = first.get("content-disposition")
     disposition, disp_params = parse_content_header(disp_raw, defects) if disp_raw else (None, {})
-    cte_raw = _first(headers, "content-transfer-encoding") or b"7bit"
+    cte_raw = first.get("content-transfer-encoding") or b"7bit"
     # "quoted-printable;" and "quoted printable" are seen in the wild; the token is what counts.
     cte = cte_raw.decode("ascii", "replace").partition(";")[0].strip().lower().replace(" ", "-")
     return Part(headers, ctype, params, disposition, disp_params, cte, raw, start, end)
-
-
-def _first(headers: RawHeaders, name: str) -> bytes | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return None
 
 
 def _split_children(part: Part, defects: list[str], depth: int) -> None:
@@ -247,6 +243,7 @@ def _strip_newline_before(raw: bytes, floor: int, pos: int) -> int:
 
 _PARAM = re.compile(r"""\s*;?\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)""", re.DOTALL)
 _SECTION = re.compile(r"^(.*?)\*(\d+)(\*?)$")
+_QUOTED_PAIR = re.compile(r"\\(.)")
 
 
 def parse_content_header(value: bytes, defects: list[str]) -> tuple[str, dict[str, str]]:
@@ -258,9 +255,9 @@ def parse_content_header(value: bytes, defects: list[str]) -> tuple[str, dict[st
     for match in _PARAM.finditer(";" + rest):
         name, val = match.group(1).lower(), match.group(2).strip()
         if val.startswith('"'):
-            val = re.sub(
-                r"\\(.)", r"\1", val[1:-1] if val.endswith('"') and len(val) > 1 else val[1:]
-            )
+            val = val[1:-1] if val.endswith('"') and len(val) > 1 else val[1:]
+            if "\\" in val:
+                val = _QUOTED_PAIR.sub(r"\1", val)
         raw_params.append((name, val))
     return _media_type(main, defects), _join_rfc2231(raw_params, defects)
 
@@ -283,6 +280,10 @@ def _join_rfc2231(raw_params: list[tuple[str, str]], defects: list[str]) -> dict
     params: dict[str, str] = {}
     sections: dict[str, list[tuple[int, bool, str]]] = {}
     for name, value in raw_params:
+        if "*" not in name:  # the usual parameter: no RFC 2231 section or charset
+            if name not in params:
+                params[name] = _rfc2047_param(value, defects)
+            continue
         section = _SECTION.match(name)
         if section:
             sections.setdefault(section.group(1), []).append(

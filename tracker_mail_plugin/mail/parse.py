@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
+from typing import TypeVar
 
 from tracker_mail_plugin.mail.charset import detection_budget, guess_header_charset, header_codec
 from tracker_mail_plugin.mail.classify import Content, classify
@@ -24,6 +26,8 @@ from tracker_mail_plugin.mail.safe_text import one_line
 from tracker_mail_plugin.mail.sniff import header_start
 
 SYNTHETIC_ID_DOMAIN = "tracker-mail.invalid"
+
+Value = TypeVar("Value", str, bytes)
 
 
 def parse_message(raw: bytes, sha256: str | None = None) -> Message:
@@ -69,8 +73,9 @@ def _parse(raw: bytes, sha256: str) -> Message:
 def _build(raw: bytes, sha256: str, root: Part, defects: list[str]) -> Message:
     headers = tuple((name, header_text(value, defects)) for name, value in root.headers)
     first = _first_values(headers)
+    first_raw = _first_values(root.headers)
     message_id = normalise_id(first.get("message-id", ""))
-    from_ = _one_address(root, defects)
+    from_ = _one_address(first_raw, defects)
     in_reply_to_all = parse_id_list(first.get("in-reply-to", ""))
     in_reply_to = in_reply_to_all[0] if in_reply_to_all else None
     references = parse_id_list(first.get("references", ""))
@@ -82,9 +87,9 @@ def _build(raw: bytes, sha256: str, root: Part, defects: list[str]) -> Message:
         message_id=message_id or f"sha256-{sha256}@{SYNTHETIC_ID_DOMAIN}",
         subject=subject,
         from_=from_,
-        to=parse_addresses(root.header("to"), defects),
-        cc=parse_addresses(root.header("cc"), defects),
-        reply_to=parse_addresses(root.header("reply-to"), defects),
+        to=parse_addresses(first_raw.get("to"), defects),
+        cc=parse_addresses(first_raw.get("cc"), defects),
+        reply_to=parse_addresses(first_raw.get("reply-to"), defects),
         date=parse_date(first.get("date"), defects),
         in_reply_to=in_reply_to,
         references=references,
@@ -109,17 +114,17 @@ def _build(raw: bytes, sha256: str, root: Part, defects: list[str]) -> Message:
     )
 
 
-def _first_values(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+def _first_values(headers: Iterable[tuple[str, Value]]) -> dict[str, Value]:
     """Lower-cased header name -> its first value (later repeats are in ``headers``)."""
-    first: dict[str, str] = {}
+    first: dict[str, Value] = {}
     for name, value in headers:
         first.setdefault(name.lower(), value)
     return first
 
 
-def _one_address(root: Part, defects: list[str]) -> Address | None:
-    found = parse_addresses(root.header("from"), defects) or parse_addresses(
-        root.header("sender"), defects
+def _one_address(first_raw: dict[str, bytes], defects: list[str]) -> Address | None:
+    found = parse_addresses(first_raw.get("from"), defects) or parse_addresses(
+        first_raw.get("sender"), defects
     )
     return found[0] if found else None
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import re2
 
+from tracker_mail_plugin.mail.utf8_regex import Utf8Pattern
+
 MAX_EXAMINED_LINE = 300
 # How far below its first label a header block's other labels may be.
 _HEADER_WINDOW = 7
@@ -29,8 +31,8 @@ _OPTIONS = re2.Options()
 _OPTIONS.case_sensitive = False
 
 
-def _compile(pattern: str) -> re2._Regexp:
-    return re2.compile(pattern, _OPTIONS)
+def _compile(pattern: str) -> Utf8Pattern:
+    return Utf8Pattern(pattern, _OPTIONS)
 
 
 _VERBS = (
@@ -155,7 +157,7 @@ def is_quoted(line: str) -> bool:
 
 def is_forward(line: str) -> bool:
     """A line opening a forwarded message."""
-    return _FORWARD.search(examined(line)) is not None
+    return _FORWARD.found(examined(line))
 
 
 def attribution_lines(lines: list[str], index: int, *, above_quote: bool = False) -> int:
@@ -168,12 +170,12 @@ def attribution_lines(lines: list[str], index: int, *, above_quote: bool = False
     line = examined(lines[index]).strip()
     if not line.endswith((":", "：")) or is_quoted(line):
         return 0
-    alone = _ATTRIBUTION.search(line) is not None
+    alone = _ATTRIBUTION.found(line)
     # With its own date or opener the line is whole; "bob@example.com> wrote:" alone is
     # the second half of one whose first half may be on the line above.
     if alone and _has_date_or_opener(line) and (above_quote or _is_attribution_shaped(line)):
         return 1
-    if above_quote and _ENDS_WITH_ADDRESS.search(line):
+    if above_quote and _ENDS_WITH_ADDRESS.found(line):
         return 1
     above = examined(lines[index - 1]).strip() if index > 0 else ""
     if _starts_an_attribution(above):
@@ -186,7 +188,7 @@ def attribution_lines(lines: list[str], index: int, *, above_quote: bool = False
 
 
 def _has_date_or_opener(text: str) -> bool:
-    return _OPENER.search(text) is not None or _DIGIT.search(text) is not None
+    return _OPENER.found(text) or _DIGIT.found(text)
 
 
 def wrapped_into_quote(above: str, quoted: str) -> bool:
@@ -202,16 +204,16 @@ def wrapped_into_quote(above: str, quoted: str) -> bool:
 
 
 def _is_attribution(text: str, *, above_quote: bool) -> bool:
-    if _ATTRIBUTION.search(text):
+    if _ATTRIBUTION.found(text):
         return _is_attribution_shaped(text)
-    return above_quote and _ENDS_WITH_ADDRESS.search(text) is not None
+    return above_quote and _ENDS_WITH_ADDRESS.found(text)
 
 
 def _starts_an_attribution(line: str) -> bool:
     """The first half of a wrapped attribution: a name or address, a date, no sentence."""
     if not line or is_quoted(line) or line.endswith((".", "!", "?", ":", "：")):
         return False
-    return _OPENER.search(line) is not None or "@" in line or line.endswith("<")
+    return _OPENER.found(line) or "@" in line or line.endswith("<")
 
 
 def _is_attribution_shaped(text: str) -> bool:
@@ -219,7 +221,7 @@ def _is_attribution_shaped(text: str) -> bool:
 
     "In the 2.1 release notes the vendor wrote:" names neither: it is a sentence.
     """
-    return "@" in text or (_OPENER.search(text) is not None and _DIGIT.search(text) is not None)
+    return "@" in text or (_OPENER.found(text) and _DIGIT.found(text))
 
 
 def header_block_at(
@@ -255,20 +257,20 @@ def _label(line: str) -> str | None:
     has_separator = ":" in near_start or "：" in near_start or "\t" in near_start
     if not has_separator and head not in _BARE:
         return None  # no label without a colon, a tab or a line of its own
-    if _FROM_LINE.search(line):
+    if _FROM_LINE.found(line):
         return _SENDER
-    if other := _OTHER_LINE.search(line):
-        return str(other.group(1)).casefold()
-    if lotus := _LOTUS_LABEL.search(line):
-        return str(lotus.group(1)).casefold()
+    for labelled in (_OTHER_LINE, _LOTUS_LABEL):
+        label = labelled.first_group(line)
+        if label is not None:
+            return label.casefold()
     return None
 
 
 def is_separator(line: str) -> bool:
     """An "-----Original Message-----" line, in any of the languages above."""
-    return _SEPARATOR.search(examined(line)) is not None
+    return _SEPARATOR.found(examined(line))
 
 
 def is_rule(line: str) -> bool:
     """A line of underscores or dashes, which Outlook puts above its header block."""
-    return _RULE.search(examined(line)) is not None
+    return _RULE.found(examined(line))

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re2
 
+from tracker_mail_plugin.mail.utf8_regex import Utf8Pattern
+
 _LONGEST_SIGNATURE_LINE = 72
 _MOST_WORDS = 8
 _LONGEST_MOBILE_LINE = 80
@@ -27,8 +29,8 @@ _OPTIONS = re2.Options()
 _OPTIONS.case_sensitive = False
 
 
-def _compile(pattern: str) -> re2._Regexp:
-    return re2.compile(pattern, _OPTIONS)
+def _compile(pattern: str) -> Utf8Pattern:
+    return Utf8Pattern(pattern, _OPTIONS)
 
 
 _MOBILE = _compile(
@@ -92,7 +94,7 @@ def _drop_mobile_lines(lines: list[str]) -> None:
     while lines:
         last = lines[-1]
         if last.strip():
-            if len(last) > _LONGEST_MOBILE_LINE or not _MOBILE.search(last):
+            if len(last) > _LONGEST_MOBILE_LINE or not _MOBILE.found(last):
                 return
             if not any(lines[at].strip() for at in range(len(lines) - 1)):
                 return  # the line is all the text there is: keep it
@@ -109,16 +111,16 @@ def _drop_list_footer(lines: list[str]) -> None:
     block = [_bounded(line).strip() for line in lines[start:]]
     if start == 0 or (start > 0 and lines[start - 1].strip()) or not block:
         return
-    if not any(_LIST_FOOTER.search(line) for line in block):
+    if not any(_LIST_FOOTER.found(line) for line in block):
         return
     if all(_is_footer_line(line) for line in block):
         del lines[start:]
 
 
 def _is_footer_line(line: str) -> bool:
-    if _WEB.search(line) or _MAIL.search(line) or _RULE_LINE.search(line):
+    if _WEB.found(line) or _MAIL.found(line) or _RULE_LINE.found(line):
         return True
-    return _LIST_FOOTER.search(line) is not None and not line.endswith(_SENTENCE_END)
+    return _LIST_FOOTER.found(line) and not line.endswith(_SENTENCE_END)
 
 
 def _contact_block_start(lines: list[str]) -> int | None:
@@ -144,7 +146,7 @@ def _contact_block_start(lines: list[str]) -> int | None:
 
 
 def _opens_a_signature(line: str) -> bool:
-    return _signature_kind(line) == "identity" or _BARS.search(_bounded(line)) is not None
+    return _signature_kind(line) == "identity" or _BARS.found(_bounded(line))
 
 
 def _signature_kind(line: str) -> str | None:
@@ -153,12 +155,12 @@ def _signature_kind(line: str) -> str | None:
     if len(text) > _LONGEST_SIGNATURE_LINE or text.startswith(_TABLE_ROW):
         return None  # long lines are text; a table row (HTML made into text) is content
     if _may_be_contact(text) and (
-        _PHONE.search(text) or _WEB.search(text) or _MAIL.search(text) or _BARS.search(text)
+        _PHONE.found(text) or _WEB.found(text) or _MAIL.found(text) or _BARS.found(text)
     ):
         return "contact"
     if len(text.split()) > _MOST_WORDS or text.endswith(_SENTENCE_END):
         return None
-    if _is_name(text) or _TITLE.search(text) or _COMPANY.search(text):
+    if _is_name(text) or _TITLE.found(text) or _COMPANY.found(text):
         return "identity"
     return None
 
