@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from tracker_mail_plugin.mail.model import Attachment
 from tracker_mail_plugin.mail.rtf import RtfBody, read_rtf
 from tracker_mail_plugin.mail.safe_text import without_format_characters
+from tracker_mail_plugin.mail.tnef_check import tnef_problem
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"|?*\u2028\u2029]')
 # Names Windows reserves for devices, with any extension ("nul.txt" is the device too);
@@ -114,8 +115,12 @@ def unpack_tnef(data: bytes) -> TnefContents:
     """Unpack a TNEF blob; raises ValueError when it is not one (the caller keeps it as-is)."""
     from tnefparse import TNEF
 
+    problem = tnef_problem(data)
+    if problem is not None:
+        raise ValueError(problem)
     try:
-        tnef = TNEF(data)
+        # No checksums: a wrong one only makes tnefparse log a warning per object.
+        tnef = TNEF(data, do_checksum=False)
     except Exception as exc:  # tnefparse raises bare ValueError/struct.error/IndexError
         raise ValueError(f"winmail.dat could not be read: {exc}") from exc
     files: list[tuple[str, bytes]] = []
