@@ -111,6 +111,11 @@ class TnefContents:
     problem: str | None = None
 
 
+# compressed_rtf expands in Python at about 0.5 s per MB written, up to 8 bytes for each
+# compressed one, and reading the RTF costs as much again: 2 MiB is at most about 16 s.
+MAX_COMPRESSED_RTF = 2 * 2**20
+
+
 def unpack_tnef(data: bytes) -> TnefContents:
     """Unpack a TNEF blob; raises ValueError when it is not one (the caller keeps it as-is)."""
     from tnefparse import TNEF
@@ -131,6 +136,12 @@ def unpack_tnef(data: bytes) -> TnefContents:
     html = _as_text(getattr(tnef, "htmlbody", None))
     if text.strip() or html.strip():
         return TnefContents(tuple(files), text, html)
+    compressed = getattr(tnef, "_rtfbody", None) or b""
+    if len(compressed) > MAX_COMPRESSED_RTF:
+        raise ValueError(
+            f"the RTF body inside winmail.dat is larger than {MAX_COMPRESSED_RTF // 2**20} MiB "
+            "compressed, too large to read"
+        )
     rtf, problem = _rtf_body(tnef)
     found = bool(rtf.text.strip() or rtf.html.strip())
     return TnefContents(tuple(files), rtf.text, rtf.html, from_rtf=found, problem=problem)
