@@ -165,3 +165,13 @@ def test_an_rtf_body_past_the_bound_keeps_winmail_dat_whole(monkeypatch):
     assert [a.filename for a in message.attachments] == ["winmail.dat"]
     assert message.attachments[0].size == len(real)
     assert any("larger than 0 MiB compressed" in d for d in message.defects)
+
+
+# --- quote stripping ---------------------------------------------------------------------
+
+
+def test_a_line_of_sixteen_million_spaces_before_a_quote_is_read_in_linear_time():
+    body = "The new text.\n" + " " * 16_000_000 + "\nRegards,\nBob\n> quoted"
+    message = parsed(raw_mail({}, body))
+    assert message.body.startswith("The new text.")
+    assert "quoted" not in message.body
