@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 MAX_ATTRIBUTES = 200
-# Each attribute needs at least two characters (a name and the space before it), so only a
+# Each attribute needs at least two characters (a name and a separator before it), so only a
 # tag of at least this many units is examined. A unit is one character or a quoted value,
 # as libxml2 reads them (a ">" inside quotes does not end the tag). Atomic groups and
 # possessive repeats: the engine never goes back into what it matched, so each "<" costs
