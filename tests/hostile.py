@@ -7,7 +7,9 @@ that once made the parser quadratic, lose text, or trust something it should not
 
 from __future__ import annotations
 
+import base64
 import quopri
+import struct
 from collections.abc import Callable
 
 HEAD = b"From: Alice <alice@example.com>\r\nMessage-ID: <hostile@example.com>\r\n"
@@ -89,6 +91,70 @@ def deep_div(size: int) -> bytes:
     return _mail(b"Subject: deep\r\n", html, b"text/html; charset=utf-8")
 
 
+def part_header_word(size: int) -> bytes:
+    """A part whose Content-Type carries one long word with no "=" after its charset."""
+    body = (
+        b"--B\r\nContent-Type: text/plain; charset=iso-8859-1; " + b"x" * size + b"\r\n\r\n"
+        b"caf\xe9\r\n--B--\r\n"
+    )
+    return _mail(b"Subject: part header\r\n", body, b"multipart/mixed; boundary=B")
+
+
+def subject_numbers(size: int) -> bytes:
+    """A subject of ``[#1] [#2] …`` (each one an issue to look up)."""
+    count = max(1, size // 8)
+    return _mail(b"Subject: " + b" ".join(b"[#%d]" % n for n in range(count)) + b"\r\n", b"b\r\n")
+
+
+def html_attributes(size: int) -> bytes:
+    """One HTML tag with as many attributes as the size allows (``a0/a1/…``, no spaces)."""
+    names = b"/".join(b"a%d" % n for n in range(max(1, size // 7)))
+    return _mail(
+        b"Subject: attributes\r\n",
+        b"<p>before</p><div " + names + b">inside</div>",
+        b"text/html; charset=utf-8",
+    )
+
+
+def flowed_paragraph(size: int) -> bytes:
+    """A format=flowed quote of one paragraph soft-broken into lines of one word."""
+    return _mail(
+        b"Subject: flowed\r\n",
+        b"new\r\n" + b"> a \r\n" * max(1, size // 6),
+        b"text/plain; charset=utf-8; format=flowed",
+    )
+
+
+def tnef(objects: list[tuple[int, int, bytes]]) -> bytes:
+    """A winmail.dat of ``(level, name, data)`` objects (type 6: bytes), checksums right."""
+    out = [struct.pack("<IH", 0x223E9F78, 1)]
+    for level, name, data in objects:
+        out.append(struct.pack("<BHHI", level, name, 6, len(data)) + data)
+        out.append(struct.pack("<H", sum(data) & 0xFFFF))
+    return b"".join(out)
+
+
+def winmail(data: bytes) -> bytes:
+    """A message with a text part and ``data`` attached as winmail.dat."""
+    body = (
+        b"--B\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--B\r\n"
+        b"Content-Type: application/ms-tnef; name=winmail.dat\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(data) + b"--B--\r\n"
+    )
+    return _mail(b"Subject: winmail\r\n", body, b"multipart/mixed; boundary=B")
+
+
+def tnef_objects(size: int) -> bytes:
+    """A winmail.dat of empty objects (tnefparse copies the rest of the file for each)."""
+    return winmail(tnef([(1, 0x8008, b"")] * max(1, size // 14)))
+
+
+def tnef_property_count(size: int) -> bytes:
+    """A winmail.dat whose property lists each claim four billion properties."""
+    lying = struct.pack("<I", 0xFFFFFFF0)
+    return winmail(tnef([(1, 0x9003, lying)] * max(1, size // 30)))
+
+
 KINDS: dict[str, Callable[[int], bytes]] = {
     "quote-spaces": quote_spaces,
     "quote-blank-lines": quote_blank_lines,
@@ -101,6 +167,12 @@ KINDS: dict[str, Callable[[int], bytes]] = {
     "8bit-headers": eight_bit_headers,
     "deep-blockquote": deep_blockquote,
     "deep-div": deep_div,
+    "part-header-word": part_header_word,
+    "subject-numbers": subject_numbers,
+    "html-attributes": html_attributes,
+    "flowed-paragraph": flowed_paragraph,
+    "tnef-objects": tnef_objects,
+    "tnef-property-count": tnef_property_count,
 }
 
 # Sizes at which the issue measured each kind (bytes); the benchmark runs these and a quarter.
@@ -116,6 +188,12 @@ ISSUE_SIZES: dict[str, int] = {
     "8bit-headers": 3_700_000,
     "deep-blockquote": 100_000,
     "deep-div": 100_000,
+    "part-header-word": 60_000,
+    "subject-numbers": 60_000,
+    "html-attributes": 1_000_000,
+    "flowed-paragraph": 1_000_000,
+    "tnef-objects": 1_000_000,
+    "tnef-property-count": 100,
 }
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from tracker_mail_plugin.mail.model import Attachment
 from tracker_mail_plugin.mail.rtf import RtfBody, read_rtf
 from tracker_mail_plugin.mail.safe_text import without_format_characters
+from tracker_mail_plugin.mail.tnef_check import tnef_problem
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"|?*\u2028\u2029]')
 # Names Windows reserves for devices, with any extension ("nul.txt" is the device too);
@@ -110,12 +111,21 @@ class TnefContents:
     problem: str | None = None
 
 
+# compressed_rtf expands in Python at about 0.5 s per MB written, up to 8 bytes for each
+# compressed one, and reading the RTF costs as much again: 2 MiB is at most about 16 s.
+MAX_COMPRESSED_RTF = 2 * 2**20
+
+
 def unpack_tnef(data: bytes) -> TnefContents:
     """Unpack a TNEF blob; raises ValueError when it is not one (the caller keeps it as-is)."""
     from tnefparse import TNEF
 
+    problem = tnef_problem(data)
+    if problem is not None:
+        raise ValueError(problem)
     try:
-        tnef = TNEF(data)
+        # No checksums: a wrong one only makes tnefparse log a warning per object.
+        tnef = TNEF(data, do_checksum=False)
     except Exception as exc:  # tnefparse raises bare ValueError/struct.error/IndexError
         raise ValueError(f"winmail.dat could not be read: {exc}") from exc
     files: list[tuple[str, bytes]] = []
@@ -126,6 +136,12 @@ def unpack_tnef(data: bytes) -> TnefContents:
     html = _as_text(getattr(tnef, "htmlbody", None))
     if text.strip() or html.strip():
         return TnefContents(tuple(files), text, html)
+    compressed = getattr(tnef, "_rtfbody", None) or b""
+    if len(compressed) > MAX_COMPRESSED_RTF:
+        raise ValueError(
+            f"the RTF body inside winmail.dat is larger than {MAX_COMPRESSED_RTF // 2**20} MiB "
+            "compressed, too large to read"
+        )
     rtf, problem = _rtf_body(tnef)
     found = bool(rtf.text.strip() or rtf.html.strip())
     return TnefContents(tuple(files), rtf.text, rtf.html, from_rtf=found, problem=problem)

@@ -13,7 +13,8 @@ with entities or whitespace inside the scheme) keeps only its text. Depth is bou
 parser reads up to ``PARSER_DEPTH`` (2048) levels (libxml2's default of 256 silently lost
 everything past it); below ``MAX_DEPTH`` (64) levels the walker, which recurses, reads an
 element's text as plain text; deeper than the parser's limit the whole part is read as
-plain text without markup. Each of these is listed as a defect.
+plain text without markup. A tag with more attributes than any mail client writes loses
+them before parsing (``html_tags.py``). Each of these is listed as a defect.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import re
 from collections.abc import Callable
 
 from lxml import etree
+
+from tracker_mail_plugin.mail.html_tags import cap_attributes
 
 _SKIP = frozenset(
     {"style", "script", "head", "title", "meta", "link", "noscript", "template", "xml", "object"}
@@ -79,6 +82,7 @@ def html_to_text(markup: str, defects: list[str] | None = None) -> str:
     # lxml's plain parser, not lxml.html's: the latter looks up a Python class for every
     # element that becomes a Python object, which cost more than the rest of the walk.
     parser = etree.HTMLParser(encoding="utf-8", huge_tree=True)
+    markup = cap_attributes(markup, found)
     data = markup.encode("utf-8", "replace")
     try:
         root = etree.fromstring(data, parser=parser)

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes
 
+import re2
+
 from tracker_mail_plugin.mail.charset import decode_text
 from tracker_mail_plugin.mail.embedded import extract_files
 from tracker_mail_plugin.mail.headers import (
@@ -241,7 +243,12 @@ def _strip_newline_before(raw: bytes, floor: int, pos: int) -> int:
 
 # --- Content-Type / Content-Disposition parameters (RFC 2045, RFC 2231, RFC 2047) ---------
 
-_PARAM = re.compile(r"""\s*;?\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)""", re.DOTALL)
+# re2, not re: a backtracking engine tries every start inside a long run without "=", so a
+# 64 KiB part header of one word took half a minute (per part). RFC 2045 whitespace only.
+_WS = r"[\t\n\v\f\r ]*"
+_PARAM = re2.compile(
+    rf"""(?s){_WS};?{_WS}([^\t\n\v\f\r =;"]+){_WS}={_WS}("(?:[^"\\]|\\.)*"?|[^;]*)"""
+)
 _SECTION = re.compile(r"^(.*?)\*(\d+)(\*?)$")
 _QUOTED_PAIR = re.compile(r"\\(.)")
 

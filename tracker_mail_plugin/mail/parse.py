@@ -105,7 +105,7 @@ def _build(raw: bytes, sha256: str, root: Part, defects: list[str]) -> Message:
             Content(subject, full_body, _part_types(root)),
         ),
         reference_candidates=tuple(
-            subject_references(subject) + id_references(in_reply_to, references)
+            subject_references(subject, defects) + id_references(in_reply_to, references, defects)
         ),
         defects=_dedupe(defects),
         sha256=sha256,

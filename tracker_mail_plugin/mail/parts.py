@@ -135,7 +135,9 @@ def _guess_type(filename: str) -> str:
 
 def unflow(text: str, delsp: bool) -> str:
     """Undo RFC 3676 format=flowed soft line breaks (Thunderbird, Apple Mail)."""
-    out: list[tuple[str, str]] = []
+    # Pieces of a joined line are gathered in a list: adding each to a growing string
+    # copied it every time, quadratic in a paragraph of thousands of soft-broken lines.
+    out: list[tuple[str, list[str]]] = []
     joining = False
     for line in text.split("\n"):
         depth = len(line) - len(line.lstrip(">"))
@@ -146,8 +148,9 @@ def unflow(text: str, delsp: bool) -> str:
         if soft and delsp:
             content = content[:-1]
         if joining and out and out[-1][0] == quote:
-            out[-1] = (quote, out[-1][1] + content)
+            out[-1][1].append(content)
         else:
-            out.append((quote, content))
+            out.append((quote, [content]))
         joining = soft
-    return "\n".join(q + (" " if q and c else "") + c for q, c in out)
+    joined = ((q, "".join(pieces)) for q, pieces in out)
+    return "\n".join(q + (" " if q and c else "") + c for q, c in joined)
