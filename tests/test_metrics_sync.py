@@ -156,7 +156,9 @@ def test_a_failed_run_writes_the_file_and_keeps_the_last_success(tmp_path: Path)
     errors = "tracker_mail_tracker_errors_total"
     assert value(samples, errors, adapter="recording", kind="find_user", error="Unreachable") == 1
     assert value(samples, "tracker_mail_messages_total", mailbox="inbox", outcome="created") == 0
-    assert value(samples, "tracker_mail_journal_messages", mailbox="inbox", state="pending") == 1
+    # The message the outage stopped waits to be tried again, its reason journalled.
+    assert value(samples, "tracker_mail_journal_messages", mailbox="inbox", state="failed") == 1
+    assert value(samples, "tracker_mail_journal_messages", mailbox="inbox", state="pending") == 0
 
 
 def test_a_broken_configuration_still_writes_the_file(tmp_path: Path) -> None:
