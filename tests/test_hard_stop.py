@@ -111,6 +111,7 @@ def test_sync_ends_on_a_stuck_message_then_counts_it_and_quarantines_it_unread(
     assert unread["sender"] == "alice@example.com"  # peeked at, though never parsed
     assert unread["state"] == "quarantined"
     assert unread["reason"] == "reading it did not finish 2 times"
+    assert (unread["attempts"], unread["max_attempts"]) == (2, 2)  # as the reason says
 
 
 def test_receive_exits_with_a_temporary_failure_so_the_mail_server_keeps_the_message(

@@ -123,6 +123,21 @@ def test_a_scratch_journal_reads_the_real_one_and_leaves_nothing(postgres_url):
     assert query(postgres_url, "SELECT message_id FROM messages") == [("<a@x>",)]
 
 
+def test_failures_and_stops_are_counted_in_postgres_as_in_sqlite(postgres_url, tmp_path):
+    # The same SQL on both: no function only one of them knows (MAX(a, b), GREATEST).
+    for journal in (Journal.open_postgres(postgres_url), Journal.open(tmp_path / "j.sqlite3")):
+        with journal:
+            row = journal.record_fetched("box", IMAP, "9", "<f@x>", "f" * 64, 1)
+            assert journal.record_failure(row, "once") == 1
+            assert journal.record_failure(row, "read 3 times", attempts=3) == 3
+            assert journal.record_failure(row, "again", attempts=2) == 4
+            journal.record_stop(row, "tracker unreachable")
+            again = journal.get(row.id)
+            assert again is not None
+            assert (again.state, again.attempts) == (MessageState.FAILED, 4)
+            assert again.last_error == "tracker unreachable"
+
+
 # -- the commands --------------------------------------------------------------------------
 
 

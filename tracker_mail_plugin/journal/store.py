@@ -258,13 +258,28 @@ class Journal(JournalReports, JournalRuns):
                 [(state.value, now, row.id) for row in rows],
             )
 
-    def record_failure(self, row: MessageRow, error: BaseException | str) -> int:
-        """Count a failed attempt (state ``failed``); returns the attempts so far."""
+    def record_failure(
+        self, row: MessageRow, error: BaseException | str, *, attempts: int | None = None
+    ) -> int:
+        """Count a failed attempt (state ``failed``); returns the attempts so far.
+
+        ``attempts``: the failures counted elsewhere (reading the message, journalled as
+        arrivals), when that is more than one more.
+        """
         with self._write() as db:
             found = db.execute(
-                "UPDATE messages SET attempts = attempts + 1, last_error = ?, state = ?,"
-                " updated_at = ? WHERE id = ? RETURNING attempts",
-                (error_text(error), MessageState.FAILED.value, time.time(), row.id),
+                # CASE, not MAX/GREATEST: SQLite knows only the one, PostgreSQL the other.
+                "UPDATE messages SET attempts = CASE WHEN attempts + 1 > ? THEN attempts + 1"
+                " ELSE ? END, last_error = ?, state = ?, updated_at = ? WHERE id = ?"
+                " RETURNING attempts",
+                (
+                    attempts or 0,
+                    attempts or 0,
+                    error_text(error),
+                    MessageState.FAILED.value,
+                    time.time(),
+                    row.id,
+                ),
             ).fetchone()
         if found is None:
             raise KeyError(f"no message {row.id} in the journal")

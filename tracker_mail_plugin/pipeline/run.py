@@ -178,14 +178,16 @@ class MailboxRun:
             self.parts.name, self.identity, fetched.id, sha256, len(fetched.raw)
         )
         if attempts > policies.max_attempts:
-            self._unreadable(fetched, f"reading it did not finish {attempts - 1} times")
+            self._unreadable(
+                fetched, f"reading it did not finish {attempts - 1} times", attempts - 1
+            )
             return None
         message = self._parse(fetched, sha256)
         if message is not None:
             return message
         why = f"reading it took more than {policies.max_processing_seconds:g}s"
         if attempts >= policies.max_attempts:
-            self._unreadable(fetched, f"{why}, {attempts} times")
+            self._unreadable(fetched, f"{why}, {attempts} times", attempts)
         else:
             self.summary.add("failed")
             logger.warning("failed (attempt %d): %s: %s", attempts, fetched.id, why)
@@ -202,8 +204,11 @@ class MailboxRun:
         except OverBudget:
             return None
 
-    def _unreadable(self, fetched: Fetched, why: str) -> None:
-        """Quarantine a message the parser cannot finish: its raw text, with the reason."""
+    def _unreadable(self, fetched: Fetched, why: str, attempts: int) -> None:
+        """Quarantine a message the parser cannot finish: its raw text, with the reason.
+
+        ``attempts``: how many times reading it failed, as status shows them.
+        """
         message = unparsed_message(fetched.raw, why)
         row = self.states.fetched(
             self.parts.name, self.identity, fetched.id, message, len(fetched.raw)
@@ -211,7 +216,7 @@ class MailboxRun:
         if row.state in _FINISHED:
             self.disposer.dispose_again(row)
             return
-        self.states.failed(row, why)
+        self.states.failed(row, why, attempts=attempts)
         self._quarantine(row, message, fetched.raw, why, f"unread: {why}")
 
     def handle(self, fetched: Fetched, message: Message) -> None:

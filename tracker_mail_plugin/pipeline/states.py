@@ -79,10 +79,12 @@ class StateKeeper:
         """Deliberately not imported, for ``reason``; the mail goes to ``on_unprocessed``."""
         self._move(row, MessageState.UNPROCESSED, {"reason": reason})
 
-    def failed(self, row: MessageRow, error: BaseException | str) -> int:
-        """One more failed attempt; returns how many there have been."""
+    def failed(
+        self, row: MessageRow, error: BaseException | str, *, attempts: int | None = None
+    ) -> int:
+        """One more failed attempt (or ``attempts`` in all); returns how many there have been."""
         self._check(row, MessageState.FAILED)
-        attempts = self.journal.record_failure(row, error)
+        attempts = self.journal.record_failure(row, error, attempts=attempts)
         self._now(row, MessageState.FAILED)
         return attempts
 
