@@ -433,5 +433,6 @@ def test_sync_before_login_exits_2_and_touches_nothing(
     assert code == ExitCode.CONFIGURATION
     out, err = capsys.readouterr()
     assert "run `tracker-mail login support`" in out + err
-    assert "support: fetched 0, created 0" in out  # nothing fetched, nothing written
+    assert "support: stopped: " in out
+    assert "so far: fetched 0, created 0" in out  # nothing fetched, nothing written
     assert server.responses == []  # no login was attempted
