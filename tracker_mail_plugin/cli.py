@@ -64,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
             "Parse mail files and show what tracker-mail reads in them: addresses, body "
             "after quote removal, attachments, automated class, issue references, defects. "
             "Directories are searched for .eml files and Maildirs; files starting with "
-            "'From ' are read as mbox. Nothing is sent anywhere."
+            "'From ' are read as mbox. Nothing is changed; with -c the mailbox's tracker is "
+            "asked, read-only, about the sender and the issue a reply answers (not with "
+            "--offline)."
         ),
     )
     explain.add_argument(
@@ -142,8 +144,9 @@ def _parser() -> argparse.ArgumentParser:
             "written, on a local fault (configuration, journal, a spool that cannot be "
             "written; the journal keeps a redelivery from writing anything twice), and for "
             "empty input or input that does not start with a mail header, which is never "
-            "turned into an issue. Never 1, which would bounce the mail. A relative spool "
-            "path is relative to the configuration file."
+            "turned into an issue, and when reading the message got stuck past "
+            "max_processing_seconds (the attempt is counted). Never 1, which would bounce "
+            "the mail. A relative spool path is relative to the configuration file."
         ),
     )
     _config_option(receive)
@@ -317,7 +320,8 @@ def _watch_parser(commands: Any) -> None:
             "mailboxes wait for the server to announce mail (IDLE), others are looked at every "
             "poll_interval seconds. SIGTERM or SIGINT finish the message in hand and exit 0; "
             "SIGHUP reloads the configuration (a broken file is reported and the old one "
-            "keeps running). Exit 2 for a configuration error at start."
+            "keeps running). Exit 2 for a configuration error at start; 1 when reading a "
+            "message got stuck in a C library past its time budget and the process was ended."
         ),
     )
     _config_option(watch)
