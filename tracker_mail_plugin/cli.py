@@ -1,9 +1,9 @@
 """The ``tracker-mail`` command: argument parsing only; each command lives in ``commands/``.
 
 Exit codes (the contract cron and mail servers rely on, :class:`~.errors.ExitCode`): 0 all
-done; 1 some messages or inputs failed; 2 configuration or usage error (nothing touched);
-3 a mailbox or tracker cannot be reached; 4 messages were quarantined; 75 temporary failure
-in pipe mode.
+done; 1 some messages or inputs failed; 2 configuration or usage error (a run it stops keeps
+what it finished); 3 a mailbox or tracker cannot be reached; 4 messages were quarantined; 75
+temporary failure in pipe mode.
 """
 
 from __future__ import annotations
@@ -244,7 +244,7 @@ EXIT_CODES = """\
 exit codes (the most serious one wins, in this order: 2, 3, 4, 1, 0):
   0  all done (or nothing to do)
   1  some messages failed and will be tried again by the next run
-  2  configuration or usage error; nothing was touched
+  2  configuration or usage error; a run it stops keeps only what it finished
   3  a mailbox or tracker cannot be reached
   4  messages were quarantined: see `tracker-mail status --state quarantined`
  75  receive only: temporary failure, the mail server keeps the mail and retries"""

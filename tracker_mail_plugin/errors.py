@@ -58,7 +58,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     SOME_FAILED = 1  # some messages (or inputs) failed; they are retried next time
-    CONFIGURATION = 2  # configuration or usage error; nothing was touched
+    CONFIGURATION = 2  # configuration or usage error; a stopped run keeps what it finished
     UNREACHABLE = 3  # a mailbox or tracker cannot be reached
     QUARANTINED = 4  # messages were given up on: someone must look (status, retry)
     TEMPFAIL = 75  # pipe mode (sysexits.h): the mail server keeps the mail and retries
