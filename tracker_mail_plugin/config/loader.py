@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path as FilePath
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tracker_mail_plugin.config.model import (
     POLICY_KEYS,
@@ -25,7 +25,7 @@ from tracker_mail_plugin.config.model import (
     Policies,
 )
 from tracker_mail_plugin.config.problems import ConfigProblem, at, from_validation_error, show_path
-from tracker_mail_plugin.config.secrets import SECRET_HOW_TO
+from tracker_mail_plugin.config.secrets import SECRET_HOW_TO, Secret
 from tracker_mail_plugin.config.yamlmarks import Marks, Path, YamlSyntaxError, load_with_marks
 from tracker_mail_plugin.rules.dsl import (
     RuleSyntaxError,
@@ -106,25 +106,64 @@ def load_config(path: str | FilePath) -> LoadedConfig:
 
 
 def _anchored(loaded: LoadedConfig, folder: FilePath) -> LoadedConfig:
-    """Mailbox paths made relative to the configuration's folder, as the journal's is.
+    """Relative paths made relative to the configuration's folder, as the journal's is.
 
     cron starts commands in the home folder and a mail server pipes from its own: a
-    ``path: ./mail`` that followed the working folder would name another folder there.
+    ``path: ./mail`` that followed the working folder would name another folder there. So
+    do local mailboxes' ``path``, ``{file: …}`` secrets and ``ca_file`` everywhere (also in
+    a tracker's options, before its adapter reads them), and the recording tracker's
+    ``state_file``.
     """
     mailboxes = dict(loaded.config.mailboxes)
     for name, box in mailboxes.items():
         if box.path is not None and box.protocol not in ("imap", "pop3", "graph"):
-            mailboxes[name] = box.model_copy(update={"path": _near(folder, box.path)})
+            box = box.model_copy(update={"path": _near(folder, box.path)})
+        mailboxes[name] = _files_near(box, folder)
     trackers = dict(loaded.config.trackers)
     for name, tracker in trackers.items():
+        options = {key: _raw_near(key, value, folder) for key, value in tracker.options.items()}
         # The built-in recording tracker's file, as Getting started writes it (./tracker.json).
-        state = tracker.options.get("state_file")
+        state = options.get("state_file")
         if tracker.adapter == "recording" and isinstance(state, str):
-            trackers[name] = tracker.model_copy(update={"state_file": _near(folder, state)})
-    if mailboxes == loaded.config.mailboxes and trackers == loaded.config.trackers:
+            options["state_file"] = _near(folder, state)
+        if options != tracker.options:
+            trackers[name] = tracker.model_copy(update=options)
+    update: dict[str, Any] = {"mailboxes": mailboxes, "trackers": trackers}
+    for key in ("smtp", "journal"):
+        update[key] = _files_near(getattr(loaded.config, key), folder)
+    if all(update[key] == getattr(loaded.config, key) for key in update):
         return loaded
-    anchored = loaded.config.model_copy(update={"mailboxes": mailboxes, "trackers": trackers})
-    return replace(loaded, config=anchored)
+    return replace(loaded, config=loaded.config.model_copy(update=update))
+
+
+def _files_near(value: Any, folder: FilePath) -> Any:
+    """``value`` (a model, or what a field holds) with its secret files and ``ca_file`` near."""
+    if isinstance(value, Secret):
+        return value.anchored(folder)
+    if isinstance(value, BaseModel):
+        update = {}
+        for name in type(value).model_fields:
+            field = getattr(value, name)
+            moved = (
+                _near(folder, field)
+                if name == "ca_file" and isinstance(field, str)
+                else _files_near(field, folder)
+            )
+            if moved is not field:
+                update[name] = moved
+        return value.model_copy(update=update) if update else value
+    return value
+
+
+def _raw_near(key: str, value: Any, folder: FilePath) -> Any:
+    """A tracker option as written (before its adapter validates it), its files near."""
+    if key == "ca_file" and isinstance(value, str):
+        return _near(folder, value)
+    if isinstance(value, dict):
+        if set(value) == {"file"} and isinstance(value["file"], str):
+            return {"file": _near(folder, value["file"])}
+        return {k: _raw_near(k, v, folder) for k, v in value.items()}
+    return value
 
 
 def _near(folder: FilePath, path: str) -> str:

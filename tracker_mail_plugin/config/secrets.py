@@ -49,6 +49,16 @@ class Secret:
             return f"file:{self._file}"
         return "value given in code"
 
+    def anchored(self, folder: Path) -> Secret:
+        """This reference with a relative file path made relative to ``folder`` instead.
+
+        The configuration's folder, as for every relative path in it: cron and mail servers
+        start commands in another folder than the one the file was written in.
+        """
+        if self._file is None or Path(self._file).expanduser().is_absolute():
+            return self
+        return Secret(file=str(folder / self._file))
+
     def reveal(self) -> str:
         """Read the value now; raises SecretError saying which reference failed."""
         if self._value is not None:
