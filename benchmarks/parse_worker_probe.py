@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import fcntl
 import json
 import multiprocessing
 import pickle
@@ -56,7 +57,8 @@ ALL_VARIANTS = ("floor", "batched", "one-by-one", *WORKER_VARIANTS)
 def _sync_bench() -> ModuleType:
     """benchmarks/sync.py, imported late: a spawned worker re-imports this file, and only
     needs the worker's half (``work``), not sync.py's imports."""
-    sys.path.insert(0, str(HERE.parent))
+    if str(HERE.parent) not in sys.path:
+        sys.path.insert(0, str(HERE.parent))
     import sync
 
     return sync
@@ -77,13 +79,16 @@ def _peak_rss_mib() -> float:
 # --- the worker process ------------------------------------------------------------------
 
 
-def work(inbox: Connection, outbox: Connection) -> None:
+def work(inbox: Connection, outbox: Connection, switch_seconds: float) -> None:
     """Parse what arrives on ``inbox``, in order; answer each with the pickled Message.
 
     Threads on both pipes, so that neither the fetch thread's send nor the parse waits for
     the run's thread to take an answer: the worker runs as far ahead as the fetch does.
+    ``switch_seconds``: the worker's GIL switch interval; each pipe read or write of those
+    threads waits for the parsing thread to let go of the GIL (5 ms by default).
     """
     started_cpu = _cpu_seconds()
+    sys.setswitchinterval(switch_seconds)
     from tracker_mail_plugin.mail import parse_message
 
     ready_at, ready_cpu = time.monotonic(), _cpu_seconds()
@@ -137,11 +142,17 @@ def _send(outbox: Connection, answers: queue.SimpleQueue[bytes | None]) -> None:
 
 
 class _Worker:
-    def __init__(self, context: Any, number: int):
+    def __init__(self, context: Any, number: int, pipe_bytes: int, switch_seconds: float):
         inbox, self.to_worker = context.Pipe(duplex=False)
         self.from_worker, outbox = context.Pipe(duplex=False)
+        if pipe_bytes:  # a whole typical message fits: the sender rarely waits for the reader
+            for end in (self.to_worker, self.from_worker):
+                fcntl.fcntl(end.fileno(), fcntl.F_SETPIPE_SZ, pipe_bytes)
         self.process = context.Process(
-            target=work, args=(inbox, outbox), name=f"parse-worker-{number}", daemon=True
+            target=work,
+            args=(inbox, outbox, switch_seconds),
+            name=f"parse-worker-{number}",
+            daemon=True,
         )
         self.process.start()
         inbox.close()  # the worker's ends: its EOF must come from the worker alone
@@ -152,8 +163,8 @@ class _Worker:
 class ParsePool:
     """Worker processes taking messages in turn; answers taken back in the fetch's order."""
 
-    def __init__(self, workers: int, start_method: str):
-        self.count = workers
+    def __init__(self, workers: int, start_method: str, pipe_bytes: int, switch_seconds: float):
+        self.count, self.pipe_bytes, self.switch_seconds = workers, pipe_bytes, switch_seconds
         self.context = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             # What a product would do: workers forked from a process that has the parser.
@@ -169,7 +180,10 @@ class ParsePool:
     def start(self) -> None:
         self.started_at = time.monotonic()
         start = time.perf_counter()
-        self.workers = [_Worker(self.context, n) for n in range(self.count)]
+        self.workers = [
+            _Worker(self.context, n, self.pipe_bytes, self.switch_seconds)
+            for n in range(self.count)
+        ]
         self.seconds["starting workers (run's thread)"] += time.perf_counter() - start
 
     def submit(self, fetched: Any) -> None:
@@ -293,7 +307,9 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     sync_bench.floor = cpu_measured(sync_bench.floor)
     pool = None
     if spec["variant"] in WORKER_VARIANTS:
-        pool = ParsePool(WORKER_VARIANTS[spec["variant"]], spec["start_method"])
+        workers = WORKER_VARIANTS[spec["variant"]]
+        pipe_bytes, switch_seconds = spec["pipe_kib"] * 1024, spec["worker_switch_ms"] / 1000
+        pool = ParsePool(workers, spec["start_method"], pipe_bytes, switch_seconds)
         install(pool)
     result: dict[str, Any] = sync_bench.child(spec)
     result["cpu"] = measured
@@ -303,10 +319,10 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def run_child(spec: dict[str, Any], scratch: str, start_method: str) -> dict[str, Any]:
+def run_child(spec: dict[str, Any], scratch: str, options: dict[str, Any]) -> dict[str, Any]:
     """sync.py's ``run_child``, running this script's child (fsyncs counted the same way)."""
     sync_bench = _sync_bench()
-    spec = {**spec, "start_method": start_method}
+    spec = {**spec, **options}
     command = [sys.executable, str(HERE), "--child", json.dumps(spec)]
     counted = Path(scratch) / f"strace-{spec['variant']}.txt"
     strace = shutil.which("strace")
@@ -379,7 +395,9 @@ def probe_report(results: dict[str, Any], markdown: bool) -> str:
         seconds = best["pool"]["seconds"]
         lines.append(
             f"- {variant} (best run, {best['seconds']:.2f} s, start method "
-            f"{best.get('start_method', '?')}): {count} messages parsed in the worker(s); "
+            f"{best['start_method']}, pipes {best['pipe_kib'] or 64} KiB, worker switch "
+            f"interval {best['worker_switch_ms']:g} ms): {count} messages parsed in the "
+            "worker(s); "
             f"pickled Messages {pickled / 1e6:.1f} MB ({pickled / raw:.2f}x the raw "
             f"{raw / 1e6:.1f} MB, largest {max(w['pickled_max'] for w in workers) / 1e6:.1f} MB); "
             f"worker: parse {sum(w['parse_s'] for w in workers):.2f} s, pickle "
@@ -403,6 +421,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant")
     parser.add_argument("--start-method", choices=("spawn", "forkserver"), default="spawn")
     parser.add_argument(
+        "--pipe-kib",
+        type=int,
+        default=1024,
+        help="size of each pipe to and from a worker (Linux F_SETPIPE_SZ); 0: the system's 64",
+    )
+    parser.add_argument(
+        "--worker-switch-ms",
+        type=float,
+        default=1.0,
+        help="the workers' GIL switch interval (Python's default is 5)",
+    )
+    parser.add_argument(
         "--variants",
         type=lambda text: [v for v in text.split(",") if v],
         default=["floor", "batched", *WORKER_VARIANTS],
@@ -422,11 +452,16 @@ def main() -> None:
     sync_bench = _sync_bench()
     # sync.py's measuring loop and report, with this script's variants and child
     sync_bench.VARIANTS = ALL_VARIANTS
-    sync_bench.run_child = lambda spec, scratch: run_child(spec, scratch, args.start_method)
+    options = {
+        "start_method": args.start_method,
+        "pipe_kib": args.pipe_kib,
+        "worker_switch_ms": args.worker_switch_ms,
+    }
+    sync_bench.run_child = lambda spec, scratch: run_child(spec, scratch, options)
     args.rtt_ms, args.copying_store = 0.0, False
     results = sync_bench.measure(args)
     for run in results["runs"]:
-        run["start_method"] = args.start_method
+        run.update(options)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     print(sync_bench.report(results, args.markdown))
