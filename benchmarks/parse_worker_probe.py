@@ -1,12 +1,13 @@
 """Probe: what would parsing in a worker process gain the full sync? Measured, not estimated.
 
     python benchmarks/parse_worker_probe.py [--messages N] [--repeat R]
-        [--variants floor,batched,parse-worker,parse-worker-2] [--start-method spawn]
+        [--variants floor,batched,parse-worker,parse-worker-2,parsed-before]
+        [--start-method spawn|forkserver] [--pipe-kib 1024] [--worker-switch-ms 1]
         [--markdown] [--json FILE]
 
 Benchmark only: the product is not changed. It reuses benchmarks/sync.py (the same private
 Dovecot, corpus, freshly seeded account per run, in-memory tracker double and fresh child
-interpreter) and adds two variants to its ``floor`` and ``batched``:
+interpreter) and adds three variants to its ``floor`` and ``batched``:
 
 - ``parse-worker``: the full sync, with the pipeline patched inside the child so that each
   message is sent to a worker process the moment the fetch thread has it (before it joins
@@ -16,10 +17,14 @@ interpreter) and adds two variants to its ``floor`` and ``batched``:
   replaced, keeping its time budget). Order is kept: messages go to the workers in turn
   and each worker answers in order. Everything else is the product's code.
 - ``parse-worker-2``: the same with two worker processes.
+- ``parsed-before``: the bound no worker can beat: the corpus is parsed before the timed
+  run, and ``_parse`` only looks each Message up by the digest the run journals.
 
 Workers are started with ``multiprocessing`` (spawn by default; ``--start-method
 forkserver`` preloads the parser in the fork server) when the run's fetching starts, so
-their start-up is inside the measured time, and reported on its own too.
+their start-up is inside the measured time, and reported on its own too. Each pipe to and
+from a worker is enlarged to ``--pipe-kib`` and the worker's GIL switch interval shortened
+to ``--worker-switch-ms``, so that the worker's pipe threads keep up while it parses.
 
 Reported besides sync.py's table: throughput against the floor, CPU (user + system) of the
 child process and of each worker (``resource.getrusage`` in each), the pickled messages'
