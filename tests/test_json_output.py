@@ -70,6 +70,8 @@ def test_dry_run_lines_are_json_too(tmp_path, monkeypatch, capsys) -> None:
     assert would["mailbox"] == "support"
     assert "'Printer on fire'" in would["message"]
     assert "create_issue in project support" in would["message"]
+    assert (would["subject"], would["outcome"]) == ("Printer on fire", "act")
+    assert would["what"].startswith("create_issue in project support")
     assert summary["event"] == "summary"
     assert (summary["dry_run"], summary["fetched"], summary["created"]) == (True, 1, 1)
 

@@ -310,9 +310,16 @@ def test_new_uidvalidity_does_not_import_again(world):
 def test_dry_run_writes_nothing(world):
     world.mailbox.add(mail("Printer on fire"))
     summary = world.sync(dry_run=True)
-    assert summary.planned == [
+    assert [str(line) for line in summary.planned] == [
         "'Printer on fire' from Alice Example <alice@example.com>: act: create_issue in project it (type: Bug)"
     ]
+    (line,) = summary.planned  # the same, as fields for JSON logs
+    assert line.fields == {
+        "subject": "Printer on fire",
+        "from": "alice@example.com",
+        "outcome": "act",
+        "what": "create_issue in project it (type: Bug)",
+    }
     assert world.tracker.issues() == {}
     assert world.journal.status().counts == {}
     assert world.mailbox.log == []

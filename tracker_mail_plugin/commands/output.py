@@ -45,7 +45,7 @@ def print_summary(summary: Summary, log_format: str, out: TextIO) -> None:
     """The dry run's "would" lines, then the summary line, as text or JSON lines."""
     for planned in summary.planned:
         text = f"{summary.mailbox}: would {planned}"
-        fields = {"event": "would", "mailbox": summary.mailbox}
+        fields = {"event": "would", "mailbox": summary.mailbox, **planned.fields}
         print(_json_line(text, "info", fields) if log_format == "json" else text, file=out)
     text = summary.line()
     if log_format == "json":

@@ -16,7 +16,7 @@ from tracker_mail_plugin.mail.safe_text import bounded
 from tracker_mail_plugin.pipeline.act import Actor
 from tracker_mail_plugin.pipeline.facts import Lookup
 from tracker_mail_plugin.pipeline.outcomes import SENDER_LENGTH, SUBJECT_LENGTH
-from tracker_mail_plugin.pipeline.summary import Summary
+from tracker_mail_plugin.pipeline.summary import Planned, Summary
 from tracker_mail_plugin.rules.decide import Decision, PlannedAction
 from tracker_mail_plugin.rules.model import AttachToProject, CreateIssue, CreateRequest
 
@@ -83,10 +83,11 @@ class Preview:
         if counter:
             summary.add(counter)
         sender = str(message.from_) if message.from_ else "(no sender)"
-        summary.planned.append(
-            f"{bounded(message.subject, SUBJECT_LENGTH)!r} from {bounded(sender, SENDER_LENGTH)}:"
-            f" {outcome}: {what}"
-        )
+        subject = bounded(message.subject, SUBJECT_LENGTH)
+        address = message.from_.address if message.from_ else ""
+        text = f"{subject!r} from {bounded(sender, SENDER_LENGTH)}: {outcome}: {what}"
+        fields = {"subject": subject, "from": bounded(address, SENDER_LENGTH)}
+        summary.planned.append(Planned(text, **fields, outcome=outcome, what=what))
 
     def _act(
         self, decision: Decision, lookup: Lookup, what: str, actor: Actor, summary: Summary

@@ -44,7 +44,7 @@ from tracker_mail_plugin.pipeline.parts import NEW_JOURNAL_HOURS, MailboxParts
 from tracker_mail_plugin.pipeline.preview import Preview
 from tracker_mail_plugin.pipeline.scheduling import InParallel, OneByOne
 from tracker_mail_plugin.pipeline.states import StateKeeper
-from tracker_mail_plugin.pipeline.summary import Progress, Summary
+from tracker_mail_plugin.pipeline.summary import Planned, Progress, Summary
 from tracker_mail_plugin.rules.decide import Decision, decide
 from tracker_mail_plugin.sources.base import Envelope, Fetched
 from tracker_mail_plugin.trust.verdict import Verdict
@@ -378,8 +378,9 @@ class MailboxRun:
         why = f"{envelope.id} is {envelope.size} bytes, over max_message_size {limit}"
         self._report(None, None, "unprocessed", logging.WARNING, reason=why)
         if self.parts.dry_run:
+            text = f"{envelope.id}: too large ({envelope.size} bytes): unprocessed"
             self.summary.planned.append(
-                f"{envelope.id}: too large ({envelope.size} bytes): unprocessed"
+                Planned(text, id=envelope.id, size=envelope.size, outcome="unprocessed")
             )
             return
         self.disposer.dispose_oversize(envelope)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracker_mail_plugin.errors import ExitCode
 
@@ -24,6 +24,32 @@ _WOULD = (
     ("would forward", "forwarded"), ("would leave unprocessed", "unprocessed"),
     ("would drop", "dropped"), ("would fail", "failed"),
 )  # fmt: skip
+
+
+class Planned:
+    """One line of a dry run: what would become of a message, and the same as fields.
+
+    Args:
+        text: the line people read.
+        fields: its parts for JSON logs (``subject``, ``from``, ``outcome``, ``what``...).
+    """
+
+    def __init__(self, text: str, **fields: Any):
+        self.text = text
+        self.fields = fields
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Planned({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Planned):
+            return (self.text, self.fields) == (other.text, other.fields)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable fields: not a dictionary key
 
 
 @dataclass
@@ -47,7 +73,7 @@ class Summary:
     # The tracker asked us to wait this many seconds (Retry-After); the rest of the mailbox
     # was left for a run after that.
     waiting: float | None = None
-    planned: list[str] = field(default_factory=list)
+    planned: list[Planned] = field(default_factory=list)
     # Told every count as it is made (metrics); None: nobody listens.
     observer: RunObserver | None = field(default=None, repr=False, compare=False)
     dry_run: bool = False  # the counts are what would have been done
