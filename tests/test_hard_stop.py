@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 from tests.mailfactory import raw_mail
+from tests.trialbox import RULES as TRIAL_RULES
 
 STUCK = textwrap.dedent(
     """
@@ -36,22 +37,11 @@ STUCK = textwrap.dedent(
     """
 )
 
-RULES = """
-version: 1
-journal: ./journal.sqlite3
-trackers:
-  trial: {adapter: recording, state_file: ./tracker.json}
-mailboxes:
-  support:
-    protocol: maildir
-    path: ./mail
-    tracker: trial
-    unknown_user: as_rule_owner
-    max_processing_seconds: 0.2
-    max_attempts: 2
-    rules:
-      - then: [{create_issue: {project: support}}]
-"""
+# The trial mailbox's configuration, with a short budget and two attempts.
+RULES = TRIAL_RULES.replace(
+    "    unknown_user: as_rule_owner\n",
+    "    unknown_user: as_rule_owner\n    max_processing_seconds: 0.2\n    max_attempts: 2\n",
+)
 
 
 def _mail(subject: str, stuck: bool = False) -> bytes:
@@ -73,14 +63,18 @@ def _setup(tmp_path: Path, *messages: bytes) -> Path:
     return site
 
 
-def _tracker_mail(tmp_path: Path, site: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(
+def _env(site: Path) -> dict[str, str]:
+    """This environment, with ``site`` (the stuck parser) first on Python's path."""
+    return dict(
         os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
     )
+
+
+def _tracker_mail(tmp_path: Path, site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tracker_mail_plugin", *args],
         cwd=tmp_path,
-        env=env,
+        env=_env(site),
         capture_output=True,
         text=True,
         timeout=100,  # far below the stuck call's 120 s: only the watchdog ends it in time
@@ -118,13 +112,10 @@ def test_receive_exits_with_a_temporary_failure_so_the_mail_server_keeps_the_mes
     tmp_path: Path,
 ) -> None:
     site = _setup(tmp_path)
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
-    )
     done = subprocess.run(
         [sys.executable, "-m", "tracker_mail_plugin", "receive", "--mailbox", "support"],
         cwd=tmp_path,
-        env=env,
+        env=_env(site),
         input=_mail("stuck printer", stuck=True),
         capture_output=True,
         timeout=100,

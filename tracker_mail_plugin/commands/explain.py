@@ -28,13 +28,13 @@ from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.explanation import as_json, as_text
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.mail import Message, parse_message
-from tracker_mail_plugin.mail.model import RefKind
 from tracker_mail_plugin.pipeline.facts import (
     authentication_for,
     facts_for,
     find_sender,
     look_up,
 )
+from tracker_mail_plugin.pipeline.replies import candidates_in_order
 from tracker_mail_plugin.rules.decide import Decision, decide, offline_reply_target
 from tracker_mail_plugin.sources import read_paths
 from tracker_mail_plugin.trust import DnsFunc
@@ -235,8 +235,7 @@ def _ask_tracker(
 
 def _by_form(message: Message, forms: TrackerAdapter, notes: list[str]) -> IssueRef | None:
     """The first reference the adapter reads as an issue, Message-IDs first, as sync asks."""
-    ordered = sorted(message.reference_candidates, key=lambda c: c.kind != RefKind.MESSAGE_ID)
-    for candidate in ordered:
+    for candidate in candidates_in_order(message):
         ref = forms.parse_reference(candidate)
         if ref is not None:
             notes.append(

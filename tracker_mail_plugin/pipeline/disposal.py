@@ -180,13 +180,7 @@ class Disposer:
         disposition that fails now is logged rather than raised over it. The message stays
         journalled as acted on, and the next run disposes of it.
         """
-        try:
-            self.drain()
-            self._apply()
-        except TrackerMailError as exc:
-            if not quietly:
-                raise
-            logger.warning("%s: dispositions left for the next run: %s", self.mailbox, exc)
+        self._quietly(quietly, self._flush)
 
     def commit(self, checkpoint: CheckpointHook, *, quietly: bool = False) -> None:
         """Apply what is ready, make it final at the source, then journal it in one write.
@@ -195,16 +189,23 @@ class Disposer:
         tracker unreachable: the mail source still works); a failure here is logged, not
         raised over it, and the next run disposes of what is left.
         """
+        self._quietly(quietly, lambda: self._commit(checkpoint))
+
+    def _quietly(self, quietly: bool, step: Callable[[], None]) -> None:
+        """Run ``step``; with ``quietly``, a failure is logged and left to the next run."""
         try:
-            self._commit(checkpoint)
+            step()
         except TrackerMailError as exc:
             if not quietly:
                 raise
             logger.warning("%s: dispositions left for the next run: %s", self.mailbox, exc)
 
-    def _commit(self, checkpoint: CheckpointHook) -> None:
+    def _flush(self) -> None:
         self.drain()
         self._apply()
+
+    def _commit(self, checkpoint: CheckpointHook) -> None:
+        self._flush()
         checkpoint(Checkpoint.BEFORE_COMMIT)
         self.source.commit()
         self.states.all_disposed(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter
 from tracker_mail_plugin.journal import Journal
-from tracker_mail_plugin.mail.model import Message, RefKind
+from tracker_mail_plugin.mail.model import Message, ReferenceCandidate, RefKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +46,7 @@ def reply_target(
     ref: IssueRef | None = IssueRef(adapter.name, thread.issue_key) if thread else None
     state = adapter.get_issue(ref) if ref is not None else None
     in_conversation = state is not None
-    ordered = sorted(message.reference_candidates, key=lambda c: c.kind != RefKind.MESSAGE_ID)
-    for candidate in ordered if state is None else ():
+    for candidate in candidates_in_order(message) if state is None else ():
         ref = adapter.parse_reference(candidate)
         # The first candidate naming an issue that exists: "UTF-8 ABC-12" is about ABC-12.
         state = adapter.get_issue(ref) if ref is not None else None
@@ -57,3 +56,8 @@ def reply_target(
         return None
     found = IssueRef(state.ref.adapter, state.ref.key, state.ref.url, state.project)
     return Answered(found, state.closed and closed_policy == "reopen", in_conversation)
+
+
+def candidates_in_order(message: Message) -> list[ReferenceCandidate]:
+    """The message's reference candidates, Message-IDs first (a tracker's ids are exact)."""
+    return sorted(message.reference_candidates, key=lambda c: c.kind != RefKind.MESSAGE_ID)
