@@ -12,9 +12,10 @@ from pathlib import Path
 
 from tracker_mail_plugin.adapter import TrackerAdapter
 from tracker_mail_plugin.assemble import adapter_option_problems, build_adapter, journal_location
+from tracker_mail_plugin.config.auth import Auth
 from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
-from tracker_mail_plugin.config.model import Auth, Mailbox
+from tracker_mail_plugin.config.model import Mailbox
 from tracker_mail_plugin.config.problems import ConfigProblem, at
 from tracker_mail_plugin.config.yamlmarks import Path as DataPath
 from tracker_mail_plugin.needs import capability_problems
