@@ -16,6 +16,7 @@ from tracker_mail_plugin import (
     NewIssue,
     PermanentError,
     RetryLater,
+    Secret,
     UnknownOutcome,
     Unreachable,
 )
@@ -71,6 +72,64 @@ def test_401_is_a_configuration_error(jira):
     ]
 
 
+def test_401_says_which_options_to_check(jira, key):
+    jira.answer("POST", "/rest/api/2/issue", "error_401", status=401)
+    with pytest.raises(ConfigurationError) as caught:
+        jira.adapter().create_issue(new_issue(key))
+    check = (
+        "check email and api_token (an API token of that account, not its password)"
+        if jira.cloud
+        else "check token (a personal access token that is not expired or revoked)"
+    )
+    assert str(caught.value).endswith(check)
+    assert jira.lines == [("POST", "/rest/api/2/issue", {}, create_body(key))]
+
+
+def test_401_with_basic_sign_in_names_username_and_password(datacenter):
+    datacenter.answer("GET", "/rest/api/2/issue/ED-1", "error_401", status=401)
+    adapter = datacenter.adapter(token=None, username="bot", password=Secret(value="pw"))
+    with pytest.raises(ConfigurationError, match=r"; check username and password$"):
+        adapter.get_issue(IssueRef("jira", "ED-1"))
+    assert datacenter.lines == [("GET", "/rest/api/2/issue/ED-1", PROJECT_FIELDS, None)]
+
+
+NO_PERMISSION = {"errorMessages": ["You do not have permission to do this."], "errors": {}}
+
+
+def test_403_on_create_names_the_project_permissions_it_needs(jira, key):
+    jira.answer("POST", "/rest/api/2/issue", NO_PERMISSION, status=403)
+    with pytest.raises(ConfigurationError) as caught:
+        jira.adapter().create_issue(new_issue(key))
+    assert str(caught.value) == (
+        "Jira answered 403 while creating an issue in ED: You do not have permission to do "
+        "this. (the API user needs the Browse projects and Create issues project permissions)"
+    )
+    assert jira.lines == [("POST", "/rest/api/2/issue", {}, create_body(key))]
+
+
+def test_403_on_a_user_search_names_the_global_permission(jira):
+    jira.answer("GET", "/rest/api/2/user/search", NO_PERMISSION, status=403)
+    with pytest.raises(ConfigurationError) as caught:
+        jira.adapter().find_user("mia@example.com")
+    assert str(caught.value).endswith(
+        "(the API user needs the Browse users and groups global permission)"
+    )
+    assert [line[:2] for line in jira.lines] == [("GET", "/rest/api/2/user/search")]
+
+
+def test_403_on_a_new_customer_names_jira_administration(jira):
+    jira.answer("GET", "/rest/servicedeskapi/servicedesk", "servicedeskapi_servicedesk")
+    refused = {"errorMessage": "You do not have permission to create a customer."}
+    jira.answer("POST", "/rest/servicedeskapi/customer", refused, status=403)
+    with pytest.raises(ConfigurationError) as caught:
+        jira.adapter().create_user("new@example.com", "New Person", "SD")
+    assert str(caught.value).endswith("(the API user needs the Administer Jira global permission)")
+    assert [line[:2] for line in jira.lines] == [
+        ("GET", "/rest/servicedeskapi/servicedesk"),
+        ("POST", "/rest/servicedeskapi/customer"),
+    ]
+
+
 def test_403_captcha_is_a_configuration_error_with_the_reason(cloud):
     cloud.answer(
         "GET",
@@ -79,8 +138,10 @@ def test_403_captcha_is_a_configuration_error_with_the_reason(cloud):
         status=403,
         headers={"X-Authentication-Denied-Reason": "CAPTCHA_CHALLENGE; login-url=https://x"},
     )
-    with pytest.raises(ConfigurationError, match="authentication denied: CAPTCHA_CHALLENGE"):
+    with pytest.raises(ConfigurationError, match="authentication denied: CAPTCHA_CHALLENGE") as c:
         cloud.adapter().get_issue(IssueRef("jira", "ED-1"))
+    assert str(c.value).endswith("(sign in to Jira once in a browser as the API user to answer "
+                                 "the CAPTCHA)")  # fmt: skip
     assert cloud.lines == [("GET", "/rest/api/2/issue/ED-1", PROJECT_FIELDS, None)]
 
 

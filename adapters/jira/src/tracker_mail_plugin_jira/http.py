@@ -76,7 +76,7 @@ class JiraHttp:
         self._config = config
         self._session: requests.Session | None = None
         self._building = threading.Lock()
-        self._errors = JiraErrors("Jira")
+        self._errors = JiraErrors("Jira", sign_in=_sign_in(config))
 
     @property
     def session(self) -> requests.Session:
@@ -180,6 +180,15 @@ class JiraHttp:
             self.session, method, self.base_url + path, timeout=self._config.timeout,
             what=what, write=write, **kwargs,
         )  # fmt: skip
+
+
+def _sign_in(config: JiraConfig) -> str:
+    """The options a refused sign-in (401) comes from, for the message."""
+    if config.api_token is not None:
+        return "email and api_token (an API token of that account, not its password)"
+    if config.token is not None:
+        return "token (a personal access token that is not expired or revoked)"
+    return "username and password"
 
 
 def _json(content: bytes) -> Any:
