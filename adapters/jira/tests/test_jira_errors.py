@@ -51,7 +51,56 @@ def test_500_on_a_read_is_retry_later(jira):
         jira.adapter().get_issue(IssueRef("jira", "ED-1"))
     assert not isinstance(caught.value, Unreachable)
     assert "Jira answered 500 while reading issue ED-1: Internal server error" in str(caught.value)
-    assert jira.lines == [("GET", "/rest/api/2/issue/ED-1", PROJECT_FIELDS, None)]
+    # A read changes nothing: asked three times, 1 s and 3 s apart, before giving up.
+    assert jira.lines == [("GET", "/rest/api/2/issue/ED-1", PROJECT_FIELDS, None)] * 3
+    assert jira.clock.slept == [1.0, 3.0]
+
+
+def test_a_read_that_fails_once_is_answered_by_the_next_try(jira):
+    jira.answer("GET", "/rest/api/2/issue/ED-1", None, status=502)
+    jira.answer("GET", "/rest/api/2/issue/ED-1", "issue_get")
+    state = jira.adapter().get_issue(IssueRef("jira", "ED-1"))
+    assert state is not None
+    assert state.ref.key == "ED-1"
+    assert jira.lines == [("GET", "/rest/api/2/issue/ED-1", PROJECT_FIELDS, None)] * 2
+    assert jira.clock.slept == [1.0]
+
+
+def test_a_short_retry_after_on_a_read_is_waited_for_here(jira):
+    jira.answer("GET", "/rest/api/2/issue/ED-1", None, status=503, headers={"Retry-After": "5"})
+    jira.answer("GET", "/rest/api/2/issue/ED-1", "issue_get")
+    assert jira.adapter().get_issue(IssueRef("jira", "ED-1")) is not None
+    assert jira.clock.slept == [5.0]
+    assert len(jira.sent) == 2
+
+
+def test_after_an_outage_reads_fail_at_once_for_a_minute(jira):
+    jira.answer("GET", "/rest/api/2/issue/ED-1", None, status=503)
+    adapter = jira.adapter()
+    with pytest.raises(RetryLater):
+        adapter.get_issue(IssueRef("jira", "ED-1"))
+    with pytest.raises(RetryLater):
+        adapter.get_issue(IssueRef("jira", "ED-1"))  # no waits: the outage is known
+    jira.clock.now += 60
+    with pytest.raises(RetryLater):
+        adapter.get_issue(IssueRef("jira", "ED-1"))  # retried again once the rest is over
+    assert jira.clock.slept == [1.0, 3.0, 1.0, 3.0]
+    assert len(jira.sent) == 3 + 1 + 3
+
+
+def test_searches_sent_as_post_are_reads_and_retried(cloud):
+    cloud.answer("GET", "/rest/api/2/issue/SD-1/comment", "issue_comments")
+    cloud.answer("POST", "/rest/api/2/comment/list", None, status=504)
+    cloud.answer("POST", "/rest/api/2/comment/list", {"isLast": True, "maxResults": 1048576,
+                                                      "startAt": 0, "total": 0, "values": []})  # fmt: skip
+    found = cloud.adapter().find_by_key("tm-absent", IssueRef("jira", "SD-1"))
+    assert found is None
+    assert [line[:2] for line in cloud.lines] == [
+        ("GET", "/rest/api/2/issue/SD-1/comment"),
+        ("POST", "/rest/api/2/comment/list"),
+        ("POST", "/rest/api/2/comment/list"),
+    ]
+    assert cloud.clock.slept == [1.0]
 
 
 def test_500_on_a_write_is_unknown_outcome(jira, key):
@@ -231,14 +280,14 @@ def test_read_timeout_is_retry_later_on_reads_and_unknown_on_writes(jira, key):
     assert not isinstance(read.value, Unreachable)
     with pytest.raises(UnknownOutcome, match="no answer from Jira while creating an issue"):
         adapter.create_issue(new_issue(key))
-    assert len(jira.sent) == 2
+    assert [sent.method for sent in jira.sent] == ["GET"] * 3 + ["POST"]  # a write: once
 
 
 def test_an_unparseable_error_body_uses_the_reason(jira):
     jira.mock.add("GET", jira.base + "/rest/api/2/issue/ED-1", body="<html>oops</html>", status=502)
     with pytest.raises(RetryLater, match="Jira answered 502 while reading issue ED-1: Bad Gateway"):
         jira.adapter().get_issue(IssueRef("jira", "ED-1"))
-    assert len(jira.sent) == 1
+    assert len(jira.sent) == 3
 
 
 def test_messages_never_carry_credentials(cloud, key):

@@ -4,8 +4,9 @@ The shared table of :mod:`tracker_mail_plugin.http` does the rest (5xx: :class:`
 for a read, :class:`UnknownOutcome` for a write; nothing sent: :class:`Unreachable`; TLS:
 :class:`ConfigurationError`; 404: :class:`NotFound`). What is Jira's own:
 
-- 429 -> :class:`RetryLater` with Jira's ``Retry-After``, else the minute Atlassian says to
-  wait: the request was refused before it was processed, so even a write is safe to repeat.
+- 429 -> :class:`~tracker_mail_plugin.http.retry.RateLimited` (a :class:`RetryLater`) with
+  Jira's ``Retry-After``, else the minute Atlassian says to wait: the request was refused
+  before it was processed, so even a write is safe to repeat; the run pauses for the wait.
 - 401 and 403 -> :class:`ConfigurationError`: bad credentials, a CAPTCHA after failed
   logins (``X-Authentication-Denied-Reason``), or an account without a permission the
   configuration relies on; only a person can fix them, and retrying would lock the account.
@@ -37,6 +38,7 @@ from tracker_mail_plugin import (
     TrackerMailError,
 )
 from tracker_mail_plugin.http import DEFAULT_MESSAGES, shorten
+from tracker_mail_plugin.http.retry import RateLimited
 
 __all__ = [
     "DEFAULT_RATE_LIMIT_WAIT",
@@ -120,7 +122,15 @@ class JiraErrors(HttpErrors):
     def translate_status(
         self, response: requests.Response, *, write: bool, what: str
     ) -> TrackerMailError | None:
-        """401 says what to check; 409 is a :class:`Conflict`, 413 :class:`TooLarge`."""
+        """401 says what to check; 409 is a :class:`Conflict`, 413 :class:`TooLarge`.
+
+        429 is :class:`RateLimited`, which reads are not retried after: the run pauses.
+        """
+        if response.status_code == 429:
+            wait = self.retry_after(response)
+            shown = "?" if wait is None else f"{wait:.0f}"
+            message = self.say(Failure.RATE_LIMITED, response, what, wait=shown)
+            return RateLimited(message, retry_after=wait)
         if response.status_code == 401:
             message = self.say(Failure.UNAUTHORIZED, response, what, sign_in=self.sign_in)
             return ConfigurationError(message)
