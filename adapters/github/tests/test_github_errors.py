@@ -46,7 +46,21 @@ def test_server_error_on_a_read_is_retry_later(github):
         github.adapter().get_issue(ISSUE)
 
     assert type(caught.value) is RetryLater
-    assert github.lines() == [("GET", f"{REPO}/issues/42")]
+    # A read changes nothing: asked three times, 1 s and 3 s apart, before giving up.
+    assert github.lines() == [("GET", f"{REPO}/issues/42")] * 3
+    assert github.clock.slept == [1.0, 3.0]
+
+
+def test_a_read_that_fails_once_is_answered_by_the_next_try(github):
+    github.reply("GET", f"{REPO}/issues/42", github.load("error_server"), status=502)
+    github.reply("GET", f"{REPO}/issues/42", github.load("issue"))
+
+    state = github.adapter().get_issue(ISSUE)
+
+    assert state is not None
+    assert state.closed is False
+    assert github.lines() == [("GET", f"{REPO}/issues/42")] * 2
+    assert github.clock.slept == [1.0]
 
 
 def test_bad_credentials_are_a_configuration_error_without_the_token(github):
@@ -194,7 +208,7 @@ def test_no_answer_to_a_read_is_retry_later(github):
         github.adapter().get_issue(ISSUE)
 
     assert type(caught.value) is RetryLater
-    assert github.lines() == [("GET", f"{REPO}/issues/42")]
+    assert github.lines() == [("GET", f"{REPO}/issues/42")] * 3
 
 
 def test_connection_refused_is_unreachable_for_reads_and_writes(github):

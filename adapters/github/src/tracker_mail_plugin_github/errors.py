@@ -38,11 +38,11 @@ from tracker_mail_plugin import (
     Failure,
     HttpErrors,
     PermanentError,
-    RetryLater,
     TrackerMailError,
     parse_retry_after,
 )
 from tracker_mail_plugin.http import DEFAULT_MESSAGES
+from tracker_mail_plugin.http.retry import RateLimited
 from tracker_mail_plugin_github.pacing import SECONDARY_WAIT, Clock
 
 
@@ -66,9 +66,12 @@ def rate_limit_wait(response: requests.Response, now: float) -> float | None:
     return None
 
 
-def rate_limited(what: str, wait: float) -> RetryLater:
-    """The error for a request GitHub refused with a rate limit: retry in ``wait`` seconds."""
-    return RetryLater(f"rate limited while {what}; retry in {wait:.0f}s", retry_after=wait)
+def rate_limited(what: str, wait: float) -> RateLimited:
+    """The error for a request GitHub refused with a rate limit: retry in ``wait`` seconds.
+
+    A :class:`RateLimited`, so reads are not retried after it: the run pauses instead.
+    """
+    return RateLimited(f"rate limited while {what}; retry in {wait:.0f}s", retry_after=wait)
 
 
 class GitHubErrors(HttpErrors):
