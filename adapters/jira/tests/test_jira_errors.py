@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import time
 
@@ -240,6 +241,18 @@ def test_429_with_an_http_date_and_without_retry_after(jira):
     assert 100 < dated.value.retry_after <= 120
     assert bare.value.retry_after == 60.0
     assert jira.lines == [("GET", "/rest/api/2/issue/ED-1", PROJECT_FIELDS, None)] * 2
+
+
+def test_429_without_retry_after_waits_until_cloud_says_the_limit_resets(cloud, key):
+    # Atlassian's rate-limiting page: X-RateLimit-Reset is an ISO 8601 time, yyyy-MM-ddTHH:mmZ.
+    reset = dt.datetime.fromtimestamp(time.time() + 300, dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
+    cloud.answer("POST", "/rest/api/2/issue", "error_429", status=429,
+                 headers={"X-RateLimit-Reset": reset})  # fmt: skip
+    with pytest.raises(RetryLater) as caught:
+        cloud.adapter().create_issue(new_issue(key))
+    assert 230 < caught.value.retry_after <= 300  # the minute's precision of the header
+    assert not isinstance(caught.value, UnknownOutcome)
+    assert len(cloud.sent) == 1
 
 
 def test_503_read_passes_retry_after_along(jira):

@@ -5,8 +5,9 @@ for a read, :class:`UnknownOutcome` for a write; nothing sent: :class:`Unreachab
 :class:`ConfigurationError`; 404: :class:`NotFound`). What is Jira's own:
 
 - 429 -> :class:`~tracker_mail_plugin.http.retry.RateLimited` (a :class:`RetryLater`) with
-  Jira's ``Retry-After``, else the minute Atlassian says to wait: the request was refused
-  before it was processed, so even a write is safe to repeat; the run pauses for the wait.
+  Jira's ``Retry-After``, else until Cloud's ``X-RateLimit-Reset`` (an ISO 8601 time), else
+  the minute Atlassian says to wait: the request was refused before it was processed, so
+  even a write is safe to repeat; the run pauses for the wait.
 - 401 and 403 -> :class:`ConfigurationError`: bad credentials, a CAPTCHA after failed
   logins (``X-Authentication-Denied-Reason``), or an account without a permission the
   configuration relies on; only a person can fix them, and retrying would lock the account.
@@ -22,7 +23,9 @@ for a read, :class:`UnknownOutcome` for a write; nothing sent: :class:`Unreachab
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -150,6 +153,18 @@ class JiraErrors(HttpErrors):
         """Atlassian's error texts (see :func:`jira_messages`)."""
         return jira_messages(response)
 
+    def retry_after(self, response: requests.Response) -> float | None:
+        """``Retry-After``, else the time left until ``X-RateLimit-Reset``, else the default.
+
+        Atlassian: 429 answers "may be accompanied by Retry-After and X-RateLimit-Reset", the
+        latter an ISO 8601 time (``2025-05-12T14:30Z``) when the limit resets.
+        """
+        if response.headers.get("Retry-After") is None:
+            reset = _reset_time(response.headers.get("X-RateLimit-Reset"))
+            if reset is not None:
+                return max(reset - time.time(), 1.0)
+        return super().retry_after(response)
+
 
 def needed_for(response: requests.Response) -> str:
     """What the API user needs for the request ``response`` refused, as advice."""
@@ -162,6 +177,17 @@ def needed_for(response: requests.Response) -> str:
         if wanted == method and pattern.search(path):
             return f"the API user needs {needed}"
     return "the API user lacks a permission"
+
+
+def _reset_time(value: str | None) -> float | None:
+    """Epoch seconds of an ``X-RateLimit-Reset`` time, or ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def jira_messages(response: requests.Response) -> str:
