@@ -120,6 +120,22 @@ def test_secondary_limit_on_create_is_retry_later_never_a_duplicate(github, stat
     assert github.lines() == [("POST", f"{REPO}/issues")]
 
 
+def test_the_older_abuse_detection_wording_is_a_secondary_limit_too(github):
+    abuse = {
+        "message": "You have triggered an abuse detection mechanism. Please wait a few "
+        "minutes before you try again.",
+        "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api"
+        "#abuse-rate-limits",
+    }
+    github.reply("POST", f"{REPO}/issues", abuse, 403)
+
+    with pytest.raises(RateLimited) as caught:
+        github.adapter().create_issue(issue())
+
+    assert caught.value.retry_after == 60  # no header: at least a minute, as GitHub asks
+    assert github.lines() == [("POST", f"{REPO}/issues")]
+
+
 def test_search_budget_is_separate_from_the_core_budget(github):
     reset = int(github.clock.now) + 40
     github.reply("GET", "/user", github.load("user"))

@@ -61,7 +61,9 @@ def rate_limit_wait(response: requests.Response, now: float) -> float | None:
     if response.headers.get("x-ratelimit-remaining") == "0":
         reset = _number(response.headers.get("x-ratelimit-reset"))
         return max((reset or now) - now, 1.0)
-    if response.status_code == 429 or "rate limit" in github_message(response).lower():
+    said = github_message(response).lower()
+    # "abuse detection" is the older wording of a secondary limit (GitHub Enterprise Server).
+    if response.status_code == 429 or "rate limit" in said or "abuse detection" in said:
         return SECONDARY_WAIT
     return None
 
