@@ -186,11 +186,15 @@ class AdapterContract(Generic[AdapterT]):
     def prime_no_project(self, adapter: AdapterT, project: str) -> None:
         """Make the fake tracker answer that ``project`` does not exist."""
 
+    def prime_member(self, adapter: AdapterT, member: UserRef) -> None:
+        """Make the fake tracker answer that ``member`` may create issues in ``project``."""
+
     def project_member(self, adapter: AdapterT) -> UserRef | None:
         """A user allowed to create issues in ``project`` (by default: nobody known).
 
-        The unknown-project scenario asks about this user, so that ``False`` there means
-        "no such project" rather than "no such user".
+        ``can`` must say yes for this user (the test is skipped, saying so, while this
+        returns None); the unknown-project scenario asks about the same user, so that
+        ``False`` there means "no such project" rather than "no such user".
         """
         return None
 
@@ -365,6 +369,21 @@ class AdapterContract(Generic[AdapterT]):
         project = f"tm-contract-none-{uuid.uuid4().hex[:8]}"
         self.prime_no_project(adapter, project)
         assert adapter.can(self.project_member(adapter), Permission.CREATE_ISSUE, project) is False
+
+    def test_a_project_member_may_create_issues(self, adapter: AdapterT) -> None:
+        """``can`` answers True for a user the tracker lets create issues in ``project``.
+
+        An adapter that always answered False would pass every other check here, and then
+        leave every sender's mail unprocessed.
+        """
+        member = self.project_member(adapter)
+        if member is None:
+            pytest.skip(
+                "project_member() names nobody: return a user who may create issues in "
+                "`project` (and prime the fake in prime_member) to check that can() says yes"
+            )
+        self.prime_member(adapter, member)
+        assert adapter.can(member, Permission.CREATE_ISSUE, self.project) is True, member
 
     def test_a_create_whose_answer_was_lost_is_found_on_retry(self, adapter: AdapterT) -> None:
         """A create whose answer was lost raises UnknownOutcome; the look-up finds it.

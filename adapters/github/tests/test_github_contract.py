@@ -10,7 +10,15 @@ import pytest
 import requests
 from tracker_mail_plugin_github import GitHubAdapter, GitHubConfig
 
-from tracker_mail_plugin import CommentRef, IssueRef, NewComment, NewIssue, Secret, TrackerAdapter
+from tracker_mail_plugin import (
+    CommentRef,
+    IssueRef,
+    NewComment,
+    NewIssue,
+    Secret,
+    TrackerAdapter,
+    UserRef,
+)
 from tracker_mail_plugin.testing import TrackerFailure
 from tracker_mail_plugin.testing.contract import AdapterContract
 
@@ -79,6 +87,13 @@ class TestGitHubContract(AdapterContract):
         self.github.reply("GET", f"{REPO}/issues", [load("issue")])
         comment = load("issue_comment", body=posted.body["body"])
         self.github.reply("GET", f"{REPO}/issues/comments", [comment])
+
+    def project_member(self, adapter: TrackerAdapter) -> UserRef | None:
+        return UserRef("1001", "alice", "Alice", "alice@example.com")
+
+    def prime_member(self, adapter: TrackerAdapter, member: UserRef) -> None:
+        permission = self.github.load("collaborator_permission")
+        self.github.reply("GET", f"{REPO}/collaborators/alice/permission", permission)
 
     def prime_get_issue(self, adapter: TrackerAdapter, ref: IssueRef) -> None:
         self.github.reply("GET", f"{REPO}/issues/42", self.github.load("issue"))

@@ -9,7 +9,7 @@ import pytest
 import requests
 from tracker_mail_plugin_jira import JiraAdapter
 
-from tracker_mail_plugin import IssueRef, Secret
+from tracker_mail_plugin import IssueRef, Permission, Secret, UserRef
 from tracker_mail_plugin.testing import TrackerFailure
 from tracker_mail_plugin.testing.contract import AdapterContract
 
@@ -106,6 +106,33 @@ class TestJiraCloudContract(AdapterContract):
             )  # fmt: skip
             return
         self.jira.answer("GET", f"/rest/api/2/issue/{found.issue.key}/comment", answer)
+
+    def project_member(self, adapter):
+        # The user the permission search's fixture names (Cloud: accountId, DC: name).
+        account = "5b10a2844c20165700ede21g" if self.jira.cloud else "mia"
+        return UserRef(
+            account, None if self.jira.cloud else "mia", "Mia Krystof", "mia@example.com"
+        )
+
+    def prime_member(self, adapter, member):
+        self.jira.answer("GET", "/rest/api/2/user/permission/search", "user_permission_search")
+
+    def prime_no_project(self, adapter, project):
+        # Jira answers a permission search in a project it does not have with a 404.
+        missing = {"errorMessages": [f"No project could be found with key '{project}'."],
+                   "errors": {}}  # fmt: skip
+        self.jira.answer("GET", "/rest/api/2/user/permission/search", missing, status=404)
+
+    def test_member_permission_is_asked_as_documented(self, adapter):
+        """The member check: one permission search for CREATE_ISSUES in the project."""
+        member = self.project_member(adapter)
+        self.prime_member(adapter, member)
+        assert adapter.can(member, Permission.CREATE_ISSUE, self.project) is True
+        (sent,) = self.jira.sent
+        assert sent.line[:2] == ("GET", "/rest/api/2/user/permission/search")
+        who = {"accountId": member.id} if self.jira.cloud else {"username": member.id}
+        assert sent.query == {"permissions": "CREATE_ISSUES", "projectKey": "ED", **who,
+                              "maxResults": "50"}  # fmt: skip
 
     def prime_get_issue(self, adapter, ref):
         answer = copy.deepcopy(self.jira.fixture("issue_get")) | {"key": ref.key}

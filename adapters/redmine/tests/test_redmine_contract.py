@@ -15,7 +15,7 @@ import pytest
 from tracker_mail_plugin_redmine import RedmineAdapter, RedmineConfig
 
 from tests.servers.redmine import Redmine
-from tracker_mail_plugin import NewIssue, Secret, TrackerAdapter
+from tracker_mail_plugin import NewIssue, Secret, TrackerAdapter, UserRef
 from tracker_mail_plugin.testing import (
     AdapterContract,
     TrackerFailure,
@@ -54,6 +54,10 @@ class TestRedmineContract(AdapterContract):
                 self.valid_config() | {"url": url, "timeout": 0.5}
             )
             yield RedmineAdapter(config)
+
+    def project_member(self, adapter: TrackerAdapter) -> UserRef | None:
+        # alice holds the mail user role (add issues, add notes) in the contract project.
+        return adapter.find_user("alice@example.com")
 
     @contextmanager
     def lose_answer(self, adapter: TrackerAdapter, new: NewIssue) -> Iterator[TrackerAdapter]:
