@@ -1,0 +1,93 @@
+"""What a third newcomer, following only the README, ran into; each fix held in place."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import tomllib
+from pathlib import Path
+
+from tests.mailfactory import raw_mail
+from tests.trialbox import trial_mailbox
+from tracker_mail_plugin.cli import main
+
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+POSTGRES_JOURNAL = """\
+version: 1
+journal:
+  url: postgresql://tracker_mail@127.0.0.1:5432/tracker_mail
+  password: {env: TRACKER_MAIL_TEST_PG}
+trackers:
+  trial: {adapter: recording}
+mailboxes:
+  support:
+    protocol: pipe
+    tracker: trial
+    rules: [{then: [{create_issue: {project: support}}]}]
+"""
+
+
+def test_offline_check_says_when_the_postgres_driver_is_missing(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """``check --offline`` called the file valid; the first ``sync`` then stopped on it."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real(name, *a)
+    )
+    monkeypatch.setenv("TRACKER_MAIL_TEST_PG", "secret")
+    config = tmp_path / "rules.yaml"
+    config.write_text(POSTGRES_JOURNAL)
+
+    assert main(["check", "--offline", "-c", str(config)]) == 2
+
+    err = capsys.readouterr().err
+    assert (
+        f"{config}:3:8: the journal is in PostgreSQL, which needs the psycopg package, not "
+        "installed here: pip install 'tracker-mail-plugin[postgres]'"
+    ) in err
+    assert err.endswith(f"{config}: 1 error; nothing was touched\n")
+
+
+def test_offline_check_is_content_when_the_driver_is_there(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("TRACKER_MAIL_TEST_PG", "secret")
+    config = tmp_path / "rules.yaml"
+    config.write_text(POSTGRES_JOURNAL)
+
+    assert main(["check", "--offline", "-c", str(config)]) == 0  # psycopg is a dev dependency
+
+    assert "psycopg" not in capsys.readouterr().err
+
+
+def _install_section() -> str:
+    return README[README.index("None of these packages is on PyPI") : README.index("## Getting")]
+
+
+def test_the_readme_names_every_extra_a_user_installs() -> None:
+    """The install section listed oauth2 and dkim, and the PostgreSQL journal's was missing."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = set(pyproject["project"]["optional-dependencies"])
+    for_users = extras - {"dev", "testing", "openapi"}  # the test tools' own
+    named = set(re.findall(r"\[(\w+)\]", _install_section()))
+    assert for_users <= named, f"extras the README does not name: {for_users - named}"
+
+
+def test_the_recording_trackers_files_are_the_ones_the_readme_names(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """``check`` and ``sync --dry-run`` left ``tracker.json.calls`` and ``.lock`` unexplained."""
+    new = trial_mailbox(tmp_path, monkeypatch)
+    (new / "a.eml").write_bytes(raw_mail({"Subject": "Printer on fire"}))
+    before = set(tmp_path.iterdir())
+
+    assert main(["check"]) == 0
+    assert main(["sync", "--dry-run"]) == 0
+
+    made = {path.name for path in set(tmp_path.iterdir()) - before}
+    assert made == {"tracker.json.calls", "tracker.json.lock"}
+    recording = README[README.index("Options of `adapter: recording`") :][:900]
+    for suffix in (".calls", ".lock"):
+        assert f"`<state_file>{suffix}`" in recording
+    assert "sync --dry-run" in recording  # and that a dry run writes to it
