@@ -91,3 +91,35 @@ def test_the_recording_trackers_files_are_the_ones_the_readme_names(
     for suffix in (".calls", ".lock"):
         assert f"`<state_file>{suffix}`" in recording
     assert "sync --dry-run" in recording  # and that a dry run writes to it
+
+
+NO_MATCH = """\
+version: 1
+trackers:
+  trial: {adapter: recording}
+mailboxes:
+  support:
+    protocol: pipe
+    tracker: trial
+    unknown_user: as_rule_owner
+    rules:
+      - when subject contains 'invoice' then create issue in project billing
+"""
+
+
+def test_explain_says_who_creates_only_when_something_is_created(tmp_path, capsys) -> None:
+    """ "Decision: unprocessed (no rule matched)" was followed by "Created as: rule owner"."""
+    config = tmp_path / "rules.yaml"
+    config.write_text(NO_MATCH)
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(raw_mail({"Subject": "Printer on fire"}))
+    args = ["explain", "--offline", "--sender-unknown", "-c", str(config), str(mail)]
+
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Decision:    unprocessed (no rule matched)" in out
+    assert "Created as:" not in out
+
+    mail.write_bytes(raw_mail({"Subject": "Invoice 12"}))
+    assert main(args) == 0
+    assert "Created as:  rule owner\n  - create_issue in project billing" in capsys.readouterr().out
