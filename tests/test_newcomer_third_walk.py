@@ -123,3 +123,15 @@ def test_explain_says_who_creates_only_when_something_is_created(tmp_path, capsy
     mail.write_bytes(raw_mail({"Subject": "Invoice 12"}))
     assert main(args) == 0
     assert "Created as:  rule owner\n  - create_issue in project billing" in capsys.readouterr().out
+
+
+def test_check_names_a_pipe_mailboxs_spool_folder(tmp_path, capsys) -> None:
+    """``check`` said ``alias: pipe None`` for a pipe mailbox without ``path``."""
+    config = tmp_path / "rules.yaml"
+    config.write_text(NO_MATCH)
+
+    assert main(["check", "--offline", "-c", str(config)]) == 0
+
+    out = capsys.readouterr().out
+    assert f"  support: pipe {tmp_path / 'spool' / 'support'} -> trial;" in out
+    assert "None" not in out

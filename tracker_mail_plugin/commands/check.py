@@ -16,9 +16,16 @@ from typing import Any
 import yaml
 
 from tracker_mail_plugin.adapter import Capability, Requirements, TrackerAdapter
-from tracker_mail_plugin.assemble import journal_path, open_journal, open_source, postgres_journal
+from tracker_mail_plugin.assemble import (
+    journal_location,
+    journal_path,
+    open_journal,
+    open_source,
+    postgres_journal,
+)
 from tracker_mail_plugin.commands.check_report import CheckReport
 from tracker_mail_plugin.commands.offline import offline_problems
+from tracker_mail_plugin.commands.receive import spool_path
 from tracker_mail_plugin.config.loader import (
     ConfigFileError,
     LoadedConfig,
@@ -112,8 +119,11 @@ def describe_mailboxes(loaded: LoadedConfig) -> dict[str, str]:
         rules = config.rules_for(name)
         own = "own" if mailbox.rules is not None else "top-level"
         policies = loaded.policies(name)
+        where = _where(mailbox)
+        if mailbox.protocol == "pipe":  # no path written: the spool beside the journal
+            where = f"pipe {spool_path(loaded, name, journal_location(loaded))}"
         described[name] = (
-            f"{_where(mailbox)} -> {mailbox.tracker}; {len(rules)} {own} rule(s); "
+            f"{where} -> {mailbox.tracker}; {len(rules)} {own} rule(s); "
             f"unknown senders: {policies.unknown_user}; {_trust(policies.trust)}"
         )
     return described
