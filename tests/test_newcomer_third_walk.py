@@ -128,7 +128,7 @@ def test_explain_says_who_creates_only_when_something_is_created(tmp_path, capsy
 def test_check_names_a_pipe_mailboxs_spool_folder(tmp_path, capsys) -> None:
     """``check`` said ``alias: pipe None`` for a pipe mailbox without ``path``."""
     config = tmp_path / "rules.yaml"
-    config.write_text(NO_MATCH)
+    config.write_text(NO_MATCH.replace("version: 1\n", "version: 1\njournal: ./journal.sqlite3\n"))
 
     assert main(["check", "--offline", "-c", str(config)]) == 0
 
