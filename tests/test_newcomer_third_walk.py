@@ -135,3 +135,18 @@ def test_check_names_a_pipe_mailboxs_spool_folder(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert f"  support: pipe {tmp_path / 'spool' / 'support'} -> trial;" in out
     assert "None" not in out
+
+
+def test_a_missing_imap_username_reads_as_english(tmp_path, capsys) -> None:
+    """The error said "a imap mailbox needs username"."""
+    config = tmp_path / "rules.yaml"
+    config.write_text(
+        NO_MATCH.replace(
+            "protocol: pipe", "protocol: imap\n    host: 127.0.0.1\n    password: {env: X}"
+        )
+    )
+
+    assert main(["check", "--offline", "-c", str(config)]) == 2
+
+    err = capsys.readouterr().err
+    assert "mailboxes.support: an imap mailbox needs username" in err
