@@ -150,3 +150,24 @@ def test_a_missing_imap_username_reads_as_english(tmp_path, capsys) -> None:
 
     err = capsys.readouterr().err
     assert "mailboxes.support: an imap mailbox needs username" in err
+
+
+def test_explain_says_why_a_reply_becomes_a_new_issue(tmp_path, monkeypatch, capsys) -> None:
+    """The README's sample reply names #5521, which the trial tracker lacks; explain said not why."""
+    new = trial_mailbox(tmp_path, monkeypatch)
+    (new / "a.eml").write_bytes(raw_mail({"Subject": "Printer on fire", "Message-ID": "<a@x>"}))
+    assert main(["sync"]) == 0  # issue 1
+    reply = tmp_path / "reply.eml"
+    note = "Note:        tracker trial: no issue it has is named by #77; not a reply to an existing issue"
+
+    reply.write_bytes(raw_mail({"Subject": "Re: Printer on fire (ticket #77)"}))
+    assert main(["explain", "-c", "rules.yaml", str(reply)]) == 0
+    out = capsys.readouterr().out
+    assert note in out
+    assert "  - create_issue in project support" in out
+
+    reply.write_bytes(raw_mail({"Subject": "Re: Printer on fire [#1]"}))
+    assert main(["explain", "-c", "rules.yaml", str(reply)]) == 0
+    out = capsys.readouterr().out
+    assert "no issue it has is named by" not in out
+    assert "comment" in out.split("Decision:")[1]

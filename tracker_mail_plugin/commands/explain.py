@@ -230,6 +230,13 @@ def _ask_tracker(
     except TrackerMailError as exc:
         notes.append(f"tracker {tracker} not consulted ({exc}); facts from the options")
         return sender_known, offline_reply_target(message), False
+    in_subject = [c.text for c in message.reference_candidates if c.source == "subject"]
+    if lookup.reply_to is None and in_subject:
+        # Says why a reply the subject names becomes a new issue: the tracker has none such.
+        notes.append(
+            f"tracker {tracker}: no issue it has is named by {', '.join(in_subject[:3])}; "
+            "not a reply to an existing issue"
+        )
     return sender_known, lookup.reply_to, lookup.in_conversation
 
 
