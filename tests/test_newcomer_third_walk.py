@@ -171,3 +171,16 @@ def test_explain_says_why_a_reply_becomes_a_new_issue(tmp_path, monkeypatch, cap
     out = capsys.readouterr().out
     assert "no issue it has is named by" not in out
     assert "comment" in out.split("Decision:")[1]
+
+
+def test_a_forward_without_smtp_says_what_to_add(tmp_path, capsys) -> None:
+    """The README's own rule ``then forward to orders@example.com`` stopped with no way on."""
+    config = tmp_path / "rules.yaml"
+    config.write_text(
+        NO_MATCH.replace("create issue in project billing", "forward to a@example.com")
+    )
+
+    assert main(["check", "--offline", "-c", str(config)]) == 2
+
+    err = capsys.readouterr().err
+    assert "but no smtp server is configured; add an smtp: section (host and sender" in err
