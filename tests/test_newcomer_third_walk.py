@@ -6,10 +6,14 @@ import importlib.util
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
 
 from tests.mailfactory import raw_mail
 from tests.trialbox import trial_mailbox
 from tracker_mail_plugin.cli import main
+from tracker_mail_plugin.testing.dovecot import free_ports
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -184,3 +188,42 @@ def test_a_forward_without_smtp_says_what_to_add(tmp_path, capsys) -> None:
 
     err = capsys.readouterr().err
     assert "but no smtp server is configured; add an smtp: section (host and sender" in err
+
+
+SMTP = "smtp: {{host: 127.0.0.1, port: {port}, security: none, sender: tm@example.com{login}}}\n"
+
+
+def _with_smtp(tmp_path: Path, port: int, login: str = "") -> Path:
+    config = tmp_path / "rules.yaml"
+    config.write_text(NO_MATCH + SMTP.format(port=port, login=login))
+    return config
+
+
+def test_check_logs_in_to_the_smtp_server_forwards_use(tmp_path, monkeypatch, capsys) -> None:
+    """``check`` said valid while the smtp server forwards go through was not there."""
+    monkeypatch.setenv("TM_TEST_SMTP", "secret")
+    port = free_ports(1)[0]
+    config = _with_smtp(tmp_path, port)
+
+    assert main(["check", "--offline", "-c", str(config)]) == 0  # offline: not connected to
+    capsys.readouterr()
+    assert main(["check", "-c", str(config)]) == 3
+    err = capsys.readouterr().err
+    assert f"smtp: cannot be reached: SMTP server 127.0.0.1:{port}: " in err
+
+    controller = Controller(_Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert main(["check", "-c", str(config)]) == 0
+        assert f"smtp 127.0.0.1:{port}: ok (none); no login configured\n" in capsys.readouterr().out
+
+        config = _with_smtp(tmp_path, port, ", username: tm, password: {env: TM_TEST_SMTP}")
+        assert main(["check", "-c", str(config)]) == 2  # aiosmtpd offers no AUTH without TLS
+    finally:
+        controller.stop()
+    assert "the server offers no login" in capsys.readouterr().err
+
+
+class _Sink:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        raise AssertionError("check must send nothing")

@@ -17,6 +17,7 @@ import yaml
 
 from tracker_mail_plugin.adapter import Capability, Requirements, TrackerAdapter
 from tracker_mail_plugin.assemble import (
+    forwarder_for,
     journal_location,
     journal_path,
     open_journal,
@@ -35,6 +36,7 @@ from tracker_mail_plugin.config.loader import (
 from tracker_mail_plugin.config.model import Mailbox, Trust
 from tracker_mail_plugin.config.problems import ConfigProblem
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
+from tracker_mail_plugin.forward import SmtpForwarder
 from tracker_mail_plugin.journal import SCHEMA_VERSION
 from tracker_mail_plugin.needs import requirements
 from tracker_mail_plugin.rules.normal import rules_to_yaml
@@ -178,7 +180,30 @@ def check_live(
     ]
     codes += [_check_mailbox(loaded, name, report) for name in loaded.config.mailboxes]
     codes.append(_check_journal(loaded, report))
+    codes.append(_check_smtp(loaded, report))
     return ExitCode.worst(codes)
+
+
+def _check_smtp(loaded: LoadedConfig, report: CheckReport) -> ExitCode:
+    """The ``smtp`` server forwards go through: connect and log in, send nothing."""
+    settings = loaded.config.smtp
+    if settings is None:
+        return ExitCode.OK
+    forwarder = forwarder_for(loaded, "smtp")
+    assert isinstance(forwarder, SmtpForwarder)  # noqa: S101 - an smtp section makes one
+    where = f"smtp {settings.host}:{settings.port}"
+    about = {"host": settings.host, "port": settings.port}
+    try:
+        forwarder.check()
+    except ConfigurationError as exc:
+        report.failed(f"smtp: {exc}", "smtp", **about)
+        return ExitCode.CONFIGURATION
+    except TrackerMailError as exc:
+        report.failed(f"smtp: cannot be reached: {exc}", "smtp", reached=False, **about)
+        return ExitCode.UNREACHABLE
+    login = f"logged in as {settings.username}" if settings.username else "no login configured"
+    report.passed(f"{where}: ok ({settings.security}); {login}", "smtp", **about)
+    return ExitCode.OK
 
 
 def _check_journal(loaded: LoadedConfig, report: CheckReport) -> ExitCode:
