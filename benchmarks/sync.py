@@ -143,6 +143,15 @@ def count_imap_commands() -> collections.Counter[str]:
     return counts
 
 
+def cpu_clocks(since: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float]:
+    """CPU seconds of this thread (the run's) and of the whole process, minus ``since``.
+
+    Their sum against the wall time shows how much work overlapped: Python code on two
+    threads never does, it takes turns on the interpreter lock.
+    """
+    return time.thread_time() - since[0], time.process_time() - since[1]
+
+
 def child(spec: dict[str, Any]) -> dict[str, Any]:
     commands = count_imap_commands()
     from tracker_mail_plugin.adapter import Permission
@@ -240,8 +249,10 @@ mailboxes:
     rss_before = rss_now_mib()
     commands.clear()
     start = time.perf_counter()
+    cpu = cpu_clocks()
     (summary,), code = runner.sync(loaded, ["bench"], runner.SyncOptions())
     seconds = time.perf_counter() - start
+    cpu = cpu_clocks(cpu)
     state = tracker[0].state()
     comments = sum(len(issue.comments) for issue in state.issues.values())
     if code != 0 or len(state.issues) != summary.created or comments != summary.commented:
@@ -257,6 +268,8 @@ mailboxes:
         "time": dict(timer.seconds),
         "rss_before_mib": rss_before,
         "peak_rss_mib": peak_rss_mib(),
+        "cpu_run_thread": cpu[0],
+        "cpu_process": cpu[1],
     }
 
 
@@ -276,6 +289,7 @@ def floor(spec: dict[str, Any], loaded: Any, commands: collections.Counter[str])
     commands.clear()
     timer = Timer()
     start = time.perf_counter()
+    cpu = cpu_clocks()
     parsed = 0
     with open_source(mailbox, policies.max_message_size, state, "bench") as source:
         wanted = [e for e in source.pending(lambda id: False) if not e.oversize]
@@ -288,6 +302,7 @@ def floor(spec: dict[str, Any], loaded: Any, commands: collections.Counter[str])
             parsed += 1
             fetching = time.perf_counter()
     seconds = time.perf_counter() - start
+    cpu = cpu_clocks(cpu)
     return {
         "variant": "floor",
         "seconds": seconds,
@@ -296,6 +311,8 @@ def floor(spec: dict[str, Any], loaded: Any, commands: collections.Counter[str])
         "time": dict(timer.seconds),
         "rss_before_mib": rss_before,
         "peak_rss_mib": peak_rss_mib(),
+        "cpu_run_thread": cpu[0],
+        "cpu_process": cpu[1],
     }
 
 
@@ -474,6 +491,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     "password": account.password,
                     "journal": f"{scratch}/{variant}-{repetition}.sqlite3",
                     "copying_store": args.copying_store,
+                    "profile": str(args.profile / f"{variant}-{repetition}.prof")
+                    if args.profile
+                    else None,
                 }
                 print(f"run {repetition + 1}/{args.repeat}: {variant} ...", file=sys.stderr)
                 since = len(server.log())
@@ -595,6 +615,12 @@ def report(results: dict[str, Any], markdown: bool) -> str:
         )
         lines.append(f"- {variant}: {best['commands']['(all)']} IMAP commands: {commands}")
         lines.append(f"- {variant}: time inside (best run, {best['seconds']:.2f}s): {where}")
+        if "cpu_process" in best:
+            lines.append(
+                f"- {variant}: CPU in the best run: the run's thread {best['cpu_run_thread']:.2f}s,"
+                f" the whole process {best['cpu_process']:.2f}s (fetch thread included),"
+                f" wall {best['seconds']:.2f}s"
+            )
         lines.append(
             f"- {variant}: summary {best['summary']}; folders after: {best['folders']}; "
             f"Dovecot logged {best['dovecot']}; APPEND of the corpus took "
@@ -664,13 +690,31 @@ def main() -> None:
     )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write a cProfile file per run into this folder (read with python -m pstats);"
+        " profiling slows the runs, so their times are not comparable with unprofiled ones",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if unknown := set(args.variants) - set(VARIANTS):
         parser.error(f"no variant {', '.join(sorted(unknown))}; there are {', '.join(VARIANTS)}")
     if args.child:
-        print(json.dumps(child(json.loads(args.child))))
+        spec = json.loads(args.child)
+        if spec.get("profile"):
+            import cProfile
+
+            profiler = cProfile.Profile()
+            result = profiler.runcall(child, spec)
+            profiler.dump_stats(spec["profile"])
+        else:
+            result = child(spec)
+        print(json.dumps(result))
         return
+    if args.profile:
+        args.profile = args.profile.resolve()
+        args.profile.mkdir(parents=True, exist_ok=True)
     results = measure(args)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

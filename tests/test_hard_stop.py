@@ -108,6 +108,34 @@ def test_sync_ends_on_a_stuck_message_then_counts_it_and_quarantines_it_unread(
     assert (unread["attempts"], unread["max_attempts"]) == (2, 2)  # as the reason says
 
 
+def test_a_dry_run_skips_and_shows_what_the_real_run_would_quarantine_unread(
+    tmp_path: Path,
+) -> None:
+    site = _setup(tmp_path, _mail("stuck printer", stuck=True), _mail("fine printer"))
+    for _ in range(2):  # two real runs die on it: both attempts used
+        assert _tracker_mail(tmp_path, site, "sync").returncode == 1
+    journal = (tmp_path / "journal.sqlite3").read_bytes()
+
+    # The next real run would quarantine it without reading it: so does the dry run, which
+    # therefore is not stopped by it (the stuck parser would hang for 120 s) and goes on.
+    dry = _tracker_mail(tmp_path, site, "sync", "--dry-run")
+    assert dry.returncode == 4, dry.stdout + dry.stderr  # what the real run would exit with
+    assert "past its time budget" not in dry.stderr
+    assert (
+        "'stuck printer' from Alice <alice@example.com>: quarantine unread: "
+        "reading it did not finish 2 times"
+    ) in dry.stdout
+    assert "'fine printer' from Alice <alice@example.com>: act: create_issue" in dry.stdout
+    assert "would create 1" in dry.stdout
+    assert "would quarantine 1" in dry.stdout
+    # Nothing was written: the journal is as the real runs left it, no issue exists.
+    assert (tmp_path / "journal.sqlite3").read_bytes() == journal
+    assert (
+        not (tmp_path / "tracker.json").exists()
+        or not json.loads((tmp_path / "tracker.json").read_text())["issues"]
+    )
+
+
 def test_receive_exits_with_a_temporary_failure_so_the_mail_server_keeps_the_message(
     tmp_path: Path,
 ) -> None:

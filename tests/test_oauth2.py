@@ -23,8 +23,9 @@ from aiosmtpd.smtp import AuthResult
 from tests.mailfactory import raw_mail
 from tests.servers.dovecot import free_ports
 from tests.servers.tokens import Client, TokenEndpoint, TokenServer
+from tracker_mail_plugin.config.auth import GenericOAuth2
 from tracker_mail_plugin.config.loader import ConfigFileError, load_config_text
-from tracker_mail_plugin.config.model import GenericOAuth2, Smtp
+from tracker_mail_plugin.config.model import Smtp
 from tracker_mail_plugin.errors import ConfigurationError, Unreachable
 from tracker_mail_plugin.forward import SmtpForwarder
 from tracker_mail_plugin.mail import parse_message

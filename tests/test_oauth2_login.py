@@ -26,8 +26,8 @@ import responses
 
 from tests.test_oauth2_providers import ExchangeWithoutPermission
 from tracker_mail_plugin.cli import main
+from tracker_mail_plugin.config.auth import MicrosoftOAuth2
 from tracker_mail_plugin.config.loader import ConfigFileError, load_config_text
-from tracker_mail_plugin.config.model import MicrosoftOAuth2
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode
 from tracker_mail_plugin.oauth2 import TokenProvider
 

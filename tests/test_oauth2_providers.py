@@ -31,8 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from tracker_mail_plugin.config.auth import GoogleOAuth2, MicrosoftOAuth2
 from tracker_mail_plugin.config.loader import ConfigFileError, load_config_text
-from tracker_mail_plugin.config.model import GoogleOAuth2, MicrosoftOAuth2
 from tracker_mail_plugin.errors import ConfigurationError, Unreachable
 from tracker_mail_plugin.oauth2 import TokenProvider
 from tracker_mail_plugin.sources.imap import ImapSource

@@ -372,7 +372,7 @@ def test_a_dry_run_without_a_journal_creates_none(tmp_path, capsys):
         "support: would 'Printer on fire' from Alice <alice@example.com>: act: create_issue in"
         " project it\n"
         "support: fetched 1, would create 1, would comment 0, would attach 0, would forward 0,"
-        " would leave unprocessed 0, would drop 0, would fail 0 in Xs (dry run: nothing"
+        " would leave unprocessed 0, would drop 0, would fail 0, would quarantine 0 in Xs (dry run: nothing"
         " written)\n"
     )
     assert tracker(tmp_path).issues() == {}
@@ -397,7 +397,7 @@ def test_a_dry_run_leaves_the_journal_byte_for_byte_and_asks_the_tracker(tmp_pat
         "support: would 'broken again' from Alice <alice@example.com>: fails: create_issue in"
         " project nowhere: there is no project 'nowhere'",
         "support: fetched 3, would create 1, would comment 0, would attach 0, would forward 0,"
-        " would leave unprocessed 1, would drop 0, would fail 1 in Xs (dry run: nothing"
+        " would leave unprocessed 1, would drop 0, would fail 1, would quarantine 0 in Xs (dry run: nothing"
         " written)",
     ]
     asked = [call.method for call in tracker(tmp_path).calls()]

@@ -18,7 +18,8 @@ import responses
 
 from tests.mailfactory import raw_mail
 from tracker_mail_plugin.assemble import open_source
-from tracker_mail_plugin.config.model import GRAPH_SCOPE, Mailbox, MicrosoftOAuth2
+from tracker_mail_plugin.config.auth import GRAPH_SCOPE, MicrosoftOAuth2
+from tracker_mail_plugin.config.model import Mailbox
 from tracker_mail_plugin.errors import ConfigurationError, RetryLater, Unreachable
 from tracker_mail_plugin.sources import Delete, Envelope, FlagSeen, Leave, Move
 from tracker_mail_plugin.sources.graph import GraphSource

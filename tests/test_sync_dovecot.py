@@ -869,7 +869,7 @@ def test_dry_run_says_what_it_would_do_and_changes_nothing(rig: Rig, smtp: SmtpS
     )
     assert (
         f"{MAILBOX}: fetched 2, would create 1, would comment 0, would attach 0, would forward 0,"
-        " would leave unprocessed 1, would drop 0, would fail 0 in "
+        " would leave unprocessed 1, would drop 0, would fail 0, would quarantine 0 in "
     ) in result.stdout
     assert rig.issues() == []
     assert [call.method for call in rig.tracker.calls() if call.method == "create_issue"] == []

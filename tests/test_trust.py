@@ -125,6 +125,34 @@ def test_two_from_addresses_prove_nothing():
     assert "not exactly one From" in result.reason
 
 
+@pytest.mark.parametrize(
+    "sender",
+    [
+        '"Admin, The" <admin@example.com>',  # Outlook's "Last, First"
+        "=?utf-8?q?Admin=2C_The?= <admin@example.com>",  # the same, encoded
+        "The Admin (IT, first floor) <admin@example.com>",  # a comment with a comma
+    ],
+)
+def test_a_comma_in_the_display_name_is_still_one_from_address(sender):
+    result = verdict(GOOD, sender=sender)
+    assert (result.authenticated, result.method) == (True, "dmarc"), result.reason
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        '"Admin, The" <admin@example.com>, evil@evil.test',
+        "admin@example.com, evil@evil.test",
+        # A display name that decodes to another address: which one a reader sees is unclear.
+        "=?utf-8?q?admin=40example.com=2C?= <admin@example.com>",
+    ],
+)
+def test_two_addresses_in_one_from_prove_nothing(sender):
+    result = verdict(GOOD, sender=sender)
+    assert not result.authenticated
+    assert "not exactly one From" in result.reason
+
+
 # -- alignment -------------------------------------------------------------------------------
 
 

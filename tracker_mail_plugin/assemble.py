@@ -16,15 +16,9 @@ from typing import TypedDict
 from pydantic import ValidationError
 
 from tracker_mail_plugin.adapter import TrackerAdapter
+from tracker_mail_plugin.config.auth import GRAPH_SCOPE, Auth, MicrosoftOAuth2
 from tracker_mail_plugin.config.loader import LoadedConfig
-from tracker_mail_plugin.config.model import (
-    DEFAULT_JOURNAL,
-    GRAPH_SCOPE,
-    Auth,
-    Mailbox,
-    MicrosoftOAuth2,
-    PostgresJournal,
-)
+from tracker_mail_plugin.config.model import DEFAULT_JOURNAL, Mailbox, PostgresJournal
 from tracker_mail_plugin.config.problems import ConfigProblem, from_validation_error
 from tracker_mail_plugin.config.secrets import Secret, SecretError
 from tracker_mail_plugin.errors import ConfigurationError

@@ -14,8 +14,8 @@ from typing import TextIO
 
 from tracker_mail_plugin.assemble import journal_path
 from tracker_mail_plugin.commands.common import load_or_report
+from tracker_mail_plugin.config.auth import Auth
 from tracker_mail_plugin.config.loader import LoadedConfig
-from tracker_mail_plugin.config.model import Auth
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, Unreachable
 from tracker_mail_plugin.oauth2 import provider_for
 

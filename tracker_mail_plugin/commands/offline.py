@@ -17,9 +17,10 @@ from tracker_mail_plugin.assemble import (
     journal_location,
     postgres_journal,
 )
+from tracker_mail_plugin.config.auth import Auth
 from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
-from tracker_mail_plugin.config.model import Auth, Mailbox
+from tracker_mail_plugin.config.model import Mailbox
 from tracker_mail_plugin.config.problems import ConfigProblem, at
 from tracker_mail_plugin.config.yamlmarks import Path as DataPath
 from tracker_mail_plugin.needs import capability_problems

@@ -9,6 +9,10 @@ Three pieces, each small enough to read at once:
 - :func:`build_session`: a ``requests.Session`` for those options that never retries on its
   own (a retried POST is a duplicate issue; the core owns retries and asks ``find_by_key``
   first) and reads the environment's proxy and CA settings once.
+  :class:`~tracker_mail_plugin.http.retry.ReadRetry` (in ``tracker_mail_plugin.http.retry``)
+  is for an adapter that wants its reads, and only its reads, asked again after a 5xx or a
+  timeout; a rate limit it raises as :class:`~tracker_mail_plugin.http.retry.RateLimited`
+  is not retried.
 - :class:`HttpErrors`: the translation of ``requests`` exceptions and HTTP answers into the
   error tree, written once:
 

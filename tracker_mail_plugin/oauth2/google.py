@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tracker_mail_plugin.config.model import GOOGLE_SCOPE, GoogleOAuth2
+from tracker_mail_plugin.config.auth import GOOGLE_SCOPE, GoogleOAuth2
 from tracker_mail_plugin.config.secrets import Secret, SecretError
 from tracker_mail_plugin.errors import ConfigurationError, Unreachable, scrub
 from tracker_mail_plugin.oauth2.cache import CachedToken

@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from tracker_mail_plugin.config.model import MICROSOFT_SCOPE, MicrosoftOAuth2
+from tracker_mail_plugin.config.auth import MICROSOFT_SCOPE, MicrosoftOAuth2
 from tracker_mail_plugin.config.secrets import SecretError
 from tracker_mail_plugin.errors import ConfigurationError, Unreachable, scrub
 from tracker_mail_plugin.http.translate import describe

@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from tracker_mail_plugin.config.model import GenericOAuth2, GoogleOAuth2, MicrosoftOAuth2, OAuth2
+from tracker_mail_plugin.config.auth import GenericOAuth2, GoogleOAuth2, MicrosoftOAuth2, OAuth2
 from tracker_mail_plugin.config.secrets import Secret, SecretError
 from tracker_mail_plugin.errors import ConfigurationError, Unreachable, scrub
 from tracker_mail_plugin.http.translate import describe

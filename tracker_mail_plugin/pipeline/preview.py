@@ -82,12 +82,16 @@ class Preview:
             outcome, what, counter = self._act(decision, lookup, what, actor, summary)
         if counter:
             summary.add(counter)
-        sender = str(message.from_) if message.from_ else "(no sender)"
-        subject = bounded(message.subject, SUBJECT_LENGTH)
-        address = message.from_.address if message.from_ else ""
-        text = f"{subject!r} from {bounded(sender, SENDER_LENGTH)}: {outcome}: {what}"
-        fields = {"subject": subject, "from": bounded(address, SENDER_LENGTH)}
-        summary.planned.append(Planned(text, **fields, outcome=outcome, what=what))
+        summary.planned.append(_line(message, outcome, what))
+
+    def unread(self, message: Message, quarantine: bool, why: str, summary: Summary) -> None:
+        """The line of a message the run could not read: it fails, or goes to quarantine.
+
+        ``message``: what a peek at its headers found (see ``unparsed_message``).
+        """
+        summary.add("quarantined" if quarantine else "failed")
+        outcome = "quarantine unread" if quarantine else "fails"
+        summary.planned.append(_line(message, outcome, why))
 
     def _act(
         self, decision: Decision, lookup: Lookup, what: str, actor: Actor, summary: Summary
@@ -111,3 +115,13 @@ def _requirements(kind: str, project: str, issue_type: str | None) -> Requiremen
     if kind == "request":
         return Requirements(requests=frozenset({(project, issue_type)}))
     return Requirements(attach_to_project=frozenset({project}))
+
+
+def _line(message: Message, outcome: str, what: str) -> Planned:
+    """A dry run's line for ``message``: subject, sender, what would become of it."""
+    sender = str(message.from_) if message.from_ else "(no sender)"
+    subject = bounded(message.subject, SUBJECT_LENGTH)
+    address = message.from_.address if message.from_ else ""
+    text = f"{subject!r} from {bounded(sender, SENDER_LENGTH)}: {outcome}: {what}"
+    fields = {"subject": subject, "from": bounded(address, SENDER_LENGTH)}
+    return Planned(text, **fields, outcome=outcome, what=what)

@@ -169,10 +169,10 @@ class MailboxRun:
         Journalled first, so that a parse that hangs or kills the process counts as an
         attempt; after ``max_attempts`` of them the raw message is quarantined unread.
         None: the message could not be read, and that is already counted and handled.
+        A dry run does the same in its copy of the journal, so it skips (and shows) what the
+        real run would quarantine unread, rather than being stopped by it again.
         """
         policies = self.parts.policies
-        if self.parts.dry_run:
-            return self._parse(fetched)
         sha256 = hashlib.sha256(fetched.raw).hexdigest()
         attempts = self.parts.journal.arrive(
             self.parts.name, self.identity, fetched.id, sha256, len(fetched.raw)
@@ -188,6 +188,9 @@ class MailboxRun:
         why = f"reading it took more than {policies.max_processing_seconds:g}s"
         if attempts >= policies.max_attempts:
             self._unreadable(fetched, f"{why}, {attempts} times", attempts)
+        elif self.parts.dry_run:
+            peeked = unparsed_message(fetched.raw, why, sha256)
+            self.preview.unread(peeked, False, f"{why} (attempt {attempts})", self.summary)
         else:
             self.summary.add("failed")
             logger.warning("failed (attempt %d): %s: %s", attempts, fetched.id, why)
@@ -197,7 +200,7 @@ class MailboxRun:
         what = f"reading message {fetched.id} of mailbox {self.parts.name}"
         seconds = self.parts.policies.max_processing_seconds
         try:
-            # hard: its arrival is journalled (or nothing is, in a dry run), so ending the
+            # hard: its arrival is journalled (in a dry run, in its copy), so ending the
             # process over a message stuck in C code loses nothing and counts the attempt.
             with time_budget(seconds, what, hard=True):
                 return parse_message(fetched.raw, sha256)  # the digest journalled: not hashed twice
@@ -210,6 +213,9 @@ class MailboxRun:
         ``attempts``: how many times reading it failed, as status shows them.
         """
         message = unparsed_message(fetched.raw, why)
+        if self.parts.dry_run:
+            self.preview.unread(message, True, why, self.summary)
+            return
         row = self.states.fetched(
             self.parts.name, self.identity, fetched.id, message, len(fetched.raw)
         )

@@ -22,7 +22,7 @@ _COUNTS = (
 _WOULD = (
     ("would create", "created"), ("would comment", "commented"), ("would attach", "attached"),
     ("would forward", "forwarded"), ("would leave unprocessed", "unprocessed"),
-    ("would drop", "dropped"), ("would fail", "failed"),
+    ("would drop", "dropped"), ("would fail", "failed"), ("would quarantine", "quarantined"),
 )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tracker_mail_plugin.config.model import Trust
+from tracker_mail_plugin.mail.headers import parse_addresses
 from tracker_mail_plugin.mail.model import Message
 from tracker_mail_plugin.trust.results import (
     MAX_HEADER_CHARS,
@@ -152,10 +153,14 @@ def _own_checks(
 
 def _from_domain(message: Message) -> str | None:
     # Two From headers (or two addresses in one) let DMARC check one and us read the
-    # other; such a message proves nothing.
-    if message.from_ is None or len(message.header_all("from")) != 1:
+    # other; such a message proves nothing. Addresses are counted by the address parser:
+    # a display name may hold a comma ("Doe, Jane" <jane@example.com>, as Outlook writes
+    # it). A decoded display name that holds an address counts as one more: the safe side.
+    froms = message.header_all("from")
+    if message.from_ is None or len(froms) != 1 or message.from_.domain == "":
         return None
-    if message.from_.domain == "" or "," in (message.header("from") or ""):
+    named = parse_addresses(froms[0].encode("utf-8", "surrogateescape"), [])
+    if len(named) != 1 or named[0].address != message.from_.address:
         return None
     return message.from_.domain
 

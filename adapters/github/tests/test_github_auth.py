@@ -134,7 +134,9 @@ def test_failing_token_request_is_retried_later_not_an_unknown_outcome(github, k
         app_adapter(github, pem).create_issue(issue("tm-1"))
 
     assert type(caught.value) is RetryLater
-    assert github.lines() == [("POST", TOKENS)]
+    # Asking for a token changes nothing: asked again 1 s and 3 s later, as reads are.
+    assert github.lines() == [("POST", TOKENS)] * 3
+    assert github.clock.slept == [1.0, 3.0]
 
 
 def test_a_key_that_is_not_rsa_is_a_configuration_error(github):

@@ -46,7 +46,21 @@ def test_server_error_on_a_read_is_retry_later(github):
         github.adapter().get_issue(ISSUE)
 
     assert type(caught.value) is RetryLater
-    assert github.lines() == [("GET", f"{REPO}/issues/42")]
+    # A read changes nothing: asked three times, 1 s and 3 s apart, before giving up.
+    assert github.lines() == [("GET", f"{REPO}/issues/42")] * 3
+    assert github.clock.slept == [1.0, 3.0]
+
+
+def test_a_read_that_fails_once_is_answered_by_the_next_try(github):
+    github.reply("GET", f"{REPO}/issues/42", github.load("error_server"), status=502)
+    github.reply("GET", f"{REPO}/issues/42", github.load("issue"))
+
+    state = github.adapter().get_issue(ISSUE)
+
+    assert state is not None
+    assert state.closed is False
+    assert github.lines() == [("GET", f"{REPO}/issues/42")] * 2
+    assert github.clock.slept == [1.0]
 
 
 def test_bad_credentials_are_a_configuration_error_without_the_token(github):
@@ -78,6 +92,68 @@ def test_missing_permission_is_a_configuration_error(github):
 
     with pytest.raises(ConfigurationError, match="Resource not accessible by personal access"):
         github.adapter().create_issue(issue())
+    assert github.lines() == [("POST", f"{REPO}/issues")]
+
+
+def test_a_403_names_the_permission_github_says_the_route_needs(github):
+    # Apps and fine-grained tokens get x-accepted-github-permissions: sets split by ";".
+    needs = {"x-accepted-github-permissions": "issues=write; pull_requests=write"}
+    github.reply("POST", f"{REPO}/issues", github.load("error_not_accessible"), 403, needs)
+
+    with pytest.raises(ConfigurationError) as caught:
+        github.adapter().create_issue(issue())
+
+    assert str(caught.value) == (
+        "GitHub answered 403 to creating an issue in example-org/webshop: Resource not "
+        "accessible by personal access token (the token or App lacks a permission: this "
+        "needs issues=write or pull_requests=write)"
+    )
+    assert github.lines() == [("POST", f"{REPO}/issues")]
+
+
+def test_a_403_to_a_classic_token_names_the_scope_it_lacks(github):
+    scopes = {"x-accepted-oauth-scopes": "repo", "x-oauth-scopes": "read:user, gist"}
+    github.reply("POST", f"{REPO}/issues/42/comments", github.load("error_not_accessible"), 403,
+                 scopes)  # fmt: skip
+
+    with pytest.raises(ConfigurationError) as caught:
+        github.adapter().add_comment(ISSUE, NewComment("Hi", "tm-1"))
+
+    assert "(the token lacks a scope: this needs repo; it has read:user, gist)" in str(caught.value)
+    assert github.lines() == [("POST", f"{REPO}/issues/42/comments")]
+
+
+def test_a_401_says_what_to_renew(github):
+    github.reply("GET", f"{REPO}/issues/42", github.load("error_bad_credentials"), status=401)
+
+    with pytest.raises(ConfigurationError, match="the token is wrong, expired or revoked"):
+        github.adapter().get_issue(ISSUE)
+    assert github.lines() == [("GET", f"{REPO}/issues/42")]
+
+
+def test_issues_turned_off_fail_the_message_with_githubs_reason(github):
+    gone = {"message": "Issues are disabled for this repo", "status": "410",
+            "documentation_url": "https://docs.github.com/rest/issues/issues#create-an-issue"}  # fmt: skip
+    github.reply("POST", f"{REPO}/issues", gone, status=410)
+
+    with pytest.raises(PermanentError) as caught:
+        github.adapter().create_issue(issue())
+
+    assert type(caught.value) is PermanentError  # nothing was created: not an unknown outcome
+    assert str(caught.value) == (
+        "GitHub answered 410 to creating an issue in example-org/webshop: "
+        "Issues are disabled for this repo"
+    )
+    assert github.lines() == [("POST", f"{REPO}/issues")]
+
+
+def test_a_404_on_create_says_the_repository_may_be_hidden_from_the_token(github):
+    github.reply("POST", f"{REPO}/issues", github.load("error_not_found"), status=404)
+
+    with pytest.raises(PermanentError) as caught:
+        github.adapter().create_issue(issue())
+
+    assert "Not Found (it does not exist, or the credentials cannot see it" in str(caught.value)
     assert github.lines() == [("POST", f"{REPO}/issues")]
 
 
@@ -132,7 +208,7 @@ def test_no_answer_to_a_read_is_retry_later(github):
         github.adapter().get_issue(ISSUE)
 
     assert type(caught.value) is RetryLater
-    assert github.lines() == [("GET", f"{REPO}/issues/42")]
+    assert github.lines() == [("GET", f"{REPO}/issues/42")] * 3
 
 
 def test_connection_refused_is_unreachable_for_reads_and_writes(github):

@@ -124,23 +124,31 @@ def test_every_repository_is_listed_and_searched(github):
     for repo in (REPO, "/repos/example-org/api"):
         github.reply("GET", f"{repo}/issues", [])
         github.reply("GET", f"{repo}/issues/comments", [])
-    github.reply("GET", "/search/issues", EMPTY)
-    github.reply("GET", "/search/issues", EMPTY)
+    for _ in range(4):
+        github.reply("GET", "/search/issues", EMPTY)
 
     assert adapter.find_by_key(KEY) is None
 
-    assert github.lines() == [
-        ("GET", "/user"),
-        ("GET", f"{REPO}/issues"),
-        ("GET", f"{REPO}/issues/comments"),
-        ("GET", "/repos/example-org/api/issues"),
-        ("GET", "/repos/example-org/api/issues/comments"),
-        ("GET", "/search/issues"),
-        ("GET", "/search/issues"),
-    ]
-    assert github.sent()[5].query["q"] == (
-        f'"{KEY}" repo:example-org/webshop repo:example-org/api is:issue'
+    assert (
+        github.lines()
+        == [
+            ("GET", "/user"),
+            ("GET", f"{REPO}/issues"),
+            ("GET", f"{REPO}/issues/comments"),
+            ("GET", "/repos/example-org/api/issues"),
+            ("GET", "/repos/example-org/api/issues/comments"),
+        ]
+        + [("GET", "/search/issues")] * 4
     )
+    # One repository per query: several repo: qualifiers are ORed by GitHub's legacy search
+    # syntax but ANDed by its advanced syntax, the REST default now, which finds nothing.
+    assert [sent.query["q"] for sent in github.sent()[5:]] == [
+        f'"{KEY}" repo:example-org/webshop is:issue',
+        f'"{KEY}" repo:example-org/webshop is:pull-request',
+        f'"{KEY}" repo:example-org/api is:issue',
+        f'"{KEY}" repo:example-org/api is:pull-request',
+    ]
+    assert github.clock.slept == [2.0, 2.0, 2.0]  # the search API's 30 a minute
 
 
 def test_a_page_link_to_another_host_is_not_followed_with_our_token(github):

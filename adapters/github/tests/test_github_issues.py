@@ -193,6 +193,65 @@ def test_labels_github_dropped_are_logged(github, caplog):
     assert "dropped bug, assignee alice from example-org/webshop#42" in caplog.text
 
 
+def invalid(*fields):
+    """GitHub's 422 for fields it refuses, as its validation errors read."""
+    return {
+        "message": "Validation Failed",
+        "errors": [
+            {"value": "x", "resource": "Issue", "field": field, "code": "invalid"}
+            for field in fields
+        ],
+        "documentation_url": "https://docs.github.com/rest/issues/issues#create-an-issue",
+        "status": "422",
+    }
+
+
+def test_an_assignee_github_refuses_is_left_out_and_the_issue_created(github, caplog):
+    github.reply("POST", f"{REPO}/issues", invalid("assignees"), status=422)
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+
+    with caplog.at_level(logging.WARNING, logger="tracker_mail.github"):
+        ref = github.adapter().create_issue(new_issue(labels=("bug",), assignee="mallory"))
+
+    assert ref == IssueRef("github", "example-org/webshop#42")
+    first, second = github.sent()
+    assert first.line == second.line == ("POST", f"{REPO}/issues")
+    assert first.body["assignees"] == ["mallory"]
+    assert second.body == {key: value for key, value in first.body.items() if key != "assignees"}
+    assert "GitHub refused the assignees of a new issue in example-org/webshop" in caplog.text
+
+
+def test_a_milestone_and_type_github_refuse_are_left_out_together(github):
+    github.reply("POST", f"{REPO}/issues", invalid("milestone", "type"), status=422)
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+
+    github.adapter().create_issue(new_issue(custom_fields={"milestone": "99"}, issue_type="Bug"))
+
+    first, second = github.sent()
+    assert (first.body["milestone"], first.body["type"]) == (99, "Bug")
+    assert "milestone" not in second.body
+    assert "type" not in second.body
+    assert second.body["title"] == first.body["title"]
+    assert second.body["body"] == first.body["body"]
+
+
+@pytest.mark.parametrize(
+    ("refusal", "fields"),
+    [
+        (invalid("body"), {}),  # the text itself: nothing to leave out
+        (invalid("assignees", "title"), {"assignee": "alice"}),  # one of them not droppable
+        (invalid("assignees"), {}),  # names a field that was not sent
+    ],
+)
+def test_other_refusals_fail_the_message_without_a_second_post(github, refusal, fields):
+    github.reply("POST", f"{REPO}/issues", refusal, status=422)
+
+    with pytest.raises(PermanentError, match="GitHub answered 422 to creating an issue"):
+        github.adapter().create_issue(new_issue(**fields))
+
+    assert github.lines() == [("POST", f"{REPO}/issues")]
+
+
 def test_an_issue_type_github_dropped_is_logged(github, caplog):
     github.reply("POST", f"{REPO}/issues", github.load("issue", type=None), status=201)
     bug = github.load("issue_types")[1]

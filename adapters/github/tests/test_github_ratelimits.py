@@ -6,6 +6,7 @@ import pytest
 from tracker_mail_plugin_github.pacing import WriteBudget
 
 from tracker_mail_plugin import IssueRef, NewComment, NewIssue, RetryLater
+from tracker_mail_plugin.http.retry import RateLimited
 from tracker_mail_plugin.testing import CrashHarness
 from tracker_mail_plugin.testing.mailfactory import raw_mail
 
@@ -113,9 +114,25 @@ def test_secondary_limit_on_create_is_retry_later_never_a_duplicate(github, stat
     with pytest.raises(RetryLater):  # the next message is not even sent
         adapter.add_comment(ISSUE, NewComment("x", "tm-2"))
 
-    assert type(caught.value) is RetryLater
+    assert type(caught.value) is RateLimited  # a RetryLater, neither unknown nor retried
     assert caught.value.retry_after == wait
     assert "rate limited while creating an issue in example-org/webshop" in str(caught.value)
+    assert github.lines() == [("POST", f"{REPO}/issues")]
+
+
+def test_the_older_abuse_detection_wording_is_a_secondary_limit_too(github):
+    abuse = {
+        "message": "You have triggered an abuse detection mechanism. Please wait a few "
+        "minutes before you try again.",
+        "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api"
+        "#abuse-rate-limits",
+    }
+    github.reply("POST", f"{REPO}/issues", abuse, 403)
+
+    with pytest.raises(RateLimited) as caught:
+        github.adapter().create_issue(issue())
+
+    assert caught.value.retry_after == 60  # no header: at least a minute, as GitHub asks
     assert github.lines() == [("POST", f"{REPO}/issues")]
 
 

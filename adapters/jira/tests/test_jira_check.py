@@ -113,6 +113,7 @@ def test_every_name_the_rules_use_is_verified(jira):
     jira.answer("GET", "/rest/api/2/issue/OPS-1", "issue_get")
     jira.answer("GET", "/rest/api/2/field", "field")
     jira.answer("GET", "/rest/api/2/user/permission/search", [])
+    jira.answer("GET", "/rest/api/2/mypermissions", "mypermissions_user_picker")
     needs = Requirements(
         issues=frozenset({("ED", "bug"), ("ED", None), ("ED", "Epic"), ("NOPE", None)}),
         requests=frozenset({("SD", "Get access"), ("SD", "Fix coffee"), ("ED", "x")}),
@@ -164,6 +165,7 @@ def test_every_name_the_rules_use_is_verified(jira):
             {"permissions": "BROWSE_PROJECTS", "projectKey": "ED", key: me, "maxResults": "50"},
             None,
         ),
+        ("GET", "/rest/api/2/mypermissions", {"permissions": "USER_PICKER"}, None),
     ]
 
 
@@ -199,6 +201,7 @@ def test_the_example_service_desk_rules_pass(cloud):
         "GET", "/rest/servicedeskapi/servicedesk/10/requesttype", "servicedeskapi_requesttype"
     )
     cloud.answer("GET", "/rest/api/2/user/permission/search", "user_permission_search")
+    cloud.answer("GET", "/rest/api/2/mypermissions", "mypermissions_user_picker")
     needs = Requirements(
         requests=frozenset(
             {("SD", "Request new hardware"), ("SD", "Get access"), ("SD", "Get IT help")}
@@ -213,4 +216,30 @@ def test_the_example_service_desk_rules_pass(cloud):
         DESKS[:2],
         ("GET", "/rest/servicedeskapi/servicedesk/10/requesttype"),
         ("GET", "/rest/api/2/user/permission/search"),
+        ("GET", "/rest/api/2/mypermissions"),
     ]
+    assert cloud.lines[-1] == (
+        "GET", "/rest/api/2/mypermissions", {"permissions": "USER_PICKER"}, None
+    )  # fmt: skip
+
+
+def test_an_api_user_that_cannot_browse_users_is_a_problem(jira):
+    # Without Browse users and groups, Jira answers user searches with nobody (Atlassian's
+    # description of GET /rest/api/3/user/search), not with an error: only check can tell.
+    prime_sign_in(jira)
+    jira.answer("GET", "/rest/api/2/project/ED", "project")
+    jira.answer(
+        "GET", "/rest/api/2/issue/createmeta/ED/issuetypes/10001", "issue_createmeta_fields"
+    )
+    jira.answer("GET", "/rest/api/2/user/permission/search", [])
+    lacking = jira.fixture("mypermissions_user_picker")
+    lacking["permissions"]["USER_PICKER"]["havePermission"] = False
+    jira.answer("GET", "/rest/api/2/mypermissions", lacking)
+    report = jira.adapter().check(Requirements(issues=frozenset({("ED", None)})))
+    assert report.problems == (
+        "the API user lacks the Browse users and groups global permission: Jira answers its "
+        "user searches with nobody, so every sender would be unknown",
+    )
+    assert jira.lines[-1] == (
+        "GET", "/rest/api/2/mypermissions", {"permissions": "USER_PICKER"}, None
+    )  # fmt: skip

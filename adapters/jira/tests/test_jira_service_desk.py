@@ -375,6 +375,7 @@ def test_check_reports_the_fields_rules_set_that_a_request_type_lacks(jira):
     )
     jira.answer("GET", "/rest/api/2/field", "field")
     jira.answer("GET", "/rest/api/2/user/permission/search", [])
+    jira.answer("GET", "/rest/api/2/mypermissions", "mypermissions_user_picker")
     target = ("SD", "Request new hardware")
     needs = Requirements(
         requests=frozenset({target}),

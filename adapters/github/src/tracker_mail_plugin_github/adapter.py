@@ -34,7 +34,7 @@ from tracker_mail_plugin_github.body import Attachments, BodyPlan, plan_body
 from tracker_mail_plugin_github.checks import Checker, Findings
 from tracker_mail_plugin_github.commit import commit_files
 from tracker_mail_plugin_github.config import GitHubConfig
-from tracker_mail_plugin_github.fields import issue_fields
+from tracker_mail_plugin_github.fields import issue_fields, post_issue
 from tracker_mail_plugin_github.http import Call, GitHubHttp
 from tracker_mail_plugin_github.lookup import KeyFinder
 from tracker_mail_plugin_github.pacing import Clock, SystemClock
@@ -159,16 +159,7 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
         fields = issue_fields(new, repo, self._http, self._people, self._options.request_labels)
         plan = self._plan(new.text, new.reporter, new.attachments, new.idempotency_key, repo)
         self._store(repo, new.idempotency_key, plan)
-        issue = self._http.json(
-            Call(
-                "POST",
-                repo.path("issues"),
-                f"creating an issue in {repo.full}",
-                "write",
-                body=fields.payload(plan.body),
-            )
-        )
-        fields.warn_dropped(repo, issue)
+        issue = post_issue(self._http, repo, fields, plan.body)
         return self._keys.issue_ref(repo, issue)
 
     def add_comment(self, issue: IssueRef, new: NewComment) -> CommentRef:

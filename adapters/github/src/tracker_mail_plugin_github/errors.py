@@ -9,7 +9,12 @@ What each becomes, and why:
   repeat.
 - 401 -> :class:`ConfigurationError`: only a person can fix credentials.
 - any other 403 -> :class:`ConfigurationError` (the token lacks a permission), except a locked
-  issue, which is this message's problem -> :class:`PermanentError`.
+  issue, which is this message's problem -> :class:`PermanentError`. The message names what
+  GitHub says the route needs: ``x-accepted-github-permissions`` for GitHub Apps and
+  fine-grained tokens (``issues=write``), ``x-accepted-oauth-scopes`` against the token's own
+  ``x-oauth-scopes`` for classic tokens.
+- 404 on a repository the token cannot see: GitHub hides private repositories behind a 404
+  rather than a 403, so the message says both readings.
 - 422 and other 4xx -> :class:`PermanentError` with GitHub's own message.
 - 5xx -> :class:`RetryLater` for a read, :class:`UnknownOutcome` for a write: GitHub may
   have created the issue before failing.
@@ -29,14 +34,15 @@ from typing import Any, ClassVar
 import requests
 
 from tracker_mail_plugin import (
+    ConfigurationError,
     Failure,
     HttpErrors,
     PermanentError,
-    RetryLater,
     TrackerMailError,
     parse_retry_after,
 )
 from tracker_mail_plugin.http import DEFAULT_MESSAGES
+from tracker_mail_plugin.http.retry import RateLimited
 from tracker_mail_plugin_github.pacing import SECONDARY_WAIT, Clock
 
 
@@ -55,14 +61,19 @@ def rate_limit_wait(response: requests.Response, now: float) -> float | None:
     if response.headers.get("x-ratelimit-remaining") == "0":
         reset = _number(response.headers.get("x-ratelimit-reset"))
         return max((reset or now) - now, 1.0)
-    if response.status_code == 429 or "rate limit" in github_message(response).lower():
+    said = github_message(response).lower()
+    # "abuse detection" is the older wording of a secondary limit (GitHub Enterprise Server).
+    if response.status_code == 429 or "rate limit" in said or "abuse detection" in said:
         return SECONDARY_WAIT
     return None
 
 
-def rate_limited(what: str, wait: float) -> RetryLater:
-    """The error for a request GitHub refused with a rate limit: retry in ``wait`` seconds."""
-    return RetryLater(f"rate limited while {what}; retry in {wait:.0f}s", retry_after=wait)
+def rate_limited(what: str, wait: float) -> RateLimited:
+    """The error for a request GitHub refused with a rate limit: retry in ``wait`` seconds.
+
+    A :class:`RateLimited`, so reads are not retried after it: the run pauses instead.
+    """
+    return RateLimited(f"rate limited while {what}; retry in {wait:.0f}s", retry_after=wait)
 
 
 class GitHubErrors(HttpErrors):
@@ -73,10 +84,13 @@ class GitHubErrors(HttpErrors):
     """
 
     messages: ClassVar[Mapping[Failure, str]] = dict(DEFAULT_MESSAGES) | {
-        Failure.UNAUTHORIZED: "GitHub refused the credentials ({status} {said})",
-        Failure.FORBIDDEN: "GitHub answered {status} to {what}: {said} "
-        "(the token or App lacks this permission)",
-        Failure.NOT_FOUND: "GitHub answered {status} to {what}: {said}",
+        Failure.UNAUTHORIZED: "GitHub refused the credentials ({status} {said}) while {what}: "
+        "the token is wrong, expired or revoked, or the App's private key or id is not this "
+        "App's",
+        Failure.FORBIDDEN: "GitHub answered {status} to {what}: {said} ({needs})",
+        Failure.NOT_FOUND: "GitHub answered {status} to {what}: {said} (it does not exist, "
+        "or the credentials cannot see it: GitHub answers 404 for a private repository the "
+        "token has no access to)",
         Failure.SERVER_READ: "GitHub answered {status} to {what}: {said}",
         Failure.SERVER_WRITE: "GitHub answered {status} to {what}: {said}; "
         "it may have been done anyway",
@@ -104,11 +118,35 @@ class GitHubErrors(HttpErrors):
         """A locked issue is this message's problem; any other 403 a missing permission."""
         if "locked" in github_message(response).lower():
             return PermanentError(self.say(Failure.REJECTED, response, what))
-        return super().forbidden(response, write=write, what=what)
+        return ConfigurationError(
+            self.say(Failure.FORBIDDEN, response, what, needs=missing_permission(response))
+        )
 
     def details(self, response: requests.Response) -> str:
         """GitHub's ``message`` with its validation ``errors``."""
         return github_message(response)
+
+
+def missing_permission(response: requests.Response) -> str:
+    """What a 403 says the route needs, from GitHub's own headers, as advice to the reader.
+
+    GitHub sends ``x-accepted-github-permissions`` to GitHub Apps and fine-grained tokens
+    (sets separated by ``;``, any one set suffices) and ``x-accepted-oauth-scopes`` with the
+    token's ``x-oauth-scopes`` to classic tokens.
+    """
+    permissions = response.headers.get("x-accepted-github-permissions", "").strip()
+    if permissions:
+        sets = [
+            " and ".join(part.strip() for part in one.split(",") if part.strip())
+            for one in permissions.split(";")
+            if one.strip()
+        ]
+        return f"the token or App lacks a permission: this needs {' or '.join(sets)}"
+    accepted = response.headers.get("x-accepted-oauth-scopes", "").strip()
+    if accepted:
+        held = response.headers.get("x-oauth-scopes", "").strip() or "none"
+        return f"the token lacks a scope: this needs {accepted}; it has {held}"
+    return "the token or App lacks this permission"
 
 
 def github_message(response: requests.Response) -> str:

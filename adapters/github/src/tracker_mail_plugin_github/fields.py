@@ -3,24 +3,44 @@
 GitHub issues have no priority and no custom fields (the milestone is passed as
 ``custom_fields: {milestone: …}``, by title or number): a rule asking for them fails the
 message permanently with the reason, rather than losing what the rule asked for.
+
+GitHub drops labels, assignees, milestone and type silently when the token lacks push
+access, but refuses the whole issue (422, ``{"field": "assignees", "code": "invalid"}``)
+for a login that cannot be assigned or a milestone that is gone. :func:`post_issue` then
+creates the issue without the fields GitHub named, with a warning, as it would have for the
+silent drops: a mail is not lost over an assignee. A 422 created nothing, so the second POST
+is no duplicate.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+import requests
 
 from tracker_mail_plugin import NewIssue, PermanentError
 from tracker_mail_plugin_github.config import LOGIN
-from tracker_mail_plugin_github.http import Call, GitHubHttp
+from tracker_mail_plugin_github.errors import github_message
+from tracker_mail_plugin_github.http import Call, GitHubHttp, decode
 from tracker_mail_plugin_github.people import People
 from tracker_mail_plugin_github.projects import Repo
 
 logger = logging.getLogger("tracker_mail.github")
 
 TITLE_LIMIT = 256
+# The fields of a new issue GitHub may refuse with 422 that the issue can do without, by the
+# name GitHub's validation error gives them, to the IssueFields attribute that holds them.
+DROPPABLE = {
+    "assignees": "assignees",
+    "assignee": "assignees",
+    "milestone": "milestone",
+    "labels": "labels",
+    "type": "kind",
+}
+_EMPTY: dict[str, Any] = {"assignees": (), "milestone": None, "labels": (), "kind": None}
 MAX_MILESTONE_PAGES = 50  # 5,000 open milestones: beyond any repository's, yet bounded
 
 
@@ -42,6 +62,16 @@ class IssueFields:
         payload |= {"milestone": self.milestone} if self.milestone is not None else {}
         payload |= {"type": self.kind} if self.kind else {}
         return payload | {"body": body}
+
+    def without(self, refused: set[str]) -> IssueFields | None:
+        """These fields without the ``refused`` ones (named as GitHub names them).
+
+        ``None`` when one of them was not sent: leaving it out would change nothing.
+        """
+        names = {DROPPABLE[name] for name in refused}
+        if any(getattr(self, name) in (None, (), "") for name in names):
+            return None
+        return replace(self, **{name: _EMPTY[name] for name in names})
 
     def warn_dropped(self, repo: Repo, issue: Mapping[str, Any]) -> None:
         """Log what GitHub silently dropped (it keeps these only from push access)."""
@@ -121,3 +151,52 @@ def _milestone(http: GitHubHttp, repo: Repo, wanted: str | None) -> int | None:
         if str(milestone.get("title", "")).casefold() == wanted.casefold():
             return int(milestone["number"])
     raise PermanentError(f"milestone {wanted!r} is not an open milestone of {repo.full}")
+
+
+def post_issue(http: GitHubHttp, repo: Repo, fields: IssueFields, body: str) -> Any:
+    """``POST /repos/{owner}/{repo}/issues``; GitHub's answer (the issue).
+
+    A 422 that refuses only fields the issue can do without (see the module doc) is sent
+    once more without them; any other 422 is the message's problem.
+    """
+    call = Call(
+        "POST",
+        repo.path("issues"),
+        f"creating an issue in {repo.full}",
+        "write",
+        body=fields.payload(body),
+        expect=frozenset({422}),
+    )
+    response = http.send(call)
+    if response.status_code != 422:
+        issue = decode(response, call)
+        fields.warn_dropped(repo, issue)
+        return issue
+    refused = refused_fields(response)
+    kept = fields.without(refused) if refused else None
+    if kept is None:
+        raise http.errors.for_response(response, write=True, what=call.what)
+    logger.warning(
+        "GitHub refused the %s of a new issue in %s (%s); it is created without them",
+        " and ".join(sorted(refused)),
+        repo.full,
+        github_message(response),
+    )
+    issue = http.json(replace(call, body=kept.payload(body), expect=frozenset()))
+    kept.warn_dropped(repo, issue)
+    return issue
+
+
+def refused_fields(response: requests.Response) -> set[str]:
+    """The droppable fields a 422 names as invalid; empty when it names anything else."""
+    try:
+        errors = response.json().get("errors") or []
+    except (ValueError, AttributeError):
+        return set()
+    named = set()
+    for error in errors:
+        field = error.get("field") if isinstance(error, dict) else None
+        if field not in DROPPABLE or error.get("code") != "invalid":
+            return set()
+        named.add(str(field))
+    return named

@@ -1,7 +1,10 @@
 """The REST client: one ``requests`` session, no retries, writes paced, rate limits honoured.
 
 Every request to GitHub goes through :meth:`GitHubHttp.send`, which is also the only place
-that turns failures into the core's errors (through :mod:`.errors`). Why not PyGithub: see
+that turns failures into the core's errors (through :mod:`.errors`). Reads, searches and
+token requests are asked again after a 5xx or a timeout, twice, 1 s then 3 s later
+(:class:`~tracker_mail_plugin.http.retry.ReadRetry`); writes never are, and rate limits
+pause the run instead. Why not PyGithub: see
 the README ("Why a thin client").
 """
 
@@ -21,6 +24,7 @@ from tracker_mail_plugin import (
     UnknownOutcome,
     build_session,
 )
+from tracker_mail_plugin.http.retry import ReadRetry
 from tracker_mail_plugin_github.errors import GitHubErrors, rate_limit_wait, rate_limited
 from tracker_mail_plugin_github.pacing import Clock, Pacer, RateGate, WriteBudget
 
@@ -94,9 +98,18 @@ class GitHubHttp:
         self.gate = RateGate(clock)
         self.budget = WriteBudget(clock)
         self.session = build_session(options)
+        self.reads = ReadRetry(clock.sleep, clock.monotonic)
 
     def send(self, call: Call) -> requests.Response:
-        """Send ``call``; a 2xx (or an expected status) comes back, anything else raises."""
+        """Send ``call``; a 2xx (or an expected status) comes back, anything else raises.
+
+        Anything but a write is tried again after a passing failure (see the module doc).
+        """
+        if call.kind == "write":
+            return self._in_turn(call)
+        return self.reads.run(lambda: self._in_turn(call))
+
+    def _in_turn(self, call: Call) -> requests.Response:
         turn = self.pacer.turn(call.kind)
         if turn is None:
             return self._send(call)

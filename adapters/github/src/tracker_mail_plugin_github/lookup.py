@@ -11,7 +11,10 @@ GitHub has no idempotency keys, so every body we write ends with a hidden marker
    prevent.
 2. The search API (``"KEY" repo:… is:issue``, then ``is:pull-request`` for comments on pull
    requests), for anything older than the listings reach. For an issue whose text does
-   not carry the marker, its comments are read to find the one that does.
+   not carry the marker, its comments are read to find the one that does. One query per
+   repository: GitHub's legacy search syntax ORs several ``repo:`` qualifiers, its advanced
+   syntax (the REST default since its legacy syntax was deprecated) ANDs them, which would
+   find nothing; a single ``repo:`` means the same in both.
 
 Only objects written by our own identity count, so a marker copied into someone else's
 issue never stands for ours.
@@ -87,21 +90,21 @@ class KeyFinder:
         return None
 
     def _searched(self, key: str, me: str) -> IssueRef | CommentRef | None:
-        scope = " ".join(f"repo:{repo.full}" for repo in self._projects.repositories)
-        for kind in ("is:issue", "is:pull-request"):
-            answer = self._http.json(
-                Call(
-                    "GET",
-                    "/search/issues",
-                    f"searching for {key}",
-                    kind="search",
-                    params={"q": f'"{key}" {scope} {kind}', "per_page": 20},
+        for repo in self._projects.repositories:
+            for kind in ("is:issue", "is:pull-request"):
+                answer = self._http.json(
+                    Call(
+                        "GET",
+                        "/search/issues",
+                        f"searching {repo.full} for {key}",
+                        kind="search",
+                        params={"q": f'"{key}" repo:{repo.full} {kind}', "per_page": 20},
+                    )
                 )
-            )
-            for item in answer.get("items") or []:
-                found = self._in_item(item, key, me)
-                if found is not None:
-                    return found
+                for item in answer.get("items") or []:
+                    found = self._in_item(item, key, me)
+                    if found is not None:
+                        return found
         return None
 
     def _in_item(self, item: Any, key: str, me: str) -> IssueRef | CommentRef | None:

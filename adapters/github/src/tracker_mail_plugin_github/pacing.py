@@ -22,7 +22,7 @@ from typing import Protocol
 
 import requests
 
-from tracker_mail_plugin import RetryLater
+from tracker_mail_plugin.http.retry import RateLimited
 
 
 class Clock(Protocol):
@@ -120,7 +120,7 @@ class WriteBudget:
             wait = self._wait()
             if wait > LONGEST_SLEEP:
                 window, count = self._full()
-                raise RetryLater(
+                raise RateLimited(
                     f"GitHub's budget of {count} content-creating requests in "
                     f"{_span(window)} is used up; the next write can go in {wait:.0f}s",
                     retry_after=wait,
@@ -170,7 +170,7 @@ class RateGate:
             until = max(self._until.get(resource, 0.0), self._until.get("*", 0.0))
         wait = until - self._clock.time()
         if wait > 0:
-            raise RetryLater(
+            raise RateLimited(
                 f"GitHub's {resource} rate limit is used up; retry in {wait:.0f}s",
                 retry_after=wait,
             )

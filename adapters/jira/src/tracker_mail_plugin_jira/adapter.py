@@ -57,7 +57,8 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
 
     Args:
         config: a validated :class:`~tracker_mail_plugin_jira.config.JiraConfig`.
-        clock: the clock lost-answer lookups wait on for Cloud's search (tests pass a fake).
+        clock: the clock lost-answer lookups wait on for Cloud's search, and reads between
+            tries (tests pass a fake).
     """
 
     name: ClassVar[str] = "jira"
@@ -86,7 +87,7 @@ class JiraAdapter(TrackerAdapter[JiraConfig]):
             raise TypeError(f"JiraAdapter needs a JiraConfig, not {type(config).__name__}")
         super().__init__(config)
         self._options = config
-        self._http = http = JiraHttp(config)
+        self._http = http = JiraHttp(config, clock)
         self._users = Users(http, config)
         self._desks = ServiceDesks(http, config)
         self._projects = Projects(http)

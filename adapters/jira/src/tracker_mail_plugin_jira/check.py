@@ -199,6 +199,12 @@ class Checker:
         except ConfigurationError as exc:
             return [f"the API user cannot read other users' permissions ({exc.message}); "
                     "it needs Administer Jira or Administer Projects"]  # fmt: skip
+        if not self._permissions.mine_globally("USER_PICKER"):
+            # Jira answers user searches without it with nobody, not with an error.
+            return [
+                "the API user lacks the Browse users and groups global permission: Jira "
+                "answers its user searches with nobody, so every sender would be unknown"
+            ]
         return []
 
 

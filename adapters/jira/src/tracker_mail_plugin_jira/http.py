@@ -10,20 +10,24 @@ retries (it asks ``find_by_key`` first). The session from
 sent, so Jira sees the same requests.
 
 Every call goes through :class:`~tracker_mail_plugin_jira.errors.JiraErrors`, the single
-boundary where failures become the core's errors.
+boundary where failures become the core's errors. Reads (GETs, and the POSTs that only
+search) are asked again after a 5xx or a timeout, twice, with growing waits
+(:class:`~tracker_mail_plugin.http.retry.ReadRetry`); writes never are.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from requests_toolbelt import MultipartEncoder  # type: ignore[import-untyped]
 
 from tracker_mail_plugin import ConfigurationError, NotFound, SecretError, Upload, build_session
+from tracker_mail_plugin.http.retry import ReadRetry
 from tracker_mail_plugin_jira.config import JiraConfig
 from tracker_mail_plugin_jira.errors import JiraErrors
 
@@ -65,18 +69,34 @@ def build_session_for(config: JiraConfig) -> requests.Session:
     return session
 
 
+class Sleeper(Protocol):
+    """The clock reads wait on between tries (tests pass one that does not sleep)."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``."""
+
+
 class JiraHttp:
     """REST calls on a lazily built client; each raises only the core's errors.
 
     Args:
         config: the adapter's validated options.
+        clock: what reads wait on between tries (the real clock by default).
     """
 
-    def __init__(self, config: JiraConfig):
+    def __init__(self, config: JiraConfig, clock: Sleeper | None = None):
         self._config = config
+        self._reads = (
+            ReadRetry(clock.sleep, clock.monotonic)
+            if clock
+            else ReadRetry(time.sleep, time.monotonic)
+        )
         self._session: requests.Session | None = None
         self._building = threading.Lock()
-        self._errors = JiraErrors("Jira")
+        self._errors = JiraErrors("Jira", sign_in=_sign_in(config))
 
     @property
     def session(self) -> requests.Session:
@@ -176,10 +196,22 @@ class JiraHttp:
         return _json(response.content)
 
     def _send(self, method: str, path: str, *, what: str, write: bool, **kwargs: Any) -> Any:
-        return self._errors.send(
-            self.session, method, self.base_url + path, timeout=self._config.timeout,
-            what=what, write=write, **kwargs,
-        )  # fmt: skip
+        def send() -> Any:
+            return self._errors.send(
+                self.session, method, self.base_url + path, timeout=self._config.timeout,
+                what=what, write=write, **kwargs,
+            )  # fmt: skip
+
+        return send() if write else self._reads.run(send)
+
+
+def _sign_in(config: JiraConfig) -> str:
+    """The options a refused sign-in (401) comes from, for the message."""
+    if config.api_token is not None:
+        return "email and api_token (an API token of that account, not its password)"
+    if config.token is not None:
+        return "token (a personal access token that is not expired or revoked)"
+    return "username and password"
 
 
 def _json(content: bytes) -> Any:

@@ -79,10 +79,17 @@ class Permissions:
         """Whether the API user holds ``permission`` in ``project``."""
         return self._mine.get((permission, project), lambda: self._ask_mine(permission, project))
 
-    def _ask_mine(self, permission: str, project: str) -> bool:
-        params = {"projectKey": project, "permissions": permission}
+    def mine_globally(self, permission: str) -> bool:
+        """Whether the API user holds the global permission ``permission``."""
+        return self._mine.get((permission, ""), lambda: self._ask_mine(permission, None))
+
+    def _ask_mine(self, permission: str, project: str | None) -> bool:
+        params: dict[str, str | int] = {"permissions": permission}
+        if project is not None:
+            params["projectKey"] = project
+        where = f" in {project}" if project is not None else ""
         answer = self._http.get(
-            f"{API}/mypermissions", params, what=f"reading my permissions in {project}"
+            f"{API}/mypermissions", params, what=f"reading my permissions{where}"
         )
         entry = ((answer or {}).get("permissions") or {}).get(permission) or {}
         return bool(entry.get("havePermission"))
