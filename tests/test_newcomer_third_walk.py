@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -227,3 +228,32 @@ def test_check_logs_in_to_the_smtp_server_forwards_use(tmp_path, monkeypatch, ca
 class _Sink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         raise AssertionError("check must send nothing")
+
+
+def test_explain_follows_the_log_format_as_status_does(tmp_path, capsys) -> None:
+    """``--log-format json`` made every command's lines JSON but explain's, errors included."""
+    config = tmp_path / "rules.yaml"
+    config.write_text(NO_MATCH)
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(raw_mail({"Subject": "Invoice 12"}))
+
+    assert main(["explain", "--log-format", "json", "-c", str(config), str(mail)]) == 0
+    [explained] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (explained["subject"], explained["outcome"]) == ("Invoice 12", "act")
+
+    assert main(["explain", "--log-format", "json", "--format", "text", str(mail)]) == 0
+    assert capsys.readouterr().out.startswith(f"== {mail}\n")
+
+    missing = str(tmp_path / "nope.yaml")
+    assert main(["explain", "--log-format", "json", "-c", missing, str(mail)]) == 2
+    [problem] = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert (problem["event"], problem["file"], problem["level"]) == (
+        "configuration",
+        missing,
+        "error",
+    )
+
+    args = ["explain", "--log-format", "json", "-c", str(config), "--mailbox", "x", str(mail)]
+    assert main(args) == 2
+    [unknown] = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert unknown["message"] == "tracker-mail explain: no mailbox 'x'; the file has: support"
