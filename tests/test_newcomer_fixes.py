@@ -246,7 +246,7 @@ def test_watch_says_that_it_runs_even_without_v(tmp_path: Path) -> None:
         err = watch.communicate(timeout=60)[1]
     assert watch.returncode == 0, err
     assert err == (
-        "tracker-mail watch: watching local (SIGTERM or Ctrl-C stops); -v logs every run\n"
+        "tracker-mail watch: watching local (SIGTERM or Ctrl-C stops); -v logs each run that finds mail\n"
     )
 
 

@@ -43,7 +43,10 @@ def open_source(
     """
     if mailbox.protocol in ("imap", "pop3"):
         if mailbox.host is None or mailbox.username is None:
-            raise ConfigurationError(f"a {mailbox.protocol} mailbox needs host and username")
+            article = "an" if mailbox.protocol == "imap" else "a"
+            raise ConfigurationError(
+                f"{article} {mailbox.protocol} mailbox needs host and username"
+            )
         account = Account(
             host=mailbox.host,
             username=mailbox.username,

@@ -79,8 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument(
         "--format",
         choices=("text", "json"),
-        default="text",
-        help="text for people (default); json prints one object per message per line",
+        default=None,
+        help=(
+            "text for people (default; json with --log-format json); json prints one object "
+            "per message per line"
+        ),
     )
     explain.add_argument(
         "-c",

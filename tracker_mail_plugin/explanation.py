@@ -164,7 +164,7 @@ def _decision_lines(decision: Decision | None) -> list[str]:
     }
     why = f" ({decision.skipped_reason})" if decision.skipped_reason else ""
     lines.append(f"Decision:    {verdict[decision.outcome]}{why}")
-    if decision.author != "sender":
+    if decision.author != "sender" and decision.actions:  # nothing is created otherwise
         lines.append(f"Created as:  {decision.author.replace('_', ' ')}")
     lines += [f"  - {planned.describe()}" for planned in decision.actions]
     return lines

@@ -142,13 +142,8 @@ class SmtpForwarder:
             raise RetryLater(exc.message) from None
         except TrackerMailError:
             raise
-        except smtplib.SMTPAuthenticationError as exc:  # before OSError: it is one
-            raise ConfigurationError(f"{server}: login refused ({exc.smtp_code})") from None
-        except smtplib.SMTPNotSupportedError as exc:
-            raise ConfigurationError(
-                f"{server}: a password is configured but the server offers no login ({exc}); "
-                "remove smtp username and password, or use the server's submission port"
-            ) from None
+        except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
+            raise _refused_login(server, exc) from None  # before OSError: they are ones
         except smtplib.SMTPResponseException as exc:
             error = PermanentError if exc.smtp_code >= 500 else RetryLater
             raise error(f"{server}: {exc.smtp_code} {_text(exc.smtp_error)}") from None
@@ -161,6 +156,26 @@ class SmtpForwarder:
         except Exception as exc:  # noqa: BLE001 - whatever the library refused fails this message only
             why = f"{type(exc).__name__}: {exc}"
             raise PermanentError(f"cannot forward this message: {why}") from None
+
+    def check(self) -> None:
+        """Connect and log in as a forward does, and send nothing (``tracker-mail check``).
+
+        Raises:
+            ConfigurationError: the login was refused, or the server offers no login.
+            Unreachable: the server cannot be reached, or did not answer in time.
+        """
+        server = f"SMTP server {self.settings.host}:{self.settings.port}"
+        deadline = Deadline(self.settings.command_timeout, server)
+        try:
+            with deadline.running("logging in"), self._connect(deadline) as smtp:
+                self._login(smtp)
+                smtp.ehlo_or_helo_if_needed()
+        except TrackerMailError:
+            raise
+        except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
+            raise _refused_login(server, exc) from None
+        except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, dropped, TLS
+            raise Unreachable(f"{server}: {exc}") from None
 
     def _send(self, mail: bytes, to: str, deadline: Deadline) -> None:
         with deadline.running("forwarding a message"), self._connect(deadline) as server:
@@ -214,6 +229,16 @@ class SmtpForwarder:
                         f"SMTP server {self.settings.host}:{self.settings.port}: the OAuth2 "
                         f"token was refused ({said}); {bearer.refused_advice(said)}"
                     ) from None
+
+
+def _refused_login(server: str, exc: smtplib.SMTPException) -> ConfigurationError:
+    """What only the operator can fix: a refused login, or a password and no AUTH."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return ConfigurationError(f"{server}: login refused ({exc.smtp_code})")
+    return ConfigurationError(
+        f"{server}: a password is configured but the server offers no login ({exc}); "
+        "remove smtp username and password, or use the server's submission port"
+    )
 
 
 class _WatchedSmtp(smtplib.SMTP):

@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import Any
 
 import yaml
 
 from tracker_mail_plugin.adapter import Capability, Requirements, TrackerAdapter
-from tracker_mail_plugin.assemble import journal_path, open_journal, open_source, postgres_journal
+from tracker_mail_plugin.assemble import (
+    forwarder_for,
+    journal_location,
+    journal_path,
+    open_journal,
+    open_source,
+    postgres_journal,
+)
+from tracker_mail_plugin.commands.check_report import CheckReport
 from tracker_mail_plugin.commands.offline import offline_problems
+from tracker_mail_plugin.commands.receive import spool_path
 from tracker_mail_plugin.config.loader import (
     ConfigFileError,
     LoadedConfig,
@@ -27,6 +36,7 @@ from tracker_mail_plugin.config.loader import (
 from tracker_mail_plugin.config.model import Mailbox, Trust
 from tracker_mail_plugin.config.problems import ConfigProblem
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
+from tracker_mail_plugin.forward import SmtpForwarder
 from tracker_mail_plugin.journal import SCHEMA_VERSION
 from tracker_mail_plugin.needs import requirements
 from tracker_mail_plugin.rules.normal import rules_to_yaml
@@ -35,33 +45,31 @@ from tracker_mail_plugin.rules.normal import rules_to_yaml
 def command(args: argparse.Namespace) -> ExitCode:
     """``tracker-mail check [--show] [--offline]``: problems first, the verdict last."""
     path = str(config_path(args.config))
-    out, err = sys.stdout, sys.stderr
-    loaded = load_reporting(path, err)
+    report = CheckReport(path, args.log_format, sys.stdout, sys.stderr, args.offline)
+    loaded = load_reporting(path, report)
     if loaded is None:
         return ExitCode.CONFIGURATION
-    print(summary(loaded), file=out)
+    report.overview(summary(loaded), loaded, describe_mailboxes(loaded))
     if args.show:
-        print(normalised_rules(loaded), file=out, end="")
+        report.rules(normalised_rules(loaded), rules_by_mailbox(loaded))
     problems, adapters = offline_problems(loaded)
     for warning in [*loaded.warnings, *(p for p in problems if p.severity == "warning")]:
-        print(warning, file=err)
+        report.problem(warning, loaded)
     errors = sorted((p for p in problems if p.severity == "error"), key=_place)
     if errors:
         for problem in errors:
-            print(problem, file=err)
-        print(_count(path, len(errors)), file=err)
+            report.problem(problem, loaded)
+        report.verdict(_count(path, len(errors)), ExitCode.CONFIGURATION)
         return ExitCode.CONFIGURATION
     if args.offline:
-        print(f"{path}: valid (offline: {_NOT_CONNECTED})", file=out)
+        report.verdict(f"{path}: valid (offline: {_NOT_CONNECTED})", ExitCode.OK)
         return ExitCode.OK
-    code = check_live(loaded, adapters, out, err)
+    code = check_live(loaded, adapters, report)
     if code == ExitCode.OK:
-        print(f"{path}: valid; every tracker and mailbox answered", file=out)
+        report.verdict(f"{path}: valid; every tracker and mailbox answered", code)
     else:
-        print(
-            f"{path}: not ready: {_NOT_READY.get(code, _NOT_READY[ExitCode.CONFIGURATION])}",
-            file=err,
-        )
+        why = _NOT_READY.get(code, _NOT_READY[ExitCode.CONFIGURATION])
+        report.verdict(f"{path}: not ready: {why}", code)
     return code
 
 
@@ -82,14 +90,14 @@ def _count(path: str, count: int) -> str:
     return f"{path}: {count} error{'s' if count != 1 else ''}; nothing was touched"
 
 
-def load_reporting(path: str, err: TextIO) -> LoadedConfig | None:
-    """The configuration, or None after printing every problem and the verdict."""
+def load_reporting(path: str, report: CheckReport) -> LoadedConfig | None:
+    """The configuration, or None after saying every problem and the verdict."""
     try:
         return load_config(path)
     except ConfigFileError as exc:
         for problem in exc.problems:
-            print(problem, file=err)
-        print(_count(path, len(exc.problems)), file=err)
+            report.problem(problem)
+        report.verdict(_count(path, len(exc.problems)), ExitCode.CONFIGURATION)
         return None
 
 
@@ -99,17 +107,28 @@ def summary(loaded: LoadedConfig) -> str:
     lines = [f"Trackers ({len(config.trackers)}):"]
     lines += [f"  {name}: adapter {tracker.adapter}" for name, tracker in config.trackers.items()]
     lines.append(f"Mailboxes ({len(config.mailboxes)}):")
+    lines += [f"  {name}: {text}" for name, text in describe_mailboxes(loaded).items()]
+    if config.companies:
+        lines.append(f"Companies: {', '.join(config.companies)}")
+    return "\n".join(lines)
+
+
+def describe_mailboxes(loaded: LoadedConfig) -> dict[str, str]:
+    """Each mailbox in a few words: where, which tracker, its rules and its policies."""
+    config = loaded.config
+    described = {}
     for name, mailbox in config.mailboxes.items():
         rules = config.rules_for(name)
         own = "own" if mailbox.rules is not None else "top-level"
         policies = loaded.policies(name)
-        lines.append(
-            f"  {name}: {_where(mailbox)} -> {mailbox.tracker}; {len(rules)} {own} rule(s); "
+        where = _where(mailbox)
+        if mailbox.protocol == "pipe":  # no path written: the spool beside the journal
+            where = f"pipe {spool_path(loaded, name, journal_location(loaded))}"
+        described[name] = (
+            f"{where} -> {mailbox.tracker}; {len(rules)} {own} rule(s); "
             f"unknown senders: {policies.unknown_user}; {_trust(policies.trust)}"
         )
-    if config.companies:
-        lines.append(f"Companies: {', '.join(config.companies)}")
-    return "\n".join(lines)
+    return described
 
 
 def _trust(trust: Trust) -> str:
@@ -134,30 +153,60 @@ def _where(mailbox: Mailbox) -> str:
     return f"{mailbox.protocol} {mailbox.path}"
 
 
+def rules_by_mailbox(loaded: LoadedConfig) -> dict[str, Any]:
+    """Each mailbox's rules in normalised form, as data."""
+    config = loaded.config
+    return {name: rules_to_yaml(config.rules_for(name)) for name in config.mailboxes}
+
+
 def normalised_rules(loaded: LoadedConfig) -> str:
     """Each mailbox's rules in normalised YAML form (``check --show``)."""
-    config = loaded.config
-    data = {name: rules_to_yaml(config.rules_for(name)) for name in config.mailboxes}
     text: str = yaml.safe_dump(
-        {"rules by mailbox": data}, sort_keys=False, allow_unicode=True, default_flow_style=False
+        {"rules by mailbox": rules_by_mailbox(loaded)},
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
     )
     return text
 
 
 def check_live(
-    loaded: LoadedConfig, adapters: dict[str, TrackerAdapter], out: TextIO, err: TextIO
+    loaded: LoadedConfig, adapters: dict[str, TrackerAdapter], report: CheckReport
 ) -> ExitCode:
     """Log in to every tracker (checking the names the rules use) and every mailbox."""
     codes = [
-        _check_tracker(name, adapter, requirements(loaded, name), out, err)
+        _check_tracker(name, adapter, requirements(loaded, name), report)
         for name, adapter in adapters.items()
     ]
-    codes += [_check_mailbox(loaded, name, out, err) for name in loaded.config.mailboxes]
-    codes.append(_check_journal(loaded, out, err))
+    codes += [_check_mailbox(loaded, name, report) for name in loaded.config.mailboxes]
+    codes.append(_check_journal(loaded, report))
+    codes.append(_check_smtp(loaded, report))
     return ExitCode.worst(codes)
 
 
-def _check_journal(loaded: LoadedConfig, out: TextIO, err: TextIO) -> ExitCode:
+def _check_smtp(loaded: LoadedConfig, report: CheckReport) -> ExitCode:
+    """The ``smtp`` server forwards go through: connect and log in, send nothing."""
+    settings = loaded.config.smtp
+    if settings is None:
+        return ExitCode.OK
+    forwarder = forwarder_for(loaded, "smtp")
+    assert isinstance(forwarder, SmtpForwarder)  # noqa: S101 - an smtp section makes one
+    where = f"smtp {settings.host}:{settings.port}"
+    about = {"host": settings.host, "port": settings.port}
+    try:
+        forwarder.check()
+    except ConfigurationError as exc:
+        report.failed(f"smtp: {exc}", "smtp", **about)
+        return ExitCode.CONFIGURATION
+    except TrackerMailError as exc:
+        report.failed(f"smtp: cannot be reached: {exc}", "smtp", reached=False, **about)
+        return ExitCode.UNREACHABLE
+    login = f"logged in as {settings.username}" if settings.username else "no login configured"
+    report.passed(f"{where}: ok ({settings.security}); {login}", "smtp", **about)
+    return ExitCode.OK
+
+
+def _check_journal(loaded: LoadedConfig, report: CheckReport) -> ExitCode:
     """A journal in PostgreSQL: log in, and create or upgrade its tables as ``sync`` would."""
     where = postgres_journal(loaded)
     if where is None:  # a SQLite file: checked offline, nothing to connect to
@@ -166,46 +215,59 @@ def _check_journal(loaded: LoadedConfig, out: TextIO, err: TextIO) -> ExitCode:
         with open_journal(loaded, journal_path(loaded)):
             pass
     except ConfigurationError as exc:
-        print(f"journal: {exc}", file=err)
+        report.failed(f"journal: {exc}", "journal")
         return ExitCode.CONFIGURATION
     except TrackerMailError as exc:
-        print(f"journal: cannot be reached: {exc}", file=err)
+        report.failed(f"journal: cannot be reached: {exc}", "journal", reached=False)
         return ExitCode.UNREACHABLE
-    print(f"journal {where.url}: ok (PostgreSQL, schema version {SCHEMA_VERSION})", file=out)
+    report.passed(
+        f"journal {where.url}: ok (PostgreSQL, schema version {SCHEMA_VERSION})",
+        "journal",
+        schema_version=SCHEMA_VERSION,
+    )
     return ExitCode.OK
 
 
 def _check_tracker(
-    name: str, adapter: TrackerAdapter, needs: Requirements, out: TextIO, err: TextIO
+    name: str, adapter: TrackerAdapter, needs: Requirements, report: CheckReport
 ) -> ExitCode:
+    about = {"tracker": name, "adapter": adapter.name}
     try:
-        report = adapter.check(needs)
+        found = adapter.check(needs)
     except ConfigurationError as exc:
-        print(f"tracker {name}: {exc}", file=err)
+        report.failed(f"tracker {name}: {exc}", "tracker", **about)
         return ExitCode.CONFIGURATION
     except TrackerMailError as exc:
-        print(f"tracker {name}: cannot be reached: {exc}", file=err)
+        report.failed(
+            f"tracker {name}: cannot be reached: {exc}", "tracker", reached=False, **about
+        )
         return ExitCode.UNREACHABLE
-    facts = ", ".join(f"{k} {v}" for k, v in report.facts.items())
-    print(
-        f"tracker {name} ({adapter.name}): {'ok' if report.ok else 'PROBLEMS'}; {facts}", file=out
-    )
-    for problem in report.problems:
-        print(f"tracker {name}: {problem}", file=err)
+    facts = ", ".join(f"{k} {v}" for k, v in found.facts.items())
+    text = f"tracker {name} ({adapter.name}): {'ok' if found.ok else 'PROBLEMS'}; {facts}"
+    if found.ok or not report.json:
+        # As text the facts line comes first, PROBLEMS or not, with each problem below it.
+        report.passed(text, "tracker", facts=dict(found.facts), **about)
+    for problem in found.problems:
+        report.failed(f"tracker {name}: {problem}", "tracker", facts=dict(found.facts), **about)
     types = sorted({kind for _, kind in needs.issues if kind})
     if types and not adapter.supports(Capability.CHECK_ISSUE_TYPES):
-        print(
+        report.passed(
             f"tracker {name}: issue types {', '.join(types)} not checked: the {adapter.name} "
             "adapter cannot list the tracker's types",
-            file=out,
+            "issue types",
+            unchecked=types,
+            **about,
         )
-    return ExitCode.OK if report.ok else ExitCode.CONFIGURATION
+    return ExitCode.OK if found.ok else ExitCode.CONFIGURATION
 
 
-def _check_mailbox(loaded: LoadedConfig, name: str, out: TextIO, err: TextIO) -> ExitCode:
+def _check_mailbox(loaded: LoadedConfig, name: str, report: CheckReport) -> ExitCode:
     mailbox = loaded.config.mailboxes[name]
+    about = {"mailbox": name, "protocol": mailbox.protocol}
     if mailbox.protocol == "pipe":
-        print(f"mailbox {name}: pipe; mail arrives through `tracker-mail receive`", file=out)
+        report.passed(
+            f"mailbox {name}: pipe; mail arrives through `tracker-mail receive`", "mailbox", **about
+        )
         return ExitCode.OK
     try:
         source = open_source(
@@ -214,15 +276,22 @@ def _check_mailbox(loaded: LoadedConfig, name: str, out: TextIO, err: TextIO) ->
         with source:
             found = source.check()
     except ConfigurationError as exc:
-        print(f"mailbox {name}: {exc}", file=err)
+        report.failed(f"mailbox {name}: {exc}", "mailbox", **about)
         return ExitCode.CONFIGURATION
     except TrackerMailError as exc:
-        print(f"mailbox {name}: cannot be reached: {exc}", file=err)
+        report.failed(
+            f"mailbox {name}: cannot be reached: {exc}", "mailbox", reached=False, **about
+        )
         return ExitCode.UNREACHABLE
     capabilities = f"; capabilities {', '.join(found.capabilities)}" if found.capabilities else ""
     tls = f"; {found.tls}" if found.tls else ""
-    print(
+    report.passed(
         f"mailbox {name}: ok; {found.folder}: {found.messages} message(s){tls}{capabilities}",
-        file=out,
+        "mailbox",
+        folder=found.folder,
+        messages=found.messages,
+        tls=found.tls,
+        capabilities=list(found.capabilities),
+        **about,
     )
     return ExitCode.OK

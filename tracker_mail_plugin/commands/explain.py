@@ -23,6 +23,7 @@ from tracker_mail_plugin.assemble import (
     scratch_journal,
 )
 from tracker_mail_plugin.commands.common import quiet_on_closed_pipe
+from tracker_mail_plugin.commands.output import say_problems
 from tracker_mail_plugin.config.loader import ConfigFileError, LoadedConfig, load_config
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.explanation import as_json, as_text
@@ -100,7 +101,7 @@ def _explain_all(
                 setting.loaded, setting.mailbox, message, args.sender_known, args.company,
                 setting.adapter, raw=item.raw, journal=journal, forms=setting.forms,
             )  # fmt: skip
-        if args.format == "json":
+        if (args.format or args.log_format) == "json":  # --format wins, else --log-format
             print(as_json(item.label, message, decision))
         else:
             print(("" if first else "\n") + as_text(item.label, message, decision))
@@ -113,16 +114,15 @@ def _setting(args: argparse.Namespace) -> _Setting | ExitCode:
     try:
         loaded = load_config(args.config)
     except ConfigFileError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        say_problems(exc.problems, args.log_format, sys.stderr)
         return ExitCode.CONFIGURATION
     mailboxes = list(loaded.config.mailboxes)
     mailbox = args.mailbox or mailboxes[0]
     if mailbox not in mailboxes:
-        print(
-            f"tracker-mail explain: no mailbox {mailbox!r}; the file has: {', '.join(mailboxes)}",
-            file=sys.stderr,
+        unknown = (
+            f"tracker-mail explain: no mailbox {mailbox!r}; the file has: {', '.join(mailboxes)}"
         )
+        say_problems([unknown], args.log_format, sys.stderr)
         return ExitCode.CONFIGURATION
     tracker = loaded.config.mailboxes[mailbox].tracker
     if args.offline:
@@ -230,6 +230,13 @@ def _ask_tracker(
     except TrackerMailError as exc:
         notes.append(f"tracker {tracker} not consulted ({exc}); facts from the options")
         return sender_known, offline_reply_target(message), False
+    in_subject = [c.text for c in message.reference_candidates if c.source == "subject"]
+    if lookup.reply_to is None and in_subject:
+        # Says why a reply the subject names becomes a new issue: the tracker has none such.
+        notes.append(
+            f"tracker {tracker}: no issue it has is named by {', '.join(in_subject[:3])}; "
+            "not a reply to an existing issue"
+        )
     return sender_known, lookup.reply_to, lookup.in_conversation
 
 

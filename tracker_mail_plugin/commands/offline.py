@@ -11,7 +11,12 @@ import os
 from pathlib import Path
 
 from tracker_mail_plugin.adapter import TrackerAdapter
-from tracker_mail_plugin.assemble import adapter_option_problems, build_adapter, journal_location
+from tracker_mail_plugin.assemble import (
+    adapter_option_problems,
+    build_adapter,
+    journal_location,
+    postgres_journal,
+)
 from tracker_mail_plugin.config.auth import Auth
 from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
@@ -52,6 +57,7 @@ def offline_problems(
         problems += _disposal_problems(loaded, name, mailbox)
         problems += list_mail_warnings(loaded, name)
     problems += oauth2_library_problems(loaded)
+    problems += journal_driver_problems(loaded)
     problems += missing_variables(loaded)
     return problems, adapters
 
@@ -87,6 +93,22 @@ def oauth2_library_problems(loaded: LoadedConfig) -> list[ConfigProblem]:
             )
         )
     return problems
+
+
+def journal_driver_problems(loaded: LoadedConfig) -> list[ConfigProblem]:
+    """A journal in PostgreSQL without psycopg, which is imported only when a run opens it."""
+    if postgres_journal(loaded) is None or _installed("psycopg"):
+        return []
+    return [
+        at(
+            loaded.path,
+            loaded.marks,
+            ("journal", "url"),
+            "the journal is in PostgreSQL, which needs the psycopg package, not installed "
+            "here: pip install 'tracker-mail-plugin[postgres]' (from a checkout of "
+            "tracker-mail: pip install './[postgres]')",
+        )
+    ]
 
 
 def _installed(module: str) -> bool:

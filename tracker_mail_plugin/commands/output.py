@@ -46,11 +46,11 @@ def print_summary(summary: Summary, log_format: str, out: TextIO) -> None:
     for planned in summary.planned:
         text = f"{summary.mailbox}: would {planned}"
         fields = {"event": "would", "mailbox": summary.mailbox, **planned.fields}
-        print(_json_line(text, "info", fields) if log_format == "json" else text, file=out)
+        print(json_line(text, "info", fields) if log_format == "json" else text, file=out)
     text = summary.line()
     if log_format == "json":
         level = "error" if summary.error else "info"
-        text = _json_line(text, level, summary_fields(summary))
+        text = json_line(text, level, summary_fields(summary))
     print(text, file=out)
 
 
@@ -70,15 +70,15 @@ def say_problems(problems: Iterable[ConfigProblem | str], log_format: str, out: 
             if problem.line:  # 0: about the whole file (it cannot be read)
                 fields |= {"line": problem.line, "column": problem.column}
             level = problem.severity
-        print(_json_line(str(problem), level, fields), file=out)
+        print(json_line(str(problem), level, fields), file=out)
 
 
 def say(text: str, log_format: str, out: TextIO, **fields: Any) -> None:
     """One line of what a command is doing, as text or as a JSON object with ``fields``."""
-    print(_json_line(text, "info", fields) if log_format == "json" else text, file=out)
+    print(json_line(text, "info", fields) if log_format == "json" else text, file=out)
 
 
-def _json_line(message: str, level: str, fields: dict[str, Any]) -> str:
+def json_line(message: str, level: str, fields: dict[str, Any]) -> str:
     """One object shaped as the JSON log's records are: time, level, message, then fields."""
     entry: dict[str, Any] = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -51,7 +51,7 @@ def command(args: argparse.Namespace) -> ExitCode:
         return ExitCode.CONFIGURATION
     setup_logging(args.log_format, args.verbose)
     if names:  # without -v nothing else is said while all is well: say that it runs
-        hint = "" if args.verbose else "; -v logs every run"
+        hint = "" if args.verbose else "; -v logs each run that finds mail"
         text = f"tracker-mail watch: watching {', '.join(names)} (SIGTERM or Ctrl-C stops){hint}"
         say(text, args.log_format, sys.stderr, event="watching", mailboxes=names)
     health = Health()

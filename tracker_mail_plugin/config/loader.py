@@ -380,7 +380,8 @@ def _policy_checks(
                 marks,
                 base,
                 f"mailbox '{mailbox_name}' forwards mail ({', '.join(forwards)}) "
-                "but no smtp server is configured",
+                "but no smtp server is configured; add an smtp: section (host and sender at "
+                "least, see rules.yaml.example) that forwards are sent through",
                 key=True,
             )
         )

@@ -239,7 +239,8 @@ class Mailbox(_Strict):
             if self.password is None and self.auth is None:
                 missing.append("password (or auth: {oauth2: ...})")
             if missing:
-                raise ValueError(f"a {self.protocol} mailbox needs {', '.join(missing)}")
+                article = "an" if self.protocol == "imap" else "a"
+                raise ValueError(f"{article} {self.protocol} mailbox needs {', '.join(missing)}")
             _refuse_clear_password(self.security, self.host or "")
         elif self.protocol == "graph":
             _graph_complete(self)
