@@ -3,10 +3,10 @@
     python benchmarks/parse_fingerprint.py write BEFORE.json [--corpus DIR] [--messages N]
     python benchmarks/parse_fingerprint.py compare BEFORE.json [--corpus DIR] [--messages N]
 
-Parses every ``.eml`` under ``examples/`` and every message under ``tests/corpora/``, the hostile shapes of
-``tests/hostile.py`` at a few sizes, HTML variants, and (with ``--corpus``) the first ``N``
-messages of ``benchmarks/parse.py``'s generated corpus. For each message it records a sha256
-of every ``Message`` field. ``write`` saves them (run it with the old code, e.g.
+Parses every ``.eml`` under ``examples/``, every message under ``tests/corpora/``, the
+hostile shapes of ``tests/hostile.py`` at a few sizes, HTML variants, and (with ``--corpus``)
+the first ``N`` messages of ``benchmarks/parse.py``'s generated corpus. For each message it
+records a sha256 of every ``Message`` field. ``write`` saves them (run it with the old code, e.g.
 ``PYTHONPATH=/path/to/old/checkout``); ``compare`` parses again and names every field that
 differs. Exit status 1 when anything differs.
 """

@@ -27,6 +27,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 
+from tracker_mail_plugin.mail.iso2022jp import decode_iso2022jp_ms
+
 # What senders write -> the superset codec they actually use. Browsers and the mail gem
 # make the same substitutions (WHATWG encoding standard).
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -147,10 +149,22 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
         return text, (
             f"declared {label} but the bytes are {codec}" if index and codec == "cp1252" else None
         )
-    if candidates and _is_utf8(raw):
+    if "2022-jp" in (label or "").lower():
+        windows_text = decode_iso2022jp_ms(raw)
+        if windows_text is not None:
+            return windows_text, None
+    if candidates and not raw.isascii() and _is_utf8(raw):
         # Not valid in the declared charset yet valid UTF-8: a sender's template declaring
         # GB2312 or Shift_JIS around UTF-8 text (read as declared, it is all mojibake).
+        # Plain ASCII bytes prove nothing: ISO-2022-JP and UTF-7 are written in them.
         return raw.decode("utf-8"), f"declared {label} but the bytes are UTF-8"
+    if candidates and candidates[0] == "utf-8":
+        text = raw.decode("utf-8", errors="replace")
+        if not any("\x7f" < char != "\ufffd" for char in text):
+            # Not one character is valid UTF-8: 8-bit text in a single-byte charset under a
+            # UTF-8 label (Windows Live Mail's QP "Det h=E4r"), not UTF-8 with a few bad bytes.
+            text, how = _guess(raw)
+            return text, f"declared {label} but no character in it is UTF-8; decoded as {how}"
     if candidates:
         # The label is right for most of the text; a few broken bytes become U+FFFD.
         try:

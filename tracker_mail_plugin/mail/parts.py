@@ -17,6 +17,13 @@ from tracker_mail_plugin.mail.mime import Part
 from tracker_mail_plugin.mail.model import Attachment
 
 _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+# The text fields of Contents, and how a defect names each.
+_TEXT_KINDS = {
+    "plain": "plain-text",
+    "html": "HTML",
+    "tnef_text": "winmail.dat text",
+    "tnef_html": "winmail.dat HTML",
+}
 
 
 @dataclass
@@ -39,6 +46,9 @@ def collect(root: Part, defects: list[str]) -> Contents:
 
 def _walk(part: Part, contents: Contents, defects: list[str]) -> None:
     if part.children:
+        if part.content_type == "multipart/alternative":
+            _walk_alternatives(part, contents, defects)
+            return
         for child in part.children:
             _walk(child, contents, defects)
         return
@@ -53,6 +63,32 @@ def _walk(part: Part, contents: Contents, defects: list[str]) -> None:
         (contents.plain if part.content_type == "text/plain" else contents.html).append(text)
         return
     _add_attachment(part, contents, defects)
+
+
+def _walk_alternatives(part: Part, contents: Contents, defects: list[str]) -> None:
+    """Keep one plain text and one HTML of the versions of the same text (RFC 2046 5.1.4).
+
+    Each alternative repeats the same words: two plain-text versions (one of them a part
+    whose missing Content-Type defaults to text/plain) joined showed the text twice. The
+    first of a kind is kept, the simplest by the RFC's order. Attachments of every version
+    are kept (the images a HTML version shows).
+    """
+    kept = Contents(attachments=contents.attachments)
+    for child in part.children:
+        found = Contents(attachments=contents.attachments)
+        _walk(child, found, defects)
+        for kind, what in _TEXT_KINDS.items():
+            texts: list[str] = getattr(found, kind)
+            if not any(text.strip() for text in texts):
+                continue
+            if any(text.strip() for text in getattr(kept, kind)):
+                defects.append(
+                    f"multipart/alternative holds a second {what} version; kept the first"
+                )
+                continue
+            setattr(kept, kind, texts)
+    for kind in _TEXT_KINDS:
+        getattr(contents, kind).extend(getattr(kept, kind))
 
 
 def _take_embedded_files(text: str, contents: Contents, defects: list[str]) -> str:
