@@ -145,10 +145,10 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
             text = raw.decode(codec)
         except (UnicodeError, LookupError):
             continue
-        # A later ISO-2022-JP variant is the same label read fully; a later cp1252 is not.
-        return text, (
-            f"declared {label} but the bytes are {codec}" if index and codec == "cp1252" else None
-        )
+        # A later ISO-2022-JP variant is the same label read fully; a later cp1252 is not,
+        # nor is UTF-8 under an ASCII label (the bytes are not ASCII, or we returned above).
+        relabelled = (index and codec == "cp1252") or (codec == "utf-8" and _is_ascii_label(label))
+        return text, f"declared {label} but the bytes are {codec}" if relabelled else None
     if "2022-jp" in (label or "").lower():
         windows_text = decode_iso2022jp_ms(raw)
         if windows_text is not None:
@@ -177,6 +177,10 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
     if how == "utf-8":
         return text, None
     return text, f"no charset declared; decoded as {how}"
+
+
+def _is_ascii_label(label: str | None) -> bool:
+    return (label or "").strip().strip("\"'").lower() in ("us-ascii", "ascii", "ansi_x3.4-1968")
 
 
 def _is_seven_bit_encoding(label: str | None) -> bool:

@@ -77,6 +77,10 @@ class Part:
             return binascii.a2b_qp(view)
         if self.transfer_encoding in _UUENCODE:
             return _uudecode(view, defects)
+        if self.transfer_encoding not in _AS_SENT:
+            defects.append(
+                f"unknown Content-Transfer-Encoding {self.transfer_encoding!r}; kept as sent"
+            )
         return bytes(view)
 
     def text(self, defects: list[str]) -> str:
@@ -326,6 +330,8 @@ def _extended_value(parts: list[tuple[int, bool, str]], defects: list[str]) -> s
 
 # Not in any RFC, but Outlook Express, Eudora and Mac mailers label parts with these.
 _UUENCODE = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
+# Encodings whose body is the content itself (RFC 2045 6.2).
+_AS_SENT = frozenset({"7bit", "8bit", "binary"})
 
 
 def _uudecode(view: memoryview, defects: list[str]) -> bytes:
