@@ -150,6 +150,44 @@ def test_empty_uuencoded_part_is_dropped_as_empty():
     assert message.full_body.startswith("Attached are the comments of the Public Generating Pool.")
 
 
+def test_iso_2022_jp_with_microsofts_extra_rows_is_read():
+    # php-mime-mail-parser's issue116: one NEC "№" made every strict codec refuse the word,
+    # and the escape codes were shown as text ("$B'('%-b(B41").
+    message = corpus("php-mime-mail-parser/issue116")
+    assert message.subject == "ЖД№41 от 28.09.2016"
+    assert message.defects == ()
+    # The encoded words of php-mime-mail-parser's MimeHeaderDecoderTest, with its answers.
+    for header, expected in (
+        ('=?iso-2022-jp?Q?=1B$B-!-"=1B(B?=', "①②"),
+        ("=?ISO-2022-JP-MS?B?GyRCLSEtIi1qfGIbKEkxMjM0NRsoQg==?=", "①②㈱髙ｱｲｳｴｵ"),
+    ):
+        assert parse_message(raw_mail({"Subject": header}, "x")).subject == expected
+
+
+def test_latin1_text_under_a_utf8_label_is_read_as_latin1():
+    message = corpus("php-mime-mail-parser/m0022")  # Windows Live Mail's QP "Det h=E4r"
+    assert "Det här är ett flerdelat meddelande" in message.full_body
+    assert (
+        "text/plain part: declared utf-8 but no character in it is UTF-8; decoded as "
+        "windows-1252" in message.defects
+    )
+
+
+def test_alternative_with_two_plain_versions_shows_one():
+    message = corpus("enmime/missing-content-type2.raw")  # 2nd version lacks Content-Type
+    assert message.full_body == "A text section"
+    assert "multipart/alternative holds a second plain-text version; kept the first" in (
+        message.defects
+    )
+
+
+def test_unknown_transfer_encoding_is_named_and_the_bytes_kept():
+    message = corpus("enmime/unk-encoding-part.raw")  # "base9000"
+    [attachment] = message.attachments
+    assert attachment.content == b"PGh0bWw+Cg==\n"
+    assert "unknown Content-Transfer-Encoding 'base9000'; kept as sent" in message.defects
+
+
 # --- the limits of each repair ----------------------------------------------------------------
 
 
@@ -182,3 +220,33 @@ def test_uuencoded_part_without_end_line_is_kept_as_sent():
     [attachment] = message.attachments
     assert attachment.content == b"begin 644 a.bin\r\n#86)C"
     assert any("without a complete begin/end block" in defect for defect in message.defects)
+
+
+def test_broken_iso_2022_jp_is_marked_not_shown_as_escape_codes():
+    # 0x7F7F is no character in any JIS table; the rest of the text still reads.
+    raw = raw_mail({"Content-Type": "text/plain; charset=iso-2022-jp"}, "\x1b$B\x7f\x7f\x1b(B ok")
+    message = parse_message(raw)
+    assert message.full_body == "\ufffd ok"
+    assert "\x1b" not in message.full_body
+
+
+def test_utf8_label_with_some_utf8_keeps_it_and_marks_the_broken_bytes():
+    part = "Grüße ".encode() + b"\xe4 fin"  # valid UTF-8 and one stray Latin-1 byte
+    raw = b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + part
+    message = parse_message(raw)
+    assert message.full_body == "Grüße \ufffd fin"
+
+
+def test_alternative_keeps_both_kinds_and_mixed_keeps_every_text():
+    alternative = (
+        "--A\r\nContent-Type: text/plain\r\n\r\nplain\r\n"
+        "--A\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--A--\r\n"
+    )
+    message = parse_message(
+        raw_mail({"Content-Type": 'multipart/alternative; boundary="A"'}, alternative)
+    )
+    assert message.full_body == "plain"
+    assert message.defects == ()
+    mixed = alternative.replace("text/html", "text/plain").replace("<p>html</p>", "second")
+    message = parse_message(raw_mail({"Content-Type": 'multipart/mixed; boundary="A"'}, mixed))
+    assert message.full_body == "plain\n\nsecond"

@@ -134,6 +134,10 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
     if raw.isascii() and not _is_seven_bit_encoding(label):
         return raw.decode("ascii"), None
     candidates = codecs_for(label)
+    if label and not candidates and _is_iso2022jp_label(label):
+        windows_text = decode_iso2022jp_ms(raw)  # "ISO-2022-JP-MS", "CP50220": Python has none
+        if windows_text is not None:
+            return windows_text, None
     if label and not candidates:
         text, how = _guess(raw)
         what = "not a text charset" if _is_codec(label) else "unknown charset"
@@ -149,7 +153,7 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
         # nor is UTF-8 under an ASCII label (the bytes are not ASCII, or we returned above).
         relabelled = (index and codec == "cp1252") or (codec == "utf-8" and _is_ascii_label(label))
         return text, f"declared {label} but the bytes are {codec}" if relabelled else None
-    if "2022-jp" in (label or "").lower():
+    if _is_iso2022jp_label(label):
         windows_text = decode_iso2022jp_ms(raw)
         if windows_text is not None:
             return windows_text, None
@@ -177,6 +181,11 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
     if how == "utf-8":
         return text, None
     return text, f"no charset declared; decoded as {how}"
+
+
+def _is_iso2022jp_label(label: str | None) -> bool:
+    lowered = (label or "").lower()
+    return "2022-jp" in lowered or "5022" in lowered  # Microsoft's code pages 50220-50222
 
 
 def _is_ascii_label(label: str | None) -> bool:
