@@ -52,7 +52,9 @@ def test_spam_with_mismatched_boundary_shows_its_html_text_not_base64():
 
 def test_attachment_after_a_nested_part_that_reused_the_boundary_is_kept():
     message = corpus("cpython-email/msg_15.txt")  # Outlook Express for Mac
-    assert message.full_body == "Some removed test."
+    # The reused boundary flattens the alternative into the mixed parts, so both versions
+    # show, as in Thunderbird: the same text twice rather than a part lost.
+    assert message.full_body == "Some removed test.\n\nSome removed text."
     [attachment] = message.attachments  # its base64 was replaced by words in the sample
     assert (attachment.filename, attachment.content_type) == ("xx.gif", "image/gif")
     assert "parts after the final boundary (a nested part reused it); kept" in message.defects
@@ -76,7 +78,7 @@ def test_text_right_after_the_headers_is_the_body():
 
 def test_part_without_blank_line_after_its_headers_keeps_its_text():
     message = corpus("cpython-email/msg_47.txt")
-    assert message.full_body == "bar"
+    assert message.full_body == "bar\n\nbaz"  # the mixed part's HTML shows after its text
     assert message.from_ is not None
     assert message.from_.address == "arthur@example.example"
 
@@ -250,3 +252,18 @@ def test_alternative_keeps_both_kinds_and_mixed_keeps_every_text():
     mixed = alternative.replace("text/html", "text/plain").replace("<p>html</p>", "second")
     message = parse_message(raw_mail({"Content-Type": 'multipart/mixed; boundary="A"'}, mixed))
     assert message.full_body == "plain\n\nsecond"
+
+
+def test_html_part_after_an_alternative_in_mixed_mail_is_shown():
+    # james-mime4j's overlapping-boundaries.msg: the inner boundary is the outer one plus
+    # "1"; mime4j decodes part 1.2 as "important stuff". Only plain text was shown before,
+    # so an HTML-only part of mixed mail was lost whenever any part had plain text.
+    message = corpus("james-mime4j/overlapping-boundaries.msg")
+    assert message.full_body == "test...\n\nimportant stuff"
+    assert message.defects == ()
+    # Two more that lost a part: a QP text/html among plain parts, HTML before an image.
+    assert (
+        "¡This is a Quoted Printable encoded message!"
+        in corpus("cpython-email/msg_10.txt").full_body
+    )
+    assert corpus("mail-parser/mail_test_14.eml").full_body == "HTML here\n\nPlaintext here."

@@ -17,21 +17,17 @@ from tracker_mail_plugin.mail.mime import Part
 from tracker_mail_plugin.mail.model import Attachment
 
 _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
-# The text fields of Contents, and how a defect names each.
-_TEXT_KINDS = {
-    "plain": "plain-text",
-    "html": "HTML",
-    "tnef_text": "winmail.dat text",
-    "tnef_html": "winmail.dat HTML",
-}
 
 
 @dataclass
 class Contents:
-    """What a message's parts hold, in the order the parts appear."""
+    """What a message's parts hold, in the order the parts appear.
 
-    plain: list[str] = field(default_factory=list)
-    html: list[str] = field(default_factory=list)
+    ``texts`` are the body parts a reader sees, in order, each with whether it is HTML: of
+    the versions of a multipart/alternative only the chosen one is there.
+    """
+
+    texts: list[tuple[str, bool]] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     tnef_text: list[str] = field(default_factory=list)
     tnef_html: list[str] = field(default_factory=list)
@@ -60,35 +56,32 @@ def _walk(part: Part, contents: Contents, defects: list[str]) -> None:
             text = unflow(text, part.params.get("delsp", "").lower() == "yes")
         if part.content_type == "text/plain":
             text = _take_embedded_files(text, contents, defects)
-        (contents.plain if part.content_type == "text/plain" else contents.html).append(text)
+        contents.texts.append((text, part.content_type == "text/html"))
         return
     _add_attachment(part, contents, defects)
 
 
 def _walk_alternatives(part: Part, contents: Contents, defects: list[str]) -> None:
-    """Keep one plain text and one HTML of the versions of the same text (RFC 2046 5.1.4).
+    """Show one version of the same text (RFC 2046 5.1.4): the first in plain text, else HTML.
 
-    Each alternative repeats the same words: two plain-text versions (one of them a part
-    whose missing Content-Type defaults to text/plain) joined showed the text twice. The
-    first of a kind is kept, the simplest by the RFC's order. Attachments of every version
-    are kept (the images a HTML version shows).
+    Each alternative repeats the same words: two plain-text versions (one a part whose
+    missing Content-Type defaults to text/plain) joined showed the text twice. The first
+    is the simplest by the RFC's order, and plain text is what an issue shows best. The
+    attachments of every version are kept (the images an HTML version shows).
     """
-    kept = Contents(attachments=contents.attachments)
+    versions: list[list[tuple[str, bool]]] = []
     for child in part.children:
         found = Contents(attachments=contents.attachments)
         _walk(child, found, defects)
-        for kind, what in _TEXT_KINDS.items():
-            texts: list[str] = getattr(found, kind)
-            if not any(text.strip() for text in texts):
-                continue
-            if any(text.strip() for text in getattr(kept, kind)):
-                defects.append(
-                    f"multipart/alternative holds a second {what} version; kept the first"
-                )
-                continue
-            setattr(kept, kind, texts)
-    for kind in _TEXT_KINDS:
-        getattr(contents, kind).extend(getattr(kept, kind))
+        contents.tnef_text.extend(found.tnef_text)
+        contents.tnef_html.extend(found.tnef_html)
+        versions.append([(text, is_html) for text, is_html in found.texts if text.strip()])
+    plain = [texts for texts in versions if any(not is_html for _, is_html in texts)]
+    if len(plain) > 1:
+        defects.append("multipart/alternative holds a second plain-text version; kept the first")
+    chosen = plain or [texts for texts in versions if texts]
+    if chosen:
+        contents.texts.extend(chosen[0])
 
 
 def _take_embedded_files(text: str, contents: Contents, defects: list[str]) -> str:
