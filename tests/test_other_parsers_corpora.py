@@ -336,3 +336,27 @@ def test_headers_running_into_the_preamble():
     assert [str(a) for a in message.to] == ["Mirosław Marczak <marczak@inbucket.com>"]
     assert message.subject == "MIME UTF8 Test ¢ More Text"
     assert message.full_body.startswith("Lorem ipsum dolor sit amet, consectetur adipiscing")
+
+
+# --- django-mailbox ---------------------------------------------------------------------------
+
+
+def test_raw_windows_1251_subject_is_read_as_cyrillic():
+    message = corpus("django-mailbox/message_with_single_byte_extended_subject_encoding.eml")
+    # Upstream expects the bytes read as Latin-1 ("Óçíàé êàê çàðàáàòûâàòü"). They are
+    # Windows-1251 Russian; RFC 6532 leaves raw 8-bit headers to the reader's guess, and
+    # Thunderbird and Gmail show Cyrillic.
+    assert message.subject == "Узнай как зарабатывать от 1000$ в неделю!"
+    assert sender(message) == ("test test", "mr.test32@mail.ru")  # upstream's answer
+    # A blank line after the Subject ends the headers: what follows is the body's text.
+    assert message.full_body.startswith('Content-Type: text/html;\n    charset="iso-8859-1"')
+
+
+def test_raw_utf8_attachment_name_is_read_as_utf8():
+    message = corpus("django-mailbox/message_with_not_decoded_attachment_header.eml")
+    [attachment] = message.attachments  # upstream: one attachment
+    # Upstream (a Python 2 test) expects the UTF-8 bytes as Latin-1 ("Ã°Ì\x9eoÎ²Ì\x9ele.png");
+    # RFC 6532 makes raw UTF-8 in header values legal, and that is what the bytes are.
+    assert attachment.filename == "ð̞oβ̞le.png"
+    assert (attachment.content_type, attachment.size) == ("image/png", 262)
+    assert message.full_body == "This message has an attachment."
