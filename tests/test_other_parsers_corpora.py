@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker_mail_plugin.mail import parse_message
+from tracker_mail_plugin.mail import Automated, parse_message
 from tracker_mail_plugin.mail.model import Message
 
 CORPORA = Path(__file__).parent / "corpora"
@@ -235,6 +235,31 @@ def test_encoded_filename_with_a_line_break():
     assert message.defects == (
         "dropped the empty attachment 'Kontoutskrift for 1506.14.90466_Bedriftskonto.pdf' "
         "(0 bytes)",
+    )
+
+
+def test_windows_1250_auto_reply_subject_split_inside_a_word():
+    message = corpus("php-mime-mail-parser/issue212")
+    # MimeHeaderDecoderTest's answer: "na" + "uki" join, "=9F" is Windows-1250's "ź".
+    assert message.subject == (
+        "Automatyczna odpowiedź: Piotrze, test z 6 miesięcy nauki ciągle na Ciebie czeka"
+    )
+    assert message.automated is Automated.AUTO_REPLIED  # "automatic reply" in Polish
+
+
+def test_filename_with_dot_dot_segments_keeps_only_its_last_component():
+    message = corpus("php-mime-mail-parser/m0027")  # name="1234/../../1234.txt", no content
+    # Upstream names it "1234_.._.._1234.txt"; we keep the terminal component (RFC 2183
+    # 2.3), and drop the file since the message ends before any content.
+    assert message.attachments == ()
+    assert message.defects == ("dropped the empty attachment '1234.txt' (0 bytes)",)
+
+
+def test_rfc_2231_continued_utf8_filename():
+    message = corpus("php-mime-mail-parser/issue300")
+    assert message.full_body == "7."  # two HTML documents glued together, one paragraph
+    assert message.defects == (
+        "dropped the empty attachment 'Aug 26 2019 9_16 PM - копия.csv' (0 bytes)",
     )
 
 
