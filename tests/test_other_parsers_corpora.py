@@ -385,3 +385,20 @@ def test_raw_utf8_attachment_name_is_read_as_utf8():
     assert attachment.filename == "ð̞oβ̞le.png"
     assert (attachment.content_type, attachment.size) == ("image/png", 262)
     assert message.full_body == "This message has an attachment."
+
+
+def test_nested_boundary_that_starts_with_the_outer_one():
+    # "--Enmime-Test-100_alt" is not a delimiter of "Enmime-Test-100" (RFC 2046 5.1.1);
+    # enmime's part_test.go expects the alternative nested inside the mixed part.
+    message = corpus("enmime/similar-boundary.raw")
+    assert message.full_body == "Section one\n\nA text section"
+    assert message.defects == ()
+
+
+@pytest.mark.parametrize(
+    "name", ["missing-closing-param-quote.raw", "malformed-content-type-params.raw"]
+)
+def test_broken_content_type_parameters_on_an_empty_part(name: str) -> None:
+    message = corpus(f"enmime/{name}")
+    assert (message.full_body, message.attachments) == ("", ())
+    assert not any("the parser failed" in defect for defect in message.defects)
