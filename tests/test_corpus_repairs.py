@@ -267,3 +267,17 @@ def test_html_part_after_an_alternative_in_mixed_mail_is_shown():
         in corpus("cpython-email/msg_10.txt").full_body
     )
     assert corpus("mail-parser/mail_test_14.eml").full_body == "HTML here\n\nPlaintext here."
+
+
+def test_base64_stops_at_its_padding_and_a_cut_group_is_still_dropped():
+    part = (
+        "--B\r\nContent-Type: application/octet-stream; name=a.bin\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--B--\r\n"
+    )
+    for data, expected in (
+        ("PGh0bWw+Cg==\r\n--B-->\r\nYWJj", b"<html>\n"),  # junk after the padding
+        ("YWJj\r\nZGVmZ", b"abcdef"),  # a lone last character: whole groups only
+    ):
+        raw = raw_mail({"Content-Type": 'multipart/mixed; boundary="B"'}, part.format(data))
+        [attachment] = parse_message(raw).attachments
+        assert attachment.content == expected, data

@@ -402,3 +402,16 @@ def test_broken_content_type_parameters_on_an_empty_part(name: str) -> None:
     message = corpus(f"enmime/{name}")
     assert (message.full_body, message.attachments) == ("", ())
     assert not any("the parser failed" in defect for defect in message.defects)
+
+
+def test_close_delimiter_with_text_after_it_and_base64_padding():
+    message = corpus("enmime/epilogue-sample.raw")
+    # enmime takes "--Enmime-Test-100-->" for the close delimiter and the line after it for
+    # the epilogue. RFC 2046 allows only white space after "--boundary--", and Python's
+    # email and Thunderbird do not end the part there either, so we report the multipart
+    # as unclosed. The file is whole all the same: its base64 ends at the "==" padding
+    # (RFC 2045 6.8), the lines after it are not decoded into it.
+    [page] = message.attachments
+    assert (page.filename, page.content) == ("test.html", b"<html>\n")
+    assert message.full_body == "A text section"
+    assert any("not closed by its final boundary" in defect for defect in message.defects)

@@ -352,6 +352,12 @@ def _base64(view: memoryview, defects: list[str]) -> bytes:
         return _b64decode(view)
     except (binascii.Error, ValueError):
         defects.append("damaged base64 content; decoded what could be read")
+    try:
+        # Lenient: skips stray characters and stops at the padding that ends the data (RFC
+        # 2045 6.8), so a broken boundary line glued after the part is not decoded into it.
+        return binascii.a2b_base64(view)
+    except binascii.Error:
+        pass  # a group cut short: decode the whole groups below
     cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", bytes(view))
     cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]
     try:
