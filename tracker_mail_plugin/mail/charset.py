@@ -21,6 +21,7 @@ reused, then UTF-8 and Windows-1252 as always.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -72,6 +73,10 @@ _NOT_CHARSETS = frozenset(
 )
 
 MAX_DETECTIONS = 8
+
+# A character that UTF-8 decoding produced from more than one byte (a single character class:
+# one linear scan, no backtracking).
+_DECODED_NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
 
 
 @lru_cache(maxsize=256)
@@ -164,7 +169,7 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
         return raw.decode("utf-8"), f"declared {label} but the bytes are UTF-8"
     if candidates and candidates[0] == "utf-8":
         text = raw.decode("utf-8", errors="replace")
-        if not any("\x7f" < char != "\ufffd" for char in text):
+        if not _DECODED_NON_ASCII.search(text):
             # Not one character is valid UTF-8: 8-bit text in a single-byte charset under a
             # UTF-8 label (Windows Live Mail's QP "Det h=E4r"), not UTF-8 with a few bad bytes.
             text, how = _guess(raw)
