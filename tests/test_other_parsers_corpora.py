@@ -124,6 +124,20 @@ def test_eudora_uuencoded_attachments_are_decoded():
     assert words(fable.content.decode("latin-1")) == HASEN_UND_FROESCHE
 
 
+def test_outlook_alternative_whose_html_version_carries_the_images():
+    # multipart/alternative(text/plain, multipart/mixed(text/html, two inline PNGs)):
+    # upstream expects the fable as text and as HTML, and two attachments.
+    message = corpus("mail-mime-parser/m0019.txt")
+    assert message.subject == "Test message from Microsoft Outlook 00"
+    assert words(message.full_body).startswith("The Hare and the Tortoise A HARE one day")
+    assert message.full_body.count("Slow but steady wins the race.") == 1  # one version
+    green, red = message.attachments
+    assert (green.filename, red.filename) == ("greenball.png", "redball.png")
+    assert (green.size, red.size) == (1298, 1453)
+    [uuencoded_green, _, _] = corpus("mail-mime-parser/m3007.txt").attachments
+    assert green.content == uuencoded_green.content  # the same file, base64 here
+
+
 def test_png_labelled_winmail_dat_is_kept_as_the_one_attachment():
     message = corpus("mail-mime-parser/m4006.txt")
     assert sender(message) == ("Test Sender", "sender@email.test")
