@@ -2,8 +2,9 @@
 
 The expected values below are copied from the upstream projects' tests, so this compares our
 output with someone else's answer: zbateson/mail-mime-parser's EmailFunctionalTest.php,
-php-mime-mail-parser's ParserTest.php and MimeHeaderDecoderTest.php, and enmime's Go tests
-(sources and licences in each folder's NOTICE.md). Where we disagree with upstream, the test
+php-mime-mail-parser's ParserTest.php and MimeHeaderDecoderTest.php, enmime's Go tests and
+django-mailbox's tests (sources and licences in each folder's NOTICE.md; Apache Mime4j's
+message is checked in tests/test_corpus_repairs.py). Where we disagree with upstream, the test
 says what we do and why; the readable-text invariants of every message are in
 tests/test_public_corpora.py.
 """
