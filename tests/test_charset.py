@@ -27,8 +27,9 @@ def test_unknown_charset_label_is_decoded_and_reported():
 
 
 def test_invalid_utf8_keeps_the_rest_and_marks_the_bad_bytes():
-    text, problem = decode_text(b"Hello \xff\xfe world", "utf-8")
-    assert text == "Hello \ufffd\ufffd world"
+    # Valid UTF-8 around the broken bytes: UTF-8 is right, only those bytes are lost.
+    text, problem = decode_text("Grüße ".encode() + b"\xff\xfe world", "utf-8")
+    assert text == "Grüße \ufffd\ufffd world"
     assert "replaced with U+FFFD" in problem
 
 
@@ -62,5 +63,5 @@ def test_ascii_label_on_latin1_bytes_reads_them_as_windows_1252():
 
 def test_ascii_label_with_undefined_bytes_never_fails():
     text, problem = decode_text(b"caf\xe9 \x81", "us-ascii")
-    assert text == "caf\ufffd \ufffd"
+    assert text == "caf\xe9 \ufffd"  # only the byte Windows-1252 leaves undefined is lost
     assert "us-ascii" in problem

@@ -52,7 +52,9 @@ def test_spam_with_mismatched_boundary_shows_its_html_text_not_base64():
 
 def test_attachment_after_a_nested_part_that_reused_the_boundary_is_kept():
     message = corpus("cpython-email/msg_15.txt")  # Outlook Express for Mac
-    assert message.full_body == "Some removed test."
+    # The reused boundary flattens the alternative into the mixed parts, so both versions
+    # show, as in Thunderbird: the same text twice rather than a part lost.
+    assert message.full_body == "Some removed test.\n\nSome removed text."
     [attachment] = message.attachments  # its base64 was replaced by words in the sample
     assert (attachment.filename, attachment.content_type) == ("xx.gif", "image/gif")
     assert "parts after the final boundary (a nested part reused it); kept" in message.defects
@@ -76,7 +78,7 @@ def test_text_right_after_the_headers_is_the_body():
 
 def test_part_without_blank_line_after_its_headers_keeps_its_text():
     message = corpus("cpython-email/msg_47.txt")
-    assert message.full_body == "bar"
+    assert message.full_body == "bar\n\nbaz"  # the mixed part's HTML shows after its text
     assert message.from_ is not None
     assert message.from_.address == "arthur@example.example"
 
@@ -150,6 +152,44 @@ def test_empty_uuencoded_part_is_dropped_as_empty():
     assert message.full_body.startswith("Attached are the comments of the Public Generating Pool.")
 
 
+def test_iso_2022_jp_with_microsofts_extra_rows_is_read():
+    # php-mime-mail-parser's issue116: one NEC "№" made every strict codec refuse the word,
+    # and the escape codes were shown as text ("$B'('%-b(B41").
+    message = corpus("php-mime-mail-parser/issue116")
+    assert message.subject == "ЖД№41 от 28.09.2016"
+    assert message.defects == ()
+    # The encoded words of php-mime-mail-parser's MimeHeaderDecoderTest, with its answers.
+    for header, expected in (
+        ('=?iso-2022-jp?Q?=1B$B-!-"=1B(B?=', "①②"),
+        ("=?ISO-2022-JP-MS?B?GyRCLSEtIi1qfGIbKEkxMjM0NRsoQg==?=", "①②㈱髙ｱｲｳｴｵ"),
+    ):
+        assert parse_message(raw_mail({"Subject": header}, "x")).subject == expected
+
+
+def test_latin1_text_under_a_utf8_label_is_read_as_latin1():
+    message = corpus("php-mime-mail-parser/m0022")  # Windows Live Mail's QP "Det h=E4r"
+    assert "Det här är ett flerdelat meddelande" in message.full_body
+    assert (
+        "text/plain part: declared utf-8 but no character in it is UTF-8; decoded as "
+        "windows-1252" in message.defects
+    )
+
+
+def test_alternative_with_two_plain_versions_shows_one():
+    message = corpus("enmime/missing-content-type2.raw")  # 2nd version lacks Content-Type
+    assert message.full_body == "A text section"
+    assert "multipart/alternative holds a second plain-text version; kept the first" in (
+        message.defects
+    )
+
+
+def test_unknown_transfer_encoding_is_named_and_the_bytes_kept():
+    message = corpus("enmime/unk-encoding-part.raw")  # "base9000"
+    [attachment] = message.attachments
+    assert attachment.content == b"PGh0bWw+Cg==\n"
+    assert "unknown Content-Transfer-Encoding 'base9000'; kept as sent" in message.defects
+
+
 # --- the limits of each repair ----------------------------------------------------------------
 
 
@@ -182,3 +222,62 @@ def test_uuencoded_part_without_end_line_is_kept_as_sent():
     [attachment] = message.attachments
     assert attachment.content == b"begin 644 a.bin\r\n#86)C"
     assert any("without a complete begin/end block" in defect for defect in message.defects)
+
+
+def test_broken_iso_2022_jp_is_marked_not_shown_as_escape_codes():
+    # 0x7F7F is no character in any JIS table; the rest of the text still reads.
+    raw = raw_mail({"Content-Type": "text/plain; charset=iso-2022-jp"}, "\x1b$B\x7f\x7f\x1b(B ok")
+    message = parse_message(raw)
+    assert message.full_body == "\ufffd ok"
+    assert "\x1b" not in message.full_body
+
+
+def test_utf8_label_with_some_utf8_keeps_it_and_marks_the_broken_bytes():
+    part = "Grüße ".encode() + b"\xe4 fin"  # valid UTF-8 and one stray Latin-1 byte
+    raw = b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + part
+    message = parse_message(raw)
+    assert message.full_body == "Grüße \ufffd fin"
+
+
+def test_alternative_keeps_both_kinds_and_mixed_keeps_every_text():
+    alternative = (
+        "--A\r\nContent-Type: text/plain\r\n\r\nplain\r\n"
+        "--A\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--A--\r\n"
+    )
+    message = parse_message(
+        raw_mail({"Content-Type": 'multipart/alternative; boundary="A"'}, alternative)
+    )
+    assert message.full_body == "plain"
+    assert message.defects == ()
+    mixed = alternative.replace("text/html", "text/plain").replace("<p>html</p>", "second")
+    message = parse_message(raw_mail({"Content-Type": 'multipart/mixed; boundary="A"'}, mixed))
+    assert message.full_body == "plain\n\nsecond"
+
+
+def test_html_part_after_an_alternative_in_mixed_mail_is_shown():
+    # james-mime4j's overlapping-boundaries.msg: the inner boundary is the outer one plus
+    # "1"; mime4j decodes part 1.2 as "important stuff". Only plain text was shown before,
+    # so an HTML-only part of mixed mail was lost whenever any part had plain text.
+    message = corpus("james-mime4j/overlapping-boundaries.msg")
+    assert message.full_body == "test...\n\nimportant stuff"
+    assert message.defects == ()
+    # Two more that lost a part: a QP text/html among plain parts, HTML before an image.
+    assert (
+        "¡This is a Quoted Printable encoded message!"
+        in corpus("cpython-email/msg_10.txt").full_body
+    )
+    assert corpus("mail-parser/mail_test_14.eml").full_body == "HTML here\n\nPlaintext here."
+
+
+def test_base64_stops_at_its_padding_and_a_cut_group_is_still_dropped():
+    part = (
+        "--B\r\nContent-Type: application/octet-stream; name=a.bin\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--B--\r\n"
+    )
+    for data, expected in (
+        ("PGh0bWw+Cg==\r\n--B-->\r\nYWJj", b"<html>\n"),  # junk after the padding
+        ("YWJj\r\nZGVmZ", b"abcdef"),  # a lone last character: whole groups only
+    ):
+        raw = raw_mail({"Content-Type": 'multipart/mixed; boundary="B"'}, part.format(data))
+        [attachment] = parse_message(raw).attachments
+        assert attachment.content == expected, data

@@ -21,11 +21,14 @@ reused, then UTF-8 and Windows-1252 as always.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
+
+from tracker_mail_plugin.mail.iso2022jp import decode_iso2022jp_ms
 
 # What senders write -> the superset codec they actually use. Browsers and the mail gem
 # make the same substitutions (WHATWG encoding standard).
@@ -70,6 +73,10 @@ _NOT_CHARSETS = frozenset(
 )
 
 MAX_DETECTIONS = 8
+
+# A character that UTF-8 decoding produced from more than one byte (a single character class:
+# one linear scan, no backtracking).
+_DECODED_NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
 
 
 @lru_cache(maxsize=256)
@@ -132,6 +139,10 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
     if raw.isascii() and not _is_seven_bit_encoding(label):
         return raw.decode("ascii"), None
     candidates = codecs_for(label)
+    if label and not candidates and _is_iso2022jp_label(label):
+        windows_text = decode_iso2022jp_ms(raw)  # "ISO-2022-JP-MS", "CP50220": Python has none
+        if windows_text is not None:
+            return windows_text, None
     if label and not candidates:
         text, how = _guess(raw)
         what = "not a text charset" if _is_codec(label) else "unknown charset"
@@ -143,14 +154,26 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
             text = raw.decode(codec)
         except (UnicodeError, LookupError):
             continue
-        # A later ISO-2022-JP variant is the same label read fully; a later cp1252 is not.
-        return text, (
-            f"declared {label} but the bytes are {codec}" if index and codec == "cp1252" else None
-        )
-    if candidates and _is_utf8(raw):
+        # A later ISO-2022-JP variant is the same label read fully; a later cp1252 is not,
+        # nor is UTF-8 under an ASCII label (the bytes are not ASCII, or we returned above).
+        relabelled = (index and codec == "cp1252") or (codec == "utf-8" and _is_ascii_label(label))
+        return text, f"declared {label} but the bytes are {codec}" if relabelled else None
+    if _is_iso2022jp_label(label):
+        windows_text = decode_iso2022jp_ms(raw)
+        if windows_text is not None:
+            return windows_text, None
+    if candidates and not raw.isascii() and _is_utf8(raw):
         # Not valid in the declared charset yet valid UTF-8: a sender's template declaring
         # GB2312 or Shift_JIS around UTF-8 text (read as declared, it is all mojibake).
+        # Plain ASCII bytes prove nothing: ISO-2022-JP and UTF-7 are written in them.
         return raw.decode("utf-8"), f"declared {label} but the bytes are UTF-8"
+    if candidates and candidates[0] == "utf-8":
+        text = raw.decode("utf-8", errors="replace")
+        if not _DECODED_NON_ASCII.search(text):
+            # Not one character is valid UTF-8: 8-bit text in a single-byte charset under a
+            # UTF-8 label (Windows Live Mail's QP "Det h=E4r"), not UTF-8 with a few bad bytes.
+            text, how = _guess(raw)
+            return text, f"declared {label} but no character in it is UTF-8; decoded as {how}"
     if candidates:
         # The label is right for most of the text; a few broken bytes become U+FFFD.
         try:
@@ -163,6 +186,15 @@ def decode_text(data: bytes | memoryview, label: str | None) -> tuple[str, str |
     if how == "utf-8":
         return text, None
     return text, f"no charset declared; decoded as {how}"
+
+
+def _is_iso2022jp_label(label: str | None) -> bool:
+    lowered = (label or "").lower()
+    return "2022-jp" in lowered or "5022" in lowered  # Microsoft's code pages 50220-50222
+
+
+def _is_ascii_label(label: str | None) -> bool:
+    return (label or "").strip().strip("\"'").lower() in ("us-ascii", "ascii", "ansi_x3.4-1968")
 
 
 def _is_seven_bit_encoding(label: str | None) -> bool:

@@ -77,6 +77,10 @@ class Part:
             return binascii.a2b_qp(view)
         if self.transfer_encoding in _UUENCODE:
             return _uudecode(view, defects)
+        if self.transfer_encoding not in _AS_SENT:
+            defects.append(
+                f"unknown Content-Transfer-Encoding {self.transfer_encoding!r}; kept as sent"
+            )
         return bytes(view)
 
     def text(self, defects: list[str]) -> str:
@@ -326,6 +330,8 @@ def _extended_value(parts: list[tuple[int, bool, str]], defects: list[str]) -> s
 
 # Not in any RFC, but Outlook Express, Eudora and Mac mailers label parts with these.
 _UUENCODE = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
+# Encodings whose body is the content itself (RFC 2045 6.2).
+_AS_SENT = frozenset({"7bit", "8bit", "binary"})
 
 
 def _uudecode(view: memoryview, defects: list[str]) -> bytes:
@@ -346,6 +352,12 @@ def _base64(view: memoryview, defects: list[str]) -> bytes:
         return _b64decode(view)
     except (binascii.Error, ValueError):
         defects.append("damaged base64 content; decoded what could be read")
+    try:
+        # Lenient: skips stray characters and stops at the padding that ends the data (RFC
+        # 2045 6.8), so a broken boundary line glued after the part is not decoded into it.
+        return binascii.a2b_base64(view)
+    except binascii.Error:
+        pass  # a group cut short: decode the whole groups below
     cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", bytes(view))
     cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]
     try:

@@ -157,13 +157,14 @@ def _report_type(root: Part) -> str | None:
 
 
 def _full_body(contents: Contents, defects: list[str]) -> str:
-    """Plain text parts joined; else HTML converted; else what a winmail.dat carried."""
-    for texts, is_html in (
-        (contents.plain, False),
-        (contents.html, True),
-        (contents.tnef_text, False),
-        (contents.tnef_html, True),
-    ):
+    """The text parts in order (HTML converted); else what a winmail.dat carried."""
+    shown = [
+        _tidy(html_to_text(text, defects) if is_html else text) for text, is_html in contents.texts
+    ]
+    shown = [text for text in shown if text.strip()]
+    if shown:
+        return "\n\n".join(shown)
+    for texts, is_html in ((contents.tnef_text, False), (contents.tnef_html, True)):
         usable = [_tidy(html_to_text(text, defects) if is_html else text) for text in texts]
         usable = [text for text in usable if text.strip()]
         if usable:

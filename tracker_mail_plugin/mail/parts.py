@@ -21,10 +21,13 @@ _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 
 @dataclass
 class Contents:
-    """What a message's parts hold, in the order the parts appear."""
+    """What a message's parts hold, in the order the parts appear.
 
-    plain: list[str] = field(default_factory=list)
-    html: list[str] = field(default_factory=list)
+    ``texts`` are the body parts a reader sees, in order, each with whether it is HTML: of
+    the versions of a multipart/alternative only the chosen one is there.
+    """
+
+    texts: list[tuple[str, bool]] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     tnef_text: list[str] = field(default_factory=list)
     tnef_html: list[str] = field(default_factory=list)
@@ -39,6 +42,9 @@ def collect(root: Part, defects: list[str]) -> Contents:
 
 def _walk(part: Part, contents: Contents, defects: list[str]) -> None:
     if part.children:
+        if part.content_type == "multipart/alternative":
+            _walk_alternatives(part, contents, defects)
+            return
         for child in part.children:
             _walk(child, contents, defects)
         return
@@ -50,9 +56,32 @@ def _walk(part: Part, contents: Contents, defects: list[str]) -> None:
             text = unflow(text, part.params.get("delsp", "").lower() == "yes")
         if part.content_type == "text/plain":
             text = _take_embedded_files(text, contents, defects)
-        (contents.plain if part.content_type == "text/plain" else contents.html).append(text)
+        contents.texts.append((text, part.content_type == "text/html"))
         return
     _add_attachment(part, contents, defects)
+
+
+def _walk_alternatives(part: Part, contents: Contents, defects: list[str]) -> None:
+    """Show one version of the same text (RFC 2046 5.1.4): the first in plain text, else HTML.
+
+    Each alternative repeats the same words: two plain-text versions (one a part whose
+    missing Content-Type defaults to text/plain) joined showed the text twice. The first
+    is the simplest by the RFC's order, and plain text is what an issue shows best. The
+    attachments of every version are kept (the images an HTML version shows).
+    """
+    versions: list[list[tuple[str, bool]]] = []
+    for child in part.children:
+        found = Contents(attachments=contents.attachments)
+        _walk(child, found, defects)
+        contents.tnef_text.extend(found.tnef_text)
+        contents.tnef_html.extend(found.tnef_html)
+        versions.append([(text, is_html) for text, is_html in found.texts if text.strip()])
+    plain = [texts for texts in versions if any(not is_html for _, is_html in texts)]
+    if len(plain) > 1:
+        defects.append("multipart/alternative holds a second plain-text version; kept the first")
+    chosen = plain or [texts for texts in versions if texts]
+    if chosen:
+        contents.texts.extend(chosen[0])
 
 
 def _take_embedded_files(text: str, contents: Contents, defects: list[str]) -> str:
