@@ -33,6 +33,7 @@ from tracker_mail_plugin.commands.output import print_summary, say_problems
 from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
+from tracker_mail_plugin.journal.database import JournalUnusable
 from tracker_mail_plugin.journal.leases import Lease, LeaseKeeper
 from tracker_mail_plugin.journal.postgres import PostgresDatabase
 from tracker_mail_plugin.lock import MailboxLock
@@ -124,7 +125,9 @@ def sync(
         metrics.add_mailboxes(mailboxes)
     summaries = [process_mailbox(loaded, name, options, metrics) for name in mailboxes]
     code = ExitCode.worst(s.exit_code for s in summaries)
-    if not options.dry_run:
+    # Housekeeping after a run the journal stopped would only meet the same fault again
+    # (and, for a locked journal, wait the whole busy timeout a second time).
+    if not options.dry_run and not any(s.journal_unusable for s in summaries):
         try:
             after_runs(loaded, path, metrics)
         except TrackerMailError as exc:  # the journal broke: the summaries still count
@@ -218,7 +221,7 @@ class _Run:
                         return False
                     replace(self, lease=keeper.held).guarded(loaded, name, options, path, summary)
         except TrackerMailError as exc:  # the lease could not be taken or given back
-            summary.exit_code, summary.error = exc.exit_code, str(exc)
+            _stopped(summary, exc)
         return True
 
     def guarded(
@@ -227,7 +230,7 @@ class _Run:
         try:
             self._run(loaded, name, options, path, summary)
         except TrackerMailError as exc:
-            summary.exit_code, summary.error = exc.exit_code, str(exc)
+            _stopped(summary, exc)
 
     def _run(
         self, loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
@@ -254,3 +257,9 @@ class _Run:
                 self.stop,
             )  # fmt: skip
             MailboxRun(parts, summary).run(options.limit)
+
+
+def _stopped(summary: Summary, exc: TrackerMailError) -> None:
+    """The run ended on ``exc``: its exit code and reason go into the summary."""
+    summary.exit_code, summary.error = exc.exit_code, str(exc)
+    summary.journal_unusable = isinstance(exc, JournalUnusable)

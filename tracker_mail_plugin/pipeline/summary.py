@@ -70,6 +70,9 @@ class Summary:
     exit_code: ExitCode = ExitCode.OK
     error: str | None = None
     busy: bool = False
+    # The run stopped because the journal cannot be used now (locked, full, read-only):
+    # the command does no more journal work after it.
+    journal_unusable: bool = False
     # The tracker asked us to wait this many seconds (Retry-After); the rest of the mailbox
     # was left for a run after that.
     waiting: float | None = None

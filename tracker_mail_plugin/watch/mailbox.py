@@ -227,7 +227,10 @@ class MailboxWatcher:
         """The idling connection broke: reconnect after the back-off."""
         self.idling = False
         self.close()
-        self._trouble_now(f"connection lost: {why}")
+        trouble = f"connection lost: {why}"
+        # Not ready until a reconnection worked: a server that is down may take minutes.
+        self.health.ran(self.name, trouble, tracker_ok=None)
+        self._trouble_now(trouble)
         self._failures += 1
         self.due = time.monotonic() + backoff(self._failures)
 
