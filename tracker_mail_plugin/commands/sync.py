@@ -180,11 +180,14 @@ def process_mailbox(
             summary.busy = True
             return summary
     else:
-        with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
-            if not lock.acquired:
-                summary.busy = True
-                return summary
-            run.guarded(loaded, name, options, path, summary)
+        try:
+            with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
+                if not lock.acquired:
+                    summary.busy = True
+                    return summary
+                run.guarded(loaded, name, options, path, summary)
+        except JournalUnusable as exc:  # the lock file, beside the journal, cannot be made
+            _stopped(summary, exc)
     summary.seconds = time.monotonic() - start
     summary.exit_code = ExitCode.worst(
         (
