@@ -5,7 +5,9 @@ connection and then idles until the server announces mail (or until IDLE is due 
 re-issued), so new mail costs no new login. Every other mailbox is looked at every
 ``poll_interval`` seconds, each time through the same code as ``sync``. A mailbox whose
 run fails is tried again after an exponential back-off with jitter, bounded, whatever the
-reason, and its trouble is logged once when it starts and once when it ends.
+reason, and its trouble is logged once when it starts and once when it ends. Messages that
+failed and wait to be tried again (the tracker answered 500, say) are looked at again after
+``poll_interval`` seconds, then twice that ..., not only when new mail comes.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class MailboxWatcher:
         self.idling = False
         self.idling_announced = False
         self._failures = 0
+        self._failing_runs = 0  # runs in a row that left messages to be tried again
         self._trouble: str | None = None
         self._not_before = 0.0  # time.monotonic() until which the tracker asked us to wait
         health.watch(name, self._mode(), self.poll_interval)
@@ -170,7 +173,7 @@ class MailboxWatcher:
             self.close()  # whatever broke, the next attempt starts from a fresh connection
             return
         if self.source is not None and self.source.can_idle() and not stop():
-            self._idle(_next_look(summary, idle_renew_seconds()))
+            self._idle(self._retry_sooner(summary, _next_look(summary, idle_renew_seconds())))
         elif not summary.busy:
             self.due = time.monotonic() + _next_look(summary, self.poll_interval)
 
@@ -267,6 +270,24 @@ class MailboxWatcher:
         if summary.exit_code == ExitCode.CONFIGURATION:
             wait = max(wait, self.poll_interval)
         self.due = time.monotonic() + wait
+
+    def _retry_sooner(self, summary: Summary, wait: float) -> float:
+        """``wait``, or less when the run left messages to be tried again.
+
+        While idling, only new mail would bring them back, or the IDLE renewal half an hour
+        later; they come back after ``poll_interval``, doubling while runs keep failing
+        (up to 5 minutes, or ``poll_interval`` if longer), so that a tracker that failed for
+        a moment is not hammered and a message is not quarantined within seconds.
+        """
+        if not summary.failed:
+            self._failing_runs = 0
+            return wait
+        self._failing_runs += 1
+        if summary.waiting is not None:  # the tracker said when (Retry-After): that stands
+            return wait
+        longest = max(BACKOFF_MAX, self.poll_interval)
+        again = self.poll_interval * 2.0 ** min(self._failing_runs - 1, 30)
+        return min(wait, again, longest)
 
     def _trouble_now(self, trouble: str | None) -> None:
         """Log a change of state only: a mailbox down for hours says so once."""
