@@ -30,6 +30,7 @@ from tracker_mail_plugin.assemble import (
 )
 from tracker_mail_plugin.commands.common import load_or_report
 from tracker_mail_plugin.commands.output import print_summary, say_problems
+from tracker_mail_plugin.commands.stopsignals import StopSignals
 from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
@@ -123,7 +124,12 @@ def sync(
     path = journal_path(loaded, create=not options.dry_run)
     if metrics is not None:
         metrics.add_mailboxes(mailboxes)
-    summaries = [process_mailbox(loaded, name, options, metrics) for name in mailboxes]
+    summaries: list[Summary] = []
+    with StopSignals("sync") as signals:
+        for name in mailboxes:
+            if signals.asked():  # the other mailboxes wait for the next run
+                break
+            summaries.append(process_mailbox(loaded, name, options, metrics, stop=signals.asked))
     code = ExitCode.worst(s.exit_code for s in summaries)
     # Housekeeping after a run the journal stopped would only meet the same fault again
     # (and, for a locked journal, wait the whole busy timeout a second time).
