@@ -71,7 +71,7 @@ def test_sync_cut_at_a_command_exits_3_and_the_next_run_finishes_once(
     assert cut.is_set(), cutter.commands
     assert first.returncode == 3, first.output
     (line,) = stopped_lines(first.output)
-    assert f"lost while {while_doing}: Connection reset by peer" in line
+    assert f"lost while {while_doing}: Connection reset by peer; the next run tries again" in line
     assert "Traceback" not in first.output
     assert len(rig.issues()) == reached_tracker
     assert rig.folder("INBOX") == PRINTERS  # nothing moved, nothing lost
