@@ -12,7 +12,8 @@ plain-text IMAP commands as they pass, so it acts on the command itself:
 - :meth:`Cutter.before` runs a callable before forwarding the N-th matching command (to
   let another client change the mailbox between two commands of a run).
 
-Only ``security: none`` connections can be watched (the commands are in clear).
+Only ``security: none`` connections can be watched (the commands are in clear). IMAP and
+POP3 alike: a pattern is searched in the line and in the line without its IMAP tag.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class Cutter:
     def cut_at(self, command: str, nth: int = 1) -> threading.Event:
         """Reset the connection instead of relaying the ``nth`` command matching ``command``.
 
-        ``command`` is a regular expression searched in the client's line (after its tag).
+        ``command`` is a regular expression searched in the client's line.
         Returns an event set once the cut happened.
         """
         return self._cue(command, nth, None)
@@ -159,10 +160,12 @@ class Cutter:
         return True
 
     def _matching(self, line: bytes) -> _Cue | None:
-        command = line.split(b" ", 1)[-1]  # without the tag
+        command = line.split(b" ", 1)[-1]  # without the IMAP tag (POP3 has none)
         with self._lock:
             for cue in self._cues:
-                if cue.done.is_set() or not cue.pattern.search(command):
+                if cue.done.is_set():
+                    continue
+                if not (cue.pattern.search(command) or cue.pattern.search(line)):
                     continue
                 cue.seen += 1
                 if cue.seen == cue.nth:

@@ -206,6 +206,10 @@ class Disposer:
 
     def _commit(self, checkpoint: CheckpointHook) -> None:
         self._flush()
+        if not self._given:
+            # Nothing to make final: no need to talk to the source, which may be the very
+            # connection that just broke (its failure would be said a second time).
+            return
         checkpoint(Checkpoint.BEFORE_COMMIT)
         self.source.commit()
         self.states.all_disposed(

@@ -1,4 +1,4 @@
-"""The IMAP server misbehaving under a real ``tracker-mail`` process: nothing lost or doubled.
+"""The mail server misbehaving under a real ``tracker-mail`` process: nothing lost or doubled.
 
 A relay (tests/servers/cutter.py) stands between the process and the test Dovecot and
 breaks the connection at one exact command, or lets another client change the mailbox
@@ -17,7 +17,7 @@ import requests
 
 from tests.servers.cutter import Cutter
 from tests.servers.dovecot import Dovecot, free_ports
-from tests.test_sync_dovecot import Rig, SmtpSink, mail, rig, smtp, wait_for
+from tests.test_sync_dovecot import Rig, SmtpSink, mail, pop3_uidls, rig, smtp, wait_for
 from tests.test_watch_dovecot import IDLING, Watching, start, titles, watching
 
 __all__ = ["rig", "smtp", "watching"]  # fixtures, imported so that pytest sees them here
@@ -125,6 +125,43 @@ def test_a_message_expunged_between_search_and_fetch_is_skipped_not_failed(
     assert rig.folder("INBOX") == []
     assert rig.status()[0] == {"disposed": 1}
     assert rig.sync().summary["fetched"] == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "while_doing", "reached_tracker"),
+    [
+        (r"^RETR", "downloading a message", 0),
+        (r"^DELE", "marking a message deleted", 2),
+        (r"^QUIT", "committing deletions (QUIT)", 2),  # the server deletes nothing
+    ],
+)
+def test_pop3_cut_at_a_command_exits_3_says_it_once_and_the_next_run_finishes_once(
+    rig: Rig, command: str, while_doing: str, reached_tracker: int
+) -> None:
+    rig.append(*PRINTERS)
+    with Cutter(rig.dovecot.ports.pop3) as relay:
+        rig.configure(protocol="pop3", on_success="delete", port=relay.port)
+        cut = relay.cut_at(command)
+
+        first = rig.run("sync")
+
+        assert cut.is_set(), relay.commands
+        assert first.returncode == 3, first.output
+        assert "Traceback" not in first.output
+        # One line for one broken connection (nothing else tries the dead one again).
+        (line,) = [line for line in first.output.splitlines() if "POP3 server" in line]
+        assert f"lost while {while_doing}: Connection reset by peer" in line
+        assert "the next run tries again" in line
+        assert len(rig.issues()) == reached_tracker
+        assert len(pop3_uidls(rig.dovecot, rig.account)) == 2  # nothing deleted yet
+
+        second = rig.sync()
+
+    assert second.summary["created"] == 2 - reached_tracker
+    assert titles(rig) == BOTH
+    assert len(rig.tracker.calls("create_issue")) == 2
+    assert pop3_uidls(rig.dovecot, rig.account) == []
+    assert rig.status()[0] == {"disposed": 2}
 
 
 # --- watch: the server going away and coming back -----------------------------------------
