@@ -127,6 +127,30 @@ def test_a_message_expunged_between_search_and_fetch_is_skipped_not_failed(
     assert rig.sync().summary["fetched"] == 0
 
 
+@pytest.mark.parametrize("answered", [False, True])
+def test_sync_deleting_cut_at_expunge_deletes_on_the_next_run_and_files_nothing_twice(
+    rig: Rig, cutter: Cutter, answered: bool
+) -> None:
+    rig.configure(port=cutter.port, on_success="delete")
+    rig.append(*PRINTERS)
+    # Cut before the server expunges, or after it did but before we heard.
+    cut = (cutter.lose_answer_to if answered else cutter.cut_at)(r"UID EXPUNGE")
+
+    first = rig.run("sync")
+
+    assert cut.is_set(), cutter.commands
+    assert first.returncode == 3, first.output
+    assert "lost while expunging disposed messages" in first.output
+
+    second = rig.sync()
+
+    assert second.summary["created"] == 0
+    assert titles(rig) == BOTH
+    assert len(rig.tracker.calls("create_issue")) == 2
+    assert rig.folder("INBOX") == []
+    assert rig.status()[0] == {"disposed": 2}
+
+
 @pytest.mark.parametrize(
     ("command", "while_doing", "reached_tracker"),
     [
@@ -244,3 +268,24 @@ def test_watched_folder_deleted_then_made_again_is_an_error_until_it_is_back(
     assert watch.stop() == 0
     assert titles(rig) == ["Printer one", "Printer two"]
     assert len([line for line in errors(watch) if "cannot open folder" in line]) == 1
+
+
+def test_watch_remakes_the_move_folder_someone_deleted_while_it_ran(
+    rig: Rig, watching: list[Watching]
+) -> None:
+    watch = start(rig, watching)
+    watch.wait_log(IDLING)
+    rig.append(PRINTERS[0])
+    wait_for(lambda: len(rig.folder("Processed")) == 1, f"the first move:\n{watch.log}", 60)
+    client = rig.dovecot.imap(rig.account)
+    client.delete_folder("Processed")  # an operator tidying up; watch's connection stays
+    client.logout()
+
+    rig.append(PRINTERS[1])
+
+    wait_for(lambda: rig.folder("Processed") == [PRINTERS[1]], f"moved:\n{watch.log}", 60)
+    assert watch.stop() == 0
+    assert rig.folder("INBOX") == []
+    assert titles(rig) == BOTH
+    assert rig.status()[0] == {"disposed": 2}
+    assert "TRYCREATE" not in watch.log
