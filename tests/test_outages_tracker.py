@@ -10,7 +10,9 @@ is renewed half an hour later.
 from __future__ import annotations
 
 import pytest
+import requests
 
+from tests.servers.dovecot import free_ports
 from tests.test_sync_dovecot import Rig, mail, rig, smtp, wait_for
 from tests.test_watch_dovecot import IDLING, Watching, start, titles, watching
 from tracker_mail_plugin.testing import FaultKind
@@ -58,3 +60,29 @@ def test_watch_backs_off_while_the_tracker_keeps_failing_and_catches_up_after(
     assert rig.status()[0] == {"disposed": 1}
     assert titles(rig) == ["Printer one"]
     assert "Traceback" not in watch.log
+
+
+def test_watch_with_the_tracker_unreachable_is_not_ready_then_catches_up_once(
+    rig: Rig, watching: list[Watching]
+) -> None:
+    port = free_ports(1)[0]
+    watch = start(rig, watching, "--metrics-address", f"127.0.0.1:{port}")
+    watch.wait_log(IDLING)
+    rig.tracker.fail("*", FaultKind.UNREACHABLE, times=None)
+    rig.append(mail("Printer one"), mail("Printer two"))
+
+    def readiness() -> requests.Response:
+        return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+
+    wait_for(lambda: readiness().status_code == 503, f"not ready:\n{watch.log}", 60)
+    assert "support: " in readiness().text
+    rig.tracker.clear_faults()
+
+    wait_for(lambda: len(rig.issues()) == 2, f"the catch-up:\n{watch.log}", 90)
+    wait_for(lambda: readiness().status_code == 200, f"ready again:\n{watch.log}", 60)
+    assert watch.stop() == 0
+    assert titles(rig) == ["Printer one", "Printer two"]
+    assert rig.status()[0] == {"disposed": 2}
+    said = [line for line in watch.log.splitlines() if " ERROR " in line]
+    assert len(said) == 1, watch.log  # once, not at every back-off retry
+    assert "working again" in watch.log
