@@ -43,6 +43,8 @@ BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
 # Another process (a cron sync) holds the mailbox's lock: look again this soon.
 BUSY_RETRY = 5.0
+# What a mailbox's trouble is remembered as during an outage, whatever its words.
+_OUTAGE = "\0outage"
 
 
 def idle_renew_seconds() -> float:
@@ -233,14 +235,14 @@ class MailboxWatcher:
         trouble = f"connection lost: {why}"
         # Not ready until a reconnection worked: a server that is down may take minutes.
         self.health.ran(self.name, trouble, tracker_ok=None)
-        self._trouble_now(trouble)
+        self._trouble_now(trouble, outage=True)
         self._failures += 1
         self.due = time.monotonic() + backoff(self._failures)
 
     def _failed_to_connect(self, exc: TrackerMailError) -> None:
         self.close()
         self.health.ran(self.name, str(exc), tracker_ok=None)
-        self._trouble_now(str(exc))
+        self._trouble_now(str(exc), outage=exc.exit_code == ExitCode.UNREACHABLE)
         self._failures += 1
         self.due = time.monotonic() + backoff(self._failures)
 
@@ -264,7 +266,7 @@ class MailboxWatcher:
             self._failures = 0
             self._trouble_now(None)
             return
-        self._trouble_now(summary.error)
+        self._trouble_now(summary.error, outage=summary.exit_code == ExitCode.UNREACHABLE)
         self._failures += 1
         wait = backoff(self._failures)
         if summary.exit_code == ExitCode.CONFIGURATION:
@@ -289,15 +291,21 @@ class MailboxWatcher:
         again = self.poll_interval * 2.0 ** min(self._failing_runs - 1, 30)
         return min(wait, again, longest)
 
-    def _trouble_now(self, trouble: str | None) -> None:
-        """Log a change of state only: a mailbox down for hours says so once."""
-        if trouble == self._trouble:
+    def _trouble_now(self, trouble: str | None, *, outage: bool = False) -> None:
+        """Log a change of state only: a mailbox down for hours says so once.
+
+        An outage (a server or tracker that cannot be reached) is one state whatever its
+        words: a restarting server drops the connection, then refuses new ones, then times
+        out; that is said once, when it starts (``/readyz`` has the latest words).
+        """
+        key = _OUTAGE if outage and trouble is not None else trouble
+        if key == self._trouble:
             return
         if trouble is None:
             logger.warning("%s: working again", self.name)
         else:
             logger.error("%s: %s (retrying with back-off)", self.name, trouble)
-        self._trouble = trouble
+        self._trouble = key
 
     def _mode(self) -> Mode:
         mailbox = self.loaded.config.mailboxes[self.name]
