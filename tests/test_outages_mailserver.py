@@ -9,6 +9,7 @@ finishes the work exactly once.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -289,3 +290,32 @@ def test_watch_remakes_the_move_folder_someone_deleted_while_it_ran(
     assert titles(rig) == BOTH
     assert rig.status()[0] == {"disposed": 2}
     assert "TRYCREATE" not in watch.log
+
+
+def test_sighup_to_a_wrong_password_then_back_reconnects_and_loses_nothing(
+    rig: Rig, watching: list[Watching]
+) -> None:
+    watch = start(rig, watching)
+    watch.wait_log(IDLING)
+    good = rig.config.read_text()
+    (rig.tmp / "wrong-password").write_text("not-the-password")
+    rig.config.write_text(good.replace("mail-password", "wrong-password"))
+
+    watch.process.send_signal(signal.SIGHUP)
+    watch.wait_log("reloaded")
+    rig.append(PRINTERS[0])  # arrives while the mailbox cannot log in
+    wait_for(lambda: " ERROR " in watch.log, f"the refused login said:\n{watch.log}", 60)
+    assert rig.issues() == []
+
+    rig.config.write_text(good)
+    watch.process.send_signal(signal.SIGHUP)
+
+    wait_for(lambda: len(rig.issues()) == 1, f"the mail after the fix:\n{watch.log}", 90)
+    watch.wait_log("working again", timeout=60)
+    rig.append(PRINTERS[1])
+    wait_for(lambda: len(rig.issues()) == 2, f"idling again:\n{watch.log}", 60)
+    assert watch.stop() == 0
+    assert titles(rig) == BOTH
+    assert rig.status()[0] == {"disposed": 2}
+    assert len(errors(watch)) == 1, watch.log
+    assert "Traceback" not in watch.log

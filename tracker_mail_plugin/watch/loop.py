@@ -220,6 +220,7 @@ class Watch:
             else:
                 if old is not None:
                     old.close()
+                    fresh.carry_trouble(old)  # a fix by reload is said: "working again"
                 kept[name] = fresh
         for gone in self.watchers.values():
             gone.close()

@@ -104,6 +104,10 @@ class MailboxWatcher:
         self.loaded = loaded
         self.health.watch(self.name, self._mode(), self.poll_interval)
 
+    def carry_trouble(self, old: MailboxWatcher) -> None:
+        """Take over the trouble ``old`` reported, so that its end is said here."""
+        self._trouble = old._trouble
+
     def socket(self) -> socket.socket | None:
         """The socket to wait on while idling; None when not idling."""
         if self.idling and self.source is not None:
