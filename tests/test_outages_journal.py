@@ -234,3 +234,30 @@ def test_a_journal_locked_longer_than_the_busy_timeout_is_said_once_and_status_s
     assert len(rig.issues()) == 3
     assert rig.folder("INBOX") == []
     assert rig.status()[0] == {"disposed": 3}
+
+
+def test_watch_with_the_journal_locked_past_the_busy_timeout_says_so_once_and_catches_up(
+    rig: Rig, watching: list[Watching]
+) -> None:
+    rig.configure(poll_interval=1)  # how soon a mailbox stopped by a local fault is retried
+    port = free_ports(1)[0]
+    watch = start(rig, watching, "--metrics-address", f"127.0.0.1:{port}")
+    watch.wait_log(IDLING)
+    holder = sqlite3.connect(rig.tmp / "journal.sqlite3", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        rig.append(*printers(2))
+        watch.wait_log("locked for over", timeout=BUSY_TIMEOUT_SECONDS * 4)
+        ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+        assert ready.status_code == 503
+        assert "locked" in ready.text
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    wait_for(lambda: len(rig.issues()) == 2, f"watch to catch up:\n{watch.log}", 90)
+    watch.wait_log("working again", timeout=60)
+    assert watch.stop() == 0
+    assert_each_once(rig, 2)
+    said = [line for line in watch.log.splitlines() if " ERROR " in line]
+    assert len(said) == 1, watch.log
