@@ -30,9 +30,11 @@ from tracker_mail_plugin.assemble import (
 )
 from tracker_mail_plugin.commands.common import load_or_report
 from tracker_mail_plugin.commands.output import print_summary, say_problems
+from tracker_mail_plugin.commands.stopsignals import StopSignals
 from tracker_mail_plugin.config.environment import missing_variables
 from tracker_mail_plugin.config.loader import LoadedConfig
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMailError
+from tracker_mail_plugin.journal.database import JournalUnusable
 from tracker_mail_plugin.journal.leases import Lease, LeaseKeeper
 from tracker_mail_plugin.journal.postgres import PostgresDatabase
 from tracker_mail_plugin.lock import MailboxLock
@@ -122,9 +124,16 @@ def sync(
     path = journal_path(loaded, create=not options.dry_run)
     if metrics is not None:
         metrics.add_mailboxes(mailboxes)
-    summaries = [process_mailbox(loaded, name, options, metrics) for name in mailboxes]
+    summaries: list[Summary] = []
+    with StopSignals("sync") as signals:
+        for name in mailboxes:
+            if signals.asked():  # the other mailboxes wait for the next run
+                break
+            summaries.append(process_mailbox(loaded, name, options, metrics, stop=signals.asked))
     code = ExitCode.worst(s.exit_code for s in summaries)
-    if not options.dry_run:
+    # Housekeeping after a run the journal stopped would only meet the same fault again
+    # (and, for a locked journal, wait the whole busy timeout a second time).
+    if not options.dry_run and not any(s.journal_unusable for s in summaries):
         try:
             after_runs(loaded, path, metrics)
         except TrackerMailError as exc:  # the journal broke: the summaries still count
@@ -177,11 +186,14 @@ def process_mailbox(
             summary.busy = True
             return summary
     else:
-        with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
-            if not lock.acquired:
-                summary.busy = True
-                return summary
-            run.guarded(loaded, name, options, path, summary)
+        try:
+            with MailboxLock(Path(f"{path}.{name}.lock"), wait=options.wait) as lock:
+                if not lock.acquired:
+                    summary.busy = True
+                    return summary
+                run.guarded(loaded, name, options, path, summary)
+        except JournalUnusable as exc:  # the lock file, beside the journal, cannot be made
+            _stopped(summary, exc)
     summary.seconds = time.monotonic() - start
     summary.exit_code = ExitCode.worst(
         (
@@ -218,7 +230,7 @@ class _Run:
                         return False
                     replace(self, lease=keeper.held).guarded(loaded, name, options, path, summary)
         except TrackerMailError as exc:  # the lease could not be taken or given back
-            summary.exit_code, summary.error = exc.exit_code, str(exc)
+            _stopped(summary, exc)
         return True
 
     def guarded(
@@ -227,7 +239,7 @@ class _Run:
         try:
             self._run(loaded, name, options, path, summary)
         except TrackerMailError as exc:
-            summary.exit_code, summary.error = exc.exit_code, str(exc)
+            _stopped(summary, exc)
 
     def _run(
         self, loaded: LoadedConfig, name: str, options: SyncOptions, path: Path, summary: Summary
@@ -254,3 +266,9 @@ class _Run:
                 self.stop,
             )  # fmt: skip
             MailboxRun(parts, summary).run(options.limit)
+
+
+def _stopped(summary: Summary, exc: TrackerMailError) -> None:
+    """The run ended on ``exc``: its exit code and reason go into the summary."""
+    summary.exit_code, summary.error = exc.exit_code, str(exc)
+    summary.journal_unusable = isinstance(exc, JournalUnusable)

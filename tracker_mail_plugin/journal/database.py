@@ -31,6 +31,7 @@ A journal this module creates is private to its owner: the file (and with it SQL
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -39,9 +40,20 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from tracker_mail_plugin.errors import ConfigurationError
-from tracker_mail_plugin.journal.schema import migrate
+from tracker_mail_plugin.journal.schema import SCHEMA_VERSION, migrate
 
 BUSY_TIMEOUT_SECONDS = 30.0
+# Less free space than this beside the journal makes an I/O error read as "the disk is full":
+# SQLite says only "disk I/O error" when it cannot grow its -shm file.
+_NEARLY_FULL_BYTES = 64 * 1024
+
+
+class JournalUnusable(ConfigurationError):
+    """The journal file cannot be used now (locked, full, read-only, damaged).
+
+    A run that stopped on it does no more journal work: each further try would meet the
+    same fault (a locked journal would make each one wait the whole busy timeout again).
+    """
 
 
 class Database:
@@ -189,8 +201,12 @@ class Database:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = FULL")
         db.execute("PRAGMA foreign_keys = ON")
-        with self.write():
-            migrate(db)
+        # Only a journal that needs its schema made or upgraded is written at open: a
+        # reader (status) or a run must not wait for another process's write lock just to
+        # open a journal that is already current (migrate checks again under the lock).
+        if int(db.execute("PRAGMA user_version").fetchone()[0]) != SCHEMA_VERSION:
+            with self.write():
+                migrate(db)
 
     def _same_process(self) -> None:
         if os.getpid() != self._pid:
@@ -200,7 +216,7 @@ class Database:
             )
 
 
-def journal_fault(path: str, error: BaseException, doing: str = "use") -> ConfigurationError:
+def journal_fault(path: str, error: BaseException, doing: str = "use") -> JournalUnusable:
     """The error for a journal that SQLite (or the file system) cannot use: path and remedy."""
     text = str(error)
     lowered = text.lower()
@@ -219,9 +235,19 @@ def journal_fault(path: str, error: BaseException, doing: str = "use") -> Config
             "it is damaged or not a journal: restore it from a backup, or move it aside so "
             "that a new one is started"
         )
+    elif _nearly_full(path):
+        remedy = "its disk is full: free space on it; nothing was half written"
     else:
         remedy = "check the file, its folder and the disk"
-    return ConfigurationError(f"cannot {doing} the journal {path} ({text}): {remedy}")
+    return JournalUnusable(f"cannot {doing} the journal {path} ({text}): {remedy}")
+
+
+def _nearly_full(path: str) -> bool:
+    """Whether the journal's disk has (almost) no free space left."""
+    try:
+        return shutil.disk_usage(Path(path).parent).free < _NEARLY_FULL_BYTES
+    except OSError:
+        return False
 
 
 def _create_private(path: Path) -> None:

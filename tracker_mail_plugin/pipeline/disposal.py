@@ -189,7 +189,7 @@ class Disposer:
         tracker unreachable: the mail source still works); a failure here is logged, not
         raised over it, and the next run disposes of what is left.
         """
-        self._quietly(quietly, lambda: self._commit(checkpoint))
+        self._quietly(quietly, lambda: self._commit(checkpoint, stopping=quietly))
 
     def _quietly(self, quietly: bool, step: Callable[[], None]) -> None:
         """Run ``step``; with ``quietly``, a failure is logged and left to the next run."""
@@ -204,8 +204,12 @@ class Disposer:
         self.drain()
         self._apply()
 
-    def _commit(self, checkpoint: CheckpointHook) -> None:
+    def _commit(self, checkpoint: CheckpointHook, *, stopping: bool = False) -> None:
         self._flush()
+        if stopping and not self._given:
+            # Nothing to make final: no need to talk to the source, which may be the very
+            # connection that just broke (its failure would be said a second time).
+            return
         checkpoint(Checkpoint.BEFORE_COMMIT)
         self.source.commit()
         self.states.all_disposed(

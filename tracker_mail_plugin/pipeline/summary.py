@@ -70,6 +70,9 @@ class Summary:
     exit_code: ExitCode = ExitCode.OK
     error: str | None = None
     busy: bool = False
+    # The run stopped because the journal cannot be used now (locked, full, read-only):
+    # the command does no more journal work after it.
+    journal_unusable: bool = False
     # The tracker asked us to wait this many seconds (Retry-After); the rest of the mailbox
     # was left for a run after that.
     waiting: float | None = None
@@ -113,7 +116,11 @@ class Summary:
             tail += f"; the tracker asked to wait {self.waiting:.0f}s, the rest is left for then"
         wrote = " (dry run: nothing written)" if self.dry_run else ""
         # Why it stopped comes first: after the counts (mostly zeros) it is easily missed.
-        head = f"{self.mailbox}: stopped: {self.error}; so far" if self.error else self.mailbox
+        head = self.mailbox
+        if self.error:
+            # An outage needs nobody: say so, or cron's mail reads like a call to act.
+            then = "; the next run tries again" if self.exit_code == ExitCode.UNREACHABLE else ""
+            head = f"{self.mailbox}: stopped: {self.error}{then}; so far"
         return f"{head}: {counts} in {self.seconds:.1f}s{wrote}{tail}"
 
 

@@ -20,6 +20,7 @@ from imapclient import IMAPClient  # type: ignore[import-untyped]  # ships no py
 
 from tracker_mail_plugin.errors import (
     ConfigurationError,
+    RetryLater,
     TrackerMailError,
 )
 from tracker_mail_plugin.oauth2 import sasl
@@ -360,8 +361,24 @@ class ImapSource(ServerSource):
 
     def _move(self, uids: list[int], folder: str) -> None:
         folder = self._server_name(folder)
+        try:
+            self._move_into(uids, folder)
+        except _FolderGone:
+            # Deleted by someone since this connection made sure of it (watch keeps one
+            # connection for days): made again, once.
+            self._known_folders.discard(folder)
+            self._move_into(uids, folder)
+
+    def _move_into(self, uids: list[int], folder: str) -> None:
         self._ensure_folder(folder)
-        with self._guard(f"moving messages to {folder!r}"):
+        action = f"moving messages to {folder!r}"
+
+        def refused(text: str) -> TrackerMailError:
+            # RFC 3501 and 6851: NO [TRYCREATE] when the target folder does not exist.
+            error = _FolderGone if "[TRYCREATE]" in text.upper() else RetryLater
+            return error(f"{self._label()}: the server refused {action}: {text}")
+
+        with self._guard(action, refused=refused):
             if self._allow_move and "MOVE" in self._capabilities:
                 self._session().move(uids, folder)
                 return
@@ -410,6 +427,10 @@ class ImapSource(ServerSource):
 
     def _connection_broke(self, error: Exception) -> bool:
         return isinstance(error, IMAPClient.AbortError)
+
+
+class _FolderGone(RetryLater):
+    """The folder to move into does not exist (any more): the server answered [TRYCREATE]."""
 
 
 def _arrived(internaldate: object) -> datetime | None:

@@ -83,6 +83,7 @@ class Watch:
         self.stopping = False
         self._reload_asked = False
         self._last_journal = 0.0
+        self._journal_trouble: str | None = None
 
     def run(self) -> ExitCode:
         """Watch until SIGTERM or SIGINT; 0 after a clean stop."""
@@ -219,6 +220,7 @@ class Watch:
             else:
                 if old is not None:
                     old.close()
+                    fresh.carry_trouble(old)  # a fix by reload is said: "working again"
                 kept[name] = fresh
         for gone in self.watchers.values():
             gone.close()
@@ -242,7 +244,13 @@ class Watch:
         try:
             after_runs(self.loaded, journal_path(self.loaded), self.metrics)
         except TrackerMailError as exc:
-            logger.error("%s", exc)
+            # Said when it starts, not every minute of a journal that stays unusable (the
+            # runs' own lines say it too, once).
+            if str(exc) != self._journal_trouble:
+                logger.error("%s", exc)
+            self._journal_trouble = str(exc)
+            return
+        self._journal_trouble = None
 
 
 def _drain(fd: int) -> None:

@@ -5,7 +5,9 @@ connection and then idles until the server announces mail (or until IDLE is due 
 re-issued), so new mail costs no new login. Every other mailbox is looked at every
 ``poll_interval`` seconds, each time through the same code as ``sync``. A mailbox whose
 run fails is tried again after an exponential back-off with jitter, bounded, whatever the
-reason, and its trouble is logged once when it starts and once when it ends.
+reason, and its trouble is logged once when it starts and once when it ends. Messages that
+failed and wait to be tried again (the tracker answered 500, say) are looked at again after
+``poll_interval`` seconds, then twice that ..., not only when new mail comes.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
 # Another process (a cron sync) holds the mailbox's lock: look again this soon.
 BUSY_RETRY = 5.0
+# What a mailbox's trouble is remembered as during an outage, whatever its words.
+_OUTAGE = "\0outage"
 
 
 def idle_renew_seconds() -> float:
@@ -80,6 +84,7 @@ class MailboxWatcher:
         self.idling = False
         self.idling_announced = False
         self._failures = 0
+        self._failing_runs = 0  # runs in a row that left messages to be tried again
         self._trouble: str | None = None
         self._not_before = 0.0  # time.monotonic() until which the tracker asked us to wait
         health.watch(name, self._mode(), self.poll_interval)
@@ -98,6 +103,10 @@ class MailboxWatcher:
         """Use a reloaded configuration from the next run on (same connection settings)."""
         self.loaded = loaded
         self.health.watch(self.name, self._mode(), self.poll_interval)
+
+    def carry_trouble(self, old: MailboxWatcher) -> None:
+        """Take over the trouble ``old`` reported, so that its end is said here."""
+        self._trouble = old._trouble
 
     def socket(self) -> socket.socket | None:
         """The socket to wait on while idling; None when not idling."""
@@ -170,7 +179,7 @@ class MailboxWatcher:
             self.close()  # whatever broke, the next attempt starts from a fresh connection
             return
         if self.source is not None and self.source.can_idle() and not stop():
-            self._idle(_next_look(summary, idle_renew_seconds()))
+            self._idle(self._retry_sooner(summary, _next_look(summary, idle_renew_seconds())))
         elif not summary.busy:
             self.due = time.monotonic() + _next_look(summary, self.poll_interval)
 
@@ -227,14 +236,17 @@ class MailboxWatcher:
         """The idling connection broke: reconnect after the back-off."""
         self.idling = False
         self.close()
-        self._trouble_now(f"connection lost: {why}")
+        trouble = f"connection lost: {why}"
+        # Not ready until a reconnection worked: a server that is down may take minutes.
+        self.health.ran(self.name, trouble, tracker_ok=None)
+        self._trouble_now(trouble, outage=True)
         self._failures += 1
         self.due = time.monotonic() + backoff(self._failures)
 
     def _failed_to_connect(self, exc: TrackerMailError) -> None:
         self.close()
         self.health.ran(self.name, str(exc), tracker_ok=None)
-        self._trouble_now(str(exc))
+        self._trouble_now(str(exc), outage=exc.exit_code == ExitCode.UNREACHABLE)
         self._failures += 1
         self.due = time.monotonic() + backoff(self._failures)
 
@@ -258,22 +270,46 @@ class MailboxWatcher:
             self._failures = 0
             self._trouble_now(None)
             return
-        self._trouble_now(summary.error)
+        self._trouble_now(summary.error, outage=summary.exit_code == ExitCode.UNREACHABLE)
         self._failures += 1
         wait = backoff(self._failures)
         if summary.exit_code == ExitCode.CONFIGURATION:
             wait = max(wait, self.poll_interval)
         self.due = time.monotonic() + wait
 
-    def _trouble_now(self, trouble: str | None) -> None:
-        """Log a change of state only: a mailbox down for hours says so once."""
-        if trouble == self._trouble:
+    def _retry_sooner(self, summary: Summary, wait: float) -> float:
+        """``wait``, or less when the run left messages to be tried again.
+
+        While idling, only new mail would bring them back, or the IDLE renewal half an hour
+        later; they come back after ``poll_interval``, doubling while runs keep failing
+        (up to 5 minutes, or ``poll_interval`` if longer), so that a tracker that failed for
+        a moment is not hammered and a message is not quarantined within seconds.
+        """
+        if not summary.failed:
+            self._failing_runs = 0
+            return wait
+        self._failing_runs += 1
+        if summary.waiting is not None:  # the tracker said when (Retry-After): that stands
+            return wait
+        longest = max(BACKOFF_MAX, self.poll_interval)
+        again = self.poll_interval * 2.0 ** min(self._failing_runs - 1, 30)
+        return min(wait, again, longest)
+
+    def _trouble_now(self, trouble: str | None, *, outage: bool = False) -> None:
+        """Log a change of state only: a mailbox down for hours says so once.
+
+        An outage (a server or tracker that cannot be reached) is one state whatever its
+        words: a restarting server drops the connection, then refuses new ones, then times
+        out; that is said once, when it starts (``/readyz`` has the latest words).
+        """
+        key = _OUTAGE if outage and trouble is not None else trouble
+        if key == self._trouble:
             return
         if trouble is None:
             logger.warning("%s: working again", self.name)
         else:
             logger.error("%s: %s (retrying with back-off)", self.name, trouble)
-        self._trouble = trouble
+        self._trouble = key
 
     def _mode(self) -> Mode:
         mailbox = self.loaded.config.mailboxes[self.name]
