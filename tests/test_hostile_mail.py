@@ -215,6 +215,9 @@ def attachment_named(name):
         ("LPT9", "_LPT9"),
         ("console.txt", "console.txt"),
         ("x\x9b31m.txt", "x_31m.txt"),
+        # Spaces and dots at the ends, in any mix: nothing of a name is left in ". .".
+        (". .", "attachment-1.bin"),
+        (". report.pdf .", "report.pdf"),
     ],
 )
 def test_attachment_names_are_what_they_say(name, safe):
