@@ -12,7 +12,9 @@ import stat
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 import jwt
@@ -200,6 +202,30 @@ def test_a_wrong_token_url_says_so(tokens: TokenServer, tmp_path: Path) -> None:
     url = tokens.url.replace("/token", "/nothing")
     with pytest.raises(ConfigurationError, match="check token_url"):
         TokenProvider(settings(url, tmp_path), tmp_path).token()
+
+
+def test_a_redirect_does_not_carry_the_secret_on(tokens: TokenServer, tmp_path: Path) -> None:
+    class Moved(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(307)  # keeps the method and the body: the secret would follow
+            self.send_header("Location", tokens.url)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Moved)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/token"
+        with pytest.raises(ConfigurationError, match="answered 307") as refused:
+            TokenProvider(settings(url, tmp_path), tmp_path).token()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert tokens.endpoint.requests == []
+    assert SECRET not in str(refused.value)
 
 
 def test_a_broken_cache_file_costs_one_request(tokens: TokenServer, tmp_path: Path) -> None:
