@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import stat
 import textwrap
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from tracker_mail_plugin.errors import ConfigurationError, Unreachable
 from tracker_mail_plugin.forward import SmtpForwarder
 from tracker_mail_plugin.mail import parse_message
 from tracker_mail_plugin.oauth2 import TokenProvider
+from tracker_mail_plugin.oauth2.cache import write_private
 from tracker_mail_plugin.oauth2.sasl import xoauth2_base64
 
 KEY = b"k" * 32
@@ -314,3 +316,15 @@ def test_smtp_refused_token_is_a_configuration_error(
 def test_xoauth2_initial_response_format() -> None:
     decoded = base64.b64decode(xoauth2_base64("u@example.com", "tok"))
     assert decoded == b"user=u@example.com\x01auth=Bearer tok\x01\x01"
+
+
+def test_a_token_file_is_never_written_through_a_planted_symlink(tmp_path: Path) -> None:
+    ours = tmp_path / "ours.txt"
+    ours.write_text("keep me\n")
+    target = tmp_path / "state" / "token.json"
+    target.parent.mkdir()
+    (target.parent / f"token.{os.getpid()}.tmp").symlink_to(ours)  # the temporary's name
+    write_private(target, "the token")
+    assert ours.read_text() == "keep me\n"
+    assert target.read_text() == "the token"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
