@@ -97,6 +97,8 @@ def test_a_wrong_journal_mapping_is_a_configuration_error(tmp_path, capsys, jour
         ("postgresql://tm@db.example.com/tm", {}, {"sslmode": "verify-full"}),
         ("postgresql://tm@127.0.0.1,db.example.com/tm", {}, {"sslmode": "verify-full"}),
         ("postgresql:///tm", {"PGHOST": "db.example.com"}, {"sslmode": "verify-full"}),
+        ("postgresql:///tm?hostaddr=192.0.2.7", {}, {"sslmode": "verify-full"}),
+        ("postgresql://tm@db.example.com/tm?hostaddr=127.0.0.1", {}, {}),
         # The operator's choice stands.
         ("postgresql://tm@db.example.com/tm?sslmode=require", {}, {}),
         ("postgresql://tm@db.example.com/tm", {"PGSSLMODE": "verify-ca"}, {}),

@@ -382,7 +382,9 @@ def tls_defaults(url: str, environ: Mapping[str, str]) -> dict[str, str]:
         return {}
     if "sslmode" in params or "PGSSLMODE" in environ:
         return {}
-    hosts = str(params.get("host") or environ.get("PGHOST") or "").split(",")
+    # hostaddr, when given, is where libpq connects (host then only names the certificate).
+    where = params.get("hostaddr") or params.get("host")
+    hosts = str(where or environ.get("PGHOSTADDR") or environ.get("PGHOST") or "").split(",")
     if all(not host or host.startswith("/") or is_loopback(host) for host in hosts):
         return {}
     return {"sslmode": "verify-full"}
