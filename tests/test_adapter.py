@@ -183,6 +183,18 @@ def test_retry_later_keeps_the_wait_asked_for():
         ("X-Redmine-API-Key: 0123abcd sent", "X-Redmine-API-Key: *** sent"),
         ("Authorization: Basic dXNlcjpwYXNz", "Authorization: ***"),
         ("issue 12 not found", "issue 12 not found"),
+        ("https://bot:p@ss@r.example/x", "https://***@r.example/x"),
+        ("client_secret=cs123&grant_type=x", "client_secret=***&grant_type=x"),
+        ("body: refresh_token=rt123", "body: refresh_token=***"),
+        (
+            '{"access_token": "eyJabc", "token_type": "Bearer"}',
+            '{"access_token": "***", "token_type": "Bearer"}',
+        ),
+        ("{'client_secret': 'cs123'}", "{'client_secret': '***'}"),
+        (
+            "GET https://graph.example/v1.0/users/alice@example.com/messages",
+            "GET https://graph.example/v1.0/users/alice@example.com/messages",
+        ),
     ],
 )
 def test_messages_are_scrubbed_of_credentials(text, expected):

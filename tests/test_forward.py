@@ -134,6 +134,17 @@ def test_a_password_for_a_server_without_auth_is_a_configuration_error(sink) -> 
         forward(parse_message(raw), raw, "a@example.com", "why")
 
 
+def test_a_server_without_starttls_is_never_used_in_clear(sink) -> None:
+    handler, port = sink  # aiosmtpd without a TLS context offers no STARTTLS
+    forward = SmtpForwarder(settings(port, security="starttls"), "inbox")
+    raw = raw_mail({})
+    with pytest.raises(ConfigurationError, match="does not offer STARTTLS"):
+        forward(parse_message(raw), raw, "a@example.com", "why")
+    with pytest.raises(ConfigurationError, match="does not offer STARTTLS"):
+        forward.check()
+    assert handler.received == []
+
+
 # --- configuration ---------------------------------------------------------------------------
 
 CONFIG = """\

@@ -215,10 +215,32 @@ def attachment_named(name):
         ("LPT9", "_LPT9"),
         ("console.txt", "console.txt"),
         ("x\x9b31m.txt", "x_31m.txt"),
+        # Spaces and dots at the ends, in any mix: nothing of a name is left in ". .".
+        (". .", "attachment-1.bin"),
+        (". report.pdf .", "report.pdf"),
     ],
 )
 def test_attachment_names_are_what_they_say(name, safe):
     assert attachment_named(name) == safe
+
+
+@pytest.mark.parametrize(
+    "declared", ['image/png"', "application/x\x00y", "text/h<tml>", "image/png\u200b"]
+)
+def test_a_content_type_is_only_token_characters(declared):
+    # The type goes on into upload requests (a multipart part's own header for Jira).
+    ctype, body = multipart(
+        "mixed",
+        [
+            part("Content-Type: text/plain", "see attached"),
+            part(
+                f"Content-Type: {declared}\nContent-Disposition: attachment; filename=a.bin",
+                b"data",
+            ),
+        ],
+    )
+    (attachment,) = parsed(raw_mail({"Content-Type": ctype}, body)).attachments
+    assert attachment.content_type == "text/plain"
 
 
 def test_subject_and_display_names_carry_no_terminal_controls():

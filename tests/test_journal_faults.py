@@ -111,3 +111,16 @@ def test_a_new_journal_is_private_to_its_owner(tmp_path) -> None:
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in files}
     assert modes == dict.fromkeys((p.name for p in files), 0o600)
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_a_journal_in_a_folder_every_user_may_write_is_refused(tmp_path) -> None:
+    # A shared /tmp: another user could create the journal (or a token cache) first, and
+    # so read what it keeps.
+    (tmp_path / "box").mkdir()
+    (tmp_path / "box" / "a.eml").write_bytes(raw_mail({"Subject": "one"}))
+    shared = tmp_path / "state"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    with pytest.raises(ConfigurationError, match="which every user may write to"):
+        run(tmp_path)
+    assert not (shared / "journal.sqlite3").exists()

@@ -11,6 +11,7 @@ from tracker_mail_plugin.config.loader import load_config_text
 from tracker_mail_plugin.config.model import PostgresJournal
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, Unreachable
 from tracker_mail_plugin.journal import SCHEMA_VERSION, Journal, MessageState
+from tracker_mail_plugin.journal.postgres import tls_defaults
 
 IMAP = "imap:support@example.com/INBOX;uidvalidity=7"
 
@@ -70,6 +71,10 @@ def test_a_string_is_a_sqlite_file_and_a_url_mapping_a_postgres_journal(tmp_path
     ("journal", "complaint"),
     [
         ("{url: 'postgresql://tm:hunter2@127.0.0.1/tm'}", "holds a password"),
+        (
+            "{url: 'postgresql://tm@127.0.0.1/tm?sslmode=require&password=hunter2'}",
+            "holds a password",
+        ),
         ("{url: 'mysql://tm@127.0.0.1/tm'}", "postgres"),
         ("{url: 'postgresql://tm@127.0.0.1/tm', pasword: {env: X}}", "pasword"),
     ],
@@ -80,6 +85,54 @@ def test_a_wrong_journal_mapping_is_a_configuration_error(tmp_path, capsys, jour
     err = capsys.readouterr().err
     assert complaint in err
     assert "hunter2" not in err
+
+
+# -- TLS -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "environ", "expected"),
+    [
+        # Another host: its certificate is verified, never a silent fall back to clear.
+        ("postgresql://tm@db.example.com/tm", {}, {"sslmode": "verify-full"}),
+        ("postgresql://tm@127.0.0.1,db.example.com/tm", {}, {"sslmode": "verify-full"}),
+        ("postgresql:///tm", {"PGHOST": "db.example.com"}, {"sslmode": "verify-full"}),
+        ("postgresql:///tm?hostaddr=192.0.2.7", {}, {"sslmode": "verify-full"}),
+        ("postgresql://tm@db.example.com/tm?hostaddr=127.0.0.1", {}, {}),
+        # The operator's choice stands.
+        ("postgresql://tm@db.example.com/tm?sslmode=require", {}, {}),
+        ("postgresql://tm@db.example.com/tm", {"PGSSLMODE": "verify-ca"}, {}),
+        # This machine: libpq's default.
+        ("postgresql://tm@127.0.0.1:5432/tm", {}, {}),
+        ("postgresql://tm@[::1]/tm", {}, {}),
+        ("postgresql:///tm?host=/var/run/postgresql", {}, {}),
+    ],
+)
+def test_a_server_on_another_host_is_reached_only_over_verified_tls(url, environ, expected):
+    assert tls_defaults(url, environ) == expected
+
+
+def test_the_connection_asks_for_verified_tls(monkeypatch):
+    asked = {}
+
+    def connect(url, **options):
+        asked.update(options, url=url)
+        raise psycopg.OperationalError("connection refused")
+
+    monkeypatch.delenv("PGSSLMODE", raising=False)
+    monkeypatch.setattr(psycopg, "connect", connect)
+    with pytest.raises(Unreachable):
+        Journal.open_postgres("postgresql://tm@db.example.com/tm")
+    assert asked["sslmode"] == "verify-full"
+
+
+def test_a_certificate_that_does_not_verify_says_how_to_give_the_ca(monkeypatch):
+    def connect(url, **options):
+        raise psycopg.OperationalError('root certificate file "/x/root.crt" does not exist')
+
+    monkeypatch.setattr(psycopg, "connect", connect)
+    with pytest.raises(Unreachable, match="sslrootcert"):
+        Journal.open_postgres("postgresql://tm@db.example.com/tm")
 
 
 # -- schema and durability -----------------------------------------------------------------

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import stat
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 import jwt
@@ -30,6 +33,7 @@ from tracker_mail_plugin.errors import ConfigurationError, Unreachable
 from tracker_mail_plugin.forward import SmtpForwarder
 from tracker_mail_plugin.mail import parse_message
 from tracker_mail_plugin.oauth2 import TokenProvider
+from tracker_mail_plugin.oauth2.cache import write_private
 from tracker_mail_plugin.oauth2.sasl import xoauth2_base64
 
 KEY = b"k" * 32
@@ -202,6 +206,30 @@ def test_a_wrong_token_url_says_so(tokens: TokenServer, tmp_path: Path) -> None:
         TokenProvider(settings(url, tmp_path), tmp_path).token()
 
 
+def test_a_redirect_does_not_carry_the_secret_on(tokens: TokenServer, tmp_path: Path) -> None:
+    class Moved(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(307)  # keeps the method and the body: the secret would follow
+            self.send_header("Location", tokens.url)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Moved)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/token"
+        with pytest.raises(ConfigurationError, match="answered 307") as refused:
+            TokenProvider(settings(url, tmp_path), tmp_path).token()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert tokens.endpoint.requests == []
+    assert SECRET not in str(refused.value)
+
+
 def test_a_broken_cache_file_costs_one_request(tokens: TokenServer, tmp_path: Path) -> None:
     provider = TokenProvider(settings(tokens.url, tmp_path), tmp_path)
     provider.cache_path.write_text("{not json")
@@ -288,3 +316,15 @@ def test_smtp_refused_token_is_a_configuration_error(
 def test_xoauth2_initial_response_format() -> None:
     decoded = base64.b64decode(xoauth2_base64("u@example.com", "tok"))
     assert decoded == b"user=u@example.com\x01auth=Bearer tok\x01\x01"
+
+
+def test_a_token_file_is_never_written_through_a_planted_symlink(tmp_path: Path) -> None:
+    ours = tmp_path / "ours.txt"
+    ours.write_text("keep me\n")
+    target = tmp_path / "state" / "token.json"
+    target.parent.mkdir()
+    (target.parent / f"token.{os.getpid()}.tmp").symlink_to(ours)  # the temporary's name
+    write_private(target, "the token")
+    assert ours.read_text() == "keep me\n"
+    assert target.read_text() == "the token"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

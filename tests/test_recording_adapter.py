@@ -34,6 +34,7 @@ from tracker_mail_plugin.errors import (
 from tracker_mail_plugin.mail import ReferenceCandidate, RefKind
 from tracker_mail_plugin.testing import (
     AdapterContract,
+    Call,
     Fault,
     FaultKind,
     RecordingAdapter,
@@ -42,6 +43,7 @@ from tracker_mail_plugin.testing import (
     answer_lost_proxy,
     failing_server,
 )
+from tracker_mail_plugin.testing.store import StateStore
 
 SECRET = "rec-token-5f2a9c71"  # noqa: S105 - made up; the tests look for leaks of it
 FORK = multiprocessing.get_context("fork")
@@ -535,3 +537,17 @@ def test_reads_do_not_rewrite_the_state_file(tmp_path):
     tracker.find_by_key("tm-none")
     assert path.stat().st_ino == saved
     assert [call.method for call in tracker.calls()] == ["find_user", "find_by_key"]
+
+
+@pytest.mark.parametrize("suffix", [".lock", ".calls"])
+def test_a_symlink_planted_beside_the_state_file_is_not_followed(tmp_path, suffix):
+    # Another user of a shared folder points the name at a file of ours: writing through
+    # it would overwrite that file (the lock) or append the mail's text to it (the calls).
+    ours = tmp_path / "ours.txt"
+    ours.write_text("keep me\n")
+    (tmp_path / f"tracker.json{suffix}").symlink_to(ours)
+    store = StateStore(tmp_path / "tracker.json")
+    call = Call(method="create_issue", args={"title": "secret plans"})
+    with pytest.raises(OSError, match="symbolic links"):
+        store.record(call)  # holds the lock, then appends
+    assert ours.read_text() == "keep me\n"

@@ -153,6 +153,22 @@ def test_two_addresses_in_one_from_prove_nothing(sender):
     assert "not exactly one From" in result.reason
 
 
+@pytest.mark.parametrize(
+    "sender",
+    [
+        # The mailbox is at evil.test (a quoted local part); only its quoted text reads
+        # as admin@example.com, and a stamp without header.from cannot tell them apart.
+        '"admin@example.com"@evil.test',
+        'Admin <"admin@example.com"@evil.test>',
+        "admin@example.com@evil.test",
+    ],
+)
+def test_an_address_salvaged_from_an_unreadable_from_proves_nothing(sender):
+    result = verdict("mx.example.com; dmarc=pass", sender=sender)
+    assert not result.authenticated
+    assert "cannot be read as one address" in result.reason
+
+
 # -- alignment -------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ at their line in ``rules.yaml`` where one can be found.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -225,6 +226,13 @@ def journal_path(loaded: LoadedConfig, *, create: bool = True) -> Path:
         raise ConfigurationError(
             f"the journal {path} cannot be created: {path.parent} is not a folder; "
             f"set journal: in {loaded.path} to another path"
+        )
+    if path.parent.stat().st_mode & stat.S_IWOTH:
+        # Anyone may create names there (a shared /tmp): a journal file put there first by
+        # another user would be theirs to read, and the OAuth2 token caches kept beside it.
+        raise ConfigurationError(
+            f"the journal {path} is in {path.parent}, which every user may write to; set "
+            f"journal: in {loaded.path} to a file in a folder of the user running tracker-mail"
         )
     return path
 

@@ -9,6 +9,7 @@ temporary failure in pipe mode.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -438,6 +439,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"tracker-mail {args.command}: {problem}", file=sys.stderr)
         # A mail server keeps piped mail only on a temporary failure; 2 would bounce it.
         return ExitCode.TEMPFAIL if args.command == "receive" else ExitCode.CONFIGURATION
+    except Exception:
+        # A bug. Its traceback is wanted in a report, but Python's own printing of it would
+        # show the credentials a library put into an exception (a URL, a header): it goes
+        # through the scrubbing log handler instead.
+        logging.getLogger("tracker_mail").exception(
+            "tracker-mail %s: unexpected error (a bug: please report it with this text)",
+            args.command,
+        )
+        return ExitCode.TEMPFAIL if args.command == "receive" else ExitCode.SOME_FAILED
 
 
 if __name__ == "__main__":

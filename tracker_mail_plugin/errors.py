@@ -30,13 +30,23 @@ from typing import ClassVar
 
 _REDACTED = "***"
 _SCRUBBERS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # URL user info: scheme://user:password@host
-    (re.compile(r"(?P<keep>\b[a-z][a-z0-9+.-]*://)[^/\s@]+@", re.I), rf"\g<keep>{_REDACTED}@"),
-    # query or form parameters whose name says secret: ?key=…, &access_token=…
+    # URL user info: scheme://user:password@host (up to the last @: a password may hold one)
+    (re.compile(r"(?P<keep>\b[a-z][a-z0-9+.-]*://)[^/\s]+@", re.I), rf"\g<keep>{_REDACTED}@"),
+    # query or form parameters whose name says secret: ?key=…, &access_token=…, and a form
+    # body quoted whole (client_secret=…&grant_type=…)
     (
         re.compile(
-            r"(?P<keep>[?&;](?:[\w.-]*?)(?:key|token|password|passwd|secret|signature|sig)=)"
+            r"(?P<keep>(?:^|[?&;\s])(?:[\w.-]*?)(?:key|token|password|passwd|secret|signature|sig)=)"
             r"[^&;\s\"'#]+",
+            re.I,
+        ),
+        rf"\g<keep>{_REDACTED}",
+    ),
+    # the same names as keys of a JSON object or a dict's repr: {"access_token": "…"}
+    (
+        re.compile(
+            r"(?P<keep>[\"'][\w.-]*?(?:key|token|password|passwd|secret)[\"']\s*:\s*[\"'])"
+            r"[^\"']+",
             re.I,
         ),
         rf"\g<keep>{_REDACTED}",

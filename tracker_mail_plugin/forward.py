@@ -195,7 +195,15 @@ class SmtpForwarder:
         server.deadline = deadline
         server.connect(settings.host, settings.port)
         if settings.security == "starttls":
-            server.starttls(context=context)
+            try:
+                server.starttls(context=context)
+            except smtplib.SMTPNotSupportedError:
+                # Never on in clear: someone in between may have struck STARTTLS out.
+                server.close()
+                raise ConfigurationError(
+                    f"SMTP server {settings.host}:{settings.port} does not offer STARTTLS; "
+                    "nothing was sent in clear: use security: ssl with its TLS port"
+                ) from None
         return server
 
     def _login(self, server: smtplib.SMTP) -> None:

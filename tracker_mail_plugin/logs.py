@@ -13,6 +13,8 @@ import time
 
 from tracker_mail_plugin.errors import scrub
 
+_OURS = "tracker_mail_handler"
+
 
 class _ScrubbingText(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -49,3 +51,10 @@ def setup_logging(log_format: str = "text", verbose: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     root.propagate = False
+    # Libraries' own warnings (urllib3 logs a failing request's URL, query string and all)
+    # would otherwise reach stderr through logging's last-resort handler, unscrubbed.
+    # Only ours is replaced: other handlers on the root (a test runner's) stay.
+    for old in [h for h in logging.root.handlers if getattr(h, _OURS, False)]:
+        logging.root.removeHandler(old)
+    setattr(handler, _OURS, True)
+    logging.root.addHandler(handler)

@@ -354,7 +354,10 @@ class PostgresJournal(_Strict):
     @model_validator(mode="after")
     def _no_password_in_url(self) -> PostgresJournal:
         netloc = self.url.split("://", 1)[1].split("/", 1)[0]
-        if ":" in netloc.rsplit("@", 1)[0] and "@" in netloc:
+        # libpq also takes the password as a parameter: ?password=… is as much in the URL.
+        query = self.url.partition("?")[2].split("#", 1)[0]
+        in_query = any(p.partition("=")[0].lower() == "password" for p in query.split("&"))
+        if in_query or (":" in netloc.rsplit("@", 1)[0] and "@" in netloc):
             raise ValueError(
                 "the journal url holds a password: remove it from url and write "
                 "password: {env: PGPASSWORD} instead"

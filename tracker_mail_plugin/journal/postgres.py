@@ -26,7 +26,7 @@ import re
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
@@ -224,6 +224,7 @@ class PostgresDatabase:
                 "pip install 'tracker-mail-plugin[postgres]'"
             ) from None
         extra: dict[str, Any] = {"password": password} if password is not None else {}
+        extra |= tls_defaults(url, os.environ)
         try:
             raw = psycopg.connect(
                 url,
@@ -363,9 +364,42 @@ def migrate(db: Connection) -> None:
     )
 
 
+def tls_defaults(url: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """``sslmode=verify-full`` for a server on another host, unless the operator chose a mode.
+
+    libpq's own default, ``prefer``, checks no certificate and quietly falls back to a
+    connection in clear: whoever sits in between would read the journal (senders, subjects)
+    and could answer in the server's place. This machine's server, or a Unix socket, keeps
+    libpq's default; ``?sslmode=`` in the URL or ``PGSSLMODE`` still decide.
+    """
+    from psycopg.conninfo import conninfo_to_dict
+
+    from tracker_mail_plugin.sources.base import is_loopback
+
+    try:
+        params = conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001 - psycopg.connect reports a bad URL in its own words
+        return {}
+    if "sslmode" in params or "PGSSLMODE" in environ:
+        return {}
+    # hostaddr, when given, is where libpq connects (host then only names the certificate).
+    where = params.get("hostaddr") or params.get("host")
+    hosts = str(where or environ.get("PGHOSTADDR") or environ.get("PGHOST") or "").split(",")
+    if all(not host or host.startswith("/") or is_loopback(host) for host in hosts):
+        return {}
+    return {"sslmode": "verify-full"}
+
+
 def _unreachable(url: str, error: BaseException) -> Unreachable:
+    said = _first_line(error)
+    if "certificate" in said or "SSL" in said:
+        return Unreachable(
+            f"cannot connect to the journal database {url}: {said}; the server's certificate "
+            "is verified (sslmode=verify-full): give its CA in the url, ?sslrootcert=/path/ca.pem "
+            "or ?sslrootcert=system for the system's CAs"
+        )
     return Unreachable(
-        f"cannot connect to the journal database {url}: {_first_line(error)}; check that "
+        f"cannot connect to the journal database {url}: {said}; check that "
         "PostgreSQL runs and accepts connections there, and the user and password "
         "(journal: password:)"
     )

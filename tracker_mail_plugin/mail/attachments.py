@@ -55,7 +55,7 @@ def safe_filename(name: str | None, content_type: str, index: int) -> str:
     if name:
         base = re.split(r"[\\/]", name)[-1]
         base = without_format_characters(unicodedata.normalize("NFC", base))
-        cleaned = _UNSAFE.sub("_", base).strip().strip(".")
+        cleaned = _trim(_UNSAFE.sub("_", base))
         cleaned = cleaned.lstrip("-") or cleaned
         if _DEVICE.fullmatch(cleaned.rstrip(" .")):
             cleaned = f"_{cleaned}"
@@ -63,6 +63,17 @@ def safe_filename(name: str | None, content_type: str, index: int) -> str:
         stem = _REPORT_PART_NAMES.get(content_type, f"attachment-{index}")
         return f"{stem}{extension_for(content_type)}"
     return _shorten(cleaned)
+
+
+def _trim(name: str) -> str:
+    """``name`` without spaces and dots at either end, in any mix (". ." is not a name).
+
+    Windows drops them from a file name anyway, and a name of only those is no name.
+    """
+    edge = [char.isspace() or char == "." for char in name]
+    start = edge.index(False) if False in edge else len(name)
+    end = len(name) - (edge[::-1].index(False) if False in edge else 0)
+    return name[start:end]
 
 
 def extension_for(content_type: str) -> str:

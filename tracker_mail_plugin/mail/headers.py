@@ -188,6 +188,11 @@ def _word_bytes(encoding: bytes, payload: bytes, defects: list[str]) -> bytes:
         return base64.b64decode(cleaned) if cleaned else b""
 
 
+# The start of the defect recorded when an address list had to be salvaged address by address:
+# what was taken may not be the mailbox the header names (a quoted local part can hold one).
+SALVAGED_ADDRESSES = "address header could not be parsed"
+
+
 def parse_addresses(value: bytes | None, defects: list[str]) -> tuple[Address, ...]:
     """Parse an address list header into Address values, skipping empty groups."""
     if not value:
@@ -207,9 +212,7 @@ def parse_addresses(value: bytes | None, defects: list[str]) -> tuple[Address, .
     found = [_address(name, addr, defects) for name, addr in pairs if _ADDR_SPEC.fullmatch(addr)]
     if len(found) < sum("@" in addr for _, addr in pairs) or (not pairs and "@" in text):
         found = [_address("", addr, defects) for addr in _ADDR_SPEC.findall(text)]
-        defects.append(
-            f"address header could not be parsed; took the addresses in it: {text[:80]!r}"
-        )
+        defects.append(f"{SALVAGED_ADDRESSES}; took the addresses in it: {text[:80]!r}")
     return tuple(found)
 
 

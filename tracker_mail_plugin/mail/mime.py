@@ -129,7 +129,9 @@ def _make_part(
         first.setdefault(key.lower(), value)
     ctype_raw = first.get("content-type")
     ctype, params = parse_content_header(ctype_raw, defects) if ctype_raw else (default_type, {})
-    if "/" not in ctype:
+    if not _MEDIA_TYPE.fullmatch(ctype):
+        # Only token characters: the type goes on into trackers' upload requests, where a
+        # quote or a control character of the sender's would be part of a header.
         defects.append(f"invalid Content-Type {ctype!r}; read as {default_type}")
         ctype = default_type
     disp_raw = first.get("content-disposition")
@@ -253,6 +255,8 @@ _WS = r"[\t\n\v\f\r ]*"
 _PARAM = re2.compile(
     rf"""(?s){_WS};?{_WS}([^\t\n\v\f\r =;"]+){_WS}={_WS}("(?:[^"\\]|\\.)*"?|[^;]*)"""
 )
+_TYPE_CHARS = r"[!#$%&'*+.^_`|~0-9a-z-]+"  # RFC 2045's token, lower-cased
+_MEDIA_TYPE = re.compile(f"{_TYPE_CHARS}/{_TYPE_CHARS}")
 _SECTION = re.compile(r"^(.*?)\*(\d+)(\*?)$")
 _QUOTED_PAIR = re.compile(r"\\(.)")
 

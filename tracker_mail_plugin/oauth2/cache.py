@@ -92,8 +92,11 @@ def write_private(path: Path, text: str) -> None:
     """Replace ``path`` with ``text``: 0600 from creation, atomic rename, folder 0700."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # a leftover file of the same name keeps its old mode otherwise
+    # A leftover of a run killed midway is removed, and the file is made anew: opening an
+    # existing name would write the token wherever a symlink there points.
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -187,7 +187,9 @@ class TokenProvider:
     def _generic_request(self, settings: GenericOAuth2) -> CachedToken:
         url = settings.token_url
         try:
-            response = requests.post(url, data=self._form(), timeout=TIMEOUT)
+            # Not followed: a 307 or 308 would post the client secret again, to wherever
+            # the answer points (another host, or plain http).
+            response = requests.post(url, data=self._form(), timeout=TIMEOUT, allow_redirects=False)
         except requests.RequestException as exc:
             # The innermost reason ("Connection refused"), not urllib3's retry wrapper.
             reason = scrub(f"cannot reach the OAuth2 token endpoint {url}: {describe(exc)}")
@@ -196,6 +198,12 @@ class TokenProvider:
             raise Unreachable(
                 f"the OAuth2 token endpoint {url} failed ({response.status_code}); the next "
                 "run tries again"
+            )
+        if response.is_redirect:
+            raise ConfigurationError(
+                f"the OAuth2 token endpoint {url} answered {response.status_code} (moved to "
+                f"{response.headers.get('Location', 'nowhere said')}); the secret is not sent "
+                "on: write the url it points to in token_url if it is right"
             )
         body = _json(response)
         if response.status_code != 200 or "access_token" not in body:

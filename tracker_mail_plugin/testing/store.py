@@ -82,8 +82,10 @@ class StateStore:
             if self.path is None:
                 self._calls.append(call)
                 return
-            # 0600 like the state file: the calls hold what the mail said.
-            calls = os.open(self._calls_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            # 0600 like the state file: the calls hold what the mail said. Not through a
+            # symlink: in a shared folder another user could point it at a file of ours.
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+            calls = os.open(self._calls_path, flags, 0o600)
             with os.fdopen(calls, "a", encoding="utf-8") as log:
                 log.write(call.model_dump_json() + "\n")
 
@@ -114,7 +116,7 @@ class StateStore:
             # A separate lock file: the state file itself is replaced on every save, and a
             # lock on a replaced inode would no longer exclude anybody.
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            lock = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 self._lock_file = lock

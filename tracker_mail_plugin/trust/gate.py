@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tracker_mail_plugin.config.model import Trust
-from tracker_mail_plugin.mail.headers import parse_addresses
+from tracker_mail_plugin.mail.headers import SALVAGED_ADDRESSES, parse_addresses
 from tracker_mail_plugin.mail.model import Message
 from tracker_mail_plugin.trust.results import (
     MAX_HEADER_CHARS,
@@ -156,18 +156,32 @@ def _from_domain(message: Message) -> str | None:
     # other; such a message proves nothing. Addresses are counted by the address parser:
     # a display name may hold a comma ("Doe, Jane" <jane@example.com>, as Outlook writes
     # it). A decoded display name that holds an address counts as one more: the safe side.
+    # An address only salvaged from a header the parser could not read proves nothing
+    # either: in '"admin@example.com"@evil.test' the mailbox, and the domain DMARC checked,
+    # is at evil.test, while the address taken from inside the quotes is at example.com.
     froms = message.header_all("from")
     if message.from_ is None or len(froms) != 1 or message.from_.domain == "":
         return None
-    named = parse_addresses(froms[0].encode("utf-8", "surrogateescape"), [])
-    if len(named) != 1 or named[0].address != message.from_.address:
+    defects: list[str] = []
+    named = parse_addresses(froms[0].encode("utf-8", "surrogateescape"), defects)
+    if len(named) != 1 or named[0].address != message.from_.address or _salvaged(defects):
         return None
     return message.from_.domain
+
+
+def _salvaged(defects: list[str]) -> bool:
+    return any(defect.startswith(SALVAGED_ADDRESSES) for defect in defects)
 
 
 def _no_single_from(message: Message) -> str:
     if message.from_ is None:
         return "no From address"
+    froms = message.header_all("from")
+    defects: list[str] = []
+    if len(froms) == 1:
+        parse_addresses(froms[0].encode("utf-8", "surrogateescape"), defects)
+    if _salvaged(defects):
+        return "the From header cannot be read as one address: which mailbox it names is unknown"
     return "not exactly one From address: which one was checked is not known"
 
 

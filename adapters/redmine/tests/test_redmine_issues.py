@@ -308,3 +308,22 @@ def test_an_inline_image_is_shown_where_the_sender_put_it(
     shown = " ".join(re.findall(r'<img[^>]* src="([^"]*/attachments/download/[^"]*)"', page))
     assert f"/attachments/download/{ids['screen shot.png']}/screen%20shot.png" in shown
     assert f"/attachments/download/{ids['detail.png']}/detail.png" in shown
+
+
+PIXEL = "http://127.0.0.1:9/pixel.png"  # a server of the sender's: readers must not fetch it
+
+
+@pytest.mark.parametrize("formatting", ["textile", "markdown", "common_mark"])
+def test_a_senders_remote_images_and_mentions_are_not_rendered(
+    redmine: Redmine, make_adapter: Any, formatting: str
+) -> None:
+    redmine.set_text_formatting(formatting)
+    adapter = make_adapter(text_formatting=formatting)
+    text = f'Look !{PIXEL}! and ![]({PIXEL}) and <img src="{PIXEL}">\n\ncc @manny'
+    ref = adapter.create_issue(new(text=text))
+    adapter.add_comment(ref, NewComment(text, "tm-issue000000000000002"))
+
+    page = redmine.browser().get(f"{redmine.url}/issues/{ref.key}", timeout=30).text
+    assert "127.0.0.1:9/pixel.png" in page  # the text is there, readable
+    assert re.findall(r"<img[^>]*127\.0\.0\.1:9[^>]*>", page) == []
+    assert "user-mention" not in page  # Redmine 5 links (and notifies) a mentioned user

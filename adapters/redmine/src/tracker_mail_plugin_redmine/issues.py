@@ -37,6 +37,7 @@ from tracker_mail_plugin_redmine.catalog import Catalog, Project
 from tracker_mail_plugin_redmine.client import Forbidden, NotFound, RedmineClient
 from tracker_mail_plugin_redmine.config import RedmineConfig, TextFormatting
 from tracker_mail_plugin_redmine.fields import Fields
+from tracker_mail_plugin_redmine.inert import inert
 from tracker_mail_plugin_redmine.keys import TRACKER, carries, issue_ref, with_marker
 from tracker_mail_plugin_redmine.memory import (
     CREATED_SECONDS,
@@ -398,8 +399,13 @@ class Issues:
         return tokens, refused, sent
 
     def _shown_in_place(self, text: str, sent: Sequence[Upload]) -> str:
-        """The mail's inline images (``[cid:…]``) as images of the attached files."""
+        """The mail's inline images (``[cid:…]``) as images of the attached files.
+
+        The mail's own markup is made inert first (remote images, mentions); the images
+        put in here are the issue's own attachments.
+        """
         formatting = self._config.text_formatting
+        text = inert(text, formatting)
         if formatting != "textile":
             return inline_images(text, sent, lambda u: inline_image(u.filename, formatting))
         # Textile takes !name! for an image only with a space (or a line's edge) before it
