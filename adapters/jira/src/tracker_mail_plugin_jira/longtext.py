@@ -77,7 +77,10 @@ def cut_lines(text: str, budget: int, uploads: Sequence[Upload] = ()) -> str:
     kept: list[str] = []
     used = 0
     wiki = wiki_writer(uploads)  # the files indexed once, not again for every line
-    for line in text.splitlines(keepends=True):
+    # Escaping never shortens a line, so nothing past budget + 1 characters can be kept (a
+    # line cut there is too long either way): splitting all of a 25 MB text cost a string
+    # per line.
+    for line in text[: budget + 1].splitlines(keepends=True):
         escaped = wiki(line)
         size = jira_length(escaped)
         if used + size > budget:
