@@ -895,6 +895,20 @@ def cte_unknown(n):
     )
 
 
+def address_runs(n):
+    # Each address header one run of address characters with no "@" after it, then a real
+    # address: the salvage of unreadable address lists once rescanned the run from each
+    # character (a header is cut at 64 KiB, so at most that long).
+    run = b"@a/" + b"." * min(n // 5, 65_000)
+    return (
+        b"".join(
+            name + b": " + run + b" x@example.com\r\n"
+            for name in (b"From", b"Sender", b"To", b"Cc", b"Reply-To")
+        )
+        + b"Subject: s\r\nContent-Type: text/plain\r\n\r\nx\r\n"
+    )
+
+
 SHAPES: dict[str, Callable[[int], bytes]] = {
     name.replace("_", "-"): value
     for name, value in list(globals().items())

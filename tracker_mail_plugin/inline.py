@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 
 from tracker_mail_plugin.adapter import Upload
 
-__all__ = ["inline_images"]
+__all__ = ["InlineImages", "inline_images"]
 
 # One pass over the text; each alternative is a bounded character class, so matching stays
 # linear in the text's length whatever the mail holds.
@@ -53,23 +53,45 @@ def inline_images(
     Returns:
         The text to send. Without any upload carrying a Content-ID, ``escape(text)``.
     """
-    by_id = {upload.content_id: upload for upload in uploads if upload.content_id}
-    if not by_id:
-        return escape(text)
-    by_name = _by_name(by_id)
-    out: list[str] = []
-    done = 0
-    for match in _REFERENCE.finditer(text):
-        wanted = match.group("bracketed") or match.group("bare")
-        named = match.group("named")
-        upload = by_id.get(wanted) if wanted else by_name.get(named.strip())
-        shown = render(upload) if upload is not None else None
-        if shown is None:
-            continue
-        out += [escape(text[done : match.start()]), shown]
-        done = match.end()
-    out.append(escape(text[done:]))
-    return "".join(out)
+    return InlineImages(uploads, render, escape)(text)
+
+
+class InlineImages:
+    """:func:`inline_images` with the uploads looked up once, for many pieces of one text.
+
+    An adapter that renders a text line by line (to cut it at a tracker's limit) would
+    otherwise index every upload again for each line: lines times files.
+    """
+
+    def __init__(
+        self,
+        uploads: Iterable[Upload],
+        render: Callable[[Upload], str | None],
+        escape: Callable[[str], str] = str,
+    ) -> None:
+        """Index ``uploads`` by Content-ID and name; see :func:`inline_images`."""
+        self._by_id = {upload.content_id: upload for upload in uploads if upload.content_id}
+        self._by_name = _by_name(self._by_id)
+        self._render = render
+        self._escape = escape
+
+    def __call__(self, text: str) -> str:
+        """``text`` with each reference of an upload rendered, the rest escaped."""
+        if not self._by_id:
+            return self._escape(text)
+        out: list[str] = []
+        done = 0
+        for match in _REFERENCE.finditer(text):
+            wanted = match.group("bracketed") or match.group("bare")
+            named = match.group("named")
+            upload = self._by_id.get(wanted) if wanted else self._by_name.get(named.strip())
+            shown = self._render(upload) if upload is not None else None
+            if shown is None:
+                continue
+            out += [self._escape(text[done : match.start()]), shown]
+            done = match.end()
+        out.append(self._escape(text[done:]))
+        return "".join(out)
 
 
 def _by_name(by_id: dict[str, Upload]) -> dict[str, Upload]:

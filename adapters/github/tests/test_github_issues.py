@@ -333,3 +333,23 @@ def test_get_issue_transferred_out_of_our_repositories(github):
 def test_get_issue_of_a_foreign_key_asks_nothing(github):
     assert github.adapter().get_issue(IssueRef("github", "ABC-12")) is None
     assert github.sent() == []
+
+
+def test_a_sender_line_with_a_long_run_of_spaces_is_read_as_written(github):
+    """Spaces between name and address, or in a name with no address, are taken in one pass.
+
+    An expression with a lazy name and optional spaces before ``<`` tried every start of
+    the run: 20,000 spaces took seconds, a header-sized run minutes.
+    """
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+    spaces = " " * 20_000
+
+    github.adapter(publish_addresses=True).create_issue(
+        new_issue(text=f"From: Bob{spaces}Sender{spaces}<bob@example.net>\n\nHi")
+    )
+    github.adapter(publish_addresses=True).create_issue(new_issue(text=f"From: a{spaces}b\n\nHi"))
+
+    first, second = (sent.body["body"] for sent in github.sent())
+    assert first == f"From: Bob{spaces}Sender <bob@example.net>\n\nHi\n\n{MARKER}"
+    assert second == f"From: <a{spaces}b>\n\nHi\n\n{MARKER}"

@@ -17,9 +17,6 @@ MARKER_PREFIX = "tracker-mail:"
 
 # The core's own line for mail created as the configured account (pipeline/act.py).
 _CORE_FROM = re.compile(r"\AFrom: (?P<who>[^\n]*)\n\n")
-# How the core writes a sender (``str(Address)``): "Name <address>" or a bare address. The
-# name is not quoted ("Doe, John <j@x>"), so email.utils.parseaddr would misread it.
-_NAMED = re.compile(r"^(?P<name>.*?)\s*<(?P<address>[^<>\s]*)>$")
 # @login or @org/team where GitHub would see a mention: not inside a word or an address.
 _MENTION = re.compile(r"(?<![\w@/.`-])@(?=[A-Za-z0-9][A-Za-z0-9-]*(?:/[\w.-]+)?\b)")
 _WORD_JOINER = "\u2060"  # invisible; keeps "@name" readable without notifying anyone
@@ -68,10 +65,22 @@ def split_sender(text: str, author: UserRef | None, publish_addresses: bool) -> 
 
 
 def _name_and_address(who: str) -> tuple[str, str]:
-    named = _NAMED.match(who.strip())
-    if named:
-        return named.group("name").strip(), named.group("address")
-    return "", who.strip()
+    """How the core writes a sender (``str(Address)``): "Name <address>" or a bare address.
+
+    The name is not quoted ("Doe, John <j@x>"), so email.utils.parseaddr would misread it.
+    Taken apart with ``str`` methods: a lazy name, optional spaces and then ``<`` in one
+    expression backtracked quadratically over a display name holding a long run of spaces.
+    """
+    who = who.strip()
+    opening = who.rfind("<")
+    address = who[opening + 1 : -1]
+    if who.endswith(">") and opening >= 0 and not _unfit_address(address):
+        return who[:opening].strip(), address
+    return "", who
+
+
+def _unfit_address(address: str) -> bool:
+    return ">" in address or any(char.isspace() for char in address)
 
 
 def neutralise_mentions(text: str) -> str:

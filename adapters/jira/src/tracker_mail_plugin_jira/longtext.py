@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracker_mail_plugin import Upload
-from tracker_mail_plugin_jira.markup import wiki_text
+from tracker_mail_plugin_jira.markup import wiki_text, wiki_writer
 
 TEXT_LIMIT = 32_767  # Jira's maximum for a text field (description, comment), in characters
 SUMMARY_LIMIT = 255
@@ -76,8 +76,12 @@ def cut_lines(text: str, budget: int, uploads: Sequence[Upload] = ()) -> str:
     """
     kept: list[str] = []
     used = 0
-    for line in text.splitlines(keepends=True):
-        escaped = wiki_text(line, uploads)
+    wiki = wiki_writer(uploads)  # the files indexed once, not again for every line
+    # Escaping never shortens a line, so nothing past budget + 1 characters can be kept (a
+    # line cut there is too long either way): splitting all of a 25 MB text cost a string
+    # per line.
+    for line in text[: budget + 1].splitlines(keepends=True):
+        escaped = wiki(line)
         size = jira_length(escaped)
         if used + size > budget:
             if not kept:

@@ -13,9 +13,10 @@ placeholder and the image is attached, Jira's own ``!name|thumbnail!`` shows it 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from tracker_mail_plugin import Upload, UserRef, inline_images
+from tracker_mail_plugin import Upload, UserRef
+from tracker_mail_plugin.inline import InlineImages
 
 _SPECIAL = re.compile(r"([{}\[\]!\\])")
 # What an attachment name inside !…|thumbnail! cannot hold: it would end the image early.
@@ -30,7 +31,12 @@ def wiki_text(text: str, files: Iterable[Upload] = ()) -> str:
         files: the files attached with it: the placeholder of each inline image among them
             becomes ``!name|thumbnail!``.
     """
-    return inline_images(text, files, _embedded, escape=_escape)
+    return wiki_writer(files)(text)
+
+
+def wiki_writer(files: Iterable[Upload] = ()) -> Callable[[str], str]:
+    """:func:`wiki_text` for ``files``, to call on many pieces of one text."""
+    return InlineImages(files, _embedded, escape=_escape)
 
 
 def _escape(text: str) -> str:
