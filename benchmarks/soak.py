@@ -124,7 +124,9 @@ class Soak:
         document = {
             "version": 1,
             "journal": "journal.sqlite3",
-            "trackers": {"rec": {"adapter": "recording", "state_file": str(self.root / "tracker.json")}},
+            "trackers": {
+                "rec": {"adapter": "recording", "state_file": str(self.root / "tracker.json")}
+            },
             "mailboxes": mailboxes,
         }
         (self.root / "rules.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
@@ -142,15 +144,13 @@ class Soak:
             try:
                 self.dovecot.append(self.accounts[target], [raw])
                 return
-            except Exception:  # noqa: BLE001 - Dovecot restarting: try again shortly
+            except Exception:
                 if attempt == 59:
                     raise
                 time.sleep(0.5)
 
     def journal_bytes(self) -> int:
-        return sum(
-            p.stat().st_size for p in self.root.glob("journal.sqlite3*") if p.is_file()
-        )
+        return sum(p.stat().st_size for p in self.root.glob("journal.sqlite3*") if p.is_file())
 
     def issues_by_title(self) -> collections.Counter[str]:
         return collections.Counter(i.title for i in self.tracker.state().issues.values())
@@ -195,7 +195,7 @@ class Scraper(threading.Thread):
         while not self.stop.wait(SCRAPE_EVERY):
             for path in ("/metrics", "/healthz", "/readyz"):
                 try:
-                    with urllib.request.urlopen(  # noqa: S310 - our own 127.0.0.1 server
+                    with urllib.request.urlopen(
                         f"http://127.0.0.1:{self.port}{path}", timeout=10
                     ) as answer:
                         answer.read()
@@ -297,9 +297,13 @@ def _report(
     want = {f"Soak {i}" for i in range(delivered)}
     missing = sorted(want - set(counts))
     doubled = sorted(t for t, n in counts.items() if n > 1)
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    print(f"ran {args.minutes:g} min at {args.rate:g} msg/s: delivered {delivered}, "
-          f"issues {sum(counts.values())}, missing {len(missing)}, filed twice {len(doubled)}")  # fmt: skip
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print(
+        f"ran {args.minutes:g} min at {args.rate:g} msg/s: delivered {delivered}, issues "
+        f"{sum(counts.values())}, missing {len(missing)}, filed twice {len(doubled)}"
+    )
     if missing or doubled:
         print(f"  missing: {missing[:10]}  twice: {doubled[:10]}")
     print("events: " + ", ".join(f"{k} x{v}" for k, v in sorted(events.items())))
@@ -325,7 +329,9 @@ def _report(
     if args.samples:
         Path(args.samples).write_text(
             "at_s,rss_kib,fds,threads,journal_bytes\n"
-            + "".join(f"{s.at:.1f},{s.rss_kib},{s.fds},{s.threads},{s.journal_bytes}\n" for s in samples)
+            + "".join(
+                f"{s.at:.1f},{s.rss_kib},{s.fds},{s.threads},{s.journal_bytes}\n" for s in samples
+            )
         )
 
 
