@@ -1,6 +1,7 @@
 """``tracker-mail watch`` as a long-running service: does anything grow over time?
 
-    python benchmarks/soak.py [--minutes 10] [--rate 0.5] [--warm-up 2]
+    python benchmarks/soak.py [--minutes 10] [--rate 0.5] [--warm-up 2] [--settle 300]
+                              [--samples FILE.csv] [--log FILE]
 
 Starts a private Dovecot on 127.0.0.1 and one ``tracker-mail watch`` subprocess with three
 mailboxes: two IMAP accounts that idle (IDLE re-issued every 30 s) and a Maildir polled
@@ -326,6 +327,12 @@ def _report(
     print("\nmost repeated log lines (numbers blanked):")
     for line, n in lines.most_common(8):
         print(f"  {n:5d}  {line[:150]}")
+    print("warnings and errors (numbers blanked):")
+    for line, n in lines.most_common():
+        if line.startswith(("WARNING", "ERROR", "CRITICAL")):
+            print(f"  {n:5d}  {line[:150]}")
+    if args.log:
+        Path(args.log).write_text(err.read_text())
     if args.samples:
         Path(args.samples).write_text(
             "at_s,rss_kib,fds,threads,journal_bytes\n"
@@ -356,6 +363,7 @@ def main() -> None:
     parser.add_argument("--warm-up", type=float, default=2.0, help="minutes left out of slopes")
     parser.add_argument("--settle", type=float, default=300.0, help="seconds for the backlog")
     parser.add_argument("--samples", help="write every sample to this CSV file")
+    parser.add_argument("--log", help="keep watch's log (-v) in this file")
     sys.exit(soak(parser.parse_args()))
 
 
