@@ -251,8 +251,11 @@ def _drive(
             delivered += 1
             due["deliver"] += 1 / args.rate
         if now >= due["kick"]:
-            world.dovecot.kick(world.accounts[events["kick"] % len(world.accounts)])
-            events["kick"] += 1
+            try:
+                world.dovecot.kick(world.accounts[events["kick"] % len(world.accounts)])
+                events["kick"] += 1
+            except subprocess.CalledProcessError:  # no session to kick: watch is reconnecting
+                events["kick found no session"] += 1
             due["kick"] += KICK_EVERY
         if now >= due["restart"]:
             world.dovecot.restart()
