@@ -18,6 +18,10 @@ def mail(headers, body, ct=b"text/plain; charset=utf-8"):
     return H + headers + b"Content-Type: " + ct + b"\r\n\r\n" + body
 
 
+def html_mail(body):
+    return mail(b"Subject: h\r\n", body, b"text/html; charset=utf-8")
+
+
 def nested_multipart(n):
     n = n // 100
     out = b""
@@ -232,113 +236,77 @@ def to_at(n):
 
 def html_nested(n):
     d = n // 11
-    return mail(
-        b"Subject: h\r\n", b"<div>" * d + b"deep" + b"</div>" * d, b"text/html; charset=utf-8"
-    )
+    return html_mail(b"<div>" * d + b"deep" + b"</div>" * d)
 
 
 def html_unclosed(n):
-    return mail(b"Subject: h\r\n", b"<p><b><i><span>x" * (n // 17), b"text/html; charset=utf-8")
+    return html_mail(b"<p><b><i><span>x" * (n // 17))
 
 
 def html_unclosed_tables(n):
-    return mail(b"Subject: h\r\n", b"<table><tr><td>x" * (n // 16), b"text/html; charset=utf-8")
+    return html_mail(b"<table><tr><td>x" * (n // 16))
 
 
 def html_deep_tables(n):
     d = n // 40
-    return mail(
-        b"Subject: h\r\n",
-        b"<table><tr><td>" * d + b"x" + b"</td></tr></table>" * d,
-        b"text/html; charset=utf-8",
-    )
+    return html_mail(b"<table><tr><td>" * d + b"x" + b"</td></tr></table>" * d)
 
 
 def html_wide_table(n):
-    return mail(
-        b"Subject: h\r\n",
-        b"<table><tr>" + b"<td>x</td>" * (n // 10) + b"</tr></table>",
-        b"text/html; charset=utf-8",
-    )
+    return html_mail(b"<table><tr>" + b"<td>x</td>" * (n // 10) + b"</tr></table>")
 
 
 def html_many_rows(n):
-    return mail(
-        b"Subject: h\r\n",
-        b"<table>" + b"<tr><td>x</td></tr>" * (n // 19) + b"</table>",
-        b"text/html; charset=utf-8",
-    )
+    return html_mail(b"<table>" + b"<tr><td>x</td></tr>" * (n // 19) + b"</table>")
 
 
 def html_attrs(n):
-    return mail(
-        b"Subject: h\r\n",
-        b"<div " + b"".join(b"a%d=x " % i for i in range(n // 7)) + b">t</div>",
-        b"text/html; charset=utf-8",
-    )
+    return html_mail(b"<div " + b"".join(b"a%d=x " % i for i in range(n // 7)) + b">t</div>")
 
 
 def html_style_attrs(n):
-    return mail(
-        b"Subject: h\r\n", b'<p style="color:red">t</p>' * (n // 26), b"text/html; charset=utf-8"
-    )
+    return html_mail(b'<p style="color:red">t</p>' * (n // 26))
 
 
 def html_hidden_style(n):
-    return mail(
-        b"Subject: h\r\n",
-        b'<p style="' + b"display:none;" * (n // 13) + b'">t</p><p>keep</p>',
-        b"text/html; charset=utf-8",
-    )
+    return html_mail(b'<p style="' + b"display:none;" * (n // 13) + b'">t</p><p>keep</p>')
 
 
 def css_bomb(n):
-    return mail(
-        b"Subject: h\r\n",
-        b"<style>" + b"a{b:c}" * (n // 6) + b"</style><p>t</p>",
-        b"text/html; charset=utf-8",
-    )
+    return html_mail(b"<style>" + b"a{b:c}" * (n // 6) + b"</style><p>t</p>")
 
 
 def html_whitespace(n):
-    return mail(
-        b"Subject: h\r\n", b"<p>" + b" \t" * (n // 2) + b"x</p>", b"text/html; charset=utf-8"
-    )
+    return html_mail(b"<p>" + b" \t" * (n // 2) + b"x</p>")
 
 
 def html_brs(n):
-    return mail(b"Subject: h\r\n", b"<br>" * (n // 4) + b"x", b"text/html; charset=utf-8")
+    return html_mail(b"<br>" * (n // 4) + b"x")
 
 
 def html_lists(n):
     d = n // 8
-    return mail(b"Subject: h\r\n", b"<ul><li>" * d + b"x", b"text/html; charset=utf-8")
+    return html_mail(b"<ul><li>" * d + b"x")
 
 
 def html_entities(n):
-    return mail(b"Subject: h\r\n", b"&amp;" * (n // 5), b"text/html; charset=utf-8")
+    return html_mail(b"&amp;" * (n // 5))
 
 
 def html_comments(n):
-    return mail(b"Subject: h\r\n", b"<!--" * (n // 4) + b"x", b"text/html; charset=utf-8")
+    return html_mail(b"<!--" * (n // 4) + b"x")
 
 
 def html_links(n):
-    return mail(
-        b"Subject: h\r\n", b'<a href="http://x/">l</a>' * (n // 25), b"text/html; charset=utf-8"
-    )
+    return html_mail(b'<a href="http://x/">l</a>' * (n // 25))
 
 
 def html_pre(n):
-    return mail(
-        b"Subject: h\r\n", b"<pre>" + b"x\n" * (n // 2) + b"</pre>", b"text/html; charset=utf-8"
-    )
+    return html_mail(b"<pre>" + b"x\n" * (n // 2) + b"</pre>")
 
 
 def html_blockquote_flat(n):
-    return mail(
-        b"Subject: h\r\n", b"<blockquote>q</blockquote>" * (n // 26), b"text/html; charset=utf-8"
-    )
+    return html_mail(b"<blockquote>q</blockquote>" * (n // 26))
 
 
 def long_line(n):
@@ -815,45 +783,29 @@ def flowed_quotes(n):
 
 
 def html_reply_markers(n):
-    return mail(
-        b"Subject: h\r\n",
-        b"<p>new</p>" + b"<div>On Mon, Bob wrote:</div><blockquote>q</blockquote>" * (n // 60),
-        b"text/html; charset=utf-8",
+    return html_mail(
+        b"<p>new</p>" + b"<div>On Mon, Bob wrote:</div><blockquote>q</blockquote>" * (n // 60)
     )
 
 
 def html_outlook_divider(n):
-    return mail(
-        b"Subject: h\r\n",
+    return html_mail(
         b"<p>new</p>"
         + b'<div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm">'
-        b"<p><b>From:</b> x</p></div>" * (n // 120),
-        b"text/html; charset=utf-8",
+        b"<p><b>From:</b> x</p></div>" * (n // 120)
     )
 
 
 def html_gmail_quote(n):
-    return mail(
-        b"Subject: h\r\n",
-        b"<p>new</p>" + b'<div class="gmail_quote">' * (n // 25) + b"q",
-        b"text/html; charset=utf-8",
-    )
+    return html_mail(b"<p>new</p>" + b'<div class="gmail_quote">' * (n // 25) + b"q")
 
 
 def html_data_uri(n):
-    return mail(
-        b"Subject: h\r\n",
-        b'<p>x</p><img src="data:image/png;base64,' + b"A" * n + b'">',
-        b"text/html; charset=utf-8",
-    )
+    return html_mail(b'<p>x</p><img src="data:image/png;base64,' + b"A" * n + b'">')
 
 
 def html_many_links_js(n):
-    return mail(
-        b"Subject: h\r\n",
-        b'<a href="java\tscript:x">l</a>' * (n // 30),
-        b"text/html; charset=utf-8",
-    )
+    return html_mail(b'<a href="java\tscript:x">l</a>' * (n // 30))
 
 
 def charset_utf7(n):
