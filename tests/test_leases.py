@@ -7,6 +7,7 @@ import pytest
 
 from tests.mailfactory import raw_mail
 from tracker_mail_plugin.cli import main
+from tracker_mail_plugin.errors import Unreachable
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.journal.leases import LeaseKeeper, LeaseLost
 
@@ -79,6 +80,41 @@ def test_an_expired_lease_fences_even_before_anyone_takes_over(url):
         expire(url, "support")
         with pytest.raises(LeaseLost):
             journal.record_fetched("support", IMAP, "1", "<a@x>", "a" * 64, 1)
+    assert count(url, "SELECT COUNT(*) FROM messages") == 0
+
+
+def end_session_of(url, journal):
+    """What the server does to a session left inside a transaction: it ends it."""
+    pid = journal.database._raw.info.backend_pid
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def test_a_session_ended_while_paused_past_its_lease_reports_the_lost_lease(url):
+    with Journal.open_postgres(url) as old, Journal.open_postgres(url) as new:
+        old_lease = LeaseKeeper(old.database, "support", holder="paused").acquire()
+        assert old_lease is not None
+        old.hold(old_lease)
+        expire(url, "support")
+        assert LeaseKeeper(new.database, "support", holder="alive").acquire() is not None
+        end_session_of(url, old)
+
+        with pytest.raises(LeaseLost, match=r"lost its lease.*ended its journal session"):
+            old.record_fetched("support", IMAP, "1", "<a@x>", "a" * 64, 1)
+        with pytest.raises(LeaseLost, match="lost its lease"):
+            old.get(1)  # a read on the lost session says the same
+    assert count(url, "SELECT COUNT(*) FROM messages") == 0
+
+
+def test_a_session_lost_while_the_lease_holds_is_an_unreachable_journal(url):
+    with Journal.open_postgres(url) as journal:
+        lease = LeaseKeeper(journal.database, "support", holder="busy").acquire()
+        assert lease is not None
+        journal.hold(lease)
+        end_session_of(url, journal)
+        with pytest.raises(Unreachable, match="cannot connect to the journal") as caught:
+            journal.record_fetched("support", IMAP, "1", "<a@x>", "a" * 64, 1)
+        assert not isinstance(caught.value, LeaseLost)
     assert count(url, "SELECT COUNT(*) FROM messages") == 0
 
 

@@ -27,11 +27,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from tracker_mail_plugin.errors import TrackerMailError, Unreachable
 
 if TYPE_CHECKING:
+    import psycopg
+
     from tracker_mail_plugin.journal.postgres import Connection, PostgresDatabase
 
 logger = logging.getLogger("tracker_mail")
@@ -77,6 +79,16 @@ def check_fence(db: Connection, lease: Lease) -> None:
             "cut off past its expiry, and another process may have taken it over); it stops "
             "here without writing or disposing of anything more"
         )
+
+
+def lease_holds(raw: psycopg.Connection[Any], lease: Lease) -> bool:
+    """Whether ``lease`` still names its holder and has not expired, asked on ``raw``."""
+    found = raw.execute(
+        f"SELECT 1 FROM leases WHERE mailbox = %s AND holder = %s AND generation = %s"  # noqa: S608 - a constant, only %s marks
+        f" AND expires_at > {SERVER_NOW}",
+        (lease.mailbox, lease.holder, lease.generation),
+    ).fetchone()
+    return found is not None
 
 
 class LeaseKeeper:

@@ -26,12 +26,12 @@ import re
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from tracker_mail_plugin.errors import ConfigurationError, Unreachable
-from tracker_mail_plugin.journal.leases import Lease, check_fence
+from tracker_mail_plugin.journal.leases import Lease, LeaseLost, check_fence, lease_holds
 from tracker_mail_plugin.journal.rows import ActionState, MessageState
 from tracker_mail_plugin.journal.schema import SCHEMA_VERSION
 
@@ -190,8 +190,16 @@ AnyConnection = sqlite3.Connection | Connection
 class PostgresDatabase:
     """One connection per process to the journal's PostgreSQL database, under a lock."""
 
-    def __init__(self, connection: psycopg.Connection[Any], where: str):
+    def __init__(
+        self,
+        connection: psycopg.Connection[Any],
+        where: str,
+        reconnect: Callable[[], psycopg.Connection[Any]] | None = None,
+    ):
         self._raw = connection
+        # A second session, opened only to ask whether the lease still holds after this
+        # one was lost (a closure: the password stays out of every repr).
+        self._reconnect = reconnect
         self._scratch: AbstractContextManager[Any] | None = None
         # The mailbox lease every write must still hold (see journal.leases); None: no check.
         self.fence: Lease | None = None
@@ -225,8 +233,9 @@ class PostgresDatabase:
             ) from None
         extra: dict[str, Any] = {"password": password} if password is not None else {}
         extra |= tls_defaults(url, os.environ)
-        try:
-            raw = psycopg.connect(
+
+        def connect() -> psycopg.Connection[Any]:
+            return psycopg.connect(
                 url,
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
@@ -234,11 +243,14 @@ class PostgresDatabase:
                 application_name=f"tracker-mail/{socket.gethostname()}/{os.getpid()}"[:63],
                 **extra,
             )
+
+        try:
+            raw = connect()
         except psycopg.ProgrammingError as exc:
             raise ConfigurationError(f"the journal url {url} is not valid ({exc})") from None
         except psycopg.Error as exc:
             raise _unreachable(url, exc) from None
-        database = cls(raw, url)
+        database = cls(raw, url, connect)
         try:
             raw.execute("SET synchronous_commit = on")
             if not scratch:
@@ -271,6 +283,7 @@ class PostgresDatabase:
 
         Raises:
             Unreachable: the connection to the server was lost.
+            LeaseLost: the connection was lost, and so was the mailbox's lease.
             ConfigurationError: any other database error.
         """
         import psycopg
@@ -280,7 +293,7 @@ class PostgresDatabase:
             try:
                 yield self.connection
             except psycopg.Error as exc:
-                raise _fault(self.path, exc) from exc
+                raise self._failure(exc) from exc
 
     @contextmanager
     def write(self, *, durable: bool | None = None) -> Iterator[Connection]:
@@ -290,6 +303,7 @@ class PostgresDatabase:
 
         Raises:
             Unreachable: the connection to the server was lost; nothing was kept.
+            LeaseLost: the lease no longer holds (or the connection was lost with it).
             ConfigurationError: any other database error; nothing was kept.
         """
         import psycopg
@@ -303,7 +317,32 @@ class PostgresDatabase:
                         check_fence(self.connection, self.fence)
                     yield self.connection
             except psycopg.Error as exc:
-                raise _fault(self.path, exc) from exc
+                raise self._failure(exc) from exc
+
+    def _failure(self, error: psycopg.Error) -> Unreachable | ConfigurationError:
+        import psycopg
+
+        lost = isinstance(error, psycopg.OperationalError)
+        if lost and self.fence is not None and self._lease_lost(self.fence):
+            return LeaseLost(_lost_session(self.fence))
+        return _fault(self.path, error)
+
+    def _lease_lost(self, lease: Lease) -> bool:
+        """After this session was lost: does another session see ``lease`` gone?
+
+        The server ends a session left inside a transaction (a process paused there), and
+        by then its lease has usually expired too: that, not the connection, is what the
+        operator needs to read. False when the server cannot be asked either.
+        """
+        import psycopg
+
+        if self._reconnect is None:
+            return False
+        try:
+            with self._reconnect() as other:
+                return not lease_holds(other, lease)
+        except psycopg.Error:
+            return False
 
     @contextmanager
     def grouped(self) -> Iterator[None]:
@@ -413,6 +452,14 @@ def _fault(url: str, error: BaseException) -> Unreachable | ConfigurationError:
     return ConfigurationError(
         f"cannot use the journal database {url} ({_first_line(error)}): check the database "
         "and that the user may write to it"
+    )
+
+
+def _lost_session(lease: Lease) -> str:
+    return (
+        f"{lease.mailbox}: this process lost its lease on the mailbox, and the server ended "
+        "its journal session (it was paused or cut off inside a transaction, past the lease's "
+        "expiry); it stops here without writing or disposing of anything more"
     )
 
 
