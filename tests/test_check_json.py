@@ -166,7 +166,9 @@ def test_a_tracker_that_cannot_be_reached_says_so(tmp_path, monkeypatch, capsys)
     assert tracker["message"].startswith("tracker trial: cannot be reached:")
     assert "k" * 40 not in captured.err
     assert (verdict["valid"], verdict["exit_code"], verdict["level"]) == (False, 3, "error")
-    assert verdict["message"].startswith("rules.yaml: not ready: a tracker or mailbox cannot")
+    assert verdict["message"] == (
+        "rules.yaml: not ready: cannot reach tracker trial (above); nothing was touched"
+    )
 
 
 def test_a_missing_project_is_a_problem_of_its_tracker(tmp_path, monkeypatch, capsys) -> None:

@@ -211,6 +211,10 @@ def test_check_logs_in_to_the_smtp_server_forwards_use(tmp_path, monkeypatch, ca
     assert main(["check", "-c", str(config)]) == 3
     err = capsys.readouterr().err
     assert f"smtp: cannot be reached: SMTP server 127.0.0.1:{port}: " in err
+    # The verdict names what is down (it said "a tracker or mailbox", which were fine).
+    assert err.endswith(
+        f"{config}: not ready: cannot reach the SMTP server (above); nothing was touched\n"
+    )
 
     controller = Controller(_Sink(), hostname="127.0.0.1", port=port)
     controller.start()

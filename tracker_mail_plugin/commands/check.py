@@ -69,6 +69,8 @@ def command(args: argparse.Namespace) -> ExitCode:
         report.verdict(f"{path}: valid; every tracker and mailbox answered", code)
     else:
         why = _NOT_READY.get(code, _NOT_READY[ExitCode.CONFIGURATION])
+        if code == ExitCode.UNREACHABLE and report.unreached:
+            why = f"cannot reach {', '.join(report.unreached)} (above); nothing was touched"
         report.verdict(f"{path}: not ready: {why}", code)
     return code
 

@@ -37,6 +37,8 @@ class CheckReport:
     offline: bool = False
     errors: int = 0
     warnings: int = 0
+    # What could not be reached ("smtp", "tracker trial"), for the verdict to name.
+    unreached: list[str] = field(default_factory=list)
     _verdict: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -83,6 +85,8 @@ class CheckReport:
     def failed(self, text: str, checked: str, **fields: Any) -> None:
         """Something that was checked and is wrong: the sentence says what to do."""
         self.errors += 1
+        if fields.get("reached") is False:
+            self.unreached.append(_unreached(checked, fields))
         self._say(text, "error", False, checked, fields, self.err)
 
     def verdict(self, text: str, code: ExitCode) -> None:
@@ -111,6 +115,13 @@ class CheckReport:
             print(json_line(text, level, fields), file=out)
         else:
             print(text, file=out)
+
+
+def _unreached(checked: str, fields: dict[str, Any]) -> str:
+    """What could not be reached, in a few words: "tracker trial", "the SMTP server"."""
+    if checked in fields:  # a tracker or a mailbox, by its name
+        return f"{checked} {fields[checked]}"
+    return {"smtp": "the SMTP server"}.get(checked, f"the {checked}")
 
 
 def section_of(loaded: LoadedConfig, line: int) -> dict[str, str]:
