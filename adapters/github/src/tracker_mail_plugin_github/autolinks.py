@@ -10,9 +10,10 @@ with the invisible word joiner that keeps ``@name`` from notifying:
 
 - ``#12`` and ``GH-12``: a joiner between the prefix and the number. Backslashes and
   character references do not stop GitHub (github/cmark-gfm#181, github/markup#303); an
-  invisible character there does (renovatebot/renovate#602 and pyenv/pyenv#2282 put
-  U+200B). Whatever GitHub's exact pattern, one that wants a digit after ``#`` or ``GH-``
-  cannot match a joiner: inert by construction. ``&#35;12`` and ``&num;12`` are ``#12``
+  invisible character there does: U+2060 itself in joncampbell123/dosbox-x#5668 (a pull
+  request template's "#1234"), U+200B in renovatebot/renovate#602 and pyenv/pyenv#2282.
+  And whatever GitHub's exact pattern, one that wants a digit right after ``#`` or
+  ``GH-`` cannot match a joiner there. ``&#35;12`` and ``&num;12`` are ``#12``
   to GitHub, and get the joiner after the reference.
 - A run of 7 to 40 hex digits that stands alone gets a joiner after every sixth digit, so
   no seven stand together for a SHA; this covers ``owner@SHA`` too.
