@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import subprocess
@@ -66,10 +67,35 @@ def _github_sender_spaces(size: int) -> tuple[Callable[[], object], int]:
     return lambda: split_sender(text, None, True), len(text)
 
 
+# Mail text whose references the GitHub adapter makes inert: runs that never finish a
+# reference, references one after another (every one rewritten), and code on every line.
+_REFERENCE_SHAPES = {
+    "github-references-hashes": "#",
+    "github-references-digits": "1",
+    "github-references-owner-repo": "a/b#",
+    "github-references-spaces": " ",
+    "github-references-each": "a/b#1 GH-2 a5c3785 ",
+    "github-references-backticks": "`a",
+    "github-references-code-lines": "`#1` x\n\n",
+}
+
+
+def _github_references(shape: str, size: int) -> tuple[Callable[[], object], int]:
+    """The GitHub adapter's reference neutraliser on ``shape`` repeated to ``size``."""
+    from tracker_mail_plugin_github.autolinks import neutralise_references
+
+    text = shape * (size // len(shape))
+    return lambda: neutralise_references(text), len(text)
+
+
 CASES: dict[str, tuple[Callable[[int], tuple[Callable[[], object], int]], int]] = {
     "rules-failed-checks": (_failed_rules, 1_500_000),
     "jira-inline-images": (_jira_inline_images, 400_000),
     "github-sender-spaces": (_github_sender_spaces, 4_000),
+    **{
+        name: (functools.partial(_github_references, shape), 250_000)
+        for name, shape in _REFERENCE_SHAPES.items()
+    },
 }
 
 

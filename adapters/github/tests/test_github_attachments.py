@@ -270,3 +270,35 @@ def test_an_inline_image_not_stored_on_github_is_named_in_place(github):
     [sent] = github.sent()
     assert sent.line == ("POST", f"{REPO}/issues/42/comments")
     assert sent.body["body"].startswith("See \\[image: image001.png\\] here\n\n---\n")
+
+
+def test_references_left_in_image_references_are_inert_and_the_image_is_shown(github):
+    # The inline image is found by its Content-ID (its hex is not touched); the reference
+    # that names no file stays in the text, with its "#12" made inert like any other.
+    github.reply("POST", f"{REPO}/issues/42/comments", github.load("issue_comment"), status=201)
+    text = f"See [cid:{CID}] and [image: #12.png] (#13)"
+
+    github.adapter().add_comment(
+        IssueRef("github", "example-org/webshop#42"), NewComment(text, KEY, attachments=(INLINE,))
+    )
+
+    [sent] = github.sent()
+    assert sent.line == ("POST", f"{REPO}/issues/42/comments")
+    assert sent.body["body"].startswith(
+        "See \\[image: image001.png\\] and [image: #\u206012.png] (#\u206013)\n\n---\n"
+    )
+
+
+def test_an_inline_image_named_in_place_keeps_its_name_escaped(github):
+    # The name is Markdown-escaped and its mention made inert, references or not.
+    github.reply("POST", f"{REPO}/issues/42/comments", github.load("issue_comment"), status=201)
+    shot = dataclasses.replace(INLINE, filename="shot_*1*@ops.png")
+
+    github.adapter().add_comment(
+        IssueRef("github", "example-org/webshop#42"),
+        NewComment(f"See [cid:{CID}] here", KEY, attachments=(shot,)),
+    )
+
+    [sent] = github.sent()
+    assert sent.line == ("POST", f"{REPO}/issues/42/comments")
+    assert sent.body["body"].startswith("See \\[image: shot\\_\\*1\\*@\u2060ops.png\\] here\n\n")

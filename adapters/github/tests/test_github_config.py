@@ -50,6 +50,7 @@ def test_defaults():
         False,
         1.0,
     )
+    assert config.allow_references is False
 
 
 def test_a_map_of_projects_and_an_enterprise_server():

@@ -94,6 +94,64 @@ def test_mentions_in_mail_do_not_notify_strangers_unless_allowed(github):
     assert second.startswith(text)
 
 
+MAIL_WITH_REFERENCES = (
+    "Re: our ticket #4521 (GH-12, example-org/api#7), see "
+    "https://github.com/example-org/api/issues/9 and a5c3785ed; run `git show a5c3785ed`."
+)
+J = "\u2060"
+INERT = (
+    f"Re: our ticket #{J}4521 (GH-{J}12, example-org/api#{J}7), see "
+    f"https:{J}//github.com/example-org/api/issues/{J}9 and a5c378{J}5ed; "
+    "run `git show a5c3785ed`."
+)
+
+
+@pytest.mark.parametrize(("allow", "shown"), [(False, INERT), (True, MAIL_WITH_REFERENCES)])
+def test_references_in_mail_are_inert_in_a_new_issue_unless_allowed(github, allow, shown):
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+    text = f"From: Bob <bob@example.net>\n\n{MAIL_WITH_REFERENCES}"
+
+    github.adapter(allow_references=allow).create_issue(
+        new_issue(title="Re: ticket #4521", text=text)
+    )
+
+    [sent] = github.sent()
+    assert sent.line == ("POST", f"{REPO}/issues")
+    assert sent.body == {
+        "title": "Re: ticket #4521",
+        "body": f"From: Bob\n\n{shown}\n\n{MARKER}",
+    }
+
+
+@pytest.mark.parametrize(("allow", "shown"), [(False, INERT), (True, MAIL_WITH_REFERENCES)])
+def test_references_in_mail_are_inert_in_a_comment_unless_allowed(github, allow, shown):
+    github.reply("POST", f"{REPO}/issues/42/comments", github.load("issue_comment"), status=201)
+    issue = IssueRef("github", "example-org/webshop#42", project="example-org/webshop")
+
+    github.adapter(allow_references=allow).add_comment(
+        issue, NewComment(MAIL_WITH_REFERENCES, KEY, author=ALICE)
+    )
+
+    [sent] = github.sent()
+    assert sent.line == ("POST", f"{REPO}/issues/42/comments")
+    assert sent.body == {"body": f"From: Alice Example (@alice)\n\n{shown}\n\n{MARKER}"}
+
+
+def test_an_issue_with_inert_references_is_found_again_by_its_marker(github):
+    github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
+    adapter = github.adapter()
+    adapter.create_issue(new_issue(text=MAIL_WITH_REFERENCES))
+    created = github.sent()[0].body["body"]
+    github.reply("GET", "/user", github.load("user"))
+    github.reply("GET", f"{REPO}/issues", [github.load("issue", body=created)])
+
+    found = adapter.find_by_key(KEY)
+
+    assert created.endswith(f"\n\n{MARKER}")
+    assert found == IssueRef("github", "example-org/webshop#42")
+    assert github.lines()[1:] == [("GET", "/user"), ("GET", f"{REPO}/issues")]
+
+
 def test_request_is_an_issue_with_the_request_labels(github):
     github.reply("POST", f"{REPO}/issues", github.load("issue"), status=201)
     adapter = github.adapter(request_labels=["request", "from-email"])

@@ -9,6 +9,7 @@ the issue type (``type``).
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import ClassVar
 
 from pydantic import BaseModel
@@ -30,6 +31,11 @@ from tracker_mail_plugin import (
     UserRef,
 )
 from tracker_mail_plugin_github.auth import AppInstallationCredentials, TokenCredentials
+from tracker_mail_plugin_github.autolinks import (
+    neutralise_image_references,
+    neutralise_references,
+    reference_hosts,
+)
 from tracker_mail_plugin_github.body import Attachments, BodyPlan, plan_body
 from tracker_mail_plugin_github.checks import Checker, Findings
 from tracker_mail_plugin_github.commit import commit_files
@@ -86,6 +92,7 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
         )
         self._keys = KeyFinder(self._http, self._projects, self.identity, self.name)
         self._domain = notification_domain(config.api_url)
+        self._hosts = reference_hosts(web_url(config.api_url))
         self._identity: str | None = None
         self._identity_lock = threading.Lock()
 
@@ -264,7 +271,13 @@ class GitHubAdapter(TrackerAdapter[GitHubConfig]):
         head, rest = split_sender(text, author, self._options.publish_addresses)
         if not self._options.allow_mentions:
             rest = neutralise_mentions(rest)
-        return plan_body(head, rest, uploads, key, repo, self._attachments)
+        if self._options.allow_references:
+            return plan_body(head, rest, uploads, key, repo, self._attachments)
+        rest = neutralise_references(rest, self._hosts)
+        # The image references kept for the inline images to find, and left over because
+        # they named no attachment, are mail text too.
+        leftovers = partial(neutralise_image_references, hosts=self._hosts)
+        return plan_body(head, rest, uploads, key, repo, self._attachments, leftovers)
 
     def _store(self, repo: Repo, key: str, plan: BodyPlan) -> None:
         if self._attachments.policy == "commit" and plan.files:

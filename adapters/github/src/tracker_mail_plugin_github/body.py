@@ -15,7 +15,7 @@ becomes one more file (``full-text.txt``) that follows the same policy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -77,12 +77,20 @@ class Attachments:
         path = quote(self.path(key, name), safe="/")
         return f"{self.web_url}/{repo.full}/blob/{branch}/{path}"
 
-    def shown_in_place(self, repo: Repo, key: str, text: str, files: Sequence[NamedFile]) -> str:
+    def shown_in_place(
+        self,
+        repo: Repo,
+        key: str,
+        text: str,
+        files: Sequence[NamedFile],
+        around: Callable[[str], str] = str,
+    ) -> str:
         """``text`` with the mail's inline images (``[cid:…]``) where the sender put them.
 
         Committed, an image is a Markdown image of the committed file (``?raw=true``: the
         blob page itself is HTML, not an image); otherwise there is no file on GitHub to
-        show, and the reference becomes the file's name, listed below.
+        show, and the reference becomes the file's name, listed below. ``around`` is
+        applied to the text around the images and to the references that named no file.
         """
         names = {id(f.upload): f.name for f in files}
 
@@ -92,7 +100,7 @@ class Attachments:
                 return f"![{escape(name)}]({self.link(repo, key, name)}?raw=true)"
             return f"\\[image: {escape(name)}\\]"
 
-        return inline_images(text, [f.upload for f in files], render)
+        return inline_images(text, [f.upload for f in files], render, around)
 
     def section(self, repo: Repo, key: str, files: Sequence[NamedFile]) -> str:
         """The Markdown that lists ``files`` as the policy says; empty without files."""
@@ -138,15 +146,19 @@ def plan_body(
     key: str,
     repo: Repo,
     attachments: Attachments,
+    around: Callable[[str], str] = str,
 ) -> BodyPlan:
     """The body for ``text`` and ``uploads``, cut to GitHub's limit if it must be.
+
+    ``around`` is applied to the text around its inline images (see
+    :meth:`Attachments.shown_in_place`).
 
     Raises:
         PermanentError: even without any text the body would be too long (thousands of
             attachments): nothing can be created from this message as it is.
     """
     files = named(uploads)
-    text = attachments.shown_in_place(repo, key, text, files)
+    text = attachments.shown_in_place(repo, key, text, files, around)
     body = _assemble(head, text, files, key, repo, attachments)
     if len(body) <= BODY_LIMIT:
         return BodyPlan(body, files, cut=False)

@@ -65,6 +65,9 @@ class GitHubConfig(HttpOptions):
         public_repositories_open: let anyone open issues and comment in public repositories,
             as github.com does, instead of asking for each sender's permission.
         allow_mentions: keep ``@name`` in mail text as a GitHub mention (it notifies).
+        allow_references: keep ``#12``, ``owner/repo#12``, ``GH-12``, issue URLs and commit
+            SHAs in mail text as GitHub references (each puts "mentioned this" on the
+            issue it names, in any repository).
         write_interval: at least this many seconds between two writes (GitHub asks for 1).
     """
 
@@ -81,6 +84,7 @@ class GitHubConfig(HttpOptions):
     users: dict[str, str] = Field(default_factory=dict)
     public_repositories_open: bool = False
     allow_mentions: bool = False
+    allow_references: bool = False
     write_interval: Annotated[float, Field(ge=1.0)] = 1.0
 
     @field_validator("repository")

@@ -97,16 +97,21 @@ def cut_at_paragraph(text: str, budget: int) -> str:
     """At most ``budget`` characters of ``text``, ending at a paragraph break if possible.
 
     Falls back to a line break, then a space, within the last half of the budget, and cuts
-    hard only when the text has none (one enormous line).
+    hard only when the text has none (one enormous line). A cut inside a line ends before
+    the line's first backtick: a code span that lost its closing backticks is shown as
+    prose, and what was left as written inside it (references) would be live again.
     """
     if len(text) <= budget:
         return text
     window = text[:budget]
-    for separator in ("\n\n", "\n", " "):
+    for separator in ("\n\n", "\n"):
         at = window.rfind(separator)
         if at >= budget // 2:
             return window[:at].rstrip()
-    return window
+    at = window.rfind(" ")
+    kept = window[:at].rstrip() if at >= budget // 2 else window
+    tick = kept.find("`", kept.rfind("\n") + 1)
+    return kept if tick < 0 else kept[:tick].rstrip()
 
 
 def join(*parts: str) -> str:
