@@ -12,7 +12,6 @@ from tracker_mail_plugin_github.text import cut_at_paragraph
 
 J = "\u2060"  # the invisible word joiner
 SHA = "a5c3785ed8d6a35868bc169f07e40e889087fd2e"
-SHA_INERT = J.join(["a5c378", "5ed8d6", "a35868", "bc169f", "07e40e", "889087", "fd2e"])
 
 
 @pytest.mark.parametrize(
@@ -41,16 +40,6 @@ SHA_INERT = J.join(["a5c378", "5ed8d6", "a35868", "bc169f", "07e40e", "889087", 
         ),
         ("www.github.com/o/r/discussions/5", f"www{J}.github.com/o/r/discussions/{J}5"),
         ("github.com/o/r/issues/6", f"github.com/o/r/issues/{J}6"),
-        (
-            f"https://github.com/jlord/sheetsee.js/commit/{SHA}",
-            f"https:{J}//github.com/jlord/sheetsee.js/commit/{J}{SHA_INERT}",
-        ),
-        (f"fixed in {SHA}", f"fixed in {SHA_INERT}"),
-        ("fixed in a5c3785", f"fixed in a5c378{J}5"),
-        ("jlord@a5c3785", f"jlord@a5c378{J}5"),
-        (f"jlord/sheetsee.js@{SHA}", f"jlord/sheetsee.js@{SHA_INERT}"),
-        ("a5c3785...e1aa9f6", f"a5c378{J}5...e1aa9f{J}6"),
-        ("order 12345678", f"order 123456{J}78"),
     ],
 )
 def test_each_reference_github_links_is_made_inert(text, inert):
@@ -63,6 +52,9 @@ def test_each_reference_github_links_is_made_inert(text, inert):
         "C# and F#, #hashtag, issue#, issue#tracker, #, ##, # 12 (a heading), #L12",
         "GH- 12, GH-x, UGH-1, a-gh-",
         "short a5c378, long " + "a" * 41 + ", in words x1234567 and 1234567y and abc_1234567",
+        # Commits reference no issue: SHAs, their URLs and order or phone numbers stay.
+        f"fixed in {SHA}, a5c3785...e1aa9f6, jlord/sheetsee.js@{SHA}, jlord@a5c3785",
+        f"https://github.com/jlord/sheetsee.js/commit/{SHA} and order 12345678, +4930123456789",
         "code `#12 https://github.com/o/r/issues/1 a5c3785` and ``a`b #3 GH-4``",
         "```\n#12 a5c3785 https://github.com/o/r/issues/1\n```",
         "~~~ text\n#12\n~~~~\n",
@@ -159,7 +151,7 @@ def test_image_references_left_over_are_made_inert_and_nothing_else():
     text = "[image: #12.png] [cid:x@01D9A1B2] cid:GH-3 and #4 `[image: #5]`"
 
     assert neutralise_image_references(text) == (
-        f"[image: #{J}12.png] [cid:x@01D9A1{J}B2] cid:GH-{J}3 and #4 `[image: #{J}5]`"
+        f"[image: #{J}12.png] [cid:x@01D9A1B2] cid:GH-{J}3 and #4 `[image: #{J}5]`"
     )
 
 

@@ -101,7 +101,7 @@ MAIL_WITH_REFERENCES = (
 J = "\u2060"
 INERT = (
     f"Re: our ticket #{J}4521 (GH-{J}12, example-org/api#{J}7), see "
-    f"https:{J}//github.com/example-org/api/issues/{J}9 and a5c378{J}5ed; "
+    f"https:{J}//github.com/example-org/api/issues/{J}9 and a5c3785ed; "
     "run `git show a5c3785ed`."
 )
 

@@ -1,9 +1,8 @@
 """Mail text in which GitHub finds no reference to an issue, pull request or commit.
 
 In issue and comment bodies GitHub links ``#12``, ``GH-12``, ``owner/repo#12`` (and a
-fork's ``owner#12``), the URL of an issue or pull request, and commits: a SHA of 7 to 40
-hex digits, ``owner@SHA`` and ``owner/repo@SHA``. A reference to an issue or pull request
-also adds "mentioned this" to that issue's timeline, in whatever repository it lives, for
+fork's ``owner#12``) and the URL of an issue or pull request. Such a reference also adds
+"mentioned this" to that issue's timeline, in whatever repository it lives, for
 everyone watching it: a customer's "our ticket #4521", or an old thread quoted, must not do
 that to issue 4521. Unless ``allow_references: true``, each is kept readable and made inert
 with the invisible word joiner that keeps ``@name`` from notifying:
@@ -15,9 +14,7 @@ with the invisible word joiner that keeps ``@name`` from notifying:
   And whatever GitHub's exact pattern, one that wants a digit right after ``#`` or
   ``GH-`` cannot match a joiner there. ``&#35;12`` and ``&num;12`` are ``#12``
   to GitHub, and get the joiner after the reference.
-- A run of 7 to 40 hex digits that stands alone gets a joiner after every sixth digit, so
-  no seven stand together for a SHA; this covers ``owner@SHA`` too.
-- An issue, pull request, discussion or commit URL on github.com or the configured server:
+- An issue, pull request or discussion URL on github.com or the configured server:
   a joiner after ``https:`` (so it is no longer a link, which would still reference the
   issue) and one before the number.
 
@@ -27,6 +24,10 @@ text for whoever copies it: code spans, fenced code blocks, the ``[cid:…]`` an
 (GitHub makes them links, and finds no reference inside a link). A stretch is left alone
 only where it is certain GitHub reads it so (see :func:`_code`): anything doubtful is
 made inert, which costs only an invisible character.
+
+Commits (a SHA of 7 to 40 hex digits, ``owner/repo@SHA``, a commit URL) are left as
+written: GitHub links them but adds nothing to any timeline, and a joiner inside every run
+of seven digits would alter order and telephone numbers for whoever copies them.
 
 The title is not this module's: GitHub makes no reference from an issue's title
 (isaacs/github#568).
@@ -44,7 +45,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 _JOINER = "\u2060"  # the same invisible joiner as for mentions (text.neutralise_mentions)
-_SHA_PIECE = 6  # fewer hex digits than the shortest SHA GitHub links (7)
 _PIECES = 4096  # joined every so many, so a text of many matches holds few small strings
 
 # What is kept: the inline-image references, the same shapes as the core's inline_images
@@ -65,7 +65,7 @@ _KEEP = (
     rf"|(?<![^\s(<\[{{\"'])[A-Za-z0-9.+-]{{1,64}}+@{_DOMAIN})"
 )
 _IMAGES = re.compile(_IMAGE_SHAPES)
-_PAGES = r"(?:issues|pull|pulls|discussions|commit|commits|compare)"
+_PAGES = r"(?:issues|pull|pulls|discussions)"
 # "#" itself, unless it is the "#" of a character reference ("&#49;" is "1"), or a
 # reference that stands for "#"; before a digit or a reference that may stand for one.
 _HASH = (
@@ -73,7 +73,6 @@ _HASH = (
     r"(?=[0-9]|&#))"
 )
 _GH = r"(?P<gh>(?<![A-Za-z0-9_])[Gg][Hh]-(?=[0-9]))"
-_SHA = r"(?P<sha>(?<![A-Za-z0-9_])[0-9A-Fa-f]{7,40}(?![A-Za-z0-9_]))"
 
 # Code, by lines: a fence opening at the start of a line, and backtick runs.
 _FENCE = re.compile(r"(`{3,}+|~{3,}+)")
@@ -121,15 +120,12 @@ def _pattern(hosts: tuple[str, ...], keep: bool) -> re.Pattern[str]:
         r"(?=[0-9A-Za-z]))"
     )
     branches = [url, _KEEP] if keep else [url]
-    return re.compile("|".join([*branches, _HASH, _GH, _SHA]))
+    return re.compile("|".join([*branches, _HASH, _GH]))
 
 
 def _inert(found: re.Match[str]) -> str | None:
     """The match made inert; ``None`` to keep it as written."""
     kind, value = found.lastgroup, found.group(0)
-    if kind == "sha":
-        pieces = (value[i : i + _SHA_PIECE] for i in range(0, len(value), _SHA_PIECE))
-        return _JOINER.join(pieces)
     if kind == "url":
         if found.group("scheme"):
             value = value.replace(":", ":" + _JOINER, 1)
