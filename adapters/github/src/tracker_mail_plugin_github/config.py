@@ -65,9 +65,9 @@ class GitHubConfig(HttpOptions):
         public_repositories_open: let anyone open issues and comment in public repositories,
             as github.com does, instead of asking for each sender's permission.
         allow_mentions: keep ``@name`` in mail text as a GitHub mention (it notifies).
-        allow_references: keep ``#12``, ``owner/repo#12``, ``GH-12``, issue URLs and commit
-            SHAs in mail text as GitHub references (each puts "mentioned this" on the
-            issue it names, in any repository).
+        allow_references: keep ``#12``, ``owner/repo#12``, ``GH-12`` and issue URLs in
+            mail text as GitHub references (each puts "mentioned this" on the issue it
+            names, in any repository).
         write_interval: at least this many seconds between two writes (GitHub asks for 1).
     """
 
