@@ -3,6 +3,7 @@
 import pytest
 
 from tests.mailfactory import raw_mail
+from tracker_mail_plugin.config.loader import ConfigFileError
 from tracker_mail_plugin.testing import CHECKPOINTS, CrashHarness, RecordingAdapter
 
 CONFIG = """\
@@ -40,3 +41,20 @@ def test_a_checkpoint_the_run_never_reaches_is_a_test_error(tmp_path):
     )
     with pytest.raises(AssertionError, match="never reached the checkpoint 'after_write'"):
         harness.crash("after_write")  # an empty mailbox writes nothing
+
+
+def test_a_broken_rules_text_says_what_is_wrong(tmp_path):
+    # The harness loads its rules as `sync` would; an author sees only the exception.
+    broken = CONFIG.replace("{adapter: recording}", "{adapter: recording, token: s3cret}")
+    harness = CrashHarness(
+        RecordingAdapter(), broken, tmp_path / "j.sqlite3", mailbox_name="support"
+    )
+    with pytest.raises(ConfigFileError) as raised:
+        harness.sync()
+    assert str(raised.value).splitlines() == [
+        "1 problem(s) in the configuration:",
+        "  rules.yaml:3:38: token: a secret must not be written in the file; write a reference "
+        "instead, {env: VARIABLE_NAME} to read it from the environment or {file: /path/to/file} "
+        "to read it from a file",
+    ]
+    assert "s3cret" not in str(raised.value)
