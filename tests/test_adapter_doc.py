@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+import responses
 
 from tracker_mail_plugin import ConfigurationError, RetryLater, Secret, UnknownOutcome
 from tracker_mail_plugin.testing import TrackerFailure, failing_server
@@ -43,3 +44,12 @@ def test_the_example_client_says_which_secret_is_missing(shown, monkeypatch):
     monkeypatch.delenv("TM_DOC_TOKEN", raising=False)
     with pytest.raises(ConfigurationError, match=r"YouTrack token: .*TM_DOC_TOKEN"):
         client(shown, "http://127.0.0.1:9", env="TM_DOC_TOKEN").session()
+
+
+def test_the_example_client_translates_a_page_that_is_not_json(shown):
+    # A sign-in page where the API should be: a ValueError from response.json() would
+    # escape the adapter, outside the error tree.
+    with responses.RequestsMock() as mock:
+        mock.add("GET", "https://yt.example.com/api/issues", body="<html>Sign in</html>")
+        with pytest.raises(ConfigurationError, match="is url the address of YouTrack"):
+            client(shown, "https://yt.example.com").send("GET", "/issues", "reading", write=False)
