@@ -97,6 +97,14 @@ def load_adapter(name: str) -> type[TrackerAdapter]:
     return _load(found[0])
 
 
+def origin(name: str) -> str | None:
+    """``distribution version`` of the installed adapter ``name`` (None: registered in code)."""
+    if name in _registered:
+        return None
+    found = _entry_points(name)
+    return _origin(found[0]) if len(found) == 1 else None
+
+
 def list_adapters() -> list[AdapterInfo]:
     """Every installed and registered adapter, imported, with its load error if any."""
     infos = [
