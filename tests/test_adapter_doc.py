@@ -1,6 +1,7 @@
 """docs/writing-an-adapter.md's HTTP client, run as written: the public API it shows exists."""
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,20 @@ def test_the_example_client_translates_a_page_that_is_not_json(shown):
         mock.add("GET", "https://yt.example.com/api/issues", body="<html>Sign in</html>")
         with pytest.raises(ConfigurationError, match="is url the address of YouTrack"):
             client(shown, "https://yt.example.com").send("GET", "/issues", "reading", write=False)
+
+
+def test_the_template_test_extra_brings_every_tool_its_checks_run():
+    # The template's README and this doc tell a copy's author to run, after
+    # `pip install -e '.[test]'`: ruff check . && ruff format --check . && mypy && pytest.
+    template = DOC.parent.parent / "adapters" / "template"
+    extra = tomllib.loads((template / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["test"]
+    names = {re.split(r"[\[<>=~! ]", requirement, maxsplit=1)[0] for requirement in extra}
+    assert {"tracker-mail-plugin", "ruff", "mypy"} <= names
+    readme = " ".join((template / "README.md").read_text().split())
+    assert "`pip install -e '.[test]' && ruff check . && ruff format --check . && mypy" in readme
+    testing = tomllib.loads((DOC.parent.parent / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["testing"]
+    assert any(requirement.startswith("pytest") for requirement in testing)
