@@ -427,8 +427,27 @@ def test_live_check_names_the_adapter_whose_check_raised_outside_the_error_tree(
     )
 
 
-def test_an_installed_adapter_is_named_with_its_distribution():
-    from tracker_mail_plugin.registry import origin
+def test_explain_names_the_adapter_that_failed_and_explains_from_the_options(tmp_path, capsys):
+    from tracker_mail_plugin.registry import registered_adapter
+    from tracker_mail_plugin.testing import RecordingAdapter
 
-    assert origin("template") == "tracker-mail-plugin-template 0.1.0"
-    assert origin("no-such-adapter") is None
+    class Buggy(RecordingAdapter):
+        name = "buggy"
+
+        def find_user(self, address):
+            raise ValueError("Expecting value: line 1 column 1 (char 0)")  # response.json()
+
+    path = write(tmp_path, CONFIG.replace("adapter: recording", "adapter: buggy"))
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(raw_mail({"From": "ann@targetprocess.com", "Subject": "hello"}))
+    with registered_adapter("buggy", Buggy):
+        assert main(["explain", "--format", "json", "-c", str(path), str(mail)]) == 0
+    captured = capsys.readouterr()
+    assert "unexpected error" not in captured.err
+    assert "ValueError: Expecting value" in captured.err  # the traceback, for its authors
+    [explained] = [json.loads(line) for line in captured.out.splitlines()]
+    assert (
+        "tracker tp not consulted (the buggy adapter failed with ValueError, which is not one "
+        "of tracker-mail's errors: a bug in the adapter; report it to its authors with the "
+        "traceback above); facts from the options" in explained["notes"]
+    )

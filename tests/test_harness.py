@@ -58,3 +58,27 @@ def test_a_broken_rules_text_says_what_is_wrong(tmp_path):
         "to read it from a file",
     ]
     assert "s3cret" not in str(raised.value)
+
+
+def test_an_adapter_error_outside_the_tree_is_logged_as_that_adapters_bug(tmp_path, caplog):
+    from tracker_mail_plugin.testing import every_record
+
+    class Buggy(RecordingAdapter):
+        name = "buggy"
+
+        def create_issue(self, new):
+            raise ValueError("Expecting value: line 1 column 1 (char 0)")  # response.json()
+
+    harness = CrashHarness(Buggy(), CONFIG, tmp_path / "j.sqlite3", mailbox_name="support")
+    harness.mailbox.add(raw_mail({"Subject": "printer on fire", "Message-ID": "<m1@example.com>"}))
+    with every_record(caplog):
+        summary = harness.sync()
+
+    assert summary.failed == 1
+    [logged] = [r for r in caplog.records if r.getMessage().startswith("unexpected error")]
+    assert logged.getMessage() == (
+        "unexpected error on m1@example.com: the buggy adapter failed with ValueError, which is "
+        "not one of tracker-mail's errors: a bug in the adapter; report it to its authors with "
+        "the traceback"
+    )
+    assert logged.exc_info is not None

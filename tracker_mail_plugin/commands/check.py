@@ -40,7 +40,7 @@ from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMail
 from tracker_mail_plugin.forward import SmtpForwarder
 from tracker_mail_plugin.journal import SCHEMA_VERSION
 from tracker_mail_plugin.needs import requirements
-from tracker_mail_plugin.registry import origin
+from tracker_mail_plugin.registry import untranslated
 from tracker_mail_plugin.rules.normal import rules_to_yaml
 
 
@@ -253,16 +253,11 @@ def _check_tracker(
     except Exception as exc:
         # Outside the error tree: a bug in the adapter, not in tracker-mail or the file. Said
         # so, with whose it is; the other trackers and the mailboxes are still checked.
+        blame = untranslated(exc, adapter)
+        if blame is None:
+            raise
         logger.exception("tracker %s: the %s adapter's check failed", name, adapter.name)
-        made_by = origin(adapter.name)
-        report.failed(
-            f"tracker {name}: the {adapter.name} adapter"
-            f"{f' ({made_by})' if made_by else ''} failed with {type(exc).__name__}, which is "
-            "not one of tracker-mail's errors: a bug in the adapter; report it to its authors "
-            "with the traceback above",
-            "tracker",
-            **about,
-        )
+        report.failed(f"tracker {name}: {blame} above", "tracker", **about)
         return ExitCode.SOME_FAILED
     facts = ", ".join(f"{k} {v}" for k, v in found.facts.items())
     text = f"tracker {name} ({adapter.name}): {'ok' if found.ok else 'PROBLEMS'}; {facts}"
