@@ -101,6 +101,28 @@ def test_required_capabilities_follow_the_fields_used():
     }
 
 
+def test_every_capability_is_worded_when_refused():
+    class Minimal(RecordingAdapter):
+        name = "minimal"
+
+    # "cannot watchers" was what an adapter refusing a rule's watchers used to say.
+    assert {str(Minimal()._unsupported(c)) for c in Capability} >= {
+        "the minimal adapter cannot add watchers",
+        "the minimal adapter cannot create private issues",
+        "the minimal adapter cannot add private comments",
+        "the minimal adapter cannot create service-desk requests",
+    }
+
+
+def test_required_capabilities_is_public():
+    # An adapter refuses the fields it cannot honour with it; adapters import from the
+    # package itself only.
+    import tracker_mail_plugin
+
+    assert "required_capabilities" in tracker_mail_plugin.__all__
+    assert tracker_mail_plugin.required_capabilities is required_capabilities
+
+
 def test_check_report_is_ok_without_problems():
     assert CheckReport(facts={"version": "5.1"}).ok
     assert not CheckReport(problems=("cannot log in",)).ok
@@ -122,13 +144,16 @@ def test_base_optional_methods_refuse_with_the_capability():
         "create_user": lambda: adapter.create_user("a@example.com", "A", "p"),
         "reopen_issue": lambda: adapter.reopen_issue(IssueRef("minimal", "1")),
     }
+    said = {
+        "attach_to_project": "the minimal adapter cannot attach files to a project",
+        "create_user": "the minimal adapter cannot create accounts",
+        "reopen_issue": "the minimal adapter cannot reopen issues",
+    }
     for capability, method in CAPABILITY_METHODS.items():
         with pytest.raises(UnsupportedAction) as caught:
             attempts[method]()
         assert caught.value.capability == capability.value
-        assert (
-            str(caught.value) == f"the minimal adapter cannot {capability.value.replace('_', ' ')}"
-        )
+        assert str(caught.value) == said[method]
     assert not adapter.supports(Capability.CREATE_USER)
     assert repr(adapter) == "<Minimal adapter='minimal'>"
 

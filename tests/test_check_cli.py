@@ -394,3 +394,60 @@ def test_online_check_says_when_issue_types_were_not_checked(tmp_path, capsys):
         "the tracker's types\n" in out
     )
     assert out.endswith(f"{path}: valid; every tracker and mailbox answered\n")
+
+
+def test_live_check_names_the_adapter_whose_check_raised_outside_the_error_tree(tmp_path, capsys):
+    from tracker_mail_plugin.registry import registered_adapter
+    from tracker_mail_plugin.testing import RecordingAdapter
+
+    class Buggy(RecordingAdapter):
+        name = "buggy"
+
+        def check(self, requirements=None):
+            raise ValueError("Expecting value: line 1 column 1 (char 0)")  # response.json()
+
+    (tmp_path / "mail").mkdir()
+    path = write(tmp_path, CONFIG.replace("adapter: recording", "adapter: buggy"))
+    with registered_adapter("buggy", Buggy):
+        assert main(["check", "-c", str(path)]) == 1
+    captured = capsys.readouterr()
+    # Not "tracker-mail check: unexpected error (a bug: please report it …)", and the
+    # mailbox is still checked.
+    assert "unexpected error" not in captured.err
+    assert "tracker tp: the buggy adapter's check failed" in captured.err
+    assert "ValueError: Expecting value" in captured.err  # the traceback, for its authors
+    assert (
+        "tracker tp: the buggy adapter failed with ValueError, which is not one of "
+        "tracker-mail's errors: a bug in the adapter; report it to its authors with the "
+        "traceback above\n" in captured.err
+    )
+    assert "mailbox inbox: ok" in captured.out
+    assert captured.err.endswith(
+        f"{path}: not ready: an adapter failed (above); nothing was touched\n"
+    )
+
+
+def test_explain_names_the_adapter_that_failed_and_explains_from_the_options(tmp_path, capsys):
+    from tracker_mail_plugin.registry import registered_adapter
+    from tracker_mail_plugin.testing import RecordingAdapter
+
+    class Buggy(RecordingAdapter):
+        name = "buggy"
+
+        def find_user(self, address):
+            raise ValueError("Expecting value: line 1 column 1 (char 0)")  # response.json()
+
+    path = write(tmp_path, CONFIG.replace("adapter: recording", "adapter: buggy"))
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(raw_mail({"From": "ann@targetprocess.com", "Subject": "hello"}))
+    with registered_adapter("buggy", Buggy):
+        assert main(["explain", "--format", "json", "-c", str(path), str(mail)]) == 0
+    captured = capsys.readouterr()
+    assert "unexpected error" not in captured.err
+    assert "ValueError: Expecting value" in captured.err  # the traceback, for its authors
+    [explained] = [json.loads(line) for line in captured.out.splitlines()]
+    assert (
+        "tracker tp not consulted (the buggy adapter failed with ValueError, which is not one "
+        "of tracker-mail's errors: a bug in the adapter; report it to its authors with the "
+        "traceback above); facts from the options" in explained["notes"]
+    )

@@ -134,6 +134,20 @@ def test_maildir_and_mbox_are_read_as_such(capsys, tmp_path):
     assert objects[1]["file"] == f"{tmp_path / 'archive.mbox'}#1"
 
 
+def test_a_maildirs_cur_folder_is_read_whatever_its_files_are_named(capsys, tmp_path):
+    # After a sync, read mail sits in cur/ as `<id>:2,S`, without a .eml suffix.
+    maildir = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    key = maildir.add(raw_mail({"Subject": "Already read"}))
+    message = maildir.get_message(key)
+    message.set_subdir("cur")
+    message.set_flags("S")
+    maildir[key] = message
+    assert [p.name.endswith(":2,S") for p in (tmp_path / "Maildir" / "cur").iterdir()] == [True]
+    code, objects, err = run_json(capsys, tmp_path / "Maildir" / "cur")
+    assert (code, err) == (0, "")
+    assert [o["subject"] for o in objects] == ["Already read"]
+
+
 def test_empty_directory_is_an_error(capsys, tmp_path):
     code, objects, err = run_json(capsys, tmp_path)
     assert (code, objects) == (1, [])

@@ -237,3 +237,35 @@ def test_the_session_never_retries_and_reads_the_environment_once(
     assert "must not carry credentials" in problems(url=URL, proxy="http://u:p@proxy:1")[0]
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert "http" not in build_session(HttpOptions(url="http://127.0.0.1:3000")).proxies
+
+
+# -- the body of a 2xx answer ----------------------------------------------------------------
+
+
+def json_of(body: bytes, content_type: str, *, write: bool, status: int = 200) -> Any:
+    with responses.RequestsMock() as mock:
+        mock.add("POST", f"{URL}/x", status=status, body=body, content_type=content_type)
+        session = build_session(HttpOptions(url=URL))
+        response = ERRORS.send(session, "POST", f"{URL}/x", timeout=1, what="making x", write=write)
+        return ERRORS.json(response, write=write, what="making x")
+
+
+def test_json_reads_the_body_and_an_empty_one_is_none() -> None:
+    assert json_of(b'{"id": 7}', "application/json", write=True) == {"id": 7}
+    assert json_of(b"", "text/plain", write=True, status=204) is None
+
+
+def test_a_page_instead_of_json_says_to_check_the_url_on_a_read() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        json_of(b"<html>Sign in</html>", "text/html; charset=utf-8", write=False)
+    assert str(caught.value) == (
+        "Tracker answered 200 with text/html, not JSON, while making x: is url the address "
+        "of Tracker? (a sign-in page or a proxy answers HTML)"
+    )
+
+
+def test_a_page_instead_of_json_after_a_write_may_have_been_done() -> None:
+    with pytest.raises(
+        UnknownOutcome, match="200 with text/html, not JSON, while making x; it may"
+    ):
+        json_of(b"<html>Saved</html>", "text/html", write=True)

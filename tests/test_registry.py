@@ -194,3 +194,34 @@ def test_registering_validates_the_class():
     assert adapter_class_problems("x", object) == [
         "adapter 'x': <class 'object'> is not a TrackerAdapter subclass"
     ]
+
+
+class _Buggy(RecordingAdapter):
+    name = "buggy"
+
+    def find_user(self, address):
+        return {}["email"]  # a KeyError the adapter forgot to translate
+
+
+def test_an_error_that_came_untranslated_out_of_an_adapter_blames_it():
+    from tracker_mail_plugin.errors import RetryLater
+    from tracker_mail_plugin.registry import untranslated
+
+    with pytest.raises(KeyError) as raised:
+        _Buggy().find_user("a@example.com")
+    assert untranslated(raised.value, _Buggy()) == (
+        "the buggy adapter failed with KeyError, which is not one of tracker-mail's errors: "
+        "a bug in the adapter; report it to its authors with the traceback"
+    )
+    # Not through the adapter's code, or already in the error tree: not its bug.
+    with pytest.raises(KeyError) as elsewhere:
+        {}["x"]
+    assert untranslated(elsewhere.value, RecordingAdapter()) is None
+    assert untranslated(RetryLater("later"), _Buggy()) is None
+
+
+def test_an_installed_adapter_is_named_with_its_distribution():
+    from tracker_mail_plugin.registry import origin
+
+    assert origin("template") == "tracker-mail-plugin-template 0.1.0"
+    assert origin("no-such-adapter") is None

@@ -16,6 +16,7 @@ from tracker_mail_plugin.adapter import (
     TrackerAdapter,
     Upload,
     UserRef,
+    required_capabilities,
 )
 from tracker_mail_plugin.config.secrets import Secret, SecretError
 from tracker_mail_plugin.errors import (
@@ -93,4 +94,5 @@ __all__ = [
     "is_loopback",
     "parse_message",
     "parse_retry_after",
+    "required_capabilities",
 ]

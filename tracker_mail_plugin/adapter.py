@@ -252,6 +252,21 @@ CAPABILITY_METHODS: Mapping[Capability, str] = MappingProxyType(
 )
 
 
+# What each capability lets an adapter do, for the error of one that lacks it.
+_CAN_DO: Mapping[Capability, str] = MappingProxyType(
+    {
+        Capability.CREATE_REQUEST: "create service-desk requests",
+        Capability.ATTACH_TO_PROJECT: "attach files to a project",
+        Capability.CREATE_USER: "create accounts",
+        Capability.REOPEN: "reopen issues",
+        Capability.WATCHERS: "add watchers",
+        Capability.PRIVATE_ISSUES: "create private issues",
+        Capability.PRIVATE_COMMENTS: "add private comments",
+        Capability.CHECK_ISSUE_TYPES: "list the tracker's issue types",
+    }
+)
+
+
 def required_capabilities(item: NewIssue | NewComment) -> frozenset[Capability]:
     """The capabilities an adapter must declare to honour every field of ``item``."""
     needed: set[Capability] = set()
@@ -434,7 +449,10 @@ class TrackerAdapter(ABC, Generic[ConfigT]):
         raise self._unsupported(Capability.REOPEN)
 
     def _unsupported(self, capability: Capability) -> UnsupportedAction:
+        """The error for an action needing ``capability``, which this adapter lacks.
+
+        Adapters raise it for each of :func:`required_capabilities` they do not declare.
+        """
         return UnsupportedAction(
-            f"the {self.name} adapter cannot {capability.value.replace('_', ' ')}",
-            capability=capability.value,
+            f"the {self.name} adapter cannot {_CAN_DO[capability]}", capability=capability.value
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pydantic import BaseModel
 
 from tracker_mail_plugin.adapter import Capability, TrackerAdapter
-from tracker_mail_plugin.errors import ConfigurationError
+from tracker_mail_plugin.errors import ConfigurationError, TrackerMailError
 
 ENTRY_POINT_GROUP = "tracker_mail_plugin.adapters"
 
@@ -95,6 +96,39 @@ def load_adapter(name: str) -> type[TrackerAdapter]:
         sources = ", ".join(sorted(_origin(point) for point in found))
         raise ConfigurationError(f"adapter {name!r} is provided twice ({sources}); uninstall one")
     return _load(found[0])
+
+
+def origin(name: str) -> str | None:
+    """``distribution version`` of the installed adapter ``name`` (None: registered in code)."""
+    if name in _registered:
+        return None
+    found = _entry_points(name)
+    return _origin(found[0]) if len(found) == 1 else None
+
+
+def untranslated(exc: BaseException, adapter: TrackerAdapter) -> str | None:
+    """Words blaming ``adapter`` when ``exc``, outside the error tree, came through its code.
+
+    An adapter translates every failure into the core's errors at its boundary; anything
+    else that passed through a method of its class is a bug in that adapter, and its
+    authors, not tracker-mail's, are the ones to tell. ``None``: not the adapter's doing.
+    """
+    if isinstance(exc, TrackerMailError):
+        return None
+    modules = {
+        cls.__module__
+        for cls in type(adapter).__mro__
+        if issubclass(cls, TrackerAdapter) and cls is not TrackerAdapter
+    }
+    frames = traceback.walk_tb(exc.__traceback__)
+    if not any(frame.f_globals.get("__name__") in modules for frame, _ in frames):
+        return None
+    made_by = origin(adapter.name)
+    return (
+        f"the {adapter.name} adapter{f' ({made_by})' if made_by else ''} failed with "
+        f"{type(exc).__name__}, which is not one of tracker-mail's errors: a bug in the "
+        "adapter; report it to its authors with the traceback"
+    )
 
 
 def list_adapters() -> list[AdapterInfo]:

@@ -10,6 +10,7 @@ journal's database when it is in PostgreSQL.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -39,6 +40,7 @@ from tracker_mail_plugin.errors import ConfigurationError, ExitCode, TrackerMail
 from tracker_mail_plugin.forward import SmtpForwarder
 from tracker_mail_plugin.journal import SCHEMA_VERSION
 from tracker_mail_plugin.needs import requirements
+from tracker_mail_plugin.registry import untranslated
 from tracker_mail_plugin.rules.normal import rules_to_yaml
 
 
@@ -75,12 +77,16 @@ def command(args: argparse.Namespace) -> ExitCode:
     return code
 
 
+# Through the core's scrubbing handler: a library's exception may carry credentials.
+logger = logging.getLogger("tracker_mail")
+
 _NOT_CONNECTED = (
     "nothing was connected to; projects, issue types and log-ins are checked without --offline"
 )
 _NOT_READY = {
     ExitCode.CONFIGURATION: "fix the problems above; nothing was touched",
     ExitCode.UNREACHABLE: "a tracker or mailbox cannot be reached (above); nothing was touched",
+    ExitCode.SOME_FAILED: "an adapter failed (above); nothing was touched",
 }
 
 
@@ -244,6 +250,15 @@ def _check_tracker(
             f"tracker {name}: cannot be reached: {exc}", "tracker", reached=False, **about
         )
         return ExitCode.UNREACHABLE
+    except Exception as exc:
+        # Outside the error tree: a bug in the adapter, not in tracker-mail or the file. Said
+        # so, with whose it is; the other trackers and the mailboxes are still checked.
+        blame = untranslated(exc, adapter)
+        if blame is None:
+            raise
+        logger.exception("tracker %s: the %s adapter's check failed", name, adapter.name)
+        report.failed(f"tracker {name}: {blame} above", "tracker", **about)
+        return ExitCode.SOME_FAILED
     facts = ", ".join(f"{k} {v}" for k, v in found.facts.items())
     text = f"tracker {name} ({adapter.name}): {'ok' if found.ok else 'PROBLEMS'}; {facts}"
     if found.ok or not report.json:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import logging
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,9 +37,13 @@ from tracker_mail_plugin.pipeline.facts import (
     look_up,
 )
 from tracker_mail_plugin.pipeline.replies import candidates_in_order
+from tracker_mail_plugin.registry import untranslated
 from tracker_mail_plugin.rules.decide import Decision, decide, offline_reply_target
 from tracker_mail_plugin.sources import read_paths
 from tracker_mail_plugin.trust import DnsFunc
+
+# Through the core's scrubbing handler: a library's exception may carry credentials.
+logger = logging.getLogger("tracker_mail")
 
 
 @dataclass(frozen=True)
@@ -229,6 +234,15 @@ def _ask_tracker(
         lookup = look_up(message, adapter, journal, loaded, mailbox, ask_sender=False)
     except TrackerMailError as exc:
         notes.append(f"tracker {tracker} not consulted ({exc}); facts from the options")
+        return sender_known, offline_reply_target(message), False
+    except Exception as exc:
+        blame = untranslated(exc, adapter)
+        if blame is None:
+            raise
+        # The adapter's bug, not the message's: it is explained from the options, as when
+        # the tracker cannot be reached, with the traceback logged for the adapter's authors.
+        logger.exception("tracker %s: the %s adapter failed", tracker, adapter.name)
+        notes.append(f"tracker {tracker} not consulted ({blame} above); facts from the options")
         return sender_known, offline_reply_target(message), False
     in_subject = [c.text for c in message.reference_candidates if c.source == "subject"]
     if lookup.reply_to is None and in_subject:

@@ -45,7 +45,10 @@ class ConfigFileError(Exception):
     """The configuration file has errors; ``problems`` lists every one of them."""
 
     def __init__(self, problems: list[ConfigProblem]):
-        super().__init__(f"{len(problems)} problem(s) in the configuration")
+        # Every problem in the text too: where no command prints ``problems`` (a test's
+        # CrashHarness, a traceback), a count alone would not say what to fix.
+        lines = "".join(f"\n  {problem}" for problem in problems)
+        super().__init__(f"{len(problems)} problem(s) in the configuration:{lines}")
         self.problems = problems
 
 

@@ -34,6 +34,9 @@ Three pieces, each small enough to read at once:
                                             :class:`UnknownOutcome` for a write
   a redirect that was not followed          :class:`ConfigurationError` (wrong ``url``)
   other 4xx                                 :class:`PermanentError`
+  a 2xx whose body is not JSON, read with   :class:`ConfigurationError` for a read (wrong
+  :meth:`HttpErrors.json`                   ``url``, a sign-in page), :class:`UnknownOutcome`
+                                            for a write
   ========================================  =============================================
 
   ``Retry-After`` (seconds or an HTTP date) becomes ``RetryLater.retry_after``.

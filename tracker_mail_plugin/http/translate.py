@@ -55,6 +55,8 @@ class Failure(StrEnum):
     NO_ANSWER_READ = "no_answer_read"
     NO_ANSWER_WRITE = "no_answer_write"
     BAD_URL = "bad_url"
+    NOT_JSON_READ = "not_json_read"
+    NOT_JSON_WRITE = "not_json_write"
 
 
 # Fields: {tracker}, {what} (the attempted action), and for answers {status}, {said} (the
@@ -79,6 +81,10 @@ DEFAULT_MESSAGES: Mapping[Failure, str] = MappingProxyType(
         Failure.NO_ANSWER_WRITE: "no answer from {tracker} while {what} ({reason}); "
         "it may have been done",
         Failure.BAD_URL: "the url of {tracker} is not usable: {reason}",
+        Failure.NOT_JSON_READ: "{tracker} answered {status} with {kind}, not JSON, while {what}: "
+        "is url the address of {tracker}? (a sign-in page or a proxy answers HTML)",
+        Failure.NOT_JSON_WRITE: "{tracker} answered {status} with {kind}, not JSON, while "
+        "{what}; it may have been done",
     }
 )
 
@@ -200,6 +206,30 @@ class HttpErrors:
         if 200 <= response.status_code < 300 or response.status_code in expect:
             return response
         raise self.for_response(response, write=write, what=what)
+
+    def json(self, response: requests.Response, *, write: bool, what: str) -> Any:
+        """The JSON body of a ``response`` that :meth:`send` returned; ``None`` when empty.
+
+        A body that is not JSON (a sign-in page, a proxy's page, the web interface at a
+        wrong ``url``) is translated like every other failure instead of escaping as
+        ``ValueError``: a :class:`ConfigurationError` for a read, an
+        :class:`UnknownOutcome` for a write (it may have been done).
+
+        Args:
+            response: the tracker's answer.
+            write: the request may change something.
+            what: the attempted action, in words, for the message.
+        """
+        if not response.content.strip():
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+            fields = {"status": str(response.status_code), "kind": kind or "no content type"}
+            if write:
+                raise UnknownOutcome(self._word(Failure.NOT_JSON_WRITE, what, **fields)) from None
+            raise ConfigurationError(self._word(Failure.NOT_JSON_READ, what, **fields)) from None
 
     # -- hooks ------------------------------------------------------------------------------
 

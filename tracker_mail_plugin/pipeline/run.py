@@ -45,6 +45,7 @@ from tracker_mail_plugin.pipeline.preview import Preview
 from tracker_mail_plugin.pipeline.scheduling import InParallel, OneByOne
 from tracker_mail_plugin.pipeline.states import StateKeeper
 from tracker_mail_plugin.pipeline.summary import Planned, Progress, Summary
+from tracker_mail_plugin.registry import untranslated
 from tracker_mail_plugin.rules.decide import Decision, decide
 from tracker_mail_plugin.sources.base import Envelope, Fetched
 from tracker_mail_plugin.trust.verdict import Verdict
@@ -256,7 +257,11 @@ class MailboxRun:
         except PermanentError as exc:
             self._failed(row, message, raw, exc, counts_toward_quarantine=True)
         except Exception as exc:
-            logger.exception("unexpected error on %s", message.message_id)
+            # Whose bug it is, when it came out of the adapter untranslated: its authors'.
+            blame = untranslated(exc, self.parts.adapter)
+            logger.exception(
+                "unexpected error on %s%s", message.message_id, f": {blame}" if blame else ""
+            )
             self._failed(row, message, raw, exc, counts_toward_quarantine=True)
 
     def _handle(

@@ -40,6 +40,9 @@ def _read_path(path: Path) -> Iterator[LocalMessage]:
         yield LocalMessage(str(path), None, "no such file or directory")
     elif path.is_dir() and is_maildir(path):
         yield from _read_maildir(path)
+    elif path.is_dir() and path.name in ("cur", "new") and is_maildir(path.parent):
+        # A Maildir's own folder: its files are messages whatever their names (`…:2,S`).
+        yield from _read_maildir_folder(path)
     elif path.is_dir():
         yield from _read_folder(path)
     else:
@@ -53,9 +56,13 @@ def is_maildir(path: Path) -> bool:
 
 def _read_maildir(path: Path) -> Iterator[LocalMessage]:
     for sub in ("new", "cur"):
-        for item in sorted((path / sub).iterdir()):
-            if item.is_file() and not item.name.startswith("."):
-                yield from _read_file(item)
+        yield from _read_maildir_folder(path / sub)
+
+
+def _read_maildir_folder(path: Path) -> Iterator[LocalMessage]:
+    for item in sorted(path.iterdir()):
+        if item.is_file() and not item.name.startswith("."):
+            yield from _read_file(item)
 
 
 def _read_folder(path: Path) -> Iterator[LocalMessage]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tracker_mail_plugin import NewIssue, Secret, UserRef
+from tracker_mail_plugin import Capability, NewIssue, Secret, UnsupportedAction, UserRef
 from tracker_mail_plugin.testing import CHECKPOINTS, AdapterContract, CrashHarness, TrackerFailure
 from tracker_mail_plugin.testing.mailfactory import raw_mail
 
@@ -111,3 +111,18 @@ def test_a_run_killed_at_any_checkpoint_makes_one_issue(tmp_path: Path, checkpoi
     issues = adapter.store.read()["issues"]
     assert [issue["title"] for issue in issues.values()] == ["Printer on fire"]
     assert list(harness.mailbox.folders) == ["Processed"]
+
+
+def test_a_field_is_refused_unless_its_capability_is_declared(tmp_path: Path) -> None:
+    # A copy that declares a capability (and honours the field) must not be refused by the
+    # check it inherited; one that does not declare it refuses instead of dropping the field.
+    class WithWatchers(TemplateAdapter):
+        capabilities = frozenset({Capability.WATCHERS})
+
+    config = TemplateConfig(path=tmp_path / "tracker.json", projects=("support",))
+    bob = UserRef("bob", "bob", "Bob", "bob@example.com")
+    new = NewIssue("support", "Printer on fire", "text", "tm-1", watchers=(bob,))
+
+    with pytest.raises(UnsupportedAction, match="cannot add watchers"):
+        TemplateAdapter(config).create_issue(new)
+    assert WithWatchers(config).create_issue(new).key == "1"

@@ -35,8 +35,8 @@ from tracker_mail_plugin import (
     UnknownOutcome,
     Unreachable,
     UserRef,
+    required_capabilities,
 )
-from tracker_mail_plugin.adapter import required_capabilities
 
 from tracker_mail_plugin_template.store import Data, FileStore
 
@@ -128,7 +128,9 @@ class TemplateAdapter(TrackerAdapter[TemplateConfig]):
 
     def create_issue(self, new: NewIssue) -> IssueRef:
         """Store the issue with its key; PermanentError for a project the tracker lacks."""
-        for capability in required_capabilities(new):
+        # A field this adapter cannot honour (private, watchers…) is refused, not dropped;
+        # a copy that declares the capability in `capabilities` is let through.
+        for capability in required_capabilities(new) - self.capabilities:
             raise self._unsupported(capability)
         if new.project not in self.config.projects:
             raise PermanentError(f"template tracker: there is no project {new.project!r}")
@@ -151,7 +153,7 @@ class TemplateAdapter(TrackerAdapter[TemplateConfig]):
 
     def add_comment(self, issue: IssueRef, new: NewComment) -> CommentRef:
         """Store the comment with its key; PermanentError when the issue is gone."""
-        for capability in required_capabilities(new):
+        for capability in required_capabilities(new) - self.capabilities:
             raise self._unsupported(capability)
 
         def comment() -> CommentRef:
