@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.mailfactory import raw_mail
-from tests.test_oauth2_check import TOKEN, check, server_at, write_rules
+from tests.test_oauth2_check import GRAPH, TOKEN, check, server_at, write_rules
 from tests.test_oauth2_login import (
     TOKEN_URL,
     fake_device_flow,
@@ -389,3 +389,47 @@ def test_a_connection_lost_during_authenticate_is_not_a_refused_token(tmp_path: 
     assert "lost while logging in" in str(lost.value)
     assert "New-ServicePrincipal" not in str(lost.value)
     assert ACCESS not in str(lost.value)
+
+
+# --- Microsoft Graph -------------------------------------------------------------------
+
+
+def test_graph_403_from_an_access_policy_says_the_policy_not_the_permission(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = write_rules(tmp_path, "    protocol: graph")
+    message = (
+        "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly "
+        "AccessPolicy settings."
+    )
+    with responses.RequestsMock() as rsps:
+        fake_entra(rsps, TOKEN)
+        rsps.get(
+            f"{GRAPH}/mailFolders/inbox",
+            json={"error": {"code": "ErrorAccessDenied", "message": message}},
+            status=403,
+        )
+        code, said = check(rules, capsys)
+        assert [(c.request.method, c.request.url) for c in rsps.calls][-1] == (
+            "GET",
+            f"{GRAPH}/mailFolders/inbox",
+        )
+    assert code == ExitCode.CONFIGURATION
+    assert "Blocked by tenant configured AppOnly AccessPolicy settings" in said
+    assert "Test-ApplicationAccessPolicy -Identity <mailbox> -AppId <client_id>" in said
+    assert "needs the Microsoft Graph application permission" not in said
+
+
+def test_graph_403_without_the_permission_says_graphs_words_and_the_permission(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = write_rules(tmp_path, "    protocol: graph")
+    denied = {"error": {"code": "ErrorAccessDenied", "message": "Access is denied. Check "
+                        "credentials and try again."}}  # fmt: skip
+    with responses.RequestsMock() as rsps:
+        fake_entra(rsps, TOKEN)
+        rsps.get(f"{GRAPH}/mailFolders/inbox", json=denied, status=403)
+        code, said = check(rules, capsys)
+    assert code == ExitCode.CONFIGURATION
+    assert "(403: Access is denied. Check credentials and try again.)" in said
+    assert "application permission Mail.ReadWrite with admin consent" in said
