@@ -106,6 +106,8 @@ def test_a_token_with_the_imap_role_names_the_exchange_step(
     assert code == ExitCode.CONFIGURATION
     assert "carries no" not in said
     assert "step 4 of README, Microsoft 365 (Exchange Online), step by step" in said
+    # IMAP is on by default in Exchange Online, but may be off for this mailbox.
+    assert "Set-CASMailbox -Identity <mailbox> -ImapEnabled $true" in said
     assert "New-ServicePrincipal" in said
     assert "Add-MailboxPermission" in said
 

@@ -287,18 +287,20 @@ def refused_advice(
         else "Entra ID issued the token, so Exchange does not let the app into this mailbox"
     )
     permission = "POP.AccessAsApp" if protocol == "pop3" else "IMAP.AccessAsApp"
-    pop = (
-        "; POP is also off by default for Exchange Online mailboxes: turn it on with "
-        "Set-CASMailbox -Identity <mailbox> -PopEnabled $true"
-        if protocol == "pop3"
-        else ""
+    # On by default in Exchange Online, but an admin or the mailbox's CAS mailbox plan may
+    # have turned the protocol off for this mailbox.
+    which = "Pop" if protocol == "pop3" else "Imap"
+    enabled = (
+        f", and that {which.upper()} is on for the mailbox (Get-CASMailbox -Identity <mailbox> "
+        f"shows {which}Enabled; turn it on with Set-CASMailbox -Identity <mailbox> "
+        f"-{which}Enabled $true)"
     )
     if roles is not None and permission not in roles:
         return (
             f"the token Entra ID issued carries no {permission} role (roles: "
             f"{', '.join(roles) or 'none'}): the app lacks the Office 365 Exchange Online "
             f"application permission {permission}, or nobody granted admin consent for it "
-            f"(step 2 of {GUIDE}); a consent takes a few minutes to apply{pop}"
+            f"(step 2 of {GUIDE}); a consent takes a few minutes to apply"
         )
     return (
         f"{classic}: the likely missing step is step 4 of {GUIDE}: the service principal "
@@ -306,8 +308,8 @@ def refused_advice(
         "<the enterprise application's object ID>) and mailbox permission for it "
         "(Add-MailboxPermission -Identity <mailbox> -User <the service principal's ID> "
         "-AccessRights FullAccess); also check that username is the mailbox's address and "
-        f"that the app has {permission} with admin consent (step 2); changes in Exchange "
-        f"can take a while to apply{pop}"
+        f"that the app has {permission} with admin consent (step 2){enabled}; changes in "
+        "Exchange can take a while to apply"
     )
 
 
