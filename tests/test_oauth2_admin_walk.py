@@ -25,12 +25,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.mailfactory import raw_mail
 from tests.test_oauth2_check import GRAPH, TOKEN, check, server_at, write_rules
+from tests.test_oauth2_login import CLIENT as DEVICE_CLIENT
 from tests.test_oauth2_login import (
+    DEVICE_URL,
     TOKEN_URL,
     fake_device_flow,
     fake_discovery,
     token_answer,
 )
+from tests.test_oauth2_login import RULES as DEVICE_RULES
 from tests.test_oauth2_login import USER as DELEGATED_USER
 from tests.test_oauth2_login import settings as device_code
 from tests.test_oauth2_providers import (
@@ -42,6 +45,7 @@ from tests.test_oauth2_providers import (
     fake_entra,
     microsoft,
 )
+from tracker_mail_plugin.cli import main
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, Unreachable
 from tracker_mail_plugin.oauth2 import TokenProvider
 from tracker_mail_plugin.sources.imap import ImapSource
@@ -435,3 +439,21 @@ def test_graph_403_without_the_permission_says_graphs_words_and_the_permission(
     assert code == ExitCode.CONFIGURATION
     assert "(403: Access is denied. Check credentials and try again.)" in said
     assert "application permission Mail.ReadWrite with admin consent" in said
+
+
+def test_device_code_for_an_app_of_another_tenant_says_so_without_app_only_steps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(DEVICE_RULES)
+    (tmp_path / "mail").mkdir()
+    answer = refusal("unauthorized_client", 700016, "Application with identifier "
+                     f"'{DEVICE_CLIENT}' was not found in the directory 'Contoso'.")  # fmt: skip
+    with responses.RequestsMock() as rsps:
+        fake_discovery(rsps)
+        rsps.post(DEVICE_URL, json=answer, status=400)
+        assert main(["login", "-c", str(rules), "support"]) == ExitCode.CONFIGURATION
+        assert [(c.request.method, c.request.url) for c in rsps.calls][-1] == ("POST", DEVICE_URL)
+    err = capsys.readouterr().err
+    assert "the tenant does not know the app: check tenant and client_id" in err
+    assert "step" not in err  # the app-only set-up's numbers would point elsewhere

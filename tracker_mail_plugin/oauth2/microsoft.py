@@ -385,8 +385,14 @@ def _delegated_advice(error: str, result: dict[str, Any]) -> str:
             "the app is not a public client: in the app registration's Authentication, "
             "set 'Allow public client flows' to Yes"
         )
-    if 700016 in codes or 90002 in codes:
-        return _CODES[700016 if 700016 in codes else 90002]
+    # Worded for this flow: the app-only set-up's step numbers are not the device-code one's.
+    if 700016 in codes:
+        return (
+            "the tenant does not know the app: check tenant and client_id (the Application "
+            "(client) ID on the app registration's Overview page)"
+        )
+    if 90002 in codes:
+        return "the tenant does not exist: check tenant (the directory's domain or ID)"
     return f"the request was refused ({error or 'no error code'}); check tenant and client_id"
 
 
