@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from select import select
 from typing import Any
 
 import jwt
@@ -244,6 +245,7 @@ class ExchangeSessions:
         self.tokens: list[str] = []  # the token of each login
         self.commands: list[tuple[int, str]] = []  # (session, command)
         self.expired: set[int] = set()  # sessions whose token has expired
+        self.bye_in_idle = False  # end the session while it idles
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -294,6 +296,11 @@ class ExchangeSessions:
             conn.sendall(head % len(MAIL) + MAIL + b")\r\n" + done)
         elif verb == "UID FETCH":
             conn.sendall(b"* 1 FETCH (UID 1 RFC822.SIZE %d)\r\n" % len(MAIL) + done)
+        elif verb == "IDLE":
+            conn.sendall(b"+ IDLE accepted, awaiting DONE command.\r\n")
+            if self.bye_in_idle:  # the token expires while idling
+                conn.sendall(b"* BYE Session invalidated - AccessTokenExpired\r\n")
+                return False
         elif verb == "LOGOUT":
             conn.sendall(b"* BYE\r\n" + done)
             return False
@@ -361,6 +368,26 @@ def test_a_session_ended_for_an_expired_token_drops_that_token(
     assert "AccessTokenExpired" in text
     assert "the OAuth2 token expired; it was dropped" in text
     assert not provider.cache_path.exists()  # the next run asks Entra ID for a new one
+    source.close()
+
+
+def test_a_session_ended_while_idling_for_an_expired_token_drops_that_token(
+    tmp_path: Path, exchange: ExchangeSessions
+) -> None:
+    provider = TokenProvider(microsoft(tmp_path), tmp_path)
+    source = source_at(exchange, provider)
+    exchange.bye_in_idle = True
+    with responses.RequestsMock() as rsps:
+        fake_entra(rsps, TOKEN | {"access_token": FIRST})
+        source.open()
+    source.start_idle()
+    select([source.idle_socket()], [], [], 10)
+    with pytest.raises(Unreachable) as ended:
+        source.idle_news()
+    text = str(ended.value)
+    assert "lost while idling: the server said BYE Session invalidated - AccessTokenExpired" in text
+    assert "it was dropped" in text
+    assert not provider.cache_path.exists()  # watch's reconnection asks for a new token
     source.close()
 
 

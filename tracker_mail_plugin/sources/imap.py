@@ -39,7 +39,7 @@ from tracker_mail_plugin.sources.base import (
     require_supported,
 )
 from tracker_mail_plugin.sources.imapconn import WatchedClient
-from tracker_mail_plugin.sources.net import ServerSource, lost, tls_version
+from tracker_mail_plugin.sources.net import ServerSource, tls_version
 
 # imaplib refuses response lines over 1 MB (a module global we leave alone); a UID SEARCH
 # over this many messages stays well below that, so bigger folders are searched in windows.
@@ -241,7 +241,11 @@ class ImapSource(ServerSource):
             if len(response) > 1 and response[1] in (b"EXISTS", b"RECENT"):
                 return True
             if response[0] == b"BYE":
-                raise lost(self._endpoint, "idling", ConnectionError("the server said BYE"))
+                said = b" ".join(p for p in response[1:] if isinstance(p, bytes)).decode(
+                    "utf-8", "replace"
+                )
+                reason = f"the server said BYE {said}".strip()
+                raise self._lost("idling", ConnectionError(reason[:200]))
         return False
 
     def end_idle(self) -> None:
