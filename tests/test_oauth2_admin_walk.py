@@ -21,17 +21,22 @@ from typing import Any
 import jwt
 import pytest
 import responses
+from aiosmtpd.controller import Controller
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.mailfactory import raw_mail
+from tests.servers.dovecot import free_ports
+from tests.test_oauth2 import RAW
 from tests.test_oauth2_check import GRAPH, TOKEN, check, server_at, write_rules
+from tests.test_oauth2_exchange import ExchangeSmtp
 from tests.test_oauth2_login import CLIENT as DEVICE_CLIENT
 from tests.test_oauth2_login import (
     DEVICE_URL,
     TOKEN_URL,
     fake_device_flow,
     fake_discovery,
+    form,
     token_answer,
 )
 from tests.test_oauth2_login import RULES as DEVICE_RULES
@@ -47,7 +52,10 @@ from tests.test_oauth2_providers import (
     microsoft,
 )
 from tracker_mail_plugin.cli import main
+from tracker_mail_plugin.config.model import Smtp
 from tracker_mail_plugin.errors import ConfigurationError, ExitCode, Unreachable
+from tracker_mail_plugin.forward import SmtpForwarder
+from tracker_mail_plugin.mail import parse_message
 from tracker_mail_plugin.oauth2 import TokenProvider
 from tracker_mail_plugin.sources.imap import ImapSource
 
@@ -484,3 +492,38 @@ def test_device_code_for_an_app_of_another_tenant_says_so_without_app_only_steps
     err = capsys.readouterr().err
     assert "the tenant does not know the app: check tenant and client_id" in err
     assert "step" not in err  # the app-only set-up's numbers would point elsewhere
+
+
+def test_a_signed_in_users_smtp_token_refused_is_about_the_user_not_an_app(
+    tmp_path: Path,
+) -> None:
+    handler = ExchangeSmtp("535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.prod]")
+    port = free_ports(1)[0]
+    controller = Controller(handler, hostname="127.0.0.1", port=port, auth_require_tls=False)
+    controller.start()
+    settings = device_code()
+    provider = TokenProvider(settings, tmp_path, protocol="smtp", username=DELEGATED_USER)
+    smtp = Smtp.model_validate({
+        "host": "127.0.0.1", "port": port, "security": "none", "sender": DELEGATED_USER,
+        "username": DELEGATED_USER, "auth": {"oauth2": settings.model_dump()},
+    })  # fmt: skip
+    try:
+        with responses.RequestsMock() as rsps:
+            fake_device_flow(rsps, token_answer("eyJ0eXAi.first", "refresh-one"))
+            provider.login(lambda _: None)
+        with responses.RequestsMock() as rsps:
+            fake_discovery(rsps)  # the kept token refused: one new one, refused too
+            rsps.post(TOKEN_URL, json=token_answer("eyJ0eXAi.second", "refresh-two"))
+            with pytest.raises(ConfigurationError) as refused:
+                SmtpForwarder(smtp, "support", bearer=provider)(
+                    parse_message(RAW), RAW, "helpdesk@example.com", "why"
+                )
+            assert form(rsps.calls[-1])["grant_type"] == "refresh_token"
+    finally:
+        controller.stop()
+    assert len(handler.tried) == 2
+    text = str(refused.value)
+    assert "5.7.3 Authentication unsuccessful" in text
+    assert "the signed-in user's token" in text
+    assert "tracker-mail login smtp" in text
+    assert "SMTP.SendAsApp" not in text  # an app-only permission: not this flow's

@@ -277,7 +277,7 @@ def refused_advice(
     permission was consented, just without the role: that tells step 2 from step 4.
     """
     if protocol == "smtp":
-        return _smtp_advice(text)
+        return _smtp_advice(text, flow)
     if flow == "device_code":
         return _delegated_refused(protocol)
     classic = (
@@ -326,7 +326,7 @@ def _delegated_refused(protocol: str) -> str:
     )
 
 
-def _smtp_advice(text: str) -> str:
+def _smtp_advice(text: str, flow: str = "client_credentials") -> str:
     if any(said in text for said in _SMTP_AUTH_OFF):
         return (
             "Exchange has SMTP AUTH (Authenticated SMTP) turned off for this tenant or "
@@ -335,6 +335,13 @@ def _smtp_advice(text: str) -> str:
             "-Identity <mailbox> -SmtpClientAuthenticationDisabled $false), or for the whole "
             "tenant (Set-TransportConfig -SmtpClientAuthenticationDisabled $false); security "
             "defaults in Entra ID also block it"
+        )
+    if flow == "device_code":
+        return (
+            "Entra ID issued the signed-in user's token, so Exchange does not let that user "
+            "send as this mailbox: check that smtp username is the address of the user who "
+            "ran `tracker-mail login smtp` and that Authenticated SMTP is on for it "
+            "(Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false)"
         )
     return (
         "Entra ID issued the token, so Exchange does not let the app send as this mailbox: "
