@@ -148,6 +148,22 @@ def test_a_cached_token_the_server_no_longer_accepts_is_replaced(
     assert len(tokens.endpoint.requests) == 2
 
 
+def test_a_run_longer_than_its_token_logs_in_again_and_finishes(
+    rig: Rig, tokens: TokenServer
+) -> None:
+    # Tokens that last only the renewal margin: every command after the login finds the
+    # session's token expiring, as a long run finds it after an hour. Exchange would end
+    # such a session (BYE AccessTokenExpired); the run logs in again with a new token.
+    tokens.endpoint.lifetime = 60
+    use_oauth2(rig, tokens.url)
+    rig.append(mail("printer one"), mail("printer two"))
+    assert rig.sync().summary["created"] == 2
+    assert len(tokens.endpoint.requests) > 1  # a new token for each new login
+    assert [m for m in rig.folder() if b"printer" in m] == []  # both moved to Processed
+    assert len([m for m in rig.folder("Processed") if b"printer" in m]) == 2
+    assert sorted(issue.title for issue in rig.issues()) == ["printer one", "printer two"]
+
+
 def test_a_wrong_client_secret_is_a_configuration_error_and_nothing_is_touched(
     rig: Rig, tokens: TokenServer
 ) -> None:

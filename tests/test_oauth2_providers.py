@@ -484,6 +484,16 @@ def test_google_refresh_token_flow(tmp_path: Path) -> None:
             "create a new JSON key",
         ),
         (
+            "service_account",
+            {
+                "error": "invalid_grant",
+                "error_description": "Invalid JWT: Token must be a short-lived token (60 "
+                "minutes) and in a reasonable timeframe. Check your iat and exp values in the "
+                "JWT claim.",
+            },
+            "this machine's clock is off (it says ",
+        ),
+        (
             "refresh_token",
             {"error": "invalid_grant", "error_description": "Token has been expired or revoked."},
             "obtain a new refresh token",

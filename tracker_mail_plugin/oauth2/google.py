@@ -23,10 +23,11 @@ from tracker_mail_plugin.oauth2.cache import CachedToken
 
 TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
 INSTALL = "pip install 'tracker-mail-plugin[oauth2]'"
+GUIDE = "README, Google Workspace, step by step"
 DELEGATION = (
     "in the Google Admin console (Security > Access and data control > API controls > "
     "Domain-wide delegation) add the service account's client ID {client} with the OAuth "
-    f"scope {GOOGLE_SCOPE} (a new entry can take a while to apply)"
+    f"scope {GOOGLE_SCOPE} (step 4 of {GUIDE}; a new entry can take a while to apply)"
 )
 
 
@@ -67,8 +68,8 @@ def refused_advice(settings: GoogleOAuth2) -> str:
     who = f" ({settings.subject})" if settings.subject else ""
     return (
         "Google issued the token, so Gmail does not accept it for this mailbox: check that "
-        f"username is the address the token is for{who}, that IMAP (or POP) is enabled for "
-        f"that user, and that the scope is {GOOGLE_SCOPE}"
+        f"username is the address the token is for{who} (step 6 of {GUIDE}), that IMAP (or "
+        f"POP) is allowed for that user (step 5), and that the scope is {GOOGLE_SCOPE}"
     )
 
 
@@ -130,6 +131,16 @@ def _refresh_error(settings: GoogleOAuth2, exc: Exception, client: str) -> Excep
 def _advice(settings: GoogleOAuth2, error: str, described: str, client: str) -> str:
     lowered = described.lower()
     if settings.flow == "service_account":
+        if error == "invalid_grant" and ("iat" in lowered or "timeframe" in lowered):
+            # "Invalid JWT: Token must be a short-lived token (60 minutes) and in a
+            # reasonable timeframe. Check your iat and exp values ...": the assertion is
+            # signed with this machine's time, so its clock is off.
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            return (
+                f"this machine's clock is off (it says {now}): Google refused the times in "
+                "the signed JWT assertion; set the clock right (NTP: chronyd or "
+                "systemd-timesyncd)"
+            )
         if error == "unauthorized_client":
             return "domain-wide delegation is missing for this scope: " + DELEGATION.format(
                 client=client
@@ -137,12 +148,13 @@ def _advice(settings: GoogleOAuth2, error: str, described: str, client: str) -> 
         if error == "invalid_grant" and ("email" in lowered or "user id" in lowered):
             return (
                 f"subject {settings.subject} is not a user of the Workspace domain: set "
-                "subject to the mailbox's address (a user, not a group or alias)"
+                "subject to the mailbox's address (a user, not a group or alias; step 6 of "
+                f"{GUIDE})"
             )
         if error == "invalid_grant" and ("signature" in lowered or "not found" in lowered):
             return (
                 "the service account or its key no longer exists: create a new JSON key "
-                "and put it where service_account_file points"
+                f"and put it where service_account_file points (step 2 of {GUIDE})"
             )
         if error == "invalid_grant":
             return (

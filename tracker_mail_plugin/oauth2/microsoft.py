@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,36 +34,52 @@ AUTHORITY_HOST = "https://login.microsoftonline.com"
 TIMEOUT = (10.0, 30.0)  # connect, read
 INSTALL = "pip install 'tracker-mail-plugin[oauth2]'"
 
-# The documented set-up, named in errors by these words.
+# The README's set-up ("Microsoft 365 (Exchange Online), step by step"), numbered as there,
+# so that "step 3" in an error is step 3 of what the admin is reading.
+GUIDE = "README, Microsoft 365 (Exchange Online), step by step"
 STEPS = (
-    "the documented Microsoft 365 set-up is: (1) an app registration with the Office 365 "
-    "Exchange Online application permission IMAP.AccessAsApp (or POP.AccessAsApp), (2) admin "
-    "consent for it, (3) the app's service principal registered in Exchange Online with "
-    "New-ServicePrincipal, (4) mailbox permission for it with Add-MailboxPermission"
+    f"the set-up ({GUIDE}) is: (1) register the app, (2) give it the Office 365 Exchange "
+    "Online application permission IMAP.AccessAsApp (or POP.AccessAsApp) and grant admin "
+    "consent, (3) give it a client secret or a certificate, (4) register its service "
+    "principal in Exchange Online (New-ServicePrincipal) and give it the mailbox "
+    "(Add-MailboxPermission)"
+)
+_CLOCK = (
+    "this machine's clock is off (it says {now}): Entra ID refused the times in the signed "
+    "client assertion; set the clock right (NTP: chronyd or systemd-timesyncd) and compare "
+    "it with the current time in Entra ID's words at the end"
 )
 
 # AADSTS codes (Entra ID's error_codes) and what they ask the operator to do.
 _CODES = {
     7000215: "the client secret is wrong: use the secret's Value (not its Secret ID) from "
-    "the app registration's Certificates & secrets",
-    7000222: "the client secret has expired: create a new one in the app registration and "
-    "put it where client_secret points",
+    "the app registration's Certificates & secrets (step 3)",
+    7000222: "the client secret has expired: create a new one in the app registration's "
+    "Certificates & secrets and put it where client_secret points (step 3)",
     700016: "the tenant does not know the app: check tenant and client_id (the Application "
-    "(client) ID), and that admin consent was given in this tenant (step 2)",
-    90002: "the tenant does not exist: check tenant (the directory's domain or ID)",
+    "(client) ID on the app's Overview page, step 1), and that admin consent was given in "
+    "this tenant (step 2)",
+    7000229: "the app has no service principal (enterprise application) in this tenant: "
+    "check tenant, or grant admin consent in this tenant (step 2), which creates it",
+    90002: "the tenant does not exist: check tenant (the directory's domain or ID, step 1)",
     65001: "admin consent is missing: an administrator must grant consent for the app's "
     "IMAP.AccessAsApp/POP.AccessAsApp permission (step 2)",
-    700027: "the certificate was not accepted: upload its public part to the app "
-    "registration and check thumbprint",
+    700027: "the certificate was not accepted: the thumbprint does not name a certificate "
+    "uploaded to the app registration, or the key is not that certificate's; upload the "
+    "certificate (step 3) and set thumbprint to what Entra shows for it (the same as "
+    "`openssl x509 -in <certificate> -noout -fingerprint -sha1`)",
+    700024: _CLOCK,
     7000112: "the app is disabled in this tenant: enable its enterprise application",
     500011: "the tenant has no Exchange Online (Office 365 Exchange Online is not found)",
     70011: f"the scope was refused: app-only tokens need scope {MICROSOFT_SCOPE}",
+    1002012: f"the scope was refused: app-only tokens need scope {MICROSOFT_SCOPE}",
 }
 _ERRORS = {
     "invalid_client": "the app's credential was not accepted: check client_secret (or "
-    "certificate and thumbprint); a secret that expired or was rotated must be replaced",
+    "certificate and thumbprint); a secret that expired or was rotated must be replaced "
+    "(step 3)",
     "unauthorized_client": "the tenant does not know the app or does not allow it: check "
-    "tenant and client_id, and admin consent (step 2)",
+    "tenant and client_id (step 1), and admin consent (step 2)",
     "invalid_grant": "the grant was refused: the admin consent is missing or was revoked (step 2)",
     "invalid_scope": f"the scope was refused: app-only tokens need scope {MICROSOFT_SCOPE}",
 }
@@ -115,7 +132,9 @@ def fetch(settings: MicrosoftOAuth2, clock: Callable[[], float]) -> CachedToken:
     if "access_token" in result:
         return _token(result, clock)
     error, said = _refused(result, where)
-    raise ConfigurationError(f"{where}: {_advice(error, result)}; {STEPS}{said}")
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock()))
+    advice = _advice(error, result).replace("{now}", now)
+    raise ConfigurationError(f"{where}: {advice}; {STEPS}{said}")
 
 
 def delegated_scopes(settings: MicrosoftOAuth2, protocol: str) -> list[str]:
@@ -245,10 +264,22 @@ _SMTP_AUTH_OFF = ("SmtpClientAuthentication is disabled", "5.7.139")
 _CLASSIC = ("AUTHENTICATE failed", "Authentication failure", "5.7.3")
 
 
-def refused_advice(text: str, protocol: str = "imap") -> str:
-    """What the operator checks when Exchange refused a token Entra ID issued."""
+def refused_advice(
+    text: str,
+    protocol: str = "imap",
+    flow: str = "client_credentials",
+    roles: list[str] | None = None,
+) -> str:
+    """What the operator checks when Exchange refused a token Entra ID issued.
+
+    ``roles`` are the application permissions the token carries (its ``roles`` claim),
+    None when the token could not be read. Entra ID issues an app-only token even when no
+    permission was consented, just without the role: that tells step 2 from step 4.
+    """
     if protocol == "smtp":
-        return _smtp_advice(text)
+        return _smtp_advice(text, flow)
+    if flow == "device_code":
+        return _delegated_refused(protocol)
     classic = (
         f'Exchange\'s plain "{_said(text)}" after Entra ID issued a token means the '
         "token was fine but Exchange does not let the app into this mailbox"
@@ -256,23 +287,46 @@ def refused_advice(text: str, protocol: str = "imap") -> str:
         else "Entra ID issued the token, so Exchange does not let the app into this mailbox"
     )
     permission = "POP.AccessAsApp" if protocol == "pop3" else "IMAP.AccessAsApp"
-    pop = (
-        "; POP is also off by default for Exchange Online mailboxes: turn it on with "
-        "Set-CASMailbox -Identity <mailbox> -PopEnabled $true"
-        if protocol == "pop3"
-        else ""
+    # On by default in Exchange Online, but an admin or the mailbox's CAS mailbox plan may
+    # have turned the protocol off for this mailbox.
+    which = "Pop" if protocol == "pop3" else "Imap"
+    enabled = (
+        f", and that {which.upper()} is on for the mailbox (Get-CASMailbox -Identity <mailbox> "
+        f"shows {which}Enabled; turn it on with Set-CASMailbox -Identity <mailbox> "
+        f"-{which}Enabled $true)"
     )
+    if roles is not None and permission not in roles:
+        return (
+            f"the token Entra ID issued carries no {permission} role (roles: "
+            f"{', '.join(roles) or 'none'}): the app lacks the Office 365 Exchange Online "
+            f"application permission {permission}, or nobody granted admin consent for it "
+            f"(step 2 of {GUIDE}); a consent takes a few minutes to apply"
+        )
     return (
-        f"{classic}: the likely missing steps are the service principal registered in "
-        "Exchange Online (New-ServicePrincipal -AppId <client_id> -ObjectId <the enterprise "
-        "application's object ID>) and mailbox permission for it (Add-MailboxPermission "
-        "-Identity <mailbox> -User <the service principal's ID> -AccessRights FullAccess); "
-        "also check that username is the mailbox's address and that the app has "
-        f"{permission} with admin consent{pop}"
+        f"{classic}: the likely missing step is step 4 of {GUIDE}: the service principal "
+        "registered in Exchange Online (New-ServicePrincipal -AppId <client_id> -ObjectId "
+        "<the enterprise application's object ID>) and mailbox permission for it "
+        "(Add-MailboxPermission -Identity <mailbox> -User <the service principal's ID> "
+        "-AccessRights FullAccess); also check that username is the mailbox's address and "
+        f"that the app has {permission} with admin consent (step 2){enabled}; changes in "
+        "Exchange can take a while to apply"
     )
 
 
-def _smtp_advice(text: str) -> str:
+def _delegated_refused(protocol: str) -> str:
+    """A user's token (flow: device_code) refused: the user, not an app, lacks access."""
+    which = "POP" if protocol == "pop3" else "IMAP"
+    return (
+        "Entra ID issued the signed-in user's token, so Exchange does not let that user into "
+        "this mailbox: check that username is the mailbox of the user who ran `tracker-mail "
+        "login`, or one that user has Full Access to (Add-MailboxPermission), and that "
+        f"{which} is on for the mailbox (Set-CASMailbox -Identity <mailbox> "
+        f"-{which.capitalize()}Enabled $true); if the user signed in as someone else, run "
+        "`tracker-mail login` again"
+    )
+
+
+def _smtp_advice(text: str, flow: str = "client_credentials") -> str:
     if any(said in text for said in _SMTP_AUTH_OFF):
         return (
             "Exchange has SMTP AUTH (Authenticated SMTP) turned off for this tenant or "
@@ -281,6 +335,13 @@ def _smtp_advice(text: str) -> str:
             "-Identity <mailbox> -SmtpClientAuthenticationDisabled $false), or for the whole "
             "tenant (Set-TransportConfig -SmtpClientAuthenticationDisabled $false); security "
             "defaults in Entra ID also block it"
+        )
+    if flow == "device_code":
+        return (
+            "Entra ID issued the signed-in user's token, so Exchange does not let that user "
+            "send as this mailbox: check that smtp username is the address of the user who "
+            "ran `tracker-mail login smtp` and that Authenticated SMTP is on for it "
+            "(Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false)"
         )
     return (
         "Entra ID issued the token, so Exchange does not let the app send as this mailbox: "
@@ -331,8 +392,14 @@ def _delegated_advice(error: str, result: dict[str, Any]) -> str:
             "the app is not a public client: in the app registration's Authentication, "
             "set 'Allow public client flows' to Yes"
         )
-    if 700016 in codes or 90002 in codes:
-        return _CODES[700016 if 700016 in codes else 90002]
+    # Worded for this flow: the app-only set-up's step numbers are not the device-code one's.
+    if 700016 in codes:
+        return (
+            "the tenant does not know the app: check tenant and client_id (the Application "
+            "(client) ID on the app registration's Overview page)"
+        )
+    if 90002 in codes:
+        return "the tenant does not exist: check tenant (the directory's domain or ID)"
     return f"the request was refused ({error or 'no error code'}); check tenant and client_id"
 
 

@@ -12,6 +12,9 @@ do; the token, the client secret and the refresh token never appear in them or i
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,6 +80,8 @@ class TokenProvider:
             self._scopes = delegated_scopes(settings, protocol)
         self._cache = TokenCache(cache_folder, *_cache_key(settings, self._scopes, username))
         self.from_cache = False  # whether the last token() came from the cache
+        self._expires_at: float | None = None  # of the last token() handed out
+        self._roles: list[str] | None = None  # its application permissions, if readable
 
     def __repr__(self) -> str:
         settings = self._settings
@@ -100,10 +105,11 @@ class TokenProvider:
 
     def refused_advice(self, text: str) -> str:
         """What to check when the mail server refused a token its provider issued."""
-        if isinstance(self._settings, MicrosoftOAuth2):
+        settings = self._settings
+        if isinstance(settings, MicrosoftOAuth2):
             from tracker_mail_plugin.oauth2.microsoft import refused_advice
 
-            return refused_advice(text, self._protocol)
+            return refused_advice(text, self._protocol, settings.flow, self._roles)
         if isinstance(self._settings, GoogleOAuth2):
             from tracker_mail_plugin.oauth2.google import refused_advice as google_advice
 
@@ -157,11 +163,24 @@ class TokenProvider:
         cached = self._cache.load()
         if cached is not None and cached.expires_at - MARGIN > self._clock():
             self.from_cache = True
-            return cached.access_token
+            return self._handed_out(cached)
         self.from_cache = False
         fresh = self._request()
         self._cache.store(fresh)
-        return fresh.access_token
+        return self._handed_out(fresh)
+
+    def expiring(self) -> bool:
+        """Whether the last token handed out expires within MARGIN seconds.
+
+        A session logged in with it may be ended by the server then (Exchange Online says
+        ``BYE Session invalidated - AccessTokenExpired``): log in again with a new one first.
+        """
+        return self._expires_at is not None and self._expires_at - MARGIN <= self._clock()
+
+    def _handed_out(self, token: CachedToken) -> str:
+        self._expires_at = token.expires_at
+        self._roles = _roles(token.access_token)
+        return token.access_token
 
     def forget(self) -> None:
         """Drop the cached token: the mail server refused it, the next one is asked for."""
@@ -297,6 +316,25 @@ def _cache_key(settings: OAuth2, scopes: list[str], username: str) -> tuple[str,
     return (
         settings.token_url, settings.client_id, settings.scope or "", settings.flow, consent
     )  # fmt: skip
+
+
+def _roles(token: str) -> list[str] | None:
+    """The ``roles`` claim of a JWT access token (app-only permissions), read unverified.
+
+    Only to say which set-up step is missing when a server refuses the token; None when
+    the token is not a readable JWT (tokens are opaque to clients and may be encrypted).
+    """
+    parts = token.split(".")
+    if len(parts) != 3 or len(parts[1]) > 16384:  # a JWT: header, claims, signature
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(claims, dict):
+        return None
+    roles = claims.get("roles", [])
+    return [str(r) for r in roles] if isinstance(roles, list) else None
 
 
 def _reveal(secret: Secret, name: str) -> str:

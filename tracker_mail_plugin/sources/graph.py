@@ -85,7 +85,18 @@ class _GraphErrors(HttpErrors):
     """Graph's answers in the error tree; refused tokens name the missing permission."""
 
     def forbidden(self, response: requests.Response, *, write: bool, what: str) -> TrackerMailError:
-        return ConfigurationError(f"Microsoft Graph refused to {what} (403): {PERMISSION}")
+        said = scrub(self.details(response))[:200]
+        if "AccessPolicy" in said:
+            # "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly
+            # AccessPolicy settings.": the permission is there, a policy leaves this mailbox out.
+            return ConfigurationError(
+                f"Microsoft Graph refused to {what} (403: {said}): an application access "
+                "policy (or RBAC for Applications scope) in Exchange Online leaves this "
+                "mailbox out: add the mailbox, or the group the policy names, to its scope; "
+                "Test-ApplicationAccessPolicy -Identity <mailbox> -AppId <client_id> shows "
+                "whether the app may use it"
+            )
+        return ConfigurationError(f"Microsoft Graph refused to {what} (403: {said}): {PERMISSION}")
 
     def translate_status(
         self, response: requests.Response, *, write: bool, what: str

@@ -39,7 +39,7 @@ from tracker_mail_plugin.sources.base import (
     require_supported,
 )
 from tracker_mail_plugin.sources.imapconn import WatchedClient
-from tracker_mail_plugin.sources.net import ServerSource, lost, tls_version
+from tracker_mail_plugin.sources.net import ServerSource, tls_version
 
 # imaplib refuses response lines over 1 MB (a module global we leave alone); a UID SEARCH
 # over this many messages stays well below that, so bigger folders are searched in windows.
@@ -114,6 +114,7 @@ class ImapSource(ServerSource):
 
     def pending(self, is_done: Callable[[str], bool], limit: int | None = None) -> list[Envelope]:
         """UIDs in the folder that the journal has not done, oldest first, with sizes."""
+        self._renew_expiring_login()
         chosen: list[int] = []
         for uid in self._search_all():
             if limit is not None and len(chosen) >= limit:
@@ -132,6 +133,7 @@ class ImapSource(ServerSource):
         """``UID FETCH BODY.PEEK[]`` in batches; messages expunged meanwhile are skipped."""
         refuse_oversize(envelopes)
         for batch in batches(envelopes):
+            self._renew_expiring_login()
             uids = [self._uid(envelope.id) for envelope in batch]
             with self._guard("downloading messages"):
                 found = self._session().fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
@@ -153,6 +155,7 @@ class ImapSource(ServerSource):
         round trip for a whole batch instead of one per message.
         """
         require_supported(self, disposition, self._label(), "IMAP has no such disposition")
+        self._renew_expiring_login()
         uids = [self._uid(id) for id in ids]
         for start in range(0, len(uids), SIZE_CHUNK):
             chunk = uids[start : start + SIZE_CHUNK]
@@ -175,6 +178,7 @@ class ImapSource(ServerSource):
         """
         if not self._to_expunge:
             return
+        self._renew_expiring_login()
         with self._guard("expunging disposed messages"):
             if "UIDPLUS" in self._capabilities:
                 self._session().uid_expunge(self._to_expunge)
@@ -237,7 +241,11 @@ class ImapSource(ServerSource):
             if len(response) > 1 and response[1] in (b"EXISTS", b"RECENT"):
                 return True
             if response[0] == b"BYE":
-                raise lost(self._endpoint, "idling", ConnectionError("the server said BYE"))
+                said = b" ".join(p for p in response[1:] if isinstance(p, bytes)).decode(
+                    "utf-8", "replace"
+                )
+                reason = f"the server said BYE {said}".strip()
+                raise self._lost("idling", ConnectionError(reason[:200]))
         return False
 
     def end_idle(self) -> None:
@@ -247,9 +255,30 @@ class ImapSource(ServerSource):
 
     def refresh(self) -> None:
         """NOOP and select the folder again: a new run sees what arrived since."""
+        self._renew_expiring_login()
         with self._guard("keeping the connection alive"):
             self._session().noop()
         self._select_again()  # the separator is known since open()
+
+    def _renew_expiring_login(self) -> None:
+        """Log in again with a new token before the one this session used expires.
+
+        Exchange Online ends a session whose token expired (``BYE Session invalidated -
+        AccessTokenExpired``), whatever command comes next; a run or a watch that lasts
+        longer than a token is logged in afresh between commands instead. Deletions marked
+        before stay marked: ``commit`` expunges them in the new session.
+        """
+        if self._bearer is None or self._client is None or not self._bearer.expiring():
+            return
+        validity = self._uidvalidity
+        self.close()
+        self.open()
+        if self._uidvalidity != validity:
+            raise RetryLater(
+                f"{self._label()}: UIDVALIDITY changed from {validity} to {self._uidvalidity} "
+                "while logging in again with a new OAuth2 token; the next run reads the "
+                "folder afresh"
+            )
 
     def _url(self) -> str:
         endpoint = self._endpoint

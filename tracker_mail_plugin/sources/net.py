@@ -220,11 +220,24 @@ class ServerSource(MailSource):
             raise lost(self._endpoint, action, exc) from exc
         except self.library_errors as exc:
             if self._connection_broke(exc):
-                raise lost(self._endpoint, action, exc) from exc
+                raise self._lost(action, exc) from exc
             text = server_text(exc)
             if refused is not None:
                 raise refused(text) from exc
             raise RetryLater(f"{self._label()}: the server refused {action}: {text}") from exc
+
+    def _lost(self, action: str, exc: BaseException) -> Unreachable:
+        error = lost(self._endpoint, action, exc)
+        if self._bearer is not None and "AccessTokenExpired" in str(error):
+            # Exchange Online ends a session when the token it logged in with expires, or
+            # was revoked early: that token must not be offered again.
+            self._bearer.forget()
+            return Unreachable(
+                f"{error}: the server ended the session because the OAuth2 token expired; "
+                "it was dropped, and the next run (or watch's reconnection) logs in with a "
+                "new one"
+            )
+        return error
 
     def _refused_greeting(self, text: str) -> TrackerMailError:
         return Unreachable(f"{self._endpoint} refused the connection: {text}")
@@ -262,6 +275,10 @@ class ServerSource(MailSource):
     def _refused_token(self, text: str) -> TrackerMailError:
         if any(code in text for code in self.temporary_login):
             return Unreachable(f"{self._label()}: the server cannot log us in now: {text}")
+        if text.startswith("socket error"):
+            # imapclient reports a connection that broke during AUTHENTICATE as a refused
+            # login ("socket error: EOF"): the server never judged the token.
+            return Unreachable(f"connection to {self._endpoint} lost while logging in: {text}")
         assert self._bearer is not None  # noqa: S101 - only called for token logins
         return ConfigurationError(
             f"{self._label()}: the {self.protocol} server refused the OAuth2 token ({text}); "
