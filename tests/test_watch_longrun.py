@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import os
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -131,19 +130,18 @@ def resources() -> tuple[collections.Counter[str], list[str]]:
     return kinds, sorted(thread.name for thread in threading.enumerate())
 
 
-def settled(before: tuple[collections.Counter[str], list[str]], seconds: float = 30):
-    """The resources once they match ``before``, or as they are after ``seconds``.
+def settled() -> tuple[collections.Counter[str], list[str]]:
+    """The resources once every scrape's server thread has ended.
 
     The metrics server answers each scrape in a thread of its own that closes the socket
     and ends just after the client read the answer: on a loaded machine it may still be
-    there when counted. A leak stays; a thread on its way out does not.
+    there when counted, before or after the cycles. Those are waited for (they end by
+    themselves); anything the cycles leaked stays and is counted.
     """
-    deadline = time.monotonic() + seconds
-    while True:
-        now = resources()
-        if now == before or time.monotonic() > deadline:
-            return now
-        time.sleep(0.1)
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=60)
+    return resources()
 
 
 @pytest.fixture
@@ -160,10 +158,10 @@ def test_reconnects_reloads_failures_and_scrapes_leak_no_descriptor_or_thread(
     with serve("127.0.0.1:0", world.metrics, lambda: (True, {})) as scraped:
         for index in range(WARM_UP):
             world.cycle(index, scraped)
-        before = resources()
+        before = settled()
         for index in range(WARM_UP, WARM_UP + CYCLES):
             world.cycle(index, scraped)
-        after = settled(before)
+        after = settled()
         world.run_every_mailbox()  # the last failure's retry
         world.run_every_mailbox()
     assert after == before, f"grew over {CYCLES} cycles: {after} vs {before}"
