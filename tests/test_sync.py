@@ -246,6 +246,26 @@ def test_retry_later_leaves_the_message_and_the_next_run_succeeds(world):
     assert world.mailbox.ids() == []
 
 
+def test_waiting_for_the_tracker_counts_no_attempt_toward_quarantine(world):
+    # A tracker busy for many runs must not leave the message one failure from quarantine.
+    world.policies = "    max_attempts: 2\n    on_failure: {move: Quarantine}"
+    world.mailbox.add(mail("Printer on fire"))
+    for _ in range(3):
+        world.tracker.fail("create_issue", FaultKind.RETRY_LATER)
+        assert world.sync().failed == 1
+    (row,) = world.journal.listing((), (), None)
+    assert (row.state, row.attempts) == (MessageState.FAILED, 0)
+    assert (row.last_error or "").startswith("RetryLater")
+    world.tracker.fail("create_issue", FaultKind.PERMANENT)
+    real = world.sync()
+    assert (real.failed, real.quarantined, world.journal.listing((), (), None)[0].attempts) == (
+        1,
+        0,
+        1,
+    )
+    assert world.sync().created == 1
+
+
 def test_lost_answer_is_found_by_key_not_created_again(world):
     world.tracker.fail("create_issue", FaultKind.SUCCEED_THEN_UNKNOWN)
     world.mailbox.add(mail("Printer on fire"))

@@ -335,11 +335,17 @@ class MailboxRun:
         error: BaseException,
         counts_toward_quarantine: bool,
     ) -> None:
-        attempts = self.states.failed(row, error)
-        if not counts_toward_quarantine or attempts < self.parts.policies.max_attempts:
+        max_attempts = self.parts.policies.max_attempts
+        if not counts_toward_quarantine:
+            self.states.stopped(row, error)
             self.summary.add("failed")
-            of = f" of {self.parts.policies.max_attempts}" if counts_toward_quarantine else ""
-            why = f"attempt {attempts}{of}, tried again next run: {error}"
+            why = f"not counted toward max_attempts, tried again next run: {error}"
+            self._report(row, message, "failed", logging.WARNING, reason=why)
+            return
+        attempts = self.states.failed(row, error)
+        if attempts < max_attempts:
+            self.summary.add("failed")
+            why = f"attempt {attempts} of {max_attempts}, tried again next run: {error}"
             self._report(row, message, "failed", logging.WARNING, reason=why)
             return
         self._quarantine(row, message, raw, str(error), f"failed {attempts} times: {error}")
@@ -375,7 +381,9 @@ class MailboxRun:
             if self.disposer.forward_copy(message, raw, policy, why):
                 self.summary.add("forwarded")
         except (RetryLater, PermanentError) as exc:
-            if not counted:
+            if isinstance(exc, RetryLater):  # the server is busy or out of reach: it waits
+                self.states.stopped(row, f"forwarding it failed: {exc}")
+            elif not counted:
                 self.states.failed(row, f"forwarding it failed: {exc}")
             logger.warning("forwarding failed: %s: %s", message.message_id, exc)
             self.summary.add("failed")

@@ -88,8 +88,12 @@ class StateKeeper:
         self._now(row, MessageState.FAILED)
         return attempts
 
-    def stopped(self, row: MessageRow, error: BaseException) -> None:
-        """The message stopped the run (configuration, connection): no attempt counted."""
+    def stopped(self, row: MessageRow, error: BaseException | str) -> None:
+        """Tried again next run, no attempt counted: it stopped the run, or must wait.
+
+        Waiting is no fault of the message (the tracker or the SMTP server is busy or out
+        of reach): counting it would quarantine the message at its first real failure.
+        """
         self._check(row, MessageState.FAILED)
         self.journal.record_stop(row, error)
         self._now(row, MessageState.FAILED)
