@@ -141,7 +141,8 @@ def test_sender_without_permission_is_unprocessed(world):
     assert world.tracker.issues() == {}
     assert summary.unprocessed == 1
     assert world.journal.status().recent[0].decision == {
-        "reason": "the sender may not create issues of type Bug in project it"
+        "matched_rule": "printers",  # status says which rule sent it there
+        "reason": "the sender may not create issues of type Bug in project it",
     }
 
 
