@@ -286,7 +286,7 @@ def test_explain_asks_the_tracker_about_the_sender_and_replies(tmp_path, capsys)
     assert main(["explain", "--format", "json", "-c", str(config), str(known), str(stranger)]) == 0
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert (first["outcome"], first["matched_rule"]) == ("act", "rule 1")
-    assert "tracker tp: the sender has account" in first["notes"]
+    assert "tracker tp: the sender has an account" in first["notes"]
     assert (second["outcome"], second["skipped_reason"]) == (
         "unprocessed",
         "unknown sender; policy unknown_user: reject",

@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter
@@ -31,6 +31,7 @@ from tracker_mail_plugin.explanation import as_json, as_text
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.mail import Message, parse_message
 from tracker_mail_plugin.pipeline.facts import (
+    Lookup,
     authentication_for,
     facts_for,
     find_sender,
@@ -38,7 +39,14 @@ from tracker_mail_plugin.pipeline.facts import (
 )
 from tracker_mail_plugin.pipeline.replies import candidates_in_order
 from tracker_mail_plugin.registry import untranslated
-from tracker_mail_plugin.rules.decide import Decision, decide, offline_reply_target
+from tracker_mail_plugin.rules.decide import (
+    Decision,
+    Facts,
+    decide,
+    offline_reply_target,
+    shadowed,
+)
+from tracker_mail_plugin.rules.model import Rule
 from tracker_mail_plugin.sources import read_paths
 from tracker_mail_plugin.trust import DnsFunc
 
@@ -212,7 +220,28 @@ def decide_offline(
     )
     rules = loaded.config.rules_for(mailbox)
     decision = decide(message, rules, loaded.policies(mailbox), facts)
-    return dataclasses.replace(decision, notes=(*notes, *decision.notes)) if notes else decision
+    later = list(_shadowed_note(message, rules, decision, facts))
+    if notes or later:
+        return dataclasses.replace(decision, notes=(*notes, *decision.notes, *later))
+    return decision
+
+
+def _shadowed_note(
+    message: Message, rules: Sequence[Rule], decision: Decision, facts: Facts
+) -> Iterator[str]:
+    below = shadowed(message, rules, decision, facts)
+    if below:
+        names = ", ".join(f"'{label}'" for label in below)
+        which = (
+            f"rules {names} below would match too, but never see"
+            if below[1:]
+            else (f"rule {names} below would match too, but never sees")
+        )
+        yield (
+            f"{which} this message: rules are tried from the top and "
+            f"'{decision.trace[-1].rule}' took it (move the one you mean above it, or give "
+            "the rule above `continue: true`)"
+        )
 
 
 def _ask_tracker(
@@ -229,7 +258,7 @@ def _ask_tracker(
         if sender_known is None and message.from_ is not None:
             sender_known = find_sender(message, adapter, loaded) is not None
             notes.append(
-                f"tracker {tracker}: the sender {'has' if sender_known else 'has no'} account"
+                f"tracker {tracker}: the sender {'has an' if sender_known else 'has no'} account"
             )
         lookup = look_up(message, adapter, journal, loaded, mailbox, ask_sender=False)
     except TrackerMailError as exc:
@@ -251,7 +280,45 @@ def _ask_tracker(
             f"tracker {tracker}: no issue it has is named by {', '.join(in_subject[:3])}; "
             "not a reply to an existing issue"
         )
+    elif lookup.reply_to is None and (message.in_reply_to or message.references):
+        notes.append(_not_a_reply(tracker, journal))
+    elif lookup.reply_to is not None:
+        notes.append(_found_how(message, adapter, lookup.reply_to.key, lookup, tracker))
     return sender_known, lookup.reply_to, lookup.in_conversation
+
+
+def _not_a_reply(tracker: str, journal: Journal | None) -> str:
+    """Why mail answering other mail opens an issue: what it answers made none."""
+    seen = "mail the journal has seen" if journal is not None else "mail (there is no journal)"
+    return (
+        f"In-Reply-To/References name no {seen} make or answer an issue, nor a notification "
+        f"of tracker {tracker}, and the subject names no issue: not a reply to an existing "
+        "issue (the issue's number in the subject, e.g. #123, makes it one)"
+    )
+
+
+def _found_how(
+    message: Message, adapter: TrackerAdapter, key: str, lookup: Lookup, tracker: str
+) -> str:
+    """Which reference made the message a reply to issue ``key``, and which lost to it."""
+    try:
+        named = [(c, adapter.parse_reference(c)) for c in candidates_in_order(message)]
+    except (TrackerMailError, ValueError):  # look_up read them already; a note is no reason
+        named = []
+    others = dict.fromkeys(c.text for c, ref in named if ref is not None and ref.key != key)
+    if lookup.in_conversation:
+        how = "the journal: In-Reply-To/References name earlier mail that made or answered it"
+    else:
+        by = next((c for c, ref in named if ref is not None and ref.key == key), None)
+        how = f"{by.text} ({by.source})" if by is not None else f"tracker {tracker}"
+    lost = (
+        f"; {', '.join(list(others)[:3])} not used: the first reference naming an issue "
+        "wins (earlier mail of the conversation, then notification Message-IDs, then the "
+        "subject)"
+        if others
+        else ""
+    )
+    return f"a reply to issue {key}, found by {how}{lost}"
 
 
 def _by_form(message: Message, forms: TrackerAdapter, notes: list[str]) -> IssueRef | None:
