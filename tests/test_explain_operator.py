@@ -2,9 +2,11 @@
 
 import json
 
-from tests.mailfactory import raw_mail
+from tests.mailfactory import multipart, part, raw_mail
 from tests.trialbox import trial_mailbox
 from tracker_mail_plugin.cli import main
+from tracker_mail_plugin.config.model import Policies
+from tracker_mail_plugin.pipeline.act import _exclusion
 
 TWO_RULES = """\
 version: 1
@@ -93,3 +95,34 @@ def test_a_rule_below_the_one_that_matched_is_named(tmp_path, monkeypatch, capsy
     (tmp_path / "m.eml").write_bytes(raw_mail({"Subject": "Hello"}))
     notes = _explained(capsys, "m.eml", "--offline")["notes"]
     assert not any("below would match" in n for n in notes)
+
+
+def test_files_left_out_are_named_with_the_settings_that_drop_them(tmp_path, monkeypatch, capsys):
+    trial_mailbox(tmp_path, monkeypatch)
+    rules = (tmp_path / "rules.yaml").read_text()
+    policies = "    max_attachment_size: 50KB\n    excluded_filenames: ['*.exe']\n    rules:\n"
+    (tmp_path / "rules.yaml").write_text(rules.replace("    rules:\n", policies))
+    ctype, body = multipart(
+        "mixed",
+        [
+            part("Content-Type: text/plain", "see files"),
+            part('Content-Type: application/octet-stream; name="shot.png"', b"x" * 80_000),
+            part('Content-Type: application/octet-stream; name="fix.exe"', b"MZ"),
+            part('Content-Type: application/octet-stream; name="log.txt"', b"fine"),
+        ],
+    )
+    (tmp_path / "m.eml").write_bytes(raw_mail({"Content-Type": ctype}, body))
+    notes = _explained(capsys, "m.eml", "--offline")["notes"]
+    assert notes[-1] == (
+        "not attached (excluded_filenames, max_attachment_size): shot.png (80 kB, over the "
+        "50 kB limit); fix.exe (excluded by *.exe); the issue's text names them"
+    )
+
+
+def test_a_size_just_over_the_limit_is_said_in_bytes_not_as_two_equal_numbers():
+    policies = Policies(max_attachment_size=10**7)
+    assert _exclusion("big.bin", 10**7 + 1, policies) == (
+        "10000001 bytes, over the 10000000 bytes limit"
+    )
+    assert _exclusion("big.bin", 2 * 10**7, policies) == "20.0 MB, over the 10.0 MB limit"
+    assert _exclusion("big.bin", 10**7, policies) is None

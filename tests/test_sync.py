@@ -5,6 +5,7 @@ test_sync_dovecot.py; these cover every branch quickly.
 """
 
 import hashlib
+import logging
 
 import pytest
 
@@ -198,7 +199,7 @@ def test_attachments_limits_and_original(world):
         ("Printer logs.eml", len(raw), hashlib.sha256(raw).hexdigest()),
     ]
     assert issue.text.endswith(
-        "Not attached: setup.exe (excluded by *.exe); big.bin (0.0 MB, over the 0.0 MB limit)"
+        "Not attached: setup.exe (excluded by *.exe); big.bin (5 kB, over the 1 kB limit)"
     )
 
 
@@ -265,6 +266,33 @@ def test_waiting_for_the_tracker_counts_no_attempt_toward_quarantine(world):
         1,
     )
     assert world.sync().created == 1
+
+
+def test_a_second_copy_of_handled_mail_says_it_wrote_nothing_and_names_the_issue(world, caplog):
+    world.mailbox.add(mail("Printer on fire"))
+    world.mailbox.add(mail("Printer on fire"))  # the same Message-ID, delivered twice
+    with caplog.at_level(logging.INFO, logger="tracker_mail"):
+        world.sync()
+    assert len(world.tracker.issues()) == 1
+    assert [r.getMessage() for r in caplog.records if "Printer" in r.getMessage()] == [
+        'inbox #1 alice@example.com "Printer on fire": created 2 recording://issues/2',
+        'inbox #1 alice@example.com "Printer on fire": done 2 recording://issues/2 (nothing '
+        "written: the tracker already has this mail's writes (a copy with the same "
+        "Message-ID, or a run that stopped after them))",
+    ]
+
+
+def test_mail_too_large_to_download_is_logged_as_such_with_what_to_do(world, caplog):
+    world.mailbox.max_message_size = 100
+    world.mailbox.add(mail("Printer on fire", body="x" * 200))
+    with caplog.at_level(logging.INFO, logger="tracker_mail"):
+        assert world.sync().unprocessed == 1
+    (line,) = [r.getMessage() for r in caplog.records if "max_message_size" in r.getMessage()]
+    assert line.startswith("inbox - (not downloaded): unprocessed (1:1 is ")
+    assert line.endswith(
+        "bytes, over max_message_size 25000000: not downloaded, so not in the journal or "
+        "status; raise max_message_size, or take it out of the mailbox by hand)"
+    )
 
 
 def test_lost_answer_is_found_by_key_not_created_again(world):

@@ -26,10 +26,12 @@ from tracker_mail_plugin.assemble import (
 from tracker_mail_plugin.commands.common import quiet_on_closed_pipe
 from tracker_mail_plugin.commands.output import say_problems
 from tracker_mail_plugin.config.loader import ConfigFileError, LoadedConfig, load_config
+from tracker_mail_plugin.config.model import Policies
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.explanation import as_json, as_text
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.mail import Message, parse_message
+from tracker_mail_plugin.pipeline.act import left_out
 from tracker_mail_plugin.pipeline.facts import (
     Lookup,
     authentication_for,
@@ -46,7 +48,7 @@ from tracker_mail_plugin.rules.decide import (
     offline_reply_target,
     shadowed,
 )
-from tracker_mail_plugin.rules.model import Rule
+from tracker_mail_plugin.rules.model import Comment, CreateAction, Rule
 from tracker_mail_plugin.sources import read_paths
 from tracker_mail_plugin.trust import DnsFunc
 
@@ -221,9 +223,22 @@ def decide_offline(
     rules = loaded.config.rules_for(mailbox)
     decision = decide(message, rules, loaded.policies(mailbox), facts)
     later = list(_shadowed_note(message, rules, decision, facts))
+    later += _left_out_note(message, decision, loaded.policies(mailbox))
     if notes or later:
         return dataclasses.replace(decision, notes=(*notes, *decision.notes, *later))
     return decision
+
+
+def _left_out_note(message: Message, decision: Decision, policies: Policies) -> list[str]:
+    """The files the issue or comment would go without, and the setting that drops each."""
+    writes = any(isinstance(p.action, CreateAction | Comment) for p in decision.actions)
+    files = left_out(message, policies) if writes else []
+    if not files:
+        return []
+    return [
+        f"not attached (excluded_filenames, max_attachment_size): {'; '.join(files)}; "
+        "the issue's text names them"
+    ]
 
 
 def _shadowed_note(

@@ -324,13 +324,28 @@ def _first_project(actions: tuple[PlannedAction, ...]) -> str | None:
     return None
 
 
+def left_out(message: Message, policies: Policies) -> list[str]:
+    """The files an issue or comment of ``message`` leaves out, each with why (``explain``)."""
+    found = []
+    for attachment in message.attachments:
+        reason = _exclusion(attachment.filename, attachment.size, policies)
+        if reason:
+            found.append(f"{attachment.filename} ({reason})")
+    return found
+
+
 def _exclusion(filename: str, size: int, policies: Policies) -> str | None:
+    """Why a file is left out, in words for the issue's readers; None: it is kept."""
     lowered = filename.lower()
     for pattern in policies.excluded_filenames:
         if fnmatch.fnmatchcase(lowered, pattern.lower()):
             return f"excluded by {pattern}"
-    if size > policies.max_attachment_size:
-        return f"{_megabytes(size)}, over the {_megabytes(policies.max_attachment_size)} limit"
+    limit = policies.max_attachment_size
+    if size > limit:
+        shown, most = _megabytes(size), _megabytes(limit)
+        if shown == most:  # "0.1 MB, over the 0.1 MB limit" would say nothing
+            shown, most = f"{size} bytes", f"{limit} bytes"
+        return f"{shown}, over the {most} limit"
     return None
 
 
@@ -346,6 +361,8 @@ def _over_cap_note(names: list[str], limit: int) -> str:
 
 
 def _megabytes(size: int) -> str:
+    if size < 10**6:
+        return f"{size / 1000:.0f} kB"
     return f"{size / 10**6:.1f} MB"
 
 

@@ -290,7 +290,12 @@ class MailboxRun:
             self._unprocessed(row, message, raw, delivered.denied)
             return
         self._count(delivered)
-        found = issue_fields(delivered.results)
+        found: dict[str, str | None] = issue_fields(delivered.results)
+        if not _wrote(delivered):
+            # Nothing new: another copy of mail already handled (the same Message-ID), or a
+            # run that stopped after the writes. The line names what the earlier one made.
+            earlier = self.parts.journal.results([row.id]).get(row.id, [])
+            found = issue_fields(earlier) | {"reason": _NOTHING_NEW}
         self._report(row, message, _done_words(delivered), logging.INFO, **found)
         if self.parts.observer is not None:
             self.parts.observer.confirmed(self.parts.name, arrived)
@@ -394,7 +399,11 @@ class MailboxRun:
         """Never downloaded: only its size is known, so it can only be left or moved."""
         self.summary.add("unprocessed")
         limit = self.parts.policies.max_message_size
-        why = f"{envelope.id} is {envelope.size} bytes, over max_message_size {limit}"
+        why = (
+            f"{envelope.id} is {envelope.size} bytes, over max_message_size {limit}: not "
+            "downloaded, so not in the journal or status; raise max_message_size, or take it "
+            "out of the mailbox by hand"
+        )
         self._report(None, None, "unprocessed", logging.WARNING, reason=why)
         if self.parts.dry_run:
             text = f"{envelope.id}: too large ({envelope.size} bytes): unprocessed"
@@ -430,6 +439,16 @@ class MailboxRun:
         lookup = self._look_up(message)
         decision = self._decide(message, lookup, verdict)
         self.preview.plan(message, decision, lookup, self.actor, self.summary)
+
+
+_NOTHING_NEW = (
+    "nothing written: the tracker already has this mail's writes (a copy with the same "
+    "Message-ID, or a run that stopped after them)"
+)
+
+
+def _wrote(delivered: Delivered) -> bool:
+    return bool(delivered.results or delivered.attached or delivered.forwarded)
 
 
 def _done_words(delivered: Delivered) -> str:
