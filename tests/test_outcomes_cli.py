@@ -317,7 +317,7 @@ def test_retry_takes_several_ids_and_says_what_happens(tmp_path, capsys):
     assert out == (
         '#2 support "Lunch?": queued\n'
         "#3 support \"broken thing\": queued; it was moved (move to 'Quarantine'): move it back"
-        " to the mailbox's folder for the sync to find it\n"
+        " to the mailbox's folder for the sync to find it (in the mailbox it was c.eml)\n"
         "2 message(s) will be processed by the next sync (tracker-mail sync, or cron's);"
         " writes the tracker already confirmed are not repeated.\n"
     )
