@@ -126,3 +126,20 @@ def test_a_size_just_over_the_limit_is_said_in_bytes_not_as_two_equal_numbers():
     )
     assert _exclusion("big.bin", 2 * 10**7, policies) == "20.0 MB, over the 10.0 MB limit"
     assert _exclusion("big.bin", 10**7, policies) is None
+
+
+def test_mail_over_max_message_size_is_unprocessed_as_sync_leaves_it(tmp_path, monkeypatch, capsys):
+    trial_mailbox(tmp_path, monkeypatch)
+    rules = (tmp_path / "rules.yaml").read_text()
+    (tmp_path / "rules.yaml").write_text(
+        rules.replace("    rules:\n", "    max_message_size: 1KB\n    rules:\n")
+    )
+    raw = raw_mail({"Subject": "Full server logs"}, "x" * 2000)
+    (tmp_path / "m.eml").write_bytes(raw)
+    explained = _explained(capsys, "m.eml", "--offline")
+    assert (explained["outcome"], explained["actions"]) == ("unprocessed", [])
+    assert explained["skipped_reason"] == (
+        f"{len(raw)} bytes, over max_message_size 1000: sync does not download it "
+        "(on_unprocessed); the rules above say what a larger limit would make of it"
+    )
+    assert explained["matched_rule"] == "rule 1"  # what the rules would make of it

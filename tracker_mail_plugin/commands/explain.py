@@ -225,8 +225,23 @@ def decide_offline(
     later = list(_shadowed_note(message, rules, decision, facts))
     later += _left_out_note(message, decision, loaded.policies(mailbox))
     if notes or later:
-        return dataclasses.replace(decision, notes=(*notes, *decision.notes, *later))
-    return decision
+        decision = dataclasses.replace(decision, notes=(*notes, *decision.notes, *later))
+    return _oversize(decision, message.size, loaded.policies(mailbox).max_message_size)
+
+
+def _oversize(decision: Decision, size: int, limit: int) -> Decision:
+    """Mail over ``max_message_size`` is never downloaded by sync, so never decided."""
+    if size <= limit:
+        return decision
+    return dataclasses.replace(
+        decision,
+        outcome="unprocessed",
+        actions=(),
+        skipped_reason=(
+            f"{size} bytes, over max_message_size {limit}: sync does not download it "
+            "(on_unprocessed); the rules above say what a larger limit would make of it"
+        ),
+    )
 
 
 def _left_out_note(message: Message, decision: Decision, policies: Policies) -> list[str]:
