@@ -282,6 +282,25 @@ def test_a_second_copy_of_handled_mail_says_it_wrote_nothing_and_names_the_issue
     ]
 
 
+def test_quarantined_mail_moved_back_without_retry_says_why_it_goes_back(world, caplog):
+    world.policies = "    max_attempts: 1\n    on_failure: {move: Quarantine}"
+    world.mailbox.add(mail("Printer on fire"))
+    world.tracker.fail("create_issue", FaultKind.PERMANENT)
+    assert world.sync().quarantined == 1
+    (raw,) = world.mailbox.folders.pop("Quarantine")
+    world.mailbox.add(raw)  # moved back by hand, but `retry` was forgotten
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tracker_mail"):
+        world.sync()
+    assert [r.getMessage() for r in caplog.records] == [
+        'inbox #1 alice@example.com "Printer on fire": quarantined (handled before (the same '
+        "Message-ID): nothing written again; `tracker-mail retry 1` has the next sync process "
+        "it again)"
+    ]
+    assert world.mailbox.folders["Quarantine"] == [raw]  # where on_failure puts it, as before
+    assert world.tracker.calls("create_issue")[1:] == []
+
+
 def test_mail_too_large_to_download_is_logged_as_such_with_what_to_do(world, caplog):
     world.mailbox.max_message_size = 100
     world.mailbox.add(mail("Printer on fire", body="x" * 200))

@@ -53,6 +53,8 @@ from tracker_mail_plugin.trust.verdict import Verdict
 logger = logging.getLogger("tracker_mail")
 
 _FINISHED = (MessageState.DISPOSED, MessageState.UNPROCESSED, MessageState.QUARANTINED)
+# The outcome a message finished before is logged with when it comes again.
+_AGAIN = {MessageState.UNPROCESSED: "unprocessed", MessageState.QUARANTINED: "quarantined"}
 
 
 class MailboxRun:
@@ -236,6 +238,7 @@ class MailboxRun:
         self.parts.checkpoint(Checkpoint.AFTER_FETCH)
         if row.state in _FINISHED or row.state == MessageState.ACTED:
             self.disposer.dispose_again(row)
+            self._again(row, message)
             return
         try:
             self._handle(row, message, raw, fetched.arrived)
@@ -412,6 +415,25 @@ class MailboxRun:
             )
             return
         self.disposer.dispose_oversize(envelope)
+
+    def _again(self, row: MessageRow, message: Message) -> None:
+        """Say that mail the journal finished before came again, and what became of it.
+
+        Mail moved back from a quarantine folder without ``retry``, a second copy, a new
+        UIDVALIDITY: it is disposed of as before, which is a surprise unless the log says so.
+        """
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        outcome = _AGAIN.get(row.state, "done")
+        if (row.decision or {}).get("outcome") == "drop":
+            outcome = "dropped"
+        found: dict[str, str | None] = {}
+        if outcome == "done":
+            found = issue_fields(self.parts.journal.results([row.id]).get(row.id, []))
+        why = "handled before (the same Message-ID): nothing written again"
+        if outcome != "done":
+            why += f"; `tracker-mail retry {row.id}` has the next sync process it again"
+        self._report(row, message, outcome, logging.INFO, reason=why, **found)
 
     def _report(
         self,
