@@ -272,7 +272,7 @@ def test_explain_asks_the_tracker_about_the_sender_and_replies(tmp_path, capsys)
     state = tmp_path / "tracker.json"
     tracker = RecordingAdapter(RecordingConfig(state_file=state))
     user = tracker.add_user("lena@targetprocess.com", "Lena")
-    tracker.grant(user, "2", Permission.CREATE_ISSUE)
+    tracker.grant(user, "2", Permission.CREATE_REQUEST)  # what rule 1 asks: sync checks it
     config = write(
         tmp_path,
         CONFIG.replace(

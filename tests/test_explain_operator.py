@@ -4,9 +4,12 @@ import json
 
 from tests.mailfactory import multipart, part, raw_mail
 from tests.trialbox import trial_mailbox
+from tracker_mail_plugin.adapter import Permission
 from tracker_mail_plugin.cli import main
 from tracker_mail_plugin.config.model import Policies
 from tracker_mail_plugin.pipeline.act import _exclusion
+from tracker_mail_plugin.testing import RecordingAdapter
+from tracker_mail_plugin.testing.recording import RecordingConfig
 
 TWO_RULES = """\
 version: 1
@@ -143,3 +146,22 @@ def test_mail_over_max_message_size_is_unprocessed_as_sync_leaves_it(tmp_path, m
         "(on_unprocessed); the rules above say what a larger limit would make of it"
     )
     assert explained["matched_rule"] == "rule 1"  # what the rules would make of it
+
+
+def test_a_sender_the_tracker_refuses_is_unprocessed_as_sync_leaves_it(
+    tmp_path, monkeypatch, capsys
+):
+    trial_mailbox(tmp_path, monkeypatch)
+    tracker = RecordingAdapter(RecordingConfig(state_file=tmp_path / "tracker.json"))
+    tracker.add_project("support")  # nobody may write in it
+    tracker.add_user("alice@example.com", "Alice")
+    (tmp_path / "m.eml").write_bytes(raw_mail({"Subject": "Payroll question"}))
+    explained = _explained(capsys, "m.eml")
+    assert (explained["outcome"], explained["actions"]) == ("unprocessed", [])
+    assert explained["skipped_reason"] == "the sender may not create issues in project support"
+    asked = [(c.method, c.args) for c in tracker.calls() if c.method == "can"]
+    assert asked == [
+        ("can", {"user": "1", "action": "create_issue", "project": "support"}),
+    ]
+    tracker.grant(tracker.find_user("alice@example.com"), "support", Permission.CREATE_ISSUE)
+    assert _explained(capsys, "m.eml")["outcome"] == "act"

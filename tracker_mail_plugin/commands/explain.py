@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter
+from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter, UserRef
 from tracker_mail_plugin.assemble import (
     build_adapter_or_raise,
     journal_exists,
@@ -31,7 +31,7 @@ from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.explanation import as_json, as_text
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.mail import Message, parse_message
-from tracker_mail_plugin.pipeline.act import left_out
+from tracker_mail_plugin.pipeline.act import left_out, refusal
 from tracker_mail_plugin.pipeline.facts import (
     Lookup,
     authentication_for,
@@ -193,8 +193,9 @@ def decide_offline(
     notes: list[str] = []
     reply_to: IssueRef | str | None = offline_reply_target(message)
     in_conversation = False
+    account: UserRef | None = None  # the sender's, when the tracker was asked and has one
     if adapter is not None:
-        sender_known, reply_to, in_conversation = _ask_tracker(
+        sender_known, reply_to, in_conversation, account = _ask_tracker(
             loaded, mailbox, message, adapter, sender_known, notes, journal
         )
     elif journal is not None:
@@ -222,11 +223,33 @@ def decide_offline(
     )
     rules = loaded.config.rules_for(mailbox)
     decision = decide(message, rules, loaded.policies(mailbox), facts)
+    if adapter is not None and account is not None and not isinstance(reply_to, str):
+        decision = _permitted(decision, adapter, reply_to, account, notes)
     later = list(_shadowed_note(message, rules, decision, facts))
     later += _left_out_note(message, decision, loaded.policies(mailbox))
     if notes or later:
         decision = dataclasses.replace(decision, notes=(*notes, *decision.notes, *later))
     return _oversize(decision, message.size, loaded.policies(mailbox).max_message_size)
+
+
+def _permitted(
+    decision: Decision,
+    adapter: TrackerAdapter,
+    reply_to: IssueRef | None,
+    account: UserRef,
+    notes: list[str],
+) -> Decision:
+    """Ask the tracker, as ``sync`` does before writing, whether the sender may (reads only)."""
+    if decision.outcome != "act":
+        return decision
+    try:
+        denied = refusal(adapter, decision, reply_to, account)
+    except TrackerMailError as exc:
+        notes.append(f"whether the sender may do this was not asked ({exc})")
+        return decision
+    if denied is None:
+        return decision
+    return dataclasses.replace(decision, outcome="unprocessed", actions=(), skipped_reason=denied)
 
 
 def _oversize(decision: Decision, size: int, limit: int) -> Decision:
@@ -282,18 +305,21 @@ def _ask_tracker(
     sender_known: bool | None,
     notes: list[str],
     journal: Journal | None,
-) -> tuple[bool | None, IssueRef | str | None, bool]:
+) -> tuple[bool | None, IssueRef | str | None, bool, UserRef | None]:
+    """What the tracker says: sender known, the issue answered, in conversation, account."""
     tracker = loaded.config.mailboxes[mailbox].tracker
+    account = None
     try:
         if sender_known is None and message.from_ is not None:
-            sender_known = find_sender(message, adapter, loaded) is not None
+            account = find_sender(message, adapter, loaded)
+            sender_known = account is not None
             notes.append(
                 f"tracker {tracker}: the sender {'has an' if sender_known else 'has no'} account"
             )
         lookup = look_up(message, adapter, journal, loaded, mailbox, ask_sender=False)
     except TrackerMailError as exc:
         notes.append(f"tracker {tracker} not consulted ({exc}); facts from the options")
-        return sender_known, offline_reply_target(message), False
+        return sender_known, offline_reply_target(message), False, None
     except Exception as exc:
         blame = untranslated(exc, adapter)
         if blame is None:
@@ -302,7 +328,7 @@ def _ask_tracker(
         # the tracker cannot be reached, with the traceback logged for the adapter's authors.
         logger.exception("tracker %s: the %s adapter failed", tracker, adapter.name)
         notes.append(f"tracker {tracker} not consulted ({blame} above); facts from the options")
-        return sender_known, offline_reply_target(message), False
+        return sender_known, offline_reply_target(message), False, None
     in_subject = [c.text for c in message.reference_candidates if c.source == "subject"]
     if lookup.reply_to is None and in_subject:
         # Says why a reply the subject names becomes a new issue: the tracker has none such.
@@ -314,7 +340,7 @@ def _ask_tracker(
         notes.append(_not_a_reply(tracker, journal))
     elif lookup.reply_to is not None:
         notes.append(_found_how(message, adapter, lookup.reply_to.key, lookup, tracker))
-    return sender_known, lookup.reply_to, lookup.in_conversation
+    return sender_known, lookup.reply_to, lookup.in_conversation, account
 
 
 def _not_a_reply(tracker: str, journal: Journal | None) -> str:

@@ -159,23 +159,7 @@ class Actor:
         self, decision: Decision, replies_to: IssueRef | None, author: UserRef | None
     ) -> str | None:
         """Why the sender may not do what the rules ask, if they may not (asks ``can``)."""
-        if decision.author != "sender":
-            return None  # created as the configured account or a user made for this project
-        for planned in decision.actions:
-            action = planned.action
-            if isinstance(action, CreateAction):
-                request = isinstance(action, CreateRequest)
-                issue_type = _issue_type(action)
-                verb = Permission.CREATE_REQUEST if request else Permission.CREATE_ISSUE
-                if not self.adapter.can(author, verb, action.project, issue_type):
-                    what = "requests" if request else "issues"
-                    what = f"{what} of type {issue_type}" if issue_type else what
-                    return f"the sender may not create {what} in project {action.project}"
-            elif isinstance(action, Comment) and replies_to is not None:
-                project = replies_to.project or ""
-                if not self.adapter.can(author, Permission.COMMENT, project):
-                    return f"the sender may not comment on issue {replies_to.key}"
-        return None
+        return refusal(self.adapter, decision, replies_to, author)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -296,6 +280,32 @@ class Actor:
         """What the journal remembers so that later replies thread onto the same issue."""
         issue = result.issue if isinstance(result, CommentRef) else result
         return (delivery.message.message_id, self.tracker, issue.key)
+
+
+def refusal(
+    adapter: TrackerAdapter, decision: Decision, replies_to: IssueRef | None, author: UserRef | None
+) -> str | None:
+    """Why the sender may not do what the rules ask, if they may not (asks ``can``, reads only).
+
+    ``author``: the sender's account; the decision's ``author`` says whether they write at all.
+    """
+    if decision.author != "sender":
+        return None  # created as the configured account or a user made for this project
+    for planned in decision.actions:
+        action = planned.action
+        if isinstance(action, CreateAction):
+            request = isinstance(action, CreateRequest)
+            issue_type = _issue_type(action)
+            verb = Permission.CREATE_REQUEST if request else Permission.CREATE_ISSUE
+            if not adapter.can(author, verb, action.project, issue_type):
+                what = "requests" if request else "issues"
+                what = f"{what} of type {issue_type}" if issue_type else what
+                return f"the sender may not create {what} in project {action.project}"
+        elif isinstance(action, Comment) and replies_to is not None:
+            project = replies_to.project or ""
+            if not adapter.can(author, Permission.COMMENT, project):
+                return f"the sender may not comment on issue {replies_to.key}"
+    return None
 
 
 def _unfindable(planned: PlannedAction) -> bool | None:
