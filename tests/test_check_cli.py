@@ -291,7 +291,8 @@ def test_explain_asks_the_tracker_about_the_sender_and_replies(tmp_path, capsys)
         "unprocessed",
         "unknown sender; policy unknown_user: reject",
     )
-    assert [c.method for c in tracker.calls()] == ["find_user", "find_user"]  # reads only
+    # Reads only: the accounts, and whether the known one may do what rule 1 asks.
+    assert [c.method for c in tracker.calls()] == ["find_user", "can", "find_user"]
 
 
 def test_explain_offline_does_not_ask_the_tracker(tmp_path, capsys):
