@@ -272,7 +272,7 @@ def test_explain_asks_the_tracker_about_the_sender_and_replies(tmp_path, capsys)
     state = tmp_path / "tracker.json"
     tracker = RecordingAdapter(RecordingConfig(state_file=state))
     user = tracker.add_user("lena@targetprocess.com", "Lena")
-    tracker.grant(user, "2", Permission.CREATE_ISSUE)
+    tracker.grant(user, "2", Permission.CREATE_REQUEST)  # what rule 1 asks: sync checks it
     config = write(
         tmp_path,
         CONFIG.replace(
@@ -286,12 +286,13 @@ def test_explain_asks_the_tracker_about_the_sender_and_replies(tmp_path, capsys)
     assert main(["explain", "--format", "json", "-c", str(config), str(known), str(stranger)]) == 0
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert (first["outcome"], first["matched_rule"]) == ("act", "rule 1")
-    assert "tracker tp: the sender has account" in first["notes"]
+    assert "tracker tp: the sender has an account" in first["notes"]
     assert (second["outcome"], second["skipped_reason"]) == (
         "unprocessed",
         "unknown sender; policy unknown_user: reject",
     )
-    assert [c.method for c in tracker.calls()] == ["find_user", "find_user"]  # reads only
+    # Reads only: the accounts, and whether the known one may do what rule 1 asks.
+    assert [c.method for c in tracker.calls()] == ["find_user", "can", "find_user"]
 
 
 def test_explain_offline_does_not_ask_the_tracker(tmp_path, capsys):

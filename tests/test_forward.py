@@ -112,6 +112,19 @@ def test_a_refused_forward_fails_that_message_and_the_next_one_is_handled(tmp_pa
     assert (summary.failed, summary.created, summary.exit_code) == (1, 1, 0)
 
 
+def test_a_busy_server_counts_no_attempt_toward_quarantine(tmp_path, sink) -> None:
+    handler, port = sink
+    handler.refuse = "451 try again later"
+    policies = "    on_unprocessed: {forward: admin@example.com}\n    max_attempts: 2"
+    world = sending_world(tmp_path, port, policies)
+    world.mailbox.add(raw_mail({"Subject": "lunch?", "Message-ID": "<a@example.com>"}))
+    for _ in range(3):
+        assert (world.sync().failed, world.journal.listing((), (), None)[0].attempts) == (1, 0)
+    handler.refuse = None
+    summary = world.sync()
+    assert (summary.unprocessed, summary.forwarded, len(handler.received)) == (1, 1, 1)
+
+
 def test_an_unexpected_library_error_is_a_permanent_error_of_the_message(
     sink, monkeypatch: pytest.MonkeyPatch
 ) -> None:

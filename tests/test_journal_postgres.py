@@ -191,6 +191,25 @@ def test_failures_and_stops_are_counted_in_postgres_as_in_sqlite(postgres_url, t
             assert again.last_error == "tracker unreachable"
 
 
+def test_status_search_finds_the_same_mail_in_postgres_as_in_sqlite(postgres_url, tmp_path):
+    # LIKE with an ESCAPE clause, written once for both: % and _ typed are literal.
+    for journal in (Journal.open_postgres(postgres_url), Journal.open(tmp_path / "j.sqlite3")):
+        with journal:
+            for n, subject in enumerate(("100% done", "Lunch_break", "Printer on fire")):
+                journal.record_fetched(
+                    "box", IMAP, str(n), f"<m{n}@x>", f"{n}" * 64, 1, sender="a@example.com",
+                    subject=subject,
+                )  # fmt: skip
+
+            def found(text: str, journal: Journal = journal) -> list[str]:
+                return [row.subject for row in journal.listing(search=text)]
+
+            assert found("%") == ["100% done"]
+            assert found("_") == ["Lunch_break"]
+            assert found("PRINTER") == ["Printer on fire"]
+            assert found("M2@") == ["Printer on fire"]
+
+
 # -- the commands --------------------------------------------------------------------------
 
 

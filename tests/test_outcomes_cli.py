@@ -187,10 +187,10 @@ def test_status_is_a_table_of_every_message_newest_first(tmp_path, capsys):
         f"journal {tmp_path}/state/journal.sqlite3: disposed 1, quarantined 1, unprocessed 1\n"
         + textwrap.dedent(
             """\
-            ID  MAILBOX  STATE         ATTEMPTS  DATE (UTC)        SENDER             SUBJECT          RESULT
-            3   support  quarantined   1/1       2026-12-06 04:03  alice@example.com  broken thing     PermanentError: recording tracker: there is no project 'nowhere'
-            2   support  not imported  0/1       2026-12-06 04:02  alice@example.com  Lunch?           no rule matched
-            1   support  done          0/1       2026-12-06 04:01  alice@example.com  Printer on fire  1 recording://issues/1
+            ID  MAILBOX  STATE         ATTEMPTS  DATE (UTC)        SENDER             SUBJECT          RULE    RESULT
+            3   support  quarantined   1/1       2026-12-06 04:03  alice@example.com  broken thing     rule 2  PermanentError: recording tracker: there is no project 'nowhere'
+            2   support  not imported  0/1       2026-12-06 04:02  alice@example.com  Lunch?           -       no rule matched
+            1   support  done          0/1       2026-12-06 04:01  alice@example.com  Printer on fire  rule 1  1 recording://issues/1
             """
         )
     )
@@ -217,6 +217,25 @@ def test_status_filters_by_state_and_mailbox(tmp_path, capsys):
     assert (code, err) == (2, "tracker-mail status: no mailbox 'nope'; the file has: support\n")
 
 
+def test_status_finds_mail_by_sender_subject_or_message_id(tmp_path, capsys):
+    config = configure(tmp_path)
+    deliver(tmp_path, "a", "Printer on fire")
+    deliver(tmp_path, "b", "100% Lunch?", sender="bob@example.com")
+    deliver(tmp_path, "c", "Lunch_break")
+    run(capsys, "sync", "-c", config)
+
+    def found(text: str) -> list[str]:
+        _, out, _ = run(capsys, "status", "-c", config, "--search", text, "--format", "json")
+        return [json.loads(line)["message_id"] for line in out.splitlines()]
+
+    assert found("PRINTER") == ["a@x"]  # any case
+    assert found("Bob@") == ["b@x"]  # the sender
+    assert found("c@X") == ["c@x"]  # the Message-ID
+    assert found("%") == ["b@x"]  # % and _ are the operator's text, not wildcards
+    assert found("_") == ["c@x"]
+    assert found("nobody") == []
+
+
 def test_status_as_json_has_one_object_per_message(tmp_path, capsys):
     config = three_messages(tmp_path, capsys)
     _, out, _ = run(capsys, "status", "-c", config, "--format", "json", "--state", "disposed")
@@ -233,6 +252,10 @@ def test_status_as_json_has_one_object_per_message(tmp_path, capsys):
         "subject": "Printer on fire",
         "message_id": "a@x",
         "issues": [{"key": "1", "url": "recording://issues/1", "comment": False}],
+        "rule": "rule 1",
+        "reply_to": None,
+        "author": "rule_owner",
+        "location": "a.eml",
         "reason": None,
         "last_error": None,
     }
@@ -248,7 +271,7 @@ def test_a_narrow_terminal_cuts_the_subject_not_the_ids(tmp_path, capsys):
     lines = out.text.splitlines()[1:]
     assert all(len(line) <= 120 for line in lines)
     assert [line.split()[0] for line in lines] == ["ID", "3", "2", "1"]
-    assert "  Printer o…  1 recording://issues/1" in lines[3]  # the subject gave way first…
+    assert "  Printer o…  rule 1  1 recording://issues/1" in lines[3]  # the subject gave way first…
     assert "alice@example.com" in lines[3]  # …the sender fits
     assert "there is no project 'nowhere'" not in lines[1]  # …then the result
 
@@ -294,7 +317,7 @@ def test_retry_takes_several_ids_and_says_what_happens(tmp_path, capsys):
     assert out == (
         '#2 support "Lunch?": queued\n'
         "#3 support \"broken thing\": queued; it was moved (move to 'Quarantine'): move it back"
-        " to the mailbox's folder for the sync to find it\n"
+        " to the mailbox's folder for the sync to find it (in the mailbox it was c.eml)\n"
         "2 message(s) will be processed by the next sync (tracker-mail sync, or cron's);"
         " writes the tracker already confirmed are not repeated.\n"
     )

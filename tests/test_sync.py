@@ -5,6 +5,7 @@ test_sync_dovecot.py; these cover every branch quickly.
 """
 
 import hashlib
+import logging
 
 import pytest
 
@@ -141,7 +142,8 @@ def test_sender_without_permission_is_unprocessed(world):
     assert world.tracker.issues() == {}
     assert summary.unprocessed == 1
     assert world.journal.status().recent[0].decision == {
-        "reason": "the sender may not create issues of type Bug in project it"
+        "matched_rule": "printers",  # status says which rule sent it there
+        "reason": "the sender may not create issues of type Bug in project it",
     }
 
 
@@ -197,7 +199,7 @@ def test_attachments_limits_and_original(world):
         ("Printer logs.eml", len(raw), hashlib.sha256(raw).hexdigest()),
     ]
     assert issue.text.endswith(
-        "Not attached: setup.exe (excluded by *.exe); big.bin (0.0 MB, over the 0.0 MB limit)"
+        "Not attached: setup.exe (excluded by *.exe); big.bin (5 kB, over the 1 kB limit)"
     )
 
 
@@ -244,6 +246,72 @@ def test_retry_later_leaves_the_message_and_the_next_run_succeeds(world):
     second = world.sync()
     assert (second.created, len(world.tracker.issues())) == (1, 1)
     assert world.mailbox.ids() == []
+
+
+def test_waiting_for_the_tracker_counts_no_attempt_toward_quarantine(world):
+    # A tracker busy for many runs must not leave the message one failure from quarantine.
+    world.policies = "    max_attempts: 2\n    on_failure: {move: Quarantine}"
+    world.mailbox.add(mail("Printer on fire"))
+    for _ in range(3):
+        world.tracker.fail("create_issue", FaultKind.RETRY_LATER)
+        assert world.sync().failed == 1
+    (row,) = world.journal.listing((), (), None)
+    assert (row.state, row.attempts) == (MessageState.FAILED, 0)
+    assert (row.last_error or "").startswith("RetryLater")
+    world.tracker.fail("create_issue", FaultKind.PERMANENT)
+    real = world.sync()
+    assert (real.failed, real.quarantined, world.journal.listing((), (), None)[0].attempts) == (
+        1,
+        0,
+        1,
+    )
+    assert world.sync().created == 1
+
+
+def test_a_second_copy_of_handled_mail_says_it_wrote_nothing_and_names_the_issue(world, caplog):
+    world.mailbox.add(mail("Printer on fire"))
+    world.mailbox.add(mail("Printer on fire"))  # the same Message-ID, delivered twice
+    with caplog.at_level(logging.INFO, logger="tracker_mail"):
+        world.sync()
+    assert len(world.tracker.issues()) == 1
+    assert [r.getMessage() for r in caplog.records if "Printer" in r.getMessage()] == [
+        'inbox #1 alice@example.com "Printer on fire": created 2 recording://issues/2',
+        'inbox #1 alice@example.com "Printer on fire": done 2 recording://issues/2 (nothing '
+        "written: the tracker already has this mail's writes (a copy with the same "
+        "Message-ID, or a run that stopped after them))",
+    ]
+
+
+def test_quarantined_mail_moved_back_without_retry_says_why_it_goes_back(world, caplog):
+    world.policies = "    max_attempts: 1\n    on_failure: {move: Quarantine}"
+    world.mailbox.add(mail("Printer on fire"))
+    world.tracker.fail("create_issue", FaultKind.PERMANENT)
+    assert world.sync().quarantined == 1
+    (raw,) = world.mailbox.folders.pop("Quarantine")
+    world.mailbox.add(raw)  # moved back by hand, but `retry` was forgotten
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tracker_mail"):
+        world.sync()
+    assert [r.getMessage() for r in caplog.records] == [
+        'inbox #1 alice@example.com "Printer on fire": quarantined (handled before (the same '
+        "Message-ID): nothing written again; `tracker-mail retry 1` has the next sync process "
+        "it again)"
+    ]
+    assert world.mailbox.folders["Quarantine"] == [raw]  # where on_failure puts it, as before
+    assert world.tracker.calls("create_issue")[1:] == []
+
+
+def test_mail_too_large_to_download_is_logged_as_such_with_what_to_do(world, caplog):
+    world.mailbox.max_message_size = 100
+    world.mailbox.add(mail("Printer on fire", body="x" * 200))
+    with caplog.at_level(logging.INFO, logger="tracker_mail"):
+        assert world.sync().unprocessed == 1
+    (line,) = [r.getMessage() for r in caplog.records if "max_message_size" in r.getMessage()]
+    assert line.startswith("inbox - (not downloaded): unprocessed (1:1 is ")
+    assert line.endswith(
+        "bytes, over max_message_size 25000000: not downloaded, so not in the journal or "
+        "status; raise max_message_size, or take it out of the mailbox by hand)"
+    )
 
 
 def test_lost_answer_is_found_by_key_not_created_again(world):

@@ -261,7 +261,8 @@ def _status_parsers(commands: Any) -> None:
         description=(
             "Count the journal's messages by state, then list them newest first: id, "
             "mailbox, state in plain words, attempts of the mailbox's max_attempts, date, "
-            "sender, subject, and the issue created or commented (key and link) or why not "
+            "sender, subject, the rule that took it, and the issue created or commented (key "
+            "and link) or why not "
             "(the reason, or the last error). A narrow terminal cuts the subject first."
         ),
     )
@@ -278,6 +279,11 @@ def _status_parsers(commands: Any) -> None:
         ),
     )
     status.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
+    status.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="only messages whose sender, subject or Message-ID contains TEXT (any case)",
+    )
     status.add_argument(
         "--format",
         choices=("text", "json"),

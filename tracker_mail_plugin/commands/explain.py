@@ -13,10 +13,10 @@ import contextlib
 import dataclasses
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter
+from tracker_mail_plugin.adapter import IssueRef, TrackerAdapter, UserRef
 from tracker_mail_plugin.assemble import (
     build_adapter_or_raise,
     journal_exists,
@@ -26,11 +26,14 @@ from tracker_mail_plugin.assemble import (
 from tracker_mail_plugin.commands.common import quiet_on_closed_pipe
 from tracker_mail_plugin.commands.output import say_problems
 from tracker_mail_plugin.config.loader import ConfigFileError, LoadedConfig, load_config
+from tracker_mail_plugin.config.model import Policies
 from tracker_mail_plugin.errors import ExitCode, TrackerMailError
 from tracker_mail_plugin.explanation import as_json, as_text
 from tracker_mail_plugin.journal import Journal
 from tracker_mail_plugin.mail import Message, parse_message
+from tracker_mail_plugin.pipeline.act import left_out, refusal
 from tracker_mail_plugin.pipeline.facts import (
+    Lookup,
     authentication_for,
     facts_for,
     find_sender,
@@ -38,7 +41,14 @@ from tracker_mail_plugin.pipeline.facts import (
 )
 from tracker_mail_plugin.pipeline.replies import candidates_in_order
 from tracker_mail_plugin.registry import untranslated
-from tracker_mail_plugin.rules.decide import Decision, decide, offline_reply_target
+from tracker_mail_plugin.rules.decide import (
+    Decision,
+    Facts,
+    decide,
+    offline_reply_target,
+    shadowed,
+)
+from tracker_mail_plugin.rules.model import Comment, CreateAction, Rule
 from tracker_mail_plugin.sources import read_paths
 from tracker_mail_plugin.trust import DnsFunc
 
@@ -183,8 +193,9 @@ def decide_offline(
     notes: list[str] = []
     reply_to: IssueRef | str | None = offline_reply_target(message)
     in_conversation = False
+    account: UserRef | None = None  # the sender's, when the tracker was asked and has one
     if adapter is not None:
-        sender_known, reply_to, in_conversation = _ask_tracker(
+        sender_known, reply_to, in_conversation, account = _ask_tracker(
             loaded, mailbox, message, adapter, sender_known, notes, journal
         )
     elif journal is not None:
@@ -212,7 +223,78 @@ def decide_offline(
     )
     rules = loaded.config.rules_for(mailbox)
     decision = decide(message, rules, loaded.policies(mailbox), facts)
-    return dataclasses.replace(decision, notes=(*notes, *decision.notes)) if notes else decision
+    if adapter is not None and account is not None and not isinstance(reply_to, str):
+        decision = _permitted(decision, adapter, reply_to, account, notes)
+    later = list(_shadowed_note(message, rules, decision, facts))
+    later += _left_out_note(message, decision, loaded.policies(mailbox))
+    if notes or later:
+        decision = dataclasses.replace(decision, notes=(*notes, *decision.notes, *later))
+    return _oversize(decision, message.size, loaded.policies(mailbox).max_message_size)
+
+
+def _permitted(
+    decision: Decision,
+    adapter: TrackerAdapter,
+    reply_to: IssueRef | None,
+    account: UserRef,
+    notes: list[str],
+) -> Decision:
+    """Ask the tracker, as ``sync`` does before writing, whether the sender may (reads only)."""
+    if decision.outcome != "act":
+        return decision
+    try:
+        denied = refusal(adapter, decision, reply_to, account)
+    except TrackerMailError as exc:
+        notes.append(f"whether the sender may do this was not asked ({exc})")
+        return decision
+    if denied is None:
+        return decision
+    return dataclasses.replace(decision, outcome="unprocessed", actions=(), skipped_reason=denied)
+
+
+def _oversize(decision: Decision, size: int, limit: int) -> Decision:
+    """Mail over ``max_message_size`` is never downloaded by sync, so never decided."""
+    if size <= limit:
+        return decision
+    return dataclasses.replace(
+        decision,
+        outcome="unprocessed",
+        actions=(),
+        skipped_reason=(
+            f"{size} bytes, over max_message_size {limit}: sync does not download it "
+            "(on_unprocessed); the rules above say what a larger limit would make of it"
+        ),
+    )
+
+
+def _left_out_note(message: Message, decision: Decision, policies: Policies) -> list[str]:
+    """The files the issue or comment would go without, and the setting that drops each."""
+    writes = any(isinstance(p.action, CreateAction | Comment) for p in decision.actions)
+    files = left_out(message, policies) if writes else []
+    if not files:
+        return []
+    return [
+        f"not attached (excluded_filenames, max_attachment_size): {'; '.join(files)}; "
+        "the issue's text names them"
+    ]
+
+
+def _shadowed_note(
+    message: Message, rules: Sequence[Rule], decision: Decision, facts: Facts
+) -> Iterator[str]:
+    below = shadowed(message, rules, decision, facts)
+    if below:
+        names = ", ".join(f"'{label}'" for label in below)
+        which = (
+            f"rules {names} below would match too, but never see"
+            if below[1:]
+            else (f"rule {names} below would match too, but never sees")
+        )
+        yield (
+            f"{which} this message: rules are tried from the top and "
+            f"'{decision.trace[-1].rule}' took it (move the one you mean above it, or give "
+            "the rule above `continue: true`)"
+        )
 
 
 def _ask_tracker(
@@ -223,18 +305,21 @@ def _ask_tracker(
     sender_known: bool | None,
     notes: list[str],
     journal: Journal | None,
-) -> tuple[bool | None, IssueRef | str | None, bool]:
+) -> tuple[bool | None, IssueRef | str | None, bool, UserRef | None]:
+    """What the tracker says: sender known, the issue answered, in conversation, account."""
     tracker = loaded.config.mailboxes[mailbox].tracker
+    account = None
     try:
         if sender_known is None and message.from_ is not None:
-            sender_known = find_sender(message, adapter, loaded) is not None
+            account = find_sender(message, adapter, loaded)
+            sender_known = account is not None
             notes.append(
-                f"tracker {tracker}: the sender {'has' if sender_known else 'has no'} account"
+                f"tracker {tracker}: the sender {'has an' if sender_known else 'has no'} account"
             )
         lookup = look_up(message, adapter, journal, loaded, mailbox, ask_sender=False)
     except TrackerMailError as exc:
         notes.append(f"tracker {tracker} not consulted ({exc}); facts from the options")
-        return sender_known, offline_reply_target(message), False
+        return sender_known, offline_reply_target(message), False, None
     except Exception as exc:
         blame = untranslated(exc, adapter)
         if blame is None:
@@ -243,7 +328,7 @@ def _ask_tracker(
         # the tracker cannot be reached, with the traceback logged for the adapter's authors.
         logger.exception("tracker %s: the %s adapter failed", tracker, adapter.name)
         notes.append(f"tracker {tracker} not consulted ({blame} above); facts from the options")
-        return sender_known, offline_reply_target(message), False
+        return sender_known, offline_reply_target(message), False, None
     in_subject = [c.text for c in message.reference_candidates if c.source == "subject"]
     if lookup.reply_to is None and in_subject:
         # Says why a reply the subject names becomes a new issue: the tracker has none such.
@@ -251,7 +336,45 @@ def _ask_tracker(
             f"tracker {tracker}: no issue it has is named by {', '.join(in_subject[:3])}; "
             "not a reply to an existing issue"
         )
-    return sender_known, lookup.reply_to, lookup.in_conversation
+    elif lookup.reply_to is None and (message.in_reply_to or message.references):
+        notes.append(_not_a_reply(tracker, journal))
+    elif lookup.reply_to is not None:
+        notes.append(_found_how(message, adapter, lookup.reply_to.key, lookup, tracker))
+    return sender_known, lookup.reply_to, lookup.in_conversation, account
+
+
+def _not_a_reply(tracker: str, journal: Journal | None) -> str:
+    """Why mail answering other mail opens an issue: what it answers made none."""
+    seen = "mail the journal has seen" if journal is not None else "mail (there is no journal)"
+    return (
+        f"In-Reply-To/References name no {seen} make or answer an issue, nor a notification "
+        f"of tracker {tracker}, and the subject names no issue: not a reply to an existing "
+        "issue (the issue's number in the subject, e.g. #123, makes it one)"
+    )
+
+
+def _found_how(
+    message: Message, adapter: TrackerAdapter, key: str, lookup: Lookup, tracker: str
+) -> str:
+    """Which reference made the message a reply to issue ``key``, and which lost to it."""
+    try:
+        named = [(c, adapter.parse_reference(c)) for c in candidates_in_order(message)]
+    except (TrackerMailError, ValueError):  # look_up read them already; a note is no reason
+        named = []
+    others = dict.fromkeys(c.text for c, ref in named if ref is not None and ref.key != key)
+    if lookup.in_conversation:
+        how = "the journal: In-Reply-To/References name earlier mail that made or answered it"
+    else:
+        by = next((c for c, ref in named if ref is not None and ref.key == key), None)
+        how = f"{by.text} ({by.source})" if by is not None else f"tracker {tracker}"
+    lost = (
+        f"; {', '.join(list(others)[:3])} not used: the first reference naming an issue "
+        "wins (earlier mail of the conversation, then notification Message-IDs, then the "
+        "subject)"
+        if others
+        else ""
+    )
+    return f"a reply to issue {key}, found by {how}{lost}"
 
 
 def _by_form(message: Message, forms: TrackerAdapter, notes: list[str]) -> IssueRef | None:

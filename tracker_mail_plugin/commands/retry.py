@@ -98,7 +98,7 @@ def _queue(journal: Journal, keeper: StateKeeper, row: MessageRow, out: TextIO) 
     keeper.requeue(row)
     where = (
         f"; it was moved ({disposition}): move it back to the mailbox's folder for the sync"
-        " to find it"
+        f" to find it (in the mailbox it was {bounded(row.source_id, 200)})"
         if removed
         else ""
     )

@@ -42,10 +42,13 @@ _COLUMNS = (
     Column("DATE (UTC)"),
     Column("SENDER", shrinks=3, least=12),
     Column("SUBJECT", shrinks=1, least=10),
+    Column("RULE", shrinks=4, least=8),
     Column("RESULT", shrinks=2, least=20),
 )
 # Cells are cut to these before the terminal's width is considered: a row stays readable.
-_SENDER, _SUBJECT, _RESULT = 40, 60, 100
+_SENDER, _SUBJECT, _RULE, _RESULT = 40, 60, 30, 100
+# The RULE cell of a reply made a comment by the replies policy, before any rule.
+REPLY = "(reply)"
 
 
 def status_command(args: argparse.Namespace) -> ExitCode:
@@ -66,7 +69,16 @@ def status_command(args: argparse.Namespace) -> ExitCode:
     # Whoever asked for JSON logs reads stdout with the same collector: JSON rows too.
     form = args.format or ("json" if args.log_format == "json" else "text")
     with quiet_on_closed_pipe():
-        show_status(loaded, sys.stdout, states, args.mailbox or (), args.limit or None, form, width)
+        show_status(
+            loaded,
+            sys.stdout,
+            states,
+            args.mailbox or (),
+            args.limit or None,
+            form,
+            width,
+            search=args.search,
+        )
     return ExitCode.OK
 
 
@@ -78,10 +90,13 @@ def show_status(
     limit: int | None = DEFAULT_LIMIT,
     form: str = "text",
     width: int | None = None,
+    *,
+    search: str | None = None,
 ) -> None:
     """Counts by state, then one row per message (newest change first), narrowed if asked.
 
     ``width``: the terminal's; the subject is cut first to fit it. None: not a terminal.
+    ``search``: only messages whose sender, subject or Message-ID contains this text.
     """
     path = journal_path(loaded, create=False)
     if not journal_exists(loaded, path):  # no run yet: say so, without creating a journal to say it
@@ -90,7 +105,7 @@ def show_status(
         return
     with open_journal(loaded, path) as journal:
         counts = journal.status(0).counts
-        rows = journal.listing(states or (), mailboxes, limit)
+        rows = journal.listing(states or (), mailboxes, limit, search)
         results = journal.results([row.id for row in rows])
         where = journal.path  # the file, or the PostgreSQL URL
     entries = [_entry(loaded, row, results.get(row.id, [])) for row in rows]
@@ -129,6 +144,13 @@ def _entry(
         "subject": bounded(row.subject, 200),
         "message_id": bounded(row.message_id, 200),
         "issues": issues,
+        # Which rule took it (None: none matched, or it was judged before any rule), and
+        # the issue a reply answered: what people ask when mail landed somewhere unexpected.
+        "rule": decision.get("matched_rule"),
+        "reply_to": decision.get("reply_to"),
+        "author": decision.get("author"),
+        # The mail as its mailbox names it (Maildir file key, IMAP UIDVALIDITY:UID, ...).
+        "location": bounded(row.source_id, 200),
         # Unprocessed and quarantined mail keep "reason"; dropped mail its decision's reason.
         "reason": decision.get("reason") or decision.get("skipped_reason"),
         "last_error": row.last_error,
@@ -153,8 +175,17 @@ def _cells(entry: dict[str, Any]) -> list[str]:
         date,
         bounded(entry["sender"], _SENDER) or "-",
         bounded(entry["subject"], _SUBJECT) or "-",
+        bounded(_rule(entry), _RULE) or "-",
         bounded(_result(entry), _RESULT) or "-",
     ]
+
+
+def _rule(entry: dict[str, Any]) -> str:
+    if entry["state"] in ("fetched", "decided"):
+        return ""  # decided again on the next attempt
+    if entry["rule"]:
+        return str(entry["rule"])
+    return REPLY if entry["reply_to"] and entry["issues"] else ""
 
 
 def _result(entry: dict[str, Any]) -> str:

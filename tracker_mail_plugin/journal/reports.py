@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
@@ -74,14 +75,27 @@ class JournalReports:
         states: Collection[MessageState] = (),
         mailboxes: Collection[str] = (),
         limit: int | None = None,
+        search: str | None = None,
     ) -> list[MessageRow]:
-        """Messages, newest change first, narrowed to ``states`` and ``mailboxes`` when given."""
+        """Messages, newest change first, narrowed to ``states`` and ``mailboxes`` when given.
+
+        ``search``: only those whose sender, subject or Message-ID contains it, ignoring
+        case (SQLite folds only ASCII letters; PostgreSQL every letter).
+        """
         where = [NEWEST_LOCATION]
         args: list[object] = []
         for column, wanted in (("m.state", [s.value for s in states]), ("m.mailbox", mailboxes)):
             if wanted:
                 where.append(f"{column} IN ({', '.join('?' * len(wanted))})")
                 args.extend(wanted)
+        if search:
+            # The operator's text, matched literally: % and _ are not wildcards here.
+            literal = re.sub(r"([!%_])", r"!\1", search.lower())
+            where.append(
+                "(LOWER(m.sender) LIKE ? ESCAPE '!' OR LOWER(m.subject) LIKE ? ESCAPE '!'"
+                " OR LOWER(m.message_id) LIKE ? ESCAPE '!')"
+            )
+            args.extend([f"%{literal}%"] * 3)
         sql = f"{SELECT_MESSAGE} WHERE {' AND '.join(where)} ORDER BY m.updated_at DESC, m.id DESC"
         if limit is not None:
             sql += " LIMIT ?"

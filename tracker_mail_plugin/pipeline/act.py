@@ -159,23 +159,7 @@ class Actor:
         self, decision: Decision, replies_to: IssueRef | None, author: UserRef | None
     ) -> str | None:
         """Why the sender may not do what the rules ask, if they may not (asks ``can``)."""
-        if decision.author != "sender":
-            return None  # created as the configured account or a user made for this project
-        for planned in decision.actions:
-            action = planned.action
-            if isinstance(action, CreateAction):
-                request = isinstance(action, CreateRequest)
-                issue_type = _issue_type(action)
-                verb = Permission.CREATE_REQUEST if request else Permission.CREATE_ISSUE
-                if not self.adapter.can(author, verb, action.project, issue_type):
-                    what = "requests" if request else "issues"
-                    what = f"{what} of type {issue_type}" if issue_type else what
-                    return f"the sender may not create {what} in project {action.project}"
-            elif isinstance(action, Comment) and replies_to is not None:
-                project = replies_to.project or ""
-                if not self.adapter.can(author, Permission.COMMENT, project):
-                    return f"the sender may not comment on issue {replies_to.key}"
-        return None
+        return refusal(self.adapter, decision, replies_to, author)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -298,6 +282,32 @@ class Actor:
         return (delivery.message.message_id, self.tracker, issue.key)
 
 
+def refusal(
+    adapter: TrackerAdapter, decision: Decision, replies_to: IssueRef | None, author: UserRef | None
+) -> str | None:
+    """Why the sender may not do what the rules ask, if they may not (asks ``can``, reads only).
+
+    ``author``: the sender's account; the decision's ``author`` says whether they write at all.
+    """
+    if decision.author != "sender":
+        return None  # created as the configured account or a user made for this project
+    for planned in decision.actions:
+        action = planned.action
+        if isinstance(action, CreateAction):
+            request = isinstance(action, CreateRequest)
+            issue_type = _issue_type(action)
+            verb = Permission.CREATE_REQUEST if request else Permission.CREATE_ISSUE
+            if not adapter.can(author, verb, action.project, issue_type):
+                what = "requests" if request else "issues"
+                what = f"{what} of type {issue_type}" if issue_type else what
+                return f"the sender may not create {what} in project {action.project}"
+        elif isinstance(action, Comment) and replies_to is not None:
+            project = replies_to.project or ""
+            if not adapter.can(author, Permission.COMMENT, project):
+                return f"the sender may not comment on issue {replies_to.key}"
+    return None
+
+
 def _unfindable(planned: PlannedAction) -> bool | None:
     """True for a write ``find_by_key`` cannot find: its ``started`` row is fsynced first.
 
@@ -324,13 +334,28 @@ def _first_project(actions: tuple[PlannedAction, ...]) -> str | None:
     return None
 
 
+def left_out(message: Message, policies: Policies) -> list[str]:
+    """The files an issue or comment of ``message`` leaves out, each with why (``explain``)."""
+    found = []
+    for attachment in message.attachments:
+        reason = _exclusion(attachment.filename, attachment.size, policies)
+        if reason:
+            found.append(f"{attachment.filename} ({reason})")
+    return found
+
+
 def _exclusion(filename: str, size: int, policies: Policies) -> str | None:
+    """Why a file is left out, in words for the issue's readers; None: it is kept."""
     lowered = filename.lower()
     for pattern in policies.excluded_filenames:
         if fnmatch.fnmatchcase(lowered, pattern.lower()):
             return f"excluded by {pattern}"
-    if size > policies.max_attachment_size:
-        return f"{_megabytes(size)}, over the {_megabytes(policies.max_attachment_size)} limit"
+    limit = policies.max_attachment_size
+    if size > limit:
+        shown, most = _megabytes(size), _megabytes(limit)
+        if shown == most:  # "0.1 MB, over the 0.1 MB limit" would say nothing
+            shown, most = f"{size} bytes", f"{limit} bytes"
+        return f"{shown}, over the {most} limit"
     return None
 
 
@@ -346,6 +371,8 @@ def _over_cap_note(names: list[str], limit: int) -> str:
 
 
 def _megabytes(size: int) -> str:
+    if size < 10**6:
+        return f"{size / 1000:.0f} kB"
     return f"{size / 10**6:.1f} MB"
 
 

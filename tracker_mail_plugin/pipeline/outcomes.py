@@ -52,8 +52,11 @@ class Outcome:
 
     def text(self) -> str:
         """The line people read."""
-        number = f"#{self.id}" if self.id is not None else "-"
-        line = f'{self.mailbox} {number} {self.sender or "(no sender)"} "{self.subject}": '
+        if self.id is None and not (self.sender or self.subject):
+            line = f"{self.mailbox} - (not downloaded): "  # too large: only its size is known
+        else:
+            number = f"#{self.id}" if self.id is not None else "-"
+            line = f'{self.mailbox} {number} {self.sender or "(no sender)"} "{self.subject}": '
         line += self.outcome
         line += "".join(f" {part}" for part in (self.issue, self.url) if part)
         return f"{line} ({self.reason})" if self.reason else line

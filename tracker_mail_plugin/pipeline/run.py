@@ -53,6 +53,8 @@ from tracker_mail_plugin.trust.verdict import Verdict
 logger = logging.getLogger("tracker_mail")
 
 _FINISHED = (MessageState.DISPOSED, MessageState.UNPROCESSED, MessageState.QUARANTINED)
+# The outcome a message finished before is logged with when it comes again.
+_AGAIN = {MessageState.UNPROCESSED: "unprocessed", MessageState.QUARANTINED: "quarantined"}
 
 
 class MailboxRun:
@@ -236,6 +238,7 @@ class MailboxRun:
         self.parts.checkpoint(Checkpoint.AFTER_FETCH)
         if row.state in _FINISHED or row.state == MessageState.ACTED:
             self.disposer.dispose_again(row)
+            self._again(row, message)
             return
         try:
             self._handle(row, message, raw, fetched.arrived)
@@ -290,7 +293,12 @@ class MailboxRun:
             self._unprocessed(row, message, raw, delivered.denied)
             return
         self._count(delivered)
-        found = issue_fields(delivered.results)
+        found: dict[str, str | None] = issue_fields(delivered.results)
+        if not _wrote(delivered):
+            # Nothing new: another copy of mail already handled (the same Message-ID), or a
+            # run that stopped after the writes. The line names what the earlier one made.
+            earlier = self.parts.journal.results([row.id]).get(row.id, [])
+            found = issue_fields(earlier) | {"reason": _NOTHING_NEW}
         self._report(row, message, _done_words(delivered), logging.INFO, **found)
         if self.parts.observer is not None:
             self.parts.observer.confirmed(self.parts.name, arrived)
@@ -335,11 +343,17 @@ class MailboxRun:
         error: BaseException,
         counts_toward_quarantine: bool,
     ) -> None:
-        attempts = self.states.failed(row, error)
-        if not counts_toward_quarantine or attempts < self.parts.policies.max_attempts:
+        max_attempts = self.parts.policies.max_attempts
+        if not counts_toward_quarantine:
+            self.states.stopped(row, error)
             self.summary.add("failed")
-            of = f" of {self.parts.policies.max_attempts}" if counts_toward_quarantine else ""
-            why = f"attempt {attempts}{of}, tried again next run: {error}"
+            why = f"not counted toward max_attempts, tried again next run: {error}"
+            self._report(row, message, "failed", logging.WARNING, reason=why)
+            return
+        attempts = self.states.failed(row, error)
+        if attempts < max_attempts:
+            self.summary.add("failed")
+            why = f"attempt {attempts} of {max_attempts}, tried again next run: {error}"
             self._report(row, message, "failed", logging.WARNING, reason=why)
             return
         self._quarantine(row, message, raw, str(error), f"failed {attempts} times: {error}")
@@ -375,7 +389,9 @@ class MailboxRun:
             if self.disposer.forward_copy(message, raw, policy, why):
                 self.summary.add("forwarded")
         except (RetryLater, PermanentError) as exc:
-            if not counted:
+            if isinstance(exc, RetryLater):  # the server is busy or out of reach: it waits
+                self.states.stopped(row, f"forwarding it failed: {exc}")
+            elif not counted:
                 self.states.failed(row, f"forwarding it failed: {exc}")
             logger.warning("forwarding failed: %s: %s", message.message_id, exc)
             self.summary.add("failed")
@@ -386,7 +402,11 @@ class MailboxRun:
         """Never downloaded: only its size is known, so it can only be left or moved."""
         self.summary.add("unprocessed")
         limit = self.parts.policies.max_message_size
-        why = f"{envelope.id} is {envelope.size} bytes, over max_message_size {limit}"
+        why = (
+            f"{envelope.id} is {envelope.size} bytes, over max_message_size {limit}: not "
+            "downloaded, so not in the journal or status; raise max_message_size, or take it "
+            "out of the mailbox by hand"
+        )
         self._report(None, None, "unprocessed", logging.WARNING, reason=why)
         if self.parts.dry_run:
             text = f"{envelope.id}: too large ({envelope.size} bytes): unprocessed"
@@ -395,6 +415,25 @@ class MailboxRun:
             )
             return
         self.disposer.dispose_oversize(envelope)
+
+    def _again(self, row: MessageRow, message: Message) -> None:
+        """Say that mail the journal finished before came again, and what became of it.
+
+        Mail moved back from a quarantine folder without ``retry``, a second copy, a new
+        UIDVALIDITY: it is disposed of as before, which is a surprise unless the log says so.
+        """
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        outcome = _AGAIN.get(row.state, "done")
+        if (row.decision or {}).get("outcome") == "drop":
+            outcome = "dropped"
+        found: dict[str, str | None] = {}
+        if outcome == "done":
+            found = issue_fields(self.parts.journal.results([row.id]).get(row.id, []))
+        why = "handled before (the same Message-ID): nothing written again"
+        if outcome != "done":
+            why += f"; `tracker-mail retry {row.id}` has the next sync process it again"
+        self._report(row, message, outcome, logging.INFO, reason=why, **found)
 
     def _report(
         self,
@@ -422,6 +461,16 @@ class MailboxRun:
         lookup = self._look_up(message)
         decision = self._decide(message, lookup, verdict)
         self.preview.plan(message, decision, lookup, self.actor, self.summary)
+
+
+_NOTHING_NEW = (
+    "nothing written: the tracker already has this mail's writes (a copy with the same "
+    "Message-ID, or a run that stopped after them)"
+)
+
+
+def _wrote(delivered: Delivered) -> bool:
+    return bool(delivered.results or delivered.attached or delivered.forwarded)
 
 
 def _done_words(delivered: Delivered) -> str:

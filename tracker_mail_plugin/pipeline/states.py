@@ -22,6 +22,9 @@ from tracker_mail_plugin.rules.decide import Decision
 KEPT_LENGTH = 200
 # Disposing of mail in these states keeps the state: it says why the mail was moved.
 _SAYS_WHY = frozenset({MessageState.UNPROCESSED, MessageState.QUARANTINED})
+# What an unprocessed or quarantined message keeps of its decision: the rule that took it,
+# and the issue it was found to answer.
+_KEPT_WITH_REASON = ("matched_rule", "reply_to")
 
 
 class IllegalTransition(RuntimeError):
@@ -42,6 +45,9 @@ class StateKeeper:
     def __init__(self, journal: Journal):
         self.journal = journal
         self._current: dict[int, MessageState] = {}
+        # This run's decision of each message not yet finished: an unprocessed or
+        # quarantined message keeps it beside its reason (which rule sent it where).
+        self._decisions: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def fetched(
@@ -59,7 +65,10 @@ class StateKeeper:
 
     def decided(self, row: MessageRow, decision: Decision) -> None:
         """The rules decided; the summary is kept for ``status``."""
-        self._move(row, MessageState.DECIDED, decision_summary(decision))
+        summary = decision_summary(decision)
+        self._move(row, MessageState.DECIDED, summary)
+        with self._lock:
+            self._decisions[row.id] = summary
 
     def acted(self, row: MessageRow) -> None:
         """Every write of the decision is confirmed by the tracker."""
@@ -74,10 +83,13 @@ class StateKeeper:
         self.journal.mark_states(rows, MessageState.ACTED)
         for row in rows:
             self._now(row, MessageState.ACTED)
+        with self._lock:
+            for row in rows:
+                self._decisions.pop(row.id, None)
 
     def unprocessed(self, row: MessageRow, reason: str) -> None:
         """Deliberately not imported, for ``reason``; the mail goes to ``on_unprocessed``."""
-        self._move(row, MessageState.UNPROCESSED, {"reason": reason})
+        self._move(row, MessageState.UNPROCESSED, self._with_reason(row, reason))
 
     def failed(
         self, row: MessageRow, error: BaseException | str, *, attempts: int | None = None
@@ -88,15 +100,26 @@ class StateKeeper:
         self._now(row, MessageState.FAILED)
         return attempts
 
-    def stopped(self, row: MessageRow, error: BaseException) -> None:
-        """The message stopped the run (configuration, connection): no attempt counted."""
+    def stopped(self, row: MessageRow, error: BaseException | str) -> None:
+        """Tried again next run, no attempt counted: it stopped the run, or must wait.
+
+        Waiting is no fault of the message (the tracker or the SMTP server is busy or out
+        of reach): counting it would quarantine the message at its first real failure.
+        """
         self._check(row, MessageState.FAILED)
         self.journal.record_stop(row, error)
         self._now(row, MessageState.FAILED)
 
     def quarantined(self, row: MessageRow, reason: str) -> None:
         """Failed too often; the mail goes to ``on_failure``."""
-        self._move(row, MessageState.QUARANTINED, {"reason": reason})
+        self._move(row, MessageState.QUARANTINED, self._with_reason(row, reason))
+
+    def _with_reason(self, row: MessageRow, reason: str) -> dict[str, Any]:
+        """The reason, and where this run's decision had sent the message (for ``status``)."""
+        with self._lock:
+            decided = self._decisions.pop(row.id, {})
+        kept = {key: decided[key] for key in _KEPT_WITH_REASON if decided.get(key)}
+        return kept | {"reason": reason}
 
     def disposed(self, row: MessageRow, disposition: str, *, removed: bool) -> None:
         """The source committed the disposition (see ``Journal.record_disposed``)."""
@@ -114,6 +137,9 @@ class StateKeeper:
         self.journal.record_disposals(disposals)
         for row, _, _ in disposals:
             self._now(row, after[row.id])
+        with self._lock:
+            for row, _, _ in disposals:
+                self._decisions.pop(row.id, None)
 
     def requeue(self, row: MessageRow) -> MessageRow:
         """``tracker-mail retry``: new again, attempts reset, written actions kept."""

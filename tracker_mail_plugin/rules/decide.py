@@ -283,6 +283,26 @@ def _apply_rules(
     return _conclude(planned, first_match, facts, trace, notes)
 
 
+def shadowed(
+    message: Message, rules: Sequence[Rule], decision: Decision, facts: Facts
+) -> list[str]:
+    """Rules below the one that took the message whose conditions hold too (for ``explain``).
+
+    Rules are tried from the top and the first that holds wins (unless it says
+    ``continue``): a rule written below it never sees the message, which is what people
+    ask when mail went by the "wrong" rule. Empty when no rule took the message.
+    """
+    if decision.matched_rule is None or not decision.trace:
+        return []
+    context = Context(message, facts.sender, facts.companies)
+    tried = len(decision.trace)
+    return [
+        rule.label(index)
+        for index, rule in enumerate(rules)
+        if index >= tried and evaluate(rule.when, context).held
+    ]
+
+
 def _conclude(
     planned: list[PlannedAction],
     matched: str | None,
