@@ -244,7 +244,7 @@ def test_killed_around_a_full_batch_then_rerun_each_message_once(tmp_path, point
 
 
 class WaitsForTheFetch(RecordingAdapter):
-    """A tracker whose first create_issue waits (up to 10 s) for the mailbox to fetch on."""
+    """A tracker whose first create_issue waits (up to 60 s) for the mailbox to fetch on."""
 
     def __init__(self, mailbox: FakeMailbox) -> None:
         super().__init__()
@@ -253,7 +253,7 @@ class WaitsForTheFetch(RecordingAdapter):
 
     def create_issue(self, new: NewIssue) -> IssueRef:
         if not self.fetched_meanwhile:
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 60
             while len(self.mailbox.fetched) < 3 and time.monotonic() < deadline:
                 time.sleep(0.01)
             self.fetched_meanwhile.append(len(self.mailbox.fetched))

@@ -74,7 +74,8 @@ def cached_token(rig: Rig) -> str:
 def logged_in_with(rig: Rig, protocol: str) -> str:
     """The SASL mechanism of the account's last successful login, from Dovecot's log."""
     wanted = f"{protocol}-login: Info: Login: user=<{rig.account.user}>, method="
-    for _ in range(50):  # Dovecot's log process writes a moment after the login
+    deadline = time.monotonic() + 60  # Dovecot's log process writes a moment after the login
+    while time.monotonic() < deadline:
         lines = [line for line in rig.dovecot.log().splitlines() if wanted in line]
         if lines:
             return lines[-1].split("method=", 1)[1].split(",", 1)[0]

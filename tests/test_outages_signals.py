@@ -10,7 +10,7 @@ import signal
 
 import pytest
 
-from tests.test_sync_dovecot import Rig, finish, mail, rig, smtp, wait_for
+from tests.test_sync_dovecot import HOLD_SECONDS, Rig, finish, mail, rig, smtp, wait_for
 from tests.test_watch_dovecot import titles
 from tracker_mail_plugin.testing import FaultKind
 
@@ -24,11 +24,12 @@ def test_sync_stopped_mid_message_finishes_it_says_so_once_and_the_next_run_does
     rig: Rig, signum: int
 ) -> None:
     rig.append(mail("Printer one"), mail("Printer two"), mail("Printer three"))
-    rig.tracker.fail("create_issue", FaultKind.HANG, times=1, seconds=2.0)
+    rig.tracker.fail("create_issue", FaultKind.HANG, times=1, seconds=HOLD_SECONDS)
     running = rig.start()
-    wait_for(lambda: rig.tracker.calls("create_issue"), "the sync to reach the tracker", 60)
+    wait_for(lambda: rig.tracker.calls("create_issue"), "the sync to reach the tracker")
 
-    running.send_signal(signum)
+    running.send_signal(signum)  # handled on the main thread, before the hang looks again
+    rig.tracker.release_hangs()
     stopped = finish(running)
 
     assert stopped.returncode == 0, stopped.output

@@ -16,7 +16,9 @@ from tracker_mail_plugin.pipeline.budget import OverBudget, time_budget
 from tracker_mail_plugin.sources.base import Move
 from tracker_mail_plugin.testing import RecordingAdapter
 
-POLICIES = "    on_success: {move: Processed}\n    max_attempts: 2\n    max_processing_seconds: 0.2"
+# The budget is what stops the poison; the fine messages need milliseconds, and a second
+# leaves room for a loaded machine stalling the process while it reads one.
+POLICIES = "    on_success: {move: Processed}\n    max_attempts: 2\n    max_processing_seconds: 1"
 POISON = b"X-Poison: yes\n"
 
 
@@ -56,7 +58,7 @@ def test_a_message_that_hangs_the_parser_fails_then_is_quarantined(world, monkey
         Move("Quarantine"),
     ]
     (row,) = world.journal.quarantined()
-    assert "reading it took more than 0.2s, 2 times" in (row.last_error or "")
+    assert "reading it took more than 1s, 2 times" in (row.last_error or "")
     assert len(world.tracker.issues()) == 1
 
 
@@ -101,7 +103,7 @@ def test_a_slow_decision_is_a_failed_attempt(world, monkeypatch):
     assert world.journal.failed()[0].state == MessageState.FAILED
     world.sync()
     (row,) = world.journal.quarantined()
-    assert "deciding on the message took more than 0.2s" in (row.last_error or "")
+    assert "deciding on the message took more than 1s" in (row.last_error or "")
 
 
 def test_the_budget_interrupts_python_and_the_regex_engine_only_inside_its_block():

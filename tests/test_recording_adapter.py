@@ -4,6 +4,7 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -152,14 +153,60 @@ def test_each_fault_raises_its_error(tracker, kind, read, write):
     assert tracker.issues() == {}
 
 
-def test_hang_sleeps_and_then_answers(tracker):
+def test_hang_sleeps_and_then_answers(tracker, monkeypatch):
     tracker.fail("get_issue", FaultKind.HANG, seconds=0.3)
     started = time.monotonic()
     assert tracker.get_issue(IssueRef("recording", "404")) is None
     assert time.monotonic() - started >= 0.3
-    started = time.monotonic()
-    tracker.get_issue(IssueRef("recording", "404"))
-    assert time.monotonic() - started < 0.3
+    assert tracker.state().faults == []  # used up
+    # The next call does not sleep at all (said without a clock: a loaded machine may take
+    # longer than the hang over a call that never sleeps).
+    monkeypatch.setattr(time, "sleep", lambda seconds: pytest.fail(f"slept {seconds}s"))
+    assert tracker.get_issue(IssueRef("recording", "404")) is None
+
+
+def _hang_in_a_thread(tracker):
+    done = []
+    thread = threading.Thread(
+        target=lambda: done.append(tracker.get_issue(IssueRef("recording", "404"))), daemon=True
+    )
+    thread.start()
+    return thread, done
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_release_hangs_ends_a_hang_under_way(tmp_path, shared):
+    state_file = tmp_path / "tracker.json" if shared else None
+    hanging = RecordingAdapter(RecordingConfig(state_file=state_file))
+    # Shared: released through the file, by another instance (as a test releases a child's).
+    releasing = RecordingAdapter(RecordingConfig(state_file=state_file)) if shared else hanging
+    hanging.fail("get_issue", FaultKind.HANG, seconds=600)
+    thread, done = _hang_in_a_thread(hanging)
+    deadline = time.monotonic() + 60
+    while not releasing.calls("get_issue"):
+        assert time.monotonic() < deadline, "the call never came"
+        time.sleep(0.01)
+    releasing.release_hangs()
+    thread.join(120)  # far below the hang: only the release ends it in time
+    assert not thread.is_alive()
+    assert done == [None]  # answered normally
+    assert releasing.state().releases == 1
+
+
+def test_a_release_ends_the_hang_of_a_call_made_before_it_however_late_it_hangs(monkeypatch):
+    tracker = RecordingAdapter()
+    tracker.fail("get_issue", FaultKind.HANG, seconds=600)
+    record = tracker.store.record
+
+    def record_then_release(call):  # the test saw the call and released before the hang
+        record(call)
+        tracker.release_hangs()
+
+    monkeypatch.setattr(tracker.store, "record", record_then_release)
+    thread, done = _hang_in_a_thread(tracker)
+    thread.join(120)
+    assert not thread.is_alive()
+    assert done == [None]
 
 
 def test_succeed_then_unknown_creates_the_issue_and_loses_the_answer(tracker):
@@ -392,7 +439,7 @@ def test_state_survives_a_sigkilled_process(tmp_path):
         assert time.monotonic() < deadline, "the child made no progress"
         time.sleep(0.01)
     os.kill(child.pid, signal.SIGKILL)
-    child.join(10)
+    child.join(60)
     assert child.exitcode == -signal.SIGKILL
     issues = setup.issues()  # the file parses: every write was whole
     assert len(issues) >= 20

@@ -42,7 +42,10 @@ pytestmark = pytest.mark.servers
 
 ALICE = "Alice Example <alice@example.com>"
 MAILBOX = "support"
-RUN_TIMEOUT = 60
+RUN_TIMEOUT = 120  # bounds a hung run; a run on a loaded machine can take a minute
+# A tracker call held while the test acts; the test ends it with release_hangs() as soon as
+# it has acted (a hang of fixed length is a race the test loses when the machine stalls).
+HOLD_SECONDS = 300.0
 CLI = (sys.executable, "-m", "tracker_mail_plugin.cli")
 PRINTERS = [
     {
@@ -284,7 +287,7 @@ def finish(process: subprocess.Popen[str]) -> Run:
     return Run(process.returncode, stdout, stderr)
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -602,8 +605,8 @@ def test_pop3_delete_killed_before_quit_is_undone_by_the_server_and_not_duplicat
 
 def test_two_syncs_at_once_one_runs_the_other_says_so_and_wait_waits(rig: Rig) -> None:
     rig.append(mail("Printer on fire"))
-    # Whoever gets the lock holds it for a while: its first tracker call hangs.
-    rig.tracker.fail("find_user", FaultKind.HANG, times=1, seconds=2.0)
+    # Whoever gets the lock holds it until released: its first tracker call hangs.
+    rig.tracker.fail("find_user", FaultKind.HANG, times=1, seconds=HOLD_SECONDS)
     first, second = rig.start(), rig.start()
     both_ended = lambda: first.poll() is not None and second.poll() is not None  # noqa: E731
     # Generous: two interpreters start on a loaded machine; ended early, say why.
@@ -616,6 +619,10 @@ def test_two_syncs_at_once_one_runs_the_other_says_so_and_wait_waits(rig: Rig) -
     rig.append(mail("Printer out of paper"))  # arrives after the running sync listed INBOX
     waiting = rig.start("sync", "--wait")
     assert first.poll() is None or second.poll() is None  # the lock is still held
+    # The other one must have met the lock before it is let go (a slow start would find
+    # it free), and so it ends by itself.
+    wait_for(lambda: first.poll() is not None or second.poll() is not None, "the busy one")
+    rig.tracker.release_hangs()
 
     results = [finish(first), finish(second)]
     waited = finish(waiting)
@@ -771,10 +778,11 @@ def test_an_unreachable_mailbox_exits_3_and_touches_nothing(rig: Rig) -> None:
 def test_imap_connection_dropped_mid_run_loses_nothing_and_duplicates_nothing(rig: Rig) -> None:
     messages = [mail("Printer on fire"), mail("Printer out of paper")]
     rig.append(*messages)
-    rig.tracker.fail("find_user", FaultKind.HANG, times=1, seconds=2.0)
+    rig.tracker.fail("find_user", FaultKind.HANG, times=1, seconds=HOLD_SECONDS)
     running = rig.start()
     wait_for(lambda: rig.tracker.calls("find_user"), "the sync to reach the tracker")
     rig.dovecot.kick(rig.account)  # the server drops the session while the tracker works
+    rig.tracker.release_hangs()
 
     cut = finish(running)
 

@@ -23,18 +23,27 @@ WRITE_SECONDS = 0.02
 
 
 class SlowTracker(RecordingAdapter):
-    """A recording tracker whose writes take a while and that counts how many overlap."""
+    """A recording tracker whose writes take a while and that counts how many overlap.
+
+    ``wait_for_company``: the first write waits (up to a minute) for a second one to start,
+    so that two writes overlap however slowly the machine runs the other workers, as long
+    as the run lets them; a run that never does fails the test after that minute.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.busy = 0
         self.most_at_once = 0
-        self._counter = threading.Lock()
+        self.wait_for_company = False
+        self._counter = threading.Condition()
 
     def _slowly(self, write):  # type: ignore[no-untyped-def]
         with self._counter:
             self.busy += 1
             self.most_at_once = max(self.most_at_once, self.busy)
+            self._counter.notify_all()
+            if self.wait_for_company:
+                self._counter.wait_for(lambda: self.most_at_once > 1, timeout=60)
         try:
             time.sleep(WRITE_SECONDS)
             return write()
@@ -74,6 +83,7 @@ def issues_by_title(world):
 
 
 def test_independent_messages_are_handled_at_once_and_each_becomes_one_issue(world):
+    world.tracker.wait_for_company = True  # a sleep alone overlaps nothing on a slow machine
     for n in range(24):
         world.mailbox.add(mail(f"printer {n}", message_id=f"m{n}"))
     summary = world.sync()

@@ -22,6 +22,7 @@ import yaml
 from tests.servers.dovecot import Dovecot, free_ports
 from tests.test_sync_dovecot import (
     CLI,
+    HOLD_SECONDS,
     MAILBOX,
     Rig,
     SmtpSink,
@@ -39,7 +40,7 @@ __all__ = ["rig", "smtp"]  # fixtures, imported so that pytest sees them here
 pytestmark = pytest.mark.servers
 
 IDLING = "waiting for new mail (IDLE)"
-STOP_TIMEOUT = 30
+STOP_TIMEOUT = 60
 
 
 class Watching:
@@ -62,13 +63,16 @@ class Watching:
     def log(self) -> str:
         return self.err.read_text(errors="replace")
 
-    def wait_log(self, text: str, count: int = 1, timeout: float = 30.0) -> None:
+    def wait_log(self, text: str, count: int = 1, timeout: float = 90.0) -> None:
         wait_for(
             lambda: self.log.count(text) >= count, f"{text!r} x{count} in:\n{self.log}", timeout
         )
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         self.process.send_signal(signum)
+        return self.wait()
+
+    def wait(self) -> int:
         try:
             return self.process.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -106,6 +110,15 @@ def logins(dovecot: Dovecot, user: str) -> int:
     )
 
 
+def refused_logins(dovecot: Dovecot, user: str) -> int:
+    """IMAP logins of ``user`` refused so far, from Dovecot's log."""
+    return sum(
+        1
+        for line in dovecot.log().splitlines()
+        if "imap-login:" in line and "(auth failed" in line and f"user=<{user}>" in line
+    )
+
+
 def titles(rig: Rig) -> list[str]:
     return sorted(issue.title for issue in rig.issues())
 
@@ -138,11 +151,12 @@ def test_mail_arriving_during_a_run_is_not_left_for_the_next_idle_renewal(
 ) -> None:
     watch = start(rig, watching)
     watch.wait_log(IDLING)
-    rig.tracker.fail("create_issue", FaultKind.HANG, times=1, seconds=1.5)
+    rig.tracker.fail("create_issue", FaultKind.HANG, times=1, seconds=HOLD_SECONDS)
     rig.append(mail("Printer first"))
     wait_for(lambda: rig.tracker.calls("create_issue"), "the run to reach the tracker")
     # announced while the run works (not idling): the server says so in a command's answer
     rig.append(mail("Printer during the run"))
+    rig.tracker.release_hangs()
 
     wait_for(
         lambda: len(rig.issues()) == 2, f"the second mail, long before IDLE renews:\n{watch.log}"
@@ -190,11 +204,14 @@ def test_sigterm_mid_message_finishes_it_exits_0_and_a_restart_does_the_rest_onc
     rig: Rig, watching: list[Watching]
 ) -> None:
     rig.append(mail("Printer one"), mail("Printer two"), mail("Printer three"))
-    rig.tracker.fail("create_issue", FaultKind.HANG, times=1, seconds=2.0)
+    rig.tracker.fail("create_issue", FaultKind.HANG, times=1, seconds=HOLD_SECONDS)
     watch = start(rig, watching)
     wait_for(lambda: rig.tracker.calls("create_issue"), "watch to reach the tracker")
 
-    assert watch.stop(signal.SIGTERM) == 0
+    watch.process.send_signal(signal.SIGTERM)
+    watch.wait_log("stopping after the message in hand")  # heard while the message hangs
+    rig.tracker.release_hangs()
+    assert watch.wait() == 0
 
     assert titles(rig) == ["Printer one"]  # the message in hand was finished ...
     assert len(rig.folder("Processed")) == 1  # ... and disposed of
@@ -244,7 +261,12 @@ def test_sighup_with_a_broken_file_keeps_the_old_rules_and_a_good_one_applies(
     watch.wait_log("reloaded")
     rig.append(mail("Scanner jammed"), mail("Printer no longer matched"))
     wait_for(lambda: len(rig.issues()) == 2, "the new rules to apply")
-    time.sleep(0.5)  # time for a wrong match to show
+
+    def settled() -> bool:  # every message at an end: a wrong match would show by then
+        counts = rig.status()[0]
+        return sum(counts.values()) == 3 and not {"fetched", "decided", "acted"} & set(counts)
+
+    wait_for(settled, f"the unmatched mail to be decided:\n{watch.log}")
 
     assert titles(rig) == ["Printer still matched", "Scanner jammed"]
     assert watch.stop() == 0
@@ -267,7 +289,9 @@ def test_a_broken_mailbox_never_stops_the_others(rig: Rig, watching: list[Watchi
     watch.wait_log(IDLING)
     rig.append(mail("Printer one"))
     wait_for(lambda: len(rig.issues()) == 1, "the good mailbox to keep flowing")
-    time.sleep(3)  # a few back-off retries of the broken one
+    # A few back-off retries of the broken one (counted, not slept for: a slow machine
+    # may make fewer in a given time).
+    wait_for(lambda: refused_logins(rig.dovecot, rig.account.user) >= 3, "three refused logins")
     rig.append(mail("Printer two"))
     wait_for(lambda: len(rig.issues()) == 2, "the good mailbox to keep flowing")
 
@@ -297,9 +321,8 @@ def test_watch_and_sync_side_by_side_never_duplicate(rig: Rig, watching: list[Wa
         rig.append(*(mail(f"Printer {round_}-{n}") for n in range(4)))
         rig.run("sync")
     wait_for(lambda: len(rig.issues()) == 20, "every message to become an issue")
-    time.sleep(1)
 
-    assert watch.stop() == 0
+    assert watch.stop() == 0  # once it ended, whatever it might do twice is done
     assert len(rig.tracker.calls("create_issue")) == 20
     assert len({issue.title for issue in rig.issues()}) == 20
     assert rig.folder("INBOX") == []

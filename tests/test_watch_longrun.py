@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.servers
 
 WARM_UP = 3
 CYCLES = 12
+SCRAPE_THREAD = "(process_request_thread)"  # how ThreadingHTTPServer names a request's thread
 
 
 def mail(index: int, where: str) -> bytes:
@@ -111,7 +113,7 @@ class World:
         watcher = self.watch.watchers["imap"]
         sock = watcher.socket()
         if sock is not None:
-            sock.settimeout(10)
+            sock.settimeout(60)
             watcher.on_readable()
 
     def titles(self) -> collections.Counter[str]:
@@ -119,7 +121,18 @@ class World:
 
 
 def resources() -> tuple[collections.Counter[str], list[str]]:
-    """Open descriptors by kind (socket, pipe, file name) and the live threads' names."""
+    """Open descriptors by kind (socket, pipe, file name) and the live threads' names.
+
+    Looked at once the metrics server's threads for the last scrapes have ended: such a
+    thread answers, then closes its connection, and a loaded machine may let the test look
+    in between (a scrape's thread that never ends fails here after a minute).
+    """
+    deadline = time.monotonic() + 60
+    while any(SCRAPE_THREAD in thread.name for thread in threading.enumerate()):
+        assert time.monotonic() < deadline, (
+            f"a scrape's thread never ended: {threading.enumerate()}"
+        )
+        time.sleep(0.01)
     kinds: collections.Counter[str] = collections.Counter()
     for fd in os.listdir("/proc/self/fd"):
         try:

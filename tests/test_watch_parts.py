@@ -183,11 +183,11 @@ def test_a_maildir_is_polled(tmp_path: Path) -> None:
         time.sleep(1)  # a first empty look, then polling
         raw = raw_mail({"From": "a@example.com", "Subject": "Printer", "Message-ID": "<p@x>"}, "hi")
         (maildir / "new" / "1.eml").write_bytes(raw)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while not tracker.issues() and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         watch.send_signal(signal.SIGTERM)
-        _, err = watch.communicate(timeout=30)
+        _, err = watch.communicate(timeout=60)
     assert watch.returncode == 0, err
     assert [issue.title for issue in tracker.issues().values()] == ["Printer"], err

@@ -37,16 +37,20 @@ def other_ca(directory: Path) -> Path:
     return directory / "other.pem"
 
 
-def logged_sizes(server: Dovecot, account: Account, protocol: str, counter: str) -> list[int]:
+def logged_sizes(
+    server: Dovecot, account: Account, protocol: str, counter: str, sessions: int = 1
+) -> list[int]:
     """A byte counter from the account's logout lines in Dovecot's log, one per session.
 
     ``counter`` is a regular expression with one group, e.g. ``out=(\\d+)`` (IMAP: bytes
-    sent) or ``retr=\\d+/(\\d+)`` (POP3: bytes sent by RETR).
+    sent) or ``retr=\\d+/(\\d+)`` (POP3: bytes sent by RETR). Waits for ``sessions``
+    lines: Dovecot's log process writes them a moment after the session ended, later still
+    on a loaded machine, and an earlier session's line must not stand in for the one asked.
     """
     pattern = re.compile(rf"{protocol}\({re.escape(account.user)}\).*Disconnected.*{counter}")
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60
     while True:
         found = [int(m.group(1)) for m in pattern.finditer(server.log())]
-        if found or time.monotonic() > deadline:
+        if len(found) >= sessions or time.monotonic() > deadline:
             return found
         time.sleep(0.05)

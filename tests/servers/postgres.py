@@ -33,7 +33,7 @@ INSTALL_HINT = "sudo .ci/install-servers postgresql"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RUN_AS = "postgres"
 SUPERUSER = "postgres"
-READY_TIMEOUT = 30.0
+READY_TIMEOUT = 90.0  # only a failing start waits this long
 STOP_TIMEOUT = 15.0
 FIELD_SEPARATOR = "\x1f"  # between the columns psql prints (never in our values)
 

@@ -47,7 +47,7 @@ INSTALL_HINT = (
     "apt-get install dovecot-imapd dovecot-pop3d (in tracker-mail's repository: "
     "sudo .ci/install-servers)"
 )
-READY_TIMEOUT = 15.0
+READY_TIMEOUT = 60.0  # only a failing start waits this long; a loaded machine starts slowly
 ACCOUNT_BATCH = 200  # users written before start: a test takes one, no reload needed
 
 _CONFIG = """\

@@ -56,6 +56,9 @@ from tracker_mail_plugin.testing.store import StateStore
 logger = logging.getLogger("tracker_mail.recording")
 
 # The Message-ID of the recording tracker's own notifications: <recording.issue-12@…>.
+# How often a hang looks whether the test released it.
+_HANG_LOOK_SECONDS = 0.02
+
 _NOTIFICATION_ID = re.compile(r"^recording\.issue-(\d+)(?:\.[^@]*)?@")
 
 
@@ -145,6 +148,15 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
         """
         with self.store.transaction() as state:
             state.faults.append(Fault(method=method, kind=kind, times=times, seconds=seconds))
+
+    def release_hangs(self) -> None:
+        """End every ``hang`` under way, and the hang of any call already made, at once.
+
+        Shared through ``state_file``, like :meth:`fail`: a test holds a child process's
+        run in a long hang, does what it needed the hang for, then lets the run go on.
+        """
+        with self.store.transaction() as state:
+            state.releases += 1
 
     def clear_faults(self) -> None:
         """Remove every fault, shared and configured."""
@@ -368,6 +380,9 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
 
     def _enter(self, method: str, args: Mapping[str, str]) -> Fault | None:
         """Record the call and take the fault waiting for it; raise or sleep as it says."""
+        # Read before the call is recorded: a test that saw the call and released the hangs
+        # at once must end this one too, however late this thread gets to its hang.
+        released = self._releases()
         self.store.record(Call(method=method, args=dict(args)))
         with self._faults_lock:
             fault = faults.take(self._own_faults, method)
@@ -375,9 +390,21 @@ class RecordingAdapter(TrackerAdapter[RecordingConfig]):
         if fault is None or fault.kind == FaultKind.SUCCEED_THEN_UNKNOWN:
             return fault
         if fault.kind == FaultKind.HANG:
-            time.sleep(fault.seconds)
+            self._hang(fault.seconds, released)
             return None
         raise faults.error(fault, method)
+
+    def _releases(self) -> int:
+        with self.store.reading() as state:
+            return state.releases
+
+    def _hang(self, seconds: float, released: int) -> None:
+        """Sleep ``seconds``, or less when :meth:`release_hangs` is called meanwhile."""
+        ends = time.monotonic() + seconds
+        while (left := ends - time.monotonic()) > 0:
+            time.sleep(min(left, _HANG_LOOK_SECONDS))
+            if self._releases() != released:
+                return
 
     def _take_shared_fault(self, method: str) -> Fault | None:
         # Looked at first and taken only when there is one: most calls find no fault, and

@@ -16,8 +16,10 @@ class FaultKind(StrEnum):
     The first four raise that error as is. ``server_error``, ``timeout`` and ``unauthorized``
     stand for the tracker answering 500, not answering, or answering 401; the recording
     adapter translates them the way every adapter must (see ``AdapterContract``).
-    ``hang`` sleeps ``seconds`` and then answers normally; ``succeed_then_unknown`` does the
-    call and then raises UnknownOutcome, the crash between "created" and "recorded".
+    ``hang`` sleeps ``seconds`` and then answers normally, or answers as soon as the test
+    calls ``RecordingAdapter.release_hangs`` (a hang that only holds a run while the test
+    acts needs no guess at how long the test takes); ``succeed_then_unknown`` does the call
+    and then raises UnknownOutcome, the crash between "created" and "recorded".
     """
 
     RETRY_LATER = "retry_later"
@@ -130,7 +132,11 @@ class Call(_Model):
 
 
 class TrackerState(_Model):
-    """Everything the recording tracker knows."""
+    """Everything the recording tracker knows.
+
+    Attributes:
+        releases: how many times ``release_hangs`` was called; a hang ends when it grows.
+    """
 
     users: dict[str, StoredUser] = {}  # by lower-cased address
     projects: dict[str, StoredProject] = {}
@@ -138,6 +144,7 @@ class TrackerState(_Model):
     faults: list[Fault] = []
     calls: list[Call] = []
     next_id: int = 1
+    releases: int = 0
 
     def new_id(self) -> str:
         """A fresh number for an issue, comment, file or user."""

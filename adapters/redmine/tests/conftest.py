@@ -50,7 +50,7 @@ class Mailbag:
             self.messages.clear()
 
     def wait_for(
-        self, matches: Callable[[EmailMessage], bool], timeout: float = 15
+        self, matches: Callable[[EmailMessage], bool], timeout: float = 90
     ) -> EmailMessage:
         """The first message ``matches`` accepts, waiting for Redmine's mail job."""
         deadline = time.monotonic() + timeout

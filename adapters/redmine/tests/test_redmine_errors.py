@@ -61,7 +61,9 @@ def test_the_adapter_gives_up_after_its_timeout(call: Any, expected: type[Except
         started = time.monotonic()
         with pytest.raises(expected, match="timed out"):
             call(adapter_at(url, timeout=0.4))
-        assert time.monotonic() - started < 2.0
+        # The server never answers: without the timeout the call would wait for ever. The
+        # bound is loose because a loaded machine can stall the test for seconds.
+        assert time.monotonic() - started < 30
     assert not issubclass(expected, Unreachable)
 
 
