@@ -143,20 +143,6 @@ def resources() -> tuple[collections.Counter[str], list[str]]:
     return kinds, sorted(thread.name for thread in threading.enumerate())
 
 
-def settled() -> tuple[collections.Counter[str], list[str]]:
-    """The resources once every scrape's server thread has ended.
-
-    The metrics server answers each scrape in a thread of its own that closes the socket
-    and ends just after the client read the answer: on a loaded machine it may still be
-    there when counted, before or after the cycles. Those are waited for (they end by
-    themselves); anything the cycles leaked stays and is counted.
-    """
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(timeout=60)
-    return resources()
-
-
 @pytest.fixture
 def world(tmp_path: Path, dovecot: Dovecot, account: Account) -> Iterator[World]:
     world = World(tmp_path, dovecot, account)
@@ -171,10 +157,10 @@ def test_reconnects_reloads_failures_and_scrapes_leak_no_descriptor_or_thread(
     with serve("127.0.0.1:0", world.metrics, lambda: (True, {})) as scraped:
         for index in range(WARM_UP):
             world.cycle(index, scraped)
-        before = settled()
+        before = resources()
         for index in range(WARM_UP, WARM_UP + CYCLES):
             world.cycle(index, scraped)
-        after = settled()
+        after = resources()
         world.run_every_mailbox()  # the last failure's retry
         world.run_every_mailbox()
     assert after == before, f"grew over {CYCLES} cycles: {after} vs {before}"
