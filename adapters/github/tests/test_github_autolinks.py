@@ -8,7 +8,7 @@ from tracker_mail_plugin_github.autolinks import (
     neutralise_references,
     reference_hosts,
 )
-from tracker_mail_plugin_github.text import cut_at_paragraph
+from tracker_mail_plugin_github.text import cut_at_paragraph, escape
 
 J = "\u2060"  # the invisible word joiner
 SHA = "a5c3785ed8d6a35868bc169f07e40e889087fd2e"
@@ -170,3 +170,11 @@ def test_a_cut_at_a_line_break_keeps_whole_lines_with_their_code():
     text = "`#1` " + "a " * 30 + "\n" + "b " * 60
 
     assert cut_at_paragraph(text, 100) == "`#1` " + ("a " * 30).rstrip()
+
+
+def test_names_from_mail_in_the_adapters_own_lines_reference_nothing():
+    # Attachment names and sender names are escaped for Markdown; "\#12" alone would
+    # still reference issue 12.
+    assert escape("GH-7 #2 fix.pdf") == f"GH-{J}7 \\#{J}2 fix.pdf"
+    assert escape("report_#1.txt") == f"report\\_\\#{J}1.txt"
+    assert escape("plain name.pdf") == "plain name.pdf"

@@ -60,6 +60,12 @@ def test_issue_from_a_known_sender_names_them_first(github):
         ("Bob Sender <bob@example.net>", True, "From: Bob Sender <bob@example.net>"),
         ("Doe, John <jd@example.net>", False, "From: Doe, John"),
         ("Mail *Admin* <a@example.net>", True, "From: Mail \\*Admin\\* <a@example.net>"),
+        # A name from mail references nothing either (a backslash alone does not stop it).
+        (
+            "Acme #12 GH-3 @ops <a@example.net>",
+            False,
+            "From: Acme \\#\u206012 GH-\u20603 @\u2060ops",
+        ),
     ],
 )
 def test_the_cores_from_line_shows_the_address_only_when_allowed(github, sender, publish, line):

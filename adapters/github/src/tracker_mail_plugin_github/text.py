@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from tracker_mail_plugin import UserRef
+from tracker_mail_plugin_github.autolinks import neutralise_references
 
 BODY_LIMIT = 65_536  # GitHub's maximum for an issue or comment body, in characters
 MARKER_PREFIX = "tracker-mail:"
@@ -89,8 +90,14 @@ def neutralise_mentions(text: str) -> str:
 
 
 def escape(text: str) -> str:
-    """``text`` with Markdown's special characters escaped, for names and file names."""
-    return neutralise_mentions(_MARKDOWN_SPECIAL.sub(r"\\\1", text))
+    """``text`` with Markdown's special characters escaped, for names and file names.
+
+    Names come from mail too ("Acme #12", a file "GH-7.pdf"): a mention or a reference in
+    them is made inert as in the text, whatever ``allow_mentions``/``allow_references``
+    say (those keep the sender's words live, not the adapter's own lines). An escaped
+    ``#12`` would still be a reference: GitHub links through a backslash.
+    """
+    return neutralise_references(neutralise_mentions(_MARKDOWN_SPECIAL.sub(r"\\\1", text)))
 
 
 def cut_at_paragraph(text: str, budget: int) -> str:
