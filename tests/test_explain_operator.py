@@ -120,6 +120,9 @@ def test_files_left_out_are_named_with_the_settings_that_drop_them(tmp_path, mon
         "not attached (excluded_filenames, max_attachment_size): shot.png (80 kB, over the "
         "50 kB limit); fix.exe (excluded by *.exe); the issue's text names them"
     )
+    # The attachment list gives the same size in the same units as the note.
+    assert main(["explain", "--offline", str(tmp_path / "m.eml")]) == 0
+    assert "shot.png (application/octet-stream, 80.0 kB)" in capsys.readouterr().out
 
 
 def test_a_size_just_over_the_limit_is_said_in_bytes_not_as_two_equal_numbers():

@@ -225,8 +225,10 @@ def _body_lines(message: Message) -> list[str]:
 
 
 def _size(size: int) -> str:
-    if size < 1024:
+    # Decimal units, as the size settings read them (max_attachment_size: 50KB is 50,000
+    # bytes): a file shown as 51.2 KB beside "over the 50 kB limit" read as a contradiction.
+    if size < 1000:
         return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / 1024 / 1024:.1f} MB"
+    if size < 10**6:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 10**6:.1f} MB"
