@@ -80,8 +80,7 @@ class TokenProvider:
             self._scopes = delegated_scopes(settings, protocol)
         self._cache = TokenCache(cache_folder, *_cache_key(settings, self._scopes, username))
         self.from_cache = False  # whether the last token() came from the cache
-        self._expires_at: float | None = None  # of the last token() handed out
-        self._roles: list[str] | None = None  # its application permissions, if readable
+        self._handed: CachedToken | None = None  # the last token() handed out
 
     def __repr__(self) -> str:
         settings = self._settings
@@ -109,7 +108,8 @@ class TokenProvider:
         if isinstance(settings, MicrosoftOAuth2):
             from tracker_mail_plugin.oauth2.microsoft import refused_advice
 
-            return refused_advice(text, self._protocol, settings.flow, self._roles)
+            roles = None if self._handed is None else _roles(self._handed.access_token)
+            return refused_advice(text, self._protocol, settings.flow, roles)
         if isinstance(self._settings, GoogleOAuth2):
             from tracker_mail_plugin.oauth2.google import refused_advice as google_advice
 
@@ -161,13 +161,13 @@ class TokenProvider:
             Unreachable: the endpoint cannot be reached or failed (exit 3).
         """
         cached = self._cache.load()
-        if cached is not None and cached.expires_at - MARGIN > self._clock():
-            self.from_cache = True
-            return self._handed_out(cached)
-        self.from_cache = False
-        fresh = self._request()
-        self._cache.store(fresh)
-        return self._handed_out(fresh)
+        self.from_cache = cached is not None and self._fresh(cached)
+        if cached is not None and self.from_cache:
+            self._handed = cached
+        else:
+            self._handed = self._request()
+            self._cache.store(self._handed)
+        return self._handed.access_token
 
     def expiring(self) -> bool:
         """Whether the last token handed out expires within MARGIN seconds.
@@ -175,12 +175,11 @@ class TokenProvider:
         A session logged in with it may be ended by the server then (Exchange Online says
         ``BYE Session invalidated - AccessTokenExpired``): log in again with a new one first.
         """
-        return self._expires_at is not None and self._expires_at - MARGIN <= self._clock()
+        return self._handed is not None and not self._fresh(self._handed)
 
-    def _handed_out(self, token: CachedToken) -> str:
-        self._expires_at = token.expires_at
-        self._roles = _roles(token.access_token)
-        return token.access_token
+    def _fresh(self, token: CachedToken) -> bool:
+        """Valid for at least MARGIN seconds more."""
+        return token.expires_at - MARGIN > self._clock()
 
     def forget(self) -> None:
         """Drop the cached token: the mail server refused it, the next one is asked for."""
