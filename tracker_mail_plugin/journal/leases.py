@@ -27,13 +27,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 from tracker_mail_plugin.errors import TrackerMailError, Unreachable
 
 if TYPE_CHECKING:
-    import psycopg
-
     from tracker_mail_plugin.journal.postgres import Connection, PostgresDatabase
 
 logger = logging.getLogger("tracker_mail")
@@ -68,12 +66,7 @@ def check_fence(db: Connection, lease: Lease) -> None:
     Raises:
         LeaseLost: another holder took the mailbox, or the lease expired.
     """
-    found = db.execute(
-        f"SELECT 1 FROM leases WHERE mailbox = ? AND holder = ? AND generation = ?"  # noqa: S608 - a constant, only ? marks
-        f" AND expires_at > {SERVER_NOW} FOR SHARE",
-        (lease.mailbox, lease.holder, lease.generation),
-    ).fetchone()
-    if found is None:
+    if not lease_holds(db, lease, keep=True):
         raise LeaseLost(
             f"{lease.mailbox}: this process lost its lease on the mailbox (it was paused or "
             "cut off past its expiry, and another process may have taken it over); it stops "
@@ -81,11 +74,15 @@ def check_fence(db: Connection, lease: Lease) -> None:
         )
 
 
-def lease_holds(raw: psycopg.Connection[Any], lease: Lease) -> bool:
-    """Whether ``lease`` still names its holder and has not expired, asked on ``raw``."""
-    found = raw.execute(
-        f"SELECT 1 FROM leases WHERE mailbox = %s AND holder = %s AND generation = %s"  # noqa: S608 - a constant, only %s marks
-        f" AND expires_at > {SERVER_NOW}",
+def lease_holds(db: Connection, lease: Lease, *, keep: bool = False) -> bool:
+    """Whether ``lease`` still names its holder and has not expired.
+
+    ``keep``: hold the row (``FOR SHARE``) to the end of the transaction, so that no
+    takeover can slip in before its commit.
+    """
+    found = db.execute(
+        f"SELECT 1 FROM leases WHERE mailbox = ? AND holder = ? AND generation = ?"  # noqa: S608 - a constant, only ? marks
+        f" AND expires_at > {SERVER_NOW}{' FOR SHARE' if keep else ''}",
         (lease.mailbox, lease.holder, lease.generation),
     ).fetchone()
     return found is not None

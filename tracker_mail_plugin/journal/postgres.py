@@ -340,7 +340,7 @@ class PostgresDatabase:
             return False
         try:
             with self._reconnect() as other:
-                return not lease_holds(other, lease)
+                return not lease_holds(Connection(other), lease)
         except psycopg.Error:
             return False
 
