@@ -297,8 +297,7 @@ class MailboxRun:
         if not _wrote(delivered):
             # Nothing new: another copy of mail already handled (the same Message-ID), or a
             # run that stopped after the writes. The line names what the earlier one made.
-            earlier = self.parts.journal.results([row.id]).get(row.id, [])
-            found = issue_fields(earlier) | {"reason": _NOTHING_NEW}
+            found = self._written_before(row) | {"reason": _NOTHING_NEW}
         self._report(row, message, _done_words(delivered), logging.INFO, **found)
         if self.parts.observer is not None:
             self.parts.observer.confirmed(self.parts.name, arrived)
@@ -429,11 +428,15 @@ class MailboxRun:
             outcome = "dropped"
         found: dict[str, str | None] = {}
         if outcome == "done":
-            found = issue_fields(self.parts.journal.results([row.id]).get(row.id, []))
+            found = self._written_before(row)
         why = "handled before (the same Message-ID): nothing written again"
         if outcome != "done":
             why += f"; `tracker-mail retry {row.id}` has the next sync process it again"
         self._report(row, message, outcome, logging.INFO, reason=why, **found)
+
+    def _written_before(self, row: MessageRow) -> dict[str, str | None]:
+        """The issue fields of what the journal says earlier runs wrote for ``row``."""
+        return issue_fields(self.parts.journal.results([row.id]).get(row.id, []))
 
     def _report(
         self,
