@@ -8,51 +8,37 @@ waits all that time and then fails some other way; one with a deadline gives up 
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from contextlib import suppress
-from dataclasses import dataclass, field
+
+from tests.servers.listening import Listening
 
 
-@dataclass
-class Trickler:
-    greeting: bytes = b""
-    slow: bytes = b"*"
-    interval: float = 0.05
-    give_up: float = 20.0
-    port: int = 0
-    connections: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
+class Trickler(Listening):
+    def __init__(
+        self,
+        greeting: bytes = b"",
+        slow: bytes = b"*",
+        interval: float = 0.05,
+        give_up: float = 20.0,
+    ) -> None:
+        super().__init__()
+        self.greeting = greeting
+        self.slow = slow
+        self.interval = interval
+        self.give_up = give_up
+        self.connections = 0
 
     def __enter__(self) -> Trickler:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.1)
-        self.port = self._listener.getsockname()[1]
-        self._spawn(self._accept)
+        self.start(self._accepted)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._listener.close()
+        self.close()
 
-    def _spawn(self, target, *args) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            self._spawn(self._serve, conn)
+    def _accepted(self, conn: socket.socket) -> None:
+        self.connections += 1
+        self._spawn(self._serve, conn)
 
     def _serve(self, conn: socket.socket) -> None:
         with conn, suppress(OSError):

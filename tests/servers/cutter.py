@@ -26,6 +26,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 
+from tests.servers.listening import Listening
+
 
 @dataclass
 class _Cue:
@@ -37,29 +39,22 @@ class _Cue:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-class Cutter:
+class Cutter(Listening):
     """Relay 127.0.0.1:``port`` to 127.0.0.1:``upstream``; a context manager."""
 
     def __init__(self, upstream: int) -> None:
+        super().__init__()
         self.upstream = upstream
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.1)
-        self.port: int = self._listener.getsockname()[1]
         self._cues: list[_Cue] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
         self.commands: list[bytes] = []  # every client line seen, for assertion messages
 
     def __enter__(self) -> Cutter:
-        self._spawn(self._accept)
+        self.start(self._accepted)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._listener.close()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        self.close()
 
     def cut_at(self, command: str, nth: int = 1) -> threading.Event:
         """Reset the connection instead of relaying the ``nth`` command matching ``command``.
@@ -85,29 +80,17 @@ class Cutter:
             self._cues.append(cue)
         return cue.done
 
-    def _spawn(self, target: Callable[..., None], *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(("127.0.0.1", self.upstream), timeout=10)
-            except OSError:
-                _reset(client)  # the server is down: so is the relay
-                continue
-            server.settimeout(None)
-            client.settimeout(None)
-            muted = threading.Event()  # set: the next answer is lost, the connection reset
-            self._spawn(self._downstream, server, client, muted)
-            self._spawn(self._upstream, client, server, muted)
+    def _accepted(self, client: socket.socket) -> None:
+        try:
+            server = socket.create_connection(("127.0.0.1", self.upstream), timeout=10)
+        except OSError:
+            _reset(client)  # the server is down: so is the relay
+            return
+        server.settimeout(None)
+        client.settimeout(None)
+        muted = threading.Event()  # set: the next answer is lost, the connection reset
+        self._spawn(self._downstream, server, client, muted)
+        self._spawn(self._upstream, client, server, muted)
 
     def _downstream(
         self, server: socket.socket, client: socket.socket, muted: threading.Event
